@@ -1,0 +1,188 @@
+//! The command line: `konsign serve | config | migrate | demo | user | token | import`.
+
+use crate::config::{Config, Overrides};
+use crate::domain::auth::Role;
+use crate::service::{self, Actor};
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "konsign", version, about = "Warehouse control for a consignment warehouse of citizen health supplies")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "KONSIGN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL (sqlite://PATH or postgres://...); overrides DATABASE_URL and the file.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// HTTP listen address, for example 0.0.0.0:8080; overrides KONSIGN_LISTEN and the file.
+    #[arg(long, global = true)]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service.
+    Serve {
+        /// Load the demo dataset first (only into an empty catalog) and print the demo logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Print the effective configuration (secrets masked).
+    Config,
+    /// Run database migrations and exit.
+    Migrate,
+    /// Load the demo dataset and print the demo logins.
+    Demo,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage API tokens for machine clients.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Import products or locations from CSV; nothing is imported when any line is invalid.
+    #[command(subcommand)]
+    Import(ImportCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Create a user; the password is prompted for, or read from stdin when it is not a terminal.
+    Add {
+        #[arg(long)]
+        role: String,
+        name: String,
+    },
+    /// Set a user's password and lift a lockout.
+    SetPassword { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a token; its secret is printed once.
+    Create {
+        #[arg(long)]
+        role: String,
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    Products { file: PathBuf },
+    Locations { file: PathBuf },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("password: ").context("cannot read the password")?;
+        let again = rpassword::prompt_password("again: ").context("cannot read the password")?;
+        anyhow::ensure!(p == again, "the passwords differ");
+        Ok(p)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+fn print_demo(report: &service::demo::DemoReport) {
+    if report.loaded {
+        println!(
+            "demo data loaded: {} producers, {} products, {} locations, {} receipts",
+            report.producers, report.products, report.locations, report.receipts
+        );
+    } else {
+        println!("demo data already present; catalog and stock left as they are");
+    }
+    if report.users.is_empty() {
+        println!("demo users exist already (password: konsign-<role>, unless changed)");
+    } else {
+        println!("demo logins (for demonstration only; change them before real use):");
+        for (name, role, password) in &report.users {
+            println!("  {name:<12} {:<12} password: {password}", role.as_str());
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let overrides = Overrides { listen: cli.global.listen.clone(), database_url: cli.global.database_url.clone() };
+    let config = Config::load(cli.global.config.as_deref(), &overrides)?;
+    crate::telemetry::init(&config.log);
+    match cli.command {
+        Command::Config => {
+            print!("{}", config.to_masked_toml()?);
+        }
+        Command::Migrate => {
+            crate::startup::context(config).await?;
+            println!("migrations applied");
+        }
+        Command::Serve { demo } => {
+            let app = crate::startup::App::build(config).await?;
+            if demo {
+                print_demo(&service::demo::load(&app.ctx).await?);
+            }
+            println!("konsign listening on http://{}", app.addr());
+            app.run_until(crate::startup::shutdown_signal()).await?;
+        }
+        Command::Demo => {
+            let ctx = crate::startup::context(config).await?;
+            print_demo(&service::demo::load(&ctx).await?);
+        }
+        Command::User(UserCmd::Add { role, name }) => {
+            let role = Role::parse(&role)?;
+            crate::domain::auth::username(&name)?;
+            let ctx = crate::startup::context(config).await?;
+            let password = read_password()?;
+            service::auth::create_user(&ctx, &Actor::cli(), &name, role, &password).await?;
+            println!("user {} created with role {}", name.to_ascii_lowercase(), role.as_str());
+        }
+        Command::User(UserCmd::SetPassword { name }) => {
+            let ctx = crate::startup::context(config).await?;
+            let password = read_password()?;
+            service::auth::set_password(&ctx, &Actor::cli(), &name, &password).await?;
+            println!("password set for {name}");
+        }
+        Command::Token(TokenCmd::Create { role, name }) => {
+            let role = Role::parse(&role)?;
+            let ctx = crate::startup::context(config).await?;
+            let (_, secret) = service::auth::create_token(&ctx, &Actor::cli(), &name, role).await?;
+            eprintln!("token {name} created with role {}; it is shown only now:", role.as_str());
+            println!("{secret}");
+        }
+        Command::Import(cmd) => {
+            let ctx = crate::startup::context(config).await?;
+            let (file, products) = match &cmd {
+                ImportCmd::Products { file } => (file, true),
+                ImportCmd::Locations { file } => (file, false),
+            };
+            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let result = if products {
+                service::import::import_products(&ctx, &Actor::cli(), &bytes).await
+            } else {
+                service::import::import_locations(&ctx, &Actor::cli(), &bytes).await
+            };
+            match result {
+                Ok(r) => println!("imported {} {}: {} created, {} updated", r.rows, r.what, r.created, r.updated),
+                Err(crate::error::Error::InvalidMany(problems)) => {
+                    for p in &problems {
+                        eprintln!("{}:{}: {}: {}", file.display(), p.line, p.field, p.message);
+                    }
+                    anyhow::bail!("{} problem(s); nothing was imported", problems.len());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! Typed configuration: built-in defaults < optional TOML file (`--config`) < `KONSIGN_*`
+//! environment variables (`DATABASE_URL` too) < command-line flags.
+
+use anyhow::Context as _;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Mark the session cookie `Secure` (browsers still accept it on http://localhost).
+    pub cookie_secure: bool,
+    /// How long a browser session lives, in hours (a shift and a bit).
+    pub session_hours: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (embedded default) or `postgres://USER@HOST:PORT/DB`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Failed logins in a row that lock an account.
+    pub lockout_threshold: u32,
+    /// How long a locked account stays locked.
+    pub lockout_minutes: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info,konsign=debug`; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http: HttpConfig::default(),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), cookie_secure: true, session_hours: 12 }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: "sqlite://data/konsign.db".into(), max_connections: 8 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { lockout_threshold: 5, lockout_minutes: 15 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, filter: "info".into() }
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+}
+
+/// Maps an environment variable (without `KONSIGN_`, lowercased) to its config key.
+fn env_key(key: &str) -> Option<String> {
+    match key {
+        "config" => None, // the path of the file itself, read by the CLI
+        "listen" => Some("http.listen".into()),
+        "database_url" => Some("database.url".into()),
+        other => Some(other.replace("__", ".")),
+    }
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
+            .merge(Env::prefixed("KONSIGN_").filter_map(|k| env_key(k.as_str()).map(Into::into)));
+        if let Some(l) = &overrides.listen {
+            fig = fig.merge(("http.listen", l));
+        }
+        if let Some(u) = &overrides.database_url {
+            fig = fig.merge(("database.url", u));
+        }
+        let cfg: Config = fig.extract().map_err(|e| {
+            let msgs: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("invalid configuration: {}", msgs.join("; "))
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            crate::store::Backend::from_url(&self.database.url).is_some(),
+            "invalid configuration: database.url: unknown scheme in {:?}; use sqlite://PATH or postgres://USER@HOST/DB",
+            mask_url(&self.database.url)
+        );
+        anyhow::ensure!(
+            (1..=200).contains(&self.database.max_connections),
+            "invalid configuration: database.max_connections must be between 1 and 200"
+        );
+        anyhow::ensure!(
+            (1..=168).contains(&self.http.session_hours),
+            "invalid configuration: http.session_hours must be between 1 and 168"
+        );
+        anyhow::ensure!(
+            (1..=100).contains(&self.auth.lockout_threshold),
+            "invalid configuration: auth.lockout_threshold must be between 1 and 100"
+        );
+        anyhow::ensure!(
+            (1..=1440).contains(&self.auth.lockout_minutes),
+            "invalid configuration: auth.lockout_minutes must be between 1 and 1440"
+        );
+        tracing_subscriber::EnvFilter::try_new(&self.log.filter)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: log.filter: {e}"))?;
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, with secrets masked.
+    pub fn to_masked_toml(&self) -> anyhow::Result<String> {
+        let mut c = self.clone();
+        c.database.url = mask_url(&c.database.url);
+        toml::to_string_pretty(&c).context("cannot print the configuration")
+    }
+}
+
+/// Hides the password in a URL such as `postgres://user:secret@host/db`.
+pub fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_masked() {
+        assert_eq!(mask_url("postgres://app:s3cret@db:5432/k"), "postgres://app:***@db:5432/k");
+        assert_eq!(mask_url("postgres://app@db/k"), "postgres://app@db/k");
+        assert_eq!(mask_url("sqlite://data/k.db"), "sqlite://data/k.db");
+    }
+
+    #[test]
+    fn precedence_is_defaults_file_env_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("k.toml", "[http]\nlisten = \"127.0.0.1:9000\"\n[auth]\nlockout_minutes = 30\n")?;
+            jail.set_env("KONSIGN_AUTH__LOCKOUT_MINUTES", "20");
+            jail.set_env("DATABASE_URL", "postgres://u:pw@h/db");
+            let c = Config::load(Some(Path::new("k.toml")), &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.http.listen.port(), 9000);
+            assert_eq!(c.auth.lockout_minutes, 20);
+            assert_eq!(c.database.url, "postgres://u:pw@h/db");
+            jail.set_env("KONSIGN_LISTEN", "127.0.0.1:9100");
+            let o = Overrides { listen: None, database_url: Some("sqlite://x.db".into()) };
+            let c = Config::load(Some(Path::new("k.toml")), &o).map_err(|e| e.to_string())?;
+            assert_eq!(c.http.listen.port(), 9100);
+            assert_eq!(c.database.url, "sqlite://x.db");
+            assert!(c.to_masked_toml().unwrap().contains("sqlite://x.db"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KONSIGN_LISTEN", "not-an-address");
+            let e = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(e.contains("listen"), "{e}");
+            jail.set_env("KONSIGN_LISTEN", "127.0.0.1:1");
+            jail.set_env("DATABASE_URL", "mysql://x");
+            let e = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(e.contains("database.url"), "{e}");
+            jail.set_env("DATABASE_URL", "sqlite://x.db");
+            jail.create_file("k.toml", "[http]\nlisen = \"x\"\n")?;
+            let e = Config::load(Some(Path::new("k.toml")), &Overrides::default()).unwrap_err().to_string();
+            assert!(e.contains("lisen"), "{e}");
+            Ok(())
+        });
+    }
+}

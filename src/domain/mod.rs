@@ -1,0 +1,23 @@
+//! Pure domain: value types, invariants and rules. No I/O, no async, no database.
+
+pub mod auth;
+pub mod catalog;
+pub mod gtin;
+pub mod stock;
+pub mod time;
+
+/// A rule was broken by input; the message is for the user who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    /// The field (or key) the problem is in, in the caller's terms.
+    pub field: String,
+    /// What is wrong, lowercase, no trailing period.
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}

@@ -1,0 +1,77 @@
+//! The domain event feed and the audit log.
+
+use crate::domain::auth::allow;
+use crate::http::auth::Caller;
+use crate::http::error::{ApiResult, ErrorBody, Json, Query};
+use crate::http::AppState;
+use crate::store::audit::{AuditEntry, AuditFilter};
+use crate::store::events::Event;
+use axum::extract::State;
+use serde::Deserialize;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct EventQuery {
+    /// Return events with a cursor greater than this (0 = from the start).
+    #[serde(default)]
+    pub after: i64,
+    /// At most this many (1 to 1000, default 100).
+    pub limit: Option<i64>,
+}
+
+/// Domain events after a cursor, oldest first. Poll with the last `id` seen.
+#[utoipa::path(get, path = "/api/events", tag = "log", params(EventQuery), responses((status = 200, body = Vec<Event>)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn events(State(s): State<AppState>, caller: Caller, Query(q): Query<EventQuery>) -> ApiResult<Json<Vec<Event>>> {
+    caller.require(allow::EVENTS)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into());
+    }
+    Ok(Json(crate::store::events::list_after(s.ctx.db.pool(), q.after.max(0), limit).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// `user:NAME` or `token:NAME`.
+    pub actor: Option<String>,
+    pub subject: Option<String>,
+    pub action: Option<String>,
+    /// From this instant (RFC 3339, inclusive).
+    pub from: Option<String>,
+    /// Until this instant (RFC 3339, exclusive).
+    pub to: Option<String>,
+    /// Page backwards: entries with an id below this.
+    pub before_id: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+fn instant(field: &str, v: &Option<String>) -> ApiResult<Option<String>> {
+    v.as_ref()
+        .map(|s| {
+            crate::domain::time::from_db(s.trim())
+                .map(crate::domain::time::to_db)
+                .ok_or_else(|| crate::error::Error::invalid(field, "must be an RFC 3339 instant such as 2026-11-22T08:00:00Z").into())
+        })
+        .transpose()
+}
+
+/// The audit log, newest first (admin).
+#[utoipa::path(get, path = "/api/audit", tag = "log", params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>), (status = 403, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn audit(State(s): State<AppState>, caller: Caller, Query(q): Query<AuditQuery>) -> ApiResult<Json<Vec<AuditEntry>>> {
+    caller.require(allow::ADMIN)?;
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into());
+    }
+    let f = AuditFilter {
+        actor: q.actor,
+        subject: q.subject,
+        action: q.action,
+        from: instant("from", &q.from)?,
+        to: instant("to", &q.to)?,
+        before_id: q.before_id,
+        limit,
+    };
+    Ok(Json(crate::store::audit::list(s.ctx.db.pool(), &f).await?))
+}

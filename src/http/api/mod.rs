@@ -1,0 +1,44 @@
+//! The JSON API under `/api`. Every handler is documented in the OpenAPI document.
+
+mod auth;
+pub use auth::session_cookie;
+mod catalog;
+mod log;
+mod stock;
+
+use super::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::list_users, auth::create_user))
+        .routes(routes!(auth::set_password))
+        .routes(routes!(auth::list_tokens, auth::create_token))
+        .routes(routes!(auth::revoke_token))
+        .routes(routes!(catalog::list_producers, catalog::create_producer))
+        .routes(routes!(catalog::list_products, catalog::create_product))
+        .routes(routes!(catalog::get_product, catalog::put_product))
+        .routes(routes!(catalog::list_locations, catalog::create_location))
+        .routes(routes!(catalog::get_location))
+        .routes(routes!(catalog::import_products))
+        .routes(routes!(catalog::import_locations))
+        .routes(routes!(stock::receive))
+        .routes(routes!(stock::move_stock))
+        .routes(routes!(stock::adjust))
+        .routes(routes!(stock::quarantine))
+        .routes(routes!(stock::release))
+        .routes(routes!(stock::scrap))
+        .routes(routes!(stock::transfer))
+        .routes(routes!(stock::list_units))
+        .routes(routes!(stock::get_unit))
+        .routes(routes!(stock::unit_ledger))
+        .routes(routes!(stock::on_hand))
+        .routes(routes!(stock::expiring))
+        .routes(routes!(stock::statement))
+        .routes(routes!(log::events))
+        .routes(routes!(log::audit))
+}

@@ -1,0 +1,132 @@
+//! The one HTTP error type: a stable machine code, a human message, and for 5xx no internals.
+
+use crate::error::{Error, LineError};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, for example `invalid_input` or `insufficient_stock`.
+    pub code: String,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// The input field the problem is in, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Every problem, for bulk input such as CSV (line 1 is the header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<LineError>>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self { status, body: ErrorBody { code: code.into(), message: message.into(), field: None, problems: None } }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        use StatusCode as S;
+        match e {
+            Error::Invalid(i) => {
+                let mut a = ApiError::new(S::UNPROCESSABLE_ENTITY, "invalid_input", i.to_string());
+                a.body.field = Some(i.field);
+                a
+            }
+            Error::InvalidMany(problems) => {
+                let first = problems.first().map(|p| format!("line {} {}: {}", p.line, p.field, p.message)).unwrap_or_default();
+                let mut a = ApiError::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "invalid_rows",
+                    format!("{} problem(s), nothing was imported; first: {first}", problems.len()),
+                );
+                a.body.problems = Some(problems);
+                a
+            }
+            Error::NotFound(what) => ApiError::new(S::NOT_FOUND, "not_found", format!("{what} not found")),
+            Error::Conflict { code, message } => ApiError::new(S::CONFLICT, code, message),
+            Error::Stock(s) => ApiError::new(S::CONFLICT, "insufficient_stock", s.to_string()),
+            Error::Unauthenticated => ApiError::new(S::UNAUTHORIZED, "unauthenticated", "log in or send a bearer token"),
+            Error::BadCredentials => ApiError::new(S::UNAUTHORIZED, "bad_credentials", "invalid username or password"),
+            e @ Error::Locked { .. } => ApiError::new(S::LOCKED, "account_locked", e.to_string()),
+            Error::Forbidden(m) => ApiError::new(S::FORBIDDEN, "forbidden", m),
+            Error::Internal(e) => {
+                tracing::error!(error = format!("{e:#}"), "internal error");
+                ApiError::new(S::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
+            }
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Error::from(e).into()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let status = match r {
+            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let code = match r {
+            JsonRejection::JsonDataError(_) => "invalid_json_data",
+            JsonRejection::JsonSyntaxError(_) => "malformed_json",
+            JsonRejection::MissingJsonContentType(_) => "json_content_type_required",
+            _ => "unreadable_body",
+        };
+        ApiError::new(status, code, r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body)).into_response()
+    }
+}
+
+/// `axum::Json` whose rejections are `ApiError`s.
+#[derive(Debug, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Query` whose rejections are `ApiError`s.
+#[derive(Debug, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+/// `axum::extract::Path` whose rejections are `ApiError`s.
+#[derive(Debug, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
+
+pub type ApiResult<T> = Result<T, ApiError>;

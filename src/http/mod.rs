@@ -1,0 +1,108 @@
+//! HTTP: the JSON API (documented as OpenAPI), health and metrics, and the server-rendered pages.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod pages;
+
+use crate::service::Ctx;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::time::Instant;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Ctx,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "konsign", description = "Warehouse control for a consignment warehouse of citizen health supplies."),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "auth", description = "Login, sessions, users and API tokens"),
+        (name = "catalog", description = "Producers, products and locations"),
+        (name = "stock", description = "Consignment stock operations, ledger and reports"),
+        (name = "log", description = "Domain events and the audit log"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))));
+    }
+}
+
+/// The whole application router.
+pub fn router(ctx: Ctx) -> Router {
+    let state = AppState { ctx };
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(api::routes()).split_for_parts();
+    let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    Router::new()
+        .merge(api)
+        .route("/api/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc_json) }))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .merge(pages::routes())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .layer(axum::extract::DefaultBodyLimit::max(crate::service::import::MAX_IMPORT_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::new(StatusCode::NOT_FOUND, "no_such_endpoint", "no such endpoint")
+}
+
+/// Process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers.
+async fn readyz(State(s): State<AppState>) -> Response {
+    match s.ctx.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        s.ctx.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// Counts and times every request by its route template (never by raw path, which holds ids).
+async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let m = &s.ctx.metrics;
+    m.http_requests
+        .get_or_create(&crate::metrics::HttpLabels { method, route: route.clone(), status: res.status().as_u16() })
+        .inc();
+    m.http_duration.get_or_create(&crate::metrics::RouteLabel { route }).observe(start.elapsed().as_secs_f64());
+    res
+}

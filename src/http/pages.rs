@@ -1,0 +1,241 @@
+//! Server-rendered pages for people: Danish by default, English with `?lang=en` (remembered in a
+//! cookie). Login, the start page with the stock overview, logout.
+
+use super::api::session_cookie;
+use super::auth::{cookie, same_origin, ClientAddr, SESSION_COOKIE};
+use super::AppState;
+use crate::service::auth as svc;
+use axum::extract::{Form, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Da,
+    En,
+}
+
+impl Lang {
+    fn code(self) -> &'static str {
+        match self {
+            Lang::Da => "da",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// The page language: `?lang=` wins, then the `lang` cookie, then Danish.
+fn lang(q: Option<&str>, headers: &HeaderMap) -> Lang {
+    match q.or_else(|| cookie(headers, "lang")) {
+        Some("en") => Lang::En,
+        _ => Lang::Da,
+    }
+}
+
+/// Every text a page shows, in both languages.
+fn t(l: Lang, key: &str) -> &'static str {
+    match (key, l) {
+        ("title", _) => "konsign",
+        ("login", Lang::Da) => "Log ind",
+        ("login", Lang::En) => "Log in",
+        ("username", Lang::Da) => "Brugernavn",
+        ("username", Lang::En) => "Username",
+        ("password", Lang::Da) => "Adgangskode",
+        ("password", Lang::En) => "Password",
+        ("bad_credentials", Lang::Da) => "Forkert brugernavn eller adgangskode.",
+        ("bad_credentials", Lang::En) => "Wrong username or password.",
+        ("locked", Lang::Da) => "Kontoen er låst efter for mange forkerte forsøg. Prøv igen om lidt.",
+        ("locked", Lang::En) => "The account is locked after too many failed attempts. Try again later.",
+        ("error", Lang::Da) => "Noget gik galt. Prøv igen.",
+        ("error", Lang::En) => "Something went wrong. Please try again.",
+        ("logout", Lang::Da) => "Log ud",
+        ("logout", Lang::En) => "Log out",
+        ("welcome", Lang::Da) => "Logget ind som",
+        ("welcome", Lang::En) => "Logged in as",
+        ("stock_by_owner", Lang::Da) => "Lager pr. ejer (producent)",
+        ("stock_by_owner", Lang::En) => "Stock by owner (producer)",
+        ("owner", Lang::Da) => "Ejer",
+        ("owner", Lang::En) => "Owner",
+        ("on_hand", Lang::Da) => "På lager",
+        ("on_hand", Lang::En) => "On hand",
+        ("available", Lang::Da) => "Disponibelt",
+        ("available", Lang::En) => "Available",
+        ("quarantined", Lang::Da) => "I karantæne",
+        ("quarantined", Lang::En) => "Quarantined",
+        ("short_dated", Lang::Da) => "Kort holdbarhed",
+        ("short_dated", Lang::En) => "Short-dated",
+        ("expired", Lang::Da) => "Udløbet",
+        ("expired", Lang::En) => "Expired",
+        ("packs", Lang::Da) => "pakninger",
+        ("packs", Lang::En) => "packs",
+        ("api", Lang::Da) => "API-dokumentation (OpenAPI)",
+        ("api", Lang::En) => "API documentation (OpenAPI)",
+        ("other_lang", Lang::Da) => "English",
+        ("other_lang", Lang::En) => "Dansk",
+        _ => "?",
+    }
+}
+
+fn page(l: Lang, body: Markup) -> Markup {
+    let other = if l == Lang::Da { "en" } else { "da" };
+    html! {
+        (DOCTYPE)
+        html lang=(l.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (t(l, "title")) }
+                style { (STYLE) }
+            }
+            body {
+                header { strong { "konsign" } a.lang href={ "?lang=" (other) } { (t(l, "other_lang")) } }
+                main { (body) }
+            }
+        }
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1b1d21}\
+header{display:flex;justify-content:space-between;padding:.8rem 1.2rem;background:#123c5a;color:#fff}\
+header a{color:#fff}main{max-width:60rem;margin:1.5rem auto;padding:0 1rem}\
+form.login{max-width:22rem;display:grid;gap:.6rem}input,button{font-size:1.2rem;padding:.6rem}\
+button{background:#123c5a;color:#fff;border:0;border-radius:.3rem}.err{color:#a40000;font-weight:600}\
+table{border-collapse:collapse;width:100%;background:#fff}td,th{padding:.4rem .6rem;border-bottom:1px solid #ddd;text-align:right}\
+td:first-child,th:first-child{text-align:left}";
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+fn with_lang_cookie(l: Lang, q: &LangQuery, body: Markup) -> Response {
+    let html = Html(body.into_string());
+    if q.lang.is_some() {
+        let c = format!("lang={}; Path=/; SameSite=Lax; Max-Age=31536000", l.code());
+        (AppendHeaders([(header::SET_COOKIE, c)]), html).into_response()
+    } else {
+        html.into_response()
+    }
+}
+
+fn login_form(l: Lang, error: Option<&str>) -> Markup {
+    page(
+        l,
+        html! {
+            h1 { (t(l, "login")) }
+            @if let Some(e) = error { p.err role="alert" { (e) } }
+            form.login method="post" action="/login" {
+                label { (t(l, "username")) input name="username" autocomplete="username" required autofocus; }
+                label { (t(l, "password")) input name="password" type="password" autocomplete="current-password" required; }
+                button type="submit" { (t(l, "login")) }
+            }
+        },
+    )
+}
+
+async fn login_page(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let l = lang(q.lang.as_deref(), &headers);
+    with_lang_cookie(l, &q, login_form(l, None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+async fn login_submit(
+    State(s): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let l = lang(None, &headers);
+    if let Err(e) = same_origin(&headers) {
+        return e.into_response();
+    }
+    match svc::login(&s.ctx, &f.username, &f.password, &client).await {
+        Ok(ok) => {
+            let c = session_cookie(&s, ok.session, i64::from(s.ctx.config.http.session_hours));
+            (AppendHeaders([(header::SET_COOKIE, c)]), Redirect::to("/")).into_response()
+        }
+        Err(crate::error::Error::BadCredentials) => Html(login_form(l, Some(t(l, "bad_credentials"))).into_string()).into_response(),
+        Err(crate::error::Error::Locked { .. }) => Html(login_form(l, Some(t(l, "locked"))).into_string()).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "login page failed");
+            Html(login_form(l, Some(t(l, "error"))).into_string()).into_response()
+        }
+    }
+}
+
+async fn home(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let l = lang(q.lang.as_deref(), &headers);
+    let Some(session) = cookie(&headers, SESSION_COOKIE) else { return Redirect::to("/login").into_response() };
+    let principal = match svc::session_principal(&s.ctx, session).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Redirect::to("/login").into_response(),
+        Err(e) => return super::error::ApiError::from(e).into_response(),
+    };
+    let rows = crate::service::stock::on_hand(&s.ctx, crate::service::stock::GroupBy::Owner, &Default::default())
+        .await
+        .unwrap_or_default();
+    let csrf = principal.csrf.clone().unwrap_or_default();
+    let body = page(
+        l,
+        html! {
+            p { (t(l, "welcome")) " " strong { (principal.username) } " (" (principal.actor.role.as_str()) ")" }
+            h1 { (t(l, "stock_by_owner")) }
+            table {
+                thead { tr {
+                    th { (t(l, "owner")) } th { (t(l, "on_hand")) } th { (t(l, "available")) }
+                    th { (t(l, "quarantined")) } th { (t(l, "short_dated")) } th { (t(l, "expired")) }
+                } }
+                tbody { @for r in &rows { tr {
+                    td { (r.owner.clone().unwrap_or_default()) } td { (r.on_hand) } td { (r.available) }
+                    td { (r.quarantined) } td { (r.short_dated) } td { (r.expired) }
+                } } }
+            }
+            p { small { (t(l, "packs")) } }
+            p { a href="/api/openapi.json" { (t(l, "api")) } }
+            form method="post" action="/logout" {
+                input type="hidden" name="csrf_token" value=(csrf);
+                button type="submit" { (t(l, "logout")) }
+            }
+        },
+    );
+    with_lang_cookie(l, &q, body)
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    csrf_token: String,
+}
+
+async fn logout_submit(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<LogoutForm>) -> Response {
+    if let Err(e) = same_origin(&headers) {
+        return e.into_response();
+    }
+    if let Some(session) = cookie(&headers, SESSION_COOKIE) {
+        // The form must carry the session's CSRF token, so another site cannot log a user out.
+        if let Ok(Some(p)) = svc::session_principal(&s.ctx, session).await {
+            if p.csrf.as_deref() != Some(f.csrf_token.as_str()) {
+                return super::error::ApiError::new(axum::http::StatusCode::FORBIDDEN, "csrf_token_invalid", "wrong csrf token").into_response();
+            }
+            if let Err(e) = svc::logout(&s.ctx, session).await {
+                return super::error::ApiError::from(e).into_response();
+            }
+        }
+    }
+    (AppendHeaders([(header::SET_COOKIE, session_cookie(&s, String::new(), 0))]), Redirect::to("/login")).into_response()
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", axum::routing::post(logout_submit))
+}

@@ -1,0 +1,22 @@
+//! konsign: warehouse control for a consignment warehouse of citizen health supplies.
+
+/// Command-line interface: serve, config, users, tokens, import, demo.
+pub mod cli;
+/// Typed configuration from defaults, file, environment and flags.
+pub mod config;
+/// Pure domain rules and types.
+pub mod domain;
+/// The service-level error type.
+pub mod error;
+/// HTTP API, health, metrics and pages.
+pub mod http;
+/// Prometheus metrics.
+pub mod metrics;
+/// Use-cases over the store.
+pub mod service;
+/// The composition root.
+pub mod startup;
+/// SQL on SQLite and PostgreSQL.
+pub mod store;
+/// Logging setup.
+pub mod telemetry;

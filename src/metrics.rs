@@ -1,0 +1,74 @@
+//! Prometheus metrics: what a logistics lead or an operator would graph.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    pub route: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub http_duration: Family<RouteLabel, Histogram>,
+    pub stock_operations: Family<KindLabel, Counter>,
+    pub stock_packs_moved: Family<KindLabel, Counter>,
+    pub logins: Family<OutcomeLabel, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("konsign");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests by route and status", http_requests.clone());
+        let http_duration = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+        });
+        registry.register("http_request_duration_seconds", "HTTP request latency", http_duration.clone());
+        let stock_operations = Family::<KindLabel, Counter>::default();
+        registry.register("stock_operations", "Committed stock operations by kind", stock_operations.clone());
+        let stock_packs_moved = Family::<KindLabel, Counter>::default();
+        registry.register("stock_packs", "Packs changed by committed stock operations, by kind", stock_packs_moved.clone());
+        let logins = Family::<OutcomeLabel, Counter>::default();
+        registry.register("logins", "Login attempts by outcome", logins.clone());
+        Self { registry, http_requests, http_duration, stock_operations, stock_packs_moved, logins }
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Encoding into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    pub fn login(&self, outcome: &str) {
+        self.logins.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc();
+    }
+}

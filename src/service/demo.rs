@@ -1,0 +1,186 @@
+//! A realistic demo dataset: producers, products (with cut-to-fit baseplates), locations in
+//! walking order, stock in several lots, and one user per role.
+
+use super::stock::{self, ReceiveRequest, UnitOpRequest};
+use super::{auth, catalog, Actor, Ctx};
+use crate::domain::auth::Role;
+use crate::domain::catalog::{Location, ProductInput};
+use crate::domain::gtin::Gtin;
+use crate::domain::stock::OpKind;
+use crate::error::Result;
+use crate::store::catalog::{count, CountTable};
+use chrono::Duration;
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+/// What was loaded, for the operator to read.
+#[derive(Debug, Default)]
+pub struct DemoReport {
+    pub loaded: bool,
+    pub producers: usize,
+    pub products: usize,
+    pub locations: usize,
+    pub receipts: usize,
+    /// (username, role, password) of users created now.
+    pub users: Vec<(String, Role, String)>,
+}
+
+/// Producers: code, name, GS1 company prefix used for their demo GTINs.
+const PRODUCERS: &[(&str, &str, &str)] = &[
+    ("COLOPLAST", "Coloplast A/S", "570893"),
+    ("HOLLISTER", "Hollister Danmark ApS (Dansac)", "575012"),
+    ("CONVATEC", "ConvaTec Danmark", "576021"),
+    ("BBRAUN", "B. Braun Medical A/S", "402249"),
+    ("SALTS", "Salts Healthcare Ltd", "503301"),
+];
+
+/// Product lines per producer: (name, category, units per pack, price øre, cut range, min shelf days).
+type Line = (&'static str, &'static str, i64, i64, Option<(i64, i64, bool, bool)>, i64);
+const LINES: &[Line] = &[
+    ("Basisplade flad, koblingsring 40 mm", "baseplate", 5, 41_500, Some((10, 33, true, true)), 90),
+    ("Basisplade flad, koblingsring 50 mm", "baseplate", 5, 41_500, Some((10, 43, true, true)), 90),
+    ("Basisplade flad, koblingsring 60 mm", "baseplate", 5, 43_000, Some((15, 53, true, true)), 90),
+    ("Basisplade konveks, koblingsring 50 mm", "baseplate", 5, 52_500, Some((15, 38, true, false)), 90),
+    ("Basisplade klæbende kobling 70 mm", "baseplate", 5, 47_000, Some((20, 70, true, true)), 90),
+    ("Åben pose (tømbar) 50 mm, transparent", "pouch", 10, 36_000, None, 60),
+    ("Lukket pose 50 mm, hudfarvet, filter", "pouch", 30, 54_000, None, 60),
+    ("Urostomipose 50 mm med tilbageløbsventil", "pouch", 10, 61_000, None, 60),
+    ("1-dels lukket pose, klip-selv 10-55 mm", "one_piece", 30, 72_000, Some((10, 55, true, true)), 90),
+    ("1-dels åben pose, klip-selv 15-64 mm", "one_piece", 10, 48_000, Some((15, 64, true, false)), 90),
+    ("Hudbeskyttende pasta 60 g", "accessory", 1, 9_500, None, 30),
+    ("Klæbefjerner spray 50 ml", "accessory", 1, 11_000, None, 30),
+    ("Formbar tætningsring 48 mm", "accessory", 10, 28_000, None, 60),
+];
+
+fn location_plan() -> Vec<Location> {
+    let mut v = Vec::new();
+    let mut seq = 0;
+    let mut add = |code: String, zone: &str, kind: &str| {
+        seq += 10;
+        v.push(Location::new(&code, zone, kind, seq).expect("demo locations are valid"));
+    };
+    for i in 1..=2 {
+        add(format!("RCV-{i:02}"), "RCV", "receiving");
+    }
+    // Eight pick aisles walked in a serpentine: odd aisles up, even aisles down.
+    for (a, aisle) in ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'].into_iter().enumerate() {
+        let bays: Vec<i32> = if a % 2 == 0 { (1..=10).collect() } else { (1..=10).rev().collect() };
+        for bay in bays {
+            for level in 1..=3 {
+                add(format!("{aisle}-{bay:02}-{level}"), &aisle.to_string(), "pick");
+            }
+        }
+    }
+    for i in 1..=24 {
+        add(format!("R-{i:02}"), "R", "reserve");
+    }
+    for i in 1..=2 {
+        add(format!("QUA-{i:02}"), "QUA", "quarantine");
+    }
+    for i in 1..=4 {
+        add(format!("CUT-{i:02}"), "CUT", "cutting");
+    }
+    for i in 1..=4 {
+        add(format!("PAK-{i:02}"), "PAK", "packing");
+    }
+    add("DSP-01".into(), "DSP", "dispatch");
+    v
+}
+
+pub fn demo_password(role: Role) -> String {
+    format!("konsign-{}", role.as_str())
+}
+
+/// Loads the demo data unless the catalog already has producers. Idempotent.
+pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
+    let mut report = DemoReport::default();
+    let actor = Actor::system();
+    for role in Role::ALL {
+        let name = role.as_str();
+        let password = demo_password(role);
+        match auth::create_user(ctx, &actor, name, role, &password).await {
+            Ok(_) => report.users.push((name.to_string(), role, password)),
+            Err(crate::error::Error::Conflict { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if count(ctx.db.pool(), CountTable::Producers).await? > 0 {
+        return Ok(report);
+    }
+    report.loaded = true;
+    for (code, name, _) in PRODUCERS {
+        catalog::create_producer(ctx, &actor, code, name).await?;
+        report.producers += 1;
+    }
+    let locations = location_plan();
+    for l in &locations {
+        catalog::create_location(ctx, &actor, l).await?;
+    }
+    report.locations = locations.len();
+    let picks: Vec<&Location> = locations.iter().filter(|l| l.kind.as_str() == "pick").collect();
+    let mut rng = StdRng::seed_from_u64(2026);
+    let today = super::today();
+    let mut pick_slot = 0usize;
+    for (pi, (producer, _, prefix)) in PRODUCERS.iter().enumerate() {
+        for (li, (name, category, units, price, cut, shelf)) in LINES.iter().enumerate() {
+            let gtin = Gtin::with_check_digit(&format!("{prefix}{:06}", 10_000 + li * 7 + pi)).expect("demo gtin");
+            let input = ProductInput {
+                gtin: gtin.to_string(),
+                name: (*name).into(),
+                producer: (*producer).into(),
+                category: (*category).into(),
+                units_per_pack: *units,
+                price_minor: price + 500 * pi as i64,
+                currency: "DKK".into(),
+                cut_to_fit: cut.is_some(),
+                cut_min_mm: cut.map(|c| c.0),
+                cut_max_mm: cut.map(|c| c.1),
+                cut_round: cut.is_some_and(|c| c.2),
+                cut_oval: cut.is_some_and(|c| c.3),
+                min_shelf_life_days: *shelf,
+            };
+            catalog::put_product(ctx, &actor, &input, false).await?;
+            report.products += 1;
+            // Two to four lots: the oldest sometimes inside the minimum shelf life (short-dated).
+            let lots = rng.gen_range(2..=4);
+            for lot_i in 0..lots {
+                let days = if lot_i == 0 && rng.gen_bool(0.25) { rng.gen_range(10..60) } else { rng.gen_range(120..900) };
+                let expiry = today + Duration::days(days + 120 * lot_i);
+                let location = if lot_i < 2 {
+                    let l = picks[pick_slot % picks.len()];
+                    pick_slot += 1;
+                    l.code.as_str().to_string()
+                } else {
+                    format!("R-{:02}", 1 + (pi * 13 + li) % 24)
+                };
+                let req = ReceiveRequest {
+                    idempotency_key: Some(format!("demo-{gtin}-{lot_i}")),
+                    gtin: gtin.to_string(),
+                    lot: format!("{}{:05}", &producer[..2], rng.gen_range(10_000..99_999)),
+                    expiry: expiry.to_string(),
+                    location,
+                    quantity: rng.gen_range(12..=160),
+                    owner: None,
+                    reference: Some(format!("DEMO-ASN-{:04}", 1 + report.receipts / 10)),
+                };
+                let done = stock::receive(ctx, &actor, &req).await?;
+                report.receipts += 1;
+                // A few damaged packs from the first deliveries wait in quarantine.
+                if report.receipts % 37 == 0 {
+                    let unit = done.entries[0].stock_unit_id;
+                    let q = UnitOpRequest {
+                        idempotency_key: Some(format!("demo-quarantine-{unit}")),
+                        stock_unit_id: unit,
+                        quantity: 2,
+                        to_location: None,
+                        new_owner: None,
+                        scrap_reason: None,
+                        reason: Some("emballage beskadiget ved modtagelse".into()),
+                        reference: None,
+                    };
+                    stock::unit_op(ctx, &actor, OpKind::Quarantine, &q).await?;
+                }
+            }
+        }
+    }
+    Ok(report)
+}

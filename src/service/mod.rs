@@ -1,0 +1,50 @@
+//! Use-cases: async operations that check input with the domain and drive the store.
+
+pub mod auth;
+pub mod catalog;
+pub mod demo;
+pub mod import;
+pub mod stock;
+
+use crate::config::Config;
+use crate::domain::auth::Role;
+use crate::metrics::Metrics;
+use crate::store::Db;
+use std::sync::Arc;
+
+/// Everything a use-case needs; cheap to clone.
+#[derive(Clone)]
+pub struct Ctx {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Who is acting: a logged-in user, an API token, or the system itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// `user:NAME`, `token:NAME`, `cli` or `system`; written to the ledger and the audit log.
+    pub name: String,
+    pub role: Role,
+}
+
+impl Actor {
+    pub fn user(name: &str, role: Role) -> Self {
+        Self { name: format!("user:{name}"), role }
+    }
+    pub fn token(name: &str, role: Role) -> Self {
+        Self { name: format!("token:{name}"), role }
+    }
+    /// The command line run by an operator on the machine itself.
+    pub fn cli() -> Self {
+        Self { name: "cli".into(), role: Role::Admin }
+    }
+    pub fn system() -> Self {
+        Self { name: "system".into(), role: Role::Admin }
+    }
+}
+
+/// The current business day (Copenhagen).
+pub fn today() -> chrono::NaiveDate {
+    crate::domain::time::business_day(chrono::Utc::now())
+}

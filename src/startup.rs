@@ -1,0 +1,94 @@
+//! The composition root: wires configuration, storage, metrics and HTTP together. `main` and
+//! the integration tests both start the service through here.
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::service::Ctx;
+use crate::store::Db;
+use anyhow::Context as _;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Connects to the database and runs pending migrations.
+pub async fn context(config: Config) -> anyhow::Result<Ctx> {
+    let db = Db::connect(&config.database.url, config.database.max_connections).await?;
+    db.migrate().await?;
+    Ok(Ctx { db, config: Arc::new(config), metrics: Arc::new(Metrics::new()) })
+}
+
+/// A built service, bound to its address but not yet serving.
+pub struct App {
+    pub ctx: Ctx,
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listen = config.http.listen;
+        let ctx = context(config).await?;
+        let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
+        let addr = listener.local_addr()?;
+        Ok(Self { ctx, listener, addr })
+    }
+
+    /// The address actually bound (port 0 in the configuration picks a free port).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and closes the pool.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let janitor = tokio::spawn(session_janitor(self.ctx.clone()));
+        let router = crate::http::router(self.ctx.clone());
+        tracing::info!(addr = %self.addr, backend = ?self.ctx.db.backend(), "konsign is serving");
+        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        janitor.abort();
+        self.ctx.db.close().await;
+        served.context("http server failed")
+    }
+}
+
+/// Removes expired sessions every ten minutes.
+async fn session_janitor(ctx: Ctx) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match crate::store::auth::delete_expired_sessions(ctx.db.pool(), &crate::store::now_db()).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

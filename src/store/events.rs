@@ -1,0 +1,63 @@
+//! The domain event log: every state change appends one event in its own transaction.
+
+use super::Backend;
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+/// Any fixed number; it names the lock that orders event commits on PostgreSQL.
+const EVENT_LOCK_KEY: i64 = 0x6b6f_6e73_6967_6e01;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Event {
+    /// The cursor: strictly increasing in commit order.
+    pub id: i64,
+    pub event_type: String,
+    pub subject: String,
+    pub at: String,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+/// Appends an event. On PostgreSQL a transaction-scoped advisory lock makes events commit in
+/// cursor order, so a reader that has seen cursor N never later finds a smaller one appear.
+pub async fn append(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    event_type: &str,
+    subject: &str,
+    payload: &serde_json::Value,
+) -> Result<i64, sqlx::Error> {
+    if backend == Backend::Postgres {
+        sqlx::query("select pg_advisory_xact_lock($1)").bind(EVENT_LOCK_KEY).execute(&mut *conn).await?;
+    }
+    let row = sqlx::query("insert into events (event_type, subject, at, payload) values ($1, $2, $3, $4) returning id")
+        .bind(event_type)
+        .bind(subject)
+        .bind(super::now_db())
+        .bind(payload.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    row.try_get("id")
+}
+
+pub async fn list_after(pool: &sqlx::AnyPool, after: i64, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, event_type, subject, at, payload from events where id > $1 order by id limit $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let payload: String = r.try_get("payload")?;
+            Ok(Event {
+                id: r.try_get("id")?,
+                event_type: r.try_get("event_type")?,
+                subject: r.try_get("subject")?,
+                at: r.try_get("at")?,
+                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect()
+}

@@ -121,7 +121,7 @@ impl Config {
         }
         fig = fig
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
-            .merge(Env::prefixed("KONSIGN_").filter_map(|k| env_key(k.as_str()).map(Into::into)));
+            .merge(Env::prefixed("KONSIGN_").filter_map(|k| env_key(&k.as_str().to_ascii_lowercase()).map(Into::into)));
         if let Some(l) = &overrides.listen {
             fig = fig.merge(("http.listen", l));
         }
@@ -129,7 +129,15 @@ impl Config {
             fig = fig.merge(("database.url", u));
         }
         let cfg: Config = fig.extract().map_err(|e| {
-            let msgs: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            let msgs: Vec<String> = e
+                .into_iter()
+                .map(|e| {
+                    let key = e.path.join(".").to_ascii_lowercase();
+                    let from = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_else(|| "defaults".into());
+                    let key = if key.is_empty() { "(top level)".to_string() } else { key };
+                    format!("{key}: {} (from {from})", e.kind)
+                })
+                .collect();
             anyhow::anyhow!("invalid configuration: {}", msgs.join("; "))
         })?;
         cfg.validate()?;

@@ -294,7 +294,7 @@ mod tests {
 
     fn input() -> ProductInput {
         ProductInput {
-            gtin: "5708932000018".into(),
+            gtin: "5708932000017".into(),
             name: "SenSura Mio basisplade".into(),
             producer: "coloplast".into(),
             category: "baseplate".into(),
@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn valid_product_is_normalised() {
         let p = Product::from_input(&input()).unwrap();
-        assert_eq!(p.gtin.as_str(), "05708932000018");
+        assert_eq!(p.gtin.as_str(), "05708932000017");
         assert_eq!(p.producer.as_str(), "COLOPLAST");
         assert_eq!(p.price.currency, "DKK");
         assert_eq!(p.cut.unwrap().max_mm, 55);

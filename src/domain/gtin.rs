@@ -74,7 +74,7 @@ mod tests {
 
     #[test]
     fn ean13_is_normalised_to_fourteen_digits() {
-        assert_eq!(Gtin::parse("5708932000018").unwrap().as_str(), "05708932000018");
+        assert_eq!(Gtin::parse("5708932000017").unwrap().as_str(), "05708932000017");
     }
 
     #[test]
@@ -87,7 +87,7 @@ mod tests {
     fn wrong_check_digit_names_the_expected_digit() {
         assert_eq!(
             Gtin::parse("5708932000019"),
-            Err(GtinError::CheckDigit { found: 9, expected: 8 })
+            Err(GtinError::CheckDigit { found: 9, expected: 7 })
         );
     }
 

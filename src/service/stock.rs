@@ -57,7 +57,7 @@ pub struct UnitOpRequest {
     pub new_owner: Option<String>,
     /// `scrap`: expired, damaged, recalled, returned or other.
     pub scrap_reason: Option<ScrapReason>,
-    /// Why; required for adjust, quarantine, release and scrap.
+    /// Why; required for adjust, quarantine and release, optional detail for scrap.
     pub reason: Option<String>,
     pub reference: Option<String>,
 }
@@ -236,7 +236,8 @@ async fn load_unit(tx: &mut WriteTx, id: i64) -> Result<UnitRow> {
 
 pub async fn unit_op(ctx: &Ctx, actor: &Actor, kind: OpKind, r: &UnitOpRequest) -> Result<OpResult> {
     let key = idem_key(&r.idempotency_key)?;
-    let reason_required = matches!(kind, OpKind::Adjust | OpKind::Quarantine | OpKind::Release | OpKind::Scrap);
+    // A scrap carries its reason category (`scrap_reason`); the free text is optional there.
+    let reason_required = matches!(kind, OpKind::Adjust | OpKind::Quarantine | OpKind::Release);
     let reason = note("reason", r.reason.as_deref().unwrap_or(""), reason_required)?;
     let reference = note("reference", r.reference.as_deref().unwrap_or(""), false)?;
     let qty = if kind == OpKind::Adjust {

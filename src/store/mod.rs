@@ -109,12 +109,8 @@ impl Db {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        for pragma in [
-                            "pragma journal_mode = wal",
-                            "pragma synchronous = normal",
-                            "pragma foreign_keys = on",
-                            "pragma busy_timeout = 5000",
-                        ] {
+                        // Per-connection settings; WAL itself is persistent and set once below.
+                        for pragma in ["pragma busy_timeout = 5000", "pragma foreign_keys = on", "pragma synchronous = normal"] {
                             conn.execute(pragma).await?;
                         }
                     }
@@ -124,6 +120,9 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to the database at {}", crate::config::mask_url(&url)))?;
+        if backend == Backend::Sqlite && !url.contains(":memory:") && !url.contains("mode=memory") {
+            pool.execute("pragma journal_mode = wal").await.context("cannot switch the SQLite database to WAL")?;
+        }
         Ok(Self { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) })
     }
 
@@ -145,11 +144,15 @@ impl Db {
     }
 
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let guard = match self.backend {
-            Backend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
-            Backend::Postgres => None,
+        let (guard, tx) = match self.backend {
+            // BEGIN IMMEDIATE takes the write lock up front, so a busy database is waited for
+            // (busy_timeout) instead of failing when a read would later upgrade to a write.
+            Backend::Sqlite => {
+                let guard = self.sqlite_writer.clone().lock_owned().await;
+                (Some(guard), self.pool.begin_with("begin immediate").await?)
+            }
+            Backend::Postgres => (None, self.pool.begin().await?),
         };
-        let tx = self.pool.begin().await?;
         Ok(WriteTx { tx, backend: self.backend, _writer: guard })
     }
 

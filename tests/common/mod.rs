@@ -1,0 +1,255 @@
+//! Test harness: the whole app on an ephemeral port with a fresh database per test, on SQLite
+//! (always) and PostgreSQL (when `TEST_DATABASE_URL` is set).
+#![allow(dead_code)]
+
+use konsign::config::Config;
+use konsign::domain::auth::Role;
+use konsign::service::{Actor, Ctx};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn name(backend: Backend)` once per backend, as `sqlite::name` and
+/// `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(crate::common::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(crate::common::Backend::Postgres).await } )*
+        }
+    };
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub ctx: Ctx,
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A fresh PostgreSQL database on the server of `TEST_DATABASE_URL`, or `None` (with the reason
+/// printed) when no server is configured and services are not required.
+pub async fn postgres_url() -> Option<String> {
+    let base = match std::env::var("TEST_DATABASE_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ => {
+            if std::env::var("TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+                panic!("TEST_REQUIRE_SERVICES=1 but TEST_DATABASE_URL is not set");
+            }
+            eprintln!("skipped: PostgreSQL test needs TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)");
+            return None;
+        }
+    };
+    let mut conn = match sqlx::PgConnection::connect(&base).await {
+        Ok(c) => c,
+        Err(e) => {
+            if std::env::var("TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+                panic!("PostgreSQL at TEST_DATABASE_URL is unreachable: {e}");
+            }
+            eprintln!("skipped: PostgreSQL at TEST_DATABASE_URL is unreachable: {e}");
+            return None;
+        }
+    };
+    let name = format!("konsign_t_{}", konsign::service::auth::random_secret(8));
+    sqlx::query(&format!("create database {name}")).execute(&mut conn).await.expect("create test database");
+    let _ = conn.close().await;
+    let (prefix, _) = base.rsplit_once('/').expect("database url has a path");
+    Some(format!("{prefix}/{name}"))
+}
+
+pub async fn database_url(backend: Backend, dir: &std::path::Path) -> Option<String> {
+    match backend {
+        Backend::Sqlite => Some(format!("sqlite://{}/konsign.db", dir.display())),
+        Backend::Postgres => postgres_url().await,
+    }
+}
+
+/// A migrated service context on a fresh database (no HTTP).
+pub async fn context(backend: Backend) -> Option<(Ctx, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = database_url(backend, dir.path()).await?;
+    let mut config = Config::default();
+    config.database.url = url;
+    config.database.max_connections = 5;
+    Some((konsign::startup::context(config).await.expect("context"), dir))
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = database_url(backend, dir.path()).await?;
+    let mut config = Config::default();
+    config.database.url = url;
+    config.database.max_connections = 5;
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    let app = konsign::startup::App::build(config).await.expect("app builds");
+    let addr = app.addr();
+    let ctx = app.ctx.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    Some(TestApp {
+        base: format!("http://{addr}"),
+        ctx,
+        http: reqwest::Client::new(),
+        shutdown: Some(tx),
+        _dir: dir,
+    })
+}
+
+/// How a test client authenticates.
+#[derive(Clone)]
+pub enum Auth {
+    None,
+    Session { cookie: String, csrf: String },
+    Bearer(String),
+}
+
+/// A client bound to one app and one identity.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub auth: Auth,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+    pub set_cookie: Option<String>,
+}
+
+impl Client {
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut r = self.http.request(method.clone(), format!("{}{path}", self.base));
+        match &self.auth {
+            Auth::None => {}
+            Auth::Session { cookie, csrf } => {
+                r = r.header("cookie", cookie);
+                if method != reqwest::Method::GET {
+                    r = r.header("x-csrf-token", csrf);
+                }
+            }
+            Auth::Bearer(t) => r = r.bearer_auth(t),
+        }
+        r
+    }
+
+    pub async fn send(r: reqwest::RequestBuilder) -> Resp {
+        let res = r.send().await.expect("request is sent");
+        let status = res.status();
+        let set_cookie = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Resp { status, body, set_cookie }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        Self::send(self.req(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        Self::send(self.req(reqwest::Method::POST, path).json(&body)).await
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Resp {
+        Self::send(self.req(reqwest::Method::POST, path).header("content-type", content_type).body(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        Self::send(self.req(reqwest::Method::DELETE, path)).await
+    }
+}
+
+impl TestApp {
+    pub fn anon(&self) -> Client {
+        Client { base: self.base.clone(), http: self.http.clone(), auth: Auth::None }
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Resp {
+        self.anon().post("/api/auth/login", json!({ "username": username, "password": password })).await
+    }
+
+    /// Creates a user with `role` and returns a client logged in as that user.
+    pub async fn user(&self, username: &str, role: Role) -> Client {
+        let password = format!("{username}-password-1");
+        konsign::service::auth::create_user(&self.ctx, &Actor::system(), username, role, &password)
+            .await
+            .expect("user created");
+        let r = self.login(username, &password).await;
+        assert_eq!(r.status, StatusCode::OK, "login: {:?}", r.body);
+        let cookie = r.set_cookie.expect("session cookie").split(';').next().unwrap().to_string();
+        let csrf = r.body["csrf_token"].as_str().unwrap().to_string();
+        Client { base: self.base.clone(), http: self.http.clone(), auth: Auth::Session { cookie, csrf } }
+    }
+
+    pub async fn admin(&self) -> Client {
+        self.user("admin", Role::Admin).await
+    }
+
+    /// A producer, a cut-to-fit baseplate, a pouch, and a receiving, two pick and a quarantine location.
+    pub async fn seed(&self, c: &Client) -> Seed {
+        assert_eq!(c.post("/api/producers", json!({ "code": "COLOPLAST", "name": "Coloplast A/S" })).await.status, StatusCode::CREATED);
+        assert_eq!(c.post("/api/producers", json!({ "code": "SALTS", "name": "Salts Healthcare" })).await.status, StatusCode::CREATED);
+        let plate = c
+            .post("/api/products", json!({
+                "gtin": "5708932000017", "name": "Basisplade flad 50 mm", "producer": "COLOPLAST", "category": "baseplate",
+                "units_per_pack": 5, "price_minor": 41500, "currency": "DKK",
+                "cut_range": { "min_mm": 10, "max_mm": 43, "round": true, "oval": true }, "min_shelf_life_days": 90 }))
+            .await;
+        assert_eq!(plate.status, StatusCode::CREATED, "{:?}", plate.body);
+        let pouch = c
+            .post("/api/products", json!({
+                "gtin": "5708932000024", "name": "Lukket pose 50 mm", "producer": "COLOPLAST", "category": "pouch",
+                "units_per_pack": 30, "price_minor": 54000, "currency": "DKK", "cut_range": null, "min_shelf_life_days": 60 }))
+            .await;
+        assert_eq!(pouch.status, StatusCode::CREATED, "{:?}", pouch.body);
+        for (code, zone, kind, seq) in [("RCV-01", "RCV", "receiving", 1), ("A-01-1", "A", "pick", 10), ("A-02-1", "A", "pick", 20), ("QUA-01", "QUA", "quarantine", 90)] {
+            let r = c.post("/api/locations", json!({ "code": code, "zone": zone, "kind": kind, "walk_seq": seq })).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        }
+        Seed { plate: "05708932000017".into(), pouch: "05708932000024".into() }
+    }
+}
+
+pub struct Seed {
+    pub plate: String,
+    pub pouch: String,
+}
+
+/// An expiry date `days` from today, as the API takes it.
+pub fn in_days(days: i64) -> String {
+    (konsign::service::today() + chrono::Duration::days(days)).to_string()
+}
+
+/// Receives `qty` packs and returns the stock unit id.
+pub async fn receive(c: &Client, gtin: &str, lot: &str, expiry: &str, location: &str, qty: i64) -> i64 {
+    let r = c.post("/api/stock/receive", json!({ "gtin": gtin, "lot": lot, "expiry": expiry, "location": location, "quantity": qty })).await;
+    assert_eq!(r.status, StatusCode::OK, "receive: {:?}", r.body);
+    r.body["entries"][0]["stock_unit_id"].as_i64().unwrap()
+}
+
+pub async fn count(ctx: &Ctx, table: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(&format!("select count(*) as n from {table}")).fetch_one(ctx.db.pool()).await.unwrap().get::<i64, _>("n")
+}

@@ -1,0 +1,149 @@
+//! Property: any sequence of stock operations keeps every stock unit equal to the sum of its
+//! ledger deltas, never negative, and equal to a simple model of what should be there.
+
+mod common;
+
+use konsign::domain::catalog::{Location, ProductInput};
+use konsign::domain::stock::{OpKind, ScrapReason};
+use konsign::service::stock::{self, ReceiveRequest, UnitOpRequest};
+use konsign::service::{catalog, Actor};
+use proptest::prelude::*;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Receive { lot: u8, loc: u8, qty: i64, key: Option<u8> },
+    Move { unit: u8, loc: u8, qty: i64 },
+    Adjust { unit: u8, counted: i64 },
+    Quarantine { unit: u8, qty: i64 },
+    Release { unit: u8, qty: i64 },
+    Scrap { unit: u8, qty: i64 },
+    Transfer { unit: u8, qty: i64 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..3u8, 0..3u8, 1..50i64, proptest::option::of(0..4u8)).prop_map(|(lot, loc, qty, key)| Op::Receive { lot, loc, qty, key }),
+        3 => (0..12u8, 0..3u8, 1..40i64).prop_map(|(unit, loc, qty)| Op::Move { unit, loc, qty }),
+        1 => (0..12u8, 0..60i64).prop_map(|(unit, counted)| Op::Adjust { unit, counted }),
+        1 => (0..12u8, 1..20i64).prop_map(|(unit, qty)| Op::Quarantine { unit, qty }),
+        1 => (0..12u8, 1..20i64).prop_map(|(unit, qty)| Op::Release { unit, qty }),
+        1 => (0..12u8, 1..20i64).prop_map(|(unit, qty)| Op::Scrap { unit, qty }),
+        1 => (0..12u8, 1..20i64).prop_map(|(unit, qty)| Op::Transfer { unit, qty }),
+    ]
+}
+
+const LOCS: [&str; 3] = ["A-01-1", "A-02-1", "R-01"];
+
+fn unit_req(unit: i64, qty: i64) -> UnitOpRequest {
+    UnitOpRequest {
+        idempotency_key: None,
+        stock_unit_id: unit,
+        quantity: qty,
+        to_location: None,
+        new_owner: None,
+        scrap_reason: None,
+        reason: Some("property test".into()),
+        reference: None,
+    }
+}
+
+async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let (ctx, _dir) = common::context(common::Backend::Sqlite).await.expect("sqlite always works");
+    let actor = Actor::system();
+    catalog::create_producer(&ctx, &actor, "COLOPLAST", "Coloplast").await.unwrap();
+    let input = ProductInput {
+        gtin: "5708932000024".into(), name: "Pose".into(), producer: "COLOPLAST".into(), category: "pouch".into(),
+        units_per_pack: 10, price_minor: 100, currency: "DKK".into(), min_shelf_life_days: 30, ..Default::default()
+    };
+    catalog::put_product(&ctx, &actor, &input, false).await.unwrap();
+    for (i, l) in LOCS.iter().enumerate() {
+        catalog::create_location(&ctx, &actor, &Location::new(l, "A", "pick", i as i64).unwrap()).await.unwrap();
+    }
+    let expiry = (konsign::service::today() + chrono::Duration::days(200)).to_string();
+    let mut model: HashMap<i64, i64> = HashMap::new();
+    let mut units: Vec<i64> = Vec::new();
+    let mut keyed: HashMap<u8, i64> = HashMap::new();
+    for op in ops {
+        let pick = |u: u8| units.get(u as usize % units.len().max(1)).copied();
+        let (result, kind) = match op {
+            Op::Receive { lot, loc, qty, key } => {
+                // A reused key must repeat the first request exactly to be a replay.
+                let qty = key.and_then(|k| keyed.get(&k).copied()).unwrap_or(qty);
+                let (lot, loc) = match key { Some(k) => (k % 3, k % 3), None => (lot, loc) };
+                let r = ReceiveRequest {
+                    idempotency_key: key.map(|k| format!("k{k}")),
+                    gtin: "5708932000024".into(), lot: format!("L{lot}"), expiry: expiry.clone(),
+                    location: LOCS[loc as usize].into(), quantity: qty, owner: None, reference: None,
+                };
+                if let Some(k) = key {
+                    keyed.entry(k).or_insert(qty);
+                }
+                (stock::receive(&ctx, &actor, &r).await, OpKind::Receive)
+            }
+            Op::Move { unit, loc, qty } => {
+                let Some(u) = pick(unit) else { continue };
+                let mut r = unit_req(u, qty);
+                r.to_location = Some(LOCS[loc as usize].into());
+                (stock::unit_op(&ctx, &actor, OpKind::Move, &r).await, OpKind::Move)
+            }
+            Op::Adjust { unit, counted } => {
+                let Some(u) = pick(unit) else { continue };
+                (stock::unit_op(&ctx, &actor, OpKind::Adjust, &unit_req(u, counted)).await, OpKind::Adjust)
+            }
+            Op::Quarantine { unit, qty } => {
+                let Some(u) = pick(unit) else { continue };
+                (stock::unit_op(&ctx, &actor, OpKind::Quarantine, &unit_req(u, qty)).await, OpKind::Quarantine)
+            }
+            Op::Release { unit, qty } => {
+                let Some(u) = pick(unit) else { continue };
+                (stock::unit_op(&ctx, &actor, OpKind::Release, &unit_req(u, qty)).await, OpKind::Release)
+            }
+            Op::Scrap { unit, qty } => {
+                let Some(u) = pick(unit) else { continue };
+                let mut r = unit_req(u, qty);
+                r.scrap_reason = Some(ScrapReason::Damaged);
+                (stock::unit_op(&ctx, &actor, OpKind::Scrap, &r).await, OpKind::Scrap)
+            }
+            Op::Transfer { unit, qty } => {
+                let Some(u) = pick(unit) else { continue };
+                let mut r = unit_req(u, qty);
+                r.new_owner = Some("payer:0751".into());
+                (stock::unit_op(&ctx, &actor, OpKind::Transfer, &r).await, OpKind::Transfer)
+            }
+        };
+        match result {
+            Ok(done) => {
+                if !done.replayed {
+                    for e in &done.entries {
+                        *model.entry(e.stock_unit_id).or_default() += e.delta;
+                        if !units.contains(&e.stock_unit_id) {
+                            units.push(e.stock_unit_id);
+                        }
+                    }
+                }
+            }
+            // Refusals are expected (not enough stock, wrong status, same location); anything else is a bug.
+            Err(konsign::error::Error::Stock(_)) | Err(konsign::error::Error::Conflict { .. }) | Err(konsign::error::Error::Invalid(_)) => {}
+            Err(e) => return Err(TestCaseError::fail(format!("{kind:?} failed unexpectedly: {e}"))),
+        }
+    }
+    let unreconciled = konsign::store::stock::unreconciled_units(ctx.db.pool()).await.unwrap();
+    prop_assert!(unreconciled.is_empty(), "units differ from their ledger: {:?}", unreconciled);
+    let all = stock::units(&ctx, &konsign::store::stock::UnitFilter { include_empty: true, ..Default::default() }).await.unwrap();
+    for u in &all {
+        prop_assert!(u.quantity >= 0);
+        prop_assert_eq!(u.quantity, model.get(&u.id).copied().unwrap_or(0), "unit {} differs from the model", u.id);
+    }
+    ctx.db.close().await;
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    #[test]
+    fn random_operations_keep_stock_equal_to_its_ledger_and_never_negative(ops in proptest::collection::vec(op(), 1..40)) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(run(ops))?;
+    }
+}

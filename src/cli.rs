@@ -9,7 +9,11 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "konsign", version, about = "Warehouse control for a consignment warehouse of citizen health supplies")]
+#[command(
+    name = "konsign",
+    version,
+    about = "Warehouse control for a consignment warehouse of citizen health supplies"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -91,7 +95,10 @@ fn read_password() -> anyhow::Result<String> {
         Ok(p)
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
         Ok(line.trim_end_matches(['\r', '\n']).to_string())
     }
 }
@@ -116,7 +123,10 @@ fn print_demo(report: &service::demo::DemoReport) {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let overrides = Overrides { listen: cli.global.listen.clone(), database_url: cli.global.database_url.clone() };
+    let overrides = Overrides {
+        listen: cli.global.listen.clone(),
+        database_url: cli.global.database_url.clone(),
+    };
     let config = Config::load(cli.global.config.as_deref(), &overrides)?;
     crate::telemetry::init(&config.log);
     match cli.command {
@@ -145,7 +155,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let ctx = crate::startup::context(config).await?;
             let password = read_password()?;
             service::auth::create_user(&ctx, &Actor::cli(), &name, role, &password).await?;
-            println!("user {} created with role {}", name.to_ascii_lowercase(), role.as_str());
+            println!(
+                "user {} created with role {}",
+                name.to_ascii_lowercase(),
+                role.as_str()
+            );
         }
         Command::User(UserCmd::SetPassword { name }) => {
             let ctx = crate::startup::context(config).await?;
@@ -157,7 +171,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let role = Role::parse(&role)?;
             let ctx = crate::startup::context(config).await?;
             let (_, secret) = service::auth::create_token(&ctx, &Actor::cli(), &name, role).await?;
-            eprintln!("token {name} created with role {}; it is shown only now:", role.as_str());
+            eprintln!(
+                "token {name} created with role {}; it is shown only now:",
+                role.as_str()
+            );
             println!("{secret}");
         }
         Command::Import(cmd) => {
@@ -166,14 +183,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ImportCmd::Products { file } => (file, true),
                 ImportCmd::Locations { file } => (file, false),
             };
-            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
             let result = if products {
                 service::import::import_products(&ctx, &Actor::cli(), &bytes).await
             } else {
                 service::import::import_locations(&ctx, &Actor::cli(), &bytes).await
             };
             match result {
-                Ok(r) => println!("imported {} {}: {} created, {} updated", r.rows, r.what, r.created, r.updated),
+                Ok(r) => println!(
+                    "imported {} {}: {} created, {} updated",
+                    r.rows, r.what, r.created, r.updated
+                ),
                 Err(crate::error::Error::InvalidMany(problems)) => {
                     for p in &problems {
                         eprintln!("{}:{}: {}: {}", file.display(), p.line, p.field, p.message);

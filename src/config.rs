@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub http: HttpConfig,
@@ -60,38 +60,40 @@ pub struct LogConfig {
     pub filter: String,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            http: HttpConfig::default(),
-            database: DatabaseConfig::default(),
-            auth: AuthConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
-}
-
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), cookie_secure: true, session_hours: 12 }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            cookie_secure: true,
+            session_hours: 12,
+        }
     }
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: "sqlite://data/konsign.db".into(), max_connections: 8 }
+        Self {
+            url: "sqlite://data/konsign.db".into(),
+            max_connections: 8,
+        }
     }
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { lockout_threshold: 5, lockout_minutes: 15 }
+        Self {
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::Text, filter: "info".into() }
+        Self {
+            format: LogFormat::Text,
+            filter: "info".into(),
+        }
     }
 }
 
@@ -116,12 +118,23 @@ impl Config {
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
-            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            anyhow::ensure!(
+                path.exists(),
+                "config file {} does not exist",
+                path.display()
+            );
             fig = fig.merge(Toml::file(path));
         }
         fig = fig
-            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
-            .merge(Env::prefixed("KONSIGN_").filter_map(|k| env_key(&k.as_str().to_ascii_lowercase()).map(Into::into)));
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database.url".into()),
+            )
+            .merge(
+                Env::prefixed("KONSIGN_")
+                    .filter_map(|k| env_key(&k.as_str().to_ascii_lowercase()).map(Into::into)),
+            );
         if let Some(l) = &overrides.listen {
             fig = fig.merge(("http.listen", l));
         }
@@ -133,8 +146,16 @@ impl Config {
                 .into_iter()
                 .map(|e| {
                     let key = e.path.join(".").to_ascii_lowercase();
-                    let from = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_else(|| "defaults".into());
-                    let key = if key.is_empty() { "(top level)".to_string() } else { key };
+                    let from = e
+                        .metadata
+                        .as_ref()
+                        .map(|m| m.name.to_string())
+                        .unwrap_or_else(|| "defaults".into());
+                    let key = if key.is_empty() {
+                        "(top level)".to_string()
+                    } else {
+                        key
+                    };
                     format!("{key}: {} (from {from})", e.kind)
                 })
                 .collect();
@@ -181,8 +202,12 @@ impl Config {
 
 /// Hides the password in a URL such as `postgres://user:secret@host/db`.
 pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
     match userinfo.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_string(),
@@ -190,12 +215,16 @@ pub fn mask_url(url: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 mod tests {
     use super::*;
 
     #[test]
     fn passwords_in_urls_are_masked() {
-        assert_eq!(mask_url("postgres://app:s3cret@db:5432/k"), "postgres://app:***@db:5432/k");
+        assert_eq!(
+            mask_url("postgres://app:s3cret@db:5432/k"),
+            "postgres://app:***@db:5432/k"
+        );
         assert_eq!(mask_url("postgres://app@db/k"), "postgres://app@db/k");
         assert_eq!(mask_url("sqlite://data/k.db"), "sqlite://data/k.db");
     }
@@ -203,15 +232,22 @@ mod tests {
     #[test]
     fn precedence_is_defaults_file_env_flags() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("k.toml", "[http]\nlisten = \"127.0.0.1:9000\"\n[auth]\nlockout_minutes = 30\n")?;
+            jail.create_file(
+                "k.toml",
+                "[http]\nlisten = \"127.0.0.1:9000\"\n[auth]\nlockout_minutes = 30\n",
+            )?;
             jail.set_env("KONSIGN_AUTH__LOCKOUT_MINUTES", "20");
             jail.set_env("DATABASE_URL", "postgres://u:pw@h/db");
-            let c = Config::load(Some(Path::new("k.toml")), &Overrides::default()).map_err(|e| e.to_string())?;
+            let c = Config::load(Some(Path::new("k.toml")), &Overrides::default())
+                .map_err(|e| e.to_string())?;
             assert_eq!(c.http.listen.port(), 9000);
             assert_eq!(c.auth.lockout_minutes, 20);
             assert_eq!(c.database.url, "postgres://u:pw@h/db");
             jail.set_env("KONSIGN_LISTEN", "127.0.0.1:9100");
-            let o = Overrides { listen: None, database_url: Some("sqlite://x.db".into()) };
+            let o = Overrides {
+                listen: None,
+                database_url: Some("sqlite://x.db".into()),
+            };
             let c = Config::load(Some(Path::new("k.toml")), &o).map_err(|e| e.to_string())?;
             assert_eq!(c.http.listen.port(), 9100);
             assert_eq!(c.database.url, "sqlite://x.db");
@@ -224,15 +260,21 @@ mod tests {
     fn bad_values_name_their_key() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("KONSIGN_LISTEN", "not-an-address");
-            let e = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            let e = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("listen"), "{e}");
             jail.set_env("KONSIGN_LISTEN", "127.0.0.1:1");
             jail.set_env("DATABASE_URL", "mysql://x");
-            let e = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            let e = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("database.url"), "{e}");
             jail.set_env("DATABASE_URL", "sqlite://x.db");
             jail.create_file("k.toml", "[http]\nlisen = \"x\"\n")?;
-            let e = Config::load(Some(Path::new("k.toml")), &Overrides::default()).unwrap_err().to_string();
+            let e = Config::load(Some(Path::new("k.toml")), &Overrides::default())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("lisen"), "{e}");
             Ok(())
         });

@@ -44,7 +44,10 @@ impl From<sqlx::Error> for Error {
 
 impl Error {
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Error::Conflict { code, message: message.into() }
+        Error::Conflict {
+            code,
+            message: message.into(),
+        }
     }
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Error::Invalid(Invalid::new(field, message))

@@ -47,18 +47,41 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("konsign");
         let http_requests = Family::<HttpLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by route and status", http_requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            http_requests.clone(),
+        );
         let http_duration = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0005, 2.0, 14))
         });
-        registry.register("http_request_duration_seconds", "HTTP request latency", http_duration.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            http_duration.clone(),
+        );
         let stock_operations = Family::<KindLabel, Counter>::default();
-        registry.register("stock_operations", "Committed stock operations by kind", stock_operations.clone());
+        registry.register(
+            "stock_operations",
+            "Committed stock operations by kind",
+            stock_operations.clone(),
+        );
         let stock_packs_moved = Family::<KindLabel, Counter>::default();
-        registry.register("stock_packs", "Packs changed by committed stock operations, by kind", stock_packs_moved.clone());
+        registry.register(
+            "stock_packs",
+            "Packs changed by committed stock operations, by kind",
+            stock_packs_moved.clone(),
+        );
         let logins = Family::<OutcomeLabel, Counter>::default();
         registry.register("logins", "Login attempts by outcome", logins.clone());
-        Self { registry, http_requests, http_duration, stock_operations, stock_packs_moved, logins }
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            stock_operations,
+            stock_packs_moved,
+            logins,
+        }
     }
 
     pub fn encode(&self) -> String {
@@ -69,6 +92,10 @@ impl Metrics {
     }
 
     pub fn login(&self, outcome: &str) {
-        self.logins.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc();
+        self.logins
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 }

@@ -16,7 +16,11 @@ use tokio::net::TcpListener;
 pub async fn context(config: Config) -> anyhow::Result<Ctx> {
     let db = Db::connect(&config.database.url, config.database.max_connections).await?;
     db.migrate().await?;
-    Ok(Ctx { db, config: Arc::new(config), metrics: Arc::new(Metrics::new()) })
+    Ok(Ctx {
+        db,
+        config: Arc::new(config),
+        metrics: Arc::new(Metrics::new()),
+    })
 }
 
 /// A built service, bound to its address but not yet serving.
@@ -30,9 +34,15 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let listen = config.http.listen;
         let ctx = context(config).await?;
-        let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
         let addr = listener.local_addr()?;
-        Ok(Self { ctx, listener, addr })
+        Ok(Self {
+            ctx,
+            listener,
+            addr,
+        })
     }
 
     /// The address actually bound (port 0 in the configuration picks a free port).
@@ -41,13 +51,19 @@ impl App {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and closes the pool.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let janitor = tokio::spawn(session_janitor(self.ctx.clone()));
         let router = crate::http::router(self.ctx.clone());
         tracing::info!(addr = %self.addr, backend = ?self.ctx.db.backend(), "konsign is serving");
-        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         janitor.abort();
         self.ctx.db.close().await;
         served.context("http server failed")
@@ -59,7 +75,9 @@ async fn session_janitor(ctx: Ctx) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        match crate::store::auth::delete_expired_sessions(ctx.db.pool(), &crate::store::now_db()).await {
+        match crate::store::auth::delete_expired_sessions(ctx.db.pool(), &crate::store::now_db())
+            .await
+        {
             Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),

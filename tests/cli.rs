@@ -18,30 +18,60 @@ fn config_prints_the_effective_configuration_with_secrets_masked() {
     let dir = tempfile::tempdir().unwrap();
     let out = konsign(dir.path())
         .args(["config", "--listen", "0.0.0.0:9999"])
-        .env("DATABASE_URL", "postgres://app:topsecret@db.local:5432/konsign")
+        .env(
+            "DATABASE_URL",
+            "postgres://app:topsecret@db.local:5432/konsign",
+        )
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("listen = \"0.0.0.0:9999\""), "{text}");
-    assert!(text.contains("postgres://app:***@db.local:5432/konsign"), "{text}");
+    assert!(
+        text.contains("postgres://app:***@db.local:5432/konsign"),
+        "{text}"
+    );
     assert!(!text.contains("topsecret"));
     // Defaults need no file: SQLite under ./data/.
     let out = konsign(dir.path()).arg("config").output().unwrap();
-    assert!(String::from_utf8(out.stdout).unwrap().contains("sqlite://data/konsign.db"));
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("sqlite://data/konsign.db"));
 }
 
 #[test]
 fn invalid_configuration_stops_start_up_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let out = konsign(dir.path()).args(["serve"]).env("KONSIGN_LISTEN", "nonsense").output().unwrap();
+    let out = konsign(dir.path())
+        .args(["serve"])
+        .env("KONSIGN_LISTEN", "nonsense")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("listen"), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = konsign(dir.path()).args(["serve", "--database-url", "mysql://x/y"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listen"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = konsign(dir.path())
+        .args(["serve", "--database-url", "mysql://x/y"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("database.url"));
-    std::fs::write(dir.path().join("k.toml"), "[database]\nmax_connections = 0\n").unwrap();
-    let out = konsign(dir.path()).args(["serve", "--config", "k.toml"]).output().unwrap();
+    std::fs::write(
+        dir.path().join("k.toml"),
+        "[database]\nmax_connections = 0\n",
+    )
+    .unwrap();
+    let out = konsign(dir.path())
+        .args(["serve", "--config", "k.toml"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("database.max_connections"));
 }
@@ -49,34 +79,81 @@ fn invalid_configuration_stops_start_up_naming_the_key() {
 #[test]
 fn users_tokens_and_imports_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = konsign(dir.path()).args(["user", "add", "--role", "admin", "Birgit"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"a-long-password\n").unwrap();
+    let mut child = konsign(dir.path())
+        .args(["user", "add", "--role", "admin", "Birgit"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-password\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("user birgit created with role admin"));
     // A short password is refused with the rule.
-    let mut child = konsign(dir.path()).args(["user", "add", "--role", "picker", "per"]).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = konsign(dir.path())
+        .args(["user", "add", "--role", "picker", "per"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(b"short\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
-    let out = konsign(dir.path()).args(["user", "add", "--role", "boss", "x"]).output().unwrap();
+    let out = konsign(dir.path())
+        .args(["user", "add", "--role", "boss", "x"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("role: must be one of"));
 
-    let out = konsign(dir.path()).args(["token", "create", "--role", "integration", "webshop"]).output().unwrap();
+    let out = konsign(dir.path())
+        .args(["token", "create", "--role", "integration", "webshop"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let token = String::from_utf8(out.stdout).unwrap();
-    assert!(token.trim().starts_with("ks_") && token.trim().len() == 67, "{token}");
+    assert!(
+        token.trim().starts_with("ks_") && token.trim().len() == 67,
+        "{token}"
+    );
 
-    std::fs::write(dir.path().join("loc.csv"), "code,zone,kind,walk_seq\nA-01-1,A,pick,1\nA-01-2,A,pick,x\n").unwrap();
-    let out = konsign(dir.path()).args(["import", "locations", "loc.csv"]).output().unwrap();
+    std::fs::write(
+        dir.path().join("loc.csv"),
+        "code,zone,kind,walk_seq\nA-01-1,A,pick,1\nA-01-2,A,pick,x\n",
+    )
+    .unwrap();
+    let out = konsign(dir.path())
+        .args(["import", "locations", "loc.csv"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("loc.csv:3: walk_seq"), "{err}");
     assert!(err.contains("nothing was imported"));
-    std::fs::write(dir.path().join("loc.csv"), "code,zone,kind,walk_seq\nA-01-1,A,pick,1\nA-01-2,A,pick,2\n").unwrap();
-    let out = konsign(dir.path()).args(["import", "locations", "loc.csv"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        dir.path().join("loc.csv"),
+        "code,zone,kind,walk_seq\nA-01-1,A,pick,1\nA-01-2,A,pick,2\n",
+    )
+    .unwrap();
+    let out = konsign(dir.path())
+        .args(["import", "locations", "loc.csv"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2 locations: 2 created"));
 }
 
@@ -84,11 +161,29 @@ fn users_tokens_and_imports_from_the_command_line() {
 fn demo_loads_a_realistic_dataset_once() {
     let dir = tempfile::tempdir().unwrap();
     let out = konsign(dir.path()).arg("demo").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("5 producers, 65 products, 277 locations"), "{text}");
-    for role in ["admin", "lead", "picker", "packer", "operator", "finance", "integration"] {
-        assert!(text.contains(&format!("password: konsign-{role}")), "{text}");
+    assert!(
+        text.contains("5 producers, 65 products, 277 locations"),
+        "{text}"
+    );
+    for role in [
+        "admin",
+        "lead",
+        "picker",
+        "packer",
+        "operator",
+        "finance",
+        "integration",
+    ] {
+        assert!(
+            text.contains(&format!("password: konsign-{role}")),
+            "{text}"
+        );
     }
     let again = konsign(dir.path()).arg("demo").output().unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("already present"));

@@ -12,13 +12,37 @@ use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Receive { lot: u8, loc: u8, qty: i64, key: Option<u8> },
-    Move { unit: u8, loc: u8, qty: i64 },
-    Adjust { unit: u8, counted: i64 },
-    Quarantine { unit: u8, qty: i64 },
-    Release { unit: u8, qty: i64 },
-    Scrap { unit: u8, qty: i64 },
-    Transfer { unit: u8, qty: i64 },
+    Receive {
+        lot: u8,
+        loc: u8,
+        qty: i64,
+        key: Option<u8>,
+    },
+    Move {
+        unit: u8,
+        loc: u8,
+        qty: i64,
+    },
+    Adjust {
+        unit: u8,
+        counted: i64,
+    },
+    Quarantine {
+        unit: u8,
+        qty: i64,
+    },
+    Release {
+        unit: u8,
+        qty: i64,
+    },
+    Scrap {
+        unit: u8,
+        qty: i64,
+    },
+    Transfer {
+        unit: u8,
+        qty: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -49,16 +73,35 @@ fn unit_req(unit: i64, qty: i64) -> UnitOpRequest {
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let (ctx, _dir) = common::context(common::Backend::Sqlite).await.expect("sqlite always works");
+    let (ctx, _dir) = common::context(common::Backend::Sqlite)
+        .await
+        .expect("sqlite always works");
     let actor = Actor::system();
-    catalog::create_producer(&ctx, &actor, "COLOPLAST", "Coloplast").await.unwrap();
+    catalog::create_producer(&ctx, &actor, "COLOPLAST", "Coloplast")
+        .await
+        .unwrap();
     let input = ProductInput {
-        gtin: "5708932000024".into(), name: "Pose".into(), producer: "COLOPLAST".into(), category: "pouch".into(),
-        units_per_pack: 10, price_minor: 100, currency: "DKK".into(), min_shelf_life_days: 30, ..Default::default()
+        gtin: "5708932000024".into(),
+        name: "Pose".into(),
+        producer: "COLOPLAST".into(),
+        category: "pouch".into(),
+        units_per_pack: 10,
+        price_minor: 100,
+        currency: "DKK".into(),
+        min_shelf_life_days: 30,
+        ..Default::default()
     };
-    catalog::put_product(&ctx, &actor, &input, false).await.unwrap();
+    catalog::put_product(&ctx, &actor, &input, false)
+        .await
+        .unwrap();
     for (i, l) in LOCS.iter().enumerate() {
-        catalog::create_location(&ctx, &actor, &Location::new(l, "A", "pick", i as i64).unwrap()).await.unwrap();
+        catalog::create_location(
+            &ctx,
+            &actor,
+            &Location::new(l, "A", "pick", i as i64).unwrap(),
+        )
+        .await
+        .unwrap();
     }
     let expiry = (konsign::service::today() + chrono::Duration::days(200)).to_string();
     let mut model: HashMap<i64, i64> = HashMap::new();
@@ -70,11 +113,19 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Receive { lot, loc, qty, key } => {
                 // A reused key must repeat the first request exactly to be a replay.
                 let qty = key.and_then(|k| keyed.get(&k).copied()).unwrap_or(qty);
-                let (lot, loc) = match key { Some(k) => (k % 3, k % 3), None => (lot, loc) };
+                let (lot, loc) = match key {
+                    Some(k) => (k % 3, k % 3),
+                    None => (lot, loc),
+                };
                 let r = ReceiveRequest {
                     idempotency_key: key.map(|k| format!("k{k}")),
-                    gtin: "5708932000024".into(), lot: format!("L{lot}"), expiry: expiry.clone(),
-                    location: LOCS[loc as usize].into(), quantity: qty, owner: None, reference: None,
+                    gtin: "5708932000024".into(),
+                    lot: format!("L{lot}"),
+                    expiry: expiry.clone(),
+                    location: LOCS[loc as usize].into(),
+                    quantity: qty,
+                    owner: None,
+                    reference: None,
                 };
                 if let Some(k) = key {
                     keyed.entry(k).or_insert(qty);
@@ -85,31 +136,49 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let Some(u) = pick(unit) else { continue };
                 let mut r = unit_req(u, qty);
                 r.to_location = Some(LOCS[loc as usize].into());
-                (stock::unit_op(&ctx, &actor, OpKind::Move, &r).await, OpKind::Move)
+                (
+                    stock::unit_op(&ctx, &actor, OpKind::Move, &r).await,
+                    OpKind::Move,
+                )
             }
             Op::Adjust { unit, counted } => {
                 let Some(u) = pick(unit) else { continue };
-                (stock::unit_op(&ctx, &actor, OpKind::Adjust, &unit_req(u, counted)).await, OpKind::Adjust)
+                (
+                    stock::unit_op(&ctx, &actor, OpKind::Adjust, &unit_req(u, counted)).await,
+                    OpKind::Adjust,
+                )
             }
             Op::Quarantine { unit, qty } => {
                 let Some(u) = pick(unit) else { continue };
-                (stock::unit_op(&ctx, &actor, OpKind::Quarantine, &unit_req(u, qty)).await, OpKind::Quarantine)
+                (
+                    stock::unit_op(&ctx, &actor, OpKind::Quarantine, &unit_req(u, qty)).await,
+                    OpKind::Quarantine,
+                )
             }
             Op::Release { unit, qty } => {
                 let Some(u) = pick(unit) else { continue };
-                (stock::unit_op(&ctx, &actor, OpKind::Release, &unit_req(u, qty)).await, OpKind::Release)
+                (
+                    stock::unit_op(&ctx, &actor, OpKind::Release, &unit_req(u, qty)).await,
+                    OpKind::Release,
+                )
             }
             Op::Scrap { unit, qty } => {
                 let Some(u) = pick(unit) else { continue };
                 let mut r = unit_req(u, qty);
                 r.scrap_reason = Some(ScrapReason::Damaged);
-                (stock::unit_op(&ctx, &actor, OpKind::Scrap, &r).await, OpKind::Scrap)
+                (
+                    stock::unit_op(&ctx, &actor, OpKind::Scrap, &r).await,
+                    OpKind::Scrap,
+                )
             }
             Op::Transfer { unit, qty } => {
                 let Some(u) = pick(unit) else { continue };
                 let mut r = unit_req(u, qty);
                 r.new_owner = Some("payer:0751".into());
-                (stock::unit_op(&ctx, &actor, OpKind::Transfer, &r).await, OpKind::Transfer)
+                (
+                    stock::unit_op(&ctx, &actor, OpKind::Transfer, &r).await,
+                    OpKind::Transfer,
+                )
             }
         };
         match result {
@@ -124,16 +193,41 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             // Refusals are expected (not enough stock, wrong status, same location); anything else is a bug.
-            Err(konsign::error::Error::Stock(_)) | Err(konsign::error::Error::Conflict { .. }) | Err(konsign::error::Error::Invalid(_)) => {}
-            Err(e) => return Err(TestCaseError::fail(format!("{kind:?} failed unexpectedly: {e}"))),
+            Err(konsign::error::Error::Stock(_))
+            | Err(konsign::error::Error::Conflict { .. })
+            | Err(konsign::error::Error::Invalid(_)) => {}
+            Err(e) => {
+                return Err(TestCaseError::fail(format!(
+                    "{kind:?} failed unexpectedly: {e}"
+                )))
+            }
         }
     }
-    let unreconciled = konsign::store::stock::unreconciled_units(ctx.db.pool()).await.unwrap();
-    prop_assert!(unreconciled.is_empty(), "units differ from their ledger: {:?}", unreconciled);
-    let all = stock::units(&ctx, &konsign::store::stock::UnitFilter { include_empty: true, ..Default::default() }).await.unwrap();
+    let unreconciled = konsign::store::stock::unreconciled_units(ctx.db.pool())
+        .await
+        .unwrap();
+    prop_assert!(
+        unreconciled.is_empty(),
+        "units differ from their ledger: {:?}",
+        unreconciled
+    );
+    let all = stock::units(
+        &ctx,
+        &konsign::store::stock::UnitFilter {
+            include_empty: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     for u in &all {
         prop_assert!(u.quantity >= 0);
-        prop_assert_eq!(u.quantity, model.get(&u.id).copied().unwrap_or(0), "unit {} differs from the model", u.id);
+        prop_assert_eq!(
+            u.quantity,
+            model.get(&u.id).copied().unwrap_or(0),
+            "unit {} differs from the model",
+            u.id
+        );
     }
     ctx.db.close().await;
     Ok(())

@@ -19,8 +19,15 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 7] =
-        [Role::Admin, Role::Lead, Role::Picker, Role::Packer, Role::Operator, Role::Finance, Role::Integration];
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Lead,
+        Role::Picker,
+        Role::Packer,
+        Role::Operator,
+        Role::Finance,
+        Role::Integration,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -33,10 +40,13 @@ impl Role {
         }
     }
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s.trim()).ok_or_else(|| {
-            let names: Vec<_> = Self::ALL.iter().map(|r| r.as_str()).collect();
-            Invalid::new("role", format!("must be one of {}", names.join(", ")))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|r| r.as_str()).collect();
+                Invalid::new("role", format!("must be one of {}", names.join(", ")))
+            })
     }
 }
 
@@ -44,7 +54,8 @@ impl Role {
 pub mod allow {
     use super::Role::{self, *};
     pub const ANY_STAFF: &[Role] = &[Admin, Lead, Picker, Packer, Operator, Finance];
-    pub const CATALOG_READ: &[Role] = &[Admin, Lead, Picker, Packer, Operator, Finance, Integration];
+    pub const CATALOG_READ: &[Role] =
+        &[Admin, Lead, Picker, Packer, Operator, Finance, Integration];
     pub const CATALOG_WRITE: &[Role] = &[Admin, Lead];
     pub const STOCK_READ: &[Role] = &[Admin, Lead, Picker, Packer, Operator, Finance];
     /// Receiving and moving are floor work.
@@ -61,8 +72,14 @@ pub fn username(s: &str) -> Result<String, Invalid> {
     if v.len() < 2 || v.len() > 64 {
         return Err(Invalid::new("username", "must be 2 to 64 characters"));
     }
-    if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)) {
-        return Err(Invalid::new("username", "may contain only letters, digits, '-', '_', '.' and '@'"));
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
+    {
+        return Err(Invalid::new(
+            "username",
+            "may contain only letters, digits, '-', '_', '.' and '@'",
+        ));
     }
     Ok(v.to_ascii_lowercase())
 }
@@ -71,7 +88,10 @@ pub const MIN_PASSWORD_LEN: usize = 10;
 
 pub fn password_policy(p: &str) -> Result<(), Invalid> {
     if p.chars().count() < MIN_PASSWORD_LEN {
-        return Err(Invalid::new("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+        return Err(Invalid::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD_LEN} characters"),
+        ));
     }
     if p.len() > 1024 {
         return Err(Invalid::new("password", "must be at most 1024 bytes"));
@@ -88,7 +108,11 @@ pub struct Lockout {
 
 impl Lockout {
     /// The failure count and lock time after one more failed login.
-    pub fn after_failure(&self, failures_before: i64, now: DateTime<Utc>) -> (i64, Option<DateTime<Utc>>) {
+    pub fn after_failure(
+        &self,
+        failures_before: i64,
+        now: DateTime<Utc>,
+    ) -> (i64, Option<DateTime<Utc>>) {
         let failures = failures_before + 1;
         if failures >= self.threshold {
             (0, Some(now + self.lock_for))
@@ -108,7 +132,10 @@ mod tests {
 
     #[test]
     fn fifth_failure_locks_for_fifteen_minutes() {
-        let rule = Lockout { threshold: 5, lock_for: Duration::minutes(15) };
+        let rule = Lockout {
+            threshold: 5,
+            lock_for: Duration::minutes(15),
+        };
         let now = Utc::now();
         let mut failures = 0;
         for _ in 0..4 {
@@ -124,7 +151,10 @@ mod tests {
 
     #[test]
     fn unknown_role_lists_the_known_ones() {
-        assert!(Role::parse("boss").unwrap_err().message.contains("integration"));
+        assert!(Role::parse("boss")
+            .unwrap_err()
+            .message
+            .contains("integration"));
         assert_eq!(Role::parse("picker").unwrap(), Role::Picker);
     }
 }

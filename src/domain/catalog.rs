@@ -10,10 +10,19 @@ fn code_like(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
         return Err(Invalid::new(field, "must not be empty"));
     }
     if v.len() > max {
-        return Err(Invalid::new(field, format!("must be at most {max} characters")));
+        return Err(Invalid::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
-    if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-        return Err(Invalid::new(field, "may contain only letters, digits, '-', '_' and '.'"));
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        return Err(Invalid::new(
+            field,
+            "may contain only letters, digits, '-', '_' and '.'",
+        ));
     }
     Ok(v.to_ascii_uppercase())
 }
@@ -24,7 +33,10 @@ fn text(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
         return Err(Invalid::new(field, "must not be empty"));
     }
     if v.chars().count() > max {
-        return Err(Invalid::new(field, format!("must be at most {max} characters")));
+        return Err(Invalid::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if v.chars().any(char::is_control) {
         return Err(Invalid::new(field, "must not contain control characters"));
@@ -54,7 +66,10 @@ pub struct Producer {
 
 impl Producer {
     pub fn new(code: &str, name: &str) -> Result<Self, Invalid> {
-        Ok(Self { code: ProducerCode::parse(code)?, name: text("name", name, 200)? })
+        Ok(Self {
+            code: ProducerCode::parse(code)?,
+            name: text("name", name, 200)?,
+        })
     }
 }
 
@@ -90,10 +105,13 @@ impl Category {
         }
     }
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s.trim()).ok_or_else(|| {
-            let names: Vec<_> = Self::ALL.iter().map(|c| c.as_str()).collect();
-            Invalid::new("category", format!("must be one of {}", names.join(", ")))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s.trim())
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|c| c.as_str()).collect();
+                Invalid::new("category", format!("must be one of {}", names.join(", ")))
+            })
     }
 }
 
@@ -118,9 +136,17 @@ impl CutRange {
             return Err(Invalid::new("cut_max_mm", "must not be below cut_min_mm"));
         }
         if !round && !oval {
-            return Err(Invalid::new("cut_shapes", "at least one of round and oval must be allowed"));
+            return Err(Invalid::new(
+                "cut_shapes",
+                "at least one of round and oval must be allowed",
+            ));
         }
-        Ok(Self { min_mm, max_mm, round, oval })
+        Ok(Self {
+            min_mm,
+            max_mm,
+            round,
+            oval,
+        })
     }
 }
 
@@ -133,12 +159,18 @@ pub struct Price {
 
 impl Price {
     pub fn new(minor: i64, currency: &str) -> Result<Self, Invalid> {
-        if !(0..=100_000_000_00).contains(&minor) {
-            return Err(Invalid::new("price_minor", "must be between 0 and 10000000000"));
+        if !(0..=10_000_000_000).contains(&minor) {
+            return Err(Invalid::new(
+                "price_minor",
+                "must be between 0 and 10000000000",
+            ));
         }
         let c = currency.trim().to_ascii_uppercase();
         if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(Invalid::new("currency", "must be a three-letter ISO 4217 code such as DKK"));
+            return Err(Invalid::new(
+                "currency",
+                "must be a three-letter ISO 4217 code such as DKK",
+            ));
         }
         Ok(Self { minor, currency: c })
     }
@@ -183,21 +215,34 @@ impl Product {
             ProducerCode::parse(&i.producer).map_err(|e| Invalid::new("producer", e.message))?;
         let category = Category::parse(&i.category)?;
         if !(1..=10_000).contains(&i.units_per_pack) {
-            return Err(Invalid::new("units_per_pack", "must be between 1 and 10000"));
+            return Err(Invalid::new(
+                "units_per_pack",
+                "must be between 1 and 10000",
+            ));
         }
         let price = Price::new(i.price_minor, &i.currency)?;
         let cut = if i.cut_to_fit {
-            let min = i.cut_min_mm.ok_or_else(|| Invalid::new("cut_min_mm", "is required for a cut-to-fit product"))?;
-            let max = i.cut_max_mm.ok_or_else(|| Invalid::new("cut_max_mm", "is required for a cut-to-fit product"))?;
+            let min = i.cut_min_mm.ok_or_else(|| {
+                Invalid::new("cut_min_mm", "is required for a cut-to-fit product")
+            })?;
+            let max = i.cut_max_mm.ok_or_else(|| {
+                Invalid::new("cut_max_mm", "is required for a cut-to-fit product")
+            })?;
             Some(CutRange::new(min, max, i.cut_round, i.cut_oval)?)
         } else {
             if i.cut_min_mm.is_some() || i.cut_max_mm.is_some() {
-                return Err(Invalid::new("cut_to_fit", "a cut range is given but the product is not cut-to-fit"));
+                return Err(Invalid::new(
+                    "cut_to_fit",
+                    "a cut range is given but the product is not cut-to-fit",
+                ));
             }
             None
         };
         if !(0..=3650).contains(&i.min_shelf_life_days) {
-            return Err(Invalid::new("min_shelf_life_days", "must be between 0 and 3650"));
+            return Err(Invalid::new(
+                "min_shelf_life_days",
+                "must be between 0 and 3650",
+            ));
         }
         Ok(Self {
             gtin,
@@ -247,10 +292,13 @@ impl LocationKind {
         }
     }
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s.trim()).ok_or_else(|| {
-            let names: Vec<_> = Self::ALL.iter().map(|c| c.as_str()).collect();
-            Invalid::new("kind", format!("must be one of {}", names.join(", ")))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s.trim())
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|c| c.as_str()).collect();
+                Invalid::new("kind", format!("must be one of {}", names.join(", ")))
+            })
     }
 }
 
@@ -284,7 +332,12 @@ impl Location {
         if !(0..=1_000_000).contains(&walk_seq) {
             return Err(Invalid::new("walk_seq", "must be between 0 and 1000000"));
         }
-        Ok(Self { code, zone, kind, walk_seq })
+        Ok(Self {
+            code,
+            zone,
+            kind,
+            walk_seq,
+        })
     }
 }
 

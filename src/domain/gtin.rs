@@ -41,7 +41,10 @@ impl Gtin {
         let (body, check) = digits.split_at(digits.len() - 1);
         let expected = gs1_check_digit(body);
         if check[0] != expected {
-            return Err(GtinError::CheckDigit { found: check[0], expected });
+            return Err(GtinError::CheckDigit {
+                found: check[0],
+                expected,
+            });
         }
         Ok(Self(format!("{s:0>14}")))
     }
@@ -74,20 +77,29 @@ mod tests {
 
     #[test]
     fn ean13_is_normalised_to_fourteen_digits() {
-        assert_eq!(Gtin::parse("5708932000017").unwrap().as_str(), "05708932000017");
+        assert_eq!(
+            Gtin::parse("5708932000017").unwrap().as_str(),
+            "05708932000017"
+        );
     }
 
     #[test]
     fn gtin8_and_upc_are_padded() {
         assert_eq!(Gtin::parse("96385074").unwrap().as_str(), "00000096385074");
-        assert_eq!(Gtin::parse("036000291452").unwrap().as_str(), "00036000291452");
+        assert_eq!(
+            Gtin::parse("036000291452").unwrap().as_str(),
+            "00036000291452"
+        );
     }
 
     #[test]
     fn wrong_check_digit_names_the_expected_digit() {
         assert_eq!(
             Gtin::parse("5708932000019"),
-            Err(GtinError::CheckDigit { found: 9, expected: 7 })
+            Err(GtinError::CheckDigit {
+                found: 9,
+                expected: 7
+            })
         );
     }
 

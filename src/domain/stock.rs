@@ -26,10 +26,16 @@ impl Lot {
             return Err(Invalid::new("lot", "must not be empty"));
         }
         if v.chars().count() > 20 {
-            return Err(Invalid::new("lot", "must be at most 20 characters (GS1 AI 10)"));
+            return Err(Invalid::new(
+                "lot",
+                "must be at most 20 characters (GS1 AI 10)",
+            ));
         }
         if let Some(c) = v.chars().find(|c| !is_gs1_char(*c)) {
-            return Err(Invalid::new("lot", format!("character {c:?} is not allowed in a GS1 lot")));
+            return Err(Invalid::new(
+                "lot",
+                format!("character {c:?} is not allowed in a GS1 lot"),
+            ));
         }
         Ok(Self(v.to_string()))
     }
@@ -50,12 +56,20 @@ impl Owner {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let v = s.trim();
         if let Some(code) = v.strip_prefix("payer:") {
-            if code.is_empty() || code.len() > 32 || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                return Err(Invalid::new("owner", "payer code must be 1 to 32 letters, digits or '-'"));
+            if code.is_empty()
+                || code.len() > 32
+                || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return Err(Invalid::new(
+                    "owner",
+                    "payer code must be 1 to 32 letters, digits or '-'",
+                ));
             }
             return Ok(Owner::Payer(code.to_ascii_uppercase()));
         }
-        ProducerCode::parse(v).map(Owner::Producer).map_err(|e| Invalid::new("owner", e.message))
+        ProducerCode::parse(v)
+            .map(Owner::Producer)
+            .map_err(|e| Invalid::new("owner", e.message))
     }
 }
 
@@ -78,7 +92,10 @@ impl Quantity {
             return Err(Invalid::new(field, "must be a positive number of packs"));
         }
         if q > MAX_OP_QUANTITY {
-            return Err(Invalid::new(field, format!("must be at most {MAX_OP_QUANTITY} packs")));
+            return Err(Invalid::new(
+                field,
+                format!("must be at most {MAX_OP_QUANTITY} packs"),
+            ));
         }
         Ok(Self(q))
     }
@@ -187,7 +204,11 @@ impl ScrapReason {
 pub fn note(field: &str, s: &str, required: bool) -> Result<Option<String>, Invalid> {
     let v = s.trim();
     if v.is_empty() {
-        return if required { Err(Invalid::new(field, "must not be empty")) } else { Ok(None) };
+        return if required {
+            Err(Invalid::new(field, "must not be empty"))
+        } else {
+            Ok(None)
+        };
     }
     if v.chars().count() > 500 {
         return Err(Invalid::new(field, "must be at most 500 characters"));
@@ -210,7 +231,10 @@ pub enum StockError {
 pub fn apply_delta(before: i64, delta: i64) -> Result<i64, StockError> {
     let after = before.checked_add(delta).ok_or(StockError::Overflow)?;
     if after < 0 {
-        return Err(StockError::Insufficient { on_hand: before, requested: -delta });
+        return Err(StockError::Insufficient {
+            on_hand: before,
+            requested: -delta,
+        });
     }
     Ok(after)
 }
@@ -240,7 +264,10 @@ pub fn parse_expiry(s: &str) -> Result<NaiveDate, Invalid> {
     let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| Invalid::new("expiry", "must be a date written YYYY-MM-DD"))?;
     if !(2000..=2100).contains(&chrono::Datelike::year(&d)) {
-        return Err(Invalid::new("expiry", "must be a year between 2000 and 2100"));
+        return Err(Invalid::new(
+            "expiry",
+            "must be a year between 2000 and 2100",
+        ));
     }
     Ok(d)
 }
@@ -265,8 +292,20 @@ pub struct Statement {
 impl Statement {
     /// Builds the statement from the opening balance and per-kind sums of ledger deltas.
     /// `transfer_out` and `transfer_in` are the two sides of transfers for this owner.
-    pub fn from_sums(opening: i64, sums: &[(OpKind, i64)], transfer_out: i64, transfer_in: i64, closing: i64) -> Self {
-        let mut s = Statement { opening, closing, issues: transfer_out, transfers_in: transfer_in, ..Default::default() };
+    pub fn from_sums(
+        opening: i64,
+        sums: &[(OpKind, i64)],
+        transfer_out: i64,
+        transfer_in: i64,
+        closing: i64,
+    ) -> Self {
+        let mut s = Statement {
+            opening,
+            closing,
+            issues: transfer_out,
+            transfers_in: transfer_in,
+            ..Default::default()
+        };
         for (kind, sum) in sums {
             match kind {
                 OpKind::Receive => s.receipts += sum,
@@ -281,7 +320,13 @@ impl Statement {
 
     /// The movements explain the difference between opening and closing exactly.
     pub fn reconciles(&self) -> bool {
-        self.opening + self.receipts + self.issues + self.transfers_in + self.adjustments + self.scrap + self.internal
+        self.opening
+            + self.receipts
+            + self.issues
+            + self.transfers_in
+            + self.adjustments
+            + self.scrap
+            + self.internal
             == self.closing
     }
 }
@@ -297,20 +342,38 @@ mod tests {
     #[test]
     fn stock_never_goes_negative() {
         assert_eq!(apply_delta(5, -5), Ok(0));
-        assert_eq!(apply_delta(5, -6), Err(StockError::Insufficient { on_hand: 5, requested: 6 }));
+        assert_eq!(
+            apply_delta(5, -6),
+            Err(StockError::Insufficient {
+                on_hand: 5,
+                requested: 6
+            })
+        );
         assert_eq!(apply_delta(i64::MAX, 1), Err(StockError::Overflow));
     }
 
     #[test]
     fn expiry_day_itself_is_still_usable() {
-        assert_eq!(freshness(d("2026-11-22"), 0, d("2026-11-22")), Freshness::Ok);
-        assert_eq!(freshness(d("2026-11-21"), 0, d("2026-11-22")), Freshness::Expired);
+        assert_eq!(
+            freshness(d("2026-11-22"), 0, d("2026-11-22")),
+            Freshness::Ok
+        );
+        assert_eq!(
+            freshness(d("2026-11-21"), 0, d("2026-11-22")),
+            Freshness::Expired
+        );
     }
 
     #[test]
     fn inside_minimum_shelf_life_is_short_dated() {
-        assert_eq!(freshness(d("2026-12-01"), 30, d("2026-11-22")), Freshness::ShortDated);
-        assert_eq!(freshness(d("2026-12-22"), 30, d("2026-11-22")), Freshness::Ok);
+        assert_eq!(
+            freshness(d("2026-12-01"), 30, d("2026-11-22")),
+            Freshness::ShortDated
+        );
+        assert_eq!(
+            freshness(d("2026-12-22"), 30, d("2026-11-22")),
+            Freshness::Ok
+        );
     }
 
     #[test]
@@ -324,7 +387,10 @@ mod tests {
     #[test]
     fn owner_is_a_producer_or_a_payer() {
         assert_eq!(Owner::parse("coloplast").unwrap().to_string(), "COLOPLAST");
-        assert_eq!(Owner::parse("payer:0751").unwrap().to_string(), "payer:0751");
+        assert_eq!(
+            Owner::parse("payer:0751").unwrap().to_string(),
+            "payer:0751"
+        );
         assert!(Owner::parse("payer:").is_err());
     }
 
@@ -338,7 +404,13 @@ mod tests {
 
     #[test]
     fn statement_reconciles_when_movements_explain_the_change() {
-        let s = Statement::from_sums(10, &[(OpKind::Receive, 5), (OpKind::Scrap, -2), (OpKind::Move, 0)], -3, 0, 10);
+        let s = Statement::from_sums(
+            10,
+            &[(OpKind::Receive, 5), (OpKind::Scrap, -2), (OpKind::Move, 0)],
+            -3,
+            0,
+            10,
+        );
         assert!(s.reconciles());
         let wrong = Statement { closing: 11, ..s };
         assert!(!wrong.reconciles());

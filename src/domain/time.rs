@@ -9,7 +9,9 @@ pub fn to_db(t: DateTime<Utc>) -> String {
 }
 
 pub fn from_db(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The warehouse's business day (Copenhagen local date) at instant `t`.
@@ -28,6 +30,13 @@ pub fn start_of_business_day(day: NaiveDate) -> DateTime<Utc> {
     }
 }
 
+/// An instant as Copenhagen wall-clock time, for messages to people (`2026-11-22 09:15`).
+pub fn business_local(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Copenhagen)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,13 +45,19 @@ mod tests {
     fn business_day_follows_copenhagen_not_utc() {
         // 23:30 UTC on 31 Dec is already 1 Jan in Copenhagen (UTC+1 in winter).
         let t = Utc.with_ymd_and_hms(2026, 12, 31, 23, 30, 0).unwrap();
-        assert_eq!(business_day(t), NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+        assert_eq!(
+            business_day(t),
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
+        );
     }
 
     #[test]
     fn summer_day_starts_at_22_utc() {
         let d = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap();
-        assert_eq!(to_db(start_of_business_day(d)), "2026-06-30T22:00:00.000000Z");
+        assert_eq!(
+            to_db(start_of_business_day(d)),
+            "2026-06-30T22:00:00.000000Z"
+        );
     }
 
     #[test]
@@ -50,9 +65,4 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 3, 5, 1, 2, 3).unwrap();
         assert_eq!(from_db(&to_db(t)), Some(t));
     }
-}
-
-/// An instant as Copenhagen wall-clock time, for messages to people (`2026-11-22 09:15`).
-pub fn business_local(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Copenhagen).format("%Y-%m-%d %H:%M").to_string()
 }

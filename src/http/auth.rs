@@ -24,11 +24,20 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Refuses a state-changing browser request whose `Origin` is another site.
 pub fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
     if origin_host != host {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "cross_site_request", "cross-site request refused"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            "cross-site request refused",
+        ));
     }
     Ok(())
 }
@@ -44,28 +53,51 @@ pub struct Caller(pub Principal);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(authz) = parts.headers.get(header::AUTHORIZATION) {
-            let token = authz.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+            let token = authz
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim);
             let Some(token) = token.filter(|t| !t.is_empty() && t.len() < 200) else {
-                return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "authorization header must be 'Bearer TOKEN'"));
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "authorization header must be 'Bearer TOKEN'",
+                ));
             };
             return match auth::token_principal(&state.ctx, token).await? {
                 Some(p) => Ok(Caller(p)),
-                None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "unknown or revoked API token")),
+                None => Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "unknown or revoked API token",
+                )),
             };
         }
         let Some(session) = cookie(&parts.headers, SESSION_COOKIE).filter(|s| s.len() < 200) else {
             return Err(Error::Unauthenticated.into());
         };
         let Some(p) = auth::session_principal(&state.ctx, session).await? else {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "session expired; log in again"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "session expired; log in again",
+            ));
         };
         if !is_safe(&parts.method) {
             same_origin(&parts.headers)?;
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
             if sent.is_none() || sent != p.csrf.as_deref() {
-                return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf_token_invalid", "missing or wrong x-csrf-token header"));
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf_token_invalid",
+                    "missing or wrong x-csrf-token header",
+                ));
             }
         }
         Ok(Caller(p))
@@ -79,7 +111,12 @@ impl Caller {
             Ok(&self.0)
         } else {
             let allowed: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
-            Err(Error::Forbidden(format!("role {} may not do this; allowed: {}", self.0.actor.role.as_str(), allowed.join(", "))).into())
+            Err(Error::Forbidden(format!(
+                "role {} may not do this; allowed: {}",
+                self.0.actor.role.as_str(),
+                allowed.join(", ")
+            ))
+            .into())
         }
     }
 }
@@ -91,7 +128,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
-        Ok(ClientAddr(addr.map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into())))
+        let addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddr(
+            addr.map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ))
     }
 }

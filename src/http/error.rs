@@ -29,7 +29,15 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, body: ErrorBody { code: code.into(), message: message.into(), field: None, problems: None } }
+        Self {
+            status,
+            body: ErrorBody {
+                code: code.into(),
+                message: message.into(),
+                field: None,
+                problems: None,
+            },
+        }
     }
 }
 
@@ -43,25 +51,45 @@ impl From<Error> for ApiError {
                 a
             }
             Error::InvalidMany(problems) => {
-                let first = problems.first().map(|p| format!("line {} {}: {}", p.line, p.field, p.message)).unwrap_or_default();
+                let first = problems
+                    .first()
+                    .map(|p| format!("line {} {}: {}", p.line, p.field, p.message))
+                    .unwrap_or_default();
                 let mut a = ApiError::new(
                     S::UNPROCESSABLE_ENTITY,
                     "invalid_rows",
-                    format!("{} problem(s), nothing was imported; first: {first}", problems.len()),
+                    format!(
+                        "{} problem(s), nothing was imported; first: {first}",
+                        problems.len()
+                    ),
                 );
                 a.body.problems = Some(problems);
                 a
             }
-            Error::NotFound(what) => ApiError::new(S::NOT_FOUND, "not_found", format!("{what} not found")),
+            Error::NotFound(what) => {
+                ApiError::new(S::NOT_FOUND, "not_found", format!("{what} not found"))
+            }
             Error::Conflict { code, message } => ApiError::new(S::CONFLICT, code, message),
             Error::Stock(s) => ApiError::new(S::CONFLICT, "insufficient_stock", s.to_string()),
-            Error::Unauthenticated => ApiError::new(S::UNAUTHORIZED, "unauthenticated", "log in or send a bearer token"),
-            Error::BadCredentials => ApiError::new(S::UNAUTHORIZED, "bad_credentials", "invalid username or password"),
+            Error::Unauthenticated => ApiError::new(
+                S::UNAUTHORIZED,
+                "unauthenticated",
+                "log in or send a bearer token",
+            ),
+            Error::BadCredentials => ApiError::new(
+                S::UNAUTHORIZED,
+                "bad_credentials",
+                "invalid username or password",
+            ),
             e @ Error::Locked { .. } => ApiError::new(S::LOCKED, "account_locked", e.to_string()),
             Error::Forbidden(m) => ApiError::new(S::FORBIDDEN, "forbidden", m),
             Error::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");
-                ApiError::new(S::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
+                ApiError::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; it has been logged",
+                )
             }
         }
     }
@@ -75,16 +103,20 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
-        let status = match r {
-            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        let code = match r {
+        // axum knows the right status (400, 413, 415, 422); we add a stable code.
+        let status = r.status();
+        let code = match &r {
             JsonRejection::JsonDataError(_) => "invalid_json_data",
             JsonRejection::JsonSyntaxError(_) => "malformed_json",
             JsonRejection::MissingJsonContentType(_) => "json_content_type_required",
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
             _ => "unreadable_body",
+        };
+        // Data errors (wrong type, missing field) are client errors of the same kind as syntax.
+        let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+            StatusCode::BAD_REQUEST
+        } else {
+            status
         };
         ApiError::new(status, code, r.body_text())
     }

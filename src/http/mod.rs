@@ -41,32 +41,47 @@ struct SecuritySchemes;
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let c = openapi.components.get_or_insert_with(Default::default);
-        c.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))));
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
+        );
     }
 }
 
 /// The whole application router.
 pub fn router(ctx: Ctx) -> Router {
     let state = AppState { ctx };
-    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(api::routes()).split_for_parts();
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api::routes())
+        .split_for_parts();
     let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
     Router::new()
         .merge(api)
-        .route("/api/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc_json) }))
+        .route(
+            "/api/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc_json) }),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(pages::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
-        .layer(axum::extract::DefaultBodyLimit::max(crate::service::import::MAX_IMPORT_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(api::MAX_JSON_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
 async fn not_found() -> error::ApiError {
-    error::ApiError::new(StatusCode::NOT_FOUND, "no_such_endpoint", "no such endpoint")
+    error::ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_endpoint",
+        "no such endpoint",
+    )
 }
 
 /// Process is up.
@@ -87,7 +102,10 @@ async fn readyz(State(s): State<AppState>) -> Response {
 
 async fn metrics(State(s): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         s.ctx.metrics.encode(),
     )
         .into_response()
@@ -95,14 +113,24 @@ async fn metrics(State(s): State<AppState>) -> Response {
 
 /// Counts and times every request by its route template (never by raw path, which holds ids).
 async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let start = Instant::now();
     let res = next.run(req).await;
     let m = &s.ctx.metrics;
     m.http_requests
-        .get_or_create(&crate::metrics::HttpLabels { method, route: route.clone(), status: res.status().as_u16() })
+        .get_or_create(&crate::metrics::HttpLabels {
+            method,
+            route: route.clone(),
+            status: res.status().as_u16(),
+        })
         .inc();
-    m.http_duration.get_or_create(&crate::metrics::RouteLabel { route }).observe(start.elapsed().as_secs_f64());
+    m.http_duration
+        .get_or_create(&crate::metrics::RouteLabel { route })
+        .observe(start.elapsed().as_secs_f64());
     res
 }

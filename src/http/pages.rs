@@ -48,8 +48,12 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("password", Lang::En) => "Password",
         ("bad_credentials", Lang::Da) => "Forkert brugernavn eller adgangskode.",
         ("bad_credentials", Lang::En) => "Wrong username or password.",
-        ("locked", Lang::Da) => "Kontoen er låst efter for mange forkerte forsøg. Prøv igen om lidt.",
-        ("locked", Lang::En) => "The account is locked after too many failed attempts. Try again later.",
+        ("locked", Lang::Da) => {
+            "Kontoen er låst efter for mange forkerte forsøg. Prøv igen om lidt."
+        }
+        ("locked", Lang::En) => {
+            "The account is locked after too many failed attempts. Try again later."
+        }
         ("error", Lang::Da) => "Noget gik galt. Prøv igen.",
         ("error", Lang::En) => "Something went wrong. Please try again.",
         ("logout", Lang::Da) => "Log ud",
@@ -163,8 +167,12 @@ async fn login_submit(
             let c = session_cookie(&s, ok.session, i64::from(s.ctx.config.http.session_hours));
             (AppendHeaders([(header::SET_COOKIE, c)]), Redirect::to("/")).into_response()
         }
-        Err(crate::error::Error::BadCredentials) => Html(login_form(l, Some(t(l, "bad_credentials"))).into_string()).into_response(),
-        Err(crate::error::Error::Locked { .. }) => Html(login_form(l, Some(t(l, "locked"))).into_string()).into_response(),
+        Err(crate::error::Error::BadCredentials) => {
+            Html(login_form(l, Some(t(l, "bad_credentials"))).into_string()).into_response()
+        }
+        Err(crate::error::Error::Locked { .. }) => {
+            Html(login_form(l, Some(t(l, "locked"))).into_string()).into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "login page failed");
             Html(login_form(l, Some(t(l, "error"))).into_string()).into_response()
@@ -172,17 +180,27 @@ async fn login_submit(
     }
 }
 
-async fn home(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+async fn home(
+    State(s): State<AppState>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let Some(session) = cookie(&headers, SESSION_COOKIE) else { return Redirect::to("/login").into_response() };
+    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
+        return Redirect::to("/login").into_response();
+    };
     let principal = match svc::session_principal(&s.ctx, session).await {
         Ok(Some(p)) => p,
         Ok(None) => return Redirect::to("/login").into_response(),
         Err(e) => return super::error::ApiError::from(e).into_response(),
     };
-    let rows = crate::service::stock::on_hand(&s.ctx, crate::service::stock::GroupBy::Owner, &Default::default())
-        .await
-        .unwrap_or_default();
+    let rows = crate::service::stock::on_hand(
+        &s.ctx,
+        crate::service::stock::GroupBy::Owner,
+        &Default::default(),
+    )
+    .await
+    .unwrap_or_default();
     let csrf = principal.csrf.clone().unwrap_or_default();
     let body = page(
         l,
@@ -215,7 +233,11 @@ struct LogoutForm {
     csrf_token: String,
 }
 
-async fn logout_submit(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<LogoutForm>) -> Response {
+async fn logout_submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LogoutForm>,
+) -> Response {
     if let Err(e) = same_origin(&headers) {
         return e.into_response();
     }
@@ -223,14 +245,23 @@ async fn logout_submit(State(s): State<AppState>, headers: HeaderMap, Form(f): F
         // The form must carry the session's CSRF token, so another site cannot log a user out.
         if let Ok(Some(p)) = svc::session_principal(&s.ctx, session).await {
             if p.csrf.as_deref() != Some(f.csrf_token.as_str()) {
-                return super::error::ApiError::new(axum::http::StatusCode::FORBIDDEN, "csrf_token_invalid", "wrong csrf token").into_response();
+                return super::error::ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "csrf_token_invalid",
+                    "wrong csrf token",
+                )
+                .into_response();
             }
             if let Err(e) = svc::logout(&s.ctx, session).await {
                 return super::error::ApiError::from(e).into_response();
             }
         }
     }
-    (AppendHeaders([(header::SET_COOKIE, session_cookie(&s, String::new(), 0))]), Redirect::to("/login")).into_response()
+    (
+        AppendHeaders([(header::SET_COOKIE, session_cookie(&s, String::new(), 0))]),
+        Redirect::to("/login"),
+    )
+        .into_response()
 }
 
 pub fn routes() -> Router<AppState> {

@@ -5,7 +5,9 @@ use crate::domain::auth::{self as rules, Lockout, Role};
 use crate::domain::time::{from_db, to_db};
 use crate::error::{Error, Result};
 use crate::store::{self, audit::NewAudit, auth as db};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use chrono::{Duration, Utc};
 use rand::RngCore;
@@ -27,7 +29,11 @@ pub async fn hash_password(password: String) -> Result<String> {
 
 async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        PasswordHash::new(&hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
     })
     .await
     .unwrap_or(false)
@@ -80,7 +86,11 @@ pub async fn login(ctx: &Ctx, username: &str, password: &str, client: &str) -> R
     };
     let locked_until = user.locked_until.as_deref().and_then(from_db);
     if user.disabled || Lockout::is_locked(locked_until, now) {
-        let why = if user.disabled { "account disabled" } else { "account locked" };
+        let why = if user.disabled {
+            "account disabled"
+        } else {
+            "account locked"
+        };
         audit_login(tx.conn(), &name, "login.refused", client, why).await?;
         tx.commit().await?;
         ctx.metrics.login("locked");
@@ -88,7 +98,9 @@ pub async fn login(ctx: &Ctx, username: &str, password: &str, client: &str) -> R
         if user.disabled {
             return Err(Error::BadCredentials);
         }
-        let until = locked_until.map(|t| crate::domain::time::business_local(t)).unwrap_or_default();
+        let until = locked_until
+            .map(crate::domain::time::business_local)
+            .unwrap_or_default();
         return Err(Error::Locked { until });
     }
     // Verify outside the write transaction: hashing takes tens of milliseconds.
@@ -101,7 +113,10 @@ pub async fn login(ctx: &Ctx, username: &str, password: &str, client: &str) -> R
         let (_, lock) = rule.after_failure(failures - 1, now);
         let detail = if let Some(until) = lock {
             db::lock_user(tx.conn(), user.id, &to_db(until)).await?;
-            format!("wrong password; account locked for {} minutes", rule.lock_for.num_minutes())
+            format!(
+                "wrong password; account locked for {} minutes",
+                rule.lock_for.num_minutes()
+            )
         } else {
             format!("wrong password ({failures} in a row)")
         };
@@ -116,12 +131,25 @@ pub async fn login(ctx: &Ctx, username: &str, password: &str, client: &str) -> R
     let session = random_secret(32);
     let csrf = random_secret(16);
     let expires_at = now + Duration::hours(i64::from(ctx.config.http.session_hours));
-    db::insert_session(tx.conn(), &sha256_hex(&session), user.id, &csrf, &to_db(expires_at)).await?;
+    db::insert_session(
+        tx.conn(),
+        &sha256_hex(&session),
+        user.id,
+        &csrf,
+        &to_db(expires_at),
+    )
+    .await?;
     audit_login(tx.conn(), &name, "login.succeeded", client, "").await?;
     tx.commit().await?;
     ctx.metrics.login("succeeded");
     tracing::info!(username = %name, client, "login succeeded");
-    Ok(LoginOk { session, csrf, username: name, role, expires_at })
+    Ok(LoginOk {
+        session,
+        csrf,
+        username: name,
+        role,
+        expires_at,
+    })
 }
 
 fn lockout(ctx: &Ctx) -> Lockout {
@@ -131,7 +159,13 @@ fn lockout(ctx: &Ctx) -> Lockout {
     }
 }
 
-async fn audit_login(conn: &mut sqlx::AnyConnection, username: &str, action: &str, client: &str, detail: &str) -> Result<()> {
+async fn audit_login(
+    conn: &mut sqlx::AnyConnection,
+    username: &str,
+    action: &str,
+    client: &str,
+    detail: &str,
+) -> Result<()> {
     store::audit::append(
         conn,
         NewAudit {
@@ -155,19 +189,37 @@ pub async fn logout(ctx: &Ctx, session: &str) -> Result<()> {
 
 pub async fn session_principal(ctx: &Ctx, session: &str) -> Result<Option<Principal>> {
     let found = db::session_user(ctx.db.pool(), &sha256_hex(session), &store::now_db()).await?;
-    let Some((_, username, role, csrf)) = found else { return Ok(None) };
+    let Some((_, username, role, csrf)) = found else {
+        return Ok(None);
+    };
     let role = Role::parse(&role)?;
-    Ok(Some(Principal { actor: Actor::user(&username, role), username, csrf: Some(csrf) }))
+    Ok(Some(Principal {
+        actor: Actor::user(&username, role),
+        username,
+        csrf: Some(csrf),
+    }))
 }
 
 pub async fn token_principal(ctx: &Ctx, token: &str) -> Result<Option<Principal>> {
     let found = db::token_by_hash(ctx.db.pool(), &sha256_hex(token)).await?;
-    let Some((name, role)) = found else { return Ok(None) };
+    let Some((name, role)) = found else {
+        return Ok(None);
+    };
     let role = Role::parse(&role)?;
-    Ok(Some(Principal { actor: Actor::token(&name, role), username: name, csrf: None }))
+    Ok(Some(Principal {
+        actor: Actor::token(&name, role),
+        username: name,
+        csrf: None,
+    }))
 }
 
-pub async fn create_user(ctx: &Ctx, by: &Actor, username: &str, role: Role, password: &str) -> Result<i64> {
+pub async fn create_user(
+    ctx: &Ctx,
+    by: &Actor,
+    username: &str,
+    role: Role,
+    password: &str,
+) -> Result<i64> {
     let name = rules::username(username)?;
     rules::password_policy(password)?;
     let hash = hash_password(password.to_string()).await?;
@@ -175,18 +227,31 @@ pub async fn create_user(ctx: &Ctx, by: &Actor, username: &str, role: Role, pass
     let id = match db::insert_user(tx.conn(), &name, role.as_str(), &hash).await {
         Ok(id) => id,
         Err(e) if store::is_unique_violation(&e) => {
-            return Err(Error::conflict("user_exists", format!("a user named {name} already exists")))
+            return Err(Error::conflict(
+                "user_exists",
+                format!("a user named {name} already exists"),
+            ))
         }
         Err(e) => return Err(e.into()),
     };
     let subject = format!("user:{name}");
     store::audit::append(
         tx.conn(),
-        NewAudit { actor: &by.name, action: "user.created", subject: &subject, purpose: None, detail: json!({ "role": role }) },
+        NewAudit {
+            actor: &by.name,
+            action: "user.created",
+            subject: &subject,
+            purpose: None,
+            detail: json!({ "role": role }),
+        },
     )
     .await?;
-    tx.event("user.created", &subject, &json!({ "username": name, "role": role }))
-        .await?;
+    tx.event(
+        "user.created",
+        &subject,
+        &json!({ "username": name, "role": role }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -197,15 +262,24 @@ pub async fn set_password(ctx: &Ctx, by: &Actor, username: &str, password: &str)
     rules::password_policy(password)?;
     let hash = hash_password(password.to_string()).await?;
     let mut tx = ctx.db.begin_write().await?;
-    let user = db::user_by_name(tx.conn(), &name).await?.ok_or_else(|| Error::NotFound(format!("user {name}")))?;
+    let user = db::user_by_name(tx.conn(), &name)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("user {name}")))?;
     db::set_password(tx.conn(), user.id, &hash).await?;
     let subject = format!("user:{name}");
     store::audit::append(
         tx.conn(),
-        NewAudit { actor: &by.name, action: "user.password_set", subject: &subject, purpose: None, detail: json!({}) },
+        NewAudit {
+            actor: &by.name,
+            action: "user.password_set",
+            subject: &subject,
+            purpose: None,
+            detail: json!({}),
+        },
     )
     .await?;
-    tx.event("user.password_set", &subject, &json!({ "username": name })).await?;
+    tx.event("user.password_set", &subject, &json!({ "username": name }))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -215,21 +289,42 @@ pub async fn create_token(ctx: &Ctx, by: &Actor, name: &str, role: Role) -> Resu
     let name = rules::username(name).map_err(|e| Error::invalid("name", e.message))?;
     let secret = format!("ks_{}", random_secret(32));
     let mut tx = ctx.db.begin_write().await?;
-    let id = match db::insert_token(tx.conn(), &name, role.as_str(), &sha256_hex(&secret), &by.name).await {
+    let id = match db::insert_token(
+        tx.conn(),
+        &name,
+        role.as_str(),
+        &sha256_hex(&secret),
+        &by.name,
+    )
+    .await
+    {
         Ok(id) => id,
         Err(e) if store::is_unique_violation(&e) => {
-            return Err(Error::conflict("token_exists", format!("a token named {name} already exists")))
+            return Err(Error::conflict(
+                "token_exists",
+                format!("a token named {name} already exists"),
+            ))
         }
         Err(e) => return Err(e.into()),
     };
     let subject = format!("token:{name}");
     store::audit::append(
         tx.conn(),
-        NewAudit { actor: &by.name, action: "token.created", subject: &subject, purpose: None, detail: json!({ "role": role }) },
+        NewAudit {
+            actor: &by.name,
+            action: "token.created",
+            subject: &subject,
+            purpose: None,
+            detail: json!({ "role": role }),
+        },
     )
     .await?;
-    tx.event("token.created", &subject, &json!({ "name": name, "role": role }))
-        .await?;
+    tx.event(
+        "token.created",
+        &subject,
+        &json!({ "name": name, "role": role }),
+    )
+    .await?;
     tx.commit().await?;
     Ok((id, secret))
 }
@@ -242,10 +337,17 @@ pub async fn revoke_token(ctx: &Ctx, by: &Actor, id: i64) -> Result<()> {
     let subject = format!("token_id:{id}");
     store::audit::append(
         tx.conn(),
-        NewAudit { actor: &by.name, action: "token.revoked", subject: &subject, purpose: None, detail: json!({}) },
+        NewAudit {
+            actor: &by.name,
+            action: "token.revoked",
+            subject: &subject,
+            purpose: None,
+            detail: json!({}),
+        },
     )
     .await?;
-    tx.event("token.revoked", &subject, &json!({ "id": id })).await?;
+    tx.event("token.revoked", &subject, &json!({ "id": id }))
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -7,41 +7,77 @@ use crate::error::{Error, Result};
 use crate::store::{self, catalog as db};
 use serde_json::json;
 
-pub async fn create_producer(ctx: &Ctx, actor: &Actor, code: &str, name: &str) -> Result<db::ProducerView> {
+pub async fn create_producer(
+    ctx: &Ctx,
+    actor: &Actor,
+    code: &str,
+    name: &str,
+) -> Result<db::ProducerView> {
     let p = Producer::new(code, name)?;
     let mut tx = ctx.db.begin_write().await?;
     match db::insert_producer(tx.conn(), &p).await {
         Ok(()) => {}
         Err(e) if store::is_unique_violation(&e) => {
-            return Err(Error::conflict("producer_exists", format!("producer {} already exists", p.code.as_str())))
+            return Err(Error::conflict(
+                "producer_exists",
+                format!("producer {} already exists", p.code.as_str()),
+            ))
         }
         Err(e) => return Err(e.into()),
     }
     let subject = format!("producer:{}", p.code.as_str());
-    tx.event("catalog.producer_created", &subject,
-        &json!({ "code": p.code, "name": p.name, "by": actor.name })).await?;
+    tx.event(
+        "catalog.producer_created",
+        &subject,
+        &json!({ "code": p.code, "name": p.name, "by": actor.name }),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(db::ProducerView { code: p.code.as_str().to_string(), name: p.name })
+    Ok(db::ProducerView {
+        code: p.code.as_str().to_string(),
+        name: p.name,
+    })
 }
 
 /// Creates a product, or with `upsert` creates or replaces it.
-pub async fn put_product(ctx: &Ctx, actor: &Actor, input: &ProductInput, upsert: bool) -> Result<db::ProductView> {
+pub async fn put_product(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: &ProductInput,
+    upsert: bool,
+) -> Result<db::ProductView> {
     let p = Product::from_input(input)?;
     let mut tx = ctx.db.begin_write().await?;
     if !db::producer_exists(tx.conn(), p.producer.as_str()).await? {
-        return Err(Error::invalid("producer", format!("unknown producer {}", p.producer.as_str())));
+        return Err(Error::invalid(
+            "producer",
+            format!("unknown producer {}", p.producer.as_str()),
+        ));
     }
     match db::put_product(tx.conn(), &p, upsert).await {
         Ok(()) => {}
         Err(e) if store::is_unique_violation(&e) => {
-            return Err(Error::conflict("product_exists", format!("product {} already exists", p.gtin)))
+            return Err(Error::conflict(
+                "product_exists",
+                format!("product {} already exists", p.gtin),
+            ))
         }
         Err(e) => return Err(e.into()),
     }
-    let view = db::product(tx.conn(), p.gtin.as_str()).await?.ok_or_else(|| anyhow::anyhow!("product vanished"))?;
-    let kind = if upsert { "catalog.product_saved" } else { "catalog.product_created" };
-    tx.event(kind, &format!("product:{}", p.gtin),
-        &json!({ "product": view, "by": actor.name })).await?;
+    let view = db::product(tx.conn(), p.gtin.as_str())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("product vanished"))?;
+    let kind = if upsert {
+        "catalog.product_saved"
+    } else {
+        "catalog.product_created"
+    };
+    tx.event(
+        kind,
+        &format!("product:{}", p.gtin),
+        &json!({ "product": view, "by": actor.name }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -49,7 +85,9 @@ pub async fn put_product(ctx: &Ctx, actor: &Actor, input: &ProductInput, upsert:
 pub async fn product(ctx: &Ctx, gtin: &str) -> Result<db::ProductView> {
     let gtin = Gtin::parse(gtin).map_err(|e| Error::invalid("gtin", e.to_string()))?;
     let mut conn = ctx.db.pool().acquire().await?;
-    db::product(&mut conn, gtin.as_str()).await?.ok_or_else(|| Error::NotFound(format!("product {gtin}")))
+    db::product(&mut conn, gtin.as_str())
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("product {gtin}")))
 }
 
 pub async fn create_location(ctx: &Ctx, actor: &Actor, l: &Location) -> Result<db::LocationView> {
@@ -57,13 +95,25 @@ pub async fn create_location(ctx: &Ctx, actor: &Actor, l: &Location) -> Result<d
     match db::put_location(tx.conn(), l, false).await {
         Ok(()) => {}
         Err(e) if store::is_unique_violation(&e) => {
-            return Err(Error::conflict("location_exists", format!("location {} already exists", l.code.as_str())))
+            return Err(Error::conflict(
+                "location_exists",
+                format!("location {} already exists", l.code.as_str()),
+            ))
         }
         Err(e) => return Err(e.into()),
     }
-    let view = db::LocationView { code: l.code.as_str().into(), zone: l.zone.clone(), kind: l.kind.as_str().into(), walk_seq: l.walk_seq };
-    tx.event("catalog.location_created", &format!("location:{}", l.code.as_str()),
-        &json!({ "location": view, "by": actor.name })).await?;
+    let view = db::LocationView {
+        code: l.code.as_str().into(),
+        zone: l.zone.clone(),
+        kind: l.kind.as_str().into(),
+        walk_seq: l.walk_seq,
+    };
+    tx.event(
+        "catalog.location_created",
+        &format!("location:{}", l.code.as_str()),
+        &json!({ "location": view, "by": actor.name }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -71,5 +121,7 @@ pub async fn create_location(ctx: &Ctx, actor: &Actor, l: &Location) -> Result<d
 pub async fn location(ctx: &Ctx, code: &str) -> Result<db::LocationView> {
     let code = code.trim().to_ascii_uppercase();
     let mut conn = ctx.db.pool().acquire().await?;
-    db::location(&mut conn, &code).await?.ok_or_else(|| Error::NotFound(format!("location {code}")))
+    db::location(&mut conn, &code)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("location {code}")))
 }

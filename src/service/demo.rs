@@ -34,21 +34,105 @@ const PRODUCERS: &[(&str, &str, &str)] = &[
 ];
 
 /// Product lines per producer: (name, category, units per pack, price øre, cut range, min shelf days).
-type Line = (&'static str, &'static str, i64, i64, Option<(i64, i64, bool, bool)>, i64);
+type Line = (
+    &'static str,
+    &'static str,
+    i64,
+    i64,
+    Option<(i64, i64, bool, bool)>,
+    i64,
+);
 const LINES: &[Line] = &[
-    ("Basisplade flad, koblingsring 40 mm", "baseplate", 5, 41_500, Some((10, 33, true, true)), 90),
-    ("Basisplade flad, koblingsring 50 mm", "baseplate", 5, 41_500, Some((10, 43, true, true)), 90),
-    ("Basisplade flad, koblingsring 60 mm", "baseplate", 5, 43_000, Some((15, 53, true, true)), 90),
-    ("Basisplade konveks, koblingsring 50 mm", "baseplate", 5, 52_500, Some((15, 38, true, false)), 90),
-    ("Basisplade klæbende kobling 70 mm", "baseplate", 5, 47_000, Some((20, 70, true, true)), 90),
-    ("Åben pose (tømbar) 50 mm, transparent", "pouch", 10, 36_000, None, 60),
-    ("Lukket pose 50 mm, hudfarvet, filter", "pouch", 30, 54_000, None, 60),
-    ("Urostomipose 50 mm med tilbageløbsventil", "pouch", 10, 61_000, None, 60),
-    ("1-dels lukket pose, klip-selv 10-55 mm", "one_piece", 30, 72_000, Some((10, 55, true, true)), 90),
-    ("1-dels åben pose, klip-selv 15-64 mm", "one_piece", 10, 48_000, Some((15, 64, true, false)), 90),
+    (
+        "Basisplade flad, koblingsring 40 mm",
+        "baseplate",
+        5,
+        41_500,
+        Some((10, 33, true, true)),
+        90,
+    ),
+    (
+        "Basisplade flad, koblingsring 50 mm",
+        "baseplate",
+        5,
+        41_500,
+        Some((10, 43, true, true)),
+        90,
+    ),
+    (
+        "Basisplade flad, koblingsring 60 mm",
+        "baseplate",
+        5,
+        43_000,
+        Some((15, 53, true, true)),
+        90,
+    ),
+    (
+        "Basisplade konveks, koblingsring 50 mm",
+        "baseplate",
+        5,
+        52_500,
+        Some((15, 38, true, false)),
+        90,
+    ),
+    (
+        "Basisplade klæbende kobling 70 mm",
+        "baseplate",
+        5,
+        47_000,
+        Some((20, 70, true, true)),
+        90,
+    ),
+    (
+        "Åben pose (tømbar) 50 mm, transparent",
+        "pouch",
+        10,
+        36_000,
+        None,
+        60,
+    ),
+    (
+        "Lukket pose 50 mm, hudfarvet, filter",
+        "pouch",
+        30,
+        54_000,
+        None,
+        60,
+    ),
+    (
+        "Urostomipose 50 mm med tilbageløbsventil",
+        "pouch",
+        10,
+        61_000,
+        None,
+        60,
+    ),
+    (
+        "1-dels lukket pose, klip-selv 10-55 mm",
+        "one_piece",
+        30,
+        72_000,
+        Some((10, 55, true, true)),
+        90,
+    ),
+    (
+        "1-dels åben pose, klip-selv 15-64 mm",
+        "one_piece",
+        10,
+        48_000,
+        Some((15, 64, true, false)),
+        90,
+    ),
     ("Hudbeskyttende pasta 60 g", "accessory", 1, 9_500, None, 30),
     ("Klæbefjerner spray 50 ml", "accessory", 1, 11_000, None, 30),
-    ("Formbar tætningsring 48 mm", "accessory", 10, 28_000, None, 60),
+    (
+        "Formbar tætningsring 48 mm",
+        "accessory",
+        10,
+        28_000,
+        None,
+        60,
+    ),
 ];
 
 fn location_plan() -> Vec<Location> {
@@ -62,11 +146,22 @@ fn location_plan() -> Vec<Location> {
         add(format!("RCV-{i:02}"), "RCV", "receiving");
     }
     // Eight pick aisles walked in a serpentine: odd aisles up, even aisles down.
-    for (a, aisle) in ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'].into_iter().enumerate() {
-        let bays: Vec<i32> = if a % 2 == 0 { (1..=10).collect() } else { (1..=10).rev().collect() };
+    for (a, aisle) in ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']
+        .into_iter()
+        .enumerate()
+    {
+        let bays: Vec<i32> = if a % 2 == 0 {
+            (1..=10).collect()
+        } else {
+            (1..=10).rev().collect()
+        };
         for bay in bays {
             for level in 1..=3 {
-                add(format!("{aisle}-{bay:02}-{level}"), &aisle.to_string(), "pick");
+                add(
+                    format!("{aisle}-{bay:02}-{level}"),
+                    &aisle.to_string(),
+                    "pick",
+                );
             }
         }
     }
@@ -116,13 +211,17 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
         catalog::create_location(ctx, &actor, l).await?;
     }
     report.locations = locations.len();
-    let picks: Vec<&Location> = locations.iter().filter(|l| l.kind.as_str() == "pick").collect();
+    let picks: Vec<&Location> = locations
+        .iter()
+        .filter(|l| l.kind.as_str() == "pick")
+        .collect();
     let mut rng = StdRng::seed_from_u64(2026);
     let today = super::today();
     let mut pick_slot = 0usize;
     for (pi, (producer, _, prefix)) in PRODUCERS.iter().enumerate() {
         for (li, (name, category, units, price, cut, shelf)) in LINES.iter().enumerate() {
-            let gtin = Gtin::with_check_digit(&format!("{prefix}{:06}", 10_000 + li * 7 + pi)).expect("demo gtin");
+            let gtin = Gtin::with_check_digit(&format!("{prefix}{:06}", 10_000 + li * 7 + pi))
+                .expect("demo gtin");
             let input = ProductInput {
                 gtin: gtin.to_string(),
                 name: (*name).into(),
@@ -143,7 +242,11 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
             // Two to four lots: the oldest sometimes inside the minimum shelf life (short-dated).
             let lots = rng.gen_range(2..=4);
             for lot_i in 0..lots {
-                let days = if lot_i == 0 && rng.gen_bool(0.25) { rng.gen_range(10..60) } else { rng.gen_range(120..900) };
+                let days = if lot_i == 0 && rng.gen_bool(0.25) {
+                    rng.gen_range(10..60)
+                } else {
+                    rng.gen_range(120..900)
+                };
                 let expiry = today + Duration::days(days + 120 * lot_i);
                 let location = if lot_i < 2 {
                     let l = picks[pick_slot % picks.len()];

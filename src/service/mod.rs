@@ -30,17 +30,29 @@ pub struct Actor {
 
 impl Actor {
     pub fn user(name: &str, role: Role) -> Self {
-        Self { name: format!("user:{name}"), role }
+        Self {
+            name: format!("user:{name}"),
+            role,
+        }
     }
     pub fn token(name: &str, role: Role) -> Self {
-        Self { name: format!("token:{name}"), role }
+        Self {
+            name: format!("token:{name}"),
+            role,
+        }
     }
     /// The command line run by an operator on the machine itself.
     pub fn cli() -> Self {
-        Self { name: "cli".into(), role: Role::Admin }
+        Self {
+            name: "cli".into(),
+            role: Role::Admin,
+        }
     }
     pub fn system() -> Self {
-        Self { name: "system".into(), role: Role::Admin }
+        Self {
+            name: "system".into(),
+            role: Role::Admin,
+        }
     }
 }
 

@@ -4,8 +4,8 @@ use super::{today, Actor, Ctx};
 use crate::domain::catalog::{LocationCode, LocationKind};
 use crate::domain::gtin::Gtin;
 use crate::domain::stock::{
-    self as rules, freshness, note, parse_expiry, Freshness, Lot, OpKind, Owner, Quantity, ScrapReason, Statement,
-    StockStatus,
+    self as rules, freshness, note, parse_expiry, Freshness, Lot, OpKind, Owner, Quantity,
+    ScrapReason, Statement, StockStatus,
 };
 use crate::domain::time::{start_of_business_day, to_db};
 use crate::error::{Error, Result};
@@ -70,36 +70,53 @@ enum Begun {
 fn idem_key(k: &Option<String>) -> Result<Option<String>> {
     match k.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(k) if k.len() > 128 => Err(Error::invalid("idempotency_key", "must be at most 128 characters")),
-        Some(k) if k.chars().any(char::is_control) => Err(Error::invalid("idempotency_key", "must not contain control characters")),
+        Some(k) if k.len() > 128 => Err(Error::invalid(
+            "idempotency_key",
+            "must be at most 128 characters",
+        )),
+        Some(k) if k.chars().any(char::is_control) => Err(Error::invalid(
+            "idempotency_key",
+            "must not contain control characters",
+        )),
         Some(k) => Ok(Some(k.to_string())),
     }
 }
 
 /// Starts an operation: a replay when the idempotency key was used for the same request before.
-async fn begin(ctx: &Ctx, actor: &Actor, kind: OpKind, key: Option<String>, request: &impl Serialize) -> Result<Begun> {
-    let hash = crate::service::auth::sha256_hex(&serde_json::to_string(request).map_err(anyhow::Error::from)?);
+async fn begin(
+    ctx: &Ctx,
+    actor: &Actor,
+    kind: OpKind,
+    key: Option<String>,
+    request: &impl Serialize,
+) -> Result<Begun> {
+    let hash = crate::service::auth::sha256_hex(
+        &serde_json::to_string(request).map_err(anyhow::Error::from)?,
+    );
     let mut tx = ctx.db.begin_write().await?;
-    if let Some(k) = &key {
-        if let Some(done) = replay(&mut tx, kind, k, &hash).await? {
-            return Ok(Begun::Replay(done));
-        }
-    }
     match db::insert_op(tx.conn(), kind.as_str(), key.as_deref(), &hash, &actor.name).await? {
         Some(op_id) => Ok(Begun::New(tx, op_id)),
-        // Another transaction committed this key after our check (PostgreSQL): read its result.
+        // The key is taken: by an earlier request (replay it) or, on PostgreSQL, by a concurrent
+        // one that has just committed.
         None => {
             let k = key.as_deref().unwrap_or_default();
             replay(&mut tx, kind, k, &hash)
                 .await?
                 .map(Begun::Replay)
-                .ok_or_else(|| Error::conflict("idempotency_key_in_use", "the idempotency key is in use by a request still running"))
+                .ok_or_else(|| {
+                    Error::conflict(
+                        "idempotency_key_in_use",
+                        "the idempotency key is in use by a request still running",
+                    )
+                })
         }
     }
 }
 
 async fn replay(tx: &mut WriteTx, kind: OpKind, key: &str, hash: &str) -> Result<Option<OpResult>> {
-    let Some((op_id, done_kind, done_hash)) = db::op_by_key(tx.conn(), key).await? else { return Ok(None) };
+    let Some((op_id, done_kind, done_hash)) = db::op_by_key(tx.conn(), key).await? else {
+        return Ok(None);
+    };
     if done_kind != kind.as_str() || done_hash != hash {
         return Err(Error::conflict(
             "idempotency_key_reused",
@@ -107,28 +124,65 @@ async fn replay(tx: &mut WriteTx, kind: OpKind, key: &str, hash: &str) -> Result
         ));
     }
     let entries = db::ledger_of_op(tx.conn(), op_id).await?;
-    Ok(Some(OpResult { op_id, kind, replayed: true, entries }))
+    Ok(Some(OpResult {
+        op_id,
+        kind,
+        replayed: true,
+        entries,
+    }))
 }
 
 /// Ends an operation: one event, commit, metrics.
-async fn finish(ctx: &Ctx, mut tx: WriteTx, op_id: i64, kind: OpKind, entries: Vec<LedgerEntry>) -> Result<OpResult> {
-    let result = OpResult { op_id, kind, replayed: false, entries };
-    let subject = result.entries.first().map(|e| format!("stock_unit:{}", e.stock_unit_id)).unwrap_or_default();
+async fn finish(
+    ctx: &Ctx,
+    mut tx: WriteTx,
+    op_id: i64,
+    kind: OpKind,
+    entries: Vec<LedgerEntry>,
+) -> Result<OpResult> {
+    let result = OpResult {
+        op_id,
+        kind,
+        replayed: false,
+        entries,
+    };
+    let subject = result
+        .entries
+        .first()
+        .map(|e| format!("stock_unit:{}", e.stock_unit_id))
+        .unwrap_or_default();
     let payload = serde_json::to_value(&result).map_err(anyhow::Error::from)?;
     tx.event(kind.event_type(), &subject, &payload).await?;
     tx.commit().await?;
-    let label = crate::metrics::KindLabel { kind: kind.as_str().into() };
+    let label = crate::metrics::KindLabel {
+        kind: kind.as_str().into(),
+    };
     ctx.metrics.stock_operations.get_or_create(&label).inc();
-    let packs: i64 = result.entries.iter().map(|e| e.delta.abs()).max().unwrap_or(0);
-    ctx.metrics.stock_packs_moved.get_or_create(&label).inc_by(packs.unsigned_abs());
+    let packs: i64 = result
+        .entries
+        .iter()
+        .map(|e| e.delta.abs())
+        .max()
+        .unwrap_or(0);
+    ctx.metrics
+        .stock_packs_moved
+        .get_or_create(&label)
+        .inc_by(packs.unsigned_abs());
     tracing::info!(op_id, kind = kind.as_str(), "stock operation committed");
     Ok(result)
+}
+
+/// Which unit a change applies to: one that exists, or the one with a key (created if missing;
+/// only for additions).
+enum Target<'a> {
+    Unit(i64),
+    Key(UnitKey<'a>),
 }
 
 struct Change<'a> {
     op_id: i64,
     kind: OpKind,
-    unit_id: i64,
+    target: Target<'a>,
     gtin: &'a str,
     owner: &'a str,
     location: &'a str,
@@ -140,16 +194,26 @@ struct Change<'a> {
 
 /// Changes one unit and writes its ledger entry; refuses (and writes nothing) below zero.
 async fn apply(tx: &mut WriteTx, c: Change<'_>) -> Result<LedgerEntry> {
-    let (before, after) = match db::change_qty(tx.conn(), c.unit_id, c.delta).await? {
-        Ok(v) => v,
-        Err(on_hand) => {
-            rules::apply_delta(on_hand, c.delta)?;
-            return Err(Error::Internal(anyhow::anyhow!("stock unit {} refused a change the rules allow", c.unit_id)));
+    let (unit_id, before, after) = match c.target {
+        Target::Key(key) if c.delta > 0 => db::add_to_unit(tx.conn(), &key, c.delta).await?,
+        Target::Key(_) => {
+            return Err(Error::Internal(anyhow::anyhow!(
+                "a unit key is only for additions"
+            )))
         }
+        Target::Unit(id) => match db::change_qty(tx.conn(), id, c.delta).await? {
+            Ok((before, after)) => (id, before, after),
+            Err(on_hand) => {
+                rules::apply_delta(on_hand, c.delta)?;
+                return Err(Error::Internal(anyhow::anyhow!(
+                    "stock unit {id} refused a change the rules allow"
+                )));
+            }
+        },
     };
     let entry = NewLedger {
         op_id: c.op_id,
-        unit_id: c.unit_id,
+        unit_id,
         kind: c.kind.as_str(),
         gtin: c.gtin,
         owner: c.owner,
@@ -164,7 +228,11 @@ async fn apply(tx: &mut WriteTx, c: Change<'_>) -> Result<LedgerEntry> {
     Ok(db::insert_ledger(tx.conn(), &entry).await?)
 }
 
-async fn location_kind(tx: &mut WriteTx, code: &str, field: &str) -> Result<(LocationCode, LocationKind)> {
+async fn location_kind(
+    tx: &mut WriteTx,
+    code: &str,
+    field: &str,
+) -> Result<(LocationCode, LocationKind)> {
     let code = LocationCode::parse(code).map_err(|e| Error::invalid(field, e.message))?;
     let loc = store::catalog::location(tx.conn(), code.as_str())
         .await?
@@ -182,7 +250,13 @@ pub async fn receive(ctx: &Ctx, actor: &Actor, r: &ReceiveRequest) -> Result<OpR
     let owner = r.owner.as_deref().map(Owner::parse).transpose()?;
     let key = idem_key(&r.idempotency_key)?;
     if expiry < today() {
-        return Err(Error::invalid("expiry", format!("lot {} expired on {expiry}; expired goods are not received", lot.as_str())));
+        return Err(Error::invalid(
+            "expiry",
+            format!(
+                "lot {} expired on {expiry}; expired goods are not received",
+                lot.as_str()
+            ),
+        ));
     }
     let normalised = json!({ "gtin": gtin, "lot": lot, "expiry": expiry, "location": r.location.trim().to_ascii_uppercase(),
         "quantity": qty.get(), "owner": owner.as_ref().map(ToString::to_string), "reference": reference });
@@ -199,24 +273,51 @@ pub async fn receive(ctx: &Ctx, actor: &Actor, r: &ReceiveRequest) -> Result<OpR
         Some(o) => {
             return Err(Error::invalid(
                 "owner",
-                format!("{o} does not own {gtin}; consignment stock is received for its producer {}", product.producer),
+                format!(
+                    "{o} does not own {gtin}; consignment stock is received for its producer {}",
+                    product.producer
+                ),
             ))
         }
     };
     let (location, loc_kind) = location_kind(&mut tx, &r.location, "location").await?;
-    if matches!(loc_kind, LocationKind::Dispatch | LocationKind::Packing | LocationKind::Cutting) {
-        return Err(Error::invalid("location", format!("{} is a {} location; receive into receiving, pick, reserve or quarantine", location.as_str(), loc_kind.as_str())));
+    if matches!(
+        loc_kind,
+        LocationKind::Dispatch | LocationKind::Packing | LocationKind::Cutting
+    ) {
+        return Err(Error::invalid(
+            "location",
+            format!(
+                "{} is a {} location; receive into receiving, pick, reserve or quarantine",
+                location.as_str(),
+                loc_kind.as_str()
+            ),
+        ));
     }
     let expiry_s = expiry.to_string();
-    let unit = db::ensure_unit(
-        tx.conn(),
-        &UnitKey { gtin: gtin.as_str(), lot: lot.as_str(), expiry: &expiry_s, location: location.as_str(), owner: &owner, status: StockStatus::Available.as_str() },
+    let key = UnitKey {
+        gtin: gtin.as_str(),
+        lot: lot.as_str(),
+        expiry: &expiry_s,
+        location: location.as_str(),
+        owner: &owner,
+        status: StockStatus::Available.as_str(),
+    };
+    let entry = apply(
+        &mut tx,
+        Change {
+            op_id,
+            kind: OpKind::Receive,
+            target: Target::Key(key),
+            gtin: gtin.as_str(),
+            owner: &owner,
+            location: location.as_str(),
+            delta: qty.get(),
+            reason: None,
+            reference: reference.as_deref(),
+            actor,
+        },
     )
-    .await?;
-    let entry = apply(&mut tx, Change {
-        op_id, kind: OpKind::Receive, unit_id: unit, gtin: gtin.as_str(), owner: &owner, location: location.as_str(),
-        delta: qty.get(), reason: None, reference: reference.as_deref(), actor,
-    })
     .await?;
     finish(ctx, tx, op_id, OpKind::Receive, vec![entry]).await
 }
@@ -231,10 +332,17 @@ struct UnitOp {
 }
 
 async fn load_unit(tx: &mut WriteTx, id: i64) -> Result<UnitRow> {
-    db::unit(tx.conn(), id).await?.ok_or_else(|| Error::NotFound(format!("stock unit {id}")))
+    db::unit(tx.conn(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("stock unit {id}")))
 }
 
-pub async fn unit_op(ctx: &Ctx, actor: &Actor, kind: OpKind, r: &UnitOpRequest) -> Result<OpResult> {
+pub async fn unit_op(
+    ctx: &Ctx,
+    actor: &Actor,
+    kind: OpKind,
+    r: &UnitOpRequest,
+) -> Result<OpResult> {
     let key = idem_key(&r.idempotency_key)?;
     // A scrap carries its reason category (`scrap_reason`); the free text is optional there.
     let reason_required = matches!(kind, OpKind::Adjust | OpKind::Quarantine | OpKind::Release);
@@ -242,25 +350,44 @@ pub async fn unit_op(ctx: &Ctx, actor: &Actor, kind: OpKind, r: &UnitOpRequest) 
     let reference = note("reference", r.reference.as_deref().unwrap_or(""), false)?;
     let qty = if kind == OpKind::Adjust {
         if !(0..=rules::MAX_OP_QUANTITY).contains(&r.quantity) {
-            return Err(Error::invalid("quantity", format!("the counted quantity must be between 0 and {}", rules::MAX_OP_QUANTITY)));
+            return Err(Error::invalid(
+                "quantity",
+                format!(
+                    "the counted quantity must be between 0 and {}",
+                    rules::MAX_OP_QUANTITY
+                ),
+            ));
         }
         r.quantity
     } else {
         Quantity::new("quantity", r.quantity)?.get()
     };
     let to_location = match (kind, &r.to_location) {
-        (OpKind::Move, Some(l)) => Some(LocationCode::parse(l).map_err(|e| Error::invalid("to_location", e.message))?),
-        (OpKind::Move, None) => return Err(Error::invalid("to_location", "is required for a move")),
+        (OpKind::Move, Some(l)) => {
+            Some(LocationCode::parse(l).map_err(|e| Error::invalid("to_location", e.message))?)
+        }
+        (OpKind::Move, None) => {
+            return Err(Error::invalid("to_location", "is required for a move"))
+        }
         _ => None,
     };
     let new_owner = match (kind, &r.new_owner) {
-        (OpKind::Transfer, Some(o)) => Some(Owner::parse(o).map_err(|e| Error::invalid("new_owner", e.message))?),
-        (OpKind::Transfer, None) => return Err(Error::invalid("new_owner", "is required for a transfer")),
+        (OpKind::Transfer, Some(o)) => {
+            Some(Owner::parse(o).map_err(|e| Error::invalid("new_owner", e.message))?)
+        }
+        (OpKind::Transfer, None) => {
+            return Err(Error::invalid("new_owner", "is required for a transfer"))
+        }
         _ => None,
     };
     let scrap_reason = match (kind, r.scrap_reason) {
         (OpKind::Scrap, Some(s)) => Some(s),
-        (OpKind::Scrap, None) => return Err(Error::invalid("scrap_reason", "is required: expired, damaged, recalled, returned or other")),
+        (OpKind::Scrap, None) => {
+            return Err(Error::invalid(
+                "scrap_reason",
+                "is required: expired, damaged, recalled, returned or other",
+            ))
+        }
         _ => None,
     };
     let normalised = json!({ "unit": r.stock_unit_id, "quantity": qty, "to": to_location, "owner": new_owner.as_ref().map(ToString::to_string),
@@ -277,15 +404,41 @@ pub async fn unit_op(ctx: &Ctx, actor: &Actor, kind: OpKind, r: &UnitOpRequest) 
         }),
         None => reason,
     };
-    let op = UnitOp { kind, unit, qty, reason, reference };
+    let op = UnitOp {
+        kind,
+        unit,
+        qty,
+        reason,
+        reference,
+    };
     let entries = match kind {
         OpKind::Move => {
-            let (to, _) = location_kind(&mut tx, to_location.as_ref().map(LocationCode::as_str).unwrap_or_default(), "to_location").await?;
+            let (to, _) = location_kind(
+                &mut tx,
+                to_location
+                    .as_ref()
+                    .map(LocationCode::as_str)
+                    .unwrap_or_default(),
+                "to_location",
+            )
+            .await?;
             if to.as_str() == op.unit.location {
-                return Err(Error::invalid("to_location", "is the location the stock is already in"));
+                return Err(Error::invalid(
+                    "to_location",
+                    "is the location the stock is already in",
+                ));
             }
             let status = op.unit.status.clone();
-            two_legs(&mut tx, ctx, actor, op_id, &op, to.as_str(), &op.unit.owner.clone(), &status).await?
+            two_legs(
+                &mut tx,
+                actor,
+                op_id,
+                &op,
+                to.as_str(),
+                &op.unit.owner.clone(),
+                &status,
+            )
+            .await?
         }
         OpKind::Quarantine | OpKind::Release => {
             let (from, to) = if kind == OpKind::Quarantine {
@@ -294,52 +447,131 @@ pub async fn unit_op(ctx: &Ctx, actor: &Actor, kind: OpKind, r: &UnitOpRequest) 
                 (StockStatus::Quarantined, StockStatus::Available)
             };
             if op.unit.status != from.as_str() {
-                return Err(Error::conflict("wrong_status", format!("stock unit {} is {}, not {}", op.unit.id, op.unit.status, from.as_str())));
+                return Err(Error::conflict(
+                    "wrong_status",
+                    format!(
+                        "stock unit {} is {}, not {}",
+                        op.unit.id,
+                        op.unit.status,
+                        from.as_str()
+                    ),
+                ));
             }
-            two_legs(&mut tx, ctx, actor, op_id, &op, &op.unit.location.clone(), &op.unit.owner.clone(), to.as_str()).await?
+            two_legs(
+                &mut tx,
+                actor,
+                op_id,
+                &op,
+                &op.unit.location.clone(),
+                &op.unit.owner.clone(),
+                to.as_str(),
+            )
+            .await?
         }
         OpKind::Transfer => {
             let owner = new_owner.expect("checked above");
             if let Owner::Producer(p) = &owner {
                 if !store::catalog::producer_exists(tx.conn(), p.as_str()).await? {
-                    return Err(Error::invalid("new_owner", format!("unknown producer {}", p.as_str())));
+                    return Err(Error::invalid(
+                        "new_owner",
+                        format!("unknown producer {}", p.as_str()),
+                    ));
                 }
             }
             let owner = owner.to_string();
             if owner == op.unit.owner {
                 return Err(Error::invalid("new_owner", "is already the owner"));
             }
-            two_legs(&mut tx, ctx, actor, op_id, &op, &op.unit.location.clone(), &owner, &op.unit.status.clone()).await?
+            two_legs(
+                &mut tx,
+                actor,
+                op_id,
+                &op,
+                &op.unit.location.clone(),
+                &owner,
+                &op.unit.status.clone(),
+            )
+            .await?
         }
         OpKind::Scrap => vec![one_leg(&mut tx, actor, op_id, &op, -op.qty).await?],
         OpKind::Adjust => {
             let backend = tx.backend();
-            let current = db::lock_qty(tx.conn(), backend, op.unit.id).await?.unwrap_or(0);
+            let current = db::lock_qty(tx.conn(), backend, op.unit.id)
+                .await?
+                .unwrap_or(0);
             vec![one_leg(&mut tx, actor, op_id, &op, op.qty - current).await?]
         }
-        OpKind::Receive => return Err(Error::invalid("kind", "receive is not an operation on an existing unit")),
+        OpKind::Receive => {
+            return Err(Error::invalid(
+                "kind",
+                "receive is not an operation on an existing unit",
+            ))
+        }
     };
     finish(ctx, tx, op_id, kind, entries).await
 }
 
-async fn one_leg(tx: &mut WriteTx, actor: &Actor, op_id: i64, op: &UnitOp, delta: i64) -> Result<LedgerEntry> {
-    apply(tx, Change {
-        op_id, kind: op.kind, unit_id: op.unit.id, gtin: &op.unit.gtin, owner: &op.unit.owner, location: &op.unit.location,
-        delta, reason: op.reason.as_deref(), reference: op.reference.as_deref(), actor,
-    })
+async fn one_leg(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    op_id: i64,
+    op: &UnitOp,
+    delta: i64,
+) -> Result<LedgerEntry> {
+    apply(
+        tx,
+        Change {
+            op_id,
+            kind: op.kind,
+            target: Target::Unit(op.unit.id),
+            gtin: &op.unit.gtin,
+            owner: &op.unit.owner,
+            location: &op.unit.location,
+            delta,
+            reason: op.reason.as_deref(),
+            reference: op.reference.as_deref(),
+            actor,
+        },
+    )
     .await
 }
 
 /// Takes `op.qty` out of the unit and puts it into the unit that differs in location, owner or status.
 #[allow(clippy::too_many_arguments)]
-async fn two_legs(tx: &mut WriteTx, _ctx: &Ctx, actor: &Actor, op_id: i64, op: &UnitOp, location: &str, owner: &str, status: &str) -> Result<Vec<LedgerEntry>> {
+async fn two_legs(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    op_id: i64,
+    op: &UnitOp,
+    location: &str,
+    owner: &str,
+    status: &str,
+) -> Result<Vec<LedgerEntry>> {
     let out = one_leg(tx, actor, op_id, op, -op.qty).await?;
     let u = &op.unit;
-    let target = db::ensure_unit(tx.conn(), &UnitKey { gtin: &u.gtin, lot: &u.lot, expiry: &u.expiry, location, owner, status }).await?;
-    let inn = apply(tx, Change {
-        op_id, kind: op.kind, unit_id: target, gtin: &u.gtin, owner, location, delta: op.qty,
-        reason: op.reason.as_deref(), reference: op.reference.as_deref(), actor,
-    })
+    let target = UnitKey {
+        gtin: &u.gtin,
+        lot: &u.lot,
+        expiry: &u.expiry,
+        location,
+        owner,
+        status,
+    };
+    let inn = apply(
+        tx,
+        Change {
+            op_id,
+            kind: op.kind,
+            target: Target::Key(target),
+            gtin: &u.gtin,
+            owner,
+            location,
+            delta: op.qty,
+            reason: op.reason.as_deref(),
+            reference: op.reference.as_deref(),
+            actor,
+        },
+    )
     .await?;
     Ok(vec![out, inn])
 }
@@ -371,19 +603,36 @@ fn judge(u: UnitRow, today: NaiveDate) -> UnitView {
         && matches!(u.location_kind.as_str(), "pick" | "reserve")
         && fresh != Freshness::Expired;
     UnitView {
-        id: u.id, gtin: u.gtin, product_name: u.product_name, producer: u.producer, lot: u.lot, expiry: u.expiry,
-        location: u.location, location_kind: u.location_kind, owner: u.owner, status, quantity: u.qty, freshness: fresh, available,
+        id: u.id,
+        gtin: u.gtin,
+        product_name: u.product_name,
+        producer: u.producer,
+        lot: u.lot,
+        expiry: u.expiry,
+        location: u.location,
+        location_kind: u.location_kind,
+        owner: u.owner,
+        status,
+        quantity: u.qty,
+        freshness: fresh,
+        available,
     }
 }
 
 pub async fn units(ctx: &Ctx, f: &UnitFilter) -> Result<Vec<UnitView>> {
     let today = today();
-    Ok(db::list_units(ctx.db.pool(), f).await?.into_iter().map(|u| judge(u, today)).collect())
+    Ok(db::list_units(ctx.db.pool(), f)
+        .await?
+        .into_iter()
+        .map(|u| judge(u, today))
+        .collect())
 }
 
 pub async fn unit(ctx: &Ctx, id: i64) -> Result<UnitView> {
     let mut conn = ctx.db.pool().acquire().await?;
-    let u = db::unit(&mut conn, id).await?.ok_or_else(|| Error::NotFound(format!("stock unit {id}")))?;
+    let u = db::unit(&mut conn, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("stock unit {id}")))?;
     Ok(judge(u, today()))
 }
 
@@ -423,7 +672,8 @@ pub async fn on_hand(ctx: &Ctx, group: GroupBy, f: &UnitFilter) -> Result<Vec<On
         };
         let row = rows.entry(key).or_insert_with(|| OnHand {
             gtin: matches!(group, GroupBy::Product | GroupBy::Lot).then(|| u.gtin.clone()),
-            product_name: matches!(group, GroupBy::Product | GroupBy::Lot).then(|| u.product_name.clone()),
+            product_name: matches!(group, GroupBy::Product | GroupBy::Lot)
+                .then(|| u.product_name.clone()),
             lot: (group == GroupBy::Lot).then(|| u.lot.clone()),
             expiry: (group == GroupBy::Lot).then(|| u.expiry.clone()),
             location: (group == GroupBy::Location).then(|| u.location.clone()),
@@ -452,7 +702,10 @@ pub async fn expiring(ctx: &Ctx, days: i64, f: &UnitFilter) -> Result<Vec<UnitVi
         return Err(Error::invalid("days", "must be between 0 and 3650"));
     }
     let until = today() + Duration::days(days);
-    let f = UnitFilter { expiry_until: Some(until.to_string()), ..f.clone() };
+    let f = UnitFilter {
+        expiry_until: Some(until.to_string()),
+        ..f.clone()
+    };
     let mut v = units(ctx, &f).await?;
     v.sort_by(|a, b| a.expiry.cmp(&b.expiry).then(a.id.cmp(&b.id)));
     Ok(v)
@@ -479,8 +732,10 @@ pub struct OwnerStatement {
 
 pub async fn statement(ctx: &Ctx, owner: &str, from: &str, to: &str) -> Result<OwnerStatement> {
     let owner = Owner::parse(owner)?.to_string();
-    let from_d = NaiveDate::parse_from_str(from.trim(), "%Y-%m-%d").map_err(|_| Error::invalid("from", "must be a date written YYYY-MM-DD"))?;
-    let to_d = NaiveDate::parse_from_str(to.trim(), "%Y-%m-%d").map_err(|_| Error::invalid("to", "must be a date written YYYY-MM-DD"))?;
+    let from_d = NaiveDate::parse_from_str(from.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::invalid("from", "must be a date written YYYY-MM-DD"))?;
+    let to_d = NaiveDate::parse_from_str(to.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::invalid("to", "must be a date written YYYY-MM-DD"))?;
     if to_d < from_d {
         return Err(Error::invalid("to", "must not be before from"));
     }
@@ -502,7 +757,11 @@ pub async fn statement(ctx: &Ctx, owner: &str, from: &str, to: &str) -> Result<O
                 inn += incoming;
             }
             Some(k) => sums.push((k, outgoing + incoming)),
-            None => return Err(Error::Internal(anyhow::anyhow!("unknown ledger kind {kind}"))),
+            None => {
+                return Err(Error::Internal(anyhow::anyhow!(
+                    "unknown ledger kind {kind}"
+                )))
+            }
         }
     }
     let figures = Statement::from_sums(opening, &sums, out, inn, closing);
@@ -511,5 +770,12 @@ pub async fn statement(ctx: &Ctx, owner: &str, from: &str, to: &str) -> Result<O
         tracing::error!(%owner, ?figures, "owner statement does not reconcile with the ledger");
     }
     let on_hand_now = db::owner_on_hand(pool, &owner).await?;
-    Ok(OwnerStatement { owner, from: from_d.to_string(), to: to_d.to_string(), figures, reconciles, on_hand_now })
+    Ok(OwnerStatement {
+        owner,
+        from: from_d.to_string(),
+        to: to_d.to_string(),
+        figures,
+        reconciles,
+        on_hand_now,
+    })
 }

@@ -36,7 +36,10 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
     })
 }
 
-pub async fn user_by_name(conn: &mut AnyConnection, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn user_by_name(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
     let row = sqlx::query(
         "select id, username, role, password_hash, failed_logins, locked_until, disabled from users where username = $1",
     )
@@ -46,7 +49,12 @@ pub async fn user_by_name(conn: &mut AnyConnection, username: &str) -> Result<Op
     row.as_ref().map(user_row).transpose()
 }
 
-pub async fn insert_user(conn: &mut AnyConnection, username: &str, role: &str, hash: &str) -> Result<i64, sqlx::Error> {
+pub async fn insert_user(
+    conn: &mut AnyConnection,
+    username: &str,
+    role: &str,
+    hash: &str,
+) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
         "insert into users (username, role, password_hash, created_at) values ($1, $2, $3, $4) returning id",
     )
@@ -59,25 +67,40 @@ pub async fn insert_user(conn: &mut AnyConnection, username: &str, role: &str, h
     row.try_get("id")
 }
 
-pub async fn set_password(conn: &mut AnyConnection, user_id: i64, hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("update users set password_hash = $1, failed_logins = 0, locked_until = null where id = $2")
-        .bind(hash)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
+pub async fn set_password(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update users set password_hash = $1, failed_logins = 0, locked_until = null where id = $2",
+    )
+    .bind(hash)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Counts one more failed login atomically; returns the new count.
-pub async fn increment_failures(conn: &mut AnyConnection, user_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query("update users set failed_logins = failed_logins + 1 where id = $1 returning failed_logins")
-        .bind(user_id)
-        .fetch_one(conn)
-        .await?
-        .try_get("failed_logins")
+pub async fn increment_failures(
+    conn: &mut AnyConnection,
+    user_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "update users set failed_logins = failed_logins + 1 where id = $1 returning failed_logins",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?
+    .try_get("failed_logins")
 }
 
-pub async fn lock_user(conn: &mut AnyConnection, user_id: i64, until: &str) -> Result<(), sqlx::Error> {
+pub async fn lock_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    until: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("update users set failed_logins = 0, locked_until = $1 where id = $2")
         .bind(until)
         .bind(user_id)
@@ -113,7 +136,10 @@ pub async fn list_users(pool: &AnyPool) -> Result<Vec<UserInfo>, sqlx::Error> {
 }
 
 pub async fn count_users(pool: &AnyPool) -> Result<i64, sqlx::Error> {
-    sqlx::query("select count(*) as n from users").fetch_one(pool).await?.try_get("n")
+    sqlx::query("select count(*) as n from users")
+        .fetch_one(pool)
+        .await?
+        .try_get("n")
 }
 
 pub async fn insert_session(
@@ -135,7 +161,11 @@ pub async fn insert_session(
 }
 
 /// A live session's user: (user id, username, role, csrf token).
-pub async fn session_user(pool: &AnyPool, id_hash: &str, now: &str) -> Result<Option<(i64, String, String, String)>, sqlx::Error> {
+pub async fn session_user(
+    pool: &AnyPool,
+    id_hash: &str,
+    now: &str,
+) -> Result<Option<(i64, String, String, String)>, sqlx::Error> {
     let row = sqlx::query(
         "select u.id, u.username, u.role, s.csrf_token from sessions s join users u on u.id = s.user_id
          where s.id_hash = $1 and s.expires_at > $2 and u.disabled = 0",
@@ -144,17 +174,31 @@ pub async fn session_user(pool: &AnyPool, id_hash: &str, now: &str) -> Result<Op
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    row.map(|r| Ok((r.try_get("id")?, r.try_get("username")?, r.try_get("role")?, r.try_get("csrf_token")?)))
-        .transpose()
+    row.map(|r| {
+        Ok((
+            r.try_get("id")?,
+            r.try_get("username")?,
+            r.try_get("role")?,
+            r.try_get("csrf_token")?,
+        ))
+    })
+    .transpose()
 }
 
 pub async fn delete_session(conn: &mut AnyConnection, id_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from sessions where id_hash = $1").bind(id_hash).execute(conn).await?;
+    sqlx::query("delete from sessions where id_hash = $1")
+        .bind(id_hash)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 pub async fn delete_expired_sessions(pool: &AnyPool, now: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("delete from sessions where expires_at <= $1").bind(now).execute(pool).await?.rows_affected())
+    Ok(sqlx::query("delete from sessions where expires_at <= $1")
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -188,18 +232,26 @@ pub async fn insert_token(
 }
 
 /// A live token's (name, role).
-pub async fn token_by_hash(pool: &AnyPool, hash: &str) -> Result<Option<(String, String)>, sqlx::Error> {
-    let row = sqlx::query("select name, role from api_tokens where token_hash = $1 and revoked_at is null")
-        .bind(hash)
-        .fetch_optional(pool)
-        .await?;
-    row.map(|r| Ok((r.try_get("name")?, r.try_get("role")?))).transpose()
+pub async fn token_by_hash(
+    pool: &AnyPool,
+    hash: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "select name, role from api_tokens where token_hash = $1 and revoked_at is null",
+    )
+    .bind(hash)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| Ok((r.try_get("name")?, r.try_get("role")?)))
+        .transpose()
 }
 
 pub async fn list_tokens(pool: &AnyPool) -> Result<Vec<TokenInfo>, sqlx::Error> {
-    let rows = sqlx::query("select id, name, role, created_by, created_at, revoked_at from api_tokens order by id")
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(
+        "select id, name, role, created_by, created_at, revoked_at from api_tokens order by id",
+    )
+    .fetch_all(pool)
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(TokenInfo {
@@ -216,11 +268,12 @@ pub async fn list_tokens(pool: &AnyPool) -> Result<Vec<TokenInfo>, sqlx::Error> 
 
 /// Revokes a token; false when there is no live token with that id.
 pub async fn revoke_token(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query("update api_tokens set revoked_at = $1 where id = $2 and revoked_at is null")
-        .bind(super::now_db())
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected();
+    let n =
+        sqlx::query("update api_tokens set revoked_at = $1 where id = $2 and revoked_at is null")
+            .bind(super::now_db())
+            .bind(id)
+            .execute(conn)
+            .await?
+            .rows_affected();
     Ok(n == 1)
 }

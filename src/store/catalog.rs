@@ -1,6 +1,6 @@
 //! Producers, products and locations.
 
-use crate::domain::catalog::{CutRange, Location, Product, Producer};
+use crate::domain::catalog::{CutRange, Location, Producer, Product};
 use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
@@ -46,15 +46,31 @@ pub async fn insert_producer(conn: &mut AnyConnection, p: &Producer) -> Result<(
 }
 
 pub async fn list_producers(pool: &AnyPool) -> Result<Vec<ProducerView>, sqlx::Error> {
-    let rows = sqlx::query("select code, name from producers order by code").fetch_all(pool).await?;
-    rows.iter().map(|r| Ok(ProducerView { code: r.try_get("code")?, name: r.try_get("name")? })).collect()
+    let rows = sqlx::query("select code, name from producers order by code")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ProducerView {
+                code: r.try_get("code")?,
+                name: r.try_get("name")?,
+            })
+        })
+        .collect()
 }
 
 pub async fn producer_exists(conn: &mut AnyConnection, code: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("select 1 as one from producers where code = $1").bind(code).fetch_optional(conn).await?.is_some())
+    Ok(
+        sqlx::query("select 1 as one from producers where code = $1")
+            .bind(code)
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
 }
 
-const PRODUCT_COLS: &str = "gtin, name, producer, category, units_per_pack, price_minor, currency, cut_to_fit, \
+const PRODUCT_COLS: &str =
+    "gtin, name, producer, category, units_per_pack, price_minor, currency, cut_to_fit, \
      cut_min_mm, cut_max_mm, cut_round, cut_oval, min_shelf_life_days";
 
 fn product_view(r: &AnyRow) -> Result<ProductView, sqlx::Error> {
@@ -84,7 +100,11 @@ fn product_view(r: &AnyRow) -> Result<ProductView, sqlx::Error> {
 }
 
 /// Inserts a product, or replaces every field of an existing one when `upsert` is set.
-pub async fn put_product(conn: &mut AnyConnection, p: &Product, upsert: bool) -> Result<(), sqlx::Error> {
+pub async fn put_product(
+    conn: &mut AnyConnection,
+    p: &Product,
+    upsert: bool,
+) -> Result<(), sqlx::Error> {
     let now = super::now_db();
     let conflict = if upsert {
         " on conflict (gtin) do update set name = excluded.name, producer = excluded.producer, \
@@ -119,9 +139,18 @@ pub async fn put_product(conn: &mut AnyConnection, p: &Product, upsert: bool) ->
     Ok(())
 }
 
-pub async fn product(conn: &mut AnyConnection, gtin: &str) -> Result<Option<ProductView>, sqlx::Error> {
+pub async fn product(
+    conn: &mut AnyConnection,
+    gtin: &str,
+) -> Result<Option<ProductView>, sqlx::Error> {
     let sql = format!("select {PRODUCT_COLS} from products where gtin = $1");
-    sqlx::query(&sql).bind(gtin).fetch_optional(conn).await?.as_ref().map(product_view).transpose()
+    sqlx::query(&sql)
+        .bind(gtin)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(product_view)
+        .transpose()
 }
 
 #[derive(Debug, Default, Clone)]
@@ -131,7 +160,10 @@ pub struct ProductFilter {
     pub search: Option<String>,
 }
 
-pub async fn list_products(pool: &AnyPool, f: &ProductFilter) -> Result<Vec<ProductView>, sqlx::Error> {
+pub async fn list_products(
+    pool: &AnyPool,
+    f: &ProductFilter,
+) -> Result<Vec<ProductView>, sqlx::Error> {
     let sql = format!(
         "select {PRODUCT_COLS} from products
          where ($1 is null or producer = $1) and ($2 is null or category = $2)
@@ -148,7 +180,11 @@ pub async fn list_products(pool: &AnyPool, f: &ProductFilter) -> Result<Vec<Prod
     rows.iter().map(product_view).collect()
 }
 
-pub async fn put_location(conn: &mut AnyConnection, l: &Location, upsert: bool) -> Result<(), sqlx::Error> {
+pub async fn put_location(
+    conn: &mut AnyConnection,
+    l: &Location,
+    upsert: bool,
+) -> Result<(), sqlx::Error> {
     let conflict = if upsert {
         " on conflict (code) do update set zone = excluded.zone, kind = excluded.kind, walk_seq = excluded.walk_seq"
     } else {
@@ -175,7 +211,10 @@ fn location_view(r: &AnyRow) -> Result<LocationView, sqlx::Error> {
     })
 }
 
-pub async fn location(conn: &mut AnyConnection, code: &str) -> Result<Option<LocationView>, sqlx::Error> {
+pub async fn location(
+    conn: &mut AnyConnection,
+    code: &str,
+) -> Result<Option<LocationView>, sqlx::Error> {
     sqlx::query("select code, zone, kind, walk_seq from locations where code = $1")
         .bind(code)
         .fetch_optional(conn)
@@ -185,7 +224,11 @@ pub async fn location(conn: &mut AnyConnection, code: &str) -> Result<Option<Loc
         .transpose()
 }
 
-pub async fn list_locations(pool: &AnyPool, kind: Option<&str>, zone: Option<&str>) -> Result<Vec<LocationView>, sqlx::Error> {
+pub async fn list_locations(
+    pool: &AnyPool,
+    kind: Option<&str>,
+    zone: Option<&str>,
+) -> Result<Vec<LocationView>, sqlx::Error> {
     let rows = sqlx::query(
         "select code, zone, kind, walk_seq from locations
          where ($1 is null or kind = $1) and ($2 is null or zone = $2) order by walk_seq, code",

@@ -28,7 +28,10 @@ pub async fn append(
     payload: &serde_json::Value,
 ) -> Result<i64, sqlx::Error> {
     if backend == Backend::Postgres {
-        sqlx::query("select pg_advisory_xact_lock($1)").bind(EVENT_LOCK_KEY).execute(&mut *conn).await?;
+        sqlx::query("select pg_advisory_xact_lock($1)")
+            .bind(EVENT_LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
     }
     let row = sqlx::query("insert into events (event_type, subject, at, payload) values ($1, $2, $3, $4) returning id")
         .bind(event_type)
@@ -40,7 +43,11 @@ pub async fn append(
     row.try_get("id")
 }
 
-pub async fn list_after(pool: &sqlx::AnyPool, after: i64, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
+pub async fn list_after(
+    pool: &sqlx::AnyPool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
     let rows = sqlx::query(
         "select id, event_type, subject, at, payload from events where id > $1 order by id limit $2",
     )

@@ -61,7 +61,12 @@ impl WriteTx {
         self.backend
     }
     /// Appends a domain event inside this transaction; returns its cursor.
-    pub async fn event(&mut self, event_type: &str, subject: &str, payload: &serde_json::Value) -> Result<i64, sqlx::Error> {
+    pub async fn event(
+        &mut self,
+        event_type: &str,
+        subject: &str,
+        payload: &serde_json::Value,
+    ) -> Result<i64, sqlx::Error> {
         events::append(&mut self.tx, self.backend, event_type, subject, payload).await
     }
 
@@ -72,7 +77,9 @@ impl WriteTx {
 
 /// Makes a SQLite URL create its file (and folder) when missing.
 fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
-    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path == ":memory:" {
         return Ok(url.to_string());
@@ -80,8 +87,9 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
     if !path.is_empty() {
         if let Some(parent) = std::path::Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
+                std::fs::create_dir_all(parent).with_context(|| {
+                    format!("cannot create the database folder {}", parent.display())
+                })?;
             }
         }
     }
@@ -97,20 +105,28 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::from_url(url).context("database.url must start with sqlite: or postgres://")?;
+        let backend = Backend::from_url(url)
+            .context("database.url must start with sqlite: or postgres://")?;
         let url = match backend {
             Backend::Sqlite => prepare_sqlite_url(url)?,
             Backend::Postgres => url.to_string(),
         };
-        let options = AnyConnectOptions::from_str(&url).context("database.url is not a valid database URL")?;
+        let options = AnyConnectOptions::from_str(&url)
+            .context("database.url is not a valid database URL")?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            // A local SQLite file cannot drop a connection; skip the ping on every acquire.
+            .test_before_acquire(backend == Backend::Postgres)
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // Per-connection settings; WAL itself is persistent and set once below.
-                        for pragma in ["pragma busy_timeout = 5000", "pragma foreign_keys = on", "pragma synchronous = normal"] {
+                        for pragma in [
+                            "pragma busy_timeout = 5000",
+                            "pragma foreign_keys = on",
+                            "pragma synchronous = normal",
+                        ] {
                             conn.execute(pragma).await?;
                         }
                     }
@@ -119,11 +135,22 @@ impl Db {
             })
             .connect_with(options)
             .await
-            .with_context(|| format!("cannot connect to the database at {}", crate::config::mask_url(&url)))?;
+            .with_context(|| {
+                format!(
+                    "cannot connect to the database at {}",
+                    crate::config::mask_url(&url)
+                )
+            })?;
         if backend == Backend::Sqlite && !url.contains(":memory:") && !url.contains("mode=memory") {
-            pool.execute("pragma journal_mode = wal").await.context("cannot switch the SQLite database to WAL")?;
+            pool.execute("pragma journal_mode = wal")
+                .await
+                .context("cannot switch the SQLite database to WAL")?;
         }
-        Ok(Self { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) })
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -131,7 +158,10 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.context("database migration failed")?;
+        migrator
+            .run(&self.pool)
+            .await
+            .context("database migration failed")?;
         Ok(())
     }
 
@@ -153,12 +183,19 @@ impl Db {
             }
             Backend::Postgres => (None, self.pool.begin().await?),
         };
-        Ok(WriteTx { tx, backend: self.backend, _writer: guard })
+        Ok(WriteTx {
+            tx,
+            backend: self.backend,
+            _writer: guard,
+        })
     }
 
     /// Readiness: the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("select 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     pub async fn close(&self) {
@@ -191,6 +228,9 @@ mod tests {
         let url = format!("sqlite://{}", p.display());
         assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
         assert!(p.parent().unwrap().exists());
-        assert_eq!(prepare_sqlite_url("sqlite::memory:?mode=memory").unwrap(), "sqlite::memory:?mode=memory");
+        assert_eq!(
+            prepare_sqlite_url("sqlite::memory:?mode=memory").unwrap(),
+            "sqlite::memory:?mode=memory"
+        );
     }
 }

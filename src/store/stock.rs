@@ -31,7 +31,8 @@ pub struct UnitRow {
     pub qty: i64,
 }
 
-const UNIT_SELECT: &str = "select s.id, s.gtin, p.name as product_name, p.producer, p.min_shelf_life_days, s.lot, \
+const UNIT_SELECT: &str =
+    "select s.id, s.gtin, p.name as product_name, p.producer, p.min_shelf_life_days, s.lot, \
     s.expiry, s.location, l.kind as location_kind, s.owner, s.status, s.qty \
     from stock_units s join products p on p.gtin = s.gtin join locations l on l.code = s.location";
 
@@ -54,15 +55,28 @@ fn unit_row(r: &AnyRow) -> Result<UnitRow, sqlx::Error> {
 
 pub async fn unit(conn: &mut AnyConnection, id: i64) -> Result<Option<UnitRow>, sqlx::Error> {
     let sql = format!("{UNIT_SELECT} where s.id = $1");
-    sqlx::query(&sql).bind(id).fetch_optional(conn).await?.as_ref().map(unit_row).transpose()
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(unit_row)
+        .transpose()
 }
 
-/// The unit with this key, created empty when it does not exist yet.
-pub async fn ensure_unit(conn: &mut AnyConnection, k: &UnitKey<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query(
+/// Adds `delta` (positive) packs to the unit with this key, creating it when missing, in one
+/// statement. Returns `(unit id, before, after)`.
+pub async fn add_to_unit(
+    conn: &mut AnyConnection,
+    k: &UnitKey<'_>,
+    delta: i64,
+) -> Result<(i64, i64, i64), sqlx::Error> {
+    let row = sqlx::query(
         "insert into stock_units (gtin, lot, expiry, location, owner, status, qty, updated_at)
-         values ($1, $2, $3, $4, $5, $6, 0, $7)
-         on conflict (gtin, lot, expiry, location, owner, status) do nothing",
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
+         on conflict (gtin, lot, expiry, location, owner, status)
+         do update set qty = stock_units.qty + excluded.qty, updated_at = excluded.updated_at
+         returning id, qty",
     )
     .bind(k.gtin)
     .bind(k.lot)
@@ -70,26 +84,21 @@ pub async fn ensure_unit(conn: &mut AnyConnection, k: &UnitKey<'_>) -> Result<i6
     .bind(k.location)
     .bind(k.owner)
     .bind(k.status)
+    .bind(delta)
     .bind(super::now_db())
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "select id from stock_units where gtin = $1 and lot = $2 and expiry = $3 and location = $4 and owner = $5 and status = $6",
-    )
-    .bind(k.gtin)
-    .bind(k.lot)
-    .bind(k.expiry)
-    .bind(k.location)
-    .bind(k.owner)
-    .bind(k.status)
     .fetch_one(conn)
-    .await?
-    .try_get("id")
+    .await?;
+    let after: i64 = row.try_get("qty")?;
+    Ok((row.try_get("id")?, after - delta, after))
 }
 
 /// Changes a unit's quantity atomically, never below zero. Returns `(before, after)`, or the
 /// current quantity as `Err` when the change would go negative (nothing is written then).
-pub async fn change_qty(conn: &mut AnyConnection, unit_id: i64, delta: i64) -> Result<Result<(i64, i64), i64>, sqlx::Error> {
+pub async fn change_qty(
+    conn: &mut AnyConnection,
+    unit_id: i64,
+    delta: i64,
+) -> Result<Result<(i64, i64), i64>, sqlx::Error> {
     let row = sqlx::query(
         "update stock_units set qty = qty + $1, updated_at = $2 where id = $3 and qty + $1 >= 0 returning qty",
     )
@@ -117,21 +126,41 @@ pub async fn change_qty(conn: &mut AnyConnection, unit_id: i64, delta: i64) -> R
 }
 
 /// A recorded operation found by its idempotency key: (op id, kind, request hash).
-pub async fn op_by_key(conn: &mut AnyConnection, key: &str) -> Result<Option<(i64, String, String)>, sqlx::Error> {
-    let row = sqlx::query("select id, kind, request_hash from stock_ops where idempotency_key = $1")
-        .bind(key)
-        .fetch_optional(conn)
-        .await?;
-    row.map(|r| Ok((r.try_get("id")?, r.try_get("kind")?, r.try_get("request_hash")?))).transpose()
+pub async fn op_by_key(
+    conn: &mut AnyConnection,
+    key: &str,
+) -> Result<Option<(i64, String, String)>, sqlx::Error> {
+    let row =
+        sqlx::query("select id, kind, request_hash from stock_ops where idempotency_key = $1")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("id")?,
+            r.try_get("kind")?,
+            r.try_get("request_hash")?,
+        ))
+    })
+    .transpose()
 }
 
 /// Reads a unit's quantity, locking the row on PostgreSQL until the transaction ends.
-pub async fn lock_qty(conn: &mut AnyConnection, backend: super::Backend, unit_id: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn lock_qty(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    unit_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
     let sql = match backend {
         super::Backend::Postgres => "select qty from stock_units where id = $1 for update",
         super::Backend::Sqlite => "select qty from stock_units where id = $1",
     };
-    sqlx::query(sql).bind(unit_id).fetch_optional(conn).await?.map(|r| r.try_get("qty")).transpose()
+    sqlx::query(sql)
+        .bind(unit_id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("qty"))
+        .transpose()
 }
 
 /// Records a new operation. `None` when another operation already holds the idempotency key.
@@ -190,7 +219,10 @@ pub struct NewLedger<'a> {
     pub actor: &'a str,
 }
 
-pub async fn insert_ledger(conn: &mut AnyConnection, e: &NewLedger<'_>) -> Result<LedgerEntry, sqlx::Error> {
+pub async fn insert_ledger(
+    conn: &mut AnyConnection,
+    e: &NewLedger<'_>,
+) -> Result<LedgerEntry, sqlx::Error> {
     let at = super::now_db();
     let id: i64 = sqlx::query(
         "insert into ledger (op_id, stock_unit_id, kind, gtin, owner, location, delta, qty_before, qty_after, reason, reference, actor, at)
@@ -258,7 +290,10 @@ pub async fn ledger_of_unit(pool: &AnyPool, unit_id: i64) -> Result<Vec<LedgerEn
     rows.iter().map(ledger_row).collect()
 }
 
-pub async fn ledger_of_op(conn: &mut AnyConnection, op_id: i64) -> Result<Vec<LedgerEntry>, sqlx::Error> {
+pub async fn ledger_of_op(
+    conn: &mut AnyConnection,
+    op_id: i64,
+) -> Result<Vec<LedgerEntry>, sqlx::Error> {
     let sql = format!("select {LEDGER_COLS} from ledger where op_id = $1 order by id");
     let rows = sqlx::query(&sql).bind(op_id).fetch_all(conn).await?;
     rows.iter().map(ledger_row).collect()
@@ -308,7 +343,12 @@ pub async fn owner_balance(pool: &AnyPool, owner: &str, before: &str) -> Result<
 }
 
 /// Per kind and direction, the sums of an owner's ledger deltas in `[from, to)`.
-pub async fn owner_movements(pool: &AnyPool, owner: &str, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+pub async fn owner_movements(
+    pool: &AnyPool,
+    owner: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
     let rows = sqlx::query(
         "select kind,
                 cast(coalesce(sum(case when delta < 0 then delta else 0 end), 0) as bigint) as outgoing,
@@ -320,16 +360,26 @@ pub async fn owner_movements(pool: &AnyPool, owner: &str, from: &str, to: &str) 
     .bind(to)
     .fetch_all(pool)
     .await?;
-    rows.iter().map(|r| Ok((r.try_get("kind")?, r.try_get("outgoing")?, r.try_get("incoming")?))).collect()
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("kind")?,
+                r.try_get("outgoing")?,
+                r.try_get("incoming")?,
+            ))
+        })
+        .collect()
 }
 
 /// Current on-hand quantity of an owner, summed from the stock units themselves.
 pub async fn owner_on_hand(pool: &AnyPool, owner: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query("select cast(coalesce(sum(qty), 0) as bigint) as total from stock_units where owner = $1")
-        .bind(owner)
-        .fetch_one(pool)
-        .await?
-        .try_get("total")
+    sqlx::query(
+        "select cast(coalesce(sum(qty), 0) as bigint) as total from stock_units where owner = $1",
+    )
+    .bind(owner)
+    .fetch_one(pool)
+    .await?
+    .try_get("total")
 }
 
 /// Units whose quantity differs from the sum of their ledger deltas (should always be empty).
@@ -341,10 +391,20 @@ pub async fn unreconciled_units(pool: &AnyPool) -> Result<Vec<(i64, i64, i64)>, 
     )
     .fetch_all(pool)
     .await?;
-    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("qty")?, r.try_get("ledger_total")?))).collect()
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("qty")?,
+                r.try_get("ledger_total")?,
+            ))
+        })
+        .collect()
 }
 
 pub async fn owners(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
-    let rows = sqlx::query("select distinct owner from stock_units order by owner").fetch_all(pool).await?;
+    let rows = sqlx::query("select distinct owner from stock_units order by owner")
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(|r| r.try_get("owner")).collect()
 }

@@ -22,11 +22,11 @@ macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(crate::common::Backend::Sqlite).await } )*
+               async fn $name() { super::$name($crate::common::Backend::Sqlite).await } )*
         }
         mod postgres {
             $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(crate::common::Backend::Postgres).await } )*
+               async fn $name() { super::$name($crate::common::Backend::Postgres).await } )*
         }
     };
 }
@@ -71,7 +71,10 @@ pub async fn postgres_url() -> Option<String> {
         }
     };
     let name = format!("konsign_t_{}", konsign::service::auth::random_secret(8));
-    sqlx::query(&format!("create database {name}")).execute(&mut conn).await.expect("create test database");
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
     let _ = conn.close().await;
     let (prefix, _) = base.rsplit_once('/').expect("database url has a path");
     Some(format!("{prefix}/{name}"))
@@ -91,7 +94,10 @@ pub async fn context(backend: Backend) -> Option<(Ctx, tempfile::TempDir)> {
     let mut config = Config::default();
     config.database.url = url;
     config.database.max_connections = 5;
-    Some((konsign::startup::context(config).await.expect("context"), dir))
+    Some((
+        konsign::startup::context(config).await.expect("context"),
+        dir,
+    ))
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
@@ -101,7 +107,9 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     config.database.url = url;
     config.database.max_connections = 5;
     config.http.listen = "127.0.0.1:0".parse().unwrap();
-    let app = konsign::startup::App::build(config).await.expect("app builds");
+    let app = konsign::startup::App::build(config)
+        .await
+        .expect("app builds");
     let addr = app.addr();
     let ctx = app.ctx.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -140,8 +148,10 @@ pub struct Resp {
 }
 
 impl Client {
-    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let mut r = self.http.request(method.clone(), format!("{}{path}", self.base));
+    pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut r = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         match &self.auth {
             Auth::None => {}
             Auth::Session { cookie, csrf } => {
@@ -158,10 +168,18 @@ impl Client {
     pub async fn send(r: reqwest::RequestBuilder) -> Resp {
         let res = r.send().await.expect("request is sent");
         let status = res.status();
-        let set_cookie = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let set_cookie = res
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = res.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Resp { status, body, set_cookie }
+        Resp {
+            status,
+            body,
+            set_cookie,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -172,8 +190,18 @@ impl Client {
         Self::send(self.req(reqwest::Method::POST, path).json(&body)).await
     }
 
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Resp {
-        Self::send(self.req(reqwest::Method::POST, path).header("content-type", content_type).body(body)).await
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Resp {
+        Self::send(
+            self.req(reqwest::Method::POST, path)
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str) -> Resp {
@@ -183,11 +211,20 @@ impl Client {
 
 impl TestApp {
     pub fn anon(&self) -> Client {
-        Client { base: self.base.clone(), http: self.http.clone(), auth: Auth::None }
+        Client {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            auth: Auth::None,
+        }
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Resp {
-        self.anon().post("/api/auth/login", json!({ "username": username, "password": password })).await
+        self.anon()
+            .post(
+                "/api/auth/login",
+                json!({ "username": username, "password": password }),
+            )
+            .await
     }
 
     /// Creates a user with `role` and returns a client logged in as that user.
@@ -198,9 +235,19 @@ impl TestApp {
             .expect("user created");
         let r = self.login(username, &password).await;
         assert_eq!(r.status, StatusCode::OK, "login: {:?}", r.body);
-        let cookie = r.set_cookie.expect("session cookie").split(';').next().unwrap().to_string();
+        let cookie = r
+            .set_cookie
+            .expect("session cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
         let csrf = r.body["csrf_token"].as_str().unwrap().to_string();
-        Client { base: self.base.clone(), http: self.http.clone(), auth: Auth::Session { cookie, csrf } }
+        Client {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            auth: Auth::Session { cookie, csrf },
+        }
     }
 
     pub async fn admin(&self) -> Client {
@@ -209,8 +256,24 @@ impl TestApp {
 
     /// A producer, a cut-to-fit baseplate, a pouch, and a receiving, two pick and a quarantine location.
     pub async fn seed(&self, c: &Client) -> Seed {
-        assert_eq!(c.post("/api/producers", json!({ "code": "COLOPLAST", "name": "Coloplast A/S" })).await.status, StatusCode::CREATED);
-        assert_eq!(c.post("/api/producers", json!({ "code": "SALTS", "name": "Salts Healthcare" })).await.status, StatusCode::CREATED);
+        assert_eq!(
+            c.post(
+                "/api/producers",
+                json!({ "code": "COLOPLAST", "name": "Coloplast A/S" })
+            )
+            .await
+            .status,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            c.post(
+                "/api/producers",
+                json!({ "code": "SALTS", "name": "Salts Healthcare" })
+            )
+            .await
+            .status,
+            StatusCode::CREATED
+        );
         let plate = c
             .post("/api/products", json!({
                 "gtin": "5708932000017", "name": "Basisplade flad 50 mm", "producer": "COLOPLAST", "category": "baseplate",
@@ -224,11 +287,24 @@ impl TestApp {
                 "units_per_pack": 30, "price_minor": 54000, "currency": "DKK", "cut_range": null, "min_shelf_life_days": 60 }))
             .await;
         assert_eq!(pouch.status, StatusCode::CREATED, "{:?}", pouch.body);
-        for (code, zone, kind, seq) in [("RCV-01", "RCV", "receiving", 1), ("A-01-1", "A", "pick", 10), ("A-02-1", "A", "pick", 20), ("QUA-01", "QUA", "quarantine", 90)] {
-            let r = c.post("/api/locations", json!({ "code": code, "zone": zone, "kind": kind, "walk_seq": seq })).await;
+        for (code, zone, kind, seq) in [
+            ("RCV-01", "RCV", "receiving", 1),
+            ("A-01-1", "A", "pick", 10),
+            ("A-02-1", "A", "pick", 20),
+            ("QUA-01", "QUA", "quarantine", 90),
+        ] {
+            let r = c
+                .post(
+                    "/api/locations",
+                    json!({ "code": code, "zone": zone, "kind": kind, "walk_seq": seq }),
+                )
+                .await;
             assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         }
-        Seed { plate: "05708932000017".into(), pouch: "05708932000024".into() }
+        Seed {
+            plate: "05708932000017".into(),
+            pouch: "05708932000024".into(),
+        }
     }
 }
 
@@ -243,7 +319,14 @@ pub fn in_days(days: i64) -> String {
 }
 
 /// Receives `qty` packs and returns the stock unit id.
-pub async fn receive(c: &Client, gtin: &str, lot: &str, expiry: &str, location: &str, qty: i64) -> i64 {
+pub async fn receive(
+    c: &Client,
+    gtin: &str,
+    lot: &str,
+    expiry: &str,
+    location: &str,
+    qty: i64,
+) -> i64 {
     let r = c.post("/api/stock/receive", json!({ "gtin": gtin, "lot": lot, "expiry": expiry, "location": location, "quantity": qty })).await;
     assert_eq!(r.status, StatusCode::OK, "receive: {:?}", r.body);
     r.body["entries"][0]["stock_unit_id"].as_i64().unwrap()
@@ -251,5 +334,9 @@ pub async fn receive(c: &Client, gtin: &str, lot: &str, expiry: &str, location: 
 
 pub async fn count(ctx: &Ctx, table: &str) -> i64 {
     use sqlx::Row;
-    sqlx::query(&format!("select count(*) as n from {table}")).fetch_one(ctx.db.pool()).await.unwrap().get::<i64, _>("n")
+    sqlx::query(&format!("select count(*) as n from {table}"))
+        .fetch_one(ctx.db.pool())
+        .await
+        .unwrap()
+        .get::<i64, _>("n")
 }

@@ -28,10 +28,16 @@ pub struct LoginResponse {
 
 /// The session cookie: HttpOnly, SameSite=Strict, Secure unless configured off. The value is hex.
 pub fn session_cookie(state: &AppState, value: String, max_age_hours: i64) -> String {
-    let secure = if state.ctx.config.http.cookie_secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", max_age_hours * 3600)
+    let secure = if state.ctx.config.http.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+        max_age_hours * 3600
+    )
 }
-
 
 /// Log in with username and password; sets the session cookie.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
@@ -44,24 +50,38 @@ pub async fn login(
 ) -> ApiResult<impl IntoResponse> {
     same_origin(&headers)?;
     let ok = svc::login(&s.ctx, &r.username, &r.password, &client).await?;
-    let cookie = session_cookie(&s, ok.session.clone(), i64::from(s.ctx.config.http.session_hours));
+    let cookie = session_cookie(
+        &s,
+        ok.session.clone(),
+        i64::from(s.ctx.config.http.session_hours),
+    );
     let body = LoginResponse {
         username: ok.username,
         role: ok.role,
         csrf_token: ok.csrf,
         expires_at: crate::domain::time::to_db(ok.expires_at),
     };
-    Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), axum::Json(body)))
+    Ok((
+        AppendHeaders([(header::SET_COOKIE, cookie)]),
+        axum::Json(body),
+    ))
 }
 
 /// End the current session.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(s): State<AppState>, caller: Caller, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
+pub async fn logout(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
     let _ = caller;
     if let Some(session) = crate::http::auth::cookie(&headers, SESSION_COOKIE) {
         svc::logout(&s.ctx, session).await?;
     }
-    Ok((StatusCode::NO_CONTENT, AppendHeaders([(header::SET_COOKIE, session_cookie(&s, String::new(), 0))])))
+    Ok((
+        StatusCode::NO_CONTENT,
+        AppendHeaders([(header::SET_COOKIE, session_cookie(&s, String::new(), 0))]),
+    ))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -74,13 +94,19 @@ pub struct Me {
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn me(caller: Caller) -> Json<Me> {
-    Json(Me { actor: caller.0.actor.name.clone(), role: caller.0.actor.role })
+    Json(Me {
+        actor: caller.0.actor.name.clone(),
+        role: caller.0.actor.role,
+    })
 }
 
 /// All users (admin).
 #[utoipa::path(get, path = "/api/users", tag = "auth", responses((status = 200, body = Vec<UserInfo>), (status = 403, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn list_users(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserInfo>>> {
+pub async fn list_users(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<UserInfo>>> {
     caller.require(allow::ADMIN)?;
     Ok(Json(crate::store::auth::list_users(s.ctx.db.pool()).await?))
 }
@@ -102,7 +128,11 @@ pub struct Created {
 #[utoipa::path(post, path = "/api/users", tag = "auth", request_body = NewUser,
     responses((status = 201, body = Created), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn create_user(State(s): State<AppState>, caller: Caller, Json(r): Json<NewUser>) -> ApiResult<impl IntoResponse> {
+pub async fn create_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<NewUser>,
+) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::ADMIN)?;
     let id = svc::create_user(&s.ctx, &p.actor, &r.username, r.role, &r.password).await?;
     Ok((StatusCode::CREATED, axum::Json(Created { id })))
@@ -131,9 +161,14 @@ pub async fn set_password(
 /// All API tokens, without their secrets (admin).
 #[utoipa::path(get, path = "/api/tokens", tag = "auth", responses((status = 200, body = Vec<TokenInfo>)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn list_tokens(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TokenInfo>>> {
+pub async fn list_tokens(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<TokenInfo>>> {
     caller.require(allow::ADMIN)?;
-    Ok(Json(crate::store::auth::list_tokens(s.ctx.db.pool()).await?))
+    Ok(Json(
+        crate::store::auth::list_tokens(s.ctx.db.pool()).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -153,16 +188,31 @@ pub struct CreatedToken {
 /// Create an API token (admin). The secret is in the response and nowhere else.
 #[utoipa::path(post, path = "/api/tokens", tag = "auth", request_body = NewToken,
     responses((status = 201, body = CreatedToken), (status = 409, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
-pub async fn create_token(State(s): State<AppState>, caller: Caller, Json(r): Json<NewToken>) -> ApiResult<impl IntoResponse> {
+pub async fn create_token(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<NewToken>,
+) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::ADMIN)?;
     let (id, token) = svc::create_token(&s.ctx, &p.actor, &r.name, r.role).await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { id, name: r.name.trim().to_ascii_lowercase(), token })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedToken {
+            id,
+            name: r.name.trim().to_ascii_lowercase(),
+            token,
+        }),
+    ))
 }
 
 /// Revoke an API token (admin).
 #[utoipa::path(delete, path = "/api/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
-pub async fn revoke_token(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
     let p = caller.require(allow::ADMIN)?;
     svc::revoke_token(&s.ctx, &p.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -16,7 +16,10 @@ use serde::Deserialize;
 /// All producers (consignment owners).
 #[utoipa::path(get, path = "/api/producers", tag = "catalog", responses((status = 200, body = Vec<ProducerView>)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn list_producers(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ProducerView>>> {
+pub async fn list_producers(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<ProducerView>>> {
     caller.require(allow::CATALOG_READ)?;
     Ok(Json(db::list_producers(s.ctx.db.pool()).await?))
 }
@@ -31,7 +34,11 @@ pub struct NewProducer {
 #[utoipa::path(post, path = "/api/producers", tag = "catalog", request_body = NewProducer,
     responses((status = 201, body = ProducerView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn create_producer(State(s): State<AppState>, caller: Caller, Json(r): Json<NewProducer>) -> ApiResult<impl IntoResponse> {
+pub async fn create_producer(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<NewProducer>,
+) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::CATALOG_WRITE)?;
     let v = svc::create_producer(&s.ctx, &p.actor, &r.code, &r.name).await?;
     Ok((StatusCode::CREATED, axum::Json(v)))
@@ -48,9 +55,17 @@ pub struct ProductQuery {
 /// Products, filtered.
 #[utoipa::path(get, path = "/api/products", tag = "catalog", params(ProductQuery), responses((status = 200, body = Vec<ProductView>)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn list_products(State(s): State<AppState>, caller: Caller, Query(q): Query<ProductQuery>) -> ApiResult<Json<Vec<ProductView>>> {
+pub async fn list_products(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ProductQuery>,
+) -> ApiResult<Json<Vec<ProductView>>> {
     caller.require(allow::CATALOG_READ)?;
-    let f = ProductFilter { producer: q.producer.map(|p| p.trim().to_ascii_uppercase()), category: q.category, search: q.q };
+    let f = ProductFilter {
+        producer: q.producer.map(|p| p.trim().to_ascii_uppercase()),
+        category: q.category,
+        search: q.q,
+    };
     Ok(Json(db::list_products(s.ctx.db.pool(), &f).await?))
 }
 
@@ -95,7 +110,11 @@ impl ProductBody {
 #[utoipa::path(post, path = "/api/products", tag = "catalog", request_body = ProductBody,
     responses((status = 201, body = ProductView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn create_product(State(s): State<AppState>, caller: Caller, Json(r): Json<ProductBody>) -> ApiResult<impl IntoResponse> {
+pub async fn create_product(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<ProductBody>,
+) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::CATALOG_WRITE)?;
     let v = svc::put_product(&s.ctx, &p.actor, &r.input(), false).await?;
     Ok((StatusCode::CREATED, axum::Json(v)))
@@ -105,7 +124,11 @@ pub async fn create_product(State(s): State<AppState>, caller: Caller, Json(r): 
 #[utoipa::path(get, path = "/api/products/{gtin}", tag = "catalog", params(("gtin" = String, Path)),
     responses((status = 200, body = ProductView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn get_product(State(s): State<AppState>, caller: Caller, Path(gtin): Path<String>) -> ApiResult<Json<ProductView>> {
+pub async fn get_product(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(gtin): Path<String>,
+) -> ApiResult<Json<ProductView>> {
     caller.require(allow::CATALOG_READ)?;
     Ok(Json(svc::product(&s.ctx, &gtin).await?))
 }
@@ -121,13 +144,22 @@ pub async fn put_product(
 ) -> ApiResult<Json<ProductView>> {
     let p = caller.require(allow::CATALOG_WRITE)?;
     let input = r.input();
-    let (a, b) = (crate::domain::gtin::Gtin::parse(&gtin), crate::domain::gtin::Gtin::parse(&input.gtin));
+    let (a, b) = (
+        crate::domain::gtin::Gtin::parse(&gtin),
+        crate::domain::gtin::Gtin::parse(&input.gtin),
+    );
     if let (Ok(a), Ok(b)) = (&a, &b) {
         if a != b {
-            return Err(crate::error::Error::invalid("gtin", "the body's gtin differs from the one in the path").into());
+            return Err(crate::error::Error::invalid(
+                "gtin",
+                "the body's gtin differs from the one in the path",
+            )
+            .into());
         }
     }
-    Ok(Json(svc::put_product(&s.ctx, &p.actor, &input, true).await?))
+    Ok(Json(
+        svc::put_product(&s.ctx, &p.actor, &input, true).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -139,10 +171,16 @@ pub struct LocationQuery {
 /// Locations in walking order.
 #[utoipa::path(get, path = "/api/locations", tag = "catalog", params(LocationQuery), responses((status = 200, body = Vec<LocationView>)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn list_locations(State(s): State<AppState>, caller: Caller, Query(q): Query<LocationQuery>) -> ApiResult<Json<Vec<LocationView>>> {
+pub async fn list_locations(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<LocationQuery>,
+) -> ApiResult<Json<Vec<LocationView>>> {
     caller.require(allow::CATALOG_READ)?;
     let zone = q.zone.map(|z| z.trim().to_ascii_uppercase());
-    Ok(Json(db::list_locations(s.ctx.db.pool(), q.kind.as_deref(), zone.as_deref()).await?))
+    Ok(Json(
+        db::list_locations(s.ctx.db.pool(), q.kind.as_deref(), zone.as_deref()).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -158,9 +196,14 @@ pub struct NewLocation {
 #[utoipa::path(post, path = "/api/locations", tag = "catalog", request_body = NewLocation,
     responses((status = 201, body = LocationView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn create_location(State(s): State<AppState>, caller: Caller, Json(r): Json<NewLocation>) -> ApiResult<impl IntoResponse> {
+pub async fn create_location(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<NewLocation>,
+) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::CATALOG_WRITE)?;
-    let l = Location::new(&r.code, &r.zone, &r.kind, r.walk_seq).map_err(crate::error::Error::from)?;
+    let l =
+        Location::new(&r.code, &r.zone, &r.kind, r.walk_seq).map_err(crate::error::Error::from)?;
     let v = svc::create_location(&s.ctx, &p.actor, &l).await?;
     Ok((StatusCode::CREATED, axum::Json(v)))
 }
@@ -168,7 +211,11 @@ pub async fn create_location(State(s): State<AppState>, caller: Caller, Json(r):
 /// One location.
 #[utoipa::path(get, path = "/api/locations/{code}", tag = "catalog", params(("code" = String, Path)),
     responses((status = 200, body = LocationView), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
-pub async fn get_location(State(s): State<AppState>, caller: Caller, Path(code): Path<String>) -> ApiResult<Json<LocationView>> {
+pub async fn get_location(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> ApiResult<Json<LocationView>> {
     caller.require(allow::CATALOG_READ)?;
     Ok(Json(svc::location(&s.ctx, &code).await?))
 }
@@ -179,15 +226,27 @@ pub async fn get_location(State(s): State<AppState>, caller: Caller, Path(code):
 #[utoipa::path(post, path = "/api/import/products", tag = "catalog", request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = import::ImportReport), (status = 422, description = "every problem by line and field", body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn import_products(State(s): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<import::ImportReport>> {
+pub async fn import_products(
+    State(s): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<Json<import::ImportReport>> {
     let p = caller.require(allow::CATALOG_WRITE)?;
-    Ok(Json(import::import_products(&s.ctx, &p.actor, &body).await?))
+    Ok(Json(
+        import::import_products(&s.ctx, &p.actor, &body).await?,
+    ))
 }
 
 /// Import locations from CSV (`text/csv` body). Columns: code, zone, kind, walk_seq.
 #[utoipa::path(post, path = "/api/import/locations", tag = "catalog", request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = import::ImportReport), (status = 422, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
-pub async fn import_locations(State(s): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<import::ImportReport>> {
+pub async fn import_locations(
+    State(s): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<Json<import::ImportReport>> {
     let p = caller.require(allow::CATALOG_WRITE)?;
-    Ok(Json(import::import_locations(&s.ctx, &p.actor, &body).await?))
+    Ok(Json(
+        import::import_locations(&s.ctx, &p.actor, &body).await?,
+    ))
 }

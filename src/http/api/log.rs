@@ -21,13 +21,19 @@ pub struct EventQuery {
 /// Domain events after a cursor, oldest first. Poll with the last `id` seen.
 #[utoipa::path(get, path = "/api/events", tag = "log", params(EventQuery), responses((status = 200, body = Vec<Event>)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn events(State(s): State<AppState>, caller: Caller, Query(q): Query<EventQuery>) -> ApiResult<Json<Vec<Event>>> {
+pub async fn events(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<EventQuery>,
+) -> ApiResult<Json<Vec<Event>>> {
     caller.require(allow::EVENTS)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into());
     }
-    Ok(Json(crate::store::events::list_after(s.ctx.db.pool(), q.after.max(0), limit).await?))
+    Ok(Json(
+        crate::store::events::list_after(s.ctx.db.pool(), q.after.max(0), limit).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -50,7 +56,13 @@ fn instant(field: &str, v: &Option<String>) -> ApiResult<Option<String>> {
         .map(|s| {
             crate::domain::time::from_db(s.trim())
                 .map(crate::domain::time::to_db)
-                .ok_or_else(|| crate::error::Error::invalid(field, "must be an RFC 3339 instant such as 2026-11-22T08:00:00Z").into())
+                .ok_or_else(|| {
+                    crate::error::Error::invalid(
+                        field,
+                        "must be an RFC 3339 instant such as 2026-11-22T08:00:00Z",
+                    )
+                    .into()
+                })
         })
         .transpose()
 }
@@ -58,7 +70,11 @@ fn instant(field: &str, v: &Option<String>) -> ApiResult<Option<String>> {
 /// The audit log, newest first (admin).
 #[utoipa::path(get, path = "/api/audit", tag = "log", params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>), (status = 403, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn audit(State(s): State<AppState>, caller: Caller, Query(q): Query<AuditQuery>) -> ApiResult<Json<Vec<AuditEntry>>> {
+pub async fn audit(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
     caller.require(allow::ADMIN)?;
     let limit = q.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {

@@ -24,8 +24,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::get_product, catalog::put_product))
         .routes(routes!(catalog::list_locations, catalog::create_location))
         .routes(routes!(catalog::get_location))
-        .routes(routes!(catalog::import_products))
-        .routes(routes!(catalog::import_locations))
         .routes(routes!(stock::receive))
         .routes(routes!(stock::move_stock))
         .routes(routes!(stock::adjust))
@@ -41,4 +39,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(stock::statement))
         .routes(routes!(log::events))
         .routes(routes!(log::audit))
+        .merge(imports())
 }
+
+/// CSV imports take larger bodies than the JSON endpoints.
+fn imports() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(catalog::import_products))
+        .routes(routes!(catalog::import_locations))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::service::import::MAX_IMPORT_BYTES,
+        ))
+}
+
+/// The largest JSON body any other endpoint accepts.
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;

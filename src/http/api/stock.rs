@@ -5,7 +5,9 @@ use crate::domain::stock::OpKind;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
 use crate::http::AppState;
-use crate::service::stock::{self as svc, GroupBy, OnHand, OpResult, OwnerStatement, ReceiveRequest, UnitOpRequest, UnitView};
+use crate::service::stock::{
+    self as svc, GroupBy, OnHand, OpResult, OwnerStatement, ReceiveRequest, UnitOpRequest, UnitView,
+};
 use crate::store::stock::{LedgerEntry, UnitFilter};
 use axum::extract::State;
 use serde::Deserialize;
@@ -14,12 +16,22 @@ use serde::Deserialize;
 #[utoipa::path(post, path = "/api/stock/receive", tag = "stock", request_body = ReceiveRequest,
     responses((status = 200, body = OpResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn receive(State(s): State<AppState>, caller: Caller, Json(r): Json<ReceiveRequest>) -> ApiResult<Json<OpResult>> {
+pub async fn receive(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<ReceiveRequest>,
+) -> ApiResult<Json<OpResult>> {
     let p = caller.require(allow::STOCK_FLOOR)?;
     Ok(Json(svc::receive(&s.ctx, &p.actor, &r).await?))
 }
 
-async fn op(s: &AppState, caller: &Caller, roles: &[Role], kind: OpKind, r: &UnitOpRequest) -> ApiResult<Json<OpResult>> {
+async fn op(
+    s: &AppState,
+    caller: &Caller,
+    roles: &[Role],
+    kind: OpKind,
+    r: &UnitOpRequest,
+) -> ApiResult<Json<OpResult>> {
     let p = caller.require(roles)?;
     Ok(Json(svc::unit_op(&s.ctx, &p.actor, kind, r).await?))
 }
@@ -28,7 +40,11 @@ async fn op(s: &AppState, caller: &Caller, roles: &[Role], kind: OpKind, r: &Uni
 #[utoipa::path(post, path = "/api/stock/move", tag = "stock", request_body = UnitOpRequest,
     responses((status = 200, body = OpResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn move_stock(State(s): State<AppState>, caller: Caller, Json(r): Json<UnitOpRequest>) -> ApiResult<Json<OpResult>> {
+pub async fn move_stock(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<UnitOpRequest>,
+) -> ApiResult<Json<OpResult>> {
     op(&s, &caller, allow::STOCK_FLOOR, OpKind::Move, &r).await
 }
 
@@ -36,7 +52,11 @@ pub async fn move_stock(State(s): State<AppState>, caller: Caller, Json(r): Json
 #[utoipa::path(post, path = "/api/stock/adjust", tag = "stock", request_body = UnitOpRequest,
     responses((status = 200, body = OpResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn adjust(State(s): State<AppState>, caller: Caller, Json(r): Json<UnitOpRequest>) -> ApiResult<Json<OpResult>> {
+pub async fn adjust(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<UnitOpRequest>,
+) -> ApiResult<Json<OpResult>> {
     op(&s, &caller, allow::STOCK_CONTROL, OpKind::Adjust, &r).await
 }
 
@@ -44,7 +64,11 @@ pub async fn adjust(State(s): State<AppState>, caller: Caller, Json(r): Json<Uni
 #[utoipa::path(post, path = "/api/stock/quarantine", tag = "stock", request_body = UnitOpRequest,
     responses((status = 200, body = OpResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn quarantine(State(s): State<AppState>, caller: Caller, Json(r): Json<UnitOpRequest>) -> ApiResult<Json<OpResult>> {
+pub async fn quarantine(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<UnitOpRequest>,
+) -> ApiResult<Json<OpResult>> {
     op(&s, &caller, allow::STOCK_CONTROL, OpKind::Quarantine, &r).await
 }
 
@@ -52,7 +76,11 @@ pub async fn quarantine(State(s): State<AppState>, caller: Caller, Json(r): Json
 #[utoipa::path(post, path = "/api/stock/release", tag = "stock", request_body = UnitOpRequest,
     responses((status = 200, body = OpResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn release(State(s): State<AppState>, caller: Caller, Json(r): Json<UnitOpRequest>) -> ApiResult<Json<OpResult>> {
+pub async fn release(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<UnitOpRequest>,
+) -> ApiResult<Json<OpResult>> {
     op(&s, &caller, allow::STOCK_CONTROL, OpKind::Release, &r).await
 }
 
@@ -60,7 +88,11 @@ pub async fn release(State(s): State<AppState>, caller: Caller, Json(r): Json<Un
 #[utoipa::path(post, path = "/api/stock/scrap", tag = "stock", request_body = UnitOpRequest,
     responses((status = 200, body = OpResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn scrap(State(s): State<AppState>, caller: Caller, Json(r): Json<UnitOpRequest>) -> ApiResult<Json<OpResult>> {
+pub async fn scrap(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<UnitOpRequest>,
+) -> ApiResult<Json<OpResult>> {
     op(&s, &caller, allow::STOCK_CONTROL, OpKind::Scrap, &r).await
 }
 
@@ -68,7 +100,11 @@ pub async fn scrap(State(s): State<AppState>, caller: Caller, Json(r): Json<Unit
 #[utoipa::path(post, path = "/api/stock/transfer", tag = "stock", request_body = UnitOpRequest,
     responses((status = 200, body = OpResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn transfer(State(s): State<AppState>, caller: Caller, Json(r): Json<UnitOpRequest>) -> ApiResult<Json<OpResult>> {
+pub async fn transfer(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<UnitOpRequest>,
+) -> ApiResult<Json<OpResult>> {
     op(&s, &caller, allow::STOCK_CONTROL, OpKind::Transfer, &r).await
 }
 
@@ -87,11 +123,20 @@ pub struct StockQuery {
 impl StockQuery {
     fn filter(&self) -> ApiResult<UnitFilter> {
         let gtin = match &self.gtin {
-            Some(g) => Some(crate::domain::gtin::Gtin::parse(g).map_err(|e| crate::error::Error::invalid("gtin", e.to_string()))?.to_string()),
+            Some(g) => Some(
+                crate::domain::gtin::Gtin::parse(g)
+                    .map_err(|e| crate::error::Error::invalid("gtin", e.to_string()))?
+                    .to_string(),
+            ),
             None => None,
         };
         let up = |s: &Option<String>| s.as_ref().map(|v| v.trim().to_ascii_uppercase());
-        let owner = self.owner.as_ref().map(|o| crate::domain::stock::Owner::parse(o).map(|o| o.to_string())).transpose().map_err(crate::error::Error::from)?;
+        let owner = self
+            .owner
+            .as_ref()
+            .map(|o| crate::domain::stock::Owner::parse(o).map(|o| o.to_string()))
+            .transpose()
+            .map_err(crate::error::Error::from)?;
         Ok(UnitFilter {
             gtin,
             lot: self.lot.as_ref().map(|l| l.trim().to_string()),
@@ -107,7 +152,11 @@ impl StockQuery {
 /// Stock units with their freshness and availability today.
 #[utoipa::path(get, path = "/api/stock/units", tag = "stock", params(StockQuery), responses((status = 200, body = Vec<UnitView>)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn list_units(State(s): State<AppState>, caller: Caller, Query(q): Query<StockQuery>) -> ApiResult<Json<Vec<UnitView>>> {
+pub async fn list_units(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<StockQuery>,
+) -> ApiResult<Json<Vec<UnitView>>> {
     caller.require(allow::STOCK_READ)?;
     Ok(Json(svc::units(&s.ctx, &q.filter()?).await?))
 }
@@ -115,7 +164,11 @@ pub async fn list_units(State(s): State<AppState>, caller: Caller, Query(q): Que
 /// One stock unit.
 #[utoipa::path(get, path = "/api/stock/units/{id}", tag = "stock", params(("id" = i64, Path)),
     responses((status = 200, body = UnitView), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
-pub async fn get_unit(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<UnitView>> {
+pub async fn get_unit(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<UnitView>> {
     caller.require(allow::STOCK_READ)?;
     Ok(Json(svc::unit(&s.ctx, id).await?))
 }
@@ -123,7 +176,11 @@ pub async fn get_unit(State(s): State<AppState>, caller: Caller, Path(id): Path<
 /// The ledger of one stock unit, oldest first.
 #[utoipa::path(get, path = "/api/stock/units/{id}/ledger", tag = "stock", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<LedgerEntry>), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
-pub async fn unit_ledger(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Vec<LedgerEntry>>> {
+pub async fn unit_ledger(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<LedgerEntry>>> {
     caller.require(allow::STOCK_READ)?;
     Ok(Json(svc::unit_ledger(&s.ctx, id).await?))
 }
@@ -158,9 +215,18 @@ pub struct ExpiringQuery {
 /// The expiry report: units that expire within `days` days, soonest first.
 #[utoipa::path(get, path = "/api/stock/expiring", tag = "stock", params(ExpiringQuery), responses((status = 200, body = Vec<UnitView>), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn expiring(State(s): State<AppState>, caller: Caller, Query(q): Query<ExpiringQuery>) -> ApiResult<Json<Vec<UnitView>>> {
+pub async fn expiring(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ExpiringQuery>,
+) -> ApiResult<Json<Vec<UnitView>>> {
     caller.require(allow::STOCK_READ)?;
-    let f = StockQuery { owner: q.owner, producer: q.producer, ..Default::default() }.filter()?;
+    let f = StockQuery {
+        owner: q.owner,
+        producer: q.producer,
+        ..Default::default()
+    }
+    .filter()?;
     Ok(Json(svc::expiring(&s.ctx, q.days, &f).await?))
 }
 

@@ -70,6 +70,24 @@ fn bench(c: &mut Criterion) {
     let expiry = (konsign::service::today() + chrono::Duration::days(400)).to_string();
     let counter = AtomicU64::new(rand_seed());
 
+    c.bench_function("roundtrip_select_1", |b| {
+        b.to_async(&rt).iter(|| {
+            let pool = ctx.db.pool().clone();
+            async move { sqlx::query("select 1").execute(&pool).await.unwrap() }
+        })
+    });
+    c.bench_function("roundtrip_tx_3_selects", |b| {
+        b.to_async(&rt).iter(|| {
+            let db = ctx.db.clone();
+            async move {
+                let mut tx = db.begin_write().await.unwrap();
+                for _ in 0..3 {
+                    sqlx::query("select 1").execute(tx.conn()).await.unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+        })
+    });
     let mut g = c.benchmark_group("stock");
     g.throughput(Throughput::Elements(1));
     g.measurement_time(Duration::from_secs(8));

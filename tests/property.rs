@@ -238,6 +238,16 @@ proptest! {
     #[test]
     fn random_operations_keep_stock_equal_to_its_ledger_and_never_negative(ops in proptest::collection::vec(op(), 1..40)) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(run(ops))?;
+        rt.block_on(run(common::Backend::Sqlite, ops))?;
+    }
+}
+
+proptest! {
+    // A fresh PostgreSQL database per case costs more; fewer cases, same property.
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #[test]
+    fn random_operations_keep_stock_equal_to_its_ledger_on_postgres(ops in proptest::collection::vec(op(), 1..40)) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(run(common::Backend::Postgres, ops))?;
     }
 }

@@ -5,12 +5,14 @@ use crate::domain::catalog::{LocationCode, LocationKind};
 use crate::domain::gtin::Gtin;
 use crate::domain::stock::{
     self as rules, freshness, note, parse_expiry, Freshness, Lot, OpKind, Owner, Quantity,
-    ScrapReason, Statement, StockStatus,
+    ScrapReason, Statement, StockError, StockStatus,
 };
 use crate::domain::time::{start_of_business_day, to_db};
 use crate::error::{Error, Result};
-use crate::store::stock::{self as db, LedgerEntry, NewLedger, UnitFilter, UnitKey, UnitRow};
-use crate::store::{self, WriteTx};
+use crate::store;
+use crate::store::stock::{
+    self as db, Amount, LedgerEntry, Leg, LegTarget, OpPlan, Outcome, UnitFilter, UnitRow,
+};
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -62,11 +64,6 @@ pub struct UnitOpRequest {
     pub reference: Option<String>,
 }
 
-enum Begun {
-    New(WriteTx, i64),
-    Replay(OpResult),
-}
-
 fn idem_key(k: &Option<String>) -> Result<Option<String>> {
     match k.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
@@ -82,159 +79,78 @@ fn idem_key(k: &Option<String>) -> Result<Option<String>> {
     }
 }
 
-/// Starts an operation: a replay when the idempotency key was used for the same request before.
-async fn begin(
-    ctx: &Ctx,
-    actor: &Actor,
+/// The fingerprint of a normalised request: the same idempotency key must come with the same one.
+fn request_hash(request: &serde_json::Value) -> String {
+    crate::service::auth::sha256_hex(&request.to_string())
+}
+
+/// Writes a planned operation (one transaction) and turns the outcome into the API's terms.
+async fn run(ctx: &Ctx, kind: OpKind, plan: OpPlan) -> Result<OpResult> {
+    let key = plan.idempotency_key.clone().unwrap_or_default();
+    match db::execute(&ctx.db, plan).await? {
+        Outcome::Done {
+            op_id,
+            entries,
+            replayed,
+        } => {
+            if !replayed {
+                let label = crate::metrics::KindLabel {
+                    kind: kind.as_str().into(),
+                };
+                ctx.metrics.stock_operations.get_or_create(&label).inc();
+                let packs = entries
+                    .iter()
+                    .map(|e| e.delta.unsigned_abs())
+                    .max()
+                    .unwrap_or(0);
+                ctx.metrics
+                    .stock_packs_moved
+                    .get_or_create(&label)
+                    .inc_by(packs);
+                tracing::info!(op_id, kind = kind.as_str(), "stock operation committed");
+            }
+            Ok(OpResult {
+                op_id,
+                kind,
+                replayed,
+                entries,
+            })
+        }
+        Outcome::Insufficient { on_hand, requested } => {
+            Err(StockError::Insufficient { on_hand, requested }.into())
+        }
+        Outcome::KeyReused { kind: done } => Err(Error::conflict(
+            "idempotency_key_reused",
+            format!("idempotency key {key:?} was already used for a different {done} request"),
+        )),
+        Outcome::KeyInUse => Err(Error::conflict(
+            "idempotency_key_in_use",
+            "the idempotency key is in use by a request still running",
+        )),
+    }
+}
+
+fn plan(
     kind: OpKind,
     key: Option<String>,
-    request: &impl Serialize,
-) -> Result<Begun> {
-    let hash = crate::service::auth::sha256_hex(
-        &serde_json::to_string(request).map_err(anyhow::Error::from)?,
-    );
-    let mut tx = ctx.db.begin_write().await?;
-    match db::insert_op(tx.conn(), kind.as_str(), key.as_deref(), &hash, &actor.name).await? {
-        Some(op_id) => Ok(Begun::New(tx, op_id)),
-        // The key is taken: by an earlier request (replay it) or, on PostgreSQL, by a concurrent
-        // one that has just committed.
-        None => {
-            let k = key.as_deref().unwrap_or_default();
-            replay(&mut tx, kind, k, &hash)
-                .await?
-                .map(Begun::Replay)
-                .ok_or_else(|| {
-                    Error::conflict(
-                        "idempotency_key_in_use",
-                        "the idempotency key is in use by a request still running",
-                    )
-                })
-        }
+    request: &serde_json::Value,
+    actor: &Actor,
+    legs: Vec<Leg>,
+) -> OpPlan {
+    OpPlan {
+        kind: kind.as_str(),
+        event_type: kind.event_type(),
+        idempotency_key: key,
+        request_hash: request_hash(request),
+        actor: actor.name.clone(),
+        legs,
     }
 }
 
-async fn replay(tx: &mut WriteTx, kind: OpKind, key: &str, hash: &str) -> Result<Option<OpResult>> {
-    let Some((op_id, done_kind, done_hash)) = db::op_by_key(tx.conn(), key).await? else {
-        return Ok(None);
-    };
-    if done_kind != kind.as_str() || done_hash != hash {
-        return Err(Error::conflict(
-            "idempotency_key_reused",
-            format!("idempotency key {key:?} was already used for a different {done_kind} request"),
-        ));
-    }
-    let entries = db::ledger_of_op(tx.conn(), op_id).await?;
-    Ok(Some(OpResult {
-        op_id,
-        kind,
-        replayed: true,
-        entries,
-    }))
-}
-
-/// Ends an operation: one event, commit, metrics.
-async fn finish(
-    ctx: &Ctx,
-    mut tx: WriteTx,
-    op_id: i64,
-    kind: OpKind,
-    entries: Vec<LedgerEntry>,
-) -> Result<OpResult> {
-    let result = OpResult {
-        op_id,
-        kind,
-        replayed: false,
-        entries,
-    };
-    let subject = result
-        .entries
-        .first()
-        .map(|e| format!("stock_unit:{}", e.stock_unit_id))
-        .unwrap_or_default();
-    let payload = serde_json::to_value(&result).map_err(anyhow::Error::from)?;
-    tx.event(kind.event_type(), &subject, &payload).await?;
-    tx.commit().await?;
-    let label = crate::metrics::KindLabel {
-        kind: kind.as_str().into(),
-    };
-    ctx.metrics.stock_operations.get_or_create(&label).inc();
-    let packs: i64 = result
-        .entries
-        .iter()
-        .map(|e| e.delta.abs())
-        .max()
-        .unwrap_or(0);
-    ctx.metrics
-        .stock_packs_moved
-        .get_or_create(&label)
-        .inc_by(packs.unsigned_abs());
-    tracing::info!(op_id, kind = kind.as_str(), "stock operation committed");
-    Ok(result)
-}
-
-/// Which unit a change applies to: one that exists, or the one with a key (created if missing;
-/// only for additions).
-enum Target<'a> {
-    Unit(i64),
-    Key(UnitKey<'a>),
-}
-
-struct Change<'a> {
-    op_id: i64,
-    kind: OpKind,
-    target: Target<'a>,
-    gtin: &'a str,
-    owner: &'a str,
-    location: &'a str,
-    delta: i64,
-    reason: Option<&'a str>,
-    reference: Option<&'a str>,
-    actor: &'a Actor,
-}
-
-/// Changes one unit and writes its ledger entry; refuses (and writes nothing) below zero.
-async fn apply(tx: &mut WriteTx, c: Change<'_>) -> Result<LedgerEntry> {
-    let (unit_id, before, after) = match c.target {
-        Target::Key(key) if c.delta > 0 => db::add_to_unit(tx.conn(), &key, c.delta).await?,
-        Target::Key(_) => {
-            return Err(Error::Internal(anyhow::anyhow!(
-                "a unit key is only for additions"
-            )))
-        }
-        Target::Unit(id) => match db::change_qty(tx.conn(), id, c.delta).await? {
-            Ok((before, after)) => (id, before, after),
-            Err(on_hand) => {
-                rules::apply_delta(on_hand, c.delta)?;
-                return Err(Error::Internal(anyhow::anyhow!(
-                    "stock unit {id} refused a change the rules allow"
-                )));
-            }
-        },
-    };
-    let entry = NewLedger {
-        op_id: c.op_id,
-        unit_id,
-        kind: c.kind.as_str(),
-        gtin: c.gtin,
-        owner: c.owner,
-        location: c.location,
-        delta: c.delta,
-        before,
-        after,
-        reason: c.reason,
-        reference: c.reference,
-        actor: &c.actor.name,
-    };
-    Ok(db::insert_ledger(tx.conn(), &entry).await?)
-}
-
-async fn location_kind(
-    tx: &mut WriteTx,
-    code: &str,
-    field: &str,
-) -> Result<(LocationCode, LocationKind)> {
+async fn location_kind(ctx: &Ctx, code: &str, field: &str) -> Result<(LocationCode, LocationKind)> {
     let code = LocationCode::parse(code).map_err(|e| Error::invalid(field, e.message))?;
-    let loc = store::catalog::location(tx.conn(), code.as_str())
+    let mut conn = ctx.db.pool().acquire().await?;
+    let loc = store::catalog::location(&mut conn, code.as_str())
         .await?
         .ok_or_else(|| Error::invalid(field, format!("unknown location {}", code.as_str())))?;
     let kind = LocationKind::parse(&loc.kind)?;
@@ -258,29 +174,29 @@ pub async fn receive(ctx: &Ctx, actor: &Actor, r: &ReceiveRequest) -> Result<OpR
             ),
         ));
     }
-    let normalised = json!({ "gtin": gtin, "lot": lot, "expiry": expiry, "location": r.location.trim().to_ascii_uppercase(),
-        "quantity": qty.get(), "owner": owner.as_ref().map(ToString::to_string), "reference": reference });
-    let (mut tx, op_id) = match begin(ctx, actor, OpKind::Receive, key, &normalised).await? {
-        Begun::Replay(done) => return Ok(done),
-        Begun::New(tx, op_id) => (tx, op_id),
-    };
-    let product = store::catalog::product(tx.conn(), gtin.as_str())
-        .await?
-        .ok_or_else(|| Error::invalid("gtin", format!("unknown product {gtin}")))?;
+    let location = LocationCode::parse(&r.location)?;
+    // Product and location in one round trip.
+    let (producer, loc_kind) =
+        db::receive_lookup(ctx.db.pool(), gtin.as_str(), location.as_str()).await?;
+    let producer =
+        producer.ok_or_else(|| Error::invalid("gtin", format!("unknown product {gtin}")))?;
     let owner = match owner {
-        None => product.producer.clone(),
-        Some(Owner::Producer(p)) if p.as_str() == product.producer => product.producer.clone(),
+        None => producer,
+        Some(Owner::Producer(p)) if p.as_str() == producer => producer,
         Some(o) => {
             return Err(Error::invalid(
                 "owner",
-                format!(
-                    "{o} does not own {gtin}; consignment stock is received for its producer {}",
-                    product.producer
-                ),
+                format!("{o} does not own {gtin}; consignment stock is received for its producer {producer}"),
             ))
         }
     };
-    let (location, loc_kind) = location_kind(&mut tx, &r.location, "location").await?;
+    let loc_kind = loc_kind.ok_or_else(|| {
+        Error::invalid(
+            "location",
+            format!("unknown location {}", location.as_str()),
+        )
+    })?;
+    let loc_kind = LocationKind::parse(&loc_kind)?;
     if matches!(
         loc_kind,
         LocationKind::Dispatch | LocationKind::Packing | LocationKind::Cutting
@@ -294,47 +210,30 @@ pub async fn receive(ctx: &Ctx, actor: &Actor, r: &ReceiveRequest) -> Result<OpR
             ),
         ));
     }
-    let expiry_s = expiry.to_string();
-    let key = UnitKey {
-        gtin: gtin.as_str(),
-        lot: lot.as_str(),
-        expiry: &expiry_s,
-        location: location.as_str(),
-        owner: &owner,
-        status: StockStatus::Available.as_str(),
-    };
-    let entry = apply(
-        &mut tx,
-        Change {
-            op_id,
-            kind: OpKind::Receive,
-            target: Target::Key(key),
-            gtin: gtin.as_str(),
-            owner: &owner,
-            location: location.as_str(),
-            delta: qty.get(),
-            reason: None,
-            reference: reference.as_deref(),
-            actor,
+    let request = json!({ "gtin": gtin, "lot": lot, "expiry": expiry, "location": location,
+        "quantity": qty.get(), "owner": owner, "reference": reference });
+    let leg = Leg {
+        target: LegTarget::Key {
+            gtin: gtin.to_string(),
+            lot: lot.as_str().into(),
+            expiry: expiry.to_string(),
+            location: location.as_str().into(),
+            owner: owner.clone(),
+            status: StockStatus::Available.as_str().into(),
         },
+        amount: Amount::By(qty.get()),
+        gtin: gtin.to_string(),
+        owner,
+        location: location.as_str().into(),
+        reason: None,
+        reference,
+    };
+    run(
+        ctx,
+        OpKind::Receive,
+        plan(OpKind::Receive, key, &request, actor, vec![leg]),
     )
-    .await?;
-    finish(ctx, tx, op_id, OpKind::Receive, vec![entry]).await
-}
-
-/// What each unit operation needs checked before it runs.
-struct UnitOp {
-    kind: OpKind,
-    unit: UnitRow,
-    qty: i64,
-    reason: Option<String>,
-    reference: Option<String>,
-}
-
-async fn load_unit(tx: &mut WriteTx, id: i64) -> Result<UnitRow> {
-    db::unit(tx.conn(), id)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("stock unit {id}")))
+    .await
 }
 
 pub async fn unit_op(
@@ -362,24 +261,6 @@ pub async fn unit_op(
     } else {
         Quantity::new("quantity", r.quantity)?.get()
     };
-    let to_location = match (kind, &r.to_location) {
-        (OpKind::Move, Some(l)) => {
-            Some(LocationCode::parse(l).map_err(|e| Error::invalid("to_location", e.message))?)
-        }
-        (OpKind::Move, None) => {
-            return Err(Error::invalid("to_location", "is required for a move"))
-        }
-        _ => None,
-    };
-    let new_owner = match (kind, &r.new_owner) {
-        (OpKind::Transfer, Some(o)) => {
-            Some(Owner::parse(o).map_err(|e| Error::invalid("new_owner", e.message))?)
-        }
-        (OpKind::Transfer, None) => {
-            return Err(Error::invalid("new_owner", "is required for a transfer"))
-        }
-        _ => None,
-    };
     let scrap_reason = match (kind, r.scrap_reason) {
         (OpKind::Scrap, Some(s)) => Some(s),
         (OpKind::Scrap, None) => {
@@ -390,55 +271,63 @@ pub async fn unit_op(
         }
         _ => None,
     };
-    let normalised = json!({ "unit": r.stock_unit_id, "quantity": qty, "to": to_location, "owner": new_owner.as_ref().map(ToString::to_string),
-        "scrap": scrap_reason, "reason": reason, "reference": reference });
-    let (mut tx, op_id) = match begin(ctx, actor, kind, key, &normalised).await? {
-        Begun::Replay(done) => return Ok(done),
-        Begun::New(tx, op_id) => (tx, op_id),
+    let reason = match (scrap_reason, reason) {
+        (Some(s), Some(text)) => Some(format!("{}: {text}", s.as_str())),
+        (Some(s), None) => Some(s.as_str().to_string()),
+        (None, reason) => reason,
     };
-    let unit = load_unit(&mut tx, r.stock_unit_id).await?;
-    let reason = match scrap_reason {
-        Some(s) => Some(match &reason {
-            Some(text) => format!("{}: {text}", s.as_str()),
-            None => s.as_str().to_string(),
-        }),
-        None => reason,
+    let u = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        db::unit(&mut conn, r.stock_unit_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("stock unit {}", r.stock_unit_id)))?
     };
-    let op = UnitOp {
-        kind,
-        unit,
-        qty,
-        reason,
-        reference,
+    // The unit loses `qty` and the unit differing in location, owner or status gains it.
+    let out = |amount: Amount| Leg {
+        target: LegTarget::Unit(u.id),
+        amount,
+        gtin: u.gtin.clone(),
+        owner: u.owner.clone(),
+        location: u.location.clone(),
+        reason: reason.clone(),
+        reference: reference.clone(),
     };
-    let entries = match kind {
+    let into = |location: &str, owner: &str, status: &str| Leg {
+        target: LegTarget::Key {
+            gtin: u.gtin.clone(),
+            lot: u.lot.clone(),
+            expiry: u.expiry.clone(),
+            location: location.into(),
+            owner: owner.into(),
+            status: status.into(),
+        },
+        amount: Amount::By(qty),
+        gtin: u.gtin.clone(),
+        owner: owner.into(),
+        location: location.into(),
+        reason: reason.clone(),
+        reference: reference.clone(),
+    };
+    let (legs, target) = match kind {
         OpKind::Move => {
-            let (to, _) = location_kind(
-                &mut tx,
-                to_location
-                    .as_ref()
-                    .map(LocationCode::as_str)
-                    .unwrap_or_default(),
-                "to_location",
-            )
-            .await?;
-            if to.as_str() == op.unit.location {
+            let to = r
+                .to_location
+                .as_deref()
+                .ok_or_else(|| Error::invalid("to_location", "is required for a move"))?;
+            let (to, _) = location_kind(ctx, to, "to_location").await?;
+            if to.as_str() == u.location {
                 return Err(Error::invalid(
                     "to_location",
                     "is the location the stock is already in",
                 ));
             }
-            let status = op.unit.status.clone();
-            two_legs(
-                &mut tx,
-                actor,
-                op_id,
-                &op,
-                to.as_str(),
-                &op.unit.owner.clone(),
-                &status,
+            (
+                vec![
+                    out(Amount::By(-qty)),
+                    into(to.as_str(), &u.owner, &u.status),
+                ],
+                Some(to.as_str().to_string()),
             )
-            .await?
         }
         OpKind::Quarantine | OpKind::Release => {
             let (from, to) = if kind == OpKind::Quarantine {
@@ -446,32 +335,29 @@ pub async fn unit_op(
             } else {
                 (StockStatus::Quarantined, StockStatus::Available)
             };
-            if op.unit.status != from.as_str() {
+            if u.status != from.as_str() {
                 return Err(Error::conflict(
                     "wrong_status",
-                    format!(
-                        "stock unit {} is {}, not {}",
-                        op.unit.id,
-                        op.unit.status,
-                        from.as_str()
-                    ),
+                    format!("stock unit {} is {}, not {}", u.id, u.status, from.as_str()),
                 ));
             }
-            two_legs(
-                &mut tx,
-                actor,
-                op_id,
-                &op,
-                &op.unit.location.clone(),
-                &op.unit.owner.clone(),
-                to.as_str(),
+            (
+                vec![
+                    out(Amount::By(-qty)),
+                    into(&u.location, &u.owner, to.as_str()),
+                ],
+                None,
             )
-            .await?
         }
         OpKind::Transfer => {
-            let owner = new_owner.expect("checked above");
+            let o = r
+                .new_owner
+                .as_deref()
+                .ok_or_else(|| Error::invalid("new_owner", "is required for a transfer"))?;
+            let owner = Owner::parse(o).map_err(|e| Error::invalid("new_owner", e.message))?;
             if let Owner::Producer(p) = &owner {
-                if !store::catalog::producer_exists(tx.conn(), p.as_str()).await? {
+                let mut conn = ctx.db.pool().acquire().await?;
+                if !store::catalog::producer_exists(&mut conn, p.as_str()).await? {
                     return Err(Error::invalid(
                         "new_owner",
                         format!("unknown producer {}", p.as_str()),
@@ -479,28 +365,16 @@ pub async fn unit_op(
                 }
             }
             let owner = owner.to_string();
-            if owner == op.unit.owner {
+            if owner == u.owner {
                 return Err(Error::invalid("new_owner", "is already the owner"));
             }
-            two_legs(
-                &mut tx,
-                actor,
-                op_id,
-                &op,
-                &op.unit.location.clone(),
-                &owner,
-                &op.unit.status.clone(),
+            (
+                vec![out(Amount::By(-qty)), into(&u.location, &owner, &u.status)],
+                Some(owner),
             )
-            .await?
         }
-        OpKind::Scrap => vec![one_leg(&mut tx, actor, op_id, &op, -op.qty).await?],
-        OpKind::Adjust => {
-            let backend = tx.backend();
-            let current = db::lock_qty(tx.conn(), backend, op.unit.id)
-                .await?
-                .unwrap_or(0);
-            vec![one_leg(&mut tx, actor, op_id, &op, op.qty - current).await?]
-        }
+        OpKind::Scrap => (vec![out(Amount::By(-qty))], None),
+        OpKind::Adjust => (vec![out(Amount::SetTo(qty))], None),
         OpKind::Receive => {
             return Err(Error::invalid(
                 "kind",
@@ -508,72 +382,8 @@ pub async fn unit_op(
             ))
         }
     };
-    finish(ctx, tx, op_id, kind, entries).await
-}
-
-async fn one_leg(
-    tx: &mut WriteTx,
-    actor: &Actor,
-    op_id: i64,
-    op: &UnitOp,
-    delta: i64,
-) -> Result<LedgerEntry> {
-    apply(
-        tx,
-        Change {
-            op_id,
-            kind: op.kind,
-            target: Target::Unit(op.unit.id),
-            gtin: &op.unit.gtin,
-            owner: &op.unit.owner,
-            location: &op.unit.location,
-            delta,
-            reason: op.reason.as_deref(),
-            reference: op.reference.as_deref(),
-            actor,
-        },
-    )
-    .await
-}
-
-/// Takes `op.qty` out of the unit and puts it into the unit that differs in location, owner or status.
-#[allow(clippy::too_many_arguments)]
-async fn two_legs(
-    tx: &mut WriteTx,
-    actor: &Actor,
-    op_id: i64,
-    op: &UnitOp,
-    location: &str,
-    owner: &str,
-    status: &str,
-) -> Result<Vec<LedgerEntry>> {
-    let out = one_leg(tx, actor, op_id, op, -op.qty).await?;
-    let u = &op.unit;
-    let target = UnitKey {
-        gtin: &u.gtin,
-        lot: &u.lot,
-        expiry: &u.expiry,
-        location,
-        owner,
-        status,
-    };
-    let inn = apply(
-        tx,
-        Change {
-            op_id,
-            kind: op.kind,
-            target: Target::Key(target),
-            gtin: &u.gtin,
-            owner,
-            location,
-            delta: op.qty,
-            reason: op.reason.as_deref(),
-            reference: op.reference.as_deref(),
-            actor,
-        },
-    )
-    .await?;
-    Ok(vec![out, inn])
+    let request = json!({ "unit": u.id, "quantity": qty, "target": target, "reason": reason, "reference": reference });
+    run(ctx, kind, plan(kind, key, &request, actor, legs)).await
 }
 
 /// A stock unit with its judgement for today.

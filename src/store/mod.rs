@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod events;
+pub mod sqlite_writer;
 pub mod stock;
 
 use anyhow::Context as _;
@@ -44,6 +45,8 @@ pub struct Db {
     /// SQLite has one writer; taking this before a write transaction keeps writers of this
     /// process in a queue instead of failing with SQLITE_BUSY when a read upgrades to a write.
     sqlite_writer: Arc<Mutex<()>>,
+    /// SQLite only: the thread that writes stock operations in one step.
+    sqlite_fast: Option<sqlite_writer::SqliteWriter>,
 }
 
 /// A write transaction. On SQLite it holds the writer lock until commit or drop (rollback).
@@ -73,6 +76,18 @@ impl WriteTx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
     }
+}
+
+/// The file path of a SQLite URL; `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        return None;
+    }
+    Some(path.to_string())
 }
 
 /// Makes a SQLite URL create its file (and folder) when missing.
@@ -141,16 +156,35 @@ impl Db {
                     crate::config::mask_url(&url)
                 )
             })?;
-        if backend == Backend::Sqlite && !url.contains(":memory:") && !url.contains("mode=memory") {
-            pool.execute("pragma journal_mode = wal")
-                .await
-                .context("cannot switch the SQLite database to WAL")?;
-        }
+        let sqlite_fast = match backend {
+            Backend::Sqlite => {
+                let path = sqlite_path(&url)
+                    .context("database.url: in-memory SQLite is not supported; give a file path")?;
+                pool.execute("pragma journal_mode = wal")
+                    .await
+                    .context("cannot switch the SQLite database to WAL")?;
+                Some(
+                    sqlite_writer::SqliteWriter::open(&path)
+                        .with_context(|| format!("cannot open {path} for writing"))?,
+                )
+            }
+            Backend::Postgres => None,
+        };
         Ok(Self {
             pool,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
+            sqlite_fast,
         })
+    }
+
+    /// The SQLite writer thread, with this process's writer turn held (so it never races the
+    /// pool's own write transactions); `None` on PostgreSQL.
+    pub async fn sqlite_writer(
+        &self,
+    ) -> Option<(OwnedMutexGuard<()>, &sqlite_writer::SqliteWriter)> {
+        let writer = self.sqlite_fast.as_ref()?;
+        Some((self.sqlite_writer.clone().lock_owned().await, writer))
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

@@ -64,6 +64,22 @@ pub async fn unit(conn: &mut AnyConnection, id: i64) -> Result<Option<UnitRow>, 
         .transpose()
 }
 
+/// For a receipt: the product's producer and the location's kind, in one round trip.
+pub async fn receive_lookup(
+    pool: &AnyPool,
+    gtin: &str,
+    location: &str,
+) -> Result<(Option<String>, Option<String>), sqlx::Error> {
+    let row = sqlx::query(
+        "select (select producer from products where gtin = $1) as producer, (select kind from locations where code = $2) as kind",
+    )
+    .bind(gtin)
+    .bind(location)
+    .fetch_one(pool)
+    .await?;
+    Ok((row.try_get("producer")?, row.try_get("kind")?))
+}
+
 /// Adds `delta` (positive) packs to the unit with this key, creating it when missing, in one
 /// statement. Returns `(unit id, before, after)`.
 pub async fn add_to_unit(
@@ -407,4 +423,192 @@ pub async fn owners(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
         .fetch_all(pool)
         .await?;
     rows.iter().map(|r| r.try_get("owner")).collect()
+}
+
+/// The unit a leg changes: one that exists, or the one with this key (created when missing;
+/// additions only).
+#[derive(Debug, Clone)]
+pub enum LegTarget {
+    Unit(i64),
+    Key {
+        gtin: String,
+        lot: String,
+        expiry: String,
+        location: String,
+        owner: String,
+        status: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Amount {
+    /// Change by this many packs; refused when it would go below zero.
+    By(i64),
+    /// Set to this counted quantity (a count adjustment).
+    SetTo(i64),
+}
+
+/// One change of one unit, with what its ledger entry records.
+#[derive(Debug, Clone)]
+pub struct Leg {
+    pub target: LegTarget,
+    pub amount: Amount,
+    pub gtin: String,
+    pub owner: String,
+    pub location: String,
+    pub reason: Option<String>,
+    pub reference: Option<String>,
+}
+
+/// A validated stock operation, ready to be written in one transaction: the idempotency record,
+/// every leg with its ledger entry, and one domain event.
+#[derive(Debug, Clone)]
+pub struct OpPlan {
+    pub kind: &'static str,
+    pub event_type: &'static str,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub actor: String,
+    pub legs: Vec<Leg>,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Done {
+        op_id: i64,
+        entries: Vec<LedgerEntry>,
+        replayed: bool,
+    },
+    /// A leg would have taken a unit below zero; nothing was written.
+    Insufficient { on_hand: i64, requested: i64 },
+    /// The idempotency key belongs to a different request (its kind is given).
+    KeyReused { kind: String },
+    /// The idempotency key is held by a request that has not committed yet.
+    KeyInUse,
+}
+
+/// The event payload of a committed operation (the same shape the API returns).
+pub fn event_payload(kind: &str, op_id: i64, entries: &[LedgerEntry]) -> serde_json::Value {
+    serde_json::json!({ "op_id": op_id, "kind": kind, "replayed": false, "entries": entries })
+}
+
+/// Writes a planned operation atomically. SQLite runs the whole transaction in one step on the
+/// dedicated writer thread; PostgreSQL runs it as one sqlx transaction.
+pub async fn execute(db: &super::Db, plan: OpPlan) -> anyhow::Result<Outcome> {
+    match db.sqlite_writer().await {
+        Some((_turn, writer)) => {
+            writer
+                .run(move |conn| super::sqlite_writer::execute(conn, &plan))
+                .await
+        }
+        None => execute_sqlx(db, &plan).await,
+    }
+}
+
+async fn execute_sqlx(db: &super::Db, plan: &OpPlan) -> anyhow::Result<Outcome> {
+    let mut tx = db.begin_write().await?;
+    let backend = tx.backend();
+    let Some(op_id) = insert_op(
+        tx.conn(),
+        plan.kind,
+        plan.idempotency_key.as_deref(),
+        &plan.request_hash,
+        &plan.actor,
+    )
+    .await?
+    else {
+        let key = plan.idempotency_key.as_deref().unwrap_or_default();
+        return Ok(match op_by_key(tx.conn(), key).await? {
+            Some((op_id, kind, hash)) if kind == plan.kind && hash == plan.request_hash => {
+                Outcome::Done {
+                    op_id,
+                    entries: ledger_of_op(tx.conn(), op_id).await?,
+                    replayed: true,
+                }
+            }
+            Some((_, kind, _)) => Outcome::KeyReused { kind },
+            None => Outcome::KeyInUse,
+        });
+    };
+    let mut entries = Vec::with_capacity(plan.legs.len());
+    for leg in &plan.legs {
+        let (unit_id, before, after, delta) = match (&leg.target, leg.amount) {
+            (
+                LegTarget::Key {
+                    gtin,
+                    lot,
+                    expiry,
+                    location,
+                    owner,
+                    status,
+                },
+                Amount::By(d),
+            ) if d > 0 => {
+                let k = UnitKey {
+                    gtin,
+                    lot,
+                    expiry,
+                    location,
+                    owner,
+                    status,
+                };
+                let (id, before, after) = add_to_unit(tx.conn(), &k, d).await?;
+                (id, before, after, d)
+            }
+            (LegTarget::Unit(id), Amount::By(d)) => match change_qty(tx.conn(), *id, d).await? {
+                Ok((before, after)) => (*id, before, after, d),
+                Err(on_hand) => {
+                    return Ok(Outcome::Insufficient {
+                        on_hand,
+                        requested: -d,
+                    })
+                }
+            },
+            (LegTarget::Unit(id), Amount::SetTo(counted)) => {
+                let current = lock_qty(tx.conn(), backend, *id).await?.unwrap_or(0);
+                let d = counted - current;
+                match change_qty(tx.conn(), *id, d).await? {
+                    Ok((before, after)) => (*id, before, after, d),
+                    Err(on_hand) => {
+                        return Ok(Outcome::Insufficient {
+                            on_hand,
+                            requested: -d,
+                        })
+                    }
+                }
+            }
+            (target, amount) => anyhow::bail!("invalid leg {target:?} {amount:?}"),
+        };
+        let e = NewLedger {
+            op_id,
+            unit_id,
+            kind: plan.kind,
+            gtin: &leg.gtin,
+            owner: &leg.owner,
+            location: &leg.location,
+            delta,
+            before,
+            after,
+            reason: leg.reason.as_deref(),
+            reference: leg.reference.as_deref(),
+            actor: &plan.actor,
+        };
+        entries.push(insert_ledger(tx.conn(), &e).await?);
+    }
+    let subject = entries
+        .first()
+        .map(|e| format!("stock_unit:{}", e.stock_unit_id))
+        .unwrap_or_default();
+    tx.event(
+        plan.event_type,
+        &subject,
+        &event_payload(plan.kind, op_id, &entries),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Outcome::Done {
+        op_id,
+        entries,
+        replayed: false,
+    })
 }

@@ -70,22 +70,11 @@ fn bench(c: &mut Criterion) {
     let expiry = (konsign::service::today() + chrono::Duration::days(400)).to_string();
     let counter = AtomicU64::new(rand_seed());
 
+    // The cost of one round trip through sqlx to SQLite, for comparison.
     c.bench_function("roundtrip_select_1", |b| {
         b.to_async(&rt).iter(|| {
             let pool = ctx.db.pool().clone();
             async move { sqlx::query("select 1").execute(&pool).await.unwrap() }
-        })
-    });
-    c.bench_function("roundtrip_tx_3_selects", |b| {
-        b.to_async(&rt).iter(|| {
-            let db = ctx.db.clone();
-            async move {
-                let mut tx = db.begin_write().await.unwrap();
-                for _ in 0..3 {
-                    sqlx::query("select 1").execute(tx.conn()).await.unwrap();
-                }
-                tx.commit().await.unwrap();
-            }
         })
     });
     let mut g = c.benchmark_group("stock");
@@ -162,7 +151,77 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Many clients at once (scanners, the web system): the writer commits what queued up together.
+    for clients in [4u64, 16] {
+        g.bench_function(format!("receive_{clients}_clients"), |b| {
+            b.to_async(&rt).iter_custom(|iters| {
+                let (ctx, actor, expiry) = (ctx.clone(), actor.clone(), expiry.clone());
+                let start_n = counter.fetch_add(iters, Ordering::Relaxed);
+                async move {
+                    let t = Instant::now();
+                    let tasks: Vec<_> = (0..clients)
+                        .map(|c| {
+                            let (ctx, actor, expiry) = (ctx.clone(), actor.clone(), expiry.clone());
+                            tokio::spawn(async move {
+                                for i in (c..iters).step_by(clients as usize) {
+                                    stock::receive(&ctx, &actor, &receipt(start_n + i, &expiry))
+                                        .await
+                                        .expect("receive");
+                                }
+                            })
+                        })
+                        .collect();
+                    for t in tasks {
+                        t.await.unwrap();
+                    }
+                    t.elapsed()
+                }
+            })
+        });
+        g.bench_function(format!("move_{clients}_clients"), |b| {
+            b.to_async(&rt).iter_custom(|iters| {
+                let (ctx, actor) = (ctx.clone(), actor.clone());
+                async move {
+                    let t = Instant::now();
+                    let tasks: Vec<_> = (0..clients)
+                        .map(|c| {
+                            let (ctx, actor) = (ctx.clone(), actor.clone());
+                            tokio::spawn(async move {
+                                for i in (c..iters).step_by(clients as usize) {
+                                    let (from, to) = if i % 2 == 0 {
+                                        (setup_units.0, "A-02-1")
+                                    } else {
+                                        (setup_units.1, "A-01-1")
+                                    };
+                                    stock::unit_op(&ctx, &actor, OpKind::Move, &move_req(from, to))
+                                        .await
+                                        .expect("move");
+                                }
+                            })
+                        })
+                        .collect();
+                    for t in tasks {
+                        t.await.unwrap();
+                    }
+                    t.elapsed()
+                }
+            })
+        });
+    }
     g.finish();
+}
+
+fn move_req(from: i64, to: &str) -> UnitOpRequest {
+    UnitOpRequest {
+        idempotency_key: None,
+        stock_unit_id: from,
+        quantity: 1,
+        to_location: Some(to.into()),
+        new_owner: None,
+        scrap_reason: None,
+        reason: None,
+        reference: None,
+    }
 }
 
 /// Receipts carry idempotency keys; start each run at a fresh number so keys never repeat.

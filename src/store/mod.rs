@@ -178,13 +178,10 @@ impl Db {
         })
     }
 
-    /// The SQLite writer thread, with this process's writer turn held (so it never races the
-    /// pool's own write transactions); `None` on PostgreSQL.
-    pub async fn sqlite_writer(
-        &self,
-    ) -> Option<(OwnedMutexGuard<()>, &sqlite_writer::SqliteWriter)> {
-        let writer = self.sqlite_fast.as_ref()?;
-        Some((self.sqlite_writer.clone().lock_owned().await, writer))
+    /// The SQLite stock writer thread; `None` on PostgreSQL. It takes the write lock with
+    /// BEGIN IMMEDIATE and waits (busy_timeout) for the pool's rarer write transactions.
+    pub fn sqlite_writer(&self) -> Option<&sqlite_writer::SqliteWriter> {
+        self.sqlite_fast.as_ref()
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

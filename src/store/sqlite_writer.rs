@@ -1,5 +1,5 @@
 //! The SQLite writer: one OS thread owning a rusqlite connection runs each stock operation's
-//! whole transaction in one step. Through sqlx every statement is a round trip to sqlx's own
+//! whole transaction in one step, and commits operations that arrive together as one batch. Through sqlx every statement is a round trip to sqlx's own
 //! worker thread (about 40 µs here); a stock operation has about ten statements, which capped
 //! SQLite at roughly 1,000 operations per second. Done in one step it is several times that.
 //! SQLite has one writer at a time anyway, so one thread loses nothing.
@@ -9,7 +9,14 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::sync::mpsc;
 use std::time::Duration;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// One stock operation waiting for the writer, with where its outcome goes.
+struct Job {
+    plan: OpPlan,
+    reply: tokio::sync::oneshot::Sender<rusqlite::Result<Outcome>>,
+}
+
+/// Most operations committed together in one transaction.
+const MAX_BATCH: usize = 128;
 
 /// A handle to the writer thread; cheap to clone. The thread ends when the last handle is dropped.
 #[derive(Clone)]
@@ -30,29 +37,72 @@ impl SqliteWriter {
             .name("konsign-sqlite-writer".into())
             .spawn(move || {
                 let mut conn = conn;
-                while let Ok(job) = rx.recv() {
-                    job(&mut conn);
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    write_batch(&mut conn, batch);
                 }
             })?;
         Ok(Self { jobs })
     }
 
-    /// Runs `f` on the writer thread and returns its result.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let _ = tx.send(f(conn));
-        });
+    /// Writes one planned operation and returns its outcome.
+    pub async fn execute(&self, plan: OpPlan) -> anyhow::Result<Outcome> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
         self.jobs
-            .send(job)
+            .send(Job { plan, reply })
             .map_err(|_| anyhow::anyhow!("the SQLite writer thread has stopped"))?;
         let result = rx
             .await
-            .map_err(|_| anyhow::anyhow!("the SQLite writer thread dropped a job"))?;
+            .map_err(|_| anyhow::anyhow!("the SQLite writer thread dropped an operation"))?;
         Ok(result?)
+    }
+}
+
+/// Group commit: the operations that queued up while the last commit ran are written in one
+/// transaction, each inside its own savepoint, so a refused operation is rolled back alone and
+/// the rest share one commit (one WAL write) between them. Nobody is answered before the commit.
+fn write_batch(conn: &mut Connection, batch: Vec<Job>) {
+    let mut outcomes: Vec<rusqlite::Result<Outcome>> = Vec::with_capacity(batch.len());
+    let committed = (|| -> rusqlite::Result<()> {
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for job in &batch {
+            let mut sp = tx.savepoint()?;
+            let outcome = execute(&sp, &job.plan);
+            if matches!(
+                outcome,
+                Ok(Outcome::Done {
+                    replayed: false,
+                    ..
+                })
+            ) {
+                sp.commit()?;
+            } else {
+                sp.rollback()?;
+                sp.commit()?;
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit()
+    })();
+    for (i, job) in batch.into_iter().enumerate() {
+        let result = match (&committed, outcomes.get_mut(i)) {
+            (Ok(()), Some(outcome)) => {
+                std::mem::replace(outcome, Err(rusqlite::Error::InvalidQuery))
+            }
+            (Err(e), _) => Err(rusqlite::Error::ToSqlConversionFailure(
+                format!("batch not committed: {e}").into(),
+            )),
+            (Ok(()), None) => Err(rusqlite::Error::ToSqlConversionFailure(
+                "operation was not run".into(),
+            )),
+        };
+        let _ = job.reply.send(result);
     }
 }
 
@@ -78,9 +128,8 @@ fn ledger_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerEntry> {
     })
 }
 
-/// The same transaction as `stock::execute_sqlx`, statement for statement.
-pub fn execute(conn: &mut Connection, plan: &OpPlan) -> rusqlite::Result<Outcome> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+/// The same statements as `stock::execute_sqlx`, inside the caller's savepoint.
+fn execute(tx: &Connection, plan: &OpPlan) -> rusqlite::Result<Outcome> {
     let now = super::now_db();
     let op_id: Option<i64> = tx
         .prepare_cached(
@@ -214,7 +263,6 @@ pub fn execute(conn: &mut Connection, plan: &OpPlan) -> rusqlite::Result<Outcome
         now,
         event_payload(plan.kind, op_id, &entries).to_string()
     ])?;
-    tx.commit()?;
     Ok(Outcome::Done {
         op_id,
         entries,

@@ -492,15 +492,11 @@ pub fn event_payload(kind: &str, op_id: i64, entries: &[LedgerEntry]) -> serde_j
     serde_json::json!({ "op_id": op_id, "kind": kind, "replayed": false, "entries": entries })
 }
 
-/// Writes a planned operation atomically. SQLite runs the whole transaction in one step on the
-/// dedicated writer thread; PostgreSQL runs it as one sqlx transaction.
+/// Writes a planned operation atomically. On SQLite the writer thread runs it in one step
+/// (batched with others that arrive at the same time); PostgreSQL runs it as one sqlx transaction.
 pub async fn execute(db: &super::Db, plan: OpPlan) -> anyhow::Result<Outcome> {
-    match db.sqlite_writer().await {
-        Some((_turn, writer)) => {
-            writer
-                .run(move |conn| super::sqlite_writer::execute(conn, &plan))
-                .await
-        }
+    match db.sqlite_writer() {
+        Some(writer) => writer.execute(plan).await,
         None => execute_sqlx(db, &plan).await,
     }
 }

@@ -13,6 +13,7 @@ on_both_backends!(
     protected_endpoints_refuse_anonymous_requests,
     wrong_role_is_refused,
     five_failed_logins_lock_the_account,
+    setting_a_password_ends_the_users_sessions,
     session_posts_need_the_csrf_token,
     api_tokens_authenticate_until_revoked,
     audit_log_is_filterable_and_admin_only,
@@ -700,4 +701,28 @@ async fn pages_are_danish_by_default_and_english_on_request(b: Backend) {
         .unwrap();
     assert!(home.contains("Lager pr. ejer"), "{home}");
     let _ = Client::send(http.get(format!("{}/", app.base))).await;
+}
+
+async fn setting_a_password_ends_the_users_sessions(b: Backend) {
+    let Some(app) = common::spawn_app(b).await else {
+        return;
+    };
+    let picker = app.user("pelle", Role::Picker).await;
+    assert_eq!(picker.get("/api/auth/me").await.status, StatusCode::OK);
+    konsign::service::auth::set_password(
+        &app.ctx,
+        &konsign::service::Actor::system(),
+        "pelle",
+        "another-password-3",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        picker.get("/api/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login("pelle", "another-password-3").await.status,
+        StatusCode::OK
+    );
 }

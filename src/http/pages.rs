@@ -74,8 +74,10 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("short_dated", Lang::En) => "Short-dated",
         ("expired", Lang::Da) => "Udløbet",
         ("expired", Lang::En) => "Expired",
-        ("packs", Lang::Da) => "pakninger",
-        ("packs", Lang::En) => "packs",
+        ("packs", Lang::Da) => "Alle tal er antal pakninger. Bjælken viser disponibelt (grøn), karantæne (gul) og udløbet (rød).",
+        ("packs", Lang::En) => "All figures are numbers of packs. The bar shows available (green), quarantined (yellow) and expired (red).",
+        ("stock_error", Lang::Da) => "Lageroversigten kunne ikke hentes lige nu.",
+        ("stock_error", Lang::En) => "The stock overview could not be loaded right now.",
         ("api", Lang::Da) => "API-dokumentation (OpenAPI)",
         ("api", Lang::En) => "API documentation (OpenAPI)",
         ("other_lang", Lang::Da) => "English",
@@ -109,7 +111,9 @@ header a{color:#fff}main{max-width:60rem;margin:1.5rem auto;padding:0 1rem}\
 form.login{max-width:22rem;display:grid;gap:.6rem}input,button{font-size:1.2rem;padding:.6rem}\
 button{background:#123c5a;color:#fff;border:0;border-radius:.3rem}.err{color:#a40000;font-weight:600}\
 table{border-collapse:collapse;width:100%;background:#fff}td,th{padding:.4rem .6rem;border-bottom:1px solid #ddd;text-align:right}\
-td:first-child,th:first-child{text-align:left}";
+td:first-child,th:first-child{text-align:left}\
+td.bar{width:30%}.bars{display:flex;height:1rem;background:#eee}.bars span{display:block}\
+.bars .ok{background:#2e7d32}.bars .q{background:#f9a825}.bars .x{background:#c62828}";
 
 #[derive(Deserialize)]
 struct LangQuery {
@@ -126,15 +130,15 @@ fn with_lang_cookie(l: Lang, q: &LangQuery, body: Markup) -> Response {
     }
 }
 
-fn login_form(l: Lang, error: Option<&str>) -> Markup {
+fn login_form(l: Lang, error: Option<&str>, username: &str) -> Markup {
     page(
         l,
         html! {
             h1 { (t(l, "login")) }
             @if let Some(e) = error { p.err role="alert" { (e) } }
             form.login method="post" action="/login" {
-                label { (t(l, "username")) input name="username" autocomplete="username" required autofocus; }
-                label { (t(l, "password")) input name="password" type="password" autocomplete="current-password" required; }
+                label { (t(l, "username")) input name="username" autocomplete="username" value=(username) required autofocus[username.is_empty()]; }
+                label { (t(l, "password")) input name="password" type="password" autocomplete="current-password" required autofocus[!username.is_empty()]; }
                 button type="submit" { (t(l, "login")) }
             }
         },
@@ -143,7 +147,7 @@ fn login_form(l: Lang, error: Option<&str>) -> Markup {
 
 async fn login_page(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    with_lang_cookie(l, &q, login_form(l, None))
+    with_lang_cookie(l, &q, login_form(l, None, ""))
 }
 
 #[derive(Deserialize)]
@@ -168,14 +172,15 @@ async fn login_submit(
             (AppendHeaders([(header::SET_COOKIE, c)]), Redirect::to("/")).into_response()
         }
         Err(crate::error::Error::BadCredentials) => {
-            Html(login_form(l, Some(t(l, "bad_credentials"))).into_string()).into_response()
+            Html(login_form(l, Some(t(l, "bad_credentials")), &f.username).into_string())
+                .into_response()
         }
         Err(crate::error::Error::Locked { .. }) => {
-            Html(login_form(l, Some(t(l, "locked"))).into_string()).into_response()
+            Html(login_form(l, Some(t(l, "locked")), &f.username).into_string()).into_response()
         }
         Err(e) => {
             tracing::error!(error = %e, "login page failed");
-            Html(login_form(l, Some(t(l, "error"))).into_string()).into_response()
+            Html(login_form(l, Some(t(l, "error")), &f.username).into_string()).into_response()
         }
     }
 }
@@ -199,8 +204,16 @@ async fn home(
         crate::service::stock::GroupBy::Owner,
         &Default::default(),
     )
-    .await
-    .unwrap_or_default();
+    .await;
+    let (rows, stock_error) = match rows {
+        Ok(rows) => (rows, false),
+        Err(e) => {
+            tracing::error!(error = %e, "stock overview failed");
+            (Vec::new(), true)
+        }
+    };
+    let max = rows.iter().map(|r| r.on_hand).max().unwrap_or(0).max(1);
+    let pct = |n: i64| format!("width:{:.1}%", n as f64 * 100.0 / max as f64);
     let csrf = principal.csrf.clone().unwrap_or_default();
     let body = page(
         l,
@@ -210,13 +223,19 @@ async fn home(
             table {
                 thead { tr {
                     th { (t(l, "owner")) } th { (t(l, "on_hand")) } th { (t(l, "available")) }
-                    th { (t(l, "quarantined")) } th { (t(l, "short_dated")) } th { (t(l, "expired")) }
+                    th { (t(l, "quarantined")) } th { (t(l, "short_dated")) } th { (t(l, "expired")) } th {}
                 } }
                 tbody { @for r in &rows { tr {
                     td { (r.owner.clone().unwrap_or_default()) } td { (r.on_hand) } td { (r.available) }
                     td { (r.quarantined) } td { (r.short_dated) } td { (r.expired) }
+                    td.bar { div.bars {
+                        span.ok style=(pct(r.available)) {}
+                        span.q style=(pct(r.quarantined)) {}
+                        span.x style=(pct(r.expired)) {}
+                    } }
                 } } }
             }
+            @if stock_error { p.err role="alert" { (t(l, "stock_error")) } }
             p { small { (t(l, "packs")) } }
             p { a href="/api/openapi.json" { (t(l, "api")) } }
             form method="post" action="/logout" {

@@ -458,11 +458,17 @@ pub enum GroupBy {
 /// On-hand quantities summed over the units of one product, lot, location or owner.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct OnHand {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gtin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lot: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expiry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     pub on_hand: i64,
     pub available: i64,

@@ -67,11 +67,16 @@ pub async fn insert_user(
     row.try_get("id")
 }
 
+/// Sets a new password hash, lifts any lock, and ends the user's sessions.
 pub async fn set_password(
     conn: &mut AnyConnection,
     user_id: i64,
     hash: &str,
 ) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from sessions where user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "update users set password_hash = $1, failed_logins = 0, locked_until = null where id = $2",
     )

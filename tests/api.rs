@@ -46,7 +46,16 @@ async fn health_readiness_metrics_and_openapi_answer(b: Backend) {
             "{path} missing from the OpenAPI document"
         );
     }
-    c.get("/api/nothing-here").await;
+    let r = c.get("/api/nothing-here").await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no_such_endpoint"))
+    );
+    let r = c.delete("/api/stock/receive").await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
     let m = c.get("/metrics").await;
     assert_eq!(m.status, StatusCode::OK);
     let text = m.body.as_str().unwrap();

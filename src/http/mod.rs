@@ -70,6 +70,7 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/metrics", get(metrics))
         .merge(pages::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(axum::extract::DefaultBodyLimit::max(api::MAX_JSON_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -81,6 +82,14 @@ async fn not_found() -> error::ApiError {
         StatusCode::NOT_FOUND,
         "no_such_endpoint",
         "no such endpoint",
+    )
+}
+
+async fn method_not_allowed() -> error::ApiError {
+    error::ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
     )
 }
 

@@ -1,4 +1,4 @@
-//! The command line: `konsign serve | config | migrate | demo | user | token | import`.
+//! The command line: `konsign serve | config | migrate | demo | user | token | import | gs1`.
 
 use crate::config::{Config, Overrides};
 use crate::domain::auth::Role;
@@ -57,6 +57,9 @@ pub enum Command {
     /// Import products or locations from CSV; nothing is imported when any line is invalid.
     #[command(subcommand)]
     Import(ImportCmd),
+    /// Parse barcode scans (GS1, EAN/UPC, HIBC, Digital Link); needs no configuration or database.
+    #[command(subcommand)]
+    Gs1(Gs1Cmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +81,19 @@ pub enum TokenCmd {
         #[arg(long)]
         role: String,
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Gs1Cmd {
+    /// Parse one scan and print it as JSON; an invalid scan is an error on stderr.
+    Parse {
+        /// The bracketed human-readable form, for example '(01)05708932000017(10)ABC'.
+        #[arg(long)]
+        hri: Option<String>,
+        /// The scan as text, or `-` to read one scan as raw bytes from stdin (a trailing CR, LF or
+        /// CRLF is dropped).
+        input: Option<String>,
     },
 }
 
@@ -122,14 +138,58 @@ fn print_demo(report: &service::demo::DemoReport) {
     }
 }
 
+/// Longest scan read from stdin; real scans are a few hundred bytes at most.
+const MAX_SCAN_BYTES: u64 = 64 * 1024;
+
+/// Reads one scan from stdin as raw bytes and drops one CR, LF or CRLF terminator.
+fn read_scan_from_stdin() -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_SCAN_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .context("cannot read the scan from stdin")?;
+    anyhow::ensure!(
+        bytes.len() as u64 <= MAX_SCAN_BYTES,
+        "the scan on stdin is longer than {MAX_SCAN_BYTES} bytes"
+    );
+    if bytes.ends_with(b"\r\n") {
+        bytes.truncate(bytes.len() - 2);
+    } else if bytes.ends_with(b"\n") || bytes.ends_with(b"\r") {
+        bytes.truncate(bytes.len() - 1);
+    }
+    Ok(bytes)
+}
+
+/// `konsign gs1 ...`: pure parsing, so it runs before (and without) configuration and database.
+fn run_gs1(cmd: Gs1Cmd) -> anyhow::Result<()> {
+    use crate::domain::gs1;
+    let Gs1Cmd::Parse { hri, input } = cmd;
+    let today = crate::domain::time::business_day(chrono::Utc::now());
+    let scan = match (hri, input) {
+        (Some(hri), None) => gs1::parse_hri(&hri, today)?,
+        (None, Some(input)) if input == "-" => gs1::parse(&read_scan_from_stdin()?, today)?,
+        (None, Some(input)) => gs1::parse(input.as_bytes(), today)?,
+        (Some(_), Some(_)) => anyhow::bail!("give either --hri or a scan, not both"),
+        (None, None) => anyhow::bail!("give a scan, `-` to read it from stdin, or --hri"),
+    };
+    println!("{}", serde_json::to_string_pretty(&scan)?);
+    Ok(())
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = match cli.command {
+        Command::Gs1(cmd) => return run_gs1(cmd),
+        other => other,
+    };
     let overrides = Overrides {
         listen: cli.global.listen.clone(),
         database_url: cli.global.database_url.clone(),
     };
     let config = Config::load(cli.global.config.as_deref(), &overrides)?;
     crate::telemetry::init(&config.log);
-    match cli.command {
+    match command {
         Command::Config => {
             print!("{}", config.to_masked_toml()?);
         }
@@ -177,6 +237,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             println!("{secret}");
         }
+        // Handled before the configuration is loaded, above.
+        Command::Gs1(_) => {}
         Command::Import(cmd) => {
             let ctx = crate::startup::context(config).await?;
             let (file, products) = match &cmd {

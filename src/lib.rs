@@ -1,6 +1,6 @@
 //! konsign: warehouse control for a consignment warehouse of citizen health supplies.
 
-/// Command-line interface: serve, config, users, tokens, import, demo.
+/// Command-line interface: serve, config, users, tokens, import, demo, gs1.
 pub mod cli;
 /// Typed configuration from defaults, file, environment and flags.
 pub mod config;

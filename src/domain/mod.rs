@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod gs1;
 pub mod gtin;
 pub mod stock;
 pub mod time;

@@ -4,6 +4,8 @@
 pub mod cli;
 /// Typed configuration from defaults, file, environment and flags.
 pub mod config;
+/// Devices: serial barcode scanners.
+pub mod devices;
 /// Pure domain rules and types.
 pub mod domain;
 /// The service-level error type.

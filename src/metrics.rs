@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -28,6 +29,17 @@ pub struct RouteLabel {
     pub route: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScanLabels {
+    pub scanner: String,
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScannerLabel {
+    pub scanner: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<HttpLabels, Counter>,
@@ -35,6 +47,10 @@ pub struct Metrics {
     pub stock_operations: Family<KindLabel, Counter>,
     pub stock_packs_moved: Family<KindLabel, Counter>,
     pub logins: Family<OutcomeLabel, Counter>,
+    pub scans: Family<ScanLabels, Counter>,
+    pub scanner_connected: Family<ScannerLabel, Gauge>,
+    pub scanner_dropped_frames: Family<ScannerLabel, Gauge>,
+    pub scanner_errors: Family<ScannerLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -74,6 +90,30 @@ impl Metrics {
         );
         let logins = Family::<OutcomeLabel, Counter>::default();
         registry.register("logins", "Login attempts by outcome", logins.clone());
+        let scans = Family::<ScanLabels, Counter>::default();
+        registry.register(
+            "scans",
+            "Scans stored, by scanner and outcome (ok, rejected)",
+            scans.clone(),
+        );
+        let scanner_connected = Family::<ScannerLabel, Gauge>::default();
+        registry.register(
+            "scanner_connected",
+            "1 while the scanner's port is open",
+            scanner_connected.clone(),
+        );
+        let scanner_dropped_frames = Family::<ScannerLabel, Gauge>::default();
+        registry.register(
+            "scanner_dropped_frames",
+            "Frames dropped (over-long or cut off) since start",
+            scanner_dropped_frames.clone(),
+        );
+        let scanner_errors = Family::<ScannerLabel, Gauge>::default();
+        registry.register(
+            "scanner_errors",
+            "Port open/read/write failures since start",
+            scanner_errors.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -81,6 +121,10 @@ impl Metrics {
             stock_operations,
             stock_packs_moved,
             logins,
+            scans,
+            scanner_connected,
+            scanner_dropped_frames,
+            scanner_errors,
         }
     }
 
@@ -89,6 +133,28 @@ impl Metrics {
         // Encoding into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+
+    /// Copies the scanner links' status into the gauges (called when `/metrics` is read).
+    pub fn observe_scanners(
+        &self,
+        scanners: &[(
+            crate::devices::scanner::ScannerConfig,
+            crate::devices::scanner::LinkStatus,
+        )],
+    ) {
+        for (c, st) in scanners {
+            let l = ScannerLabel {
+                scanner: c.id.clone(),
+            };
+            self.scanner_connected
+                .get_or_create(&l)
+                .set(i64::from(st.connected));
+            self.scanner_dropped_frames
+                .get_or_create(&l)
+                .set(st.dropped as i64);
+            self.scanner_errors.get_or_create(&l).set(st.errors as i64);
+        }
     }
 
     pub fn login(&self, outcome: &str) {

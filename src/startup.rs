@@ -20,6 +20,7 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
         db,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()),
+        scanners: Arc::new(crate::devices::scanner::Supervisor::new()),
     })
 }
 
@@ -56,6 +57,9 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let janitor = tokio::spawn(session_janitor(self.ctx.clone()));
+        let router_task = crate::service::scans::spawn_router(self.ctx.clone());
+        let scanners = crate::service::scans::start_all(&self.ctx).await?;
+        tracing::info!(scanners, "scanner links started");
         let router = crate::http::router(self.ctx.clone());
         tracing::info!(addr = %self.addr, backend = ?self.ctx.db.backend(), "konsign is serving");
         let served = axum::serve(
@@ -65,6 +69,10 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         janitor.abort();
+        self.ctx.scanners.shutdown();
+        if let Some(t) = router_task {
+            t.abort();
+        }
         self.ctx.db.close().await;
         served.context("http server failed")
     }

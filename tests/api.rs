@@ -640,7 +640,13 @@ async fn bad_input_gets_a_precise_4xx(b: Backend) {
     // An absurd body is refused with 413; the server may close the connection before the client
     // has sent it all, which the client sees as a send error. Either way nothing is written.
     let big = format!("{{\"gtin\": \"{}\"}}", "9".repeat(3 * 1024 * 1024));
-    let sent = admin
+    // A client of its own: the server may close this connection, and a pooled connection must
+    // not carry that into the next request.
+    let own = Client {
+        http: reqwest::Client::new(),
+        ..admin.clone()
+    };
+    let sent = own
         .req(reqwest::Method::POST, "/api/stock/receive")
         .header("content-type", "application/json")
         .body(big)

@@ -1,7 +1,10 @@
 //! Serial scanner links over real pseudo-terminals: `socat` makes a PTY pair with stable link
 //! paths; the link opens one end through tokio-serial, the test plays the scanner on the other.
 
+mod common;
+
 use konsign::devices::scanner::{self, ScanEvent, ScannerConfig, Terminator};
+use serde_json::json;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -84,6 +87,8 @@ fn config(path: &Path) -> ScannerConfig {
         terminator: Terminator::Any,
         max_frame_len: 64,
         inter_byte_timeout_ms: 150,
+        good_feedback: None,
+        bad_feedback: None,
     }
 }
 
@@ -202,4 +207,129 @@ async fn a_scanner_absent_at_start_is_picked_up_when_it_appears_and_gets_feedbac
         .map(|g| assert_eq!(&g, b"\x07OK"))
         .unwrap();
     link.task.abort();
+}
+
+on_both_backends!(scans_from_a_pty_scanner_are_judged_stored_and_answered);
+
+/// The whole service: a scanner added through the API, scans typed on the PTY, verdicts stored,
+/// feedback bytes back on the wire, status in the API and in /metrics.
+async fn scans_from_a_pty_scanner_are_judged_stored_and_answered(b: common::Backend) {
+    let Some(app) = common::spawn_app(b).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(pty) = Pty::plug(dir.path()) else {
+        return;
+    };
+    let admin = app.admin().await;
+    let seed = app.seed(&admin).await;
+    let mut cfg = serde_json::to_value(config(&pty.dev)).unwrap();
+    cfg["good_feedback"] = json!("07");
+    cfg["bad_feedback"] = json!("1b42");
+    let r = common::Client::send(
+        admin
+            .req(reqwest::Method::PUT, "/api/scanners/rcv-1")
+            .json(&cfg),
+    )
+    .await;
+    assert_eq!(r.status, reqwest::StatusCode::NO_CONTENT, "{:?}", r.body);
+    let mut host = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&pty.host)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let list = admin.get("/api/scanners").await.body;
+        if list[0]["status"]["connected"] == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "scanner never connected: {list}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let expiry = konsign::service::today() + chrono::Duration::days(400);
+    let good = format!("]d201{}17{}10LOT7\r\n", seed.plate, expiry.format("%y%m%d"));
+    host.write_all(good.as_bytes()).unwrap();
+    host.write_all(b"]E05708932000048\r\n").unwrap(); // valid EAN, unknown product
+    host.write_all(b"]C1\x1d0105708932000018\r\n").unwrap(); // bad check digit
+    let scans = loop {
+        let s = admin.get("/api/scans?station=receiving-1").await.body;
+        if s.as_array().unwrap().len() >= 3 {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(5),
+            "scans not stored: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let verdicts: Vec<(&str, &str)> = scans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["outcome"].as_str().unwrap(),
+                s["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(verdicts[0].0, "ok", "{verdicts:?}");
+    assert!(
+        verdicts[0].1.contains("Basisplade flad 50 mm") && verdicts[0].1.contains("lot LOT7"),
+        "{verdicts:?}"
+    );
+    assert_eq!(verdicts[1], ("rejected", "unknown product 05708932000048"));
+    assert_eq!(verdicts[2].0, "rejected");
+    assert!(verdicts[2].1.contains("check digit"), "{verdicts:?}");
+    assert_eq!(scans[0]["raw_hex"], hex::encode(good.trim_end().as_bytes()));
+    assert_eq!(scans[0]["parsed"]["lot"], "LOT7");
+    // Feedback reached the scanner, in order: good, bad, bad.
+    let mut fb = [0u8; 5];
+    let fb = tokio::task::spawn_blocking(move || host.read_exact(&mut fb).map(|_| fb))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&fb, b"\x07\x1bB\x1bB");
+    let metrics = app.anon().get("/metrics").await.body;
+    let text = metrics.as_str().unwrap();
+    assert!(
+        text.contains("konsign_scanner_connected{scanner=\"rcv-1\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("konsign_scans_total{scanner=\"rcv-1\",outcome=\"rejected\"} 2"),
+        "{text}"
+    );
+    // Bad configuration names the field; removing the scanner stops its link.
+    let mut bad = cfg.clone();
+    bad["baud"] = json!(1234);
+    let r = common::Client::send(
+        admin
+            .req(reqwest::Method::PUT, "/api/scanners/rcv-1")
+            .json(&bad),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (reqwest::StatusCode::UNPROCESSABLE_ENTITY, Some("baud"))
+    );
+    assert_eq!(
+        admin.delete("/api/scanners/rcv-1").await.status,
+        reqwest::StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        admin
+            .get("/api/scanners")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        admin.delete("/api/scanners/rcv-1").await.status,
+        reqwest::StatusCode::NOT_FOUND
+    );
 }

@@ -32,6 +32,7 @@ pub struct AppState {
         (name = "catalog", description = "Producers, products and locations"),
         (name = "stock", description = "Consignment stock operations, ledger and reports"),
         (name = "log", description = "Domain events and the audit log"),
+        (name = "scanners", description = "Serial barcode scanners and their scans"),
     )
 )]
 struct ApiDoc;
@@ -110,6 +111,7 @@ async fn readyz(State(s): State<AppState>) -> Response {
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
+    s.ctx.metrics.observe_scanners(&s.ctx.scanners.list());
     (
         [(
             header::CONTENT_TYPE,

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod catalog;
 pub mod demo;
 pub mod import;
+pub mod scans;
 pub mod stock;
 
 use crate::config::Config;
@@ -18,6 +19,8 @@ pub struct Ctx {
     pub db: Db,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// The serial scanner links (started by `serve`).
+    pub scanners: Arc<crate::devices::scanner::Supervisor>,
 }
 
 /// Who is acting: a logged-in user, an API token, or the system itself.

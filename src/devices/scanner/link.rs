@@ -46,6 +46,12 @@ pub struct ScannerConfig {
     /// A partial frame is dropped after the line has been quiet this long.
     #[serde(default = "default_inter_byte_ms")]
     pub inter_byte_timeout_ms: u64,
+    /// Bytes written back after an accepted scan (hex, e.g. a beep/LED host command).
+    #[serde(default)]
+    pub good_feedback: Option<String>,
+    /// Bytes written back after a rejected scan (hex).
+    #[serde(default)]
+    pub bad_feedback: Option<String>,
 }
 
 fn default_baud() -> u32 {
@@ -110,7 +116,28 @@ impl ScannerConfig {
                 "must be between 10 and 10000",
             ));
         }
+        for (field, v) in [
+            ("good_feedback", &self.good_feedback),
+            ("bad_feedback", &self.bad_feedback),
+        ] {
+            if let Some(h) = v {
+                match hex::decode(h) {
+                    Ok(b) if b.len() <= 64 => {}
+                    _ => return Err(Invalid::new(field, "must be hex bytes, at most 64 of them")),
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// The feedback bytes for an accepted (`true`) or rejected scan, if configured.
+    pub fn feedback_bytes(&self, accepted: bool) -> Option<Vec<u8>> {
+        let hex = if accepted {
+            &self.good_feedback
+        } else {
+            &self.bad_feedback
+        };
+        hex.as_deref().and_then(|h| hex::decode(h).ok())
     }
 
     fn open(&self) -> tokio_serial::Result<tokio_serial::SerialStream> {

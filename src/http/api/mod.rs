@@ -4,6 +4,7 @@ mod auth;
 pub use auth::session_cookie;
 mod catalog;
 mod log;
+mod scanners;
 mod stock;
 
 use super::AppState;
@@ -39,6 +40,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(stock::statement))
         .routes(routes!(log::events))
         .routes(routes!(log::audit))
+        .routes(routes!(scanners::list))
+        .routes(routes!(scanners::put, scanners::delete))
+        .routes(routes!(scanners::scans))
         .merge(imports())
 }
 

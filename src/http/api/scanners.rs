@@ -1,0 +1,95 @@
+//! Serial scanners (admin manages them at run time) and the scans they sent.
+
+use crate::devices::scanner::{LinkStatus, ScannerConfig};
+use crate::domain::auth::{allow, Role};
+use crate::http::auth::Caller;
+use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
+use crate::http::AppState;
+use crate::service::scans as svc;
+use crate::store::scanners::ScanRecord;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ScannerView {
+    pub config: ScannerConfig,
+    pub status: LinkStatus,
+}
+
+/// Every scanner with its live status (connected, last frame, error counts).
+#[utoipa::path(get, path = "/api/scanners", tag = "scanners", responses((status = 200, body = Vec<ScannerView>)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn list(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ScannerView>>> {
+    caller.require(&[Role::Admin, Role::Lead])?;
+    Ok(Json(
+        s.ctx
+            .scanners
+            .list()
+            .into_iter()
+            .map(|(config, status)| ScannerView { config, status })
+            .collect(),
+    ))
+}
+
+/// Add or change a scanner; its link (re)starts at once. The id in the path wins.
+#[utoipa::path(put, path = "/api/scanners/{id}", tag = "scanners", params(("id" = String, Path)), request_body = ScannerConfig,
+    responses((status = 204), (status = 422, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn put(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(mut cfg): Json<ScannerConfig>,
+) -> ApiResult<StatusCode> {
+    let p = caller.require(allow::ADMIN)?;
+    cfg.id = id;
+    svc::put_scanner(&s.ctx, &p.actor, cfg).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a scanner and stop its link.
+#[utoipa::path(delete, path = "/api/scanners/{id}", tag = "scanners", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let p = caller.require(allow::ADMIN)?;
+    svc::delete_scanner(&s.ctx, &p.actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ScanQuery {
+    pub station: Option<String>,
+    /// Scans with an id above this (0 = from the start).
+    #[serde(default)]
+    pub after: i64,
+    /// 1 to 1000, default 100.
+    pub limit: Option<i64>,
+}
+
+/// Stored scans with their verdicts, oldest first after a cursor.
+#[utoipa::path(get, path = "/api/scans", tag = "scanners", params(ScanQuery), responses((status = 200, body = Vec<ScanRecord>)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn scans(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ScanQuery>,
+) -> ApiResult<Json<Vec<ScanRecord>>> {
+    caller.require(allow::STOCK_READ)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into());
+    }
+    Ok(Json(
+        crate::store::scanners::list_scans(
+            s.ctx.db.pool(),
+            q.station.as_deref(),
+            q.after.max(0),
+            limit,
+        )
+        .await?,
+    ))
+}

@@ -1,0 +1,192 @@
+//! The scan router: every scan from a serial scanner is parsed (GS1, EAN, HIBC, Digital Link),
+//! judged by the workflow of its station, stored with its verdict in one transaction, and only
+//! then answered with the scanner's good or bad feedback bytes.
+//!
+//! Workflows so far: `lookup` (what is this?), for every station. Receiving by scan comes next.
+
+use super::{today, Ctx};
+use crate::devices::scanner::{ScanEvent, ScannerConfig, Supervisor};
+use crate::domain::gs1::{self, Kind};
+use crate::error::{Error, Result};
+use crate::store::scanners::{self as db, NewScan};
+use serde_json::json;
+use std::sync::Arc;
+
+/// The verdict on one scan, as stored and as reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub scan_id: i64,
+    pub accepted: bool,
+    pub message: String,
+}
+
+/// Judges, stores and reports one scan.
+pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
+    let day = today();
+    let parsed = gs1::parse(&ev.bytes, day);
+    let (accepted, message, kind, parsed_json) = match &parsed {
+        Err(e) => (false, format!("unreadable barcode: {e}"), None, None),
+        Ok(scan) => {
+            let kind = serde_json::to_value(scan.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string));
+            let (ok, msg) = match (&scan.gtin, scan.kind) {
+                (_, Kind::Unknown) => (false, "not a product barcode".to_string()),
+                (None, _) => (false, "the barcode carries no GTIN".to_string()),
+                (Some(gtin), _) => {
+                    let mut conn = ctx.db.pool().acquire().await?;
+                    match crate::store::catalog::product(&mut conn, gtin.as_str()).await? {
+                        None => (false, format!("unknown product {gtin}")),
+                        Some(p) => match scan.expiry {
+                            Some(exp) if exp < day => {
+                                (false, format!("{}: lot expired on {exp}", p.name))
+                            }
+                            _ => {
+                                let lot = scan
+                                    .lot
+                                    .as_deref()
+                                    .map(|l| format!(", lot {l}"))
+                                    .unwrap_or_default();
+                                let exp = scan
+                                    .expiry
+                                    .map(|e| format!(", expiry {e}"))
+                                    .unwrap_or_default();
+                                (true, format!("{} ({}){lot}{exp}", p.name, p.producer))
+                            }
+                        },
+                    }
+                }
+            };
+            (ok, msg, kind, serde_json::to_string(scan).ok())
+        }
+    };
+    let raw_hex = hex::encode(&ev.bytes);
+    let at = crate::domain::time::to_db(ev.at);
+    let outcome = if accepted { "ok" } else { "rejected" };
+    let mut tx = ctx.db.begin_write().await?;
+    let scan = NewScan {
+        scanner_id: &ev.scanner,
+        station: &ev.station,
+        raw_hex: &raw_hex,
+        kind: kind.as_deref(),
+        parsed: parsed_json,
+        used_for: "lookup",
+        outcome,
+        message: &message,
+        at: &at,
+    };
+    let scan_id = db::insert_scan(tx.conn(), &scan).await?;
+    tx.event(
+        "scan.recorded",
+        &format!("station:{}", ev.station),
+        &json!({ "scan_id": scan_id, "scanner": ev.scanner, "outcome": outcome, "message": message }),
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.metrics
+        .scans
+        .get_or_create(&crate::metrics::ScanLabels {
+            scanner: ev.scanner.clone(),
+            outcome: outcome.into(),
+        })
+        .inc();
+    tracing::info!(scanner = %ev.scanner, station = %ev.station, scan_id, outcome, %message, "scan");
+    Ok(Verdict {
+        scan_id,
+        accepted,
+        message,
+    })
+}
+
+/// Drains the scans of every link until the links are gone. A scan that cannot be stored is
+/// answered with the bad feedback, so the person scanning knows to scan again.
+pub fn spawn_router(ctx: Ctx) -> Option<tokio::task::JoinHandle<()>> {
+    let mut rx = ctx.scanners.take_events()?;
+    Some(tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            let accepted = match record(&ctx, &ev).await {
+                Ok(v) => v.accepted,
+                Err(e) => {
+                    tracing::error!(scanner = %ev.scanner, error = %e, "scan could not be stored");
+                    false
+                }
+            };
+            if let Some(bytes) = ctx
+                .scanners
+                .config(&ev.scanner)
+                .and_then(|c| c.feedback_bytes(accepted))
+            {
+                ctx.scanners.feedback(&ev.scanner, bytes);
+            }
+        }
+    }))
+}
+
+/// Starts a link for every stored scanner.
+pub async fn start_all(ctx: &Ctx) -> Result<usize> {
+    let configs = db::list_configs(ctx.db.pool()).await?;
+    let mut n = 0;
+    for c in configs {
+        match serde_json::from_str::<ScannerConfig>(&c) {
+            Ok(cfg) => {
+                ctx.scanners.start(cfg);
+                n += 1;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a stored scanner configuration is unreadable; skipped")
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Adds or replaces a scanner and (re)starts its link.
+pub async fn put_scanner(ctx: &Ctx, by: &super::Actor, cfg: ScannerConfig) -> Result<()> {
+    cfg.validate()?;
+    let text = serde_json::to_string(&cfg).map_err(anyhow::Error::from)?;
+    let mut tx = ctx.db.begin_write().await?;
+    db::put_config(tx.conn(), &cfg.id, &cfg.station, &text).await?;
+    let subject = format!("scanner:{}", cfg.id);
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &by.name,
+            action: "scanner.saved",
+            subject: &subject,
+            purpose: None,
+            detail: json!(cfg),
+        },
+    )
+    .await?;
+    tx.event("scanner.saved", &subject, &json!(cfg)).await?;
+    tx.commit().await?;
+    ctx.scanners.start(cfg);
+    Ok(())
+}
+
+pub async fn delete_scanner(ctx: &Ctx, by: &super::Actor, id: &str) -> Result<()> {
+    let mut tx = ctx.db.begin_write().await?;
+    if !db::delete_config(tx.conn(), id).await? {
+        return Err(Error::NotFound(format!("scanner {id}")));
+    }
+    let subject = format!("scanner:{id}");
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &by.name,
+            action: "scanner.removed",
+            subject: &subject,
+            purpose: None,
+            detail: json!({}),
+        },
+    )
+    .await?;
+    tx.event("scanner.removed", &subject, &json!({ "id": id }))
+        .await?;
+    tx.commit().await?;
+    ctx.scanners.stop(id);
+    Ok(())
+}
+
+/// The shared supervisor type, for the composition root.
+pub type Scanners = Arc<Supervisor>;

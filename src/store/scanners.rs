@@ -1,0 +1,124 @@
+//! Scanner configurations and the scan log.
+
+use serde::Serialize;
+use sqlx::{AnyConnection, AnyPool, Row};
+
+pub async fn list_configs(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query("select config from scanners order by id")
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(|r| r.try_get("config")).collect()
+}
+
+pub async fn put_config(
+    conn: &mut AnyConnection,
+    id: &str,
+    station: &str,
+    config: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into scanners (id, station, config, updated_at) values ($1, $2, $3, $4)
+         on conflict (id) do update set station = excluded.station, config = excluded.config, updated_at = excluded.updated_at",
+    )
+    .bind(id)
+    .bind(station)
+    .bind(config)
+    .bind(super::now_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// False when there was no such scanner.
+pub async fn delete_config(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("delete from scanners where id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+pub struct NewScan<'a> {
+    pub scanner_id: &'a str,
+    pub station: &'a str,
+    pub raw_hex: &'a str,
+    pub kind: Option<&'a str>,
+    pub parsed: Option<String>,
+    pub used_for: &'a str,
+    pub outcome: &'a str,
+    pub message: &'a str,
+    pub at: &'a str,
+}
+
+pub async fn insert_scan(conn: &mut AnyConnection, s: &NewScan<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "insert into scans (scanner_id, station, raw_hex, kind, parsed, used_for, outcome, message, at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+    )
+    .bind(s.scanner_id)
+    .bind(s.station)
+    .bind(s.raw_hex)
+    .bind(s.kind)
+    .bind(s.parsed.as_deref())
+    .bind(s.used_for)
+    .bind(s.outcome)
+    .bind(s.message)
+    .bind(s.at)
+    .fetch_one(conn)
+    .await?
+    .try_get("id")
+}
+
+/// A recorded scan as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ScanRecord {
+    pub id: i64,
+    pub scanner_id: String,
+    pub station: String,
+    /// The bytes exactly as received, hex-encoded.
+    pub raw_hex: String,
+    pub kind: Option<String>,
+    #[schema(value_type = Object)]
+    pub parsed: Option<serde_json::Value>,
+    pub used_for: String,
+    /// ok or rejected.
+    pub outcome: String,
+    pub message: String,
+    pub at: String,
+}
+
+/// Scans after a cursor, oldest first, optionally for one station.
+pub async fn list_scans(
+    pool: &AnyPool,
+    station: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ScanRecord>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, scanner_id, station, raw_hex, kind, parsed, used_for, outcome, message, at from scans
+         where ($1 is null or station = $1) and id > $2 order by id limit $3",
+    )
+    .bind(station)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let parsed: Option<String> = r.try_get("parsed")?;
+            Ok(ScanRecord {
+                id: r.try_get("id")?,
+                scanner_id: r.try_get("scanner_id")?,
+                station: r.try_get("station")?,
+                raw_hex: r.try_get("raw_hex")?,
+                kind: r.try_get("kind")?,
+                parsed: parsed.and_then(|p| serde_json::from_str(&p).ok()),
+                used_for: r.try_get("used_for")?,
+                outcome: r.try_get("outcome")?,
+                message: r.try_get("message")?,
+                at: r.try_get("at")?,
+            })
+        })
+        .collect()
+}

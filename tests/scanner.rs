@@ -209,7 +209,165 @@ async fn a_scanner_absent_at_start_is_picked_up_when_it_appears_and_gets_feedbac
     link.task.abort();
 }
 
-on_both_backends!(scans_from_a_pty_scanner_are_judged_stored_and_answered);
+on_both_backends!(
+    scans_from_a_pty_scanner_are_judged_stored_and_answered,
+    stock_is_received_through_a_pty_scanner,
+);
+
+/// Adds the PTY scanner through the API and waits until its link is connected.
+async fn connect_scanner(
+    admin: &common::Client,
+    pty: &Pty,
+    cfg: serde_json::Value,
+) -> std::fs::File {
+    let r = common::Client::send(
+        admin
+            .req(reqwest::Method::PUT, "/api/scanners/rcv-1")
+            .json(&cfg),
+    )
+    .await;
+    assert_eq!(r.status, reqwest::StatusCode::NO_CONTENT, "{:?}", r.body);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while admin.get("/api/scanners").await.body[0]["status"]["connected"] != true {
+        assert!(Instant::now() < deadline, "scanner never connected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&pty.host)
+        .unwrap()
+}
+
+/// Waits until the station has `n` stored scans and returns them.
+async fn stored_scans(admin: &common::Client, n: usize) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = admin.get("/api/scans?station=receiving-1").await.body;
+        let v = s.as_array().unwrap().clone();
+        if v.len() >= n {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "scans not stored: {s}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn stock_is_received_through_a_pty_scanner(b: common::Backend) {
+    let Some(app) = common::spawn_app(b).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(pty) = Pty::plug(dir.path()) else {
+        return;
+    };
+    let admin = app.admin().await;
+    let seed = app.seed(&admin).await;
+    let picker = app
+        .user("rasmus", konsign::domain::auth::Role::Picker)
+        .await;
+    let mut host = connect_scanner(
+        &admin,
+        &pty,
+        serde_json::to_value(config(&pty.dev)).unwrap(),
+    )
+    .await;
+    let expiry = konsign::service::today() + chrono::Duration::days(300);
+    // A UDI scan of the baseplate (GTIN, expiry, lot) and a plain EAN of the pouch (no lot).
+    host.write_all(
+        format!("]d201{}17{}10R-55\r\n", seed.plate, expiry.format("%y%m%d")).as_bytes(),
+    )
+    .unwrap();
+    host.write_all(b"]E05708932000024\r\n").unwrap();
+    host.write_all(b"garbage\r\n").unwrap();
+    let scans = stored_scans(&admin, 3).await;
+    let (plate_scan, pouch_scan, bad_scan) = (
+        scans[0]["id"].as_i64().unwrap(),
+        scans[1]["id"].as_i64().unwrap(),
+        scans[2]["id"].as_i64().unwrap(),
+    );
+
+    let body = json!({ "scan_id": plate_scan, "quantity": 12, "location": "A-01-1" });
+    let r = picker
+        .post("/api/stations/receiving-1/receive", body.clone())
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{:?}", r.body);
+    let e = &r.body["entries"][0];
+    assert_eq!(
+        (e["kind"].as_str(), e["delta"].as_i64(), e["gtin"].as_str()),
+        (Some("receive"), Some(12), Some(seed.plate.as_str()))
+    );
+    let unit = e["stock_unit_id"].as_i64().unwrap();
+    let u = admin.get(&format!("/api/stock/units/{unit}")).await.body;
+    assert_eq!(
+        (
+            u["lot"].as_str(),
+            u["expiry"].as_str(),
+            u["quantity"].as_i64()
+        ),
+        (Some("R-55"), Some(expiry.to_string().as_str()), Some(12))
+    );
+    // Confirming the same scan again receives nothing more.
+    let again = picker.post("/api/stations/receiving-1/receive", body).await;
+    assert_eq!(again.body["replayed"], true);
+    let ledger = admin
+        .get(&format!("/api/stock/units/{unit}/ledger"))
+        .await
+        .body;
+    assert_eq!(ledger.as_array().unwrap().len(), 1);
+    assert_eq!(ledger[0]["reference"], format!("scan {plate_scan}"));
+    let used = admin.get("/api/scans?station=receiving-1").await.body;
+    assert!(
+        used[0]["used_for"]
+            .as_str()
+            .unwrap()
+            .starts_with("receiving:op "),
+        "{used}"
+    );
+
+    // No lot on the barcode: the receiver types lot and expiry.
+    let r = picker
+        .post(
+            "/api/stations/receiving-1/receive",
+            json!({ "scan_id": pouch_scan, "quantity": 3, "location": "A-02-1" }),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (reqwest::StatusCode::UNPROCESSABLE_ENTITY, Some("lot"))
+    );
+    let r = picker
+        .post(
+            "/api/stations/receiving-1/receive",
+            json!({ "scan_id": pouch_scan, "quantity": 3, "location": "A-02-1",
+        "lot": "P-1", "expiry": common::in_days(200) }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{:?}", r.body);
+    // A rejected scan, another station's scan, or an unknown scan receive nothing.
+    let r = picker
+        .post(
+            "/api/stations/receiving-1/receive",
+            json!({ "scan_id": bad_scan, "quantity": 1, "location": "A-01-1" }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let r = picker
+        .post(
+            "/api/stations/receiving-2/receive",
+            json!({ "scan_id": plate_scan, "quantity": 1, "location": "A-01-1" }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let r = picker
+        .post(
+            "/api/stations/receiving-1/receive",
+            json!({ "scan_id": 99999, "quantity": 1, "location": "A-01-1" }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(common::count(&app.ctx, "ledger").await, 2);
+}
 
 /// The whole service: a scanner added through the API, scans typed on the PTY, verdicts stored,
 /// feedback bytes back on the wire, status in the API and in /metrics.

@@ -190,3 +190,95 @@ pub async fn delete_scanner(ctx: &Ctx, by: &super::Actor, id: &str) -> Result<()
 
 /// The shared supervisor type, for the composition root.
 pub type Scanners = Arc<Supervisor>;
+
+/// Receiving by scan: the receiver has scanned a product; with the quantity and target location
+/// this receives the stock. Idempotent per scan (the scan id is the idempotency key), so a
+/// double-tapped confirm receives once. Lot and expiry come from the scan; for products without
+/// UDI barcodes they can be typed in.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct ReceiveByScan {
+    pub scan_id: i64,
+    pub quantity: i64,
+    pub location: String,
+    /// Only when the barcode carries no lot.
+    pub lot: Option<String>,
+    /// Only when the barcode carries no expiry (`YYYY-MM-DD`).
+    pub expiry: Option<String>,
+    pub reference: Option<String>,
+}
+
+pub async fn receive_by_scan(
+    ctx: &Ctx,
+    actor: &super::Actor,
+    station: &str,
+    r: &ReceiveByScan,
+) -> Result<super::stock::OpResult> {
+    let scan = db::scan(ctx.db.pool(), r.scan_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("scan {}", r.scan_id)))?;
+    if scan.station != station {
+        return Err(Error::invalid(
+            "scan_id",
+            format!(
+                "scan {} was made at station {}, not {station}",
+                scan.id, scan.station
+            ),
+        ));
+    }
+    if scan.outcome != "ok" {
+        return Err(Error::invalid(
+            "scan_id",
+            format!("scan {} was rejected: {}", scan.id, scan.message),
+        ));
+    }
+    let parsed = scan.parsed.unwrap_or_default();
+    let field = |k: &str| parsed.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let gtin =
+        field("gtin").ok_or_else(|| Error::invalid("scan_id", "the scan carries no GTIN"))?;
+    let lot =
+        match (field("lot"), &r.lot) {
+            (Some(scanned), Some(typed)) if scanned != typed.trim() => return Err(Error::invalid(
+                "lot",
+                format!(
+                    "the barcode says lot {scanned}; a typed lot is only for barcodes without one"
+                ),
+            )),
+            (Some(scanned), _) => scanned,
+            (None, Some(typed)) => typed.clone(),
+            (None, None) => {
+                return Err(Error::invalid(
+                    "lot",
+                    "the barcode has no lot; type the lot from the package",
+                ))
+            }
+        };
+    let expiry = match (field("expiry"), &r.expiry) {
+        (Some(scanned), Some(typed)) if scanned != typed.trim() => {
+            return Err(Error::invalid("expiry", format!("the barcode says expiry {scanned}; a typed expiry is only for barcodes without one")))
+        }
+        (Some(scanned), _) => scanned,
+        (None, Some(typed)) => typed.clone(),
+        (None, None) => return Err(Error::invalid("expiry", "the barcode has no expiry; type the expiry from the package")),
+    };
+    let req = super::stock::ReceiveRequest {
+        idempotency_key: Some(format!("scan:{}", scan.id)),
+        gtin,
+        lot,
+        expiry,
+        location: r.location.clone(),
+        quantity: r.quantity,
+        owner: None,
+        reference: r
+            .reference
+            .clone()
+            .or_else(|| Some(format!("scan {}", scan.id))),
+    };
+    let done = super::stock::receive(ctx, actor, &req).await?;
+    db::mark_used(
+        ctx.db.pool(),
+        scan.id,
+        &format!("receiving:op {}", done.op_id),
+    )
+    .await?;
+    Ok(done)
+}

@@ -122,3 +122,38 @@ pub async fn list_scans(
         })
         .collect()
 }
+
+pub async fn scan(pool: &AnyPool, id: i64) -> Result<Option<ScanRecord>, sqlx::Error> {
+    let row = sqlx::query(
+        "select id, scanner_id, station, raw_hex, kind, parsed, used_for, outcome, message, at from scans where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        let parsed: Option<String> = r.try_get("parsed")?;
+        Ok(ScanRecord {
+            id: r.try_get("id")?,
+            scanner_id: r.try_get("scanner_id")?,
+            station: r.try_get("station")?,
+            raw_hex: r.try_get("raw_hex")?,
+            kind: r.try_get("kind")?,
+            parsed: parsed.and_then(|p| serde_json::from_str(&p).ok()),
+            used_for: r.try_get("used_for")?,
+            outcome: r.try_get("outcome")?,
+            message: r.try_get("message")?,
+            at: r.try_get("at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records what a scan was used for (for example the receipt it became).
+pub async fn mark_used(pool: &AnyPool, id: i64, used_for: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update scans set used_for = $1 where id = $2")
+        .bind(used_for)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -43,6 +43,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(scanners::list))
         .routes(routes!(scanners::put, scanners::delete))
         .routes(routes!(scanners::scans))
+        .routes(routes!(scanners::receive))
         .merge(imports())
 }
 

@@ -93,3 +93,21 @@ pub async fn scans(
         .await?,
     ))
 }
+
+/// Receive the product of an accepted scan at a receiving station: quantity and target location
+/// (and lot/expiry only for barcodes without them). Idempotent per scan.
+#[utoipa::path(post, path = "/api/stations/{station}/receive", tag = "scanners", params(("station" = String, Path)),
+    request_body = svc::ReceiveByScan,
+    responses((status = 200, body = crate::service::stock::OpResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn receive(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(station): Path<String>,
+    Json(r): Json<svc::ReceiveByScan>,
+) -> ApiResult<Json<crate::service::stock::OpResult>> {
+    let p = caller.require(allow::STOCK_FLOOR)?;
+    Ok(Json(
+        svc::receive_by_scan(&s.ctx, &p.actor, &station, &r).await?,
+    ))
+}

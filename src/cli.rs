@@ -60,6 +60,40 @@ pub enum Command {
     /// Parse barcode scans (GS1, EAN/UPC, HIBC, Digital Link); needs no configuration or database.
     #[command(subcommand)]
     Gs1(Gs1Cmd),
+    /// Simulate devices for demos and manual tests; needs no configuration or database.
+    #[command(subcommand)]
+    Simulate(SimulateCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimulateCmd {
+    /// Play a serial barcode scanner on a new pseudo-terminal (or an existing device path).
+    Scanner {
+        /// Write to this existing device instead of creating a pseudo-terminal.
+        #[arg(long)]
+        path: Option<PathBuf>,
+        /// Also create this symlink to the new pseudo-terminal (a stable path to configure).
+        #[arg(long)]
+        link: Option<PathBuf>,
+        /// AIM symbology identifier sent before each scan; empty for none.
+        #[arg(long, default_value = "]d2")]
+        aim: String,
+        /// cr, lf or crlf.
+        #[arg(long, default_value = "crlf")]
+        terminator: String,
+        /// Read scans from this file, one per line, instead of the prompt.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Wait before the first scan, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        start_delay_ms: u64,
+        /// Pause between scans from a file, in milliseconds.
+        #[arg(long, default_value_t = 200)]
+        interval_ms: u64,
+        /// Keep the device open after the last scan, in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        hold_ms: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,9 +212,43 @@ fn run_gs1(cmd: Gs1Cmd) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_simulate(cmd: SimulateCmd) -> anyhow::Result<()> {
+    use crate::devices::scanner::{simulator, Terminator};
+    let SimulateCmd::Scanner {
+        path,
+        link,
+        aim,
+        terminator,
+        file,
+        start_delay_ms,
+        interval_ms,
+        hold_ms,
+    } = cmd;
+    let terminator = match terminator.as_str() {
+        "cr" => Terminator::Cr,
+        "lf" => Terminator::Lf,
+        "crlf" => Terminator::CrLf,
+        other => anyhow::bail!("--terminator must be cr, lf or crlf, not {other:?}"),
+    };
+    let opts = simulator::SimOptions {
+        path,
+        link,
+        aim,
+        terminator,
+        file,
+        start_delay: std::time::Duration::from_millis(start_delay_ms),
+        interval: std::time::Duration::from_millis(interval_ms),
+        hold: std::time::Duration::from_millis(hold_ms),
+    };
+    simulator::run(&opts)
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Gs1(cmd) => return run_gs1(cmd),
+        Command::Simulate(cmd) => {
+            return tokio::task::spawn_blocking(move || run_simulate(cmd)).await?;
+        }
         other => other,
     };
     let overrides = Overrides {
@@ -238,7 +306,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{secret}");
         }
         // Handled before the configuration is loaded, above.
-        Command::Gs1(_) => {}
+        Command::Gs1(_) | Command::Simulate(_) => {}
         Command::Import(cmd) => {
             let ctx = crate::startup::context(config).await?;
             let (file, products) = match &cmd {

@@ -491,3 +491,58 @@ async fn scans_from_a_pty_scanner_are_judged_stored_and_answered(b: common::Back
         reqwest::StatusCode::NOT_FOUND
     );
 }
+
+/// `konsign simulate scanner` plays a scanner on a new pseudo-terminal with a stable link; a link
+/// task reads what it sends, and it prints the feedback it gets back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_sends_bracket_and_raw_scans_on_a_new_pty() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim_path = dir.path().join("sim");
+    std::fs::write(
+        dir.path().join("scans.txt"),
+        "(01)05708932000017(10)AB1(17)271231\n0105708932000017<GS>10RAW\n\n",
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_konsign"))
+        .args([
+            "simulate",
+            "scanner",
+            "--aim",
+            "]C1",
+            "--terminator",
+            "cr",
+            "--start-delay-ms",
+            "1200",
+            "--interval-ms",
+            "50",
+            "--hold-ms",
+            "800",
+        ])
+        .arg("--link")
+        .arg(&sim_path)
+        .arg("--file")
+        .arg(dir.path().join("scans.txt"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("simulator starts");
+    let (tx, mut rx) = mpsc::channel(16);
+    let (_stop, stop_rx) = watch::channel(false);
+    let mut cfg = config(&sim_path);
+    cfg.terminator = Terminator::Cr;
+    let link = scanner::spawn(cfg, tx, stop_rx);
+    assert_eq!(next(&mut rx).await, b"]C1010570893200001710AB1\x1d17271231");
+    assert_eq!(next(&mut rx).await, b"]C10105708932000017\x1d10RAW");
+    link.feedback.send(b"\x07".to_vec()).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("feedback from the service: 07"), "{log}");
+    assert!(
+        !sim_path.exists(),
+        "the simulator removes its link when it ends"
+    );
+    link.task.abort();
+}

@@ -235,23 +235,24 @@ pub async fn receive_by_scan(
     let field = |k: &str| parsed.get(k).and_then(|v| v.as_str()).map(str::to_string);
     let gtin =
         field("gtin").ok_or_else(|| Error::invalid("scan_id", "the scan carries no GTIN"))?;
-    let lot =
-        match (field("lot"), &r.lot) {
-            (Some(scanned), Some(typed)) if scanned != typed.trim() => return Err(Error::invalid(
+    let lot = match (field("lot"), &r.lot) {
+        (Some(scanned), Some(typed)) if scanned != typed.trim() => {
+            return Err(Error::invalid(
                 "lot",
                 format!(
                     "the barcode says lot {scanned}; a typed lot is only for barcodes without one"
                 ),
-            )),
-            (Some(scanned), _) => scanned,
-            (None, Some(typed)) => typed.clone(),
-            (None, None) => {
-                return Err(Error::invalid(
-                    "lot",
-                    "the barcode has no lot; type the lot from the package",
-                ))
-            }
-        };
+            ))
+        }
+        (Some(scanned), _) => scanned,
+        (None, Some(typed)) => typed.clone(),
+        (None, None) => {
+            return Err(Error::invalid(
+                "lot",
+                "the barcode has no lot; type the lot from the package",
+            ))
+        }
+    };
     let expiry = match (field("expiry"), &r.expiry) {
         (Some(scanned), Some(typed)) if scanned != typed.trim() => {
             return Err(Error::invalid("expiry", format!("the barcode says expiry {scanned}; a typed expiry is only for barcodes without one")))

@@ -3,6 +3,7 @@
 
 pub mod codec;
 pub mod link;
+pub mod simulator;
 pub mod supervisor;
 
 pub use codec::{Decoded, DropReason, ScanCodec, Terminator};

@@ -546,3 +546,74 @@ async fn the_simulator_sends_bracket_and_raw_scans_on_a_new_pty() {
     );
     link.task.abort();
 }
+
+mod codec_properties {
+    use bytes::BytesMut;
+    use konsign::devices::scanner::{Decoded, ScanCodec, Terminator};
+    use proptest::prelude::*;
+    use tokio_util::codec::Decoder;
+
+    fn terminator() -> impl Strategy<Value = Terminator> {
+        prop_oneof![Just(Terminator::Cr), Just(Terminator::Lf), Just(Terminator::CrLf), Just(Terminator::Any)]
+    }
+
+    proptest! {
+        /// Arbitrary bytes in arbitrary chunks never panic the codec, and no scan it returns is
+        /// empty, over-long, or contains a NUL or a terminator.
+        #[test]
+        fn arbitrary_bytes_never_panic_the_codec(
+            chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..20),
+            t in terminator(),
+            max in 1usize..80,
+        ) {
+            let mut codec = ScanCodec::new(t, max);
+            let mut buf = BytesMut::new();
+            for c in chunks {
+                buf.extend_from_slice(&c);
+                while let Some(d) = codec.decode(&mut buf).unwrap() {
+                    if let Decoded::Scan(s) = d {
+                        prop_assert!(!s.is_empty() && s.len() <= max);
+                        prop_assert!(!s.contains(&0));
+                        match t {
+                            Terminator::Cr => prop_assert!(!s.contains(&b'\r')),
+                            Terminator::Lf => prop_assert!(!s.contains(&b'\n')),
+                            Terminator::Any => prop_assert!(!s.contains(&b'\r') && !s.contains(&b'\n')),
+                            Terminator::CrLf => prop_assert!(!s.windows(2).any(|w| w == b"\r\n")),
+                        }
+                    }
+                }
+            }
+            let _ = codec.drop_partial(&mut buf);
+        }
+
+        /// Scans without terminator bytes, however the stream is cut into reads, come out whole
+        /// and in order.
+        #[test]
+        fn scans_survive_any_chunking(
+            scans in proptest::collection::vec(proptest::collection::vec(0x20u8..0x7f, 1..40), 1..10),
+            cuts in proptest::collection::vec(1usize..16, 1..50),
+        ) {
+            let mut stream = Vec::new();
+            for s in &scans {
+                stream.extend_from_slice(s);
+                stream.extend_from_slice(b"\r\n");
+            }
+            let mut codec = ScanCodec::new(Terminator::Any, 64);
+            let mut buf = BytesMut::new();
+            let mut out = Vec::new();
+            let mut pos = 0;
+            let mut i = 0;
+            while pos < stream.len() {
+                let n = cuts[i % cuts.len()].min(stream.len() - pos);
+                buf.extend_from_slice(&stream[pos..pos + n]);
+                pos += n;
+                i += 1;
+                while let Some(d) = codec.decode(&mut buf).unwrap() {
+                    out.push(d);
+                }
+            }
+            let expected: Vec<Decoded> = scans.into_iter().map(Decoded::Scan).collect();
+            prop_assert_eq!(out, expected);
+        }
+    }
+}

@@ -7,10 +7,16 @@ use konsign::domain::gs1;
 fn bench(c: &mut Criterion) {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
     let scans: [(&str, &[u8]); 5] = [
-        ("gs1_datamatrix_udi", b"]d201057089320000171727123110ABC-123\x1d21SN000123"),
+        (
+            "gs1_datamatrix_udi",
+            b"]d201057089320000171727123110ABC-123\x1d21SN000123",
+        ),
         ("gs1_128_sscc", b"]C100357089320000000018"),
         ("ean13", b"]E05708932000017"),
-        ("digital_link", b"]Q1https://id.gs1.org/01/05708932000017/10/ABC-123?17=271231"),
+        (
+            "digital_link",
+            b"]Q1https://id.gs1.org/01/05708932000017/10/ABC-123?17=271231",
+        ),
         ("hibc", b"+A123BJC5D6E71G"),
     ];
     let mut g = c.benchmark_group("gs1_parse");
@@ -18,7 +24,9 @@ fn bench(c: &mut Criterion) {
     for (name, bytes) in scans {
         // Make sure the vectors are valid (or, for HIBC, fail the same way each time).
         let _ = gs1::parse(bytes, today);
-        g.bench_function(name, |b| b.iter(|| gs1::parse(std::hint::black_box(bytes), today)));
+        g.bench_function(name, |b| {
+            b.iter(|| gs1::parse(std::hint::black_box(bytes), today))
+        });
     }
     g.finish();
 }

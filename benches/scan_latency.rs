@@ -15,14 +15,20 @@ use std::time::{Duration, Instant};
 const GTIN: &str = "05708932000017";
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; this harness takes no arguments.
     let scanners = env_or("SCANNERS", 200);
     let seconds = env_or("SECONDS", 20);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let dir = tempfile::tempdir()?;
     let mut config = Config::default();
     config.database.url = format!("sqlite://{}/latency.db", dir.path().display());
@@ -74,11 +80,23 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let t0 = Instant::now();
-    while ctx.scanners.list().iter().filter(|(_, s)| s.connected).count() < scanners {
-        anyhow::ensure!(t0.elapsed() < Duration::from_secs(30), "links did not connect");
+    while ctx
+        .scanners
+        .list()
+        .iter()
+        .filter(|(_, s)| s.connected)
+        .count()
+        < scanners
+    {
+        anyhow::ensure!(
+            t0.elapsed() < Duration::from_secs(30),
+            "links did not connect"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
-    eprintln!("{scanners} scanners connected; sending one scan per scanner per second for {seconds} s");
+    eprintln!(
+        "{scanners} scanners connected; sending one scan per scanner per second for {seconds} s"
+    );
 
     // Spread the scanners evenly over each second.
     let mut sent: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
@@ -118,14 +136,19 @@ fn main() -> anyhow::Result<()> {
         let text = String::from_utf8_lossy(&raw).to_string();
         // The serial follows AI 21 right after the 14-digit GTIN: `]d2` `01` GTIN `21` serial.
         let serial = text.get(3 + 2 + 14 + 2..).unwrap_or_default().to_string();
-        let Some(t_sent) = sent.get(&serial) else { continue };
+        let Some(t_sent) = sent.get(&serial) else {
+            continue;
+        };
         anyhow::ensure!(seen.insert(serial.clone()), "scan {serial} stored twice");
         let at = konsign::domain::time::from_db(&r.get::<String, _>("at")).expect("event time");
         lat.push((at - *t_sent).num_microseconds().unwrap_or(0) as f64 / 1000.0);
     }
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
-    println!("scanners: {scanners}, scans sent: {total}, verdicts stored: {} (each once)", lat.len());
+    println!(
+        "scanners: {scanners}, scans sent: {total}, verdicts stored: {} (each once)",
+        lat.len()
+    );
     println!(
         "scan-to-verdict latency ms: p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}",
         pct(0.50),
@@ -133,7 +156,11 @@ fn main() -> anyhow::Result<()> {
         pct(0.99),
         lat.last().copied().unwrap_or(0.0)
     );
-    anyhow::ensure!(lat.len() == total, "{} of {total} scans were stored", lat.len());
+    anyhow::ensure!(
+        lat.len() == total,
+        "{} of {total} scans were stored",
+        lat.len()
+    );
     ctx.scanners.shutdown();
     drop(slaves);
     Ok(())

@@ -716,6 +716,27 @@ async fn pages_are_danish_by_default_and_english_on_request(b: Backend) {
         .unwrap();
     assert!(home.contains("Lager pr. ejer"), "{home}");
     let _ = Client::send(http.get(format!("{}/", app.base))).await;
+    // The station page is live for a logged-in user and sends others to the login page.
+    let page = http
+        .get(format!("{}/stations/receiving-1", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("Station receiving-1")
+            && page.contains("data-csrf=")
+            && page.contains("/api/scans?station="),
+        "{page}"
+    );
+    let anon = http
+        .get(format!("{}/stations/receiving-1", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), StatusCode::SEE_OTHER);
 }
 
 async fn setting_a_password_ends_the_users_sessions(b: Backend) {

@@ -554,7 +554,12 @@ mod codec_properties {
     use tokio_util::codec::Decoder;
 
     fn terminator() -> impl Strategy<Value = Terminator> {
-        prop_oneof![Just(Terminator::Cr), Just(Terminator::Lf), Just(Terminator::CrLf), Just(Terminator::Any)]
+        prop_oneof![
+            Just(Terminator::Cr),
+            Just(Terminator::Lf),
+            Just(Terminator::CrLf),
+            Just(Terminator::Any)
+        ]
     }
 
     proptest! {

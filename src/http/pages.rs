@@ -80,6 +80,28 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("stock_error", Lang::En) => "The stock overview could not be loaded right now.",
         ("api", Lang::Da) => "API-dokumentation (OpenAPI)",
         ("api", Lang::En) => "API documentation (OpenAPI)",
+        ("station", _) => "Station",
+        ("scans", Lang::Da) => "Scanninger (nyeste øverst)",
+        ("scans", Lang::En) => "Scans (newest first)",
+        ("time", Lang::Da) => "Tid",
+        ("time", Lang::En) => "Time",
+        ("scanner", _) => "Scanner",
+        ("verdict", Lang::Da) => "Resultat",
+        ("verdict", Lang::En) => "Verdict",
+        ("receive", Lang::Da) => "Modtag seneste godkendte scanning",
+        ("receive", Lang::En) => "Receive the last accepted scan",
+        ("quantity", Lang::Da) => "Antal pakninger",
+        ("quantity", Lang::En) => "Packs",
+        ("location", Lang::Da) => "Lokation",
+        ("location", Lang::En) => "Location",
+        ("lot_if_missing", Lang::Da) => "Lot (kun hvis stregkoden ikke har det)",
+        ("lot_if_missing", Lang::En) => "Lot (only if the barcode has none)",
+        ("expiry_if_missing", Lang::Da) => "Udløb ÅÅÅÅ-MM-DD (kun hvis stregkoden ikke har det)",
+        ("expiry_if_missing", Lang::En) => "Expiry YYYY-MM-DD (only if the barcode has none)",
+        ("received", Lang::Da) => "Modtaget",
+        ("received", Lang::En) => "Received",
+        ("no_scan", Lang::Da) => "Scan en vare først.",
+        ("no_scan", Lang::En) => "Scan a product first.",
         ("other_lang", Lang::Da) => "English",
         ("other_lang", Lang::En) => "Dansk",
         _ => "?",
@@ -113,7 +135,9 @@ button{background:#123c5a;color:#fff;border:0;border-radius:.3rem}.err{color:#a4
 table{border-collapse:collapse;width:100%;background:#fff}td,th{padding:.4rem .6rem;border-bottom:1px solid #ddd;text-align:right}\
 td:first-child,th:first-child{text-align:left}\
 td.bar{width:30%}.bars{display:flex;height:1rem;background:#eee}.bars span{display:block}\
-.bars .ok{background:#2e7d32}.bars .q{background:#f9a825}.bars .x{background:#c62828}";
+.bars .ok{background:#2e7d32}.bars .q{background:#f9a825}.bars .x{background:#c62828}\
+tr.ok td{color:#1b5e20}tr.bad td{color:#a40000;font-weight:600}.okmsg{color:#1b5e20;font-weight:600}\
+form#receive{display:grid;gap:.5rem;max-width:26rem}form#receive label{display:grid}#scans td{text-align:left}";
 
 #[derive(Deserialize)]
 struct LangQuery {
@@ -283,8 +307,92 @@ async fn logout_submit(
         .into_response()
 }
 
+/// The station page: every scan at the station with its verdict, live (polls the scans API each
+/// second), and a form that receives the last accepted scan with quantity and location.
+async fn station(
+    State(s): State<AppState>,
+    axum::extract::Path(station): axum::extract::Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let l = lang(q.lang.as_deref(), &headers);
+    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
+        return Redirect::to("/login").into_response();
+    };
+    let principal = match svc::session_principal(&s.ctx, session).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Redirect::to("/login").into_response(),
+        Err(e) => return super::error::ApiError::from(e).into_response(),
+    };
+    let csrf = principal.csrf.clone().unwrap_or_default();
+    let texts =
+        serde_json::json!({ "received": t(l, "received"), "no_scan": t(l, "no_scan") }).to_string();
+    let body = page(
+        l,
+        html! {
+            h1 { (t(l, "station")) " " (station) }
+            div #station data-station=(station) data-csrf=(csrf) data-texts=(texts) {
+                h2 { (t(l, "receive")) }
+                form #receive {
+                    label { (t(l, "quantity")) input name="quantity" type="number" min="1" required; }
+                    label { (t(l, "location")) input name="location" required; }
+                    label { (t(l, "lot_if_missing")) input name="lot"; }
+                    label { (t(l, "expiry_if_missing")) input name="expiry"; }
+                    button type="submit" { (t(l, "receive")) }
+                }
+                p #result role="status" {}
+                h2 { (t(l, "scans")) }
+                table { thead { tr { th { (t(l, "time")) } th { (t(l, "scanner")) } th { (t(l, "verdict")) } } } tbody #scans {} }
+            }
+            script { (maud::PreEscaped(STATION_JS)) }
+        },
+    );
+    with_lang_cookie(l, &q, body)
+}
+
+/// Polls the scans API and posts receipts; the CSRF token comes from the page.
+const STATION_JS: &str = r#"
+const el = document.getElementById('station');
+const station = el.dataset.station, csrf = el.dataset.csrf, texts = JSON.parse(el.dataset.texts);
+let after = 0, lastOk = null;
+async function poll() {
+  try {
+    const r = await fetch('/api/scans?station=' + encodeURIComponent(station) + '&after=' + after + '&limit=200');
+    if (r.ok) {
+      for (const s of await r.json()) {
+        after = s.id;
+        if (s.outcome === 'ok') lastOk = s.id;
+        const tr = document.createElement('tr');
+        tr.className = s.outcome === 'ok' ? 'ok' : 'bad';
+        const time = new Date(s.at).toLocaleTimeString('da-DK', { timeZone: 'Europe/Copenhagen' });
+        for (const v of [time, s.scanner_id, s.message]) {
+          const td = document.createElement('td'); td.textContent = v; tr.appendChild(td);
+        }
+        document.getElementById('scans').prepend(tr);
+      }
+    }
+  } finally { setTimeout(poll, 1000); }
+}
+document.getElementById('receive').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const out = document.getElementById('result');
+  if (lastOk === null) { out.textContent = texts.no_scan; return; }
+  const f = new FormData(ev.target);
+  const body = { scan_id: lastOk, quantity: Number(f.get('quantity')), location: f.get('location') };
+  if (f.get('lot')) body.lot = f.get('lot');
+  if (f.get('expiry')) body.expiry = f.get('expiry');
+  const r = await fetch('/api/stations/' + encodeURIComponent(station) + '/receive', {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) });
+  const j = await r.json();
+  out.textContent = r.ok ? texts.received + ': ' + j.entries[0].delta + ' (' + j.entries[0].location + ')' : j.message;
+  out.className = r.ok ? 'okmsg' : 'err';
+});
+poll();
+"#;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/stations/{station}", get(station))
         .route("/", get(home))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", axum::routing::post(logout_submit))

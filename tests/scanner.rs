@@ -280,7 +280,16 @@ async fn stock_is_received_through_a_pty_scanner(b: common::Backend) {
     .unwrap();
     host.write_all(b"]E05708932000024\r\n").unwrap();
     host.write_all(b"garbage\r\n").unwrap();
-    let scans = stored_scans(&admin, 3).await;
+    host.write_all(b"]C0A-02-1\r\n").unwrap(); // a location label
+    let scans = stored_scans(&admin, 4).await;
+    assert_eq!(
+        (scans[3]["outcome"].as_str(), scans[3]["kind"].as_str()),
+        (Some("ok"), Some("location")),
+        "{:?}",
+        scans[3]
+    );
+    assert_eq!(scans[3]["parsed"]["location"], "A-02-1");
+    assert_eq!(scans[2]["message"], "not a product or location barcode");
     let (plate_scan, pouch_scan, bad_scan) = (
         scans[0]["id"].as_i64().unwrap(),
         scans[1]["id"].as_i64().unwrap(),

@@ -361,7 +361,8 @@ async function poll() {
     if (r.ok) {
       for (const s of await r.json()) {
         after = s.id;
-        if (s.outcome === 'ok') lastOk = s.id;
+        if (s.kind === 'location' && s.parsed) document.querySelector('input[name=location]').value = s.parsed.location;
+        else if (s.outcome === 'ok') lastOk = s.id;
         const tr = document.createElement('tr');
         tr.className = s.outcome === 'ok' ? 'ok' : 'bad';
         const time = new Date(s.at).toLocaleTimeString('da-DK', { timeZone: 'Europe/Copenhagen' });

@@ -2,7 +2,9 @@
 //! judged by the workflow of its station, stored with its verdict in one transaction, and only
 //! then answered with the scanner's good or bad feedback bytes.
 //!
-//! Workflows so far: `lookup` (what is this?), for every station. Receiving by scan comes next.
+//! Every station judges a scan the same way: a product barcode is accepted when the product is
+//! known and the lot not expired, a location label when the location exists. A receiving
+//! station then receives the last accepted product scan with `receive_by_scan`.
 
 use super::{today, Ctx};
 use crate::devices::scanner::{ScanEvent, ScannerConfig, Supervisor};
@@ -26,14 +28,29 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
     let parsed = gs1::parse(&ev.bytes, day);
     let (accepted, message, kind, parsed_json) = match &parsed {
         Err(e) => (false, format!("unreadable barcode: {e}"), None, None),
+        // A barcode that is no product may be a location label (Code 128 of the location code):
+        // at a receiving station that is the target location.
+        Ok(scan) if scan.kind == Kind::Unknown => match location_label(ctx, &ev.bytes).await? {
+            Some((code, kind)) => (
+                true,
+                format!("location {code} ({kind})"),
+                Some("location".to_string()),
+                Some(json!({ "location": code }).to_string()),
+            ),
+            None => (
+                false,
+                "not a product or location barcode".to_string(),
+                Some("unknown".to_string()),
+                serde_json::to_string(scan).ok(),
+            ),
+        },
         Ok(scan) => {
             let kind = serde_json::to_value(scan.kind)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string));
-            let (ok, msg) = match (&scan.gtin, scan.kind) {
-                (_, Kind::Unknown) => (false, "not a product barcode".to_string()),
-                (None, _) => (false, "the barcode carries no GTIN".to_string()),
-                (Some(gtin), _) => {
+            let (ok, msg) = match &scan.gtin {
+                None => (false, "the barcode carries no GTIN".to_string()),
+                Some(gtin) => {
                     let mut conn = ctx.db.pool().acquire().await?;
                     match crate::store::catalog::product(&mut conn, gtin.as_str()).await? {
                         None => (false, format!("unknown product {gtin}")),
@@ -96,6 +113,26 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
         accepted,
         message,
     })
+}
+
+/// The location a scanned label names, with its kind, if the scan is a known location code
+/// (AIM identifier, if any, removed).
+async fn location_label(ctx: &Ctx, bytes: &[u8]) -> Result<Option<(String, String)>> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(None);
+    };
+    let text = if text.starts_with(']') {
+        text.get(3..).unwrap_or("")
+    } else {
+        text
+    };
+    let Ok(code) = crate::domain::catalog::LocationCode::parse(text) else {
+        return Ok(None);
+    };
+    let mut conn = ctx.db.pool().acquire().await?;
+    Ok(crate::store::catalog::location(&mut conn, code.as_str())
+        .await?
+        .map(|l| (l.code, l.kind)))
 }
 
 /// Drains the scans of every link until the links are gone. A scan that cannot be stored is

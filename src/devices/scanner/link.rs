@@ -19,6 +19,8 @@ use tokio_util::codec::Decoder;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScannerConfig {
+    /// Set from the path by `PUT /api/scanners/{id}`; may be left out of the body there.
+    #[serde(default)]
     pub id: String,
     /// The device path; stable `/dev/serial/by-id/...` links work.
     pub path: String,

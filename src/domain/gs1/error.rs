@@ -61,6 +61,8 @@ pub enum Rule {
         byte: u8,
     },
     BadSymbologyId,
+    /// A GS1 element string without a GS1 symbology identifier: GS1 is never guessed.
+    NoGs1Symbology,
     UnknownAi(String),
     Length {
         need: Need,
@@ -102,6 +104,9 @@ impl fmt::Display for Rule {
             Rule::Empty => f.write_str("empty scan"),
             Rule::NotUtf8 { byte } => write!(f, "byte 0x{byte:02x} is not valid utf-8"),
             Rule::BadSymbologyId => f.write_str("incomplete symbology identifier"),
+            Rule::NoGs1Symbology => f.write_str(
+                "looks like a GS1 element string but has no GS1 symbology identifier (]C1, ]d2, ]Q3, ]e0); configure the scanner to send AIM ids",
+            ),
             Rule::UnknownAi(ai) => write!(f, "unknown ai {}", ai.escape_debug()),
             Rule::Length { need, digits, got } => {
                 let unit = |n: usize| match (digits, n) {

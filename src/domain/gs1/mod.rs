@@ -11,9 +11,9 @@
 //!   carries HIBC when the data starts with `+`, a Digital Link when it starts with `http://` or
 //!   `https://`, and otherwise data without GS1 meaning ([`Kind::Unknown`]).
 //! - Without one: 8, 12 or 13 digits are an EAN/UPC; `+` starts HIBC; `(` the bracket form;
-//!   `http://`/`https://` a Digital Link; data containing a GS is a GS1 element string. Anything
-//!   else is a GS1 element string if it parses as one (pairing rules included), else
-//!   [`Kind::Unknown`].
+//!   `http://`/`https://` a Digital Link. A GS1 element string is never guessed from data without
+//!   a GS1 identifier (docs: devices.md section 1): data containing a GS is an error that says so,
+//!   anything else is [`Kind::Unknown`].
 //!
 //! A [`Kind::Unknown`] scan is not an error: it holds the text as one element with the pseudo-AI
 //! `raw`, so callers can still use location labels and other plain codes. Input that is not UTF-8,
@@ -236,9 +236,10 @@ pub fn parse(input: &[u8], today: NaiveDate) -> Result<Scan, Gs1Error> {
                 let located = digital_link::parse(body, base, today)?;
                 gs1_scan(sym, Kind::DigitalLink, located, today)
             } else if body.as_bytes().contains(&GS) {
-                gs1(Kind::Gs1)
+                // GS1 is never guessed from data without a GS1 AIM id (devices.md section 1).
+                Err(Gs1Error::at(0, Rule::NoGs1Symbology))
             } else {
-                Ok(gs1(Kind::Gs1).unwrap_or_else(|_| unknown(sym, body)))
+                Ok(unknown(sym, body))
             }
         }
     }
@@ -391,9 +392,10 @@ mod tests {
     }
 
     #[test]
-    fn an_unbracketed_string_is_gs1_only_if_it_parses() {
-        let s = scan(b"010570893200001710ABC");
+    fn gs1_is_never_guessed_without_a_gs1_identifier() {
+        let s = scan(b"]C1010570893200001710ABC");
         assert_eq!((s.kind, s.lot.as_deref()), (Kind::Gs1, Some("ABC")));
+        assert_eq!(scan(b"010570893200001710ABC").kind, Kind::Unknown);
         let s = scan(b"A-01-1");
         assert_eq!(s.kind, Kind::Unknown);
         assert_eq!(
@@ -403,10 +405,9 @@ mod tests {
                 value: "A-01-1".into()
             }]
         );
-        // A lot without a GTIN does not parse as a whole, so without an identifier it is unknown...
         assert_eq!(scan(b"10ABC").kind, Kind::Unknown);
-        // ...but with a GS in it, it is clearly GS1 and the rule is reported.
-        assert!(err(b"10ABC\x1d").contains("lot needs one of"));
+        // A GS shows it is meant as GS1: without the identifier that is an error that says why.
+        assert!(err(b"0105708932000017\x1d10ABC").contains("no GS1 symbology identifier"));
         let s = scan(b"]C0A-01-1");
         assert_eq!((s.symbology.as_str(), s.kind), ("]C0", Kind::Unknown));
     }

@@ -727,6 +727,7 @@ async fn pages_are_danish_by_default_and_english_on_request(b: Backend) {
     let page = page.text().await.unwrap();
     assert!(
         page.contains("Station receiving-1")
+            && page.contains("Opslag:")
             && page.contains("data-csrf=")
             && page.contains("/api/scans?station="),
         "{page}"

@@ -297,6 +297,31 @@ async fn stock_is_received_through_a_pty_scanner(b: common::Backend) {
     );
 
     let body = json!({ "scan_id": plate_scan, "quantity": 12, "location": "A-01-1" });
+    // A lookup station (the default) does not receive.
+    let r = picker
+        .post("/api/stations/receiving-1/receive", body.clone())
+        .await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (reqwest::StatusCode::CONFLICT, Some("wrong_workflow")),
+        "{:?}",
+        r.body
+    );
+    let set = |w: &str| {
+        common::Client::send(
+            admin
+                .req(reqwest::Method::PUT, "/api/stations/receiving-1/workflow")
+                .json(&json!({ "workflow": w })),
+        )
+    };
+    assert_eq!(
+        set("packing").await.status,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        set("receiving").await.status,
+        reqwest::StatusCode::NO_CONTENT
+    );
     let r = picker
         .post("/api/stations/receiving-1/receive", body.clone())
         .await;
@@ -361,6 +386,13 @@ async fn stock_is_received_through_a_pty_scanner(b: common::Backend) {
         )
         .await;
     assert_eq!(r.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let r = common::Client::send(
+        admin
+            .req(reqwest::Method::PUT, "/api/stations/receiving-2/workflow")
+            .json(&json!({ "workflow": "receiving" })),
+    )
+    .await;
+    assert_eq!(r.status, reqwest::StatusCode::NO_CONTENT);
     let r = picker
         .post(
             "/api/stations/receiving-2/receive",

@@ -100,6 +100,8 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("expiry_if_missing", Lang::En) => "Expiry YYYY-MM-DD (only if the barcode has none)",
         ("received", Lang::Da) => "Modtaget",
         ("received", Lang::En) => "Received",
+        ("lookup_mode", Lang::Da) => "Opslag: scan en vare eller en lokation for at se, hvad det er.",
+        ("lookup_mode", Lang::En) => "Lookup: scan a product or a location to see what it is.",
         ("no_scan", Lang::Da) => "Scan en vare først.",
         ("no_scan", Lang::En) => "Scan a product first.",
         ("other_lang", Lang::Da) => "English",
@@ -324,6 +326,10 @@ async fn station(
         Ok(None) => return Redirect::to("/login").into_response(),
         Err(e) => return super::error::ApiError::from(e).into_response(),
     };
+    let receiving = match crate::service::scans::workflow_of(&s.ctx, &station).await {
+        Ok(w) => w == "receiving",
+        Err(e) => return super::error::ApiError::from(e).into_response(),
+    };
     let csrf = principal.csrf.clone().unwrap_or_default();
     let texts =
         serde_json::json!({ "received": t(l, "received"), "no_scan": t(l, "no_scan") }).to_string();
@@ -332,8 +338,9 @@ async fn station(
         html! {
             h1 { (t(l, "station")) " " (station) }
             div #station data-station=(station) data-csrf=(csrf) data-texts=(texts) {
-                h2 { (t(l, "receive")) }
-                form #receive {
+                @if !receiving { p { (t(l, "lookup_mode")) } }
+                h2 hidden[!receiving] { (t(l, "receive")) }
+                form #receive hidden[!receiving] {
                     label { (t(l, "quantity")) input name="quantity" type="number" min="1" required; }
                     label { (t(l, "location")) input name="location" required; }
                     label { (t(l, "lot_if_missing")) input name="lot"; }

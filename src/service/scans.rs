@@ -2,9 +2,10 @@
 //! judged by the workflow of its station, stored with its verdict in one transaction, and only
 //! then answered with the scanner's good or bad feedback bytes.
 //!
-//! Every station judges a scan the same way: a product barcode is accepted when the product is
-//! known and the lot not expired, a location label when the location exists. A receiving
-//! station then receives the last accepted product scan with `receive_by_scan`.
+//! Every station runs a workflow: `lookup` (the default: what is this?) or `receiving`. Both judge
+//! a scan the same way: a product barcode is accepted when the product is known and the lot not
+//! expired, a location label when the location exists. At a receiving station the last accepted
+//! product scan is then received with `receive_by_scan`.
 
 use super::{today, Ctx};
 use crate::devices::scanner::{ScanEvent, ScannerConfig, Supervisor};
@@ -13,6 +14,57 @@ use crate::error::{Error, Result};
 use crate::store::scanners::{self as db, NewScan};
 use serde_json::json;
 use std::sync::Arc;
+
+/// The workflows a station can run.
+pub const WORKFLOWS: &[&str] = &["lookup", "receiving"];
+
+/// The workflow of a station (`lookup` unless set).
+pub async fn workflow_of(ctx: &Ctx, station: &str) -> Result<String> {
+    Ok(db::station_workflow(ctx.db.pool(), station)
+        .await?
+        .unwrap_or_else(|| "lookup".into()))
+}
+
+/// Sets the workflow a station runs.
+pub async fn set_workflow(
+    ctx: &Ctx,
+    by: &super::Actor,
+    station: &str,
+    workflow: &str,
+) -> Result<()> {
+    let station = station.trim();
+    if station.is_empty() || station.len() > 64 || station.chars().any(char::is_control) {
+        return Err(Error::invalid("station", "must be 1 to 64 characters"));
+    }
+    if !WORKFLOWS.contains(&workflow) {
+        return Err(Error::invalid(
+            "workflow",
+            format!("must be one of {}", WORKFLOWS.join(", ")),
+        ));
+    }
+    let mut tx = ctx.db.begin_write().await?;
+    db::put_station_workflow(tx.conn(), station, workflow).await?;
+    let subject = format!("station:{station}");
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &by.name,
+            action: "station.workflow_set",
+            subject: &subject,
+            purpose: None,
+            detail: json!({ "workflow": workflow }),
+        },
+    )
+    .await?;
+    tx.event(
+        "station.workflow_set",
+        &subject,
+        &json!({ "station": station, "workflow": workflow }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
 
 /// The verdict on one scan, as stored and as reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +129,7 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
             (ok, msg, kind, serde_json::to_string(scan).ok())
         }
     };
+    let workflow = workflow_of(ctx, &ev.station).await?;
     let raw_hex = hex::encode(&ev.bytes);
     let at = crate::domain::time::to_db(ev.at);
     let outcome = if accepted { "ok" } else { "rejected" };
@@ -87,7 +140,7 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
         raw_hex: &raw_hex,
         kind: kind.as_deref(),
         parsed: parsed_json,
-        used_for: "lookup",
+        used_for: &workflow,
         outcome,
         message: &message,
         at: &at,
@@ -250,6 +303,13 @@ pub async fn receive_by_scan(
     station: &str,
     r: &ReceiveByScan,
 ) -> Result<super::stock::OpResult> {
+    let workflow = workflow_of(ctx, station).await?;
+    if workflow != "receiving" {
+        return Err(Error::conflict(
+            "wrong_workflow",
+            format!("station {station} runs the {workflow} workflow; set it to receiving to receive by scan"),
+        ));
+    }
     let scan = db::scan(ctx.db.pool(), r.scan_id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("scan {}", r.scan_id)))?;

@@ -157,3 +157,33 @@ pub async fn mark_used(pool: &AnyPool, id: i64, used_for: &str) -> Result<(), sq
         .await?;
     Ok(())
 }
+
+/// The workflow a station runs, if one was set.
+pub async fn station_workflow(
+    pool: &AnyPool,
+    station: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("select workflow from stations where station = $1")
+        .bind(station)
+        .fetch_optional(pool)
+        .await?
+        .map(|r| r.try_get("workflow"))
+        .transpose()
+}
+
+pub async fn put_station_workflow(
+    conn: &mut AnyConnection,
+    station: &str,
+    workflow: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into stations (station, workflow, updated_at) values ($1, $2, $3)
+         on conflict (station) do update set workflow = excluded.workflow, updated_at = excluded.updated_at",
+    )
+    .bind(station)
+    .bind(workflow)
+    .bind(super::now_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

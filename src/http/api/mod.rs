@@ -44,6 +44,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(scanners::put, scanners::delete))
         .routes(routes!(scanners::scans))
         .routes(routes!(scanners::receive))
+        .routes(routes!(scanners::set_workflow))
         .merge(imports())
 }
 

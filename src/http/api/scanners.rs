@@ -111,3 +111,24 @@ pub async fn receive(
         svc::receive_by_scan(&s.ctx, &p.actor, &station, &r).await?,
     ))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StationWorkflow {
+    /// lookup or receiving
+    pub workflow: String,
+}
+
+/// Set the workflow a station runs (lookup is the default; receiving allows receive-by-scan).
+#[utoipa::path(put, path = "/api/stations/{station}/workflow", tag = "scanners", params(("station" = String, Path)),
+    request_body = StationWorkflow, responses((status = 204), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn set_workflow(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(station): Path<String>,
+    Json(r): Json<StationWorkflow>,
+) -> ApiResult<StatusCode> {
+    let p = caller.require(allow::CATALOG_WRITE)?;
+    svc::set_workflow(&s.ctx, &p.actor, &station, r.workflow.trim()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

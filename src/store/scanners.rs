@@ -88,6 +88,25 @@ pub struct ScanRecord {
     pub at: String,
 }
 
+const SCAN_COLS: &str =
+    "id, scanner_id, station, raw_hex, kind, parsed, used_for, outcome, message, at";
+
+fn scan_row(r: &sqlx::any::AnyRow) -> Result<ScanRecord, sqlx::Error> {
+    let parsed: Option<String> = r.try_get("parsed")?;
+    Ok(ScanRecord {
+        id: r.try_get("id")?,
+        scanner_id: r.try_get("scanner_id")?,
+        station: r.try_get("station")?,
+        raw_hex: r.try_get("raw_hex")?,
+        kind: r.try_get("kind")?,
+        parsed: parsed.and_then(|p| serde_json::from_str(&p).ok()),
+        used_for: r.try_get("used_for")?,
+        outcome: r.try_get("outcome")?,
+        message: r.try_get("message")?,
+        at: r.try_get("at")?,
+    })
+}
+
 /// Scans after a cursor, oldest first, optionally for one station.
 pub async fn list_scans(
     pool: &AnyPool,
@@ -95,57 +114,22 @@ pub async fn list_scans(
     after: i64,
     limit: i64,
 ) -> Result<Vec<ScanRecord>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select id, scanner_id, station, raw_hex, kind, parsed, used_for, outcome, message, at from scans
-         where ($1 is null or station = $1) and id > $2 order by id limit $3",
-    )
-    .bind(station)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let parsed: Option<String> = r.try_get("parsed")?;
-            Ok(ScanRecord {
-                id: r.try_get("id")?,
-                scanner_id: r.try_get("scanner_id")?,
-                station: r.try_get("station")?,
-                raw_hex: r.try_get("raw_hex")?,
-                kind: r.try_get("kind")?,
-                parsed: parsed.and_then(|p| serde_json::from_str(&p).ok()),
-                used_for: r.try_get("used_for")?,
-                outcome: r.try_get("outcome")?,
-                message: r.try_get("message")?,
-                at: r.try_get("at")?,
-            })
-        })
-        .collect()
+    let sql = format!(
+        "select {SCAN_COLS} from scans where ($1 is null or station = $1) and id > $2 order by id limit $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(station)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(scan_row).collect()
 }
 
 pub async fn scan(pool: &AnyPool, id: i64) -> Result<Option<ScanRecord>, sqlx::Error> {
-    let row = sqlx::query(
-        "select id, scanner_id, station, raw_hex, kind, parsed, used_for, outcome, message, at from scans where id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    row.map(|r| {
-        let parsed: Option<String> = r.try_get("parsed")?;
-        Ok(ScanRecord {
-            id: r.try_get("id")?,
-            scanner_id: r.try_get("scanner_id")?,
-            station: r.try_get("station")?,
-            raw_hex: r.try_get("raw_hex")?,
-            kind: r.try_get("kind")?,
-            parsed: parsed.and_then(|p| serde_json::from_str(&p).ok()),
-            used_for: r.try_get("used_for")?,
-            outcome: r.try_get("outcome")?,
-            message: r.try_get("message")?,
-            at: r.try_get("at")?,
-        })
-    })
-    .transpose()
+    let sql = format!("select {SCAN_COLS} from scans where id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+    row.as_ref().map(scan_row).transpose()
 }
 
 /// Records what a scan was used for (for example the receipt it became).

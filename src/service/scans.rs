@@ -8,12 +8,11 @@
 //! product scan is then received with `receive_by_scan`.
 
 use super::{today, Ctx};
-use crate::devices::scanner::{ScanEvent, ScannerConfig, Supervisor};
+use crate::devices::scanner::{ScanEvent, ScannerConfig};
 use crate::domain::gs1::{self, Kind};
 use crate::error::{Error, Result};
 use crate::store::scanners::{self as db, NewScan};
 use serde_json::json;
-use std::sync::Arc;
 
 /// The workflows a station can run.
 pub const WORKFLOWS: &[&str] = &["lookup", "receiving"];
@@ -277,9 +276,6 @@ pub async fn delete_scanner(ctx: &Ctx, by: &super::Actor, id: &str) -> Result<()
     ctx.scanners.stop(id);
     Ok(())
 }
-
-/// The shared supervisor type, for the composition root.
-pub type Scanners = Arc<Supervisor>;
 
 /// Receiving by scan: the receiver has scanned a product; with the quantity and target location
 /// this receives the stock. Idempotent per scan (the scan id is the idempotency key), so a

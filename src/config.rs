@@ -15,6 +15,25 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    pub picking: PickingConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PickingConfig {
+    /// The picker scans the location label before the product.
+    pub require_location_scan: bool,
+    /// Most orders one wave takes when the lead gives no limit.
+    pub wave_max_orders: u32,
+}
+
+impl Default for PickingConfig {
+    fn default() -> Self {
+        Self {
+            require_location_scan: true,
+            wave_max_orders: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

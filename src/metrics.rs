@@ -51,6 +51,10 @@ pub struct Metrics {
     pub scanner_connected: Family<ScannerLabel, Gauge>,
     pub scanner_dropped_frames: Family<ScannerLabel, Gauge>,
     pub scanner_errors: Family<ScannerLabel, Gauge>,
+    /// Orders taken in, by outcome (allocated, backordered, replayed).
+    pub orders: Family<OutcomeLabel, Counter>,
+    /// Pick scans by outcome (confirmed, location, refused code).
+    pub pick_scans: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -114,7 +118,21 @@ impl Metrics {
             "Port open/read/write failures since start",
             scanner_errors.clone(),
         );
+        let orders = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "orders",
+            "Orders taken in, by outcome (allocated, backordered, replayed)",
+            orders.clone(),
+        );
+        let pick_scans = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "pick_scans",
+            "Pick scans by outcome (confirmed, location, or the refusal code)",
+            pick_scans.clone(),
+        );
         Self {
+            orders,
+            pick_scans,
             registry,
             http_requests,
             http_duration,

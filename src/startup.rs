@@ -21,6 +21,7 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()),
         scanners: Arc::new(crate::devices::scanner::Supervisor::new()),
+        stock_arrived: Arc::new(tokio::sync::Notify::new()),
     })
 }
 
@@ -58,6 +59,7 @@ impl App {
     ) -> anyhow::Result<()> {
         let janitor = tokio::spawn(session_janitor(self.ctx.clone()));
         let router_task = crate::service::scans::spawn_router(self.ctx.clone());
+        let backorders = crate::service::orders::spawn_backorder_worker(self.ctx.clone());
         let scanners = crate::service::scans::start_all(&self.ctx).await?;
         tracing::info!(scanners, "scanner links started");
         let router = crate::http::router(self.ctx.clone());
@@ -69,6 +71,7 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         janitor.abort();
+        backorders.abort();
         self.ctx.scanners.shutdown();
         if let Some(t) = router_task {
             t.abort();

@@ -65,6 +65,16 @@ pub mod allow {
     pub const STATEMENTS: &[Role] = &[Admin, Lead, Finance];
     pub const EVENTS: &[Role] = &[Admin, Lead, Integration];
     pub const ADMIN: &[Role] = &[Admin];
+    /// Hand over, change and cancel orders; follow their status and change feed.
+    pub const ORDERS: &[Role] = &[Admin, Lead, Integration];
+    /// Read an order with the citizen's name and address (audit-logged).
+    pub const ORDER_PERSONAL: &[Role] = &[Admin, Lead, Packer, Integration];
+    /// Release a backordered order partially; make and assign waves.
+    pub const LEAD: &[Role] = &[Admin, Lead];
+    /// Take waves and pick.
+    pub const PICKING: &[Role] = &[Admin, Lead, Picker];
+    /// See waves and their progress.
+    pub const WAVES_READ: &[Role] = &[Admin, Lead, Picker, Packer, Operator];
 }
 
 pub fn username(s: &str) -> Result<String, Invalid> {

@@ -268,10 +268,12 @@ pub enum LocationKind {
     Cutting,
     Packing,
     Dispatch,
+    /// A pick tote: a box that carries one order from the shelves to cutting and packing.
+    Tote,
 }
 
 impl LocationKind {
-    pub const ALL: [LocationKind; 7] = [
+    pub const ALL: [LocationKind; 8] = [
         LocationKind::Receiving,
         LocationKind::Pick,
         LocationKind::Reserve,
@@ -279,6 +281,7 @@ impl LocationKind {
         LocationKind::Cutting,
         LocationKind::Packing,
         LocationKind::Dispatch,
+        LocationKind::Tote,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -289,6 +292,7 @@ impl LocationKind {
             LocationKind::Cutting => "cutting",
             LocationKind::Packing => "packing",
             LocationKind::Dispatch => "dispatch",
+            LocationKind::Tote => "tote",
         }
     }
     pub fn parse(s: &str) -> Result<Self, Invalid> {

@@ -1,9 +1,12 @@
 //! Pure domain: value types, invariants and rules. No I/O, no async, no database.
 
+pub mod allocation;
 pub mod auth;
 pub mod catalog;
 pub mod gs1;
 pub mod gtin;
+pub mod order;
+pub mod picking;
 pub mod stock;
 pub mod time;
 

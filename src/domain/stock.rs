@@ -138,10 +138,12 @@ pub enum OpKind {
     Release,
     Scrap,
     Transfer,
+    /// A confirmed pick: packs move from their location into an order's tote (or back, on undo).
+    Pick,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 7] = [
+    pub const ALL: [OpKind; 8] = [
         OpKind::Receive,
         OpKind::Move,
         OpKind::Adjust,
@@ -149,6 +151,7 @@ impl OpKind {
         OpKind::Release,
         OpKind::Scrap,
         OpKind::Transfer,
+        OpKind::Pick,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -159,6 +162,7 @@ impl OpKind {
             OpKind::Release => "release",
             OpKind::Scrap => "scrap",
             OpKind::Transfer => "transfer",
+            OpKind::Pick => "pick",
         }
     }
     pub fn from_db(s: &str) -> Option<Self> {
@@ -174,6 +178,7 @@ impl OpKind {
             OpKind::Release => "stock.released",
             OpKind::Scrap => "stock.scrapped",
             OpKind::Transfer => "stock.ownership_transferred",
+            OpKind::Pick => "stock.picked",
         }
     }
 }
@@ -311,7 +316,9 @@ impl Statement {
                 OpKind::Receive => s.receipts += sum,
                 OpKind::Adjust => s.adjustments += sum,
                 OpKind::Scrap => s.scrap += sum,
-                OpKind::Move | OpKind::Quarantine | OpKind::Release => s.internal += sum,
+                OpKind::Move | OpKind::Quarantine | OpKind::Release | OpKind::Pick => {
+                    s.internal += sum
+                }
                 OpKind::Transfer => {} // given split by direction
             }
         }

@@ -33,6 +33,8 @@ pub struct AppState {
         (name = "stock", description = "Consignment stock operations, ledger and reports"),
         (name = "log", description = "Domain events and the audit log"),
         (name = "scanners", description = "Serial barcode scanners and their scans"),
+        (name = "orders", description = "Citizen orders: intake, allocation, status and change feed"),
+        (name = "picking", description = "Pick waves and scan-verified picking"),
     )
 )]
 struct ApiDoc;

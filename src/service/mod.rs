@@ -4,6 +4,8 @@ pub mod auth;
 pub mod catalog;
 pub mod demo;
 pub mod import;
+pub mod orders;
+pub mod picking;
 pub mod scans;
 pub mod stock;
 
@@ -21,6 +23,9 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
     /// The serial scanner links (started by `serve`).
     pub scanners: Arc<crate::devices::scanner::Supervisor>,
+    /// Woken after stock may have become allocatable (receipt, move, release): backordered
+    /// orders are retried.
+    pub stock_arrived: Arc<tokio::sync::Notify>,
 }
 
 /// Who is acting: a logged-in user, an API token, or the system itself.

@@ -108,6 +108,12 @@ async fn run(ctx: &Ctx, kind: OpKind, plan: OpPlan) -> Result<OpResult> {
                     .get_or_create(&label)
                     .inc_by(packs);
                 tracing::info!(op_id, kind = kind.as_str(), "stock operation committed");
+                if matches!(
+                    kind,
+                    OpKind::Receive | OpKind::Move | OpKind::Release | OpKind::Adjust
+                ) {
+                    ctx.stock_arrived.notify_one();
+                }
             }
             Ok(OpResult {
                 op_id,
@@ -199,7 +205,7 @@ pub async fn receive(ctx: &Ctx, actor: &Actor, r: &ReceiveRequest) -> Result<OpR
     let loc_kind = LocationKind::parse(&loc_kind)?;
     if matches!(
         loc_kind,
-        LocationKind::Dispatch | LocationKind::Packing | LocationKind::Cutting
+        LocationKind::Dispatch | LocationKind::Packing | LocationKind::Cutting | LocationKind::Tote
     ) {
         return Err(Error::invalid(
             "location",
@@ -375,10 +381,10 @@ pub async fn unit_op(
         }
         OpKind::Scrap => (vec![out(Amount::By(-qty))], None),
         OpKind::Adjust => (vec![out(Amount::SetTo(qty))], None),
-        OpKind::Receive => {
+        OpKind::Receive | OpKind::Pick => {
             return Err(Error::invalid(
                 "kind",
-                "receive is not an operation on an existing unit",
+                format!("{} is not an operation on an existing unit", kind.as_str()),
             ))
         }
     };
@@ -400,6 +406,8 @@ pub struct UnitView {
     pub owner: String,
     pub status: StockStatus,
     pub quantity: i64,
+    /// Packs promised to orders (not yet picked); only the rest can be moved or allocated.
+    pub reserved: i64,
     pub freshness: Freshness,
     /// Can be allocated to an order: available status, in a pick or reserve location, not expired.
     pub available: bool,
@@ -424,6 +432,7 @@ fn judge(u: UnitRow, today: NaiveDate) -> UnitView {
         owner: u.owner,
         status,
         quantity: u.qty,
+        reserved: u.reserved,
         freshness: fresh,
         available,
     }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod events;
+pub mod orders;
 pub mod scanners;
 pub mod sqlite_writer;
 pub mod stock;

@@ -173,8 +173,16 @@ fn execute(tx: &Connection, plan: &OpPlan) -> rusqlite::Result<Outcome> {
                 .optional()?
                 .unwrap_or(0))
         };
+        // What a refused change could have taken: the packs not reserved for orders.
+        let free = |id: i64| -> rusqlite::Result<i64> {
+            Ok(tx
+                .prepare_cached("select qty - reserved from stock_units where id = ?1")?
+                .query_row(params![id], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0))
+        };
         let change = |id: i64, d: i64| -> rusqlite::Result<Option<i64>> {
-            tx.prepare_cached("update stock_units set qty = qty + ?1, updated_at = ?2 where id = ?3 and qty + ?1 >= 0 returning qty")?
+            tx.prepare_cached("update stock_units set qty = qty + ?1, updated_at = ?2 where id = ?3 and qty + ?1 >= reserved returning qty")?
                 .query_row(params![d, now, id], |r| r.get(0))
                 .optional()
         };
@@ -205,7 +213,7 @@ fn execute(tx: &Connection, plan: &OpPlan) -> rusqlite::Result<Outcome> {
                 Some(after) => (*id, after, d),
                 None => {
                     return Ok(Outcome::Insufficient {
-                        on_hand: current(*id)?,
+                        on_hand: free(*id)?,
                         requested: -d,
                     })
                 }
@@ -216,7 +224,7 @@ fn execute(tx: &Connection, plan: &OpPlan) -> rusqlite::Result<Outcome> {
                     Some(after) => (*id, after, d),
                     None => {
                         return Ok(Outcome::Insufficient {
-                            on_hand: current(*id)?,
+                            on_hand: free(*id)?,
                             requested: -d,
                         })
                     }

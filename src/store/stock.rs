@@ -29,11 +29,12 @@ pub struct UnitRow {
     pub owner: String,
     pub status: String,
     pub qty: i64,
+    pub reserved: i64,
 }
 
 const UNIT_SELECT: &str =
     "select s.id, s.gtin, p.name as product_name, p.producer, p.min_shelf_life_days, s.lot, \
-    s.expiry, s.location, l.kind as location_kind, s.owner, s.status, s.qty \
+    s.expiry, s.location, l.kind as location_kind, s.owner, s.status, s.qty, s.reserved \
     from stock_units s join products p on p.gtin = s.gtin join locations l on l.code = s.location";
 
 fn unit_row(r: &AnyRow) -> Result<UnitRow, sqlx::Error> {
@@ -50,6 +51,7 @@ fn unit_row(r: &AnyRow) -> Result<UnitRow, sqlx::Error> {
         owner: r.try_get("owner")?,
         status: r.try_get("status")?,
         qty: r.try_get("qty")?,
+        reserved: r.try_get("reserved")?,
     })
 }
 
@@ -108,15 +110,16 @@ pub async fn add_to_unit(
     Ok((row.try_get("id")?, after - delta, after))
 }
 
-/// Changes a unit's quantity atomically, never below zero. Returns `(before, after)`, or the
-/// current quantity as `Err` when the change would go negative (nothing is written then).
+/// Changes a unit's quantity atomically, never below its reserved packs (so never below zero).
+/// Returns `(before, after)`, or the free quantity as `Err` when the change would take reserved
+/// stock (nothing is written then).
 pub async fn change_qty(
     conn: &mut AnyConnection,
     unit_id: i64,
     delta: i64,
 ) -> Result<Result<(i64, i64), i64>, sqlx::Error> {
     let row = sqlx::query(
-        "update stock_units set qty = qty + $1, updated_at = $2 where id = $3 and qty + $1 >= 0 returning qty",
+        "update stock_units set qty = qty + $1, updated_at = $2 where id = $3 and qty + $1 >= reserved returning qty",
     )
     .bind(delta)
     .bind(super::now_db())
@@ -129,13 +132,14 @@ pub async fn change_qty(
             Ok(Ok((after - delta, after)))
         }
         None => {
-            let current: i64 = sqlx::query("select qty from stock_units where id = $1")
-                .bind(unit_id)
-                .fetch_optional(conn)
-                .await?
-                .map(|r| r.try_get("qty"))
-                .transpose()?
-                .unwrap_or(0);
+            let current: i64 =
+                sqlx::query("select qty - reserved as qty from stock_units where id = $1")
+                    .bind(unit_id)
+                    .fetch_optional(conn)
+                    .await?
+                    .map(|r| r.try_get("qty"))
+                    .transpose()?
+                    .unwrap_or(0);
             Ok(Err(current))
         }
     }

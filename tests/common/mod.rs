@@ -204,6 +204,10 @@ impl Client {
         .await
     }
 
+    pub async fn put_json(&self, path: &str, body: Value) -> Resp {
+        Self::send(self.req(reqwest::Method::PUT, path).json(&body)).await
+    }
+
     pub async fn delete(&self, path: &str) -> Resp {
         Self::send(self.req(reqwest::Method::DELETE, path)).await
     }

@@ -4,6 +4,7 @@ mod auth;
 pub use auth::session_cookie;
 mod catalog;
 mod log;
+mod orders;
 mod scanners;
 mod stock;
 
@@ -45,6 +46,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(scanners::scans))
         .routes(routes!(scanners::receive))
         .routes(routes!(scanners::set_workflow))
+        .routes(routes!(orders::intake, orders::list))
+        .routes(routes!(orders::read, orders::change))
+        .routes(routes!(orders::status))
+        .routes(routes!(orders::cancel))
+        .routes(routes!(orders::release))
+        .routes(routes!(orders::changes))
+        .routes(routes!(orders::create_wave, orders::list_waves))
+        .routes(routes!(orders::get_wave))
+        .routes(routes!(orders::assign))
+        .routes(routes!(orders::take))
+        .routes(routes!(orders::next))
+        .routes(routes!(orders::scan))
+        .routes(routes!(orders::short))
+        .routes(routes!(orders::undo))
         .merge(imports())
 }
 

@@ -1,0 +1,585 @@
+//! Order intake, allocation (FEFO reservations), backorders, partial release, change, cancel,
+//! status and the change feed. Every change of an order is one transaction with its events.
+//!
+//! An order ships as one parcel, so it is released for picking (`allocated`) only when every
+//! line is covered. Otherwise it keeps what it could reserve and waits as `backordered` with the
+//! missing lines named; when stock arrives, backorders are topped up oldest first, so an older
+//! order is never starved by newer ones. A lead may release a backordered order partially: it
+//! then ships with what is reserved and without the rest.
+
+use super::{today, Actor, Ctx};
+use crate::domain::allocation::{self, Need};
+use crate::domain::order::{self as rules, NewOrder, OrderInput, OrderStatus};
+use crate::error::{Error, Result};
+use crate::store::orders::{self as db, LineRow, OrderRow};
+use crate::store::WriteTx;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+
+/// A missing quantity on a backordered order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Missing {
+    pub line_no: i64,
+    pub gtin: String,
+    pub missing: i64,
+}
+
+/// An order's status without personal data: what the ordering system follows.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderStatusView {
+    pub external_id: String,
+    pub status: OrderStatus,
+    pub version: i64,
+    /// Lines that could not be covered (backordered, or shipped without them after a partial release).
+    pub missing: Vec<Missing>,
+    pub partial_release: bool,
+    pub wave_id: Option<i64>,
+    pub tote: Option<String>,
+    pub updated_at: String,
+}
+
+/// A whole order, personal data included. Every read of it is audit-logged.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderView {
+    pub id: i64,
+    pub external_id: String,
+    pub status: OrderStatus,
+    pub version: i64,
+    pub payer: rules::PayerInput,
+    pub grant_ref: String,
+    pub citizen_id: String,
+    pub recipient: rules::RecipientInput,
+    pub delivery_date: String,
+    pub has_cut: bool,
+    pub lines: Vec<LineRow>,
+    pub missing: Vec<Missing>,
+    pub partial_release: bool,
+    pub wave_id: Option<i64>,
+    pub tote: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The answer to an intake: the order's status, and whether it was created by this request.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IntakeResult {
+    /// False when the same order had been received before (an idempotent replay).
+    pub created: bool,
+    #[serde(flatten)]
+    pub order: OrderStatusView,
+}
+
+fn missing_of(o: &OrderRow) -> Vec<Missing> {
+    o.missing
+        .as_deref()
+        .and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or_default()
+}
+
+fn status_view(o: &OrderRow) -> OrderStatusView {
+    OrderStatusView {
+        external_id: o.external_id.clone(),
+        status: o.status,
+        version: o.version,
+        missing: missing_of(o),
+        partial_release: o.partial_release,
+        wave_id: o.wave_id,
+        tote: o.tote.clone(),
+        updated_at: o.updated_at.clone(),
+    }
+}
+
+fn hash(o: &NewOrder) -> String {
+    super::auth::sha256_hex(&serde_json::to_string(o).unwrap_or_default())
+}
+
+/// Validates an intake against the catalog.
+async fn validate(ctx: &Ctx, input: &OrderInput) -> Result<NewOrder> {
+    let gtins: Vec<String> = input
+        .lines
+        .iter()
+        .filter_map(|l| crate::domain::gtin::Gtin::parse(&l.gtin).ok())
+        .map(|g| g.to_string())
+        .collect();
+    let mut conn = ctx.db.pool().acquire().await?;
+    let products: HashMap<_, _> = db::product_rules(&mut conn, &gtins)
+        .await?
+        .into_iter()
+        .map(|(g, (r, _))| (g, r))
+        .collect();
+    Ok(input.validate(&products, today())?)
+}
+
+/// Appends an order event (no personal data: ids and status only).
+pub(crate) async fn order_event(
+    tx: &mut WriteTx,
+    event_type: &str,
+    o: &OrderRow,
+    extra: serde_json::Value,
+) -> Result<()> {
+    let mut payload = json!({ "external_id": o.external_id, "order_id": o.id, "status": o.status });
+    if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            p.insert(k.clone(), v.clone());
+        }
+    }
+    tx.event(event_type, &format!("order:{}", o.external_id), &payload)
+        .await?;
+    Ok(())
+}
+
+async fn load(tx: &mut WriteTx, id: i64) -> Result<OrderRow> {
+    db::order_by_id(tx.conn(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("order {id}")))
+}
+
+/// Tries to reserve every line of an order inside `tx`. With `partial`, reserves what there is.
+/// Returns the missing quantities (empty when fully covered). Reservations are taken in unit
+/// order and each is a conditional update, so a concurrent allocation that got there first
+/// makes this one re-read and try again instead of over-promising.
+async fn reserve_order(tx: &mut WriteTx, order: &OrderRow, partial: bool) -> Result<Vec<Missing>> {
+    let lines = db::lines(tx.conn(), order.id).await?;
+    let mut gtins: Vec<String> = lines.iter().map(|l| l.gtin.clone()).collect();
+    gtins.sort();
+    gtins.dedup();
+    let needs: Vec<Need> = lines
+        .iter()
+        .filter(|l| l.quantity - l.reserved - l.picked > 0)
+        .map(|l| Need {
+            line_id: l.id,
+            gtin: l.gtin.clone(),
+            quantity: l.quantity - l.reserved - l.picked,
+            min_shelf_life_days: l.min_shelf_life_days,
+        })
+        .collect();
+    for _attempt in 0..5 {
+        let candidates = db::candidates(tx.conn(), &gtins).await?;
+        let plan = allocation::allocate(&needs, &candidates, order.delivery_date, today());
+        let missing: Vec<Missing> = plan
+            .lines
+            .iter()
+            .filter(|l| l.missing > 0)
+            .filter_map(|l| {
+                lines.iter().find(|x| x.id == l.line_id).map(|x| Missing {
+                    line_no: x.line_no,
+                    gtin: x.gtin.clone(),
+                    missing: l.missing,
+                })
+            })
+            .collect();
+        if !missing.is_empty() && !partial {
+            return Ok(missing);
+        }
+        let mut takes: Vec<(i64, i64, i64)> = plan
+            .lines
+            .iter()
+            .flat_map(|l| l.takes.iter().map(move |t| (t.unit_id, l.line_id, t.qty)))
+            .collect();
+        takes.sort();
+        let mut done: Vec<(i64, i64)> = Vec::new();
+        let mut lost_race = false;
+        for (unit, _, qty) in &takes {
+            if db::reserve(tx.conn(), *unit, *qty).await? {
+                done.push((*unit, *qty));
+            } else {
+                lost_race = true;
+                break;
+            }
+        }
+        if lost_race {
+            for (unit, qty) in done {
+                db::unreserve(tx.conn(), unit, qty).await?;
+            }
+            continue;
+        }
+        for (unit, line, qty) in takes {
+            db::add_reservation(tx.conn(), order.id, line, unit, qty).await?;
+        }
+        return Ok(missing);
+    }
+    Err(Error::conflict(
+        "allocation_contended",
+        "stock for this order kept changing while it was allocated; try again",
+    ))
+}
+
+/// Allocates a `received` or `backordered` order in `tx`: reserves what it can; `allocated`
+/// when every line is covered, otherwise `backordered` holding what it has. Returns the event to append (type and missing lines),
+/// or `None` when nothing changed. Events are appended last in every transaction: on PostgreSQL
+/// the event lock must never be held while waiting for a stock row.
+async fn allocate_in(
+    tx: &mut WriteTx,
+    order: &OrderRow,
+) -> Result<(OrderStatus, Option<(&'static str, Vec<Missing>)>)> {
+    let missing = reserve_order(tx, order, true).await?;
+    let (status, missing_json) = if missing.is_empty() {
+        (OrderStatus::Allocated, None)
+    } else {
+        (
+            OrderStatus::Backordered,
+            Some(serde_json::to_string(&missing).unwrap_or_default()),
+        )
+    };
+    if status == order.status && order.missing == missing_json {
+        return Ok((status, None));
+    }
+    db::set_status(tx.conn(), order.id, status, missing_json.as_deref(), false).await?;
+    let event = if status == OrderStatus::Allocated {
+        "order.allocated"
+    } else {
+        "order.backordered"
+    };
+    Ok((status, Some((event, missing))))
+}
+
+/// Appends the allocation event returned by `allocate_in`.
+async fn allocation_event(
+    tx: &mut WriteTx,
+    order_id: i64,
+    event: Option<(&'static str, Vec<Missing>)>,
+) -> Result<()> {
+    if let Some((event_type, missing)) = event {
+        let after = load(tx, order_id).await?;
+        order_event(tx, event_type, &after, json!({ "missing": missing })).await?;
+    }
+    Ok(())
+}
+
+/// Takes in an order from the ordering system. The external id is the idempotency key: the same
+/// order again returns the stored one (`created: false`); different content under a known id is
+/// refused with 409 `order_conflict`.
+pub async fn intake(ctx: &Ctx, actor: &Actor, input: &OrderInput) -> Result<IntakeResult> {
+    let order = validate(ctx, input).await?;
+    let request_hash = hash(&order);
+    let mut tx = ctx.db.begin_write().await?;
+    let Some(id) = db::insert_order(tx.conn(), &order, &request_hash, &actor.name).await? else {
+        drop(tx);
+        return replay(ctx, &order.external_id, &request_hash).await;
+    };
+    let row = load(&mut tx, id).await?;
+    let (status, event) = allocate_in(&mut tx, &row).await?;
+    order_event(
+        &mut tx,
+        "order.received",
+        &row,
+        json!({ "lines": order.lines.len(), "has_cut": order.has_cut() }),
+    )
+    .await?;
+    allocation_event(&mut tx, id, event).await?;
+    tx.commit().await?;
+    ctx.metrics
+        .orders
+        .get_or_create(&crate::metrics::OutcomeLabel {
+            outcome: status.as_str().into(),
+        })
+        .inc();
+    if status == OrderStatus::Backordered {
+        tracing::info!(order = %order.external_id, "order backordered");
+    }
+    let mut conn = ctx.db.pool().acquire().await?;
+    let row = db::order_by_id(&mut conn, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("order {id}")))?;
+    Ok(IntakeResult {
+        created: true,
+        order: status_view(&row),
+    })
+}
+
+async fn replay(ctx: &Ctx, external_id: &str, request_hash: &str) -> Result<IntakeResult> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    let existing = db::order_by_external(&mut conn, external_id)
+        .await?
+        .ok_or_else(|| {
+            Error::conflict(
+                "order_in_use",
+                "the order is being received by another request; try again",
+            )
+        })?;
+    if existing.request_hash != request_hash {
+        return Err(Error::conflict(
+            "order_conflict",
+            format!("order {external_id} was already received with different content; change it with PUT /api/orders/{external_id}"),
+        ));
+    }
+    ctx.metrics
+        .orders
+        .get_or_create(&crate::metrics::OutcomeLabel {
+            outcome: "replayed".into(),
+        })
+        .inc();
+    Ok(IntakeResult {
+        created: false,
+        order: status_view(&existing),
+    })
+}
+
+async fn changeable(tx: &mut WriteTx, external_id: &str) -> Result<OrderRow> {
+    let o = db::order_by_external(tx.conn(), external_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("order {external_id}")))?;
+    if !o.status.changeable() {
+        return Err(Error::conflict(
+            "order_not_changeable",
+            format!(
+                "order {external_id} is {}; orders can be changed or cancelled only until picking starts",
+                o.status.as_str()
+            ),
+        ));
+    }
+    Ok(o)
+}
+
+/// Replaces an order's content before picking starts; it is allocated again.
+pub async fn change(
+    ctx: &Ctx,
+    actor: &Actor,
+    external_id: &str,
+    input: &OrderInput,
+) -> Result<OrderStatusView> {
+    if input.external_id.trim() != external_id {
+        return Err(Error::invalid(
+            "external_id",
+            "must match the order in the path",
+        ));
+    }
+    let order = validate(ctx, input).await?;
+    let request_hash = hash(&order);
+    let mut tx = ctx.db.begin_write().await?;
+    let o = changeable(&mut tx, external_id).await?;
+    if o.request_hash == request_hash {
+        return Ok(status_view(&o));
+    }
+    db::release_reservations(tx.conn(), o.id).await?;
+    db::replace_order(tx.conn(), o.id, &order, &request_hash).await?;
+    let row = load(&mut tx, o.id).await?;
+    let (_, event) = allocate_in(&mut tx, &row).await?;
+    order_event(
+        &mut tx,
+        "order.changed",
+        &row,
+        json!({ "by": actor.name, "version": row.version }),
+    )
+    .await?;
+    allocation_event(&mut tx, o.id, event).await?;
+    let row = load(&mut tx, o.id).await?;
+    tx.commit().await?;
+    Ok(status_view(&row))
+}
+
+/// Cancels an order before picking starts; its reservations are given back.
+pub async fn cancel(
+    ctx: &Ctx,
+    actor: &Actor,
+    external_id: &str,
+    reason: &str,
+) -> Result<OrderStatusView> {
+    let reason = crate::domain::stock::note("reason", reason, true)?;
+    let mut tx = ctx.db.begin_write().await?;
+    let o = changeable(&mut tx, external_id).await?;
+    db::release_reservations(tx.conn(), o.id).await?;
+    db::set_status(
+        tx.conn(),
+        o.id,
+        OrderStatus::Cancelled,
+        o.missing.as_deref(),
+        o.partial_release,
+    )
+    .await?;
+    let row = load(&mut tx, o.id).await?;
+    order_event(
+        &mut tx,
+        "order.cancelled",
+        &row,
+        json!({ "by": actor.name, "reason": reason }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(status_view(&row))
+}
+
+/// A lead releases a backordered order for picking with what can be reserved now; the rest is
+/// not shipped (named in `missing`).
+pub async fn release_partial(
+    ctx: &Ctx,
+    actor: &Actor,
+    external_id: &str,
+    reason: &str,
+) -> Result<OrderStatusView> {
+    let reason = crate::domain::stock::note("reason", reason, true)?;
+    let mut tx = ctx.db.begin_write().await?;
+    let o = db::order_by_external(tx.conn(), external_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("order {external_id}")))?;
+    if o.status != OrderStatus::Backordered {
+        return Err(Error::conflict(
+            "order_not_backordered",
+            format!(
+                "order {external_id} is {}; only a backordered order is released partially",
+                o.status.as_str()
+            ),
+        ));
+    }
+    let missing = reserve_order(&mut tx, &o, true).await?;
+    let lines = db::lines(tx.conn(), o.id).await?;
+    if lines.iter().all(|l| l.reserved == 0) {
+        return Err(Error::conflict(
+            "nothing_to_release",
+            format!("no stock can be reserved for order {external_id}: nothing would be shipped"),
+        ));
+    }
+    let missing_json = serde_json::to_string(&missing).unwrap_or_default();
+    db::set_status(
+        tx.conn(),
+        o.id,
+        OrderStatus::Allocated,
+        Some(&missing_json),
+        true,
+    )
+    .await?;
+    let row = load(&mut tx, o.id).await?;
+    order_event(
+        &mut tx,
+        "order.released_partially",
+        &row,
+        json!({ "by": actor.name, "reason": reason, "missing": missing }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(status_view(&row))
+}
+
+/// Retries backordered orders, oldest first; returns how many were allocated. Run after stock
+/// arrives and periodically (so stock received by another instance is noticed too).
+pub async fn allocate_backorders(ctx: &Ctx) -> Result<usize> {
+    let ids = db::backordered_ids(ctx.db.pool(), 500).await?;
+    let mut allocated = 0;
+    for id in ids {
+        let mut tx = ctx.db.begin_write().await?;
+        let o = load(&mut tx, id).await?;
+        if o.status != OrderStatus::Backordered {
+            continue;
+        }
+        let (status, event) = allocate_in(&mut tx, &o).await?;
+        allocation_event(&mut tx, o.id, event).await?;
+        tx.commit().await?;
+        if status == OrderStatus::Allocated {
+            allocated += 1;
+            tracing::info!(order = %o.external_id, "backordered order allocated");
+        }
+    }
+    Ok(allocated)
+}
+
+/// Runs `allocate_backorders` whenever stock may have arrived, and every 30 seconds.
+pub fn spawn_backorder_worker(ctx: Ctx) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = ctx.stock_arrived.notified() => {}
+            }
+            if let Err(e) = allocate_backorders(&ctx).await {
+                tracing::warn!(error = %e, "backorder allocation failed; retried later");
+            }
+        }
+    })
+}
+
+/// The status of an order, without personal data (no audit entry).
+pub async fn status(ctx: &Ctx, external_id: &str) -> Result<OrderStatusView> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    let o = db::order_by_external(&mut conn, external_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("order {external_id}")))?;
+    Ok(status_view(&o))
+}
+
+/// Orders by status, without personal data.
+pub async fn list(
+    ctx: &Ctx,
+    status: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<OrderStatusView>> {
+    if let Some(s) = status {
+        if OrderStatus::from_db(s).is_none() {
+            let names: Vec<_> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+            return Err(Error::invalid(
+                "status",
+                format!("must be one of {}", names.join(", ")),
+            ));
+        }
+    }
+    let rows = db::list_orders(ctx.db.pool(), status, after, limit.clamp(1, 1000)).await?;
+    Ok(rows.iter().map(status_view).collect())
+}
+
+/// A whole order with the citizen's name and address. Writes an audit entry (who, when, which
+/// order and citizen, why) in the same transaction as the read.
+pub async fn read(ctx: &Ctx, actor: &Actor, external_id: &str, purpose: &str) -> Result<OrderView> {
+    let purpose = crate::domain::stock::note("purpose", purpose, true)?.unwrap_or_default();
+    let mut tx = ctx.db.begin_write().await?;
+    let o = db::order_by_external(tx.conn(), external_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("order {external_id}")))?;
+    let lines = db::lines(tx.conn(), o.id).await?;
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "order.personal_data_read",
+            subject: &format!("order:{}", o.external_id),
+            purpose: Some(&purpose),
+            detail: json!({ "citizen_id": o.citizen_id }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(OrderView {
+        id: o.id,
+        external_id: o.external_id.clone(),
+        status: o.status,
+        version: o.version,
+        payer: rules::PayerInput {
+            code: o.payer_code.clone(),
+            name: o.payer_name.clone(),
+            ean: o.payer_ean.clone(),
+        },
+        grant_ref: o.grant_ref.clone(),
+        citizen_id: o.citizen_id.clone(),
+        recipient: rules::RecipientInput {
+            name: o.recipient_name.clone(),
+            address_line1: o.address_line1.clone(),
+            address_line2: o.address_line2.clone(),
+            postcode: o.postcode.clone(),
+            city: o.city.clone(),
+            country: Some(o.country.clone()),
+            phone: o.phone.clone(),
+            email: o.email.clone(),
+        },
+        delivery_date: o.delivery_date.to_string(),
+        has_cut: o.has_cut,
+        missing: missing_of(&o),
+        partial_release: o.partial_release,
+        wave_id: o.wave_id,
+        tote: o.tote.clone(),
+        created_at: o.created_at.clone(),
+        updated_at: o.updated_at.clone(),
+        lines,
+    })
+}
+
+/// Order events after a cursor (received, allocated, backordered, picking, picked, cutting, …).
+pub async fn changes(
+    ctx: &Ctx,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<crate::store::events::Event>> {
+    Ok(db::order_events_after(ctx.db.pool(), after, limit.clamp(1, 1000)).await?)
+}
+
+pub(crate) use order_event as event;

@@ -1,0 +1,976 @@
+//! Pick waves and scan-verified picking. A lead (or a schedule) makes a wave from allocated
+//! orders, cut orders first; each order gets a free tote; the wave's picks are sorted by the
+//! locations' walking sequence. The picker scans the location, then the product: every confirmed
+//! quantity moves the stock from its location into the order's tote in the ledger, in one
+//! transaction with the reservation, the pick and its events. A short pick re-allocates the rest
+//! from elsewhere; the last confirmation can be undone until the wave (and its totes) is closed.
+
+use super::{today, Actor, Ctx};
+use crate::domain::allocation::{self, Need};
+use crate::domain::order::OrderStatus;
+use crate::domain::picking::{self as rules, Decision, LotHere, PickInHand};
+use crate::domain::stock::StockStatus;
+use crate::error::{Error, Result};
+use crate::store::orders::{self as db, PickException, PickRow, WaveRow};
+use crate::store::stock::{self as stock_db, NewLedger, UnitKey};
+use crate::store::WriteTx;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// A lead's request for a wave.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaveRequest {
+    /// Most orders (default `picking.wave_max_orders`, at most 200).
+    #[serde(default)]
+    pub max_orders: Option<i64>,
+    /// Most order lines to pick (reservations); at least one order is always taken.
+    #[serde(default)]
+    pub max_lines: Option<i64>,
+    /// Assign the wave to this picker at once.
+    #[serde(default)]
+    pub picker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Progress {
+    pub picks: i64,
+    pub done: i64,
+    pub short: i64,
+    pub open: i64,
+    pub packs: i64,
+    pub packs_picked: i64,
+}
+
+/// A wave with its picks (no personal data: orders by external id and tote).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WaveView {
+    #[serde(flatten)]
+    pub wave: WaveRow,
+    pub progress: Progress,
+    pub picks: Vec<PickRow>,
+    pub exceptions: Vec<PickException>,
+}
+
+/// What the picker sees: the next pick, or that the wave is done.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NextPick {
+    pub wave_id: i64,
+    pub wave_status: String,
+    pub require_location_scan: bool,
+    pub progress: Progress,
+    /// `None` when nothing is left to pick.
+    pub pick: Option<PickRow>,
+}
+
+/// One scan sent by the picker's page or a station scanner.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    /// Client-made id of this scan (the idempotency key): a retried scan is never counted twice.
+    pub scan_id: String,
+    /// The scan as typed by a keyboard-wedge handheld (or with its AIM id).
+    pub data: String,
+    /// Packs confirmed by this scan (default 1); the picker may type the count.
+    #[serde(default)]
+    pub quantity: Option<i64>,
+}
+
+/// The verdict on one scan, with the pick that comes next.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ScanResult {
+    pub accepted: bool,
+    /// `confirmed`, `location_ok`, or the refusal: `wrong_location`, `scan_location_first`,
+    /// `wrong_product`, `lot_not_here`, `lot_expired`, `lot_short_dated`, `lot_reserved`,
+    /// `lot_missing`, `expiry_mismatch`, `wrong_quantity`, `unreadable`.
+    pub code: String,
+    pub message: String,
+    /// True when this scan id had been confirmed before (nothing was done again).
+    pub replayed: bool,
+    pub next: NextPick,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShortRequest {
+    /// The pick that cannot be completed (the current one).
+    pub pick_id: i64,
+    /// What the picker saw, for the lead.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+fn progress(picks: &[PickRow]) -> Progress {
+    let mut p = Progress {
+        picks: picks.len() as i64,
+        ..Default::default()
+    };
+    for k in picks {
+        match k.status.as_str() {
+            "done" => p.done += 1,
+            "short" => p.short += 1,
+            _ => p.open += 1,
+        }
+        p.packs += k.quantity;
+        p.packs_picked += k.picked;
+    }
+    p
+}
+
+async fn wave_row(tx: &mut WriteTx, id: i64) -> Result<WaveRow> {
+    db::wave(tx.conn(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("wave {id}")))
+}
+
+fn open_wave(w: &WaveRow) -> Result<()> {
+    if w.status == "done" {
+        return Err(Error::conflict(
+            "wave_done",
+            format!("wave {} is done and its totes are closed", w.id),
+        ));
+    }
+    Ok(())
+}
+
+/// Makes a wave from allocated orders: orders with cut lines first (cutting takes longest),
+/// then by delivery date; up to `max_orders` orders and `max_lines` picks; one free tote each.
+pub async fn create_wave(ctx: &Ctx, actor: &Actor, r: &WaveRequest) -> Result<WaveView> {
+    let max_orders = r
+        .max_orders
+        .unwrap_or(i64::from(ctx.config.picking.wave_max_orders));
+    if !(1..=200).contains(&max_orders) {
+        return Err(Error::invalid("max_orders", "must be between 1 and 200"));
+    }
+    if let Some(l) = r.max_lines {
+        if !(1..=10_000).contains(&l) {
+            return Err(Error::invalid("max_lines", "must be between 1 and 10000"));
+        }
+    }
+    let picker = match r.picker.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => None,
+        Some(p) => Some(known_picker(ctx, p).await?),
+    };
+    let mut tx = ctx.db.begin_write().await?;
+    let candidates = db::wave_candidates(tx.conn(), max_orders).await?;
+    let mut chosen = Vec::new();
+    let mut lines = 0;
+    for (order, n) in candidates {
+        if let Some(max) = r.max_lines {
+            if !chosen.is_empty() && lines + n > max {
+                continue;
+            }
+        }
+        lines += n;
+        chosen.push(order);
+    }
+    if chosen.is_empty() {
+        return Err(Error::conflict(
+            "no_orders_ready",
+            "no allocated orders are waiting for a wave",
+        ));
+    }
+    let totes = db::free_totes(tx.conn(), chosen.len() as i64).await?;
+    if totes.is_empty() {
+        return Err(Error::conflict(
+            "no_free_tote",
+            "every tote is in use: register more tote locations (kind tote) or finish packing",
+        ));
+    }
+    chosen.truncate(totes.len());
+    let wave_id = db::insert_wave(
+        tx.conn(),
+        picker.as_deref(),
+        max_orders,
+        r.max_lines,
+        &actor.name,
+    )
+    .await?;
+    let mut reservations = Vec::new();
+    let mut orders = Vec::new();
+    for (order, tote) in chosen.iter().zip(&totes) {
+        db::put_order_in_wave(tx.conn(), *order, wave_id, tote).await?;
+        reservations.extend(
+            db::reservations_of(tx.conn(), *order)
+                .await?
+                .into_iter()
+                .map(|r| r.0),
+        );
+        if let Some(o) = db::order_by_id(tx.conn(), *order).await? {
+            orders.push(o);
+        }
+    }
+    let picks = db::create_picks(tx.conn(), wave_id, &reservations, 0).await?;
+    for o in &orders {
+        super::orders::event(
+            &mut tx,
+            "order.picking",
+            o,
+            json!({ "wave_id": wave_id, "tote": o.tote }),
+        )
+        .await?;
+    }
+    tx.event(
+        "wave.created",
+        &format!("wave:{wave_id}"),
+        &json!({ "wave_id": wave_id, "orders": orders.len(), "picks": picks, "picker": picker, "by": actor.name }),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(wave_id, orders = orders.len(), picks, "wave created");
+    wave(ctx, wave_id).await
+}
+
+async fn known_picker(ctx: &Ctx, name: &str) -> Result<String> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    let u = crate::store::auth::user_by_name(&mut conn, name)
+        .await?
+        .ok_or_else(|| Error::invalid("picker", format!("unknown user {name}")))?;
+    if !["picker", "lead", "admin"].contains(&u.role.as_str()) || u.disabled {
+        return Err(Error::invalid(
+            "picker",
+            format!("{name} is not an active picker"),
+        ));
+    }
+    Ok(u.username)
+}
+
+pub async fn wave(ctx: &Ctx, id: i64) -> Result<WaveView> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    let w = db::wave(&mut conn, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("wave {id}")))?;
+    let picks = db::picks_of_wave(&mut conn, id).await?;
+    let exceptions = db::exceptions_of_wave(&mut conn, id).await?;
+    Ok(WaveView {
+        wave: w,
+        progress: progress(&picks),
+        picks,
+        exceptions,
+    })
+}
+
+pub async fn waves(ctx: &Ctx, unfinished_only: bool) -> Result<Vec<WaveRow>> {
+    Ok(db::list_waves(ctx.db.pool(), unfinished_only, 200).await?)
+}
+
+/// A lead assigns a wave to a picker.
+pub async fn assign(ctx: &Ctx, actor: &Actor, id: i64, picker: &str) -> Result<WaveView> {
+    let picker = known_picker(ctx, picker.trim()).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    let w = wave_row(&mut tx, id).await?;
+    open_wave(&w)?;
+    let status = if w.status == "picking" {
+        "picking"
+    } else {
+        "assigned"
+    };
+    db::set_wave(tx.conn(), id, status, Some(&picker), None).await?;
+    tx.event(
+        "wave.assigned",
+        &format!("wave:{id}"),
+        &json!({ "wave_id": id, "picker": picker, "by": actor.name }),
+    )
+    .await?;
+    tx.commit().await?;
+    wave(ctx, id).await
+}
+
+/// A picker takes a wave (open, or assigned to them), optionally at a station whose serial
+/// scanner then picks for it.
+pub async fn take(
+    ctx: &Ctx,
+    actor: &Actor,
+    username: &str,
+    id: i64,
+    station: Option<&str>,
+) -> Result<NextPick> {
+    let station = station.map(str::trim).filter(|s| !s.is_empty());
+    if let Some(s) = station {
+        if s.len() > 64 || s.chars().any(char::is_control) {
+            return Err(Error::invalid("station", "must be 1 to 64 characters"));
+        }
+    }
+    let mut tx = ctx.db.begin_write().await?;
+    let w = wave_row(&mut tx, id).await?;
+    open_wave(&w)?;
+    if let Some(p) = &w.picker {
+        if p != username && actor.role == crate::domain::auth::Role::Picker {
+            return Err(Error::conflict(
+                "wave_taken",
+                format!("wave {id} is assigned to {p}"),
+            ));
+        }
+    }
+    db::set_wave(tx.conn(), id, "picking", Some(username), station).await?;
+    tx.event(
+        "wave.taken",
+        &format!("wave:{id}"),
+        &json!({ "wave_id": id, "picker": username, "station": station }),
+    )
+    .await?;
+    tx.commit().await?;
+    next(ctx, id).await
+}
+
+async fn next_in(tx: &mut WriteTx, ctx: &Ctx, w: &WaveRow) -> Result<NextPick> {
+    let picks = db::picks_of_wave(tx.conn(), w.id).await?;
+    let pick = picks.iter().find(|p| p.status == "open").cloned();
+    let status = if pick.is_none() && w.status != "done" {
+        "done".to_string()
+    } else {
+        w.status.clone()
+    };
+    Ok(NextPick {
+        wave_id: w.id,
+        wave_status: status,
+        require_location_scan: ctx.config.picking.require_location_scan,
+        progress: progress(&picks),
+        pick,
+    })
+}
+
+/// The next pick of a wave.
+pub async fn next(ctx: &Ctx, id: i64) -> Result<NextPick> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    let w = db::wave(&mut conn, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("wave {id}")))?;
+    let picks = db::picks_of_wave(&mut conn, id).await?;
+    Ok(NextPick {
+        wave_id: id,
+        wave_status: w.status,
+        require_location_scan: ctx.config.picking.require_location_scan,
+        progress: progress(&picks),
+        pick: picks.into_iter().find(|p| p.status == "open"),
+    })
+}
+
+fn scan_key(r: &ScanRequest) -> Result<String> {
+    let k = r.scan_id.trim();
+    if k.is_empty() || k.len() > 128 || k.chars().any(char::is_control) {
+        return Err(Error::invalid("scan_id", "must be 1 to 128 characters"));
+    }
+    Ok(k.to_string())
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or(NaiveDate::MIN)
+}
+
+/// Input of one scan: typed into the page (keyboard wedge) or from a serial scanner.
+pub enum ScanInput<'a> {
+    Wedge(&'a str),
+    Serial(&'a [u8]),
+}
+
+/// Judges one scan against the wave's current pick and does what it means, in one transaction.
+pub async fn scan(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &ScanRequest) -> Result<ScanResult> {
+    if r.data.chars().count() > 512 {
+        return Err(Error::invalid("data", "a scan is at most 512 characters"));
+    }
+    scan_input(
+        ctx,
+        actor,
+        wave_id,
+        &scan_key(r)?,
+        ScanInput::Wedge(&r.data),
+        r.quantity,
+    )
+    .await
+}
+
+pub async fn scan_input(
+    ctx: &Ctx,
+    actor: &Actor,
+    wave_id: i64,
+    key: &str,
+    input: ScanInput<'_>,
+    quantity: Option<i64>,
+) -> Result<ScanResult> {
+    let qty = quantity.unwrap_or(1);
+    let confirm_key = format!("pick:{wave_id}:{key}");
+    let mut tx = ctx.db.begin_write().await?;
+    let w = wave_row(&mut tx, wave_id).await?;
+    if db::confirm_by_key(tx.conn(), &confirm_key).await?.is_some() {
+        let next = next_in(&mut tx, ctx, &w).await?;
+        return Ok(ScanResult {
+            accepted: true,
+            code: "confirmed".into(),
+            message: "already confirmed".into(),
+            replayed: true,
+            next,
+        });
+    }
+    open_wave(&w)?;
+    let Some(pick) = db::next_pick(tx.conn(), wave_id).await? else {
+        return Err(Error::conflict(
+            "nothing_to_pick",
+            format!("wave {wave_id} has nothing left to pick"),
+        ));
+    };
+    let today = today();
+    let lots: Vec<LotHere> = db::lots_at(tx.conn(), &pick.location, &pick.gtin)
+        .await?
+        .into_iter()
+        .map(|(unit_id, lot, expiry, free)| LotHere {
+            unit_id,
+            lot,
+            expiry: date(&expiry),
+            free,
+        })
+        .collect();
+    let names: Vec<String> = lots.iter().map(|l| l.lot.clone()).collect();
+    let scanned = match input {
+        ScanInput::Wedge(text) => rules::read_wedge(text, &pick.location, &names, today),
+        ScanInput::Serial(bytes) => rules::read_serial(bytes, today),
+    };
+    let in_hand = PickInHand {
+        location: pick.location.clone(),
+        gtin: pick.gtin.clone(),
+        product_name: pick.product_name.clone(),
+        unit_id: pick.stock_unit_id,
+        lot: pick.lot.clone(),
+        remaining: pick.quantity - pick.picked,
+        location_ok: pick.location_ok,
+        require_location_scan: ctx.config.picking.require_location_scan,
+        min_shelf_life_days: pick.min_shelf_life_days,
+        delivery: date(&pick.delivery_date),
+    };
+    let decision = match &scanned {
+        Err(message) => Err(rules::Refusal {
+            code: "unreadable",
+            message: message.clone(),
+        }),
+        Ok(s) => rules::decide(&in_hand, s, qty, &lots, today),
+    };
+    let outcome = |code: &str| {
+        ctx.metrics
+            .pick_scans
+            .get_or_create(&crate::metrics::OutcomeLabel {
+                outcome: code.into(),
+            })
+            .inc();
+    };
+    let (code, message) = match decision {
+        Err(refusal) => {
+            drop(tx);
+            outcome(refusal.code);
+            tracing::info!(
+                wave_id,
+                pick = pick.id,
+                code = refusal.code,
+                "pick scan refused"
+            );
+            let next = next(ctx, wave_id).await?;
+            return Ok(ScanResult {
+                accepted: false,
+                code: refusal.code.into(),
+                message: refusal.message,
+                replayed: false,
+                next,
+            });
+        }
+        Ok(Decision::LocationConfirmed) => {
+            db::set_location_ok(tx.conn(), pick.id).await?;
+            (
+                "location_ok",
+                format!("location {} ok: take {}", pick.location, pick.product_name),
+            )
+        }
+        Ok(Decision::Confirm { unit_id, qty, swap }) => {
+            let mut pick = pick.clone();
+            if swap {
+                swap_lot(&mut tx, &mut pick, unit_id, &lots).await?;
+            }
+            confirm(&mut tx, actor, &w, &pick, qty, &confirm_key).await?;
+            let lot = if swap {
+                format!(" (lot {} instead of the reserved one)", pick.lot)
+            } else {
+                String::new()
+            };
+            (
+                "confirmed",
+                format!("{qty} x {} into tote {}{lot}", pick.product_name, pick.tote),
+            )
+        }
+    };
+    if w.status != "picking" {
+        db::set_wave(tx.conn(), wave_id, "picking", None, None).await?;
+    }
+    let w = wave_row(&mut tx, wave_id).await?;
+    let next = next_in(&mut tx, ctx, &w).await?;
+    tx.commit().await?;
+    outcome(code);
+    Ok(ScanResult {
+        accepted: true,
+        code: code.into(),
+        message,
+        replayed: false,
+        next,
+    })
+}
+
+/// Moves the pick's whole remaining reservation to another lot at the same location.
+async fn swap_lot(
+    tx: &mut WriteTx,
+    pick: &mut PickRow,
+    unit_id: i64,
+    lots: &[LotHere],
+) -> Result<()> {
+    let rem = pick.quantity - pick.picked;
+    let Some(to) = lots.iter().find(|l| l.unit_id == unit_id) else {
+        return Err(Error::conflict(
+            "lot_not_here",
+            "the scanned lot is not at the location",
+        ));
+    };
+    // Lock order: lower unit id first.
+    let (first, second) = if unit_id < pick.stock_unit_id {
+        (unit_id, pick.stock_unit_id)
+    } else {
+        (pick.stock_unit_id, unit_id)
+    };
+    for u in [first, second] {
+        if u == unit_id {
+            if !db::reserve(tx.conn(), unit_id, rem).await? {
+                return Err(Error::conflict(
+                    "lot_reserved",
+                    format!(
+                        "lot {} was just reserved for another order: take lot {}",
+                        to.lot, pick.lot
+                    ),
+                ));
+            }
+        } else {
+            db::unreserve(tx.conn(), pick.stock_unit_id, rem).await?;
+        }
+    }
+    db::reduce_reservation(tx.conn(), pick.reservation_id, rem).await?;
+    let res = db::new_reservation(tx.conn(), pick.order_id, pick.line_id, unit_id, rem).await?;
+    let expiry = to.expiry.to_string();
+    db::move_pick(tx.conn(), pick.id, unit_id, &to.lot, &expiry, res).await?;
+    tracing::info!(pick = pick.id, from = %pick.lot, to = %to.lot, "pick moved to the scanned lot");
+    pick.stock_unit_id = unit_id;
+    pick.lot = to.lot.clone();
+    pick.expiry = expiry;
+    pick.reservation_id = res;
+    Ok(())
+}
+
+/// Moves `qty` packs of the pick's unit into its tote: reservation, ledger (a `pick` operation),
+/// the pick and the order line, and events. Completes the wave when nothing is left open.
+async fn confirm(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    w: &WaveRow,
+    pick: &PickRow,
+    qty: i64,
+    key: &str,
+) -> Result<()> {
+    db::unreserve(tx.conn(), pick.stock_unit_id, qty).await?;
+    db::reduce_reservation(tx.conn(), pick.reservation_id, qty).await?;
+    let reference = format!("order {} tote {}", pick.external_id, pick.tote);
+    let entries = move_packs(
+        tx,
+        actor,
+        key,
+        pick.stock_unit_id,
+        &pick.tote,
+        qty,
+        &reference,
+        None,
+    )
+    .await?;
+    let (from, to) = (entries[0].stock_unit_id, entries[1].stock_unit_id);
+    db::insert_confirm(
+        tx.conn(),
+        w.id,
+        pick.id,
+        key,
+        from,
+        to,
+        qty,
+        entries[0].op_id,
+        &actor.name,
+    )
+    .await?;
+    db::add_picked(tx.conn(), pick.id, pick.line_id, qty).await?;
+    tx.event(
+        "stock.picked",
+        &format!("stock_unit:{from}"),
+        &stock_db::event_payload("pick", entries[0].op_id, &entries),
+    )
+    .await?;
+    tx.event(
+        "pick.confirmed",
+        &format!("wave:{}", w.id),
+        &json!({ "wave_id": w.id, "pick_id": pick.id, "order": pick.external_id, "gtin": pick.gtin,
+                 "lot": pick.lot, "qty": qty, "tote": pick.tote, "by": actor.name }),
+    )
+    .await?;
+    complete_if_done(tx, w.id).await
+}
+
+/// One `pick` stock operation moving `qty` packs from unit `from` to the tote location (or,
+/// with `back_to`, from the tote unit `from` back to unit `back_to`). Returns the two entries.
+#[allow(clippy::too_many_arguments)]
+async fn move_packs(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    key: &str,
+    from: i64,
+    tote: &str,
+    qty: i64,
+    reference: &str,
+    back_to: Option<i64>,
+) -> Result<Vec<stock_db::LedgerEntry>> {
+    let u = stock_db::unit(tx.conn(), from)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("stock unit {from}")))?;
+    let request = json!({ "from": from, "to": back_to.map_or_else(|| json!(tote), |b| json!(b)), "qty": qty });
+    let hash = super::auth::sha256_hex(&request.to_string());
+    let Some(op_id) = stock_db::insert_op(tx.conn(), "pick", Some(key), &hash, &actor.name).await?
+    else {
+        return Err(Error::conflict(
+            "idempotency_key_in_use",
+            "this scan is being confirmed by another request",
+        ));
+    };
+    let (before, after) = match stock_db::change_qty(tx.conn(), from, -qty).await? {
+        Ok(v) => v,
+        Err(free) => {
+            return Err(crate::domain::stock::StockError::Insufficient {
+                on_hand: free,
+                requested: qty,
+            }
+            .into())
+        }
+    };
+    let reason = back_to.map(|_| "undo");
+    let mut entries = vec![
+        stock_db::insert_ledger(
+            tx.conn(),
+            &NewLedger {
+                op_id,
+                unit_id: from,
+                kind: "pick",
+                gtin: &u.gtin,
+                owner: &u.owner,
+                location: &u.location,
+                delta: -qty,
+                before,
+                after,
+                reason,
+                reference: Some(reference),
+                actor: &actor.name,
+            },
+        )
+        .await?,
+    ];
+    let (to_id, to_before, to_after, to_location) = match back_to {
+        None => {
+            let (id, b, a) = stock_db::add_to_unit(
+                tx.conn(),
+                &UnitKey {
+                    gtin: &u.gtin,
+                    lot: &u.lot,
+                    expiry: &u.expiry,
+                    location: tote,
+                    owner: &u.owner,
+                    status: StockStatus::Available.as_str(),
+                },
+                qty,
+            )
+            .await?;
+            (id, b, a, tote.to_string())
+        }
+        Some(unit) => {
+            let target = stock_db::unit(tx.conn(), unit)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("stock unit {unit}")))?;
+            let (b, a) = match stock_db::change_qty(tx.conn(), unit, qty).await? {
+                Ok(v) => v,
+                Err(_) => {
+                    return Err(Error::Internal(anyhow::anyhow!(
+                        "cannot return packs to unit {unit}"
+                    )))
+                }
+            };
+            (unit, b, a, target.location)
+        }
+    };
+    entries.push(
+        stock_db::insert_ledger(
+            tx.conn(),
+            &NewLedger {
+                op_id,
+                unit_id: to_id,
+                kind: "pick",
+                gtin: &u.gtin,
+                owner: &u.owner,
+                location: &to_location,
+                delta: qty,
+                before: to_before,
+                after: to_after,
+                reason,
+                reference: Some(reference),
+                actor: &actor.name,
+            },
+        )
+        .await?,
+    );
+    Ok(entries)
+}
+
+/// When no pick of the wave is open, the wave is done: its orders go to cutting (with cut
+/// lines) or wait for packing (`picked`), and their totes are closed for undo.
+async fn complete_if_done(tx: &mut WriteTx, wave_id: i64) -> Result<()> {
+    if db::open_picks(tx.conn(), wave_id).await? > 0 {
+        return Ok(());
+    }
+    let orders = db::orders_of_wave(tx.conn(), wave_id).await?;
+    for (id, has_cut, _) in &orders {
+        let status = if *has_cut {
+            OrderStatus::Cutting
+        } else {
+            OrderStatus::Picked
+        };
+        db::set_order_status(tx.conn(), *id, status).await?;
+    }
+    db::set_wave(tx.conn(), wave_id, "done", None, None).await?;
+    for (id, _, _) in &orders {
+        if let Some(o) = db::order_by_id(tx.conn(), *id).await? {
+            let event = format!("order.{}", o.status.as_str());
+            super::orders::event(
+                tx,
+                &event,
+                &o,
+                json!({ "wave_id": wave_id, "tote": o.tote }),
+            )
+            .await?;
+        }
+    }
+    tx.event(
+        "wave.done",
+        &format!("wave:{wave_id}"),
+        &json!({ "wave_id": wave_id, "orders": orders.len() }),
+    )
+    .await?;
+    tracing::info!(wave_id, orders = orders.len(), "wave done");
+    Ok(())
+}
+
+/// The picker cannot complete a pick (the location holds fewer packs than booked). What was
+/// picked stays; the rest is re-allocated from other stock and appended to the wave as new
+/// picks. An exception is recorded for the lead (the location needs a count).
+pub async fn short(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &ShortRequest) -> Result<NextPick> {
+    let note = crate::domain::stock::note("note", r.note.as_deref().unwrap_or(""), false)?;
+    let mut tx = ctx.db.begin_write().await?;
+    let w = wave_row(&mut tx, wave_id).await?;
+    open_wave(&w)?;
+    let pick = db::pick(tx.conn(), r.pick_id)
+        .await?
+        .filter(|p| {
+            // The pick must belong to this wave.
+            p.id == r.pick_id
+        })
+        .ok_or_else(|| Error::NotFound(format!("pick {}", r.pick_id)))?;
+    let in_wave = db::picks_of_wave(tx.conn(), wave_id)
+        .await?
+        .iter()
+        .any(|p| p.id == pick.id);
+    if !in_wave {
+        return Err(Error::NotFound(format!(
+            "pick {} in wave {wave_id}",
+            r.pick_id
+        )));
+    }
+    if pick.status != "open" {
+        return Err(Error::conflict(
+            "pick_not_open",
+            format!("pick {} is {}", pick.id, pick.status),
+        ));
+    }
+    let rem = pick.quantity - pick.picked;
+    db::unreserve(tx.conn(), pick.stock_unit_id, rem).await?;
+    db::reduce_reservation(tx.conn(), pick.reservation_id, rem).await?;
+    db::set_pick_short(tx.conn(), pick.id).await?;
+    // Re-allocate the rest from any other unit of the product.
+    let candidates: Vec<_> = db::candidates(tx.conn(), std::slice::from_ref(&pick.gtin))
+        .await?
+        .into_iter()
+        .filter(|c| c.unit_id != pick.stock_unit_id)
+        .collect();
+    let need = Need {
+        line_id: pick.line_id,
+        gtin: pick.gtin.clone(),
+        quantity: rem,
+        min_shelf_life_days: pick.min_shelf_life_days,
+    };
+    let plan = allocation::allocate(&[need], &candidates, date(&pick.delivery_date), today());
+    let mut takes = plan.lines[0].takes.clone();
+    takes.sort_by_key(|t| t.unit_id);
+    let mut new_res = Vec::new();
+    let mut reallocated = 0;
+    for t in takes {
+        if db::reserve(tx.conn(), t.unit_id, t.qty).await? {
+            new_res.push(
+                db::new_reservation(tx.conn(), pick.order_id, pick.line_id, t.unit_id, t.qty)
+                    .await?,
+            );
+            reallocated += t.qty;
+        }
+    }
+    let after = db::max_seq(tx.conn(), wave_id).await?;
+    db::create_picks(tx.conn(), wave_id, &new_res, after).await?;
+    db::insert_exception(
+        tx.conn(),
+        &db::NewException {
+            wave_id,
+            pick_id: pick.id,
+            order_id: pick.order_id,
+            kind: if reallocated == rem {
+                "short"
+            } else {
+                "short_unresolved"
+            },
+            location: &pick.location,
+            gtin: &pick.gtin,
+            expected: rem,
+            found: 0,
+            reallocated,
+            note: note.as_deref(),
+            actor: &actor.name,
+        },
+    )
+    .await?;
+    if reallocated < rem {
+        // The order leaves with less than ordered; the missing packs are named on it.
+        if let Some(o) = db::order_by_id(tx.conn(), pick.order_id).await? {
+            let lines = db::lines(tx.conn(), o.id).await?;
+            let line_no = lines
+                .iter()
+                .find(|l| l.id == pick.line_id)
+                .map_or(0, |l| l.line_no);
+            let mut missing: Vec<super::orders::Missing> = o
+                .missing
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok())
+                .unwrap_or_default();
+            missing.push(super::orders::Missing {
+                line_no,
+                gtin: pick.gtin.clone(),
+                missing: rem - reallocated,
+            });
+            let json = serde_json::to_string(&missing).unwrap_or_default();
+            db::set_status(tx.conn(), o.id, o.status, Some(&json), o.partial_release).await?;
+        }
+    }
+    tx.event(
+        "pick.short",
+        &format!("wave:{wave_id}"),
+        &json!({ "wave_id": wave_id, "pick_id": pick.id, "order": pick.external_id, "location": pick.location,
+                 "gtin": pick.gtin, "expected": rem, "reallocated": reallocated, "by": actor.name }),
+    )
+    .await?;
+    complete_if_done(&mut tx, wave_id).await?;
+    let w = wave_row(&mut tx, wave_id).await?;
+    let next = next_in(&mut tx, ctx, &w).await?;
+    tx.commit().await?;
+    tracing::warn!(wave_id, pick = pick.id, location = %pick.location, reallocated, missing = rem - reallocated, "short pick");
+    Ok(next)
+}
+
+/// Takes back the wave's last confirmed quantity: the packs go from the tote back to their
+/// unit, reserved again for the pick. Possible until the wave is done (totes closed).
+pub async fn undo(ctx: &Ctx, actor: &Actor, wave_id: i64) -> Result<NextPick> {
+    let mut tx = ctx.db.begin_write().await?;
+    let w = wave_row(&mut tx, wave_id).await?;
+    open_wave(&w)?;
+    let c = db::last_confirm(tx.conn(), wave_id).await?.ok_or_else(|| {
+        Error::conflict(
+            "nothing_to_undo",
+            format!("wave {wave_id} has no pick to undo"),
+        )
+    })?;
+    let pick = db::pick(tx.conn(), c.pick_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("pick {}", c.pick_id)))?;
+    if pick.status == "short" || pick.stock_unit_id != c.from_unit {
+        return Err(Error::conflict(
+            "cannot_undo",
+            format!(
+                "pick {} was reported short after it; ask the lead to correct it",
+                pick.id
+            ),
+        ));
+    }
+    let key = format!("undo:{}", c.id);
+    let reference = format!(
+        "undo of pick {} (order {} tote {})",
+        pick.id, pick.external_id, pick.tote
+    );
+    let entries = move_packs(
+        &mut tx,
+        actor,
+        &key,
+        c.to_unit,
+        &pick.tote,
+        c.qty,
+        &reference,
+        Some(c.from_unit),
+    )
+    .await?;
+    if !db::reserve(tx.conn(), c.from_unit, c.qty).await? {
+        return Err(Error::Internal(anyhow::anyhow!(
+            "returned packs could not be reserved again"
+        )));
+    }
+    db::restore_reservation(tx.conn(), pick.reservation_id, c.qty).await?;
+    db::add_picked(tx.conn(), pick.id, pick.line_id, -c.qty).await?;
+    db::mark_undone(tx.conn(), c.id).await?;
+    tx.event(
+        "stock.picked",
+        &format!("stock_unit:{}", c.from_unit),
+        &stock_db::event_payload("pick", entries[0].op_id, &entries),
+    )
+    .await?;
+    tx.event(
+        "pick.undone",
+        &format!("wave:{wave_id}"),
+        &json!({ "wave_id": wave_id, "pick_id": pick.id, "qty": c.qty, "by": actor.name }),
+    )
+    .await?;
+    let w = wave_row(&mut tx, wave_id).await?;
+    let next = next_in(&mut tx, ctx, &w).await?;
+    tx.commit().await?;
+    Ok(next)
+}
+
+/// Serial scanners at a picking station pick for the wave taken at that station. Returns
+/// `None` when no wave is taken there.
+pub async fn station_scan(
+    ctx: &Ctx,
+    station: &str,
+    scan_id: i64,
+    bytes: &[u8],
+) -> Result<Option<ScanResult>> {
+    let w = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        db::wave_at_station(&mut conn, station).await?
+    };
+    let Some(w) = w else { return Ok(None) };
+    let actor = Actor {
+        name: format!(
+            "user:{}",
+            w.picker.clone().unwrap_or_else(|| "unknown".into())
+        ),
+        role: crate::domain::auth::Role::Picker,
+    };
+    let key = format!("scan:{scan_id}");
+    scan_input(ctx, &actor, w.id, &key, ScanInput::Serial(bytes), None)
+        .await
+        .map(Some)
+}

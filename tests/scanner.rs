@@ -212,6 +212,7 @@ async fn a_scanner_absent_at_start_is_picked_up_when_it_appears_and_gets_feedbac
 on_both_backends!(
     scans_from_a_pty_scanner_are_judged_stored_and_answered,
     stock_is_received_through_a_pty_scanner,
+    a_wave_is_picked_with_a_pty_scanner_at_a_picking_station,
 );
 
 /// Adds the PTY scanner through the API and waits until its link is connected.
@@ -662,4 +663,108 @@ mod codec_properties {
             prop_assert_eq!(out, expected);
         }
     }
+}
+
+/// A picker takes a wave at a picking station; the station's serial scanner (a real PTY) then
+/// drives the picks: location label, a wrong product, the product twice. Every verdict is stored
+/// with the scan, and the stock ends in the order's tote.
+async fn a_wave_is_picked_with_a_pty_scanner_at_a_picking_station(b: common::Backend) {
+    let Some(app) = common::spawn_app(b).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(pty) = Pty::plug(dir.path()) else {
+        return;
+    };
+    let admin = app.admin().await;
+    let seed = app.seed(&admin).await;
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "T-01", "zone": "T", "kind": "tote", "walk_seq": 900 }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED);
+    let expiry = konsign::service::today() + chrono::Duration::days(300);
+    common::receive(&admin, &seed.pouch, "P-7", &expiry.to_string(), "A-01-1", 5).await;
+    let order = json!({
+        "external_id": "PTY-1",
+        "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
+        "grant_ref": "BEV-1", "citizen_id": "cit-1",
+        "recipient": { "name": "Bo Ås", "address_line1": "Vej 1", "postcode": "8000", "city": "Aarhus C" },
+        "delivery_date": common::in_days(1),
+        "lines": [{ "gtin": seed.pouch, "quantity": 2 }],
+    });
+    let r = admin.post("/api/orders", order).await;
+    assert_eq!(r.body["status"], "allocated", "{:?}", r.body);
+    let w = admin.post("/api/waves", json!({})).await;
+    assert_eq!(w.status, reqwest::StatusCode::CREATED, "{:?}", w.body);
+    let wave = w.body["id"].as_i64().unwrap();
+    let set = common::Client::send(
+        admin
+            .req(reqwest::Method::PUT, "/api/stations/receiving-1/workflow")
+            .json(&json!({ "workflow": "picking" })),
+    )
+    .await;
+    assert_eq!(set.status, reqwest::StatusCode::NO_CONTENT);
+    let picker = app
+        .user("rasmus", konsign::domain::auth::Role::Picker)
+        .await;
+    let r = picker
+        .post(
+            &format!("/api/waves/{wave}/take"),
+            json!({ "station": "receiving-1" }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{:?}", r.body);
+    let mut host = connect_scanner(
+        &admin,
+        &pty,
+        serde_json::to_value(config(&pty.dev)).unwrap(),
+    )
+    .await;
+    let product = format!("]d201{}17{}10P-7\r\n", seed.pouch, expiry.format("%y%m%d"));
+    host.write_all(b"]C0A-01-1\r\n").unwrap();
+    stored_scans(&admin, 1).await;
+    host.write_all(format!("]d201{}17{}10X\r\n", seed.plate, expiry.format("%y%m%d")).as_bytes())
+        .unwrap();
+    stored_scans(&admin, 2).await;
+    host.write_all(product.as_bytes()).unwrap();
+    stored_scans(&admin, 3).await;
+    host.write_all(product.as_bytes()).unwrap();
+    let scans = stored_scans(&admin, 4).await;
+    let verdicts: Vec<(&str, &str)> = scans
+        .iter()
+        .map(|s| {
+            (
+                s["used_for"].as_str().unwrap(),
+                s["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            ("picking", "ok"),
+            ("picking", "rejected"),
+            ("picking", "ok"),
+            ("picking", "ok")
+        ],
+        "{scans:?}"
+    );
+    assert!(
+        scans[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("wrong product"),
+        "{:?}",
+        scans[1]
+    );
+    let w = admin.get(&format!("/api/waves/{wave}")).await.body;
+    assert_eq!(w["status"], "done", "{w:?}");
+    let tote = admin.get("/api/stock/units?location=T-01").await.body;
+    assert_eq!(tote[0]["quantity"], 2, "{tote:?}");
+    assert_eq!(tote[0]["lot"], "P-7");
+    let status = admin.get("/api/orders/PTY-1/status").await.body;
+    assert_eq!(status["status"], "picked");
 }

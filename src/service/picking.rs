@@ -954,7 +954,7 @@ pub async fn undo(ctx: &Ctx, actor: &Actor, wave_id: i64) -> Result<NextPick> {
 pub async fn station_scan(
     ctx: &Ctx,
     station: &str,
-    scan_id: i64,
+    key: &str,
     bytes: &[u8],
 ) -> Result<Option<ScanResult>> {
     let w = {
@@ -969,8 +969,7 @@ pub async fn station_scan(
         ),
         role: crate::domain::auth::Role::Picker,
     };
-    let key = format!("scan:{scan_id}");
-    scan_input(ctx, &actor, w.id, &key, ScanInput::Serial(bytes), None)
+    scan_input(ctx, &actor, w.id, key, ScanInput::Serial(bytes), None)
         .await
         .map(Some)
 }

@@ -2,10 +2,12 @@
 //! judged by the workflow of its station, stored with its verdict in one transaction, and only
 //! then answered with the scanner's good or bad feedback bytes.
 //!
-//! Every station runs a workflow: `lookup` (the default: what is this?) or `receiving`. Both judge
-//! a scan the same way: a product barcode is accepted when the product is known and the lot not
-//! expired, a location label when the location exists. At a receiving station the last accepted
-//! product scan is then received with `receive_by_scan`.
+//! Every station runs a workflow: `lookup` (the default: what is this?), `receiving` or
+//! `picking`. The first two judge a scan the same way: a product barcode is accepted when the
+//! product is known and the lot not expired, a location label when the location exists. At a
+//! receiving station the last accepted product scan is then received with `receive_by_scan`. At
+//! a picking station the scan goes to the pick wave taken there, and the pick's verdict is
+//! stored and answered.
 
 use super::{today, Ctx};
 use crate::devices::scanner::{ScanEvent, ScannerConfig};
@@ -15,7 +17,7 @@ use crate::store::scanners::{self as db, NewScan};
 use serde_json::json;
 
 /// The workflows a station can run.
-pub const WORKFLOWS: &[&str] = &["lookup", "receiving"];
+pub const WORKFLOWS: &[&str] = &["lookup", "receiving", "picking"];
 
 /// The workflow of a station (`lookup` unless set).
 pub async fn workflow_of(ctx: &Ctx, station: &str) -> Result<String> {
@@ -77,7 +79,7 @@ pub struct Verdict {
 pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
     let day = today();
     let parsed = gs1::parse(&ev.bytes, day);
-    let (accepted, message, kind, parsed_json) = match &parsed {
+    let (mut accepted, mut message, kind, parsed_json) = match &parsed {
         Err(e) => (false, format!("unreadable barcode: {e}"), None, None),
         // A barcode that is no product may be a location label (Code 128 of the location code):
         // at a receiving station that is the target location.
@@ -129,6 +131,21 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
         }
     };
     let workflow = workflow_of(ctx, &ev.station).await?;
+    if workflow == "picking" {
+        // At a picking station the scan drives the wave taken there; its verdict is the answer.
+        let key = format!(
+            "{}:{}",
+            ev.scanner,
+            ev.at.timestamp_nanos_opt().unwrap_or_default()
+        );
+        (accepted, message) =
+            match super::picking::station_scan(ctx, &ev.station, &key, &ev.bytes).await {
+                Ok(Some(r)) => (r.accepted, r.message),
+                Ok(None) => (false, "no pick wave is taken at this station".to_string()),
+                Err(e @ Error::Internal(_)) => return Err(e),
+                Err(e) => (false, e.to_string()),
+            };
+    }
     let raw_hex = hex::encode(&ev.bytes);
     let at = crate::domain::time::to_db(ev.at);
     let outcome = if accepted { "ok" } else { "rejected" };

@@ -168,7 +168,7 @@ fn demo_loads_a_realistic_dataset_once() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("5 producers, 65 products, 277 locations"),
+        text.contains("5 producers, 65 products, 317 locations"),
         "{text}"
     );
     for role in [

@@ -175,17 +175,20 @@ pub enum Decision {
     Confirm { unit_id: i64, qty: i64, swap: bool },
 }
 
-/// A refused scan: a stable code and the message shown to the picker.
+/// A refused scan: a stable code and the message shown to the picker, in English (the API's
+/// language) and in Danish (the floor's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub code: &'static str,
     pub message: String,
+    pub message_da: String,
 }
 
-fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+pub fn refuse(code: &'static str, message: impl Into<String>, da: impl Into<String>) -> Refusal {
     Refusal {
         code,
         message: message.into(),
+        message_da: da.into(),
     }
 }
 
@@ -207,6 +210,7 @@ pub fn decide(
                 Err(refuse(
                     "wrong_location",
                     format!("wrong location {code}: go to {}", pick.location),
+                    format!("Forkert lokation {code}: gå til {}", pick.location),
                 ))
             }
         }
@@ -215,6 +219,7 @@ pub fn decide(
                 return Err(refuse(
                     "scan_location_first",
                     format!("scan the location label {} first", pick.location),
+                    format!("Scan først lokationen {}", pick.location),
                 ));
             }
             if *gtin != pick.gtin {
@@ -224,12 +229,17 @@ pub fn decide(
                         "wrong product {gtin}: take {} ({})",
                         pick.product_name, pick.gtin
                     ),
+                    format!(
+                        "Forkert vare {gtin}: tag {} ({})",
+                        pick.product_name, pick.gtin
+                    ),
                 ));
             }
             if qty < 1 || qty > pick.remaining {
                 return Err(refuse(
                     "wrong_quantity",
                     format!("quantity must be between 1 and {} packs", pick.remaining),
+                    format!("Antal skal være mellem 1 og {} pakninger", pick.remaining),
                 ));
             }
             let here = match lot {
@@ -240,6 +250,7 @@ pub fn decide(
                     _ => return Err(refuse(
                         "lot_missing",
                         "this barcode has no lot: scan the GS1 DataMatrix or GS1-128 on the pack",
+                        "Stregkoden har intet lot: scan GS1 DataMatrix eller GS1-128 på pakningen",
                     )),
                 },
                 Some(l) => match lots_here.iter().find(|h| h.lot == *l) {
@@ -248,6 +259,7 @@ pub fn decide(
                         return Err(refuse(
                             "lot_not_here",
                             format!("lot {l} is not at location {}", pick.location),
+                            format!("Lot {l} ligger ikke på lokation {}", pick.location),
                         ))
                     }
                 },
@@ -260,17 +272,30 @@ pub fn decide(
                             "the pack says expiry {e}, but lot {} is booked with {}: call the lead",
                             here.lot, here.expiry
                         ),
+                        format!(
+                            "Pakningen siger udløb {e}, men lot {} er bogført med {}: kald på lederen",
+                            here.lot, here.expiry
+                        ),
                     ));
                 }
             }
             if let Some(why) =
                 lot_refusal(here.expiry, pick.min_shelf_life_days, pick.delivery, today)
             {
-                let code = match why {
-                    Ineligible::Expired(_) => "lot_expired",
-                    _ => "lot_short_dated",
+                let (code, da) = match why {
+                    Ineligible::Expired(d) => (
+                        "lot_expired",
+                        format!("Lot {} er udløbet {d}: tag et andet lot", here.lot),
+                    ),
+                    _ => (
+                        "lot_short_dated",
+                        format!(
+                            "Lot {} udløber {} og har for kort holdbarhed: tag lot {}",
+                            here.lot, here.expiry, pick.lot
+                        ),
+                    ),
                 };
-                return Err(refuse(code, format!("lot {}: {why}", here.lot)));
+                return Err(refuse(code, format!("lot {}: {why}", here.lot), da));
             }
             if here.unit_id == pick.unit_id {
                 return Ok(Decision::Confirm {
@@ -285,6 +310,10 @@ pub fn decide(
                     "lot_reserved",
                     format!(
                         "lot {} here is reserved for other orders ({} free, {} needed): take lot {}",
+                        here.lot, here.free, pick.remaining, pick.lot
+                    ),
+                    format!(
+                        "Lot {} er reserveret til andre ordrer ({} fri, {} skal bruges): tag lot {}",
                         here.lot, here.free, pick.remaining, pick.lot
                     ),
                 ));

@@ -104,6 +104,23 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("lookup_mode", Lang::En) => "Lookup: scan a product or a location to see what it is.",
         ("no_scan", Lang::Da) => "Scan en vare først.",
         ("no_scan", Lang::En) => "Scan a product first.",
+        ("picking", Lang::Da) => "Plukning",
+        ("picking", Lang::En) => "Picking",
+        ("waves", Lang::Da) => "Plukrunder",
+        ("waves", Lang::En) => "Pick waves",
+        ("take", Lang::Da) => "Tag runden",
+        ("take", Lang::En) => "Take the wave",
+        ("no_waves", Lang::Da) => "Ingen plukrunder venter.",
+        ("no_waves", Lang::En) => "No pick waves are waiting.",
+        ("scan_here", Lang::Da) => "Scan her",
+        ("scan_here", Lang::En) => "Scan here",
+        ("undo", Lang::Da) => "Fortryd sidste pluk",
+        ("undo", Lang::En) => "Undo last pick",
+        ("short", Lang::Da) => "Mangler på lokationen",
+        ("short", Lang::En) => "Short at location",
+        ("tote", Lang::Da) => "Kasse",
+        ("tote", Lang::En) => "Tote",
+        ("lot", _) => "Lot",
         ("other_lang", Lang::Da) => "English",
         ("other_lang", Lang::En) => "Dansk",
         _ => "?",
@@ -139,7 +156,12 @@ td:first-child,th:first-child{text-align:left}\
 td.bar{width:30%}.bars{display:flex;height:1rem;background:#eee}.bars span{display:block}\
 .bars .ok{background:#2e7d32}.bars .q{background:#f9a825}.bars .x{background:#c62828}\
 tr.ok td{color:#1b5e20}tr.bad td{color:#a40000;font-weight:600}.okmsg{color:#1b5e20;font-weight:600}\
-form#receive{display:grid;gap:.5rem;max-width:26rem}form#receive label{display:grid}#scans td{text-align:left}";
+form#receive{display:grid;gap:.5rem;max-width:26rem}form#receive label{display:grid}#scans td{text-align:left}\
+body.good{background:#a5d6a7}body.bad{background:#ef9a9a}#card{background:#fff;border-radius:.5rem;padding:1rem;text-align:center}\
+#loc{font-size:3.5rem;font-weight:800;letter-spacing:.05em}#prod{font-size:1.6rem;margin:.4rem 0}#detail{font-size:1.3rem}\
+#scanform{display:flex;gap:.5rem;margin:1rem 0}#scan{flex:1;font-size:1.5rem}#qty{width:5rem}#msg{font-size:1.4rem;min-height:2rem}\
+.buttons{display:flex;gap:.5rem;flex-wrap:wrap}.buttons button{flex:1}form.take button{width:100%;margin:.3rem 0;font-size:1.4rem}\
+#pick[data-online=no] #progress::after{content:' · offline';color:#a40000}";
 
 #[derive(Deserialize)]
 struct LangQuery {
@@ -398,9 +420,214 @@ document.getElementById('receive').addEventListener('submit', async (ev) => {
 poll();
 "#;
 
+#[derive(Deserialize)]
+struct PickQuery {
+    lang: Option<String>,
+    wave: Option<i64>,
+}
+
+/// The picker's page, mobile first: the waves to take, then the next pick in large type with a
+/// scan field that a keyboard-wedge handheld types into. Scans are posted without a page reload;
+/// good and bad scans flash green or red with a sound; scans made while the connection is lost
+/// are kept in the browser (with their scan ids) and sent when it is back, so none is lost or
+/// counted twice.
+async fn pick_page(
+    State(s): State<AppState>,
+    Query(q): Query<PickQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lq = LangQuery {
+        lang: q.lang.clone(),
+    };
+    let l = lang(q.lang.as_deref(), &headers);
+    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
+        return Redirect::to("/login").into_response();
+    };
+    let principal = match svc::session_principal(&s.ctx, session).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Redirect::to("/login").into_response(),
+        Err(e) => return super::error::ApiError::from(e).into_response(),
+    };
+    let csrf = principal.csrf.clone().unwrap_or_default();
+    let body = match q.wave {
+        None => {
+            let waves = match crate::service::picking::waves(&s.ctx, true).await {
+                Ok(w) => w,
+                Err(e) => return super::error::ApiError::from(e).into_response(),
+            };
+            let mine: Vec<_> = waves
+                .into_iter()
+                .filter(|w| w.picker.as_deref().is_none_or(|p| p == principal.username))
+                .collect();
+            page(
+                l,
+                html! {
+                    h1 { (t(l, "waves")) }
+                    @if mine.is_empty() { p #nowaves { (t(l, "no_waves")) } }
+                    div #waves data-csrf=(csrf) {
+                        @for w in &mine {
+                            form.take method="post" data-wave=(w.id) {
+                                button type="submit" { (t(l, "take")) " #" (w.id) " (" (w.status) ")" }
+                            }
+                        }
+                    }
+                    script { (maud::PreEscaped(TAKE_JS)) }
+                },
+            )
+        }
+        Some(wave) => {
+            let texts = serde_json::json!({
+                "da": l == Lang::Da, "tote": t(l, "tote"), "lot": t(l, "lot"),
+                "picks": if l == Lang::Da { "Pluk" } else { "Picks" }, "packs": if l == Lang::Da { "Pakninger" } else { "Packs" }, "done": if l == Lang::Da { "Runden er færdig. Godt gået!" } else { "The wave is done. Well done!" },
+                "offline": if l == Lang::Da { "Ingen forbindelse: scanningen er gemt og sendes senere" } else { "No connection: the scan is kept and sent later" },
+                "location_first": if l == Lang::Da { "Scan lokationen" } else { "Scan the location" },
+                "short_confirm": if l == Lang::Da { "Meld resten af dette pluk som manglende?" } else { "Report the rest of this pick as short?" },
+            })
+            .to_string();
+            page(
+                l,
+                html! {
+                    div #pick data-wave=(wave) data-csrf=(csrf) data-texts=(texts) {
+                        p #progress {}
+                        div #card {
+                            div #loc {}
+                            div #prod {}
+                            div #detail {}
+                        }
+                        form #scanform autocomplete="off" {
+                            input #scan name="scan" autofocus placeholder=(t(l, "scan_here")) inputmode="none";
+                            input #qty name="qty" type="number" min="1" value="1" aria-label=(t(l, "quantity"));
+                        }
+                        p #msg role="status" {}
+                        div.buttons {
+                            button #undo type="button" { (t(l, "undo")) }
+                            button #short type="button" { (t(l, "short")) }
+                        }
+                    }
+                    script { (maud::PreEscaped(PICK_JS)) }
+                },
+            )
+        }
+    };
+    with_lang_cookie(l, &lq, body)
+}
+
+const TAKE_JS: &str = r#"
+const box = document.getElementById('waves');
+for (const f of document.querySelectorAll('form.take')) {
+  f.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const id = f.dataset.wave;
+    const r = await fetch('/api/waves/' + id + '/take', { method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': box.dataset.csrf }, body: '{}' });
+    if (r.ok) location.href = '/pick?wave=' + id;
+    else alert((await r.json()).message);
+  });
+}
+"#;
+
+/// The picking screen's script: renders the next pick, posts scans (idempotent scan ids), keeps
+/// scans made offline in localStorage and sends them in order when the connection is back.
+const PICK_JS: &str = r#"
+const el = document.getElementById('pick');
+const wave = el.dataset.wave, csrf = el.dataset.csrf, T = JSON.parse(el.dataset.texts);
+const input = document.getElementById('scan'), qty = document.getElementById('qty'), msg = document.getElementById('msg');
+const KEY = 'konsign-pending-' + wave;
+let current = null, sending = false;
+const pending = () => JSON.parse(localStorage.getItem(KEY) || '[]');
+const setPending = (p) => localStorage.setItem(KEY, JSON.stringify(p));
+let audio = null;
+function beep(ok) {
+  try {
+    audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+    const o = audio.createOscillator(), g = audio.createGain();
+    o.type = ok ? 'sine' : 'square'; o.frequency.value = ok ? 1200 : 220;
+    o.connect(g); g.connect(audio.destination); g.gain.value = 0.2;
+    o.start(); o.stop(audio.currentTime + (ok ? 0.12 : 0.45));
+  } catch (e) {}
+}
+function flash(ok, text) {
+  document.body.className = ok ? 'good' : 'bad';
+  msg.textContent = text; msg.className = ok ? 'okmsg' : 'err';
+  beep(ok);
+  setTimeout(() => { document.body.className = ''; }, ok ? 500 : 1500);
+}
+function render(next) {
+  current = next.pick;
+  const p = next.progress;
+  document.getElementById('progress').textContent = T.picks + ' ' + (p.done + p.short) + ' / ' + p.picks + ' · ' + T.packs + ' ' + p.packs_picked + ' / ' + p.packs;
+  const loc = document.getElementById('loc'), prod = document.getElementById('prod'), det = document.getElementById('detail');
+  if (!current) { loc.textContent = '✓'; prod.textContent = T.done; det.textContent = ''; el.dataset.state = 'done'; return; }
+  el.dataset.state = current.location_ok || !next.require_location_scan ? 'product' : 'location';
+  loc.textContent = current.location;
+  prod.textContent = current.product_name;
+  det.textContent = (current.quantity - current.picked) + ' stk · ' + T.lot + ' ' + current.lot + ' · ' + T.tote + ' ' + current.tote
+    + (el.dataset.state === 'location' ? ' · ' + T.location_first : '');
+}
+async function api(method, path, body) {
+  const r = await fetch(path, { method, headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const j = await r.json();
+  if (!r.ok) throw Object.assign(new Error(j.message || 'error'), { status: r.status });
+  return j;
+}
+async function flush() {
+  if (sending) return;
+  sending = true;
+  try {
+    let p = pending();
+    while (p.length) {
+      let res;
+      try { res = await api('POST', '/api/waves/' + wave + '/scan', p[0]); }
+      catch (e) {
+        if (e.status) { p.shift(); setPending(p); flash(false, e.message); continue; }
+        el.dataset.online = 'no'; return;
+      }
+      el.dataset.online = 'yes';
+      p.shift(); setPending(p);
+      flash(res.accepted, T.da ? res.message_da : res.message);
+      render(res.next);
+    }
+  } finally { sending = false; }
+}
+// A form with two fields and no button is not submitted by Enter, so Enter (the wedge
+// scanner's suffix) is caught on the scan field itself.
+input.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); submitScan(); } });
+document.getElementById('scanform').addEventListener('submit', (ev) => { ev.preventDefault(); submitScan(); });
+function submitScan() {
+  const data = input.value; input.value = '';
+  if (!data.trim()) return;
+  const q = Number(qty.value) || 1; qty.value = 1;
+  const p = pending();
+  p.push({ scan_id: Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10), data, quantity: q });
+  setPending(p);
+  flush().then(() => { if (pending().length) msg.textContent = T.offline; });
+  input.focus();
+}
+document.getElementById('undo').addEventListener('click', async () => {
+  try { render(await api('POST', '/api/waves/' + wave + '/undo')); flash(true, '↶'); } catch (e) { flash(false, e.message); }
+  input.focus();
+});
+document.getElementById('short').addEventListener('click', async () => {
+  if (!current || !confirm(T.short_confirm)) return;
+  try { render(await api('POST', '/api/waves/' + wave + '/short', { pick_id: current.id })); flash(true, '!'); } catch (e) { flash(false, e.message); }
+  input.focus();
+});
+document.addEventListener('click', (ev) => { if (ev.target.tagName !== 'BUTTON' && ev.target !== qty) input.focus(); });
+async function load() {
+  try { render(await api('GET', '/api/waves/' + wave + '/next')); el.dataset.online = 'yes'; }
+  catch (e) { el.dataset.online = 'no'; }
+  await flush();
+}
+window.addEventListener('online', flush);
+setInterval(() => { if (pending().length) flush(); else if (el.dataset.online === 'no') load(); }, 2000);
+load();
+"#;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/stations/{station}", get(station))
+        .route("/pick", get(pick_page))
         .route("/", get(home))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", axum::routing::post(logout_submit))

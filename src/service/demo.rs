@@ -20,6 +20,9 @@ pub struct DemoReport {
     pub products: usize,
     pub locations: usize,
     pub receipts: usize,
+    /// Demo citizen orders handed over, and how many of them were allocated at once.
+    pub orders: usize,
+    pub orders_allocated: usize,
     /// (username, role, password) of users created now.
     pub users: Vec<(String, Role, String)>,
 }
@@ -178,6 +181,10 @@ fn location_plan() -> Vec<Location> {
         add(format!("PAK-{i:02}"), "PAK", "packing");
     }
     add("DSP-01".into(), "DSP", "dispatch");
+    // Pick totes: each carries one order from the shelves to cutting and packing.
+    for i in 1..=40 {
+        add(format!("TOTE-{i:03}"), "TOTE", "tote");
+    }
     v
 }
 
@@ -218,6 +225,7 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
     let mut rng = StdRng::seed_from_u64(2026);
     let today = super::today();
     let mut pick_slot = 0usize;
+    let mut orderable: Vec<(String, Option<(i64, i64)>)> = Vec::new();
     for (pi, (producer, _, prefix)) in PRODUCERS.iter().enumerate() {
         for (li, (name, category, units, price, cut, shelf)) in LINES.iter().enumerate() {
             let gtin = Gtin::with_check_digit(&format!("{prefix}{:06}", 10_000 + li * 7 + pi))
@@ -239,6 +247,7 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
             };
             catalog::put_product(ctx, &actor, &input, false).await?;
             report.products += 1;
+            orderable.push((gtin.to_string(), cut.map(|c| (c.0, c.1))));
             // Two to four lots: the oldest sometimes inside the minimum shelf life (short-dated).
             let lots = rng.gen_range(2..=4);
             for lot_i in 0..lots {
@@ -285,5 +294,83 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
             }
         }
     }
+    demo_orders(ctx, &mut rng, &orderable, &mut report).await?;
     Ok(report)
+}
+
+const DEMO_CITIES: &[(&str, &str, &str, &str)] = &[
+    ("Aarhus C", "8000", "0751", "Aarhus Kommune"),
+    ("Vejle", "7100", "0630", "Vejle Kommune"),
+    ("Odense C", "5000", "0461", "Odense Kommune"),
+    ("Herning", "7400", "0657", "Herning Kommune"),
+];
+
+/// Two dozen citizen orders from the ordering system (pseudonymous ids, made-up names), a few
+/// with cut-to-fit plates, so a wave can be made and picked right away.
+async fn demo_orders(
+    ctx: &Ctx,
+    rng: &mut StdRng,
+    products: &[(String, Option<(i64, i64)>)],
+    report: &mut DemoReport,
+) -> Result<()> {
+    use crate::domain::order::{CutInput, LineInput, OrderInput, PayerInput, RecipientInput};
+    const NAMES: &[&str] = &[
+        "Åse Ørnbøl",
+        "Jens Hansen",
+        "Birthe Møller",
+        "Søren Kjær",
+        "Inge Lund",
+        "Mads Østergaard",
+    ];
+    let actor = Actor {
+        name: "system:demo".into(),
+        role: Role::Integration,
+    };
+    let today = super::today();
+    for i in 0..24 {
+        let (city, postcode, payer, payer_name) = DEMO_CITIES[i % DEMO_CITIES.len()];
+        let n = rng.gen_range(1..=4);
+        let mut lines: Vec<LineInput> = Vec::new();
+        for _ in 0..n {
+            let (gtin, cut) = &products[rng.gen_range(0..products.len())];
+            if lines.iter().any(|l| &l.gtin == gtin) {
+                continue;
+            }
+            lines.push(LineInput {
+                gtin: gtin.clone(),
+                quantity: rng.gen_range(1..=3),
+                cut: cut.map(|(min, max)| CutInput {
+                    shape: "round".into(),
+                    diameter_mm: Some(rng.gen_range(min..=max)),
+                    measured_on: (today - Duration::days(rng.gen_range(5..200))).to_string(),
+                    ..Default::default()
+                }),
+            });
+        }
+        let input = OrderInput {
+            external_id: format!("DEMO-{:04}", i + 1),
+            payer: PayerInput {
+                code: payer.into(),
+                name: payer_name.into(),
+                ean: "5798000000001".into(),
+            },
+            grant_ref: format!("BEV-{}", 4000 + i),
+            citizen_id: format!("demo-citizen-{:03}", i + 1),
+            recipient: RecipientInput {
+                name: NAMES[i % NAMES.len()].into(),
+                address_line1: format!("Demovej {}", i + 1),
+                postcode: postcode.into(),
+                city: city.into(),
+                ..Default::default()
+            },
+            delivery_date: (today + Duration::days(2)).to_string(),
+            lines,
+        };
+        let r = super::orders::intake(ctx, &actor, &input).await?;
+        report.orders += 1;
+        if r.order.status == crate::domain::order::OrderStatus::Allocated {
+            report.orders_allocated += 1;
+        }
+    }
+    Ok(())
 }

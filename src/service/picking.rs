@@ -8,7 +8,7 @@
 use super::{today, Actor, Ctx};
 use crate::domain::allocation::{self, Need};
 use crate::domain::order::OrderStatus;
-use crate::domain::picking::{self as rules, Decision, LotHere, PickInHand};
+use crate::domain::picking::{self as rules, Decision, LotHere, PickInHand, Scanned};
 use crate::domain::stock::StockStatus;
 use crate::error::{Error, Result};
 use crate::store::orders::{self as db, PickException, PickRow, WaveRow};
@@ -86,6 +86,8 @@ pub struct ScanResult {
     /// `lot_missing`, `expiry_mismatch`, `wrong_quantity`, `unreadable`.
     pub code: String,
     pub message: String,
+    /// The same message in Danish, for the picker's page.
+    pub message_da: String,
     /// True when this scan id had been confirmed before (nothing was done again).
     pub replayed: bool,
     pub next: NextPick,
@@ -399,6 +401,7 @@ pub async fn scan_input(
             accepted: true,
             code: "confirmed".into(),
             message: "already confirmed".into(),
+            message_da: "Allerede bekræftet".into(),
             replayed: true,
             next,
         });
@@ -439,10 +442,24 @@ pub async fn scan_input(
         delivery: date(&pick.delivery_date),
     };
     let decision = match &scanned {
-        Err(message) => Err(rules::Refusal {
-            code: "unreadable",
-            message: message.clone(),
-        }),
+        Err(message) => Err(rules::refuse(
+            "unreadable",
+            message.clone(),
+            format!("Ulæselig stregkode: {message}"),
+        )),
+        // A label that is no known location is no location at all.
+        Ok(Scanned::Location(code))
+            if !code.eq_ignore_ascii_case(&pick.location)
+                && crate::store::catalog::location(tx.conn(), code)
+                    .await?
+                    .is_none() =>
+        {
+            Err(rules::refuse(
+                "unreadable",
+                format!("{code} is not a product or location barcode"),
+                format!("{code} er hverken en vare- eller lokationsstregkode"),
+            ))
+        }
         Ok(s) => rules::decide(&in_hand, s, qty, &lots, today),
     };
     let outcome = |code: &str| {
@@ -453,7 +470,7 @@ pub async fn scan_input(
             })
             .inc();
     };
-    let (code, message) = match decision {
+    let (code, message, message_da) = match decision {
         Err(refusal) => {
             drop(tx);
             outcome(refusal.code);
@@ -468,6 +485,7 @@ pub async fn scan_input(
                 accepted: false,
                 code: refusal.code.into(),
                 message: refusal.message,
+                message_da: refusal.message_da,
                 replayed: false,
                 next,
             });
@@ -477,6 +495,7 @@ pub async fn scan_input(
             (
                 "location_ok",
                 format!("location {} ok: take {}", pick.location, pick.product_name),
+                format!("Lokation {} ok: tag {}", pick.location, pick.product_name),
             )
         }
         Ok(Decision::Confirm { unit_id, qty, swap }) => {
@@ -485,14 +504,21 @@ pub async fn scan_input(
                 swap_lot(&mut tx, &mut pick, unit_id, &lots).await?;
             }
             confirm(&mut tx, actor, &w, &pick, qty, &confirm_key).await?;
-            let lot = if swap {
-                format!(" (lot {} instead of the reserved one)", pick.lot)
+            let (lot, lot_da) = if swap {
+                (
+                    format!(" (lot {} instead of the reserved one)", pick.lot),
+                    format!(" (lot {} i stedet for det reserverede)", pick.lot),
+                )
             } else {
-                String::new()
+                (String::new(), String::new())
             };
             (
                 "confirmed",
                 format!("{qty} x {} into tote {}{lot}", pick.product_name, pick.tote),
+                format!(
+                    "{qty} x {} i kasse {}{lot_da}",
+                    pick.product_name, pick.tote
+                ),
             )
         }
     };
@@ -507,6 +533,7 @@ pub async fn scan_input(
         accepted: true,
         code: code.into(),
         message,
+        message_da,
         replayed: false,
         next,
     })

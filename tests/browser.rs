@@ -1,0 +1,328 @@
+//! The picker's page in a real headless Chromium, driven over WebDriver (Debian's `chromium` and
+//! `chromium-driver`): log in as a picker, take a wave, and complete it by typing scans into the
+//! page as a keyboard-wedge handheld does, with a wrong scan on the way. Screenshots are saved as
+//! test artefacts in `<target>/test-artefacts/`.
+//!
+//! Skipped with a printed reason when Chromium or ChromeDriver is missing, unless
+//! `TEST_REQUIRE_SERVICES=1` (as in `.ci/run`, which installs them).
+
+mod common;
+
+use konsign::domain::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A minimal W3C WebDriver client over reqwest: just the commands this test needs.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn required() -> bool {
+    std::env::var("TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+impl Browser {
+    async fn start() -> Option<Browser> {
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| CHROMIUM.into());
+        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.into());
+        for bin in [&chromium, &chromedriver] {
+            if !std::path::Path::new(bin).exists() {
+                assert!(!required(), "{bin} is needed for the browser test (apt-get install chromium chromium-driver)");
+                eprintln!("skipped: the browser test needs {bin} (apt-get install chromium chromium-driver)");
+                return None;
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = http.get(format!("{base}/status")).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({ "capabilities": { "alwaysMatch": { "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-quic", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--window-size=430,932",
+                     format!("--user-data-dir={}", profile.path().display())]
+        } } } });
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .expect("new session")
+            .json()
+            .await
+            .unwrap();
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
+            .to_string();
+        Some(Browser {
+            driver,
+            base: format!("{base}/session/{session}"),
+            session,
+            http,
+            _profile: profile,
+        })
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let v: Value = r.send().await.expect("webdriver").json().await.unwrap();
+        assert!(v["value"].get("error").is_none(), "webdriver {path}: {v}");
+        v["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        v.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_string()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Waits until `script` (an expression) is true in the page.
+    async fn until(&self, what: &str, expr: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.js(&format!("return !!({expr});")).await == json!(true) {
+                return;
+            }
+            let state = self
+                .js("return document.body.innerText + ' | msg=' + (document.getElementById('msg')||{}).textContent")
+                .await;
+            assert!(Instant::now() < deadline, "{what}: page shows {state}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn screenshot(&self, name: &str) -> PathBuf {
+        use base64::Engine as _;
+        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+        let dir = target.join("test-artefacts");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        eprintln!("screenshot: {}", path.display());
+        path
+    }
+
+    async fn close(self) {
+        let _ = self.http.delete(format!("{}", self.base)).send().await;
+        let _ = &self.session;
+    }
+}
+
+fn wedge(gtin: &str, expiry: &str, lot: &str) -> String {
+    let d = chrono::NaiveDate::parse_from_str(expiry, "%Y-%m-%d").unwrap();
+    format!("01{gtin}17{}10{lot}", d.format("%y%m%d"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
+    let Some(app) = common::spawn_app(common::Backend::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let seed = app.seed(&admin).await;
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "T-01", "zone": "T", "kind": "tote", "walk_seq": 900 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let (pouch_exp, plate_exp) = (common::in_days(200), common::in_days(300));
+    common::receive(&admin, &seed.pouch, "P-11", &pouch_exp, "A-01-1", 5).await;
+    common::receive(&admin, &seed.plate, "B-22", &plate_exp, "A-02-1", 5).await;
+    let order = json!({
+        "external_id": "WEB-100",
+        "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
+        "grant_ref": "BEV-1", "citizen_id": "cit-100",
+        "recipient": { "name": "Åse Ørnbøl", "address_line1": "Søndergade 1", "postcode": "8000", "city": "Aarhus C" },
+        "delivery_date": common::in_days(2),
+        "lines": [{ "gtin": seed.pouch, "quantity": 2 },
+                  { "gtin": seed.plate, "quantity": 1, "cut": { "shape": "oval", "width_mm": 30, "height_mm": 25, "measured_on": common::in_days(-3) } }],
+    });
+    assert_eq!(
+        admin.post("/api/orders", order).await.body["status"],
+        "allocated"
+    );
+    let w = admin.post("/api/waves", json!({})).await;
+    assert_eq!(w.status, StatusCode::CREATED, "{:?}", w.body);
+    let wave = w.body["id"].as_i64().unwrap();
+    app.user("pia", Role::Picker).await;
+
+    browser.goto(&format!("{}/login", app.base)).await;
+    browser.type_into("input[name=username]", "pia").await;
+    browser
+        .type_into("input[name=password]", "pia-password-1")
+        .await;
+    browser.click("form.login button").await;
+    browser
+        .until("logged in", "location.pathname === '/'")
+        .await;
+    browser.goto(&format!("{}/pick", app.base)).await;
+    browser
+        .click(&format!("form.take[data-wave='{wave}'] button"))
+        .await;
+    browser.until("the first pick is shown", "document.getElementById('loc') && document.getElementById('loc').textContent === 'A-01-1'").await;
+    browser.screenshot("picker-1-first-pick").await;
+
+    // Enter (\u{e007}) ends every scan, as a wedge scanner's suffix does.
+    browser.type_into("#scan", "A-01-1\u{e007}").await;
+    browser
+        .until(
+            "location accepted",
+            "document.getElementById('msg').className === 'okmsg'",
+        )
+        .await;
+    browser.type_into("#scan", "hello\u{e007}").await;
+    browser
+        .until(
+            "a bad scan turns the page red",
+            "document.body.className === 'bad'",
+        )
+        .await;
+    browser.screenshot("picker-2-bad-scan").await;
+    browser
+        .until("the red flash ends", "document.body.className === ''")
+        .await;
+    for _ in 0..2 {
+        let before = browser
+            .js("return document.getElementById('progress').textContent")
+            .await;
+        browser
+            .type_into(
+                "#scan",
+                &format!("{}\u{e007}", wedge(&seed.pouch, &pouch_exp, "P-11")),
+            )
+            .await;
+        browser
+            .until(
+                "the pack is confirmed",
+                &format!("document.getElementById('progress').textContent !== {before}"),
+            )
+            .await;
+    }
+    browser
+        .until(
+            "the next pick is shown",
+            "document.getElementById('loc').textContent === 'A-02-1'",
+        )
+        .await;
+    browser.type_into("#scan", "a-02-1\u{e007}").await;
+    browser.until("location accepted", "document.getElementById('detail').textContent.indexOf('B-22') >= 0 && document.getElementById('msg').className === 'okmsg'").await;
+    browser
+        .type_into(
+            "#scan",
+            &format!("{}\u{e007}", wedge(&seed.plate, &plate_exp, "B-22")),
+        )
+        .await;
+    browser
+        .until(
+            "the wave is done",
+            "document.getElementById('pick').dataset.state === 'done'",
+        )
+        .await;
+    browser.screenshot("picker-3-wave-done").await;
+    browser.close().await;
+
+    let w = admin.get(&format!("/api/waves/{wave}")).await.body;
+    assert_eq!(w["status"], "done");
+    assert_eq!(w["progress"]["packs_picked"], 3);
+    let s = admin.get("/api/orders/WEB-100/status").await.body;
+    assert_eq!(s["status"], "cutting", "the order has a cut line");
+    let tote = admin.get("/api/stock/units?location=T-01").await.body;
+    assert_eq!(tote.as_array().unwrap().len(), 2, "{tote:?}");
+}

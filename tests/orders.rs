@@ -19,6 +19,7 @@ on_both_backends!(
     a_lead_releases_a_backorder_partially,
     reading_personal_data_is_audit_logged,
     a_wave_is_picked_by_scan_with_lot_swap_short_pick_and_undo,
+    concurrent_scans_of_one_wave_never_pick_more_than_reserved,
 );
 
 /// An order body for the pouch (and optionally the cut plate).
@@ -723,4 +724,53 @@ async fn a_wave_is_picked_by_scan_with_lot_swap_short_pick_and_undo(b: Backend) 
         .unwrap()
         .iter()
         .any(|e| e["event_type"] == "order.cutting"));
+}
+
+async fn concurrent_scans_of_one_wave_never_pick_more_than_reserved(b: Backend) {
+    let Some((app, admin, web)) = setup(b).await else {
+        return;
+    };
+    let exp = common::in_days(200);
+    let u = common::receive(&admin, "05708932000024", "L1", &exp, "A-01-1", 10).await;
+    web.post("/api/orders", order("W-20", json!([pouch(3)])))
+        .await;
+    let w = admin.post("/api/waves", json!({})).await;
+    let wave = w.body["id"].as_i64().unwrap();
+    let picker = app.user("pia", Role::Picker).await;
+    picker
+        .post(&format!("/api/waves/{wave}/take"), json!({}))
+        .await;
+    assert_eq!(
+        scan(&picker, wave, "loc", "A-01-1").await["code"],
+        "location_ok"
+    );
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let picker = picker.clone();
+        let data = pack("05708932000024", &exp, "L1");
+        tasks.push(tokio::spawn(async move {
+            picker
+                .post(
+                    &format!("/api/waves/{wave}/scan"),
+                    json!({ "scan_id": format!("c{i}"), "data": data }),
+                )
+                .await
+        }));
+    }
+    let mut confirmed = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r.status == StatusCode::OK && r.body["code"] == "confirmed" {
+            confirmed += 1;
+        } else {
+            assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+        }
+    }
+    assert_eq!(confirmed, 3, "exactly the reserved packs are picked");
+    assert_eq!(unit(&admin, u).await["quantity"], 7);
+    assert_eq!(unit(&admin, u).await["reserved"], 0);
+    let tote = admin.get("/api/stock/units?location=T-01").await.body;
+    assert_eq!(tote[0]["quantity"], 3);
+    assert_eq!(common::count(&app.ctx, "pick_confirms").await, 3);
+    assert_eq!(status(&web, "W-20").await["status"], "picked");
 }

@@ -66,6 +66,7 @@ create table reservations (
 );
 create index reservations_order on reservations(order_id);
 create index reservations_unit on reservations(stock_unit_id);
+create index reservations_line on reservations(line_id, stock_unit_id);
 
 create table waves (
     id bigint generated always as identity primary key,

@@ -94,8 +94,8 @@ fn hash(o: &NewOrder) -> String {
     super::auth::sha256_hex(&serde_json::to_string(o).unwrap_or_default())
 }
 
-/// Validates an intake against the catalog.
-async fn validate(ctx: &Ctx, input: &OrderInput) -> Result<NewOrder> {
+/// Validates an intake against the catalog. Also returns each product's minimum shelf life.
+async fn validate(ctx: &Ctx, input: &OrderInput) -> Result<(NewOrder, HashMap<String, i64>)> {
     let gtins: Vec<String> = input
         .lines
         .iter()
@@ -103,30 +103,36 @@ async fn validate(ctx: &Ctx, input: &OrderInput) -> Result<NewOrder> {
         .map(|g| g.to_string())
         .collect();
     let mut conn = ctx.db.pool().acquire().await?;
-    let products: HashMap<_, _> = db::product_rules(&mut conn, &gtins)
-        .await?
-        .into_iter()
-        .map(|(g, (r, _))| (g, r))
-        .collect();
-    Ok(input.validate(&products, today())?)
+    let mut products = HashMap::new();
+    let mut shelf = HashMap::new();
+    for (g, (rules, days)) in db::product_rules(&mut conn, &gtins).await? {
+        shelf.insert(g.clone(), days);
+        products.insert(g, rules);
+    }
+    Ok((input.validate(&products, today())?, shelf))
 }
 
 /// Appends an order event (no personal data: ids and status only).
 pub(crate) async fn order_event(
     tx: &mut WriteTx,
     event_type: &str,
-    o: &OrderRow,
+    (id, external_id, status): (i64, &str, OrderStatus),
     extra: serde_json::Value,
 ) -> Result<()> {
-    let mut payload = json!({ "external_id": o.external_id, "order_id": o.id, "status": o.status });
+    let mut payload = json!({ "external_id": external_id, "order_id": id, "status": status });
     if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
         for (k, v) in e {
             p.insert(k.clone(), v.clone());
         }
     }
-    tx.event(event_type, &format!("order:{}", o.external_id), &payload)
+    tx.event(event_type, &format!("order:{external_id}"), &payload)
         .await?;
     Ok(())
+}
+
+/// What an order event names: id, external id, status.
+pub(crate) fn key(o: &OrderRow) -> (i64, &str, OrderStatus) {
+    (o.id, &o.external_id, o.status)
 }
 
 async fn load(tx: &mut WriteTx, id: i64) -> Result<OrderRow> {
@@ -135,28 +141,63 @@ async fn load(tx: &mut WriteTx, id: i64) -> Result<OrderRow> {
         .ok_or_else(|| Error::NotFound(format!("order {id}")))
 }
 
+/// A line as the allocator needs it.
+struct LineNeed {
+    id: i64,
+    line_no: i64,
+    gtin: String,
+    /// Packs neither reserved nor picked yet.
+    open: i64,
+    /// The line holds reservations already (a top-up adds to them).
+    holds: bool,
+    min_shelf_life_days: i64,
+}
+
+async fn line_needs(tx: &mut WriteTx, order_id: i64) -> Result<Vec<LineNeed>> {
+    Ok(db::lines(tx.conn(), order_id)
+        .await?
+        .into_iter()
+        .map(|l| LineNeed {
+            id: l.id,
+            line_no: l.line_no,
+            open: l.quantity - l.reserved - l.picked,
+            holds: l.reserved > 0,
+            gtin: l.gtin,
+            min_shelf_life_days: l.min_shelf_life_days,
+        })
+        .collect())
+}
+
 /// Tries to reserve every line of an order inside `tx`. With `partial`, reserves what there is.
 /// Returns the missing quantities (empty when fully covered). Reservations are taken in unit
 /// order and each is a conditional update, so a concurrent allocation that got there first
 /// makes this one re-read and try again instead of over-promising.
-async fn reserve_order(tx: &mut WriteTx, order: &OrderRow, partial: bool) -> Result<Vec<Missing>> {
-    let lines = db::lines(tx.conn(), order.id).await?;
+async fn reserve_order(
+    tx: &mut WriteTx,
+    order_id: i64,
+    delivery: chrono::NaiveDate,
+    lines: &[LineNeed],
+    partial: bool,
+) -> Result<Vec<Missing>> {
     let mut gtins: Vec<String> = lines.iter().map(|l| l.gtin.clone()).collect();
     gtins.sort();
     gtins.dedup();
     let needs: Vec<Need> = lines
         .iter()
-        .filter(|l| l.quantity - l.reserved - l.picked > 0)
+        .filter(|l| l.open > 0)
         .map(|l| Need {
             line_id: l.id,
             gtin: l.gtin.clone(),
-            quantity: l.quantity - l.reserved - l.picked,
+            quantity: l.open,
             min_shelf_life_days: l.min_shelf_life_days,
         })
         .collect();
+    if needs.is_empty() {
+        return Ok(Vec::new());
+    }
     for _attempt in 0..5 {
         let candidates = db::candidates(tx.conn(), &gtins).await?;
-        let plan = allocation::allocate(&needs, &candidates, order.delivery_date, today());
+        let plan = allocation::allocate(&needs, &candidates, delivery, today());
         let missing: Vec<Missing> = plan
             .lines
             .iter()
@@ -194,9 +235,15 @@ async fn reserve_order(tx: &mut WriteTx, order: &OrderRow, partial: bool) -> Res
             }
             continue;
         }
-        for (unit, line, qty) in takes {
-            db::add_reservation(tx.conn(), order.id, line, unit, qty).await?;
+        // A line that holds nothing yet gets new rows (one statement for all of them); a
+        // top-up adds to what the line holds.
+        let (top_ups, fresh): (Vec<_>, Vec<_>) = takes
+            .into_iter()
+            .partition(|(_, line, _)| lines.iter().any(|l| l.id == *line && l.holds));
+        for (unit, line, qty) in top_ups {
+            db::add_reservation(tx.conn(), order_id, line, unit, qty).await?;
         }
+        db::insert_reservations(tx.conn(), order_id, &fresh).await?;
         return Ok(missing);
     }
     Err(Error::conflict(
@@ -205,15 +252,21 @@ async fn reserve_order(tx: &mut WriteTx, order: &OrderRow, partial: bool) -> Res
     ))
 }
 
+/// An allocation's outcome: the new status, and the event to append (type and missing lines)
+/// or `None` when nothing changed.
+type Allocated = (OrderStatus, Option<(&'static str, Vec<Missing>)>);
+
 /// Allocates a `received` or `backordered` order in `tx`: reserves what it can; `allocated`
-/// when every line is covered, otherwise `backordered` holding what it has. Returns the event to append (type and missing lines),
-/// or `None` when nothing changed. Events are appended last in every transaction: on PostgreSQL
-/// the event lock must never be held while waiting for a stock row.
+/// when every line is covered, otherwise `backordered` holding what it has. Events are appended
+/// last in every transaction: on PostgreSQL the event lock must never be held while waiting
+/// for a stock row.
 async fn allocate_in(
     tx: &mut WriteTx,
-    order: &OrderRow,
-) -> Result<(OrderStatus, Option<(&'static str, Vec<Missing>)>)> {
-    let missing = reserve_order(tx, order, true).await?;
+    (id, status_before, missing_before): (i64, OrderStatus, Option<&str>),
+    delivery: chrono::NaiveDate,
+    lines: &[LineNeed],
+) -> Result<Allocated> {
+    let missing = reserve_order(tx, id, delivery, lines, true).await?;
     let (status, missing_json) = if missing.is_empty() {
         (OrderStatus::Allocated, None)
     } else {
@@ -222,10 +275,10 @@ async fn allocate_in(
             Some(serde_json::to_string(&missing).unwrap_or_default()),
         )
     };
-    if status == order.status && order.missing == missing_json {
+    if status == status_before && missing_before == missing_json.as_deref() {
         return Ok((status, None));
     }
-    db::set_status(tx.conn(), order.id, status, missing_json.as_deref(), false).await?;
+    db::set_status(tx.conn(), id, status, missing_json.as_deref(), false).await?;
     let event = if status == OrderStatus::Allocated {
         "order.allocated"
     } else {
@@ -234,15 +287,32 @@ async fn allocate_in(
     Ok((status, Some((event, missing))))
 }
 
+/// Allocates a stored order, reading its lines.
+async fn allocate_row(tx: &mut WriteTx, o: &OrderRow) -> Result<Allocated> {
+    let lines = line_needs(tx, o.id).await?;
+    allocate_in(
+        tx,
+        (o.id, o.status, o.missing.as_deref()),
+        o.delivery_date,
+        &lines,
+    )
+    .await
+}
+
 /// Appends the allocation event returned by `allocate_in`.
 async fn allocation_event(
     tx: &mut WriteTx,
-    order_id: i64,
-    event: Option<(&'static str, Vec<Missing>)>,
+    (id, external_id): (i64, &str),
+    (status, event): Allocated,
 ) -> Result<()> {
     if let Some((event_type, missing)) = event {
-        let after = load(tx, order_id).await?;
-        order_event(tx, event_type, &after, json!({ "missing": missing })).await?;
+        order_event(
+            tx,
+            event_type,
+            (id, external_id, status),
+            json!({ "missing": missing }),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -251,23 +321,45 @@ async fn allocation_event(
 /// order again returns the stored one (`created: false`); different content under a known id is
 /// refused with 409 `order_conflict`.
 pub async fn intake(ctx: &Ctx, actor: &Actor, input: &OrderInput) -> Result<IntakeResult> {
-    let order = validate(ctx, input).await?;
+    let (order, shelf) = validate(ctx, input).await?;
     let request_hash = hash(&order);
     let mut tx = ctx.db.begin_write().await?;
-    let Some(id) = db::insert_order(tx.conn(), &order, &request_hash, &actor.name).await? else {
+    let Some((id, line_ids)) =
+        db::insert_order(tx.conn(), &order, &request_hash, &actor.name).await?
+    else {
         drop(tx);
         return replay(ctx, &order.external_id, &request_hash).await;
     };
-    let row = load(&mut tx, id).await?;
-    let (status, event) = allocate_in(&mut tx, &row).await?;
+    // The lines were just written: what the allocator needs is known without reading them back.
+    let lines: Vec<LineNeed> = order
+        .lines
+        .iter()
+        .zip(&line_ids)
+        .map(|(l, id)| LineNeed {
+            id: *id,
+            line_no: l.line_no,
+            gtin: l.gtin.clone(),
+            open: l.quantity,
+            holds: false,
+            min_shelf_life_days: shelf.get(&l.gtin).copied().unwrap_or(0),
+        })
+        .collect();
+    let allocated = allocate_in(
+        &mut tx,
+        (id, OrderStatus::Received, None),
+        order.delivery_date,
+        &lines,
+    )
+    .await?;
+    let status = allocated.0;
     order_event(
         &mut tx,
         "order.received",
-        &row,
+        (id, &order.external_id, OrderStatus::Received),
         json!({ "lines": order.lines.len(), "has_cut": order.has_cut() }),
     )
     .await?;
-    allocation_event(&mut tx, id, event).await?;
+    allocation_event(&mut tx, (id, &order.external_id), allocated).await?;
     tx.commit().await?;
     ctx.metrics
         .orders
@@ -345,7 +437,7 @@ pub async fn change(
             "must match the order in the path",
         ));
     }
-    let order = validate(ctx, input).await?;
+    let (order, _) = validate(ctx, input).await?;
     let request_hash = hash(&order);
     let mut tx = ctx.db.begin_write().await?;
     let o = changeable(&mut tx, external_id).await?;
@@ -355,15 +447,15 @@ pub async fn change(
     db::release_reservations(tx.conn(), o.id).await?;
     db::replace_order(tx.conn(), o.id, &order, &request_hash).await?;
     let row = load(&mut tx, o.id).await?;
-    let (_, event) = allocate_in(&mut tx, &row).await?;
+    let allocated = allocate_row(&mut tx, &row).await?;
     order_event(
         &mut tx,
         "order.changed",
-        &row,
+        key(&row),
         json!({ "by": actor.name, "version": row.version }),
     )
     .await?;
-    allocation_event(&mut tx, o.id, event).await?;
+    allocation_event(&mut tx, (o.id, external_id), allocated).await?;
     let row = load(&mut tx, o.id).await?;
     tx.commit().await?;
     Ok(status_view(&row))
@@ -392,7 +484,7 @@ pub async fn cancel(
     order_event(
         &mut tx,
         "order.cancelled",
-        &row,
+        key(&row),
         json!({ "by": actor.name, "reason": reason }),
     )
     .await?;
@@ -422,7 +514,8 @@ pub async fn release_partial(
             ),
         ));
     }
-    let missing = reserve_order(&mut tx, &o, true).await?;
+    let needs = line_needs(&mut tx, o.id).await?;
+    let missing = reserve_order(&mut tx, o.id, o.delivery_date, &needs, true).await?;
     let lines = db::lines(tx.conn(), o.id).await?;
     if lines.iter().all(|l| l.reserved == 0) {
         return Err(Error::conflict(
@@ -443,7 +536,7 @@ pub async fn release_partial(
     order_event(
         &mut tx,
         "order.released_partially",
-        &row,
+        key(&row),
         json!({ "by": actor.name, "reason": reason, "missing": missing }),
     )
     .await?;
@@ -462,8 +555,9 @@ pub async fn allocate_backorders(ctx: &Ctx) -> Result<usize> {
         if o.status != OrderStatus::Backordered {
             continue;
         }
-        let (status, event) = allocate_in(&mut tx, &o).await?;
-        allocation_event(&mut tx, o.id, event).await?;
+        let allocated_now = allocate_row(&mut tx, &o).await?;
+        let status = allocated_now.0;
+        allocation_event(&mut tx, (o.id, &o.external_id), allocated_now).await?;
         tx.commit().await?;
         if status == OrderStatus::Allocated {
             allocated += 1;

@@ -120,8 +120,10 @@ fn progress(picks: &[PickRow]) -> Progress {
     p
 }
 
+/// The wave, locked for this transaction (PostgreSQL): one scan, short or undo at a time.
 async fn wave_row(tx: &mut WriteTx, id: i64) -> Result<WaveRow> {
-    db::wave(tx.conn(), id)
+    let backend = tx.backend();
+    db::wave_for_update(tx.conn(), backend, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("wave {id}")))
 }
@@ -208,7 +210,7 @@ pub async fn create_wave(ctx: &Ctx, actor: &Actor, r: &WaveRequest) -> Result<Wa
         super::orders::event(
             &mut tx,
             "order.picking",
-            o,
+            super::orders::key(o),
             json!({ "wave_id": wave_id, "tote": o.tote }),
         )
         .await?;
@@ -316,19 +318,27 @@ pub async fn take(
     next(ctx, id).await
 }
 
+/// The next pick and the progress, read in the caller's transaction with two small queries.
 async fn next_in(tx: &mut WriteTx, ctx: &Ctx, w: &WaveRow) -> Result<NextPick> {
-    let picks = db::picks_of_wave(tx.conn(), w.id).await?;
-    let pick = picks.iter().find(|p| p.status == "open").cloned();
-    let status = if pick.is_none() && w.status != "done" {
-        "done".to_string()
-    } else {
-        w.status.clone()
-    };
+    let (picks, done, short, open, packs, packs_picked) =
+        db::wave_progress(tx.conn(), w.id).await?;
+    let pick = db::next_pick(tx.conn(), w.id).await?;
     Ok(NextPick {
         wave_id: w.id,
-        wave_status: status,
+        wave_status: if open == 0 {
+            "done".into()
+        } else {
+            w.status.clone()
+        },
         require_location_scan: ctx.config.picking.require_location_scan,
-        progress: progress(&picks),
+        progress: Progress {
+            picks,
+            done,
+            short,
+            open,
+            packs,
+            packs_picked,
+        },
         pick,
     })
 }
@@ -407,6 +417,14 @@ pub async fn scan_input(
         });
     }
     open_wave(&w)?;
+    if w.status != "picking" {
+        // The first accepted scan starts the wave; a refused one rolls this back with the rest.
+        db::set_wave(tx.conn(), wave_id, "picking", None, None).await?;
+    }
+    let w = WaveRow {
+        status: "picking".into(),
+        ..w
+    };
     let Some(pick) = db::next_pick(tx.conn(), wave_id).await? else {
         return Err(Error::conflict(
             "nothing_to_pick",
@@ -522,10 +540,6 @@ pub async fn scan_input(
             )
         }
     };
-    if w.status != "picking" {
-        db::set_wave(tx.conn(), wave_id, "picking", None, None).await?;
-    }
-    let w = wave_row(&mut tx, wave_id).await?;
     let next = next_in(&mut tx, ctx, &w).await?;
     tx.commit().await?;
     outcome(code);
@@ -758,27 +772,23 @@ async fn complete_if_done(tx: &mut WriteTx, wave_id: i64) -> Result<()> {
         return Ok(());
     }
     let orders = db::orders_of_wave(tx.conn(), wave_id).await?;
-    for (id, has_cut, _) in &orders {
+    for (id, has_cut, external_id, tote) in &orders {
         let status = if *has_cut {
             OrderStatus::Cutting
         } else {
             OrderStatus::Picked
         };
         db::set_order_status(tx.conn(), *id, status).await?;
+        let event = format!("order.{}", status.as_str());
+        super::orders::event(
+            tx,
+            &event,
+            (*id, external_id, status),
+            json!({ "wave_id": wave_id, "tote": tote }),
+        )
+        .await?;
     }
     db::set_wave(tx.conn(), wave_id, "done", None, None).await?;
-    for (id, _, _) in &orders {
-        if let Some(o) = db::order_by_id(tx.conn(), *id).await? {
-            let event = format!("order.{}", o.status.as_str());
-            super::orders::event(
-                tx,
-                &event,
-                &o,
-                json!({ "wave_id": wave_id, "tote": o.tote }),
-            )
-            .await?;
-        }
-    }
     tx.event(
         "wave.done",
         &format!("wave:{wave_id}"),
@@ -799,21 +809,8 @@ pub async fn short(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &ShortRequest) -> 
     open_wave(&w)?;
     let pick = db::pick(tx.conn(), r.pick_id)
         .await?
-        .filter(|p| {
-            // The pick must belong to this wave.
-            p.id == r.pick_id
-        })
-        .ok_or_else(|| Error::NotFound(format!("pick {}", r.pick_id)))?;
-    let in_wave = db::picks_of_wave(tx.conn(), wave_id)
-        .await?
-        .iter()
-        .any(|p| p.id == pick.id);
-    if !in_wave {
-        return Err(Error::NotFound(format!(
-            "pick {} in wave {wave_id}",
-            r.pick_id
-        )));
-    }
+        .filter(|p| p.wave_id == wave_id)
+        .ok_or_else(|| Error::NotFound(format!("pick {} in wave {wave_id}", r.pick_id)))?;
     if pick.status != "open" {
         return Err(Error::conflict(
             "pick_not_open",

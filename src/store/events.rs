@@ -55,16 +55,17 @@ pub async fn list_after(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            let payload: String = r.try_get("payload")?;
-            Ok(Event {
-                id: r.try_get("id")?,
-                event_type: r.try_get("event_type")?,
-                subject: r.try_get("subject")?,
-                at: r.try_get("at")?,
-                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-            })
-        })
-        .collect()
+    rows.iter().map(event_row).collect()
+}
+
+/// An event row (`id, event_type, subject, at, payload`) as the API shows it.
+pub fn event_row(r: &sqlx::any::AnyRow) -> Result<Event, sqlx::Error> {
+    let payload: String = r.try_get("payload")?;
+    Ok(Event {
+        id: r.try_get("id")?,
+        event_type: r.try_get("event_type")?,
+        subject: r.try_get("subject")?,
+        at: r.try_get("at")?,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+    })
 }

@@ -215,13 +215,14 @@ fn bind_order<'q>(
         .bind(i64::from(o.has_cut()))
 }
 
-/// Inserts a new order in status `received`; `None` when its external id exists already.
+/// Inserts a new order in status `received` with its lines; returns its id and the line ids
+/// (in line order), or `None` when its external id exists already.
 pub async fn insert_order(
     conn: &mut AnyConnection,
     o: &NewOrder,
     request_hash: &str,
     actor: &str,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Option<(i64, Vec<i64>)>, sqlx::Error> {
     let now = super::now_db();
     let q = sqlx::query(
         "insert into orders (payer_code, payer_name, payer_ean, grant_ref, citizen_id, recipient_name,
@@ -239,42 +240,85 @@ pub async fn insert_order(
         .await?;
     let Some(row) = row else { return Ok(None) };
     let id: i64 = row.try_get("id")?;
-    insert_lines(conn, id, o).await?;
-    Ok(Some(id))
+    let lines = insert_lines(conn, id, o).await?;
+    Ok(Some((id, lines)))
 }
 
+/// Inserts all lines of an order in one statement; returns their ids in line order.
 async fn insert_lines(
     conn: &mut AnyConnection,
     order_id: i64,
     o: &NewOrder,
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
+    let values: Vec<String> = (0..o.lines.len())
+        .map(|i| {
+            let p: Vec<String> = (1..=10).map(|k| format!("${}", i * 10 + k)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "insert into order_lines (order_id, line_no, gtin, quantity, cut_shape, cut_a_mm, cut_b_mm,
+            cut_template, cut_template_version, cut_measured_on)
+         values {} returning id, line_no",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
     for l in &o.lines {
         let (a, b) = l.cut.as_ref().map(CutSpec::dims).unwrap_or((None, None));
         let (template, version) = match &l.cut {
             Some(CutSpec::Template {
                 template_id,
                 template_version,
-            }) => (Some(template_id.as_str()), Some(*template_version)),
+            }) => (Some(template_id.clone()), Some(*template_version)),
             _ => (None, None),
         };
-        sqlx::query(
-            "insert into order_lines (order_id, line_no, gtin, quantity, cut_shape, cut_a_mm, cut_b_mm,
-                cut_template, cut_template_version, cut_measured_on)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(order_id)
-        .bind(l.line_no)
-        .bind(&l.gtin)
-        .bind(l.quantity)
-        .bind(l.cut.as_ref().map(CutSpec::shape))
-        .bind(a)
-        .bind(b)
-        .bind(template)
-        .bind(version)
-        .bind(l.cut_measured_on.map(|d| d.to_string()))
-        .execute(&mut *conn)
-        .await?;
+        q = q
+            .bind(order_id)
+            .bind(l.line_no)
+            .bind(l.gtin.clone())
+            .bind(l.quantity)
+            .bind(l.cut.as_ref().map(CutSpec::shape))
+            .bind(a)
+            .bind(b)
+            .bind(template)
+            .bind(version)
+            .bind(l.cut_measured_on.map(|d| d.to_string()));
     }
+    // RETURNING rows come in no promised order: put them in line order.
+    let mut ids: Vec<(i64, i64)> = q
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("line_no")?, r.try_get("id")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    ids.sort();
+    Ok(ids.into_iter().map(|(_, id)| id).collect())
+}
+
+/// New reservations `(unit, line, qty)` of one order, in one statement.
+pub async fn insert_reservations(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    takes: &[(i64, i64, i64)],
+) -> Result<(), sqlx::Error> {
+    if takes.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..takes.len())
+        .map(|i| {
+            let b = i * 3 + 2;
+            format!("($1, $2, ${}, ${}, ${})", b + 1, b + 2, b + 3)
+        })
+        .collect();
+    let sql = format!(
+        "insert into reservations (order_id, created_at, line_id, stock_unit_id, qty) values {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(order_id).bind(super::now_db());
+    for (unit, line, qty) in takes {
+        q = q.bind(*line).bind(*unit).bind(*qty);
+    }
+    q.execute(conn).await?;
     Ok(())
 }
 
@@ -307,7 +351,7 @@ pub async fn replace_order(
         .bind(order_id)
         .execute(&mut *conn)
         .await?;
-    insert_lines(conn, order_id, o).await
+    insert_lines(conn, order_id, o).await.map(|_| ())
 }
 
 /// One order line as stored.
@@ -367,7 +411,9 @@ pub async fn lines(conn: &mut AnyConnection, order_id: i64) -> Result<Vec<LineRo
 }
 
 /// Allocatable stock of these GTINs: available units in pick and reserve locations with free
-/// packs. Sorted by unit id so that reservations are taken in one order (no deadlocks).
+/// packs. Sorted by unit id so that reservations are taken in one order (no deadlocks). The
+/// `cross join` makes SQLite start from the product's units (by GTIN) rather than walk every
+/// location; PostgreSQL plans it as an ordinary join.
 pub async fn candidates(
     conn: &mut AnyConnection,
     gtins: &[String],
@@ -377,8 +423,9 @@ pub async fn candidates(
     }
     let sql = format!(
         "select s.id, s.gtin, s.lot, s.expiry, s.location, l.kind, l.walk_seq, s.status, s.qty - s.reserved as free
-         from stock_units s join locations l on l.code = s.location
-         where s.gtin in ({}) and s.qty > s.reserved and s.status = 'available' and l.kind in ('pick', 'reserve')
+         from stock_units s cross join locations l
+         where l.code = s.location and s.gtin in ({}) and s.qty > s.reserved and s.status = 'available'
+           and l.kind in ('pick', 'reserve')
          order by s.id",
         placeholders(1, gtins.len())
     );
@@ -461,17 +508,7 @@ pub async fn add_reservation(
             .await?;
         return Ok(id);
     }
-    sqlx::query(
-        "insert into reservations (order_id, line_id, stock_unit_id, qty, created_at) values ($1, $2, $3, $4, $5) returning id",
-    )
-    .bind(order_id)
-    .bind(line_id)
-    .bind(unit_id)
-    .bind(qty)
-    .bind(super::now_db())
-    .fetch_one(conn)
-    .await?
-    .try_get("id")
+    new_reservation(conn, order_id, line_id, unit_id, qty).await
 }
 
 /// A new reservation row of `qty` packs (for a pick task of its own); returns its id.
@@ -768,6 +805,27 @@ fn wave_row(r: &AnyRow) -> Result<WaveRow, sqlx::Error> {
     })
 }
 
+/// Reads a wave for a change, locking its row on PostgreSQL until the transaction ends, so that
+/// two scans of one wave are judged one after the other (SQLite serialises writers anyway).
+pub async fn wave_for_update(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    id: i64,
+) -> Result<Option<WaveRow>, sqlx::Error> {
+    let lock = match backend {
+        super::Backend::Postgres => " for update",
+        super::Backend::Sqlite => "",
+    };
+    let sql = format!("select {WAVE_COLS} from waves where id = $1{lock}");
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(wave_row)
+        .transpose()
+}
+
 pub async fn wave(conn: &mut AnyConnection, id: i64) -> Result<Option<WaveRow>, sqlx::Error> {
     let sql = format!("select {WAVE_COLS} from waves where id = $1");
     sqlx::query(&sql)
@@ -840,6 +898,7 @@ pub async fn set_wave(
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PickRow {
     pub id: i64,
+    pub wave_id: i64,
     pub seq: i64,
     pub order_id: i64,
     pub external_id: String,
@@ -865,7 +924,7 @@ pub struct PickRow {
     pub delivery_date: String,
 }
 
-const PICK_SELECT: &str = "select k.id, k.seq, k.order_id, o.external_id, k.line_id, k.reservation_id, k.location,
+const PICK_SELECT: &str = "select k.id, k.wave_id, k.seq, k.order_id, o.external_id, k.line_id, k.reservation_id, k.location,
     k.stock_unit_id, k.gtin, p.name, k.lot, k.expiry, k.tote, k.quantity, k.picked, k.status, k.location_ok,
     (case when l.cut_shape is null then 0 else 1 end) as cut, p.min_shelf_life_days, o.delivery_date
     from picks k join orders o on o.id = k.order_id join products p on p.gtin = k.gtin
@@ -874,6 +933,7 @@ const PICK_SELECT: &str = "select k.id, k.seq, k.order_id, o.external_id, k.line
 fn pick_row(r: &AnyRow) -> Result<PickRow, sqlx::Error> {
     Ok(PickRow {
         id: r.try_get("id")?,
+        wave_id: r.try_get("wave_id")?,
         seq: r.try_get("seq")?,
         order_id: r.try_get("order_id")?,
         external_id: r.try_get("external_id")?,
@@ -1186,24 +1246,54 @@ pub async fn exceptions_of_wave(
         .collect()
 }
 
-/// Orders of a wave: (order id, has cut lines).
+/// Orders of a wave still in picking: (order id, has cut lines, external id, tote).
 pub async fn orders_of_wave(
     conn: &mut AnyConnection,
     wave_id: i64,
-) -> Result<Vec<(i64, bool, String)>, sqlx::Error> {
-    let rows = sqlx::query("select id, has_cut, external_id from orders where wave_id = $1 and status = 'picking' order by id")
-        .bind(wave_id)
-        .fetch_all(conn)
-        .await?;
+) -> Result<Vec<(i64, bool, String, Option<String>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, has_cut, external_id, tote from orders where wave_id = $1 and status = 'picking' order by id",
+    )
+    .bind(wave_id)
+    .fetch_all(conn)
+    .await?;
     rows.iter()
         .map(|r| {
             Ok((
                 r.try_get("id")?,
                 r.try_get::<i64, _>("has_cut")? == 1,
                 r.try_get("external_id")?,
+                r.try_get("tote")?,
             ))
         })
         .collect()
+}
+
+/// A wave's progress in one aggregate: (picks, done, short, open, packs, packs picked).
+pub async fn wave_progress(
+    conn: &mut AnyConnection,
+    wave_id: i64,
+) -> Result<(i64, i64, i64, i64, i64, i64), sqlx::Error> {
+    let r = sqlx::query(
+        "select count(*) as n,
+            cast(coalesce(sum(case when status = 'done' then 1 else 0 end), 0) as bigint) as done,
+            cast(coalesce(sum(case when status = 'short' then 1 else 0 end), 0) as bigint) as short,
+            cast(coalesce(sum(case when status = 'open' then 1 else 0 end), 0) as bigint) as open,
+            cast(coalesce(sum(quantity), 0) as bigint) as packs,
+            cast(coalesce(sum(picked), 0) as bigint) as picked
+         from picks where wave_id = $1",
+    )
+    .bind(wave_id)
+    .fetch_one(conn)
+    .await?;
+    Ok((
+        r.try_get("n")?,
+        r.try_get("done")?,
+        r.try_get("short")?,
+        r.try_get("open")?,
+        r.try_get("packs")?,
+        r.try_get("picked")?,
+    ))
 }
 
 /// Open picks left in a wave.
@@ -1228,16 +1318,5 @@ pub async fn order_events_after(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            let payload: String = r.try_get("payload")?;
-            Ok(super::events::Event {
-                id: r.try_get("id")?,
-                event_type: r.try_get("event_type")?,
-                subject: r.try_get("subject")?,
-                at: r.try_get("at")?,
-                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-            })
-        })
-        .collect()
+    rows.iter().map(super::events::event_row).collect()
 }

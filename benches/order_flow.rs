@@ -1,0 +1,250 @@
+//! Order intake + allocation throughput through the HTTP API, and pick-scan latency.
+//!
+//! 1. Stock: 50 products in 200 pick locations (4 lots each, in different locations).
+//! 2. Intake: ORDERS orders of 4 lines each (default 10,000) are posted by CLIENTS concurrent
+//!    HTTP clients (default 8) with an integration token; every order is validated, stored and
+//!    allocated FEFO in its request. Reported: orders/s and the time for the first 5,000.
+//! 3. Picking: waves of 20 orders are made and picked through `POST /api/waves/{id}/scan` the
+//!    way the picker's page does it (location label, then each pack); every scan's round trip is
+//!    timed. Reported: p50/p90/p99/max in ms over PICK_SCANS scans (default 3,000).
+//!
+//! Run: `cargo bench --bench order_flow` (SQLite in a temporary folder), or with
+//! `BENCH_DATABASE_URL=postgres://…/<empty database>` for PostgreSQL.
+
+use konsign::config::Config;
+use konsign::domain::auth::Role;
+use konsign::domain::catalog::{Location, ProductInput};
+use konsign::domain::gtin::Gtin;
+use konsign::service::{catalog, stock, Actor};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const PRODUCTS: usize = 50;
+const LOCATIONS: usize = 200;
+
+fn main() -> anyhow::Result<()> {
+    let orders = env_or("ORDERS", 10_000);
+    let clients = env_or("CLIENTS", 8);
+    let pick_scans = env_or("PICK_SCANS", 3_000);
+    // BENCH_TRACE=sqlx=debug (a tracing filter) logs every statement with its time, to stderr.
+    if let Ok(filter) = std::env::var("BENCH_TRACE") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let dir = tempfile::tempdir()?;
+    let mut config = Config::default();
+    config.database.url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.path().display()));
+    config.http.listen = "127.0.0.1:0".parse()?;
+    config.log.filter = "warn".into();
+    rt.block_on(run(config, orders, clients, pick_scans))
+}
+
+async fn run(
+    config: Config,
+    orders: usize,
+    clients: usize,
+    pick_scans: usize,
+) -> anyhow::Result<()> {
+    let backend = if config.database.url.starts_with("sqlite") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    let app = konsign::startup::App::build(config).await?;
+    let base = format!("http://{}", app.addr());
+    let ctx = app.ctx.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+
+    // Catalog and stock.
+    let a = Actor::system();
+    catalog::create_producer(&ctx, &a, "COLOPLAST", "Coloplast").await?;
+    for i in 0..LOCATIONS {
+        let l = Location::new(&format!("P-{i:03}"), "P", "pick", 10 * i as i64)?;
+        catalog::create_location(&ctx, &a, &l).await?;
+    }
+    for i in 0..400 {
+        let l = Location::new(&format!("TOTE-{i:03}"), "T", "tote", 10_000 + i)?;
+        catalog::create_location(&ctx, &a, &l).await?;
+    }
+    let today = konsign::service::today();
+    let mut gtins = Vec::new();
+    for p in 0..PRODUCTS {
+        let gtin = Gtin::with_check_digit(&format!("570893{:06}", 20_000 + p))?.to_string();
+        let input = ProductInput {
+            gtin: gtin.clone(),
+            name: format!("Produkt {p}"),
+            producer: "COLOPLAST".into(),
+            category: "pouch".into(),
+            units_per_pack: 30,
+            price_minor: 10_000,
+            currency: "DKK".into(),
+            min_shelf_life_days: 30,
+            ..Default::default()
+        };
+        catalog::put_product(&ctx, &a, &input, false).await?;
+        for lot in 0..4 {
+            let r = stock::ReceiveRequest {
+                idempotency_key: None,
+                gtin: gtin.clone(),
+                lot: format!("L{p}-{lot}"),
+                expiry: (today + chrono::Duration::days(200 + 40 * lot as i64)).to_string(),
+                location: format!("P-{:03}", (p * 4 + lot) % LOCATIONS),
+                quantity: 100_000,
+                owner: None,
+                reference: None,
+            };
+            stock::receive(&ctx, &a, &r).await?;
+        }
+        gtins.push(gtin);
+    }
+    let (_, token) =
+        konsign::service::auth::create_token(&ctx, &a, "bench-web", Role::Integration).await?;
+    let (_, lead) =
+        konsign::service::auth::create_token(&ctx, &a, "bench-lead", Role::Lead).await?;
+    konsign::service::auth::create_user(&ctx, &a, "bench-picker", Role::Picker, "bench-picker-1")
+        .await?;
+    let (_, picker) =
+        konsign::service::auth::create_token(&ctx, &a, "bench-picker-token", Role::Picker).await?;
+    eprintln!("{backend}: {PRODUCTS} products in {LOCATIONS} locations; posting {orders} orders of 4 lines with {clients} clients");
+
+    // Intake.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()?;
+    let delivery = (today + chrono::Duration::days(2)).to_string();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, base, token, gtins, next, delivery) = (
+            http.clone(),
+            base.clone(),
+            token.clone(),
+            gtins.clone(),
+            next.clone(),
+            delivery.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut done_at = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= orders {
+                    return anyhow::Ok(done_at);
+                }
+                let lines: Vec<Value> = (0..4)
+                    .map(|k| json!({ "gtin": gtins[(i * 7 + k * 13) % gtins.len()], "quantity": 1 + (i + k) % 3 }))
+                    .collect();
+                let body = json!({
+                    "external_id": format!("B-{i:06}"),
+                    "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
+                    "grant_ref": "BEV-1", "citizen_id": format!("c-{i}"),
+                    "recipient": { "name": "Bo Ås", "address_line1": "Vej 1", "postcode": "8000", "city": "Aarhus C" },
+                    "delivery_date": delivery, "lines": lines,
+                });
+                let r = http.post(format!("{base}/api/orders")).bearer_auth(&token).json(&body).send().await?;
+                anyhow::ensure!(r.status() == reqwest::StatusCode::CREATED, "intake failed: {}", r.text().await?);
+                let v: Value = r.json().await?;
+                anyhow::ensure!(v["status"] == "allocated", "order not allocated: {v}");
+                done_at.push((i, start.elapsed()));
+            }
+        }));
+    }
+    let mut finished = Vec::new();
+    for t in tasks {
+        finished.extend(t.await??);
+    }
+    let total = start.elapsed();
+    finished.sort_by_key(|(_, d)| *d);
+    let first_5000 = finished.get(4_999).map(|(_, d)| *d);
+    println!(
+        "intake+allocation ({backend}, {clients} clients): {orders} orders in {:.2} s = {:.0} orders/s; first 5,000 in {}",
+        total.as_secs_f64(),
+        orders as f64 / total.as_secs_f64(),
+        first_5000.map_or("n/a".into(), |d| format!("{:.2} s", d.as_secs_f64()))
+    );
+
+    // Picking: waves of 20 orders, scanned one request at a time like one picker's page.
+    let mut lat: Vec<f64> = Vec::new();
+    let mut scan_no = 0;
+    while lat.len() < pick_scans {
+        let r = http
+            .post(format!("{base}/api/waves"))
+            .bearer_auth(&lead)
+            .json(&json!({ "max_orders": 20 }))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status() == reqwest::StatusCode::CREATED,
+            "wave: {}",
+            r.text().await?
+        );
+        let w: Value = r.json().await?;
+        let wave = w["id"].as_i64().unwrap_or_default();
+        let r = http
+            .post(format!("{base}/api/waves/{wave}/take"))
+            .bearer_auth(&picker)
+            .json(&json!({}))
+            .send()
+            .await?;
+        let mut next: Value = r.json().await?;
+        while let Some(p) = next["pick"].as_object().cloned() {
+            let expiry = chrono::NaiveDate::parse_from_str(
+                p["expiry"].as_str().unwrap_or_default(),
+                "%Y-%m-%d",
+            )?;
+            let product = format!(
+                "01{}17{}10{}",
+                p["gtin"].as_str().unwrap_or_default(),
+                expiry.format("%y%m%d"),
+                p["lot"].as_str().unwrap_or_default()
+            );
+            let remaining = p["quantity"].as_i64().unwrap_or(0) - p["picked"].as_i64().unwrap_or(0);
+            let mut scans = vec![p["location"].as_str().unwrap_or_default().to_string()];
+            scans.extend(std::iter::repeat_n(product, remaining as usize));
+            for data in scans {
+                scan_no += 1;
+                let t0 = Instant::now();
+                let r = http
+                    .post(format!("{base}/api/waves/{wave}/scan"))
+                    .bearer_auth(&picker)
+                    .json(&json!({ "scan_id": format!("b{scan_no}"), "data": data }))
+                    .send()
+                    .await?;
+                let v: Value = r.json().await?;
+                lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                anyhow::ensure!(v["accepted"] == true, "scan refused: {v}");
+                next = v["next"].clone();
+            }
+        }
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "pick-scan round trip ({backend}, HTTP, one picker): {} scans, ms p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}",
+        lat.len(),
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        lat.last().copied().unwrap_or(0.0)
+    );
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    Ok(())
+}

@@ -16,7 +16,10 @@ use tokio::net::TcpListener;
 pub async fn context(config: Config) -> anyhow::Result<Ctx> {
     let db = Db::connect(&config.database.url, config.database.max_connections).await?;
     db.migrate().await?;
+    let intake = (db.backend() == crate::store::Backend::Sqlite)
+        .then(|| crate::service::orders::IntakeQueue::start(db.clone()));
     Ok(Ctx {
+        intake,
         db,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::new()),

@@ -26,6 +26,8 @@ pub struct Ctx {
     /// Woken after stock may have become allocatable (receipt, move, release): backordered
     /// orders are retried.
     pub stock_arrived: Arc<tokio::sync::Notify>,
+    /// SQLite: the task that writes order intakes in batches (`None` on PostgreSQL).
+    pub intake: Option<orders::IntakeQueue>,
 }
 
 /// Who is acting: a logged-in user, an API token, or the system itself.

@@ -168,17 +168,15 @@ async fn line_needs(tx: &mut WriteTx, order_id: i64) -> Result<Vec<LineNeed>> {
         .collect())
 }
 
-/// Tries to reserve every line of an order inside `tx`. With `partial`, reserves what there is.
-/// Returns the missing quantities (empty when fully covered). Reservations are taken in unit
-/// order and each is a conditional update, so a concurrent allocation that got there first
-/// makes this one re-read and try again instead of over-promising.
-async fn reserve_order(
+/// Promises stock for the open packs of `lines` inside `tx`, first-expired-first-out, as much
+/// as there is. Returns what each line got, `(unit, line id, packs)`, and what is missing. Each
+/// unit is promised by a conditional update, so a concurrent allocation that got there first
+/// makes this one give back, re-read and try again instead of over-promising.
+async fn promise(
     tx: &mut WriteTx,
-    order_id: i64,
     delivery: chrono::NaiveDate,
     lines: &[LineNeed],
-    partial: bool,
-) -> Result<Vec<Missing>> {
+) -> Result<(Vec<(i64, i64, i64)>, Vec<Missing>)> {
     let mut gtins: Vec<String> = lines.iter().map(|l| l.gtin.clone()).collect();
     gtins.sort();
     gtins.dedup();
@@ -193,7 +191,7 @@ async fn reserve_order(
         })
         .collect();
     if needs.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     for _attempt in 0..5 {
         let candidates = db::candidates(tx.conn(), &gtins).await?;
@@ -210,46 +208,70 @@ async fn reserve_order(
                 })
             })
             .collect();
-        if !missing.is_empty() && !partial {
-            return Ok(missing);
-        }
         let mut takes: Vec<(i64, i64, i64)> = plan
             .lines
             .iter()
             .flat_map(|l| l.takes.iter().map(move |t| (t.unit_id, l.line_id, t.qty)))
             .collect();
         takes.sort();
-        let mut done: Vec<(i64, i64)> = Vec::new();
-        let mut lost_race = false;
-        for (unit, _, qty) in &takes {
-            if db::reserve(tx.conn(), *unit, *qty).await? {
-                done.push((*unit, *qty));
-            } else {
-                lost_race = true;
-                break;
-            }
-        }
-        if lost_race {
-            for (unit, qty) in done {
-                db::unreserve(tx.conn(), unit, qty).await?;
+        // Packs per unit (two lines of one GTIN may share a unit), promised in one statement.
+        let per_unit = per_unit(&takes);
+        let promised = db::reserve_many(tx.conn(), &per_unit).await?;
+        if promised.len() < per_unit.len() {
+            // Another allocation got there first: give back what was promised and re-read.
+            for (unit, qty) in per_unit.iter().filter(|(u, _)| promised.contains(u)) {
+                db::unreserve(tx.conn(), *unit, *qty).await?;
             }
             continue;
         }
-        // A line that holds nothing yet gets new rows (one statement for all of them); a
-        // top-up adds to what the line holds.
-        let (top_ups, fresh): (Vec<_>, Vec<_>) = takes
-            .into_iter()
-            .partition(|(_, line, _)| lines.iter().any(|l| l.id == *line && l.holds));
-        for (unit, line, qty) in top_ups {
-            db::add_reservation(tx.conn(), order_id, line, unit, qty).await?;
-        }
-        db::insert_reservations(tx.conn(), order_id, &fresh).await?;
-        return Ok(missing);
+        return Ok((takes, missing));
     }
     Err(Error::conflict(
         "allocation_contended",
         "stock for this order kept changing while it was allocated; try again",
     ))
+}
+
+/// Sums sorted takes `(unit, line, packs)` per unit.
+fn per_unit(takes: &[(i64, i64, i64)]) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for (unit, _, qty) in takes {
+        match out.last_mut() {
+            Some((u, q)) if u == unit => *q += qty,
+            _ => out.push((*unit, *qty)),
+        }
+    }
+    out
+}
+
+/// Records promised stock as the order's reservations: a line that holds nothing yet gets new
+/// rows (one statement for all of them); a top-up adds to what the line holds.
+async fn record(
+    tx: &mut WriteTx,
+    order_id: i64,
+    lines: &[LineNeed],
+    takes: Vec<(i64, i64, i64)>,
+) -> Result<()> {
+    let (top_ups, fresh): (Vec<_>, Vec<_>) = takes
+        .into_iter()
+        .partition(|(_, line, _)| lines.iter().any(|l| l.id == *line && l.holds));
+    for (unit, line, qty) in top_ups {
+        db::add_reservation(tx.conn(), order_id, line, unit, qty).await?;
+    }
+    db::insert_reservations(tx.conn(), order_id, &fresh).await?;
+    Ok(())
+}
+
+/// Reserves what there is for a stored order's open lines; returns what is missing.
+async fn reserve_order(
+    tx: &mut WriteTx,
+    order_id: i64,
+    delivery: chrono::NaiveDate,
+    lines: &[LineNeed],
+) -> Result<Vec<Missing>> {
+    let (takes, missing) = promise(tx, delivery, lines).await?;
+    record(tx, order_id, lines, takes).await?;
+    Ok(missing)
 }
 
 /// An allocation's outcome: the new status, and the event to append (type and missing lines)
@@ -266,7 +288,7 @@ async fn allocate_in(
     delivery: chrono::NaiveDate,
     lines: &[LineNeed],
 ) -> Result<Allocated> {
-    let missing = reserve_order(tx, id, delivery, lines, true).await?;
+    let missing = reserve_order(tx, id, delivery, lines).await?;
     let (status, missing_json) = if missing.is_empty() {
         (OrderStatus::Allocated, None)
     } else {
@@ -317,50 +339,190 @@ async fn allocation_event(
     Ok(())
 }
 
-/// Takes in an order from the ordering system. The external id is the idempotency key: the same
-/// order again returns the stored one (`created: false`); different content under a known id is
-/// refused with 409 `order_conflict`.
-pub async fn intake(ctx: &Ctx, actor: &Actor, input: &OrderInput) -> Result<IntakeResult> {
-    let (order, shelf) = validate(ctx, input).await?;
-    let request_hash = hash(&order);
-    let mut tx = ctx.db.begin_write().await?;
-    let Some((id, line_ids)) =
-        db::insert_order(tx.conn(), &order, &request_hash, &actor.name).await?
-    else {
-        drop(tx);
-        return replay(ctx, &order.external_id, &request_hash).await;
-    };
-    // The lines were just written: what the allocator needs is known without reading them back.
+/// A validated order waiting to be written, with what its allocation needs.
+struct Intake {
+    order: NewOrder,
+    shelf: HashMap<String, i64>,
+    request_hash: String,
+    actor: String,
+}
+
+/// Writes one new order inside `tx`: the order and its lines, the FEFO reservations, and the
+/// events. `None` when the external id is known already (nothing is written then).
+async fn write_intake(tx: &mut WriteTx, job: &Intake) -> Result<Option<(i64, OrderStatus)>> {
+    let order = &job.order;
+    // Stock is promised first, with the line numbers standing in for the line ids, so that the
+    // order is written once, with its status.
     let lines: Vec<LineNeed> = order
         .lines
         .iter()
-        .zip(&line_ids)
-        .map(|(l, id)| LineNeed {
-            id: *id,
+        .map(|l| LineNeed {
+            id: l.line_no,
             line_no: l.line_no,
             gtin: l.gtin.clone(),
             open: l.quantity,
             holds: false,
-            min_shelf_life_days: shelf.get(&l.gtin).copied().unwrap_or(0),
+            min_shelf_life_days: job.shelf.get(&l.gtin).copied().unwrap_or(0),
         })
         .collect();
-    let allocated = allocate_in(
-        &mut tx,
-        (id, OrderStatus::Received, None),
-        order.delivery_date,
-        &lines,
-    )
-    .await?;
-    let status = allocated.0;
+    let (takes, missing) = promise(tx, order.delivery_date, &lines).await?;
+    let (status, missing_json) = if missing.is_empty() {
+        (OrderStatus::Allocated, None)
+    } else {
+        (
+            OrderStatus::Backordered,
+            Some(serde_json::to_string(&missing).unwrap_or_default()),
+        )
+    };
+    let new = db::NewOrderRow {
+        order,
+        request_hash: &job.request_hash,
+        actor: &job.actor,
+        status,
+        missing: missing_json.as_deref(),
+    };
+    let Some((id, line_ids)) = db::insert_order(tx.conn(), &new).await? else {
+        // Known already: give the promised stock back (the transaction is not rolled back in a
+        // batch) and let the caller replay the stored order.
+        for (unit, qty) in per_unit(&takes) {
+            db::unreserve(tx.conn(), unit, qty).await?;
+        }
+        return Ok(None);
+    };
+    let takes: Vec<(i64, i64, i64)> = takes
+        .into_iter()
+        .map(|(unit, line_no, qty)| (unit, line_ids[(line_no - 1) as usize], qty))
+        .collect();
+    db::insert_reservations(tx.conn(), id, &takes).await?;
     order_event(
-        &mut tx,
+        tx,
         "order.received",
         (id, &order.external_id, OrderStatus::Received),
         json!({ "lines": order.lines.len(), "has_cut": order.has_cut() }),
     )
     .await?;
-    allocation_event(&mut tx, (id, &order.external_id), allocated).await?;
-    tx.commit().await?;
+    let event = if status == OrderStatus::Allocated {
+        "order.allocated"
+    } else {
+        "order.backordered"
+    };
+    order_event(
+        tx,
+        event,
+        (id, &order.external_id, status),
+        json!({ "missing": missing }),
+    )
+    .await?;
+    Ok(Some((id, status)))
+}
+
+type IntakeReply = tokio::sync::oneshot::Sender<Result<Option<(i64, OrderStatus)>>>;
+
+/// SQLite has one writer, and a commit costs about as much as writing an order, so intakes are
+/// written by one task in batches: the orders that queued up while the last batch was written
+/// go into one transaction with one commit for all. If one of them fails, the batch is rolled
+/// back and its orders are written one by one. Nobody is answered before their commit. PostgreSQL, where writers
+/// run concurrently and each order's row locks must come before its event lock, writes every
+/// order in its own transaction instead.
+#[derive(Clone)]
+pub struct IntakeQueue {
+    jobs: tokio::sync::mpsc::Sender<(Intake, IntakeReply)>,
+}
+
+/// Most orders written in one transaction.
+const MAX_INTAKE_BATCH: usize = 64;
+
+impl IntakeQueue {
+    /// Starts the writer task; it ends when the last handle is dropped.
+    pub fn start(db: crate::store::Db) -> Self {
+        let (jobs, mut rx) = tokio::sync::mpsc::channel::<(Intake, IntakeReply)>(1024);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_INTAKE_BATCH {
+                    match rx.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                write_intake_batch(&db, batch).await;
+            }
+        });
+        Self { jobs }
+    }
+
+    async fn write(&self, job: Intake) -> Result<Option<(i64, OrderStatus)>> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send((job, reply))
+            .await
+            .map_err(|_| Error::Internal(anyhow::anyhow!("the order intake writer has stopped")))?;
+        rx.await.map_err(|_| {
+            Error::Internal(anyhow::anyhow!("the order intake writer dropped an order"))
+        })?
+    }
+}
+
+async fn write_intake_batch(db: &crate::store::Db, batch: Vec<(Intake, IntakeReply)>) {
+    // The common case: every order of the batch is written and committed together.
+    let together = async {
+        let mut tx = db.begin_write().await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for (job, _) in &batch {
+            results.push(write_intake(&mut tx, job).await?);
+        }
+        tx.commit().await?;
+        Ok::<_, Error>(results)
+    }
+    .await;
+    match together {
+        Ok(results) => {
+            for ((_, reply), result) in batch.into_iter().zip(results) {
+                let _ = reply.send(Ok(result));
+            }
+        }
+        // One failed, so nothing of the batch was written: each order is written again in a
+        // transaction of its own, so that the failure stays with the order that caused it.
+        Err(e) => {
+            tracing::warn!(error = %e, orders = batch.len(), "intake batch failed; writing its orders one by one");
+            for (job, reply) in batch {
+                let one = async {
+                    let mut tx = db.begin_write().await?;
+                    let done = write_intake(&mut tx, &job).await?;
+                    tx.commit().await?;
+                    Ok(done)
+                }
+                .await;
+                let _ = reply.send(one);
+            }
+        }
+    }
+}
+
+/// Takes in an order from the ordering system. The external id is the idempotency key: the same
+/// order again returns the stored one (`created: false`); different content under a known id is
+/// refused with 409 `order_conflict`.
+pub async fn intake(ctx: &Ctx, actor: &Actor, input: &OrderInput) -> Result<IntakeResult> {
+    let (order, shelf) = validate(ctx, input).await?;
+    let job = Intake {
+        request_hash: hash(&order),
+        order,
+        shelf,
+        actor: actor.name.clone(),
+    };
+    let (external_id, request_hash) = (job.order.external_id.clone(), job.request_hash.clone());
+    let written = match &ctx.intake {
+        Some(queue) => queue.write(job).await?,
+        None => {
+            let mut tx = ctx.db.begin_write().await?;
+            let done = write_intake(&mut tx, &job).await?;
+            tx.commit().await?;
+            done
+        }
+    };
+    let Some((id, status)) = written else {
+        return replay(ctx, &external_id, &request_hash).await;
+    };
     ctx.metrics
         .orders
         .get_or_create(&crate::metrics::OutcomeLabel {
@@ -368,7 +530,7 @@ pub async fn intake(ctx: &Ctx, actor: &Actor, input: &OrderInput) -> Result<Inta
         })
         .inc();
     if status == OrderStatus::Backordered {
-        tracing::info!(order = %order.external_id, "order backordered");
+        tracing::info!(order = %external_id, "order backordered");
     }
     let mut conn = ctx.db.pool().acquire().await?;
     let row = db::order_by_id(&mut conn, id)
@@ -515,7 +677,7 @@ pub async fn release_partial(
         ));
     }
     let needs = line_needs(&mut tx, o.id).await?;
-    let missing = reserve_order(&mut tx, o.id, o.delivery_date, &needs, true).await?;
+    let missing = reserve_order(&mut tx, o.id, o.delivery_date, &needs).await?;
     let lines = db::lines(tx.conn(), o.id).await?;
     if lines.iter().all(|l| l.reserved == 0) {
         return Err(Error::conflict(

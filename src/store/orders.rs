@@ -215,32 +215,42 @@ fn bind_order<'q>(
         .bind(i64::from(o.has_cut()))
 }
 
-/// Inserts a new order in status `received` with its lines; returns its id and the line ids
-/// (in line order), or `None` when its external id exists already.
+/// A new order as it is written: the validated order with its status after allocation.
+pub struct NewOrderRow<'a> {
+    pub order: &'a NewOrder,
+    pub request_hash: &'a str,
+    pub actor: &'a str,
+    pub status: OrderStatus,
+    /// The missing lines as JSON, for a backordered order.
+    pub missing: Option<&'a str>,
+}
+
+/// Inserts a new order with its lines; returns its id and the line ids (in line order), or
+/// `None` when its external id exists already (nothing is written then).
 pub async fn insert_order(
     conn: &mut AnyConnection,
-    o: &NewOrder,
-    request_hash: &str,
-    actor: &str,
+    n: &NewOrderRow<'_>,
 ) -> Result<Option<(i64, Vec<i64>)>, sqlx::Error> {
     let now = super::now_db();
     let q = sqlx::query(
         "insert into orders (payer_code, payer_name, payer_ean, grant_ref, citizen_id, recipient_name,
             address_line1, address_line2, postcode, city, country, phone, email, delivery_date, has_cut,
-            external_id, request_hash, status, created_by, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'received', $18, $19, $19)
+            external_id, request_hash, status, missing, created_by, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)
          on conflict (external_id) do nothing returning id",
     );
-    let row = bind_order(q, o)
-        .bind(&o.external_id)
-        .bind(request_hash)
-        .bind(actor)
+    let row = bind_order(q, n.order)
+        .bind(&n.order.external_id)
+        .bind(n.request_hash)
+        .bind(n.status.as_str())
+        .bind(n.missing)
+        .bind(n.actor)
         .bind(now)
         .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else { return Ok(None) };
     let id: i64 = row.try_get("id")?;
-    let lines = insert_lines(conn, id, o).await?;
+    let lines = insert_lines(conn, id, n.order).await?;
     Ok(Some((id, lines)))
 }
 
@@ -469,6 +479,38 @@ pub async fn reserve(
     .execute(conn)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Promises packs of several units in one statement, each only if that many are free. Returns
+/// the ids of the units that were promised; a unit missing from it had too little free (another
+/// allocation got there first) and nothing was written for it.
+pub async fn reserve_many(
+    conn: &mut AnyConnection,
+    takes: &[(i64, i64)],
+) -> Result<Vec<i64>, sqlx::Error> {
+    if takes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let case: String = (0..takes.len())
+        .map(|i| format!(" when ${} then cast(${} as bigint)", 2 * i + 1, 2 * i + 2))
+        .collect();
+    let ids: Vec<String> = (0..takes.len())
+        .map(|i| format!("${}", 2 * i + 1))
+        .collect();
+    let sql = format!(
+        "update stock_units set reserved = reserved + (case id{case} end)
+         where id in ({}) and qty - reserved >= (case id{case} end) returning id",
+        ids.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (unit, qty) in takes {
+        q = q.bind(*unit).bind(*qty);
+    }
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect()
 }
 
 /// Gives back `qty` promised packs of a unit.

@@ -31,6 +31,8 @@ impl SqliteWriter {
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "foreign_keys", "on")?;
         conn.pragma_update(None, "synchronous", "normal")?;
+        // Checkpoints run in the background (`store::spawn_checkpointer`), not in a commit.
+        conn.pragma_update(None, "wal_autocheckpoint", "0")?;
         conn.set_prepared_statement_cache_capacity(64);
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()

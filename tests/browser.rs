@@ -278,7 +278,48 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
     browser
         .until("the red flash ends", "document.body.className === ''")
         .await;
-    for _ in 0..2 {
+    // The connection drops: the scan is kept in the browser and sent when it is back.
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/chromium/network_conditions",
+            Some(
+                json!({ "network_conditions": { "offline": true, "latency": 0,
+                "download_throughput": -1, "upload_throughput": -1 } }),
+            ),
+        )
+        .await;
+    browser
+        .type_into(
+            "#scan",
+            &format!("{}\u{e007}", wedge(&seed.pouch, &pouch_exp, "P-11")),
+        )
+        .await;
+    let pending =
+        format!("JSON.parse(localStorage.getItem('konsign-pending-{wave}') || '[]').length");
+    browser
+        .until(
+            "the scan waits in the browser",
+            &format!("{pending} === 1 && document.getElementById('pick').dataset.online === 'no'"),
+        )
+        .await;
+    browser.screenshot("picker-offline").await;
+    browser
+        .cmd(
+            reqwest::Method::DELETE,
+            "/chromium/network_conditions",
+            None,
+        )
+        .await;
+    browser
+        .until(
+            "the kept scan is sent and confirmed",
+            &format!("{pending} === 0 && document.getElementById('detail').textContent.indexOf('1 stk') === 0"),
+        )
+        .await;
+    let w = admin.get(&format!("/api/waves/{wave}")).await.body;
+    assert_eq!(w["progress"]["packs_picked"], 1, "counted once: {w}");
+    {
         let before = browser
             .js("return document.getElementById('progress').textContent")
             .await;

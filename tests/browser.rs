@@ -21,8 +21,8 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// A minimal W3C WebDriver client over reqwest: just the commands this test needs.
 struct Browser {
     driver: Child,
+    /// `http://127.0.0.1:PORT/session/ID`
     base: String,
-    session: String,
     http: reqwest::Client,
     _profile: tempfile::TempDir,
 }
@@ -96,7 +96,6 @@ impl Browser {
         Some(Browser {
             driver,
             base: format!("{base}/session/{session}"),
-            session,
             http,
             _profile: profile,
         })
@@ -194,9 +193,9 @@ impl Browser {
         path
     }
 
+    /// Ends the browser session (the driver process is killed on drop).
     async fn close(self) {
-        let _ = self.http.delete(format!("{}", self.base)).send().await;
-        let _ = &self.session;
+        let _ = self.http.delete(&self.base).send().await;
     }
 }
 
@@ -357,6 +356,22 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
         )
         .await;
     browser.screenshot("picker-3-wave-done").await;
+
+    // The lead's start page shows the orders by status and the waves in progress as bars.
+    browser.cmd(reqwest::Method::DELETE, "/cookie", None).await;
+    browser.goto(&format!("{}/login", app.base)).await;
+    browser.type_into("input[name=username]", "admin").await;
+    browser
+        .type_into("input[name=password]", "admin-password-1")
+        .await;
+    browser.click("form.login button").await;
+    browser
+        .until(
+            "the lead's overview",
+            "document.getElementById('orders') && document.getElementById('orders').textContent.indexOf('Til hulklip') >= 0",
+        )
+        .await;
+    browser.screenshot("lead-home").await;
     browser.close().await;
 
     let w = admin.get(&format!("/api/waves/{wave}")).await.body;

@@ -121,6 +121,40 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("tote", Lang::Da) => "Kasse",
         ("tote", Lang::En) => "Tote",
         ("lot", _) => "Lot",
+        ("orders_by_status", Lang::Da) => "Ordrer pr. status",
+        ("orders_by_status", Lang::En) => "Orders by status",
+        ("no_orders", Lang::Da) => "Ingen ordrer endnu.",
+        ("no_orders", Lang::En) => "No orders yet.",
+        ("open_waves", Lang::Da) => "Plukrunder i gang",
+        ("open_waves", Lang::En) => "Pick waves in progress",
+        ("wave", Lang::Da) => "Runde",
+        ("wave", Lang::En) => "Wave",
+        ("picker", Lang::Da) => "Plukker",
+        ("picker", Lang::En) => "Picker",
+        ("progress", Lang::Da) => "Pluk færdige",
+        ("progress", Lang::En) => "Picks done",
+        ("go_pick", Lang::Da) => "Gå til plukning →",
+        ("go_pick", Lang::En) => "Go to picking →",
+        ("st_received", Lang::Da) => "Modtaget",
+        ("st_received", Lang::En) => "Received",
+        ("st_allocated", Lang::Da) => "Reserveret, klar til plukning",
+        ("st_allocated", Lang::En) => "Allocated, ready for picking",
+        ("st_backordered", Lang::Da) => "I restordre",
+        ("st_backordered", Lang::En) => "Backordered",
+        ("st_picking", Lang::Da) => "Plukkes",
+        ("st_picking", Lang::En) => "Picking",
+        ("st_picked", Lang::Da) => "Plukket, venter på pakning",
+        ("st_picked", Lang::En) => "Picked, waiting for packing",
+        ("st_cutting", Lang::Da) => "Til hulklip",
+        ("st_cutting", Lang::En) => "Waiting for hulklip",
+        ("st_packed", Lang::Da) => "Pakket",
+        ("st_packed", Lang::En) => "Packed",
+        ("st_shipped", Lang::Da) => "Afsendt",
+        ("st_shipped", Lang::En) => "Shipped",
+        ("st_delivered", Lang::Da) => "Leveret",
+        ("st_delivered", Lang::En) => "Delivered",
+        ("st_cancelled", Lang::Da) => "Annulleret",
+        ("st_cancelled", Lang::En) => "Cancelled",
         ("other_lang", Lang::Da) => "English",
         ("other_lang", Lang::En) => "Dansk",
         _ => "?",
@@ -161,7 +195,7 @@ body.good{background:#a5d6a7}body.bad{background:#ef9a9a}#card{background:#fff;b
 #loc{font-size:3.5rem;font-weight:800;letter-spacing:.05em}#prod{font-size:1.6rem;margin:.4rem 0}#detail{font-size:1.3rem}\
 #scanform{display:flex;gap:.5rem;margin:1rem 0}#scan{flex:1;font-size:1.5rem}#qty{width:5rem}#msg{font-size:1.4rem;min-height:2rem}\
 .buttons{display:flex;gap:.5rem;flex-wrap:wrap}.buttons button{flex:1}form.take button{width:100%;margin:.3rem 0;font-size:1.4rem}\
-#pick[data-online=no] #progress::after{content:' · offline';color:#a40000}";
+#pick[data-online=no] #progress::after{content:' · offline';color:#a40000}a.big{font-size:1.3rem;font-weight:600}";
 
 #[derive(Deserialize)]
 struct LangQuery {
@@ -260,6 +294,20 @@ async fn home(
             (Vec::new(), true)
         }
     };
+    use crate::domain::auth::Role;
+    let role = principal.actor.role;
+    let lead = matches!(role, Role::Admin | Role::Lead);
+    let (orders, waves) = if lead {
+        let orders = crate::service::orders::counts(&s.ctx).await;
+        let waves = crate::service::picking::open_waves(&s.ctx).await;
+        if let Err(e) = orders.as_ref().map(|_| ()).and(waves.as_ref().map(|_| ())) {
+            tracing::error!(error = %e, "order overview failed");
+        }
+        (orders.unwrap_or_default(), waves.unwrap_or_default())
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let order_max = orders.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let max = rows.iter().map(|r| r.on_hand).max().unwrap_or(0).max(1);
     let pct = |n: i64| format!("width:{:.1}%", n as f64 * 100.0 / max as f64);
     let csrf = principal.csrf.clone().unwrap_or_default();
@@ -267,6 +315,36 @@ async fn home(
         l,
         html! {
             p { (t(l, "welcome")) " " strong { (principal.username) } " (" (principal.actor.role.as_str()) ")" }
+            @if matches!(role, Role::Admin | Role::Lead | Role::Picker) {
+                p { a.big href="/pick" { (t(l, "go_pick")) } }
+            }
+            @if lead {
+                h1 { (t(l, "orders_by_status")) }
+                @if orders.is_empty() { p { (t(l, "no_orders")) } }
+                table #orders {
+                    tbody { @for (st, n) in &orders { tr {
+                        td { (t(l, &format!("st_{}", st.as_str()))) } td { (n) }
+                        td.bar { div.bars {
+                            span class=(if *st == crate::domain::order::OrderStatus::Backordered { "q" } else { "ok" })
+                                style=(format!("width:{:.1}%", *n as f64 * 100.0 / order_max as f64)) {}
+                        } }
+                    } } }
+                }
+                @if !waves.is_empty() {
+                    h2 { (t(l, "open_waves")) }
+                    table #waves {
+                        thead { tr { th { (t(l, "wave")) } th { (t(l, "picker")) } th { "Status" } th { (t(l, "progress")) } th {} } }
+                        tbody { @for (w, p) in &waves { tr {
+                            td { "#" (w.id) } td { (w.picker.clone().unwrap_or_else(|| "–".into())) } td { (w.status) }
+                            td { (p.done + p.short) " / " (p.picks) }
+                            td.bar { div.bars {
+                                span.ok style=(format!("width:{:.1}%", p.done as f64 * 100.0 / p.picks.max(1) as f64)) {}
+                                span.x style=(format!("width:{:.1}%", p.short as f64 * 100.0 / p.picks.max(1) as f64)) {}
+                            } }
+                        } } }
+                    }
+                }
+            }
             h1 { (t(l, "stock_by_owner")) }
             table {
                 thead { tr {

@@ -754,6 +754,20 @@ pub async fn status(ctx: &Ctx, external_id: &str) -> Result<OrderStatusView> {
     Ok(status_view(&o))
 }
 
+/// How many orders are in each status, in life-cycle order (statuses without orders left out).
+pub async fn counts(ctx: &Ctx) -> Result<Vec<(OrderStatus, i64)>> {
+    let found = db::count_by_status(ctx.db.pool()).await?;
+    Ok(OrderStatus::ALL
+        .into_iter()
+        .filter_map(|st| {
+            found
+                .iter()
+                .find(|(s, _)| s == st.as_str())
+                .map(|(_, n)| (st, *n))
+        })
+        .collect())
+}
+
 /// Orders by status, without personal data.
 pub async fn list(
     ctx: &Ctx,

@@ -259,6 +259,29 @@ pub async fn waves(ctx: &Ctx, unfinished_only: bool) -> Result<Vec<WaveRow>> {
     Ok(db::list_waves(ctx.db.pool(), unfinished_only, 200).await?)
 }
 
+/// Waves that are not done, newest first, each with its progress.
+pub async fn open_waves(ctx: &Ctx) -> Result<Vec<(WaveRow, Progress)>> {
+    let waves = db::list_waves(ctx.db.pool(), true, 50).await?;
+    let mut conn = ctx.db.pool().acquire().await?;
+    let mut out = Vec::with_capacity(waves.len());
+    for w in waves {
+        let (picks, done, short, open, packs, packs_picked) =
+            db::wave_progress(&mut conn, w.id).await?;
+        out.push((
+            w,
+            Progress {
+                picks,
+                done,
+                short,
+                open,
+                packs,
+                packs_picked,
+            },
+        ));
+    }
+    Ok(out)
+}
+
 /// A lead assigns a wave to a picker.
 pub async fn assign(ctx: &Ctx, actor: &Actor, id: i64, picker: &str) -> Result<WaveView> {
     let picker = known_picker(ctx, picker.trim()).await?;

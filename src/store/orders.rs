@@ -184,6 +184,16 @@ pub async fn list_orders(
     rows.iter().map(order_row).collect()
 }
 
+/// How many orders are in each status.
+pub async fn count_by_status(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query("select status, count(*) as n from orders group by status")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+        .collect()
+}
+
 /// Ids of backordered orders, oldest first.
 pub async fn backordered_ids(pool: &AnyPool, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
     let rows =

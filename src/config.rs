@@ -25,6 +25,9 @@ pub struct PickingConfig {
     pub require_location_scan: bool,
     /// Most orders one wave takes when the lead gives no limit.
     pub wave_max_orders: u32,
+    /// Make a wave by itself every this many minutes when allocated orders wait (0: only a lead
+    /// makes waves).
+    pub auto_wave_minutes: u32,
 }
 
 impl Default for PickingConfig {
@@ -32,6 +35,7 @@ impl Default for PickingConfig {
         Self {
             require_location_scan: true,
             wave_max_orders: 20,
+            auto_wave_minutes: 0,
         }
     }
 }
@@ -205,6 +209,14 @@ impl Config {
         anyhow::ensure!(
             (1..=1440).contains(&self.auth.lockout_minutes),
             "invalid configuration: auth.lockout_minutes must be between 1 and 1440"
+        );
+        anyhow::ensure!(
+            (1..=200).contains(&self.picking.wave_max_orders),
+            "invalid configuration: picking.wave_max_orders must be between 1 and 200"
+        );
+        anyhow::ensure!(
+            self.picking.auto_wave_minutes <= 1440,
+            "invalid configuration: picking.auto_wave_minutes must be between 0 (off) and 1440"
         );
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map_err(|e| anyhow::anyhow!("invalid configuration: log.filter: {e}"))?;

@@ -63,6 +63,7 @@ impl App {
         let janitor = tokio::spawn(session_janitor(self.ctx.clone()));
         let router_task = crate::service::scans::spawn_router(self.ctx.clone());
         let backorders = crate::service::orders::spawn_backorder_worker(self.ctx.clone());
+        let waves = crate::service::picking::spawn_wave_schedule(self.ctx.clone());
         let scanners = crate::service::scans::start_all(&self.ctx).await?;
         tracing::info!(scanners, "scanner links started");
         let router = crate::http::router(self.ctx.clone());
@@ -75,6 +76,9 @@ impl App {
         .await;
         janitor.abort();
         backorders.abort();
+        if let Some(w) = waves {
+            w.abort();
+        }
         self.ctx.scanners.shutdown();
         if let Some(t) = router_task {
             t.abort();

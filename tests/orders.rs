@@ -20,6 +20,7 @@ on_both_backends!(
     reading_personal_data_is_audit_logged,
     a_wave_is_picked_by_scan_with_lot_swap_short_pick_and_undo,
     concurrent_scans_of_one_wave_never_pick_more_than_reserved,
+    waves_take_cut_orders_first_within_cut_off_limits_and_totes,
 );
 
 /// An order body for the pouch (and optionally the cut plate).
@@ -773,4 +774,77 @@ async fn concurrent_scans_of_one_wave_never_pick_more_than_reserved(b: Backend) 
     assert_eq!(tote[0]["quantity"], 3);
     assert_eq!(common::count(&app.ctx, "pick_confirms").await, 3);
     assert_eq!(status(&web, "W-20").await["status"], "picked");
+}
+
+async fn waves_take_cut_orders_first_within_cut_off_limits_and_totes(b: Backend) {
+    let Some((_app, admin, web)) = setup(b).await else {
+        return;
+    };
+    common::receive(
+        &admin,
+        "05708932000024",
+        "P1",
+        &common::in_days(300),
+        "A-01-1",
+        20,
+    )
+    .await;
+    common::receive(
+        &admin,
+        "05708932000017",
+        "B1",
+        &common::in_days(300),
+        "A-02-1",
+        20,
+    )
+    .await;
+    let mut soon = order("W-SOON", json!([pouch(1)]));
+    soon["delivery_date"] = json!(common::in_days(1));
+    let mut later = order("W-LATER", json!([pouch(1)]));
+    later["delivery_date"] = json!(common::in_days(6));
+    let mut cut = order("W-CUT", json!([plate(1, 20), pouch(1)]));
+    cut["delivery_date"] = json!(common::in_days(6));
+    for o in [soon, later, cut] {
+        assert_eq!(web.post("/api/orders", o).await.body["status"], "allocated");
+    }
+    // The cut-off leaves out what is delivered later.
+    let w = admin
+        .post(
+            "/api/waves",
+            json!({ "delivery_until": common::in_days(3) }),
+        )
+        .await;
+    assert_eq!(w.status, StatusCode::CREATED, "{:?}", w.body);
+    let orders: Vec<&str> = w.body["picks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["external_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(orders, vec!["W-SOON"]);
+    // One order: the one with a cut line goes first.
+    let w = admin.post("/api/waves", json!({ "max_orders": 1 })).await;
+    assert_eq!(w.status, StatusCode::CREATED, "{:?}", w.body);
+    assert!(w.body["picks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["external_id"] == "W-CUT"));
+    assert_eq!(w.body["picks"].as_array().unwrap().len(), 2);
+    // Both totes are in use now.
+    let r = admin.post("/api/waves", json!({})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.body["code"], "no_free_tote");
+    let r = admin
+        .post("/api/waves", json!({ "delivery_until": "soon" }))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["field"], "delivery_until");
+    let r = admin.post("/api/waves", json!({ "max_orders": 0 })).await;
+    assert_eq!(r.body["field"], "max_orders");
+    assert_eq!(
+        web.post("/api/waves", json!({})).await.status,
+        StatusCode::FORBIDDEN,
+        "only leads make waves"
+    );
 }

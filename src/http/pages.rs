@@ -118,6 +118,8 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("undo", Lang::En) => "Undo last pick",
         ("short", Lang::Da) => "Mangler på lokationen",
         ("short", Lang::En) => "Short at location",
+        ("station_opt", Lang::Da) => "Station med serielscanner (valgfri)",
+        ("station_opt", Lang::En) => "Station with a serial scanner (optional)",
         ("tote", Lang::Da) => "Kasse",
         ("tote", Lang::En) => "Tote",
         ("lot", _) => "Lot",
@@ -194,7 +196,7 @@ form#receive{display:grid;gap:.5rem;max-width:26rem}form#receive label{display:g
 body.good{background:#a5d6a7}body.bad{background:#ef9a9a}#card{background:#fff;border-radius:.5rem;padding:1rem;text-align:center}\
 #loc{font-size:3.5rem;font-weight:800;letter-spacing:.05em}#prod{font-size:1.6rem;margin:.4rem 0}#detail{font-size:1.3rem}\
 #scanform{display:flex;gap:.5rem;margin:1rem 0}#scan{flex:1;font-size:1.5rem}#qty{width:5rem}#msg{font-size:1.4rem;min-height:2rem}\
-.buttons{display:flex;gap:.5rem;flex-wrap:wrap}.buttons button{flex:1}form.take button{width:100%;margin:.3rem 0;font-size:1.4rem}\
+.buttons{display:flex;gap:.5rem;flex-wrap:wrap}.buttons button{flex:1}form.take button{width:100%;margin:.3rem 0;font-size:1.4rem}label.station{display:grid;margin-bottom:1rem}\
 #pick[data-online=no] #progress::after{content:' · offline';color:#a40000}a.big{font-size:1.3rem;font-weight:600}";
 
 #[derive(Deserialize)]
@@ -542,6 +544,10 @@ async fn pick_page(
                 html! {
                     h1 { (t(l, "waves")) }
                     @if mine.is_empty() { p #nowaves { (t(l, "no_waves")) } }
+                    label.station {
+                        (t(l, "station_opt"))
+                        input #station name="station" autocomplete="off";
+                    }
                     div #waves data-csrf=(csrf) {
                         @for w in &mine {
                             form.take method="post" data-wave=(w.id) {
@@ -592,12 +598,17 @@ async fn pick_page(
 
 const TAKE_JS: &str = r#"
 const box = document.getElementById('waves');
+const stationInput = document.getElementById('station');
+stationInput.value = localStorage.getItem('konsign-station') || '';
 for (const f of document.querySelectorAll('form.take')) {
   f.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const id = f.dataset.wave;
+    const station = stationInput.value.trim();
+    localStorage.setItem('konsign-station', station);
     const r = await fetch('/api/waves/' + id + '/take', { method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': box.dataset.csrf }, body: '{}' });
+      headers: { 'content-type': 'application/json', 'x-csrf-token': box.dataset.csrf },
+      body: JSON.stringify(station ? { station } : {}) });
     if (r.ok) location.href = '/pick?wave=' + id;
     else alert((await r.json()).message);
   });
@@ -663,6 +674,7 @@ async function flush() {
       }
       el.dataset.online = 'yes';
       p.shift(); setPending(p);
+      epoch++;
       flash(res.accepted, T.da ? res.message_da : res.message);
       render(res.next);
     }
@@ -683,22 +695,29 @@ function submitScan() {
   input.focus();
 }
 document.getElementById('undo').addEventListener('click', async () => {
-  try { render(await api('POST', '/api/waves/' + wave + '/undo')); flash(true, '↶'); } catch (e) { flash(false, e.message); }
+  try { epoch++; render(await api('POST', '/api/waves/' + wave + '/undo')); flash(true, '↶'); } catch (e) { flash(false, e.message); }
   input.focus();
 });
 document.getElementById('short').addEventListener('click', async () => {
   if (!current || !confirm(T.short_confirm)) return;
-  try { render(await api('POST', '/api/waves/' + wave + '/short', { pick_id: current.id })); flash(true, '!'); } catch (e) { flash(false, e.message); }
+  try { epoch++; render(await api('POST', '/api/waves/' + wave + '/short', { pick_id: current.id })); flash(true, '!'); } catch (e) { flash(false, e.message); }
   input.focus();
 });
 document.addEventListener('click', (ev) => { if (ev.target.tagName !== 'BUTTON' && ev.target !== qty) input.focus(); });
+let epoch = 0; // bumped by every answer to a scan, so that an older poll never wins
 async function load() {
-  try { render(await api('GET', '/api/waves/' + wave + '/next')); el.dataset.online = 'yes'; }
-  catch (e) { el.dataset.online = 'no'; }
+  const seen = epoch;
+  try {
+    const next = await api('GET', '/api/waves/' + wave + '/next');
+    if (seen === epoch) render(next);
+    el.dataset.online = 'yes';
+  } catch (e) { el.dataset.online = 'no'; }
   await flush();
 }
 window.addEventListener('online', flush);
-setInterval(() => { if (pending().length) flush(); else if (el.dataset.online === 'no') load(); }, 2000);
+// Scans from a station's serial scanner arrive on the server, not in this page: refresh the
+// pick every two seconds while nothing is waiting to be sent.
+setInterval(() => { if (pending().length) flush(); else if (!sending) load(); }, 2000);
 load();
 "#;
 

@@ -31,6 +31,9 @@ pub struct WaveRequest {
     /// Assign the wave to this picker at once.
     #[serde(default)]
     pub picker: Option<String>,
+    /// Cut-off: only orders to be delivered on or before this date (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub delivery_until: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -156,8 +159,16 @@ pub async fn create_wave(ctx: &Ctx, actor: &Actor, r: &WaveRequest) -> Result<Wa
         None => None,
         Some(p) => Some(known_picker(ctx, p).await?),
     };
+    let delivery_until = match r.delivery_until.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| Error::invalid("delivery_until", "must be a date written YYYY-MM-DD"))?
+                .to_string(),
+        ),
+    };
     let mut tx = ctx.db.begin_write().await?;
-    let candidates = db::wave_candidates(tx.conn(), max_orders).await?;
+    let candidates = db::wave_candidates(tx.conn(), delivery_until.as_deref(), max_orders).await?;
     let mut chosen = Vec::new();
     let mut lines = 0;
     for (order, n) in candidates {
@@ -257,6 +268,35 @@ pub async fn wave(ctx: &Ctx, id: i64) -> Result<WaveView> {
 
 pub async fn waves(ctx: &Ctx, unfinished_only: bool) -> Result<Vec<WaveRow>> {
     Ok(db::list_waves(ctx.db.pool(), unfinished_only, 200).await?)
+}
+
+/// Makes a wave every `picking.auto_wave_minutes` minutes while allocated orders wait (off at 0).
+pub fn spawn_wave_schedule(ctx: Ctx) -> Option<tokio::task::JoinHandle<()>> {
+    let minutes = ctx.config.picking.auto_wave_minutes;
+    if minutes == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut tick =
+            tokio::time::interval(std::time::Duration::from_secs(60 * u64::from(minutes)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match create_wave(&ctx, &Actor::system(), &WaveRequest::default()).await {
+                Ok(w) => tracing::info!(
+                    wave_id = w.wave.id,
+                    picks = w.progress.picks,
+                    "scheduled wave made"
+                ),
+                Err(Error::Conflict {
+                    code: "no_orders_ready",
+                    ..
+                }) => {}
+                Err(e) => tracing::warn!(error = %e, "scheduled wave not made"),
+            }
+        }
+    }))
 }
 
 /// Waves that are not done, newest first, each with its progress.

@@ -707,16 +707,20 @@ pub async fn set_status(
     Ok(())
 }
 
-/// Orders ready for a wave (allocated, in no wave): cut orders first, then by delivery date.
+/// Orders ready for a wave (allocated, in no wave, to be delivered by `delivery_until` when
+/// given): cut orders first, then by delivery date. Returns (order id, picks it needs).
 pub async fn wave_candidates(
     conn: &mut AnyConnection,
+    delivery_until: Option<&str>,
     limit: i64,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     let rows = sqlx::query(
         "select o.id, (select count(*) from reservations r where r.order_id = o.id and r.qty > 0) as n
          from orders o where o.status = 'allocated' and o.wave_id is null
-         order by o.has_cut desc, o.delivery_date, o.id limit $1",
+           and ($1 is null or o.delivery_date <= $1)
+         order by o.has_cut desc, o.delivery_date, o.id limit $2",
     )
+    .bind(delivery_until)
     .bind(limit)
     .fetch_all(conn)
     .await?;

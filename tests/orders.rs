@@ -21,6 +21,7 @@ on_both_backends!(
     a_wave_is_picked_by_scan_with_lot_swap_short_pick_and_undo,
     concurrent_scans_of_one_wave_never_pick_more_than_reserved,
     waves_take_cut_orders_first_within_cut_off_limits_and_totes,
+    concurrent_waves_never_share_an_order_or_a_tote,
 );
 
 /// An order body for the pouch (and optionally the cut plate).
@@ -847,4 +848,56 @@ async fn waves_take_cut_orders_first_within_cut_off_limits_and_totes(b: Backend)
         StatusCode::FORBIDDEN,
         "only leads make waves"
     );
+}
+
+async fn concurrent_waves_never_share_an_order_or_a_tote(b: Backend) {
+    let Some((app, admin, web)) = setup(b).await else {
+        return;
+    };
+    common::receive(
+        &admin,
+        "05708932000024",
+        "P1",
+        &common::in_days(300),
+        "A-01-1",
+        20,
+    )
+    .await;
+    for i in 0..4 {
+        let r = web
+            .post("/api/orders", order(&format!("W-CW{i}"), json!([pouch(1)])))
+            .await;
+        assert_eq!(r.body["status"], "allocated");
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let admin = admin.clone();
+        tasks.push(tokio::spawn(async move {
+            admin.post("/api/waves", json!({ "max_orders": 1 })).await
+        }));
+    }
+    let mut made = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status {
+            StatusCode::CREATED => made += 1,
+            StatusCode::CONFLICT => assert_eq!(r.body["code"], "no_free_tote", "{:?}", r.body),
+            s => panic!("{s}: {:?}", r.body),
+        }
+    }
+    assert_eq!(made, 2, "two totes, two waves");
+    let picking = web.get("/api/orders?status=picking").await.body;
+    let mut totes: Vec<&str> = picking
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["tote"].as_str().unwrap())
+        .collect();
+    totes.sort();
+    assert_eq!(
+        totes,
+        vec!["T-01", "T-02"],
+        "each order in one wave, each tote once"
+    );
+    assert_eq!(common::count(&app.ctx, "picks").await, 2);
 }

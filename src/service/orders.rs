@@ -571,7 +571,8 @@ async fn replay(ctx: &Ctx, external_id: &str, request_hash: &str) -> Result<Inta
 }
 
 async fn changeable(tx: &mut WriteTx, external_id: &str) -> Result<OrderRow> {
-    let o = db::order_by_external(tx.conn(), external_id)
+    let backend = tx.backend();
+    let o = db::order_for_update(tx.conn(), backend, db::OrderRef::External(external_id))
         .await?
         .ok_or_else(|| Error::NotFound(format!("order {external_id}")))?;
     if !o.status.changeable() {
@@ -664,7 +665,8 @@ pub async fn release_partial(
 ) -> Result<OrderStatusView> {
     let reason = crate::domain::stock::note("reason", reason, true)?;
     let mut tx = ctx.db.begin_write().await?;
-    let o = db::order_by_external(tx.conn(), external_id)
+    let backend = tx.backend();
+    let o = db::order_for_update(tx.conn(), backend, db::OrderRef::External(external_id))
         .await?
         .ok_or_else(|| Error::NotFound(format!("order {external_id}")))?;
     if o.status != OrderStatus::Backordered {
@@ -713,7 +715,10 @@ pub async fn allocate_backorders(ctx: &Ctx) -> Result<usize> {
     let mut allocated = 0;
     for id in ids {
         let mut tx = ctx.db.begin_write().await?;
-        let o = load(&mut tx, id).await?;
+        let backend = tx.backend();
+        let Some(o) = db::order_for_update(tx.conn(), backend, db::OrderRef::Id(id)).await? else {
+            continue;
+        };
         if o.status != OrderStatus::Backordered {
             continue;
         }

@@ -168,6 +168,8 @@ pub async fn create_wave(ctx: &Ctx, actor: &Actor, r: &WaveRequest) -> Result<Wa
         ),
     };
     let mut tx = ctx.db.begin_write().await?;
+    let backend = tx.backend();
+    db::lock_wave_making(tx.conn(), backend).await?;
     let candidates = db::wave_candidates(tx.conn(), delivery_until.as_deref(), max_orders).await?;
     let mut chosen = Vec::new();
     let mut lines = 0;
@@ -205,7 +207,9 @@ pub async fn create_wave(ctx: &Ctx, actor: &Actor, r: &WaveRequest) -> Result<Wa
     let mut reservations = Vec::new();
     let mut orders = Vec::new();
     for (order, tote) in chosen.iter().zip(&totes) {
-        db::put_order_in_wave(tx.conn(), *order, wave_id, tote).await?;
+        if !db::put_order_in_wave(tx.conn(), *order, wave_id, tote).await? {
+            continue; // cancelled or changed since it was chosen
+        }
         reservations.extend(
             db::reservations_of(tx.conn(), *order)
                 .await?
@@ -215,6 +219,13 @@ pub async fn create_wave(ctx: &Ctx, actor: &Actor, r: &WaveRequest) -> Result<Wa
         if let Some(o) = db::order_by_id(tx.conn(), *order).await? {
             orders.push(o);
         }
+    }
+    if orders.is_empty() {
+        // Every chosen order changed in the meantime; the transaction (and the wave) is dropped.
+        return Err(Error::conflict(
+            "no_orders_ready",
+            "no allocated orders are waiting for a wave",
+        ));
     }
     let picks = db::create_picks(tx.conn(), wave_id, &reservations, 0).await?;
     for o in &orders {

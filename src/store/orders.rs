@@ -165,6 +165,61 @@ pub async fn order_by_id(
         .transpose()
 }
 
+/// How an order is found: by its internal id or by the ordering system's external id.
+#[derive(Debug, Clone, Copy)]
+pub enum OrderRef<'a> {
+    Id(i64),
+    External(&'a str),
+}
+
+/// An order read for a change, its row locked until the transaction ends on PostgreSQL, so that
+/// two instances never change one order at once (SQLite serialises writers anyway).
+pub async fn order_for_update(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    key: OrderRef<'_>,
+) -> Result<Option<OrderRow>, sqlx::Error> {
+    let lock = match backend {
+        super::Backend::Postgres => " for update",
+        super::Backend::Sqlite => "",
+    };
+    let q = match key {
+        OrderRef::Id(_) => format!("select {ORDER_COLS} from orders where id = $1{lock}"),
+        OrderRef::External(_) => {
+            format!("select {ORDER_COLS} from orders where external_id = $1{lock}")
+        }
+    };
+    let query = sqlx::query(&q);
+    let query = match key {
+        OrderRef::Id(id) => query.bind(id),
+        OrderRef::External(e) => query.bind(e),
+    };
+    query
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(order_row)
+        .transpose()
+}
+
+/// Takes the lock that lets one wave be made at a time (PostgreSQL; SQLite serialises writers),
+/// so that two leads never put one order or one tote into two waves.
+pub async fn lock_wave_making(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+) -> Result<(), sqlx::Error> {
+    if backend == super::Backend::Postgres {
+        sqlx::query("select pg_advisory_xact_lock($1)")
+            .bind(WAVE_LOCK_KEY)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Any fixed number; it names the lock that orders wave making on PostgreSQL.
+const WAVE_LOCK_KEY: i64 = 0x6b6f_6e73_6967_6e02;
+
 /// Orders by status (all when `None`), oldest first, after id `after`.
 pub async fn list_orders(
     pool: &AnyPool,
@@ -764,14 +819,17 @@ pub async fn insert_wave(
     .try_get("id")
 }
 
+/// Puts an allocated order into a wave with its tote; false when it is no longer waiting for
+/// a wave (nothing is written then).
 pub async fn put_order_in_wave(
     conn: &mut AnyConnection,
     order_id: i64,
     wave_id: i64,
     tote: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update orders set wave_id = $1, tote = $2, status = 'picking', updated_at = $3 where id = $4",
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "update orders set wave_id = $1, tote = $2, status = 'picking', updated_at = $3
+         where id = $4 and wave_id is null and status = 'allocated'",
     )
     .bind(wave_id)
     .bind(tote)
@@ -779,7 +837,7 @@ pub async fn put_order_in_wave(
     .bind(order_id)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Creates pick tasks for the open reservations of these orders, numbered after `after_seq` in

@@ -643,12 +643,35 @@ async fn a_wave_is_picked_by_scan_with_lot_swap_short_pick_and_undo(b: Backend) 
     let s = scan(&picker, wave, "s5", &pack(pouch_gtin, &p2_exp, "L2")).await;
     assert_eq!(s["replayed"], true);
     assert_eq!(unit(&admin, l2).await["quantity"], 3);
-    // Undo the last pick: the pack goes back to its shelf and is reserved again.
+    // Undo the last pick: the pack goes back to its shelf and is reserved again. Only the
+    // last scan can be undone, and undoing it twice takes back one pack.
     let r = picker
-        .post(&format!("/api/waves/{wave}/undo"), json!({}))
+        .post(
+            &format!("/api/waves/{wave}/undo"),
+            json!({ "scan_id": "s4" }),
+        )
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    assert_eq!(r.body["pick"]["location"], "A-01-1");
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.body["code"], "not_last_pick");
+    for _ in 0..2 {
+        let r = picker
+            .post(
+                &format!("/api/waves/{wave}/undo"),
+                json!({ "scan_id": "s5" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(r.body["pick"]["location"], "A-01-1");
+    }
+    let other = app.user("otto", Role::Picker).await;
+    let r = other
+        .post(
+            &format!("/api/waves/{wave}/scan"),
+            json!({ "scan_id": "x1", "data": "A-01-1" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "another picker's wave");
+    assert_eq!(r.body["code"], "wave_taken");
     assert_eq!(unit(&admin, l2).await["quantity"], 4);
     assert_eq!(unit(&admin, l2).await["reserved"], 1);
     let s = scan(&picker, wave, "s6", &pack(pouch_gtin, &p2_exp, "L2")).await;
@@ -669,6 +692,20 @@ async fn a_wave_is_picked_by_scan_with_lot_swap_short_pick_and_undo(b: Backend) 
     assert_eq!(r.body["pick"]["location"], "A-03-1");
     assert_eq!(r.body["pick"]["lot"], "PL2");
     assert_eq!(unit(&admin, pl1).await["reserved"], 0);
+    // The packs that were not there are held in quarantine at the location for a count.
+    assert_eq!(unit(&admin, pl1).await["quantity"], 0);
+    let held = admin.get("/api/stock/units?location=A-02-1").await.body;
+    let held: Vec<&Value> = held
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["status"] == "quarantined")
+        .collect();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(
+        (held[0]["lot"].as_str(), held[0]["quantity"].as_i64()),
+        (Some("PL1"), Some(2))
+    );
     let s = scan(&picker, wave, "s8", "A-03-1").await;
     assert_eq!(s["code"], "location_ok");
     let s = scan(

@@ -195,11 +195,11 @@ pub fn refuse(code: &'static str, message: impl Into<String>, da: impl Into<Stri
 /// Decides what a scan means for the pick in hand. `qty` is the quantity to confirm with this
 /// scan (1 per scan, or what the picker typed), `lots_here` the lots of the product at the
 /// location.
-pub fn decide(
+pub fn decide<'a>(
     pick: &PickInHand,
     scanned: &Scanned,
     qty: i64,
-    lots_here: &[LotHere],
+    lots_here: &'a [LotHere],
     today: NaiveDate,
 ) -> Result<Decision, Refusal> {
     match scanned {
@@ -242,18 +242,36 @@ pub fn decide(
                     format!("Antal skal være mellem 1 og {} pakninger", pick.remaining),
                 ));
             }
+            // Units of the scanned lot here (a lot can lie here for two owners after a partial
+            // ownership transfer): the reserved unit when it is one of them, else the freest.
+            let pick_of = |units: Vec<&'a LotHere>| -> Option<&'a LotHere> {
+                units
+                    .iter()
+                    .find(|h| h.unit_id == pick.unit_id)
+                    .or_else(|| units.iter().max_by_key(|h| h.free))
+                    .copied()
+            };
             let here = match lot {
                 // Without a lot in the barcode, the lot is unambiguous only when the location
                 // holds one lot of the product.
-                None => match lots_here {
-                    [only] => only,
-                    _ => return Err(refuse(
-                        "lot_missing",
-                        "this barcode has no lot: scan the GS1 DataMatrix or GS1-128 on the pack",
-                        "Stregkoden har intet lot: scan GS1 DataMatrix eller GS1-128 på pakningen",
-                    )),
-                },
-                Some(l) => match lots_here.iter().find(|h| h.lot == *l) {
+                None => {
+                    let first = lots_here.first().map(|h| h.lot.as_str());
+                    if first.is_none() || lots_here.iter().any(|h| Some(h.lot.as_str()) != first) {
+                        return Err(refuse(
+                            "lot_missing",
+                            "this barcode has no lot: scan the GS1 DataMatrix or GS1-128 on the pack",
+                            "Stregkoden har intet lot: scan GS1 DataMatrix eller GS1-128 på pakningen",
+                        ));
+                    }
+                    pick_of(lots_here.iter().collect()).ok_or_else(|| {
+                        refuse(
+                            "lot_missing",
+                            "no lot of this product here",
+                            "Intet lot af varen her",
+                        )
+                    })?
+                }
+                Some(l) => match pick_of(lots_here.iter().filter(|h| h.lot == *l).collect()) {
                     Some(h) => h,
                     None => {
                         return Err(refuse(
@@ -460,6 +478,40 @@ mod tests {
                 swap: true
             })
         );
+    }
+
+    #[test]
+    fn a_lot_held_for_two_owners_is_taken_from_the_reserved_unit() {
+        let mut lots = here();
+        // After a partial ownership transfer the same lot lies here twice, the other owner's
+        // unit first.
+        lots.insert(
+            0,
+            LotHere {
+                unit_id: 0,
+                lot: "LOT1".into(),
+                expiry: d("2027-06-30"),
+                free: 9,
+            },
+        );
+        assert_eq!(
+            decide(&pick(), &prod("LOT1"), 1, &lots, d(TODAY)),
+            Ok(Decision::Confirm {
+                unit_id: 1,
+                qty: 1,
+                swap: false
+            })
+        );
+        let no_lot = Scanned::Product {
+            gtin: "05708932000017".into(),
+            lot: None,
+            expiry: None,
+        };
+        let only_lot1: Vec<LotHere> = lots.into_iter().filter(|l| l.lot == "LOT1").collect();
+        assert!(matches!(
+            decide(&pick(), &no_lot, 1, &only_lot1, d(TODAY)),
+            Ok(Decision::Confirm { unit_id: 1, .. })
+        ));
     }
 
     #[test]

@@ -622,7 +622,7 @@ const el = document.getElementById('pick');
 const wave = el.dataset.wave, csrf = el.dataset.csrf, T = JSON.parse(el.dataset.texts);
 const input = document.getElementById('scan'), qty = document.getElementById('qty'), msg = document.getElementById('msg');
 const KEY = 'konsign-pending-' + wave;
-let current = null, sending = false;
+let current = null, sending = false, lastConfirmed = null;
 const pending = () => JSON.parse(localStorage.getItem(KEY) || '[]');
 const setPending = (p) => localStorage.setItem(KEY, JSON.stringify(p));
 let audio = null;
@@ -667,14 +667,18 @@ async function flush() {
     let p = pending();
     while (p.length) {
       let res;
-      try { res = await api('POST', '/api/waves/' + wave + '/scan', p[0]); }
+      const sent = p[0];
+      try { res = await api('POST', '/api/waves/' + wave + '/scan', sent); }
       catch (e) {
-        if (e.status) { p.shift(); setPending(p); flash(false, e.message); continue; }
+        // A refusal of the request itself (4xx) will not change on a retry; a server or
+        // network failure might, so the scan stays queued.
+        if (e.status && e.status < 500) { p.shift(); setPending(p); flash(false, e.message); continue; }
         el.dataset.online = 'no'; return;
       }
       el.dataset.online = 'yes';
       p.shift(); setPending(p);
       epoch++;
+      if (res.code === 'confirmed') lastConfirmed = sent.scan_id;
       flash(res.accepted, T.da ? res.message_da : res.message);
       render(res.next);
     }
@@ -694,8 +698,17 @@ function submitScan() {
   flush().then(() => { if (pending().length) msg.textContent = T.offline; });
   input.focus();
 }
-document.getElementById('undo').addEventListener('click', async () => {
-  try { epoch++; render(await api('POST', '/api/waves/' + wave + '/undo')); flash(true, '↶'); } catch (e) { flash(false, e.message); }
+// The undo names the last confirmed scan, so a double tap or a retry undoes it once.
+const undoButton = document.getElementById('undo');
+undoButton.addEventListener('click', async () => {
+  undoButton.disabled = true;
+  try {
+    epoch++;
+    render(await api('POST', '/api/waves/' + wave + '/undo', lastConfirmed ? { scan_id: lastConfirmed } : {}));
+    lastConfirmed = null;
+    flash(true, '↶');
+  } catch (e) { flash(false, e.message); }
+  undoButton.disabled = false;
   input.focus();
 });
 document.getElementById('short').addEventListener('click', async () => {

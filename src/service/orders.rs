@@ -96,12 +96,21 @@ fn hash(o: &NewOrder) -> String {
 
 /// Validates an intake against the catalog. Also returns each product's minimum shelf life.
 async fn validate(ctx: &Ctx, input: &OrderInput) -> Result<(NewOrder, HashMap<String, i64>)> {
-    let gtins: Vec<String> = input
+    // The line limit first: the catalog is asked for each distinct GTIN once.
+    if input.lines.len() > rules::MAX_LINES {
+        return Err(Error::invalid(
+            "lines",
+            format!("an order has at most {} lines", rules::MAX_LINES),
+        ));
+    }
+    let mut gtins: Vec<String> = input
         .lines
         .iter()
         .filter_map(|l| crate::domain::gtin::Gtin::parse(&l.gtin).ok())
         .map(|g| g.to_string())
         .collect();
+    gtins.sort();
+    gtins.dedup();
     let mut conn = ctx.db.pool().acquire().await?;
     let mut products = HashMap::new();
     let mut shelf = HashMap::new();
@@ -607,6 +616,18 @@ pub async fn change(
     if o.request_hash == request_hash {
         return Ok(status_view(&o));
     }
+    // Old and new products' units are locked first, in id order: the change gives back packs
+    // and takes others without a lock-order cycle with a concurrent intake.
+    let mut gtins: Vec<String> = db::lines(tx.conn(), o.id)
+        .await?
+        .into_iter()
+        .map(|l| l.gtin)
+        .collect();
+    gtins.extend(order.lines.iter().map(|l| l.gtin.clone()));
+    gtins.sort();
+    gtins.dedup();
+    let backend = tx.backend();
+    db::lock_units_of(tx.conn(), backend, &gtins).await?;
     db::release_reservations(tx.conn(), o.id).await?;
     db::replace_order(tx.conn(), o.id, &order, &request_hash).await?;
     let row = load(&mut tx, o.id).await?;
@@ -624,6 +645,40 @@ pub async fn change(
     Ok(status_view(&row))
 }
 
+/// A reason for a decision on an order: kept in the audit log only (not in the change feed),
+/// and never with a CPR number.
+fn reason_text(reason: &str) -> Result<String> {
+    let r = crate::domain::stock::note("reason", reason, true)?.unwrap_or_default();
+    if rules::looks_like_cpr(&r) {
+        return Err(Error::invalid(
+            "reason",
+            "looks like a CPR number; write the reason without personal numbers",
+        ));
+    }
+    Ok(r)
+}
+
+async fn audit_decision(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    action: &str,
+    external_id: &str,
+    reason: &str,
+) -> Result<()> {
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action,
+            subject: &format!("order:{external_id}"),
+            purpose: None,
+            detail: json!({ "reason": reason }),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// Cancels an order before picking starts; its reservations are given back.
 pub async fn cancel(
     ctx: &Ctx,
@@ -631,10 +686,11 @@ pub async fn cancel(
     external_id: &str,
     reason: &str,
 ) -> Result<OrderStatusView> {
-    let reason = crate::domain::stock::note("reason", reason, true)?;
+    let reason = reason_text(reason)?;
     let mut tx = ctx.db.begin_write().await?;
     let o = changeable(&mut tx, external_id).await?;
     db::release_reservations(tx.conn(), o.id).await?;
+    audit_decision(&mut tx, actor, "order.cancelled", external_id, &reason).await?;
     db::set_status(
         tx.conn(),
         o.id,
@@ -648,7 +704,7 @@ pub async fn cancel(
         &mut tx,
         "order.cancelled",
         key(&row),
-        json!({ "by": actor.name, "reason": reason }),
+        json!({ "by": actor.name }),
     )
     .await?;
     tx.commit().await?;
@@ -663,7 +719,7 @@ pub async fn release_partial(
     external_id: &str,
     reason: &str,
 ) -> Result<OrderStatusView> {
-    let reason = crate::domain::stock::note("reason", reason, true)?;
+    let reason = reason_text(reason)?;
     let mut tx = ctx.db.begin_write().await?;
     let backend = tx.backend();
     let o = db::order_for_update(tx.conn(), backend, db::OrderRef::External(external_id))
@@ -696,12 +752,20 @@ pub async fn release_partial(
         true,
     )
     .await?;
+    audit_decision(
+        &mut tx,
+        actor,
+        "order.released_partially",
+        external_id,
+        &reason,
+    )
+    .await?;
     let row = load(&mut tx, o.id).await?;
     order_event(
         &mut tx,
         "order.released_partially",
         key(&row),
-        json!({ "by": actor.name, "reason": reason, "missing": missing }),
+        json!({ "by": actor.name, "missing": missing }),
     )
     .await?;
     tx.commit().await?;

@@ -106,6 +106,15 @@ pub struct ShortRequest {
     pub note: Option<String>,
 }
 
+/// Which pick to undo: the confirmation of `scan_id` (which must be the wave's last), or the
+/// last one when no scan is named.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UndoRequest {
+    #[serde(default)]
+    pub scan_id: Option<String>,
+}
+
 fn progress(picks: &[PickRow]) -> Progress {
     let mut p = Progress {
         picks: picks.len() as i64,
@@ -129,6 +138,22 @@ async fn wave_row(tx: &mut WriteTx, id: i64) -> Result<WaveRow> {
     db::wave_for_update(tx.conn(), backend, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("wave {id}")))
+}
+
+/// A picker works only on a wave that is theirs (or no one's); leads may step in.
+fn own_wave(w: &WaveRow, actor: &Actor) -> Result<()> {
+    if actor.role != crate::domain::auth::Role::Picker {
+        return Ok(());
+    }
+    match &w.picker {
+        Some(p) if actor.name != format!("user:{p}") && actor.name != format!("token:{p}") => {
+            Err(Error::conflict(
+                "wave_taken",
+                format!("wave {} is being picked by {p}", w.id),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn open_wave(w: &WaveRow) -> Result<()> {
@@ -491,6 +516,7 @@ pub async fn scan_input(
         });
     }
     open_wave(&w)?;
+    own_wave(&w, actor)?;
     if w.status != "picking" {
         // The first accepted scan starts the wave; a refused one rolls this back with the rest.
         db::set_wave(tx.conn(), wave_id, "picking", None, None).await?;
@@ -687,17 +713,14 @@ async fn confirm(
     db::unreserve(tx.conn(), pick.stock_unit_id, qty).await?;
     db::reduce_reservation(tx.conn(), pick.reservation_id, qty).await?;
     let reference = format!("order {} tote {}", pick.external_id, pick.tote);
-    let entries = move_packs(
-        tx,
-        actor,
+    let op = MoveOp {
+        kind: "pick",
         key,
-        pick.stock_unit_id,
-        &pick.tote,
-        qty,
-        &reference,
-        None,
-    )
-    .await?;
+        reason: None,
+        reference: &reference,
+    };
+    let to = To::Location(&pick.tote, StockStatus::Available);
+    let entries = move_packs(tx, actor, &op, pick.stock_unit_id, to, qty).await?;
     let (from, to) = (entries[0].stock_unit_id, entries[1].stock_unit_id);
     db::insert_confirm(
         tx.conn(),
@@ -712,6 +735,7 @@ async fn confirm(
     )
     .await?;
     db::add_picked(tx.conn(), pick.id, pick.line_id, qty).await?;
+    let finished = finish_rows(tx, w.id).await?;
     tx.event(
         "stock.picked",
         &format!("stock_unit:{from}"),
@@ -725,28 +749,46 @@ async fn confirm(
                  "lot": pick.lot, "qty": qty, "tote": pick.tote, "by": actor.name }),
     )
     .await?;
-    complete_if_done(tx, w.id).await
+    finish_events(tx, w.id, finished).await
 }
 
-/// One `pick` stock operation moving `qty` packs from unit `from` to the tote location (or,
-/// with `back_to`, from the tote unit `from` back to unit `back_to`). Returns the two entries.
-#[allow(clippy::too_many_arguments)]
+/// Where `move_packs` puts the packs.
+enum To<'a> {
+    /// The unit of the same product, lot and owner at this location and status (made if new).
+    Location(&'a str, StockStatus),
+    /// An existing unit (packs going back where they came from).
+    Unit(i64),
+}
+
+/// What `move_packs` writes: the ledger kind, its idempotency key, the reason and reference.
+struct MoveOp<'a> {
+    kind: &'static str,
+    key: &'a str,
+    reason: Option<&'a str>,
+    reference: &'a str,
+}
+
+/// One stock operation moving `qty` packs out of unit `from` into `to`, with its two ledger
+/// entries, inside the caller's transaction. Events are left to the caller (appended last).
 async fn move_packs(
     tx: &mut WriteTx,
     actor: &Actor,
-    key: &str,
+    op: &MoveOp<'_>,
     from: i64,
-    tote: &str,
+    to: To<'_>,
     qty: i64,
-    reference: &str,
-    back_to: Option<i64>,
 ) -> Result<Vec<stock_db::LedgerEntry>> {
     let u = stock_db::unit(tx.conn(), from)
         .await?
         .ok_or_else(|| Error::NotFound(format!("stock unit {from}")))?;
-    let request = json!({ "from": from, "to": back_to.map_or_else(|| json!(tote), |b| json!(b)), "qty": qty });
+    let target = match &to {
+        To::Location(l, st) => json!({ "location": l, "status": st }),
+        To::Unit(id) => json!({ "unit": id }),
+    };
+    let request = json!({ "from": from, "to": target, "qty": qty });
     let hash = super::auth::sha256_hex(&request.to_string());
-    let Some(op_id) = stock_db::insert_op(tx.conn(), "pick", Some(key), &hash, &actor.name).await?
+    let Some(op_id) =
+        stock_db::insert_op(tx.conn(), op.kind, Some(op.key), &hash, &actor.name).await?
     else {
         return Err(Error::conflict(
             "idempotency_key_in_use",
@@ -763,106 +805,115 @@ async fn move_packs(
             .into())
         }
     };
-    let reason = back_to.map(|_| "undo");
-    let mut entries = vec![
-        stock_db::insert_ledger(
-            tx.conn(),
-            &NewLedger {
-                op_id,
-                unit_id: from,
-                kind: "pick",
-                gtin: &u.gtin,
-                owner: &u.owner,
-                location: &u.location,
-                delta: -qty,
-                before,
-                after,
-                reason,
-                reference: Some(reference),
-                actor: &actor.name,
-            },
-        )
-        .await?,
-    ];
-    let (to_id, to_before, to_after, to_location) = match back_to {
-        None => {
+    let entry = |unit_id, location, delta, before, after| NewLedger {
+        op_id,
+        unit_id,
+        kind: op.kind,
+        gtin: "",
+        owner: "",
+        location,
+        delta,
+        before,
+        after,
+        reason: op.reason,
+        reference: Some(op.reference),
+        actor: &actor.name,
+    };
+    let mut out = NewLedger {
+        gtin: &u.gtin,
+        owner: &u.owner,
+        ..entry(from, &u.location, -qty, before, after)
+    };
+    let mut entries = vec![stock_db::insert_ledger(tx.conn(), &out).await?];
+    let (to_id, to_before, to_after, to_location) = match to {
+        To::Location(location, status) => {
             let (id, b, a) = stock_db::add_to_unit(
                 tx.conn(),
                 &UnitKey {
                     gtin: &u.gtin,
                     lot: &u.lot,
                     expiry: &u.expiry,
-                    location: tote,
+                    location,
                     owner: &u.owner,
-                    status: StockStatus::Available.as_str(),
+                    status: status.as_str(),
                 },
                 qty,
             )
             .await?;
-            (id, b, a, tote.to_string())
+            (id, b, a, location.to_string())
         }
-        Some(unit) => {
+        To::Unit(unit) => {
             let target = stock_db::unit(tx.conn(), unit)
                 .await?
                 .ok_or_else(|| Error::NotFound(format!("stock unit {unit}")))?;
-            let (b, a) = match stock_db::change_qty(tx.conn(), unit, qty).await? {
-                Ok(v) => v,
-                Err(_) => {
-                    return Err(Error::Internal(anyhow::anyhow!(
-                        "cannot return packs to unit {unit}"
-                    )))
-                }
+            let Ok((b, a)) = stock_db::change_qty(tx.conn(), unit, qty).await? else {
+                return Err(Error::Internal(anyhow::anyhow!(
+                    "cannot return packs to unit {unit}"
+                )));
             };
             (unit, b, a, target.location)
         }
     };
-    entries.push(
-        stock_db::insert_ledger(
-            tx.conn(),
-            &NewLedger {
-                op_id,
-                unit_id: to_id,
-                kind: "pick",
-                gtin: &u.gtin,
-                owner: &u.owner,
-                location: &to_location,
-                delta: qty,
-                before: to_before,
-                after: to_after,
-                reason,
-                reference: Some(reference),
-                actor: &actor.name,
-            },
-        )
-        .await?,
-    );
+    out = NewLedger {
+        gtin: &u.gtin,
+        owner: &u.owner,
+        ..entry(to_id, &to_location, qty, to_before, to_after)
+    };
+    entries.push(stock_db::insert_ledger(tx.conn(), &out).await?);
     Ok(entries)
 }
 
+/// An order that left a finished wave: (id, external id, new status, tote).
+type Finished = Vec<(i64, String, OrderStatus, Option<String>)>;
+
 /// When no pick of the wave is open, the wave is done: its orders go to cutting (with cut
-/// lines) or wait for packing (`picked`), and their totes are closed for undo.
-async fn complete_if_done(tx: &mut WriteTx, wave_id: i64) -> Result<()> {
+/// lines) or wait for packing (`picked`), and their totes are closed for undo. An order of which
+/// nothing could be picked (every pick short, no stock elsewhere) goes back to `backordered`
+/// without wave or tote instead of on to packing with an empty tote. Writes the rows only;
+/// `finish_events` appends the events, last in the transaction.
+async fn finish_rows(tx: &mut WriteTx, wave_id: i64) -> Result<Option<Finished>> {
     if db::open_picks(tx.conn(), wave_id).await? > 0 {
-        return Ok(());
+        return Ok(None);
     }
-    let orders = db::orders_of_wave(tx.conn(), wave_id).await?;
-    for (id, has_cut, external_id, tote) in &orders {
-        let status = if *has_cut {
+    let mut finished = Vec::new();
+    for (id, has_cut, external_id, tote) in db::orders_of_wave(tx.conn(), wave_id).await? {
+        let picked: i64 = db::lines(tx.conn(), id)
+            .await?
+            .iter()
+            .map(|l| l.picked)
+            .sum();
+        let status = if picked == 0 {
+            OrderStatus::Backordered
+        } else if has_cut {
             OrderStatus::Cutting
         } else {
             OrderStatus::Picked
         };
-        db::set_order_status(tx.conn(), *id, status).await?;
+        if status == OrderStatus::Backordered {
+            db::leave_wave(tx.conn(), id).await?;
+        }
+        db::set_order_status(tx.conn(), id, status).await?;
+        finished.push((id, external_id, status, tote));
+    }
+    db::set_wave(tx.conn(), wave_id, "done", None, None).await?;
+    Ok(Some(finished))
+}
+
+/// The events of a wave that `finish_rows` finished.
+async fn finish_events(tx: &mut WriteTx, wave_id: i64, finished: Option<Finished>) -> Result<()> {
+    let Some(orders) = finished else {
+        return Ok(());
+    };
+    for (id, external_id, status, tote) in &orders {
         let event = format!("order.{}", status.as_str());
         super::orders::event(
             tx,
             &event,
-            (*id, external_id, status),
+            (*id, external_id, *status),
             json!({ "wave_id": wave_id, "tote": tote }),
         )
         .await?;
     }
-    db::set_wave(tx.conn(), wave_id, "done", None, None).await?;
     tx.event(
         "wave.done",
         &format!("wave:{wave_id}"),
@@ -881,6 +932,7 @@ pub async fn short(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &ShortRequest) -> 
     let mut tx = ctx.db.begin_write().await?;
     let w = wave_row(&mut tx, wave_id).await?;
     open_wave(&w)?;
+    own_wave(&w, actor)?;
     let pick = db::pick(tx.conn(), r.pick_id)
         .await?
         .filter(|p| p.wave_id == wave_id)
@@ -892,9 +944,31 @@ pub async fn short(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &ShortRequest) -> 
         ));
     }
     let rem = pick.quantity - pick.picked;
+    // Every unit of the product is locked first, in id order: the packs given up here and the
+    // ones reserved instead are then taken without a lock-order cycle with an intake.
+    let backend = tx.backend();
+    db::lock_units_of(tx.conn(), backend, std::slice::from_ref(&pick.gtin)).await?;
     db::unreserve(tx.conn(), pick.stock_unit_id, rem).await?;
     db::reduce_reservation(tx.conn(), pick.reservation_id, rem).await?;
     db::set_pick_short(tx.conn(), pick.id).await?;
+    // The packs the picker could not find are held in quarantine at the location until a lead
+    // counts it, so that no other order is promised them.
+    let reference = format!("wave {wave_id} pick {}", pick.id);
+    let hold = MoveOp {
+        kind: "quarantine",
+        key: &format!("short:{}", pick.id),
+        reason: Some("short pick: count the location"),
+        reference: &reference,
+    };
+    let held = move_packs(
+        &mut tx,
+        actor,
+        &hold,
+        pick.stock_unit_id,
+        To::Location(&pick.location, StockStatus::Quarantined),
+        rem,
+    )
+    .await?;
     // Re-allocate the rest from any other unit of the product.
     let candidates: Vec<_> = db::candidates(tx.conn(), std::slice::from_ref(&pick.gtin))
         .await?
@@ -966,6 +1040,13 @@ pub async fn short(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &ShortRequest) -> 
             db::set_status(tx.conn(), o.id, o.status, Some(&json), o.partial_release).await?;
         }
     }
+    let finished = finish_rows(&mut tx, wave_id).await?;
+    tx.event(
+        "stock.quarantined",
+        &format!("stock_unit:{}", pick.stock_unit_id),
+        &stock_db::event_payload("quarantine", held[0].op_id, &held),
+    )
+    .await?;
     tx.event(
         "pick.short",
         &format!("wave:{wave_id}"),
@@ -973,7 +1054,7 @@ pub async fn short(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &ShortRequest) -> 
                  "gtin": pick.gtin, "expected": rem, "reallocated": reallocated, "by": actor.name }),
     )
     .await?;
-    complete_if_done(&mut tx, wave_id).await?;
+    finish_events(&mut tx, wave_id, finished).await?;
     let w = wave_row(&mut tx, wave_id).await?;
     let next = next_in(&mut tx, ctx, &w).await?;
     tx.commit().await?;
@@ -983,11 +1064,32 @@ pub async fn short(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &ShortRequest) -> 
 
 /// Takes back the wave's last confirmed quantity: the packs go from the tote back to their
 /// unit, reserved again for the pick. Possible until the wave is done (totes closed).
-pub async fn undo(ctx: &Ctx, actor: &Actor, wave_id: i64) -> Result<NextPick> {
+pub async fn undo(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &UndoRequest) -> Result<NextPick> {
     let mut tx = ctx.db.begin_write().await?;
     let w = wave_row(&mut tx, wave_id).await?;
+    let last = db::last_confirm(tx.conn(), wave_id).await?;
+    // Naming the scan makes the undo idempotent: a retried or double-tapped undo of that scan
+    // takes back nothing more.
+    if let Some(scan_id) = r.scan_id.as_deref() {
+        let named = db::confirm_by_key(tx.conn(), &format!("pick:{wave_id}:{scan_id}"))
+            .await?
+            .ok_or_else(|| {
+                Error::NotFound(format!("confirmed scan {scan_id} in wave {wave_id}"))
+            })?;
+        if named.undone {
+            drop(tx);
+            return next(ctx, wave_id).await;
+        }
+        if last.as_ref().map(|l| l.id) != Some(named.id) {
+            return Err(Error::conflict(
+                "not_last_pick",
+                format!("scan {scan_id} is not the last pick of wave {wave_id}; only the last one can be undone"),
+            ));
+        }
+    }
     open_wave(&w)?;
-    let c = db::last_confirm(tx.conn(), wave_id).await?.ok_or_else(|| {
+    own_wave(&w, actor)?;
+    let c = last.ok_or_else(|| {
         Error::conflict(
             "nothing_to_undo",
             format!("wave {wave_id} has no pick to undo"),
@@ -1010,17 +1112,13 @@ pub async fn undo(ctx: &Ctx, actor: &Actor, wave_id: i64) -> Result<NextPick> {
         "undo of pick {} (order {} tote {})",
         pick.id, pick.external_id, pick.tote
     );
-    let entries = move_packs(
-        &mut tx,
-        actor,
-        &key,
-        c.to_unit,
-        &pick.tote,
-        c.qty,
-        &reference,
-        Some(c.from_unit),
-    )
-    .await?;
+    let op = MoveOp {
+        kind: "pick",
+        key: &key,
+        reason: Some("undo"),
+        reference: &reference,
+    };
+    let entries = move_packs(&mut tx, actor, &op, c.to_unit, To::Unit(c.from_unit), c.qty).await?;
     if !db::reserve(tx.conn(), c.from_unit, c.qty).await? {
         return Err(Error::Internal(anyhow::anyhow!(
             "returned packs could not be reserved again"

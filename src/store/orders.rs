@@ -529,6 +529,28 @@ pub async fn candidates(
         .collect()
 }
 
+/// Locks every stock unit of these GTINs until the transaction ends, in id order (PostgreSQL;
+/// SQLite serialises writers anyway). Taken before a step that both gives back and takes packs.
+pub async fn lock_units_of(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    gtins: &[String],
+) -> Result<(), sqlx::Error> {
+    if backend != super::Backend::Postgres || gtins.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "select id from stock_units where gtin in ({}) order by id for update",
+        placeholders(1, gtins.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for g in gtins {
+        q = q.bind(g);
+    }
+    q.fetch_all(conn).await?;
+    Ok(())
+}
+
 /// Promises `qty` more packs of a unit, only if that many are free. False when they are not
 /// (another allocation got there first); nothing is written then.
 pub async fn reserve(
@@ -654,6 +676,15 @@ pub async fn move_pick(
         .bind(expiry)
         .bind(reservation_id)
         .bind(pick_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes an order out of its wave and tote (nothing of it was picked).
+pub async fn leave_wave(conn: &mut AnyConnection, order_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update orders set wave_id = null, tote = null where id = $1")
+        .bind(order_id)
         .execute(conn)
         .await?;
     Ok(())

@@ -7,7 +7,8 @@ use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
 use crate::http::AppState;
 use crate::service::orders::{self as svc, IntakeResult, OrderStatusView, OrderView};
 use crate::service::picking::{
-    self as pick, NextPick, ScanRequest, ScanResult, ShortRequest, WaveRequest, WaveView,
+    self as pick, NextPick, ScanRequest, ScanResult, ShortRequest, UndoRequest, WaveRequest,
+    WaveView,
 };
 use crate::store::events::Event;
 use crate::store::orders::WaveRow;
@@ -295,14 +296,16 @@ pub async fn short(
     Ok(Json(pick::short(&s.ctx, &p.actor, id, &r).await?))
 }
 
-/// Undo the wave's last confirmed pick (until the wave is done).
-#[utoipa::path(post, path = "/api/waves/{id}/undo", tag = "picking", params(("id" = i64, Path)),
+/// Undo the wave's last confirmed pick (until the wave is done). With `scan_id`, only that
+/// scan's pick is undone, once: a retried request changes nothing more.
+#[utoipa::path(post, path = "/api/waves/{id}/undo", tag = "picking", params(("id" = i64, Path)), request_body = UndoRequest,
     responses((status = 200, body = NextPick), (status = 409, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn undo(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
+    Json(r): Json<UndoRequest>,
 ) -> ApiResult<Json<NextPick>> {
     let p = caller.require(allow::PICKING)?;
-    Ok(Json(pick::undo(&s.ctx, &p.actor, id).await?))
+    Ok(Json(pick::undo(&s.ctx, &p.actor, id, &r).await?))
 }

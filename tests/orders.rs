@@ -22,6 +22,7 @@ on_both_backends!(
     concurrent_scans_of_one_wave_never_pick_more_than_reserved,
     waves_take_cut_orders_first_within_cut_off_limits_and_totes,
     concurrent_waves_never_share_an_order_or_a_tote,
+    a_new_order_never_takes_stock_an_older_backorder_waits_for,
 );
 
 /// An order body for the pouch (and optionally the cut plate).
@@ -937,4 +938,67 @@ async fn concurrent_waves_never_share_an_order_or_a_tote(b: Backend) {
         "each order in one wave, each tote once"
     );
     assert_eq!(common::count(&app.ctx, "picks").await, 2);
+}
+
+/// Without the service running (no backorder worker), stock arrives while an order is
+/// backordered: a newer order for the same product must not take it.
+async fn a_new_order_never_takes_stock_an_older_backorder_waits_for(b: Backend) {
+    use konsign::domain::catalog::{Location, ProductInput};
+    use konsign::domain::order::OrderInput;
+    use konsign::service::{catalog, orders, stock, Actor};
+    let Some((ctx, _dir)) = common::context(b).await else {
+        return;
+    };
+    let a = Actor::system();
+    catalog::create_producer(&ctx, &a, "COLOPLAST", "Coloplast A/S")
+        .await
+        .unwrap();
+    let p = ProductInput {
+        gtin: "05708932000024".into(),
+        name: "Lukket pose".into(),
+        producer: "COLOPLAST".into(),
+        category: "pouch".into(),
+        units_per_pack: 30,
+        price_minor: 100,
+        currency: "DKK".into(),
+        min_shelf_life_days: 30,
+        ..Default::default()
+    };
+    catalog::put_product(&ctx, &a, &p, false).await.unwrap();
+    catalog::create_location(&ctx, &a, &Location::new("A-01-1", "A", "pick", 10).unwrap())
+        .await
+        .unwrap();
+    let intake = |id: &str, q: i64| {
+        let body: OrderInput = serde_json::from_value(order(id, json!([pouch(q)]))).unwrap();
+        let ctx = ctx.clone();
+        async move { orders::intake(&ctx, &Actor::system(), &body).await.unwrap() }
+    };
+    assert_eq!(intake("OLD", 3).await.order.status.as_str(), "backordered");
+    let r = stock::ReceiveRequest {
+        idempotency_key: None,
+        gtin: "05708932000024".into(),
+        lot: "L1".into(),
+        expiry: common::in_days(300),
+        location: "A-01-1".into(),
+        quantity: 4,
+        owner: None,
+        reference: None,
+    };
+    stock::receive(&ctx, &a, &r).await.unwrap();
+    // Four packs are free, three of them wanted by the older order: the new one for two waits.
+    let new = intake("NEW", 2).await;
+    assert_eq!(new.order.status.as_str(), "backordered");
+    assert_eq!(
+        new.order.missing[0].missing, 1,
+        "it holds the one pack nobody waits for"
+    );
+    assert_eq!(orders::allocate_backorders(&ctx).await.unwrap(), 1);
+    assert_eq!(
+        orders::status(&ctx, "OLD").await.unwrap().status.as_str(),
+        "allocated"
+    );
+    assert_eq!(
+        orders::status(&ctx, "NEW").await.unwrap().status.as_str(),
+        "backordered"
+    );
 }

@@ -222,6 +222,33 @@ pub fn allocate(
     OrderAllocation { lines }
 }
 
+/// Holds back, per GTIN, the packs that older backordered orders still wait for, so that a new
+/// order never takes stock they need (they are topped up oldest first as stock arrives). The
+/// held packs are taken from the candidates first-expired-first-out, as the backorders would
+/// take them.
+pub fn hold_back(candidates: &mut [Candidate], claims: &HashMap<String, i64>) {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&candidates[a], &candidates[b]);
+        x.expiry
+            .cmp(&y.expiry)
+            .then(x.walk_seq.cmp(&y.walk_seq))
+            .then(x.unit_id.cmp(&y.unit_id))
+    });
+    let mut left = claims.clone();
+    for i in order {
+        let Some(claim) = left.get_mut(&candidates[i].gtin) else {
+            continue;
+        };
+        if *claim <= 0 {
+            continue;
+        }
+        let take = candidates[i].free.min(*claim);
+        candidates[i].free -= take;
+        *claim -= take;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +327,16 @@ mod tests {
         ];
         let a = allocate(&[need(4, 0)], &cs, d(TODAY), d(TODAY));
         assert_eq!(a.lines[0].takes, vec![Take { unit_id: 3, qty: 4 }]);
+    }
+
+    #[test]
+    fn packs_older_backorders_wait_for_are_held_back_earliest_first() {
+        let mut cs = vec![c(1, "2027-06-01", 1, 10), c(2, "2027-03-01", 5, 3)];
+        let claims = HashMap::from([("G".to_string(), 5)]);
+        hold_back(&mut cs, &claims);
+        assert_eq!((cs[0].free, cs[1].free), (8, 0));
+        let a = allocate(&[need(9, 0)], &cs, d(TODAY), d(TODAY));
+        assert_eq!(a.lines[0].missing, 1);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //!
 //! An order ships as one parcel, so it is released for picking (`allocated`) only when every
 //! line is covered. Otherwise it keeps what it could reserve and waits as `backordered` with the
-//! missing lines named; when stock arrives, backorders are topped up oldest first, so an older
-//! order is never starved by newer ones. A lead may release a backordered order partially: it
+//! missing lines named; when stock arrives, backorders are topped up oldest first, and a new
+//! order is never given the packs that older backorders still wait for, so an older order is
+//! never starved by newer ones. A lead may release a backordered order partially: it
 //! then ships with what is reserved and without the rest.
 
 use super::{today, Actor, Ctx};
@@ -185,6 +186,7 @@ async fn promise(
     tx: &mut WriteTx,
     delivery: chrono::NaiveDate,
     lines: &[LineNeed],
+    after_backorders: bool,
 ) -> Result<(Vec<(i64, i64, i64)>, Vec<Missing>)> {
     let mut gtins: Vec<String> = lines.iter().map(|l| l.gtin.clone()).collect();
     gtins.sort();
@@ -202,8 +204,15 @@ async fn promise(
     if needs.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
+    // A new order comes after the backorders waiting for the same products.
+    let claims = if after_backorders {
+        db::backorder_claims(tx.conn(), &gtins).await?
+    } else {
+        HashMap::new()
+    };
     for _attempt in 0..5 {
-        let candidates = db::candidates(tx.conn(), &gtins).await?;
+        let mut candidates = db::candidates(tx.conn(), &gtins).await?;
+        allocation::hold_back(&mut candidates, &claims);
         let plan = allocation::allocate(&needs, &candidates, delivery, today());
         let missing: Vec<Missing> = plan
             .lines
@@ -278,7 +287,7 @@ async fn reserve_order(
     delivery: chrono::NaiveDate,
     lines: &[LineNeed],
 ) -> Result<Vec<Missing>> {
-    let (takes, missing) = promise(tx, delivery, lines).await?;
+    let (takes, missing) = promise(tx, delivery, lines, false).await?;
     record(tx, order_id, lines, takes).await?;
     Ok(missing)
 }
@@ -374,7 +383,7 @@ async fn write_intake(tx: &mut WriteTx, job: &Intake) -> Result<Option<(i64, Ord
             min_shelf_life_days: job.shelf.get(&l.gtin).copied().unwrap_or(0),
         })
         .collect();
-    let (takes, missing) = promise(tx, order.delivery_date, &lines).await?;
+    let (takes, missing) = promise(tx, order.delivery_date, &lines, true).await?;
     let (status, missing_json) = if missing.is_empty() {
         (OrderStatus::Allocated, None)
     } else {

@@ -249,6 +249,32 @@ pub async fn count_by_status(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx:
         .collect()
 }
 
+/// Packs that backordered orders still wait for, per GTIN (of these GTINs).
+pub async fn backorder_claims(
+    conn: &mut AnyConnection,
+    gtins: &[String],
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    if gtins.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "select l.gtin, cast(sum(l.quantity - l.picked
+                - coalesce((select sum(r.qty) from reservations r where r.line_id = l.id), 0)) as bigint) as open
+         from orders o join order_lines l on l.order_id = o.id
+         where o.status = 'backordered' and l.gtin in ({}) group by l.gtin",
+        placeholders(1, gtins.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for g in gtins {
+        q = q.bind(g);
+    }
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("gtin")?, r.try_get("open")?)))
+        .collect()
+}
+
 /// Ids of backordered orders, oldest first.
 pub async fn backordered_ids(pool: &AnyPool, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
     let rows =

@@ -249,7 +249,9 @@ pub async fn count_by_status(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx:
         .collect()
 }
 
-/// Packs that backordered orders still wait for, per GTIN (of these GTINs).
+/// Packs that backordered orders still wait for, per GTIN (of these GTINs). The `cross join`
+/// makes SQLite start from the few backordered orders (by status) rather than from every line
+/// of the product, which grows with every order taken in.
 pub async fn backorder_claims(
     conn: &mut AnyConnection,
     gtins: &[String],
@@ -260,8 +262,8 @@ pub async fn backorder_claims(
     let sql = format!(
         "select l.gtin, cast(sum(l.quantity - l.picked
                 - coalesce((select sum(r.qty) from reservations r where r.line_id = l.id), 0)) as bigint) as open
-         from orders o join order_lines l on l.order_id = o.id
-         where o.status = 'backordered' and l.gtin in ({}) group by l.gtin",
+         from orders o cross join order_lines l
+         where l.order_id = o.id and o.status = 'backordered' and l.gtin in ({}) group by l.gtin",
         placeholders(1, gtins.len())
     );
     let mut q = sqlx::query(&sql);

@@ -237,10 +237,32 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
         admin.post("/api/orders", order).await.body["status"],
         "allocated"
     );
-    let w = admin.post("/api/waves", json!({})).await;
-    assert_eq!(w.status, StatusCode::CREATED, "{:?}", w.body);
-    let wave = w.body["id"].as_i64().unwrap();
     app.user("pia", Role::Picker).await;
+
+    // The lead makes the wave on the start page.
+    browser.goto(&format!("{}/login", app.base)).await;
+    browser.type_into("input[name=username]", "admin").await;
+    browser
+        .type_into("input[name=password]", "admin-password-1")
+        .await;
+    browser.click("form.login button").await;
+    browser
+        .until(
+            "the lead's start page",
+            "document.getElementById('makewave') !== null",
+        )
+        .await;
+    browser.click("#makewave button").await;
+    browser
+        .until(
+            "the wave is made",
+            "document.getElementById('waveresult').className === 'okmsg'",
+        )
+        .await;
+    let waves = admin.get("/api/waves").await.body;
+    let wave = waves[0]["id"].as_i64().unwrap();
+    assert_eq!(waves.as_array().unwrap().len(), 1);
+    browser.cmd(reqwest::Method::DELETE, "/cookie", None).await;
 
     browser.goto(&format!("{}/login", app.base)).await;
     browser.type_into("input[name=username]", "pia").await;

@@ -135,6 +135,12 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("picker", Lang::En) => "Picker",
         ("progress", Lang::Da) => "Pluk færdige",
         ("progress", Lang::En) => "Picks done",
+        ("make_wave", Lang::Da) => "Lav plukrunde",
+        ("make_wave", Lang::En) => "Make a pick wave",
+        ("max_orders", Lang::Da) => "Højst antal ordrer",
+        ("max_orders", Lang::En) => "Most orders",
+        ("delivery_until", Lang::Da) => "Levering senest (valgfri)",
+        ("delivery_until", Lang::En) => "Delivery by (optional)",
         ("go_pick", Lang::Da) => "Gå til plukning →",
         ("go_pick", Lang::En) => "Go to picking →",
         ("st_received", Lang::Da) => "Modtaget",
@@ -192,7 +198,7 @@ td:first-child,th:first-child{text-align:left}\
 td.bar{width:30%}.bars{display:flex;height:1rem;background:#eee}.bars span{display:block}\
 .bars .ok{background:#2e7d32}.bars .q{background:#f9a825}.bars .x{background:#c62828}\
 tr.ok td{color:#1b5e20}tr.bad td{color:#a40000;font-weight:600}.okmsg{color:#1b5e20;font-weight:600}\
-form#receive{display:grid;gap:.5rem;max-width:26rem}form#receive label{display:grid}#scans td{text-align:left}\
+form#receive,form#makewave{display:grid;gap:.5rem;max-width:26rem}form#makewave label{display:grid}form#receive label{display:grid}#scans td{text-align:left}\
 body.good{background:#a5d6a7}body.bad{background:#ef9a9a}#card{background:#fff;border-radius:.5rem;padding:1rem;text-align:center}\
 #loc{font-size:3.5rem;font-weight:800;letter-spacing:.05em}#prod{font-size:1.6rem;margin:.4rem 0}#detail{font-size:1.3rem}\
 #scanform{display:flex;gap:.5rem;margin:1rem 0}#scan{flex:1;font-size:1.5rem}#qty{width:5rem}#msg{font-size:1.4rem;min-height:2rem}\
@@ -332,6 +338,14 @@ async fn home(
                         } }
                     } } }
                 }
+                h2 { (t(l, "make_wave")) }
+                form #makewave data-csrf=(csrf) {
+                    label { (t(l, "max_orders")) input name="max_orders" type="number" min="1" max="200" value="20"; }
+                    label { (t(l, "delivery_until")) input name="delivery_until" type="date"; }
+                    button type="submit" { (t(l, "make_wave")) }
+                }
+                p #waveresult role="status" {}
+                script { (maud::PreEscaped(MAKE_WAVE_JS)) }
                 @if !waves.is_empty() {
                     h2 { (t(l, "open_waves")) }
                     table #waves {
@@ -595,6 +609,22 @@ async fn pick_page(
     };
     with_lang_cookie(l, &lq, body)
 }
+
+/// The lead's "make a wave" form: posts to the waves API and reloads the overview.
+const MAKE_WAVE_JS: &str = r#"
+const mw = document.getElementById('makewave');
+mw.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(mw), body = { max_orders: Number(f.get('max_orders')) || 20 };
+  if (f.get('delivery_until')) body.delivery_until = f.get('delivery_until');
+  const out = document.getElementById('waveresult');
+  const r = await fetch('/api/waves', { method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-csrf-token': mw.dataset.csrf }, body: JSON.stringify(body) });
+  const j = await r.json();
+  if (r.ok) { out.className = 'okmsg'; out.textContent = '#' + j.id + ': ' + j.progress.picks; setTimeout(() => location.reload(), 600); }
+  else { out.className = 'err'; out.textContent = j.message; }
+});
+"#;
 
 const TAKE_JS: &str = r#"
 const box = document.getElementById('waves');

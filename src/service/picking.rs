@@ -563,7 +563,10 @@ pub async fn scan_input(
         Err(message) => Err(rules::refuse(
             "unreadable",
             message.clone(),
-            format!("Ulæselig stregkode: {message}"),
+            format!(
+                "Ulæselig stregkode ({}): scan igen",
+                message.trim_start_matches("unreadable barcode: ")
+            ),
         )),
         // A label that is no known location is no location at all.
         Ok(Scanned::Location(code))

@@ -175,6 +175,16 @@ impl Browser {
         }
     }
 
+    /// Logs in through the login page (after dropping any earlier session cookie).
+    async fn login(&self, base: &str, username: &str, password: &str) {
+        self.cmd(reqwest::Method::DELETE, "/cookie", None).await;
+        self.goto(&format!("{base}/login")).await;
+        self.type_into("input[name=username]", username).await;
+        self.type_into("input[name=password]", password).await;
+        self.click("form.login button").await;
+        self.until("logged in", "location.pathname === '/'").await;
+    }
+
     async fn screenshot(&self, name: &str) -> PathBuf {
         use base64::Engine as _;
         let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
@@ -240,12 +250,7 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
     app.user("pia", Role::Picker).await;
 
     // The lead makes the wave on the start page.
-    browser.goto(&format!("{}/login", app.base)).await;
-    browser.type_into("input[name=username]", "admin").await;
-    browser
-        .type_into("input[name=password]", "admin-password-1")
-        .await;
-    browser.click("form.login button").await;
+    browser.login(&app.base, "admin", "admin-password-1").await;
     browser
         .until(
             "the lead's start page",
@@ -262,17 +267,7 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
     let waves = admin.get("/api/waves").await.body;
     let wave = waves[0]["id"].as_i64().unwrap();
     assert_eq!(waves.as_array().unwrap().len(), 1);
-    browser.cmd(reqwest::Method::DELETE, "/cookie", None).await;
-
-    browser.goto(&format!("{}/login", app.base)).await;
-    browser.type_into("input[name=username]", "pia").await;
-    browser
-        .type_into("input[name=password]", "pia-password-1")
-        .await;
-    browser.click("form.login button").await;
-    browser
-        .until("logged in", "location.pathname === '/'")
-        .await;
+    browser.login(&app.base, "pia", "pia-password-1").await;
     browser.goto(&format!("{}/pick", app.base)).await;
     browser
         .click(&format!("form.take[data-wave='{wave}'] button"))
@@ -380,13 +375,7 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
     browser.screenshot("picker-3-wave-done").await;
 
     // The lead's start page shows the orders by status and the waves in progress as bars.
-    browser.cmd(reqwest::Method::DELETE, "/cookie", None).await;
-    browser.goto(&format!("{}/login", app.base)).await;
-    browser.type_into("input[name=username]", "admin").await;
-    browser
-        .type_into("input[name=password]", "admin-password-1")
-        .await;
-    browser.click("form.login button").await;
+    browser.login(&app.base, "admin", "admin-password-1").await;
     browser
         .until(
             "the lead's overview",

@@ -23,6 +23,8 @@ on_both_backends!(
     waves_take_cut_orders_first_within_cut_off_limits_and_totes,
     concurrent_waves_never_share_an_order_or_a_tote,
     a_new_order_never_takes_stock_an_older_backorder_waits_for,
+    the_same_order_sent_four_times_at_once_is_received_once,
+    an_order_of_which_nothing_could_be_picked_goes_back_to_backordered,
 );
 
 /// An order body for the pouch (and optionally the cut plate).
@@ -1001,4 +1003,91 @@ async fn a_new_order_never_takes_stock_an_older_backorder_waits_for(b: Backend) 
         orders::status(&ctx, "NEW").await.unwrap().status.as_str(),
         "backordered"
     );
+}
+
+async fn the_same_order_sent_four_times_at_once_is_received_once(b: Backend) {
+    let Some((app, admin, web)) = setup(b).await else {
+        return;
+    };
+    let u = common::receive(
+        &admin,
+        "05708932000024",
+        "P1",
+        &common::in_days(300),
+        "A-01-1",
+        10,
+    )
+    .await;
+    let body = order("W-DUP", json!([pouch(2)]));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (web, body) = (web.clone(), body.clone());
+        tasks.push(tokio::spawn(
+            async move { web.post("/api/orders", body).await },
+        ));
+    }
+    let mut created = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert!(
+            r.status == StatusCode::CREATED || r.status == StatusCode::OK,
+            "{:?}",
+            r.body
+        );
+        assert_eq!(r.body["status"], "allocated");
+        if r.body["created"] == true {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(common::count(&app.ctx, "orders").await, 1);
+    assert_eq!(unit(&admin, u).await["reserved"], 2, "reserved once");
+}
+
+async fn an_order_of_which_nothing_could_be_picked_goes_back_to_backordered(b: Backend) {
+    let Some((app, admin, web)) = setup(b).await else {
+        return;
+    };
+    let u = common::receive(
+        &admin,
+        "05708932000024",
+        "P1",
+        &common::in_days(300),
+        "A-01-1",
+        2,
+    )
+    .await;
+    web.post("/api/orders", order("W-EMPTY", json!([pouch(2)])))
+        .await;
+    let w = admin.post("/api/waves", json!({})).await;
+    let wave = w.body["id"].as_i64().unwrap();
+    let pick_id = w.body["picks"][0]["id"].as_i64().unwrap();
+    let picker = app.user("pia", Role::Picker).await;
+    picker
+        .post(&format!("/api/waves/{wave}/take"), json!({}))
+        .await;
+    let r = picker
+        .post(
+            &format!("/api/waves/{wave}/short"),
+            json!({ "pick_id": pick_id, "note": "empty" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["wave_status"], "done");
+    let s = status(&web, "W-EMPTY").await;
+    assert_eq!(s["status"], "backordered", "{s:?}");
+    assert_eq!((s["wave_id"].is_null(), s["tote"].is_null()), (true, true));
+    assert_eq!(
+        s["missing"],
+        json!([{ "line_no": 1, "gtin": "05708932000024", "missing": 2 }])
+    );
+    // The two packs that were not there wait in quarantine for a count; nothing is reserved.
+    assert_eq!(unit(&admin, u).await["quantity"], 0);
+    assert_eq!(unit(&admin, u).await["reserved"], 0);
+    let w = admin.get(&format!("/api/waves/{wave}")).await.body;
+    assert_eq!(w["exceptions"][0]["kind"], "short_unresolved");
+    assert!(konsign::store::stock::unreconciled_units(app.ctx.db.pool())
+        .await
+        .unwrap()
+        .is_empty());
 }

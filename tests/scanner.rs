@@ -707,6 +707,17 @@ async fn a_wave_is_picked_with_a_pty_scanner_at_a_picking_station(b: common::Bac
     )
     .await;
     assert_eq!(set.status, reqwest::StatusCode::NO_CONTENT);
+    let mut host = connect_scanner(
+        &admin,
+        &pty,
+        serde_json::to_value(config(&pty.dev)).unwrap(),
+    )
+    .await;
+    // Before a wave is taken at the station, a scan there picks nothing.
+    host.write_all(b"]C0A-01-1\r\n").unwrap();
+    let early = stored_scans(&admin, 1).await;
+    assert_eq!(early[0]["outcome"], "rejected");
+    assert_eq!(early[0]["message"], "no pick wave is taken at this station");
     let picker = app
         .user("rasmus", konsign::domain::auth::Role::Picker)
         .await;
@@ -717,22 +728,16 @@ async fn a_wave_is_picked_with_a_pty_scanner_at_a_picking_station(b: common::Bac
         )
         .await;
     assert_eq!(r.status, reqwest::StatusCode::OK, "{:?}", r.body);
-    let mut host = connect_scanner(
-        &admin,
-        &pty,
-        serde_json::to_value(config(&pty.dev)).unwrap(),
-    )
-    .await;
     let product = format!("]d201{}17{}10P-7\r\n", seed.pouch, expiry.format("%y%m%d"));
     host.write_all(b"]C0A-01-1\r\n").unwrap();
-    stored_scans(&admin, 1).await;
+    stored_scans(&admin, 2).await;
     host.write_all(format!("]d201{}17{}10X\r\n", seed.plate, expiry.format("%y%m%d")).as_bytes())
         .unwrap();
-    stored_scans(&admin, 2).await;
-    host.write_all(product.as_bytes()).unwrap();
     stored_scans(&admin, 3).await;
     host.write_all(product.as_bytes()).unwrap();
-    let scans = stored_scans(&admin, 4).await;
+    stored_scans(&admin, 4).await;
+    host.write_all(product.as_bytes()).unwrap();
+    let scans: Vec<serde_json::Value> = stored_scans(&admin, 5).await.into_iter().skip(1).collect();
     let verdicts: Vec<(&str, &str)> = scans
         .iter()
         .map(|s| {

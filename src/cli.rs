@@ -156,8 +156,14 @@ fn read_password() -> anyhow::Result<String> {
 fn print_demo(report: &service::demo::DemoReport) {
     if report.loaded {
         println!(
-            "demo data loaded: {} producers, {} products, {} locations, {} receipts, {} orders ({} allocated, the rest backordered)",
-            report.producers, report.products, report.locations, report.receipts, report.orders, report.orders_allocated
+            "demo data loaded: {} producers, {} products, {} locations, {} receipts, {} orders ({} allocated, {} backordered)",
+            report.producers,
+            report.products,
+            report.locations,
+            report.receipts,
+            report.orders,
+            report.orders_allocated,
+            report.orders - report.orders_allocated
         );
     } else {
         println!("demo data already present; catalog and stock left as they are");

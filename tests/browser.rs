@@ -244,7 +244,7 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
                   { "gtin": seed.plate, "quantity": 1, "cut": { "shape": "oval", "width_mm": 30, "height_mm": 25, "measured_on": common::in_days(-3) } }],
     });
     assert_eq!(
-        admin.post("/api/orders", order).await.body["status"],
+        admin.post("/api/orders", order.clone()).await.body["status"],
         "allocated"
     );
     app.user("pia", Role::Picker).await;
@@ -374,16 +374,55 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
         .await;
     browser.screenshot("picker-3-wave-done").await;
 
-    // The lead's start page shows the orders by status and the waves in progress as bars.
+    // An order that cannot be covered waits as a backorder.
+    let mut big = order.clone();
+    big["external_id"] = json!("WEB-200");
+    big["lines"] = json!([{ "gtin": seed.pouch, "quantity": 10 }]);
+    assert_eq!(
+        admin.post("/api/orders", big).await.body["status"],
+        "backordered"
+    );
+
+    // The lead's start page shows the orders by status, the backorders and the waves as bars,
+    // and releases the backorder partially with a reason.
     browser.login(&app.base, "admin", "admin-password-1").await;
     browser
         .until(
             "the lead's overview",
-            "document.getElementById('orders') && document.getElementById('orders').textContent.indexOf('Til hulklip') >= 0",
+            "document.getElementById('orders') && document.getElementById('orders').textContent.indexOf('Til hulklip') >= 0 \
+             && document.getElementById('backorders').textContent.indexOf('WEB-200') >= 0",
         )
         .await;
     browser.screenshot("lead-home").await;
+    browser.click("#backorders button.release").await;
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/alert/text",
+            Some(json!({ "text": "borgeren har brug for det nu" })),
+        )
+        .await;
+    browser
+        .cmd(reqwest::Method::POST, "/alert/accept", Some(json!({})))
+        .await;
+    browser
+        .until(
+            "the backorder is released",
+            "document.getElementById('backorders') === null",
+        )
+        .await;
     browser.close().await;
+    let s = admin.get("/api/orders/WEB-200/status").await.body;
+    assert_eq!(
+        (s["status"].as_str(), s["partial_release"].as_bool()),
+        (Some("allocated"), Some(true)),
+        "{s}"
+    );
+    let audit = admin
+        .get("/api/audit?action=order.released_partially")
+        .await
+        .body;
+    assert_eq!(audit[0]["detail"]["reason"], "borgeren har brug for det nu");
 
     let w = admin.get(&format!("/api/waves/{wave}")).await.body;
     assert_eq!(w["status"], "done");

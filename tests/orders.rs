@@ -1086,6 +1086,17 @@ async fn an_order_of_which_nothing_could_be_picked_goes_back_to_backordered(b: B
     assert_eq!(unit(&admin, u).await["reserved"], 0);
     let w = admin.get(&format!("/api/waves/{wave}")).await.body;
     assert_eq!(w["exceptions"][0]["kind"], "short_unresolved");
+    // The lead sees it on the start page, with the backorder it left.
+    let home = admin.get("/").await.body;
+    let home = home.as_str().unwrap();
+    assert!(
+        home.contains("Mangler ved pluk") && home.contains("A-01-1"),
+        "{home}"
+    );
+    assert!(
+        home.contains("Restordrer") && home.contains("W-EMPTY"),
+        "{home}"
+    );
     assert!(konsign::store::stock::unreconciled_units(app.ctx.db.pool())
         .await
         .unwrap()

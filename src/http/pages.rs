@@ -135,6 +135,20 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("picker", Lang::En) => "Picker",
         ("progress", Lang::Da) => "Pluk færdige",
         ("progress", Lang::En) => "Picks done",
+        ("backorders", Lang::Da) => "Restordrer (venter på varer)",
+        ("backorders", Lang::En) => "Backorders (waiting for stock)",
+        ("release", Lang::Da) => "Frigiv delvist",
+        ("release", Lang::En) => "Release partially",
+        ("release_reason", Lang::Da) => "Hvorfor sendes ordren uden de manglende varer?",
+        ("release_reason", Lang::En) => "Why does the order ship without the missing packs?",
+        ("exceptions", Lang::Da) => "Mangler ved pluk",
+        ("exceptions", Lang::En) => "Short picks",
+        ("missing_packs", Lang::Da) => "Manglede",
+        ("missing_packs", Lang::En) => "Missing",
+        ("reallocated", Lang::Da) => "Taget andetsteds",
+        ("reallocated", Lang::En) => "Taken elsewhere",
+        ("count_hint", Lang::Da) => "De manglende pakninger står i karantæne på lokationen: tæl den, og ret eller kassér.",
+        ("count_hint", Lang::En) => "The missing packs are held in quarantine at the location: count it, then adjust or scrap.",
         ("make_wave", Lang::Da) => "Lav plukrunde",
         ("make_wave", Lang::En) => "Make a pick wave",
         ("max_orders", Lang::Da) => "Højst antal ordrer",
@@ -305,15 +319,28 @@ async fn home(
     use crate::domain::auth::Role;
     let role = principal.actor.role;
     let lead = matches!(role, Role::Admin | Role::Lead);
-    let (orders, waves) = if lead {
+    let (orders, waves, backorders, exceptions) = if lead {
         let orders = crate::service::orders::counts(&s.ctx).await;
         let waves = crate::service::picking::open_waves(&s.ctx).await;
-        if let Err(e) = orders.as_ref().map(|_| ()).and(waves.as_ref().map(|_| ())) {
+        let backorders = crate::service::orders::list(&s.ctx, Some("backordered"), 0, 50).await;
+        let exceptions = crate::service::picking::recent_exceptions(&s.ctx).await;
+        let failed = [
+            orders.as_ref().err(),
+            waves.as_ref().err(),
+            backorders.as_ref().err(),
+            exceptions.as_ref().err(),
+        ];
+        if let Some(e) = failed.into_iter().flatten().next() {
             tracing::error!(error = %e, "order overview failed");
         }
-        (orders.unwrap_or_default(), waves.unwrap_or_default())
+        (
+            orders.unwrap_or_default(),
+            waves.unwrap_or_default(),
+            backorders.unwrap_or_default(),
+            exceptions.unwrap_or_default(),
+        )
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new())
     };
     let order_max = orders.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let max = rows.iter().map(|r| r.on_hand).max().unwrap_or(0).max(1);
@@ -337,6 +364,26 @@ async fn home(
                                 style=(format!("width:{:.1}%", *n as f64 * 100.0 / order_max as f64)) {}
                         } }
                     } } }
+                }
+                @if !backorders.is_empty() {
+                    h2 { (t(l, "backorders")) }
+                    table #backorders data-csrf=(csrf) data-ask=(t(l, "release_reason")) {
+                        tbody { @for o in &backorders { tr {
+                            td { (o.external_id) }
+                            td { @for m in &o.missing { (m.gtin) " × " (m.missing) " " } }
+                            td { button.release type="button" data-order=(o.external_id) { (t(l, "release")) } }
+                        } } }
+                    }
+                }
+                @if !exceptions.is_empty() {
+                    h2 { (t(l, "exceptions")) }
+                    table #exceptions {
+                        thead { tr { th { (t(l, "wave")) } th { (t(l, "location")) } th { "GTIN" } th { (t(l, "missing_packs")) } th { (t(l, "reallocated")) } } }
+                        tbody { @for x in &exceptions { tr class=(if x.kind == "short" { "" } else { "bad" }) {
+                            td { "#" (x.wave_id) } td { (x.location) } td { (x.gtin) } td { (x.expected) } td { (x.reallocated) }
+                        } } }
+                    }
+                    p { small { (t(l, "count_hint")) } }
                 }
                 h2 { (t(l, "make_wave")) }
                 form #makewave data-csrf=(csrf) {
@@ -610,8 +657,18 @@ async fn pick_page(
     with_lang_cookie(l, &lq, body)
 }
 
-/// The lead's "make a wave" form: posts to the waves API and reloads the overview.
+/// The lead's "make a wave" form and partial-release buttons: post to the API and reload.
 const MAKE_WAVE_JS: &str = r#"
+const bo = document.getElementById('backorders');
+if (bo) for (const b of bo.querySelectorAll('button.release')) {
+  b.addEventListener('click', async () => {
+    const reason = prompt(bo.dataset.ask);
+    if (!reason) return;
+    const r = await fetch('/api/orders/' + encodeURIComponent(b.dataset.order) + '/release', { method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': bo.dataset.csrf }, body: JSON.stringify({ reason }) });
+    if (r.ok) location.reload(); else alert((await r.json()).message);
+  });
+}
 const mw = document.getElementById('makewave');
 mw.addEventListener('submit', async (ev) => {
   ev.preventDefault();

@@ -335,6 +335,11 @@ pub fn spawn_wave_schedule(ctx: Ctx) -> Option<tokio::task::JoinHandle<()>> {
     }))
 }
 
+/// The newest short picks and other exceptions, for the lead.
+pub async fn recent_exceptions(ctx: &Ctx) -> Result<Vec<PickException>> {
+    Ok(db::recent_exceptions(ctx.db.pool(), 20).await?)
+}
+
 /// Waves that are not done, newest first, each with its progress.
 pub async fn open_waves(ctx: &Ctx) -> Result<Vec<(WaveRow, Progress)>> {
     let waves = db::list_waves(ctx.db.pool(), true, 50).await?;

@@ -1387,36 +1387,44 @@ pub async fn insert_exception(
     .try_get("id")
 }
 
+const EXCEPTION_COLS: &str = "id, wave_id, pick_id, order_id, kind, location, gtin, expected, found, reallocated, note, actor, at";
+
+fn exception_row(r: &AnyRow) -> Result<PickException, sqlx::Error> {
+    Ok(PickException {
+        id: r.try_get("id")?,
+        wave_id: r.try_get("wave_id")?,
+        pick_id: r.try_get("pick_id")?,
+        order_id: r.try_get("order_id")?,
+        kind: r.try_get("kind")?,
+        location: r.try_get("location")?,
+        gtin: r.try_get("gtin")?,
+        expected: r.try_get("expected")?,
+        found: r.try_get("found")?,
+        reallocated: r.try_get("reallocated")?,
+        note: r.try_get("note")?,
+        actor: r.try_get("actor")?,
+        at: r.try_get("at")?,
+    })
+}
+
 pub async fn exceptions_of_wave(
     conn: &mut AnyConnection,
     wave_id: i64,
 ) -> Result<Vec<PickException>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select id, wave_id, pick_id, order_id, kind, location, gtin, expected, found, reallocated, note, actor, at
-         from pick_exceptions where wave_id = $1 order by id",
-    )
-    .bind(wave_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PickException {
-                id: r.try_get("id")?,
-                wave_id: r.try_get("wave_id")?,
-                pick_id: r.try_get("pick_id")?,
-                order_id: r.try_get("order_id")?,
-                kind: r.try_get("kind")?,
-                location: r.try_get("location")?,
-                gtin: r.try_get("gtin")?,
-                expected: r.try_get("expected")?,
-                found: r.try_get("found")?,
-                reallocated: r.try_get("reallocated")?,
-                note: r.try_get("note")?,
-                actor: r.try_get("actor")?,
-                at: r.try_get("at")?,
-            })
-        })
-        .collect()
+    let sql =
+        format!("select {EXCEPTION_COLS} from pick_exceptions where wave_id = $1 order by id");
+    let rows = sqlx::query(&sql).bind(wave_id).fetch_all(conn).await?;
+    rows.iter().map(exception_row).collect()
+}
+
+/// The newest pick exceptions, newest first.
+pub async fn recent_exceptions(
+    pool: &AnyPool,
+    limit: i64,
+) -> Result<Vec<PickException>, sqlx::Error> {
+    let sql = format!("select {EXCEPTION_COLS} from pick_exceptions order by id desc limit $1");
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(pool).await?;
+    rows.iter().map(exception_row).collect()
 }
 
 /// Orders of a wave still in picking: (order id, has cut lines, external id, tote).

@@ -267,6 +267,23 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
     let waves = admin.get("/api/waves").await.body;
     let wave = waves[0]["id"].as_i64().unwrap();
     assert_eq!(waves.as_array().unwrap().len(), 1);
+    // … and assigns it to Pia in the waves table.
+    browser
+        .until(
+            "the waves table",
+            "document.querySelector('form.assign input') !== null",
+        )
+        .await;
+    browser.type_into("form.assign input", "pia").await;
+    browser.click("form.assign button").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while admin.get(&format!("/api/waves/{wave}")).await.body["picker"] != "pia" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the wave was not assigned"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     browser.login(&app.base, "pia", "pia-password-1").await;
     browser.goto(&format!("{}/pick", app.base)).await;
     browser

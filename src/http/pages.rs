@@ -149,6 +149,8 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("reallocated", Lang::En) => "Taken elsewhere",
         ("count_hint", Lang::Da) => "De manglende pakninger står i karantæne på lokationen: tæl den, og ret eller kassér.",
         ("count_hint", Lang::En) => "The missing packs are held in quarantine at the location: count it, then adjust or scrap.",
+        ("assign", Lang::Da) => "Tildel",
+        ("assign", Lang::En) => "Assign",
         ("make_wave", Lang::Da) => "Lav plukrunde",
         ("make_wave", Lang::En) => "Make a pick wave",
         ("max_orders", Lang::Da) => "Højst antal ordrer",
@@ -212,7 +214,7 @@ td:first-child,th:first-child{text-align:left}\
 td.bar{width:30%}.bars{display:flex;height:1rem;background:#eee}.bars span{display:block}\
 .bars .ok{background:#2e7d32}.bars .q{background:#f9a825}.bars .x{background:#c62828}\
 tr.ok td{color:#1b5e20}tr.bad td{color:#a40000;font-weight:600}.okmsg{color:#1b5e20;font-weight:600}\
-form#receive,form#makewave{display:grid;gap:.5rem;max-width:26rem}form#makewave label{display:grid}form#receive label{display:grid}#scans td{text-align:left}\
+form#receive,form#makewave{display:grid;gap:.5rem;max-width:26rem}form#makewave label{display:grid}form.assign{display:flex;gap:.3rem}form.assign input,form.assign button{font-size:1rem;padding:.3rem}form#receive label{display:grid}#scans td{text-align:left}\
 body.good{background:#a5d6a7}body.bad{background:#ef9a9a}#card{background:#fff;border-radius:.5rem;padding:1rem;text-align:center}\
 #loc{font-size:3.5rem;font-weight:800;letter-spacing:.05em}#prod{font-size:1.6rem;margin:.4rem 0}#detail{font-size:1.3rem}\
 #scanform{display:flex;gap:.5rem;margin:1rem 0}#scan{flex:1;font-size:1.5rem}#qty{width:5rem}#msg{font-size:1.4rem;min-height:2rem}\
@@ -398,7 +400,12 @@ async fn home(
                     table #waves {
                         thead { tr { th { (t(l, "wave")) } th { (t(l, "picker")) } th { "Status" } th { (t(l, "progress")) } th {} } }
                         tbody { @for (w, p) in &waves { tr {
-                            td { "#" (w.id) } td { (w.picker.clone().unwrap_or_else(|| "–".into())) } td { (w.status) }
+                            td { "#" (w.id) }
+                            td { form.assign data-wave=(w.id) {
+                                input name="picker" value=(w.picker.clone().unwrap_or_default()) size="8" aria-label=(t(l, "picker"));
+                                button type="submit" { (t(l, "assign")) }
+                            } }
+                            td { (w.status) }
                             td { (p.done + p.short) " / " (p.picks) }
                             td.bar { div.bars {
                                 span.ok style=(format!("width:{:.1}%", p.done as f64 * 100.0 / p.picks.max(1) as f64)) {}
@@ -406,6 +413,7 @@ async fn home(
                             } }
                         } } }
                     }
+                    script { (maud::PreEscaped(ASSIGN_JS)) }
                 }
             }
             h1 { (t(l, "stock_by_owner")) }
@@ -681,6 +689,21 @@ mw.addEventListener('submit', async (ev) => {
   if (r.ok) { out.className = 'okmsg'; out.textContent = '#' + j.id + ': ' + j.progress.picks; setTimeout(() => location.reload(), 600); }
   else { out.className = 'err'; out.textContent = j.message; }
 });
+"#;
+
+/// Assigns a wave to the picker typed in its row.
+const ASSIGN_JS: &str = r#"
+for (const f of document.querySelectorAll('form.assign')) {
+  f.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const picker = new FormData(f).get('picker').trim();
+    if (!picker) return;
+    const r = await fetch('/api/waves/' + f.dataset.wave + '/assign', { method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': document.getElementById('makewave').dataset.csrf },
+      body: JSON.stringify({ picker }) });
+    if (r.ok) location.reload(); else alert((await r.json()).message);
+  });
+}
 "#;
 
 const TAKE_JS: &str = r#"

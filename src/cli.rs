@@ -63,6 +63,99 @@ pub enum Command {
     /// Simulate devices for demos and manual tests; needs no configuration or database.
     #[command(subcommand)]
     Simulate(SimulateCmd),
+    /// Label templates: list them, render one; needs no configuration or database.
+    #[command(subcommand)]
+    Label(LabelCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabelCmd {
+    /// List the templates in the templates folder (each is checked when loaded).
+    List {
+        /// The folder of `*.toml` templates.
+        #[arg(long, default_value = "label-templates")]
+        templates: PathBuf,
+    },
+    /// Render one label. Only ZPL is built so far (PDF and PNG come with the labels issue).
+    Render {
+        #[arg(long)]
+        template: String,
+        /// A JSON object with one string per field of the template.
+        #[arg(long, conflicts_with = "sample", required_unless_present = "sample")]
+        data: Option<PathBuf>,
+        /// Use the example data the template ships with.
+        #[arg(long)]
+        sample: bool,
+        #[arg(long, default_value = "zpl", value_parser = ["zpl"])]
+        format: String,
+        /// Printer resolution: 203 or 300.
+        #[arg(long, default_value_t = 203, value_parser = clap::value_parser!(u32).range(203..=300))]
+        dpi: u32,
+        /// Where to write the label; `-` for stdout.
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+        #[arg(long, default_value = "label-templates")]
+        templates: PathBuf,
+    },
+}
+
+/// `konsign label ...`: templates and rendering need no configuration or database.
+fn run_label(cmd: LabelCmd) -> anyhow::Result<()> {
+    use crate::labels::template::Template;
+    use crate::labels::zpl;
+    match cmd {
+        LabelCmd::List { templates } => {
+            for t in Template::load_dir(&templates)? {
+                println!(
+                    "{:<14} {:>3} x {:<3} mm  {}  fields: {}",
+                    t.name,
+                    t.width_mm,
+                    t.height_mm,
+                    t.description,
+                    t.fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+        LabelCmd::Render {
+            template,
+            data,
+            sample: _,
+            format: _,
+            dpi,
+            out,
+            templates,
+        } => {
+            let all = Template::load_dir(&templates)?;
+            let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
+            let t = all.iter().find(|t| t.name == template).ok_or_else(|| {
+                anyhow::anyhow!("no template {template}; there are: {}", names.join(", "))
+            })?;
+            let values = match data {
+                None => t.sample.clone(),
+                Some(file) => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    serde_json::from_str(&text).with_context(|| {
+                        format!(
+                            "{}: must be a JSON object of strings, one per field",
+                            file.display()
+                        )
+                    })?
+                }
+            };
+            let dpi = zpl::Dpi::parse(dpi).context("--dpi must be 203 or 300")?;
+            let job = format!("cli-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"));
+            let today = crate::domain::time::business_day(chrono::Utc::now());
+            let label = zpl::render(t, &values, dpi, &job, today)?;
+            if out.as_os_str() == "-" {
+                print!("{label}");
+            } else {
+                std::fs::write(&out, label)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,6 +345,7 @@ fn run_simulate(cmd: SimulateCmd) -> anyhow::Result<()> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Gs1(cmd) => return run_gs1(cmd),
+        Command::Label(cmd) => return run_label(cmd),
         Command::Simulate(cmd) => {
             return tokio::task::spawn_blocking(move || run_simulate(cmd)).await?;
         }
@@ -312,7 +406,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{secret}");
         }
         // Handled before the configuration is loaded, above.
-        Command::Gs1(_) | Command::Simulate(_) => {}
+        Command::Gs1(_) | Command::Simulate(_) | Command::Label(_) => {}
         Command::Import(cmd) => {
             let ctx = crate::startup::context(config).await?;
             let (file, products) = match &cmd {

@@ -12,6 +12,8 @@ pub mod domain;
 pub mod error;
 /// HTTP API, health, metrics and pages.
 pub mod http;
+/// Label templates and their renderers.
+pub mod labels;
 /// Prometheus metrics.
 pub mod metrics;
 /// Use-cases over the store.

@@ -188,3 +188,103 @@ fn demo_loads_a_realistic_dataset_once() {
     let again = konsign(dir.path()).arg("demo").output().unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("already present"));
 }
+
+#[test]
+fn labels_are_listed_and_rendered_to_zpl_from_the_shipped_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/label-templates");
+    let out = konsign(dir.path())
+        .args(["label", "list", "--templates", templates])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in ["cut-sticker", "location", "shipping"] {
+        assert!(text.contains(name), "{text}");
+    }
+    let data = dir.path().join("label.json");
+    std::fs::write(&data, r#"{"location": "TOTE-017"}"#).unwrap();
+    let zpl = dir.path().join("label.zpl");
+    let out = konsign(dir.path())
+        .args([
+            "label",
+            "render",
+            "--template",
+            "location",
+            "--templates",
+            templates,
+            "--dpi",
+            "300",
+        ])
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&zpl)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let label = std::fs::read_to_string(&zpl).unwrap();
+    assert!(label.starts_with("^XA\n^CI28\n^FX job cli-"), "{label}");
+    assert!(label.contains("^FD>:TOTE-017^FS"), "{label}");
+    assert!(label.ends_with("^PQ1\n^XZ\n"), "{label}");
+    // Missing data, unknown templates and broken templates are refused with the reason.
+    std::fs::write(&data, r#"{"lokation": "A-1"}"#).unwrap();
+    let out = konsign(dir.path())
+        .args([
+            "label",
+            "render",
+            "--template",
+            "location",
+            "--templates",
+            templates,
+        ])
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("location: is missing from the label data")
+    );
+    let out = konsign(dir.path())
+        .args([
+            "label",
+            "render",
+            "--template",
+            "nope",
+            "--sample",
+            "--templates",
+            templates,
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("no template nope; there are: cut-sticker, location, shipping"));
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    let text = std::fs::read_to_string(format!("{templates}/location.toml")).unwrap();
+    std::fs::write(
+        broken.join("location.toml"),
+        text.replace("y_mm = 17", "y_mm = 25"),
+    )
+    .unwrap();
+    let out = konsign(dir.path())
+        .args(["label", "list", "--templates"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("location.toml: element 2 (barcode): reaches"),
+        "{err}"
+    );
+}

@@ -1,0 +1,446 @@
+//! Label templates as data (`label-templates/*.toml`): the label's size and its elements in
+//! millimetres, with their text and barcode data bound to named fields. A template is checked
+//! when it is loaded, against its own sample data: unknown keys, fields used but not declared,
+//! elements off the label, barcode data that is not valid GS1 or does not fit. A broken template
+//! is reported with its file and element and is never printed.
+
+use super::code128;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A problem in a template, named by file and element.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {place}: {message}")]
+pub struct TemplateError {
+    pub file: String,
+    /// `element 3 (barcode)`, `fields`, or `template` for the whole file.
+    pub place: String,
+    pub message: String,
+}
+
+/// A missing or unusable field value when a label is bound to data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct DataError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Symbology {
+    Code128,
+    Gs1_128,
+    Gs1Datamatrix,
+    Qr,
+    Ean13,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Fit {
+    /// Make the font smaller until the text fits on one line (down to 40 %).
+    #[default]
+    Shrink,
+    /// Break the text into up to `max_lines` lines.
+    Wrap,
+}
+
+/// One thing drawn on a label. Positions and sizes are millimetres from the top left corner.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Element {
+    Text {
+        x_mm: f64,
+        y_mm: f64,
+        /// Character height.
+        font_mm: f64,
+        #[serde(default)]
+        bold: bool,
+        max_width_mm: f64,
+        #[serde(default)]
+        fit: Fit,
+        #[serde(default = "one")]
+        max_lines: u32,
+        /// The text with `{field}` placeholders.
+        text: String,
+    },
+    Barcode {
+        symbology: Symbology,
+        x_mm: f64,
+        y_mm: f64,
+        /// Bar height (1D) or the symbol's module size (2D, `module_mm`) decides the size.
+        #[serde(default)]
+        height_mm: f64,
+        module_mm: f64,
+        /// Print the human-readable text under a 1D barcode.
+        #[serde(default)]
+        hri: bool,
+        /// The data with `{field}` placeholders; GS1 symbologies take the bracket form
+        /// `(01){gtin}(10){lot}`.
+        data: String,
+    },
+    Box {
+        x_mm: f64,
+        y_mm: f64,
+        width_mm: f64,
+        height_mm: f64,
+        line_mm: f64,
+    },
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A template as written in its file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateFile {
+    name: String,
+    description: String,
+    width_mm: f64,
+    height_mm: f64,
+    /// Field name -> what it holds.
+    fields: BTreeMap<String, String>,
+    /// Example data for every field: `--sample`, and the data the template is checked with.
+    sample: BTreeMap<String, String>,
+    #[serde(rename = "elements")]
+    elements: Vec<Element>,
+}
+
+/// A loaded and checked template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub name: String,
+    pub description: String,
+    pub file: String,
+    pub width_mm: f64,
+    pub height_mm: f64,
+    pub fields: BTreeMap<String, String>,
+    pub sample: BTreeMap<String, String>,
+    pub elements: Vec<Element>,
+}
+
+/// Replaces `{field}` placeholders with the data; names the first missing field.
+pub fn bind(text: &str, data: &BTreeMap<String, String>) -> Result<String, DataError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return Err(DataError {
+                field: after.to_string(),
+                message: "a '{' without its '}'".into(),
+            });
+        };
+        let name = &after[..close];
+        let value = data.get(name).ok_or_else(|| DataError {
+            field: name.to_string(),
+            message: "is missing from the label data".into(),
+        })?;
+        out.push_str(value);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The field names a text uses.
+fn placeholders(text: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                names.push(&after[..close]);
+                rest = &after[close + 1..];
+            }
+            None => break,
+        }
+    }
+    names
+}
+
+impl Element {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Element::Text { .. } => "text",
+            Element::Barcode { .. } => "barcode",
+            Element::Box { .. } => "box",
+        }
+    }
+
+    fn template_text(&self) -> Option<&str> {
+        match self {
+            Element::Text { text, .. } => Some(text),
+            Element::Barcode { data, .. } => Some(data),
+            Element::Box { .. } => None,
+        }
+    }
+}
+
+/// The width in millimetres a 1D barcode of this data needs, quiet zones included.
+pub fn barcode_width_mm(symbology: Symbology, data: &str, module_mm: f64) -> Result<f64, String> {
+    let modules = match symbology {
+        Symbology::Code128 | Symbology::Gs1_128 => {
+            let encoded = code128::encode(data, symbology == Symbology::Gs1_128)?;
+            // Start, data and check symbols are 11 modules each, the stop 13, quiet zones 10 each.
+            11 * (encoded.symbols + 2) + 13 + 20
+        }
+        Symbology::Ean13 => 95 + 18,
+        Symbology::Gs1Datamatrix | Symbology::Qr => return Ok(0.0),
+    };
+    Ok(modules as f64 * module_mm)
+}
+
+/// Checks bound data against what a barcode can carry.
+pub fn check_barcode(
+    symbology: Symbology,
+    data: &str,
+    today: chrono::NaiveDate,
+) -> Result<(), String> {
+    match symbology {
+        Symbology::Gs1_128 | Symbology::Gs1Datamatrix => crate::domain::gs1::parse_hri(data, today)
+            .map(|_| ())
+            .map_err(|e| format!("not valid GS1: {e}")),
+        Symbology::Ean13 => {
+            if data.len() == 12 && data.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(())
+            } else {
+                Err("EAN-13 data must be the 12 digits before the check digit".into())
+            }
+        }
+        Symbology::Code128 => code128::encode(data, false).map(|_| ()),
+        Symbology::Qr => {
+            if data.is_empty() || data.len() > 1000 {
+                Err("QR data must be 1 to 1000 characters".into())
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Template {
+    /// Parses and checks a template file's text.
+    pub fn parse(file: &str, text: &str) -> Result<Self, TemplateError> {
+        let err = |place: String, message: String| TemplateError {
+            file: file.to_string(),
+            place,
+            message,
+        };
+        let t: TemplateFile = toml::from_str(text)
+            .map_err(|e| err("template".into(), e.to_string().trim().replace('\n', " ")))?;
+        if !(10.0..=300.0).contains(&t.width_mm) || !(10.0..=450.0).contains(&t.height_mm) {
+            return Err(err(
+                "template".into(),
+                "width_mm must be 10-300 and height_mm 10-450".into(),
+            ));
+        }
+        for f in t.fields.keys() {
+            if !t.sample.contains_key(f) {
+                return Err(err(
+                    "sample".into(),
+                    format!("no sample value for field {f}"),
+                ));
+            }
+        }
+        for f in t.sample.keys() {
+            if !t.fields.contains_key(f) {
+                return Err(err("sample".into(), format!("{f} is not a declared field")));
+            }
+        }
+        let today = chrono::Utc::now().date_naive();
+        for (i, e) in t.elements.iter().enumerate() {
+            let place = format!("element {} ({})", i + 1, e.kind());
+            if let Some(text) = e.template_text() {
+                for name in placeholders(text) {
+                    if !t.fields.contains_key(name) {
+                        return Err(err(place, format!("uses the undeclared field {{{name}}}")));
+                    }
+                }
+                bind(text, &t.sample).map_err(|d| err(place.clone(), d.to_string()))?;
+            }
+            let (x, y, w, h) = match e {
+                Element::Text {
+                    x_mm,
+                    y_mm,
+                    font_mm,
+                    max_width_mm,
+                    max_lines,
+                    ..
+                } => (
+                    *x_mm,
+                    *y_mm,
+                    *max_width_mm,
+                    font_mm * f64::from(*max_lines) * 1.2,
+                ),
+                Element::Barcode {
+                    symbology,
+                    x_mm,
+                    y_mm,
+                    height_mm,
+                    module_mm,
+                    data,
+                    ..
+                } => {
+                    if !(0.1..=2.0).contains(module_mm) {
+                        return Err(err(place, "module_mm must be 0.1-2.0".into()));
+                    }
+                    let bound =
+                        bind(data, &t.sample).map_err(|d| err(place.clone(), d.to_string()))?;
+                    check_barcode(*symbology, &bound, today)
+                        .map_err(|m| err(place.clone(), format!("sample data: {m}")))?;
+                    let width = barcode_width_mm(*symbology, &bound, *module_mm)
+                        .map_err(|m| err(place.clone(), m))?;
+                    (*x_mm, *y_mm, width, *height_mm)
+                }
+                Element::Box {
+                    x_mm,
+                    y_mm,
+                    width_mm,
+                    height_mm,
+                    ..
+                } => (*x_mm, *y_mm, *width_mm, *height_mm),
+            };
+            if x < 0.0 || y < 0.0 || x + w > t.width_mm + 0.01 || y + h > t.height_mm + 0.01 {
+                return Err(err(
+                    place,
+                    format!(
+                        "reaches {:.1} x {:.1} mm, off the {} x {} mm label",
+                        x + w,
+                        y + h,
+                        t.width_mm,
+                        t.height_mm
+                    ),
+                ));
+            }
+        }
+        Ok(Self {
+            name: t.name,
+            description: t.description,
+            file: file.to_string(),
+            width_mm: t.width_mm,
+            height_mm: t.height_mm,
+            fields: t.fields,
+            sample: t.sample,
+            elements: t.elements,
+        })
+    }
+
+    /// Loads and checks every `*.toml` in a folder, sorted by name. The first broken template
+    /// stops the load with its error.
+    pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Template>> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| {
+                anyhow::anyhow!("cannot read the label templates in {}: {e}", dir.display())
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        let mut out = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+            out.push(Template::parse(&f.display().to_string(), &text)?);
+        }
+        Ok(out)
+    }
+
+    /// Checks that data has every declared field (extra keys are refused too).
+    pub fn check_data(&self, data: &BTreeMap<String, String>) -> Result<(), DataError> {
+        for f in self.fields.keys() {
+            if !data.contains_key(f) {
+                return Err(DataError {
+                    field: f.clone(),
+                    message: "is missing from the label data".into(),
+                });
+            }
+        }
+        for f in data.keys() {
+            if !self.fields.contains_key(f) {
+                return Err(DataError {
+                    field: f.clone(),
+                    message: format!("is not a field of the {} template", self.name),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"
+name = "t"
+description = "test"
+width_mm = 100
+height_mm = 30
+[fields]
+code = "location code"
+[sample]
+code = "A-01-1"
+[[elements]]
+type = "text"
+x_mm = 2
+y_mm = 2
+font_mm = 8
+max_width_mm = 90
+text = "Lokation {code}"
+[[elements]]
+type = "barcode"
+symbology = "code128"
+x_mm = 2
+y_mm = 14
+height_mm = 10
+module_mm = 0.5
+data = "{code}"
+"#;
+
+    #[test]
+    fn a_good_template_loads_and_binds() {
+        let t = Template::parse("t.toml", OK).unwrap();
+        assert_eq!(t.elements.len(), 2);
+        let data = BTreeMap::from([("code".to_string(), "B-02-3".to_string())]);
+        assert_eq!(bind("Lokation {code}", &data).unwrap(), "Lokation B-02-3");
+        assert_eq!(bind("{nope}", &data).unwrap_err().field, "nope");
+    }
+
+    #[test]
+    fn broken_templates_name_file_and_element() {
+        let e = Template::parse(
+            "t.toml",
+            &OK.replace("{code}\"\n[[elements]]", "{kode}\"\n[[elements]]"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.file.as_str(), e.place.as_str()),
+            ("t.toml", "element 1 (text)")
+        );
+        assert!(e.message.contains("undeclared field {kode}"), "{e}");
+        let e = Template::parse("t.toml", &OK.replace("y_mm = 14", "y_mm = 25")).unwrap_err();
+        assert_eq!(e.place, "element 2 (barcode)");
+        assert!(e.message.contains("off the 100 x 30 mm label"), "{e}");
+        // A code too long for the label at this module width.
+        let e = Template::parse(
+            "t.toml",
+            &OK.replace("code = \"A-01-1\"", "code = \"ABCDEFGHIJKLMNOPQRSTUVWXYZ\""),
+        )
+        .unwrap_err();
+        assert_eq!(e.place, "element 2 (barcode)", "{e}");
+        let e = Template::parse(
+            "t.toml",
+            &OK.replace("module_mm = 0.5", "module_mm = 0.5\ncolour = \"red\""),
+        )
+        .unwrap_err();
+        assert_eq!(e.place, "template");
+        assert!(e.message.contains("colour"), "{e}");
+    }
+}

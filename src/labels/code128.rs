@@ -1,9 +1,11 @@
 //! Code 128 and GS1-128 field data for ZPL's `^BC` in mode N, with every subset change and
 //! FNC1 written out. Mode N never switches subsets by itself: letters left in subset C are
 //! silently dropped (Zebra ZPL II guide, `^BC` invocation codes), so the codes are chosen here:
-//! `>;` start C, `>:` start B, `>5` to C, `>6` to B, `>8` FNC1, `><` a literal `>`.
-//! Subset C is used for runs of four or more digits (and for data that is an even run of
-//! digits), subset B for everything else.
+//! `>;` start C, `>:` start B, `>6` from C to B, `>8` FNC1, `><` a literal `>`.
+//! The data starts in subset C when it opens with four or more digits (or is an even run of
+//! digits) and moves to B for good at the first character C cannot hold. It never switches back
+//! to C with `>5`: an independent ZPL renderer (zpl-renderer-js) read `>5` in subset B as FNC4
+//! and the symbol decoded wrongly, while B carries digits correctly everywhere, only wider.
 
 /// `^FD` data for `^BC…,N` and the number of symbols it encodes (start and check not counted).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,20 +110,6 @@ pub fn encode(data: &str, gs1: bool) -> Result<Encoded, String> {
                 }
             }
             Item::Char(b) => {
-                let run = digits_at(i);
-                let to_end = i + run == items.len();
-                if run >= 4 && (run % 2 == 0 || !to_end) {
-                    if run % 2 == 1 {
-                        // An odd run: one digit in B, the even rest in C.
-                        out.push(b as char);
-                        symbols += 1;
-                        i += 1;
-                    }
-                    out.push_str(">5");
-                    symbols += 1;
-                    in_c = true;
-                    continue;
-                }
                 if b == b'>' {
                     out.push_str("><");
                 } else {
@@ -144,9 +132,10 @@ mod tests {
 
     #[test]
     fn gs1_128_switches_subsets_and_separates_variable_fields() {
-        // The example from Zebra's GS1 guidance: lot in B, FNC1 after it, expiry back in C.
+        // Lot in B, FNC1 after it, and the expiry stays in B (decoded by ZXingReader as
+        // 010570893200001710ABC123<GS>17271231 with AIM id ]C1 from zpl-renderer-js's PNG).
         let e = encode("(01)05708932000017(10)ABC123(17)271231", true).unwrap();
-        assert_eq!(e.field_data, ">;>8010570893200001710>6ABC123>8>517271231");
+        assert_eq!(e.field_data, ">;>8010570893200001710>6ABC123>817271231");
         let sscc = encode("(00)057089320000000017", true).unwrap();
         assert_eq!(sscc.field_data, ">;>800057089320000000017");
         // A lot last needs no separator after it.
@@ -157,15 +146,12 @@ mod tests {
     #[test]
     fn plain_code_128_keeps_letters_in_b() {
         assert_eq!(encode("A-01-1", false).unwrap().field_data, ">:A-01-1");
+        // Once in B, digits stay in B.
         assert_eq!(
             encode("TOTE-001234", false).unwrap().field_data,
-            ">:TOTE->5001234"
+            ">:TOTE-001234"
         );
-        // An odd run of digits: one in B, the rest in C.
-        assert_eq!(
-            encode("A12345B", false).unwrap().field_data,
-            ">:A1>52345>6B"
-        );
+        assert_eq!(encode("A12345B", false).unwrap().field_data, ">:A12345B");
         assert_eq!(encode("1234", false).unwrap().field_data, ">;1234");
         assert_eq!(encode("TOTE-017", false).unwrap().field_data, ">:TOTE-017");
         assert!(encode("A^B", false).is_err());

@@ -813,24 +813,19 @@ async fn move_packs(
             .into())
         }
     };
-    let entry = |unit_id, location, delta, before, after| NewLedger {
+    let out = NewLedger {
         op_id,
-        unit_id,
+        unit_id: from,
         kind: op.kind,
-        gtin: "",
-        owner: "",
-        location,
-        delta,
+        gtin: &u.gtin,
+        owner: &u.owner,
+        location: &u.location,
+        delta: -qty,
         before,
         after,
         reason: op.reason,
         reference: Some(op.reference),
         actor: &actor.name,
-    };
-    let mut out = NewLedger {
-        gtin: &u.gtin,
-        owner: &u.owner,
-        ..entry(from, &u.location, -qty, before, after)
     };
     let mut entries = vec![stock_db::insert_ledger(tx.conn(), &out).await?];
     let (to_id, to_before, to_after, to_location) = match to {
@@ -862,12 +857,15 @@ async fn move_packs(
             (unit, b, a, target.location)
         }
     };
-    out = NewLedger {
-        gtin: &u.gtin,
-        owner: &u.owner,
-        ..entry(to_id, &to_location, qty, to_before, to_after)
+    let into = NewLedger {
+        unit_id: to_id,
+        location: &to_location,
+        delta: qty,
+        before: to_before,
+        after: to_after,
+        ..out
     };
-    entries.push(stock_db::insert_ledger(tx.conn(), &out).await?);
+    entries.push(stock_db::insert_ledger(tx.conn(), &into).await?);
     Ok(entries)
 }
 

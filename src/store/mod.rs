@@ -264,6 +264,15 @@ fn spawn_checkpointer(pool: AnyPool) {
     });
 }
 
+/// The row-lock clause for a read that precedes a change: ` for update` on PostgreSQL; nothing
+/// on SQLite, whose writers are serialised anyway.
+pub(crate) fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " for update",
+        Backend::Sqlite => "",
+    }
+}
+
 /// True when `e` is a unique-constraint violation (both backends).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())

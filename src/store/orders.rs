@@ -137,34 +137,6 @@ fn order_row(r: &AnyRow) -> Result<OrderRow, sqlx::Error> {
     })
 }
 
-pub async fn order_by_external(
-    conn: &mut AnyConnection,
-    external_id: &str,
-) -> Result<Option<OrderRow>, sqlx::Error> {
-    let sql = format!("select {ORDER_COLS} from orders where external_id = $1");
-    sqlx::query(&sql)
-        .bind(external_id)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(order_row)
-        .transpose()
-}
-
-pub async fn order_by_id(
-    conn: &mut AnyConnection,
-    id: i64,
-) -> Result<Option<OrderRow>, sqlx::Error> {
-    let sql = format!("select {ORDER_COLS} from orders where id = $1");
-    sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(order_row)
-        .transpose()
-}
-
 /// How an order is found: by its internal id or by the ordering system's external id.
 #[derive(Debug, Clone, Copy)]
 pub enum OrderRef<'a> {
@@ -172,24 +144,18 @@ pub enum OrderRef<'a> {
     External(&'a str),
 }
 
-/// An order read for a change, its row locked until the transaction ends on PostgreSQL, so that
-/// two instances never change one order at once (SQLite serialises writers anyway).
-pub async fn order_for_update(
+/// One order by id or external id; `lock` is appended to the query (`""` or `" for update"`).
+async fn find_order(
     conn: &mut AnyConnection,
-    backend: super::Backend,
     key: OrderRef<'_>,
+    lock: &str,
 ) -> Result<Option<OrderRow>, sqlx::Error> {
-    let lock = match backend {
-        super::Backend::Postgres => " for update",
-        super::Backend::Sqlite => "",
+    let column = match key {
+        OrderRef::Id(_) => "id",
+        OrderRef::External(_) => "external_id",
     };
-    let q = match key {
-        OrderRef::Id(_) => format!("select {ORDER_COLS} from orders where id = $1{lock}"),
-        OrderRef::External(_) => {
-            format!("select {ORDER_COLS} from orders where external_id = $1{lock}")
-        }
-    };
-    let query = sqlx::query(&q);
+    let sql = format!("select {ORDER_COLS} from orders where {column} = $1{lock}");
+    let query = sqlx::query(&sql);
     let query = match key {
         OrderRef::Id(id) => query.bind(id),
         OrderRef::External(e) => query.bind(e),
@@ -200,6 +166,30 @@ pub async fn order_for_update(
         .as_ref()
         .map(order_row)
         .transpose()
+}
+
+pub async fn order_by_external(
+    conn: &mut AnyConnection,
+    external_id: &str,
+) -> Result<Option<OrderRow>, sqlx::Error> {
+    find_order(conn, OrderRef::External(external_id), "").await
+}
+
+pub async fn order_by_id(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<OrderRow>, sqlx::Error> {
+    find_order(conn, OrderRef::Id(id), "").await
+}
+
+/// An order read for a change, its row locked until the transaction ends on PostgreSQL, so that
+/// two instances never change one order at once (SQLite serialises writers anyway).
+pub async fn order_for_update(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    key: OrderRef<'_>,
+) -> Result<Option<OrderRow>, sqlx::Error> {
+    find_order(conn, key, super::for_update(backend)).await
 }
 
 /// Takes the lock that lets one wave be made at a time (PostgreSQL; SQLite serialises writers),
@@ -978,17 +968,12 @@ fn wave_row(r: &AnyRow) -> Result<WaveRow, sqlx::Error> {
     })
 }
 
-/// Reads a wave for a change, locking its row on PostgreSQL until the transaction ends, so that
-/// two scans of one wave are judged one after the other (SQLite serialises writers anyway).
-pub async fn wave_for_update(
+/// One wave; `lock` is appended to the query (`""` or `" for update"`).
+async fn find_wave(
     conn: &mut AnyConnection,
-    backend: super::Backend,
     id: i64,
+    lock: &str,
 ) -> Result<Option<WaveRow>, sqlx::Error> {
-    let lock = match backend {
-        super::Backend::Postgres => " for update",
-        super::Backend::Sqlite => "",
-    };
     let sql = format!("select {WAVE_COLS} from waves where id = $1{lock}");
     sqlx::query(&sql)
         .bind(id)
@@ -999,15 +984,18 @@ pub async fn wave_for_update(
         .transpose()
 }
 
+/// Reads a wave for a change, locking its row on PostgreSQL until the transaction ends, so that
+/// two scans of one wave are judged one after the other (SQLite serialises writers anyway).
+pub async fn wave_for_update(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    id: i64,
+) -> Result<Option<WaveRow>, sqlx::Error> {
+    find_wave(conn, id, super::for_update(backend)).await
+}
+
 pub async fn wave(conn: &mut AnyConnection, id: i64) -> Result<Option<WaveRow>, sqlx::Error> {
-    let sql = format!("select {WAVE_COLS} from waves where id = $1");
-    sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(wave_row)
-        .transpose()
+    find_wave(conn, id, "").await
 }
 
 /// The wave a station's scanner picks for: the newest unfinished one taken at that station.

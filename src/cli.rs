@@ -76,22 +76,24 @@ pub enum LabelCmd {
         #[arg(long, default_value = "label-templates")]
         templates: PathBuf,
     },
-    /// Render one label. Only ZPL is built so far (PDF and PNG come with the labels issue).
+    /// Render one label (or packing slip) to ZPL, PDF or PNG.
     Render {
         #[arg(long)]
         template: String,
-        /// A JSON object with one string per field of the template.
+        /// A JSON object with one string per field of the template (and an array of row objects
+        /// per table).
         #[arg(long, conflicts_with = "sample", required_unless_present = "sample")]
         data: Option<PathBuf>,
         /// Use the example data the template ships with.
         #[arg(long)]
         sample: bool,
-        #[arg(long, default_value = "zpl", value_parser = ["zpl"])]
+        #[arg(long, default_value = "zpl", value_parser = ["zpl", "pdf", "png"])]
         format: String,
-        /// Printer resolution: 203 or 300.
+        /// Printer resolution: 203 or 300 (ZPL and PNG).
         #[arg(long, default_value_t = 203, value_parser = clap::value_parser!(u32).range(203..=300))]
         dpi: u32,
-        /// Where to write the label; `-` for stdout.
+        /// Where to write the label; `-` for stdout. A PNG of a document with several pages is
+        /// written as PATH, then PATH-2.png, PATH-3.png, ...
         #[arg(long, default_value = "-")]
         out: PathBuf,
         #[arg(long, default_value = "label-templates")]
@@ -112,7 +114,12 @@ fn run_label(cmd: LabelCmd) -> anyhow::Result<()> {
                     t.width_mm,
                     t.height_mm,
                     t.description,
-                    t.fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                    t.fields
+                        .keys()
+                        .chain(t.tables.keys())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
         }
@@ -120,7 +127,7 @@ fn run_label(cmd: LabelCmd) -> anyhow::Result<()> {
             template,
             data,
             sample: _,
-            format: _,
+            format,
             dpi,
             out,
             templates,
@@ -135,23 +142,47 @@ fn run_label(cmd: LabelCmd) -> anyhow::Result<()> {
                 Some(file) => {
                     let text = std::fs::read_to_string(&file)
                         .with_context(|| format!("cannot read {}", file.display()))?;
-                    serde_json::from_str(&text).with_context(|| {
-                        format!(
-                            "{}: must be a JSON object of strings, one per field",
-                            file.display()
-                        )
-                    })?
+                    let json: serde_json::Value = serde_json::from_str(&text)
+                        .with_context(|| format!("{}: not JSON", file.display()))?;
+                    crate::labels::template::LabelData::from_json(&json)
+                        .with_context(|| format!("{}", file.display()))?
                 }
             };
             let dpi = zpl::Dpi::parse(dpi).context("--dpi must be 203 or 300")?;
             let job = format!("cli-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"));
             let today = crate::domain::time::business_day(chrono::Utc::now());
-            let label = zpl::render(t, &values, dpi, &job, today)?;
-            if out.as_os_str() == "-" {
-                print!("{label}");
-            } else {
-                std::fs::write(&out, label)
-                    .with_context(|| format!("cannot write {}", out.display()))?;
+            let layout = crate::labels::layout::layout(t, &values, today)?;
+            let write = |path: &std::path::Path, bytes: &[u8]| -> anyhow::Result<()> {
+                if path.as_os_str() == "-" {
+                    use std::io::Write as _;
+                    std::io::stdout().write_all(bytes)?;
+                    Ok(())
+                } else {
+                    std::fs::write(path, bytes)
+                        .with_context(|| format!("cannot write {}", path.display()))
+                }
+            };
+            match crate::labels::Format::parse(&format).context("--format is zpl, pdf or png")? {
+                crate::labels::Format::Zpl => {
+                    let label = zpl::from_layout(&layout, &t.name, dpi, &job, today)?;
+                    write(&out, label.as_bytes())?;
+                }
+                crate::labels::Format::Pdf => {
+                    write(&out, &crate::labels::pdf::render(&layout, &t.name)?)?;
+                }
+                crate::labels::Format::Png => {
+                    let dots = if dpi == zpl::Dpi::D300 { 300 } else { 203 };
+                    for page in 0..layout.pages.len() {
+                        let png = crate::labels::png::render(&layout, page, dots)?;
+                        if page == 0 || out.as_os_str() == "-" {
+                            write(&out, &png)?;
+                        } else {
+                            let stem = out.with_extension("");
+                            let path = PathBuf::from(format!("{}-{}.png", stem.display(), page + 1));
+                            write(&path, &png)?;
+                        }
+                    }
+                }
             }
         }
     }

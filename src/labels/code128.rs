@@ -11,6 +11,9 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded {
     pub field_data: String,
+    /// The same symbols in the `barcoders` crate's notation (`Ć`/`Ɓ` start or switch to C/B,
+    /// `Ź` FNC1), for the PDF and PNG renderers.
+    pub barcoders: String,
     pub symbols: usize,
 }
 
@@ -42,6 +45,20 @@ fn gs1_items(hri: &str) -> Result<Vec<Item>, String> {
         }
     }
     Ok(items)
+}
+
+/// GS1 element string (bracket form) as the raw data a GS1 DataMatrix carries after its
+/// leading FNC1: AIs and values, with GS (29) after every non-final variable-length value.
+pub fn gs1_raw(hri: &str) -> Result<String, String> {
+    let items = gs1_items(hri)?;
+    let mut out = String::with_capacity(items.len());
+    for it in items.into_iter().skip(1) {
+        match it {
+            Item::Char(b) => out.push(b as char),
+            Item::Fnc1 => out.push('\u{1d}'),
+        }
+    }
+    Ok(out)
 }
 
 /// AIs whose element strings have a predefined length (GS1 General Specifications, figure
@@ -86,11 +103,13 @@ pub fn encode(data: &str, gs1: bool) -> Result<Encoded, String> {
     let lead = digits_at(first_char);
     let mut in_c = lead >= 4 || (lead >= 2 && lead % 2 == 0 && first_char + lead == items.len());
     out.push_str(if in_c { ">;" } else { ">:" });
+    let mut bc = String::from(if in_c { 'Ć' } else { 'Ɓ' });
     let mut i = 0;
     while i < items.len() {
         match items[i] {
             Item::Fnc1 => {
                 out.push_str(">8");
+                bc.push('Ź');
                 symbols += 1;
                 i += 1;
             }
@@ -101,10 +120,13 @@ pub fn encode(data: &str, gs1: bool) -> Result<Encoded, String> {
                     };
                     out.push(a as char);
                     out.push(b as char);
+                    bc.push(a as char);
+                    bc.push(b as char);
                     symbols += 1;
                     i += 2;
                 } else {
                     out.push_str(">6");
+                    bc.push('Ɓ');
                     symbols += 1;
                     in_c = false;
                 }
@@ -115,6 +137,7 @@ pub fn encode(data: &str, gs1: bool) -> Result<Encoded, String> {
                 } else {
                     out.push(b as char);
                 }
+                bc.push(b as char);
                 symbols += 1;
                 i += 1;
             }
@@ -122,6 +145,7 @@ pub fn encode(data: &str, gs1: bool) -> Result<Encoded, String> {
     }
     Ok(Encoded {
         field_data: out,
+        barcoders: bc,
         symbols,
     })
 }
@@ -136,6 +160,7 @@ mod tests {
         // 010570893200001710ABC123<GS>17271231 with AIM id ]C1 from zpl-renderer-js's PNG).
         let e = encode("(01)05708932000017(10)ABC123(17)271231", true).unwrap();
         assert_eq!(e.field_data, ">;>8010570893200001710>6ABC123>817271231");
+        assert_eq!(e.barcoders, "ĆŹ010570893200001710ƁABC123Ź17271231");
         let sscc = encode("(00)057089320000000017", true).unwrap();
         assert_eq!(sscc.field_data, ">;>800057089320000000017");
         // A lot last needs no separator after it.

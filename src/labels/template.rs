@@ -27,6 +27,80 @@ pub struct DataError {
     pub message: String,
 }
 
+/// The data a label is printed with: one string per field, and for a template with a table
+/// (the packing slip) its rows, each with one string per column field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelData {
+    pub fields: BTreeMap<String, String>,
+    pub tables: BTreeMap<String, Vec<BTreeMap<String, String>>>,
+}
+
+impl From<BTreeMap<String, String>> for LabelData {
+    fn from(fields: BTreeMap<String, String>) -> Self {
+        Self {
+            fields,
+            tables: BTreeMap::new(),
+        }
+    }
+}
+
+impl LabelData {
+    /// From a JSON object: strings (numbers are taken as their text) per field, arrays of such
+    /// objects per table.
+    pub fn from_json(v: &serde_json::Value) -> Result<Self, DataError> {
+        fn text(field: &str, v: &serde_json::Value) -> Result<String, DataError> {
+            match v {
+                serde_json::Value::String(s) => Ok(s.clone()),
+                serde_json::Value::Number(n) => Ok(n.to_string()),
+                _ => Err(DataError {
+                    field: field.to_string(),
+                    message: "must be a string or a number".into(),
+                }),
+            }
+        }
+        let serde_json::Value::Object(map) = v else {
+            return Err(DataError {
+                field: "(label data)".into(),
+                message: "must be a JSON object with one value per field".into(),
+            });
+        };
+        let mut out = LabelData::default();
+        for (k, v) in map {
+            if let serde_json::Value::Array(rows) = v {
+                let mut table = Vec::with_capacity(rows.len());
+                for (i, row) in rows.iter().enumerate() {
+                    let serde_json::Value::Object(row) = row else {
+                        return Err(DataError {
+                            field: format!("{k}[{}]", i + 1),
+                            message: "a table row must be an object with one value per column"
+                                .into(),
+                        });
+                    };
+                    let mut r = BTreeMap::new();
+                    for (c, v) in row {
+                        r.insert(c.clone(), text(&format!("{k}[{}].{c}", i + 1), v)?);
+                    }
+                    table.push(r);
+                }
+                out.tables.insert(k.clone(), table);
+            } else {
+                out.fields.insert(k.clone(), text(k, v)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl DataError {
+    /// The same problem, placed in a table row.
+    pub fn in_row(self, row: usize) -> Self {
+        Self {
+            field: format!("row {row}: {}", self.field),
+            message: self.message,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Symbology {
@@ -63,8 +137,11 @@ pub enum Element {
         fit: Fit,
         #[serde(default = "one")]
         max_lines: u32,
-        /// The text with `{field}` placeholders.
+        /// The text with `{field}` placeholders (`{page}` and `{pages}` are built in).
         text: String,
+        /// Repeat on every page of a multi-page document (otherwise only on the first).
+        #[serde(default)]
+        every_page: bool,
     },
     Barcode {
         symbology: Symbology,
@@ -87,7 +164,31 @@ pub enum Element {
         width_mm: f64,
         height_mm: f64,
         line_mm: f64,
+        #[serde(default)]
+        every_page: bool,
     },
+    /// Rows of a table in the data (the packing slip's lines), with a bold header row. Rows that
+    /// do not fit above `bottom_mm` continue on a new page at `continue_y_mm`, header repeated.
+    Table {
+        x_mm: f64,
+        y_mm: f64,
+        font_mm: f64,
+        /// The table in the data.
+        rows: String,
+        bottom_mm: f64,
+        continue_y_mm: f64,
+        columns: Vec<Column>,
+    },
+}
+
+/// One column of a table: its header, width and the cell text with `{column field}` (or
+/// `{field}`) placeholders. A cell wraps onto up to three lines.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    pub title: String,
+    pub width_mm: f64,
+    pub text: String,
 }
 
 fn one() -> u32 {
@@ -104,8 +205,12 @@ struct TemplateFile {
     height_mm: f64,
     /// Field name -> what it holds.
     fields: BTreeMap<String, String>,
-    /// Example data for every field: `--sample`, and the data the template is checked with.
-    sample: BTreeMap<String, String>,
+    /// Table name -> (column field -> what it holds).
+    #[serde(default)]
+    tables: BTreeMap<String, BTreeMap<String, String>>,
+    /// Example data for every field (and table): `--sample`, and the data the template is
+    /// checked with.
+    sample: toml::Table,
     #[serde(rename = "elements")]
     elements: Vec<Element>,
 }
@@ -119,13 +224,20 @@ pub struct Template {
     pub width_mm: f64,
     pub height_mm: f64,
     pub fields: BTreeMap<String, String>,
-    pub sample: BTreeMap<String, String>,
+    pub tables: BTreeMap<String, BTreeMap<String, String>>,
+    pub sample: LabelData,
     pub elements: Vec<Element>,
 }
 
-/// Replaces `{field}` placeholders with the data; names the first missing field.
-pub fn bind(text: &str, data: &BTreeMap<String, String>) -> Result<String, DataError> {
-    let mut out = String::with_capacity(text.len());
+/// The placeholders every text may use without declaring them.
+pub const BUILT_IN: [&str; 2] = ["page", "pages"];
+
+/// Replaces `{field}` placeholders with what `lookup` gives; names the first missing field.
+pub fn bind_with<'a>(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<&'a str>,
+) -> Result<String, DataError> {
+    let mut out = String::with_capacity(text.len() + 16);
     let mut rest = text;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
@@ -137,7 +249,7 @@ pub fn bind(text: &str, data: &BTreeMap<String, String>) -> Result<String, DataE
             });
         };
         let name = &after[..close];
-        let value = data.get(name).ok_or_else(|| DataError {
+        let value = lookup(name).ok_or_else(|| DataError {
             field: name.to_string(),
             message: "is missing from the label data".into(),
         })?;
@@ -148,8 +260,13 @@ pub fn bind(text: &str, data: &BTreeMap<String, String>) -> Result<String, DataE
     Ok(out)
 }
 
+/// Replaces `{field}` placeholders with the data's fields.
+pub fn bind(text: &str, data: &LabelData) -> Result<String, DataError> {
+    bind_with(text, |n| data.fields.get(n).map(String::as_str))
+}
+
 /// The field names a text uses.
-fn placeholders(text: &str) -> Vec<&str> {
+pub fn placeholders(text: &str) -> Vec<&str> {
     let mut names = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -171,14 +288,7 @@ impl Element {
             Element::Text { .. } => "text",
             Element::Barcode { .. } => "barcode",
             Element::Box { .. } => "box",
-        }
-    }
-
-    fn template_text(&self) -> Option<&str> {
-        match self {
-            Element::Text { text, .. } => Some(text),
-            Element::Barcode { data, .. } => Some(data),
-            Element::Box { .. } => None,
+            Element::Table { .. } => "table",
         }
     }
 }
@@ -226,7 +336,9 @@ pub fn check_barcode(
 }
 
 impl Template {
-    /// Parses and checks a template file's text.
+    /// Parses and checks a template file's text: its own fields, the elements against the
+    /// label's edges, and a full layout of its sample data (barcodes that cannot carry it,
+    /// texts that do not fit).
     pub fn parse(file: &str, text: &str) -> Result<Self, TemplateError> {
         let err = |place: String, message: String| TemplateError {
             file: file.to_string(),
@@ -241,29 +353,46 @@ impl Template {
                 "width_mm must be 10-300 and height_mm 10-450".into(),
             ));
         }
-        for f in t.fields.keys() {
-            if !t.sample.contains_key(f) {
-                return Err(err(
-                    "sample".into(),
-                    format!("no sample value for field {f}"),
-                ));
-            }
-        }
-        for f in t.sample.keys() {
-            if !t.fields.contains_key(f) {
-                return Err(err("sample".into(), format!("{f} is not a declared field")));
+        let sample_json = serde_json::to_value(&t.sample)
+            .map_err(|e| err("sample".into(), e.to_string()))?;
+        let sample = LabelData::from_json(&sample_json).map_err(|e| err("sample".into(), e.to_string()))?;
+        for name in t.fields.keys().chain(t.tables.keys()) {
+            if BUILT_IN.contains(&name.as_str()) {
+                return Err(err("fields".into(), format!("{name} is built in")));
             }
         }
         let today = chrono::Utc::now().date_naive();
         for (i, e) in t.elements.iter().enumerate() {
             let place = format!("element {} ({})", i + 1, e.kind());
-            if let Some(text) = e.template_text() {
+            let declared = |name: &str, columns: Option<&BTreeMap<String, String>>| {
+                t.fields.contains_key(name)
+                    || BUILT_IN.contains(&name)
+                    || columns.is_some_and(|c| c.contains_key(name))
+            };
+            let texts: Vec<(&str, Option<&BTreeMap<String, String>>)> = match e {
+                Element::Text { text, .. } => vec![(text.as_str(), None)],
+                Element::Barcode { data, .. } => vec![(data.as_str(), None)],
+                Element::Box { .. } => vec![],
+                Element::Table { rows, columns, .. } => {
+                    let Some(cols) = t.tables.get(rows) else {
+                        return Err(err(place, format!("rows = {rows:?} is not a declared table")));
+                    };
+                    columns.iter().map(|c| (c.text.as_str(), Some(cols))).collect()
+                }
+            };
+            for (text, columns) in texts {
                 for name in placeholders(text) {
-                    if !t.fields.contains_key(name) {
+                    if !declared(name, columns) {
                         return Err(err(place, format!("uses the undeclared field {{{name}}}")));
                     }
                 }
-                bind(text, &t.sample).map_err(|d| err(place.clone(), d.to_string()))?;
+            }
+            if let Element::Barcode { data, .. } = e {
+                for name in placeholders(data) {
+                    if BUILT_IN.contains(&name) {
+                        return Err(err(place, format!("{{{name}}} cannot be in a barcode")));
+                    }
+                }
             }
             let (x, y, w, h) = match e {
                 Element::Text {
@@ -273,12 +402,17 @@ impl Template {
                     max_width_mm,
                     max_lines,
                     ..
-                } => (
-                    *x_mm,
-                    *y_mm,
-                    *max_width_mm,
-                    font_mm * f64::from(*max_lines) * 1.2,
-                ),
+                } => {
+                    if !(0.5..=50.0).contains(font_mm) || *max_lines == 0 {
+                        return Err(err(place, "font_mm must be 0.5-50 and max_lines at least 1".into()));
+                    }
+                    (
+                        *x_mm,
+                        *y_mm,
+                        *max_width_mm,
+                        font_mm * f64::from(*max_lines) * super::layout::LINE,
+                    )
+                }
                 Element::Barcode {
                     symbology,
                     x_mm,
@@ -292,7 +426,7 @@ impl Template {
                         return Err(err(place, "module_mm must be 0.1-2.0".into()));
                     }
                     let bound =
-                        bind(data, &t.sample).map_err(|d| err(place.clone(), d.to_string()))?;
+                        bind(data, &sample).map_err(|d| err(place.clone(), d.to_string()))?;
                     check_barcode(*symbology, &bound, today)
                         .map_err(|m| err(place.clone(), format!("sample data: {m}")))?;
                     let width = barcode_width_mm(*symbology, &bound, *module_mm)
@@ -306,6 +440,27 @@ impl Template {
                     height_mm,
                     ..
                 } => (*x_mm, *y_mm, *width_mm, *height_mm),
+                Element::Table {
+                    x_mm,
+                    y_mm,
+                    font_mm,
+                    bottom_mm,
+                    continue_y_mm,
+                    columns,
+                    ..
+                } => {
+                    if columns.is_empty() || !(0.5..=20.0).contains(font_mm) {
+                        return Err(err(place, "a table needs columns and font_mm 0.5-20".into()));
+                    }
+                    if *continue_y_mm + font_mm * 8.0 > *bottom_mm || *y_mm + font_mm * 4.0 > *bottom_mm {
+                        return Err(err(
+                            place,
+                            "y_mm and continue_y_mm must leave room for rows above bottom_mm".into(),
+                        ));
+                    }
+                    let width = columns.iter().map(|c| c.width_mm).sum::<f64>();
+                    (*x_mm, (*y_mm).min(*continue_y_mm), width, bottom_mm - y_mm.min(*continue_y_mm))
+                }
             };
             if x < 0.0 || y < 0.0 || x + w > t.width_mm + 0.01 || y + h > t.height_mm + 0.01 {
                 return Err(err(
@@ -320,16 +475,29 @@ impl Template {
                 ));
             }
         }
-        Ok(Self {
+        let template = Self {
             name: t.name,
             description: t.description,
             file: file.to_string(),
             width_mm: t.width_mm,
             height_mm: t.height_mm,
             fields: t.fields,
-            sample: t.sample,
+            tables: t.tables,
+            sample,
             elements: t.elements,
-        })
+        };
+        template
+            .check_data(&template.sample)
+            .map_err(|e| err("sample".into(), e.to_string()))?;
+        // The sample must lay out: texts fit, barcodes encode.
+        super::layout::layout(&template, &template.sample, today).map_err(|e| match e {
+            super::RenderError::Barcode { element, message } | super::RenderError::Text { element, message } => {
+                let kind = template.elements.get(element - 1).map_or("?", Element::kind);
+                err(format!("element {element} ({kind})"), format!("sample data: {message}"))
+            }
+            other => err("sample".into(), other.to_string()),
+        })?;
+        Ok(template)
     }
 
     /// Loads and checks every `*.toml` in a folder, sorted by name. The first broken template
@@ -352,22 +520,46 @@ impl Template {
         Ok(out)
     }
 
-    /// Checks that data has every declared field (extra keys are refused too).
-    pub fn check_data(&self, data: &BTreeMap<String, String>) -> Result<(), DataError> {
+    /// Checks that data has every declared field and table column, and nothing else.
+    pub fn check_data(&self, data: &LabelData) -> Result<(), DataError> {
+        let missing = |field: &str| DataError {
+            field: field.to_string(),
+            message: "is missing from the label data".into(),
+        };
+        let unknown = |field: &str| DataError {
+            field: field.to_string(),
+            message: format!("is not a field of the {} template", self.name),
+        };
         for f in self.fields.keys() {
-            if !data.contains_key(f) {
-                return Err(DataError {
-                    field: f.clone(),
-                    message: "is missing from the label data".into(),
-                });
+            if !data.fields.contains_key(f) {
+                return Err(missing(f));
             }
         }
-        for f in data.keys() {
+        for f in data.fields.keys() {
             if !self.fields.contains_key(f) {
-                return Err(DataError {
-                    field: f.clone(),
-                    message: format!("is not a field of the {} template", self.name),
-                });
+                return Err(unknown(f));
+            }
+        }
+        for (name, columns) in &self.tables {
+            let Some(rows) = data.tables.get(name) else {
+                return Err(missing(name));
+            };
+            for (i, row) in rows.iter().enumerate() {
+                for c in columns.keys() {
+                    if !row.contains_key(c) {
+                        return Err(missing(&format!("{name}[{}].{c}", i + 1)));
+                    }
+                }
+                for c in row.keys() {
+                    if !columns.contains_key(c) {
+                        return Err(unknown(&format!("{name}[{}].{c}", i + 1)));
+                    }
+                }
+            }
+        }
+        for name in data.tables.keys() {
+            if !self.tables.contains_key(name) {
+                return Err(unknown(name));
             }
         }
         Ok(())
@@ -408,7 +600,10 @@ data = "{code}"
     fn a_good_template_loads_and_binds() {
         let t = Template::parse("t.toml", OK).unwrap();
         assert_eq!(t.elements.len(), 2);
-        let data = BTreeMap::from([("code".to_string(), "B-02-3".to_string())]);
+        let data = LabelData::from(BTreeMap::from([(
+            "code".to_string(),
+            "B-02-3".to_string(),
+        )]));
         assert_eq!(bind("Lokation {code}", &data).unwrap(), "Lokation B-02-3");
         assert_eq!(bind("{nope}", &data).unwrap_err().field, "nope");
     }

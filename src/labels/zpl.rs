@@ -5,8 +5,8 @@
 //! the escape character `_` set and `_1` for FNC1, QR in `^BQ`, EAN-13 in `^BE`.
 
 use super::code128;
-use super::template::{bind, DataError, Element, Fit, Symbology, Template};
-use std::collections::BTreeMap;
+use super::layout::{self, Item, Layout};
+use super::template::{LabelData, Symbology, Template};
 use std::fmt::Write as _;
 
 /// Printer resolution in dots per inch.
@@ -24,7 +24,7 @@ impl Dpi {
             _ => None,
         }
     }
-    fn dots_per_mm(self) -> f64 {
+    pub fn dots_per_mm(self) -> f64 {
         match self {
             Dpi::D203 => 203.0 / 25.4,
             Dpi::D300 => 300.0 / 25.4,
@@ -32,14 +32,7 @@ impl Dpi {
     }
 }
 
-/// A printing problem with the data (the template itself was checked when loaded).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RenderError {
-    #[error(transparent)]
-    Data(#[from] DataError),
-    #[error("element {element}: {message}")]
-    Barcode { element: usize, message: String },
-}
+pub use super::RenderError;
 
 /// Text field data: `^FH_` hex escapes for the characters ZPL reads as commands.
 fn text_data(s: &str) -> String {
@@ -73,120 +66,105 @@ fn datamatrix_data(hri: &str, today: chrono::NaiveDate) -> Result<String, String
     Ok(out)
 }
 
-/// Renders a label as one ZPL format. `job` is written into a `^FX` comment.
+/// Renders a label as ZPL: one format per page (a label has one). `job` is written into a
+/// `^FX` comment.
 pub fn render(
     t: &Template,
-    data: &BTreeMap<String, String>,
+    data: &LabelData,
     dpi: Dpi,
     job: &str,
     today: chrono::NaiveDate,
 ) -> Result<String, RenderError> {
-    t.check_data(data)?;
+    let l = layout::layout(t, data, today)?;
+    from_layout(&l, &t.name, dpi, job, today)
+}
+
+/// ZPL from a layout: texts and fills where the layout put them, barcodes drawn by the printer
+/// from the same data.
+pub fn from_layout(
+    l: &Layout,
+    template: &str,
+    dpi: Dpi,
+    job: &str,
+    today: chrono::NaiveDate,
+) -> Result<String, RenderError> {
     let d = |mm: f64| (mm * dpi.dots_per_mm()).round() as i64;
-    let mut z = String::new();
-    let _ = writeln!(
-        z,
-        "^XA\n^CI28\n^FX job {} template {}",
-        text_data(job),
-        t.name
-    );
-    let _ = writeln!(z, "^PW{}\n^LL{}\n^LH0,0", d(t.width_mm), d(t.height_mm));
-    for (i, e) in t.elements.iter().enumerate() {
-        match e {
-            Element::Text {
-                x_mm,
-                y_mm,
-                font_mm,
-                bold,
-                max_width_mm,
-                fit,
-                max_lines,
-                text,
-            } => {
-                let value = bind(text, data)?;
-                // Font 0 is about 0.55 of its height wide per character.
-                let chars = value.chars().count().max(1) as f64;
-                let mut h = *font_mm;
-                if *fit == Fit::Shrink {
-                    let fits = max_width_mm / (0.55 * chars);
-                    h = h.min(fits).max(font_mm * 0.4);
+    let mut z = String::with_capacity(1024);
+    let pages = l.pages.len();
+    for (p, items) in l.pages.iter().enumerate() {
+        let _ = write!(z, "^XA\n^CI28\n^FX job {} template {}", text_data(job), template);
+        if pages > 1 {
+            let _ = write!(z, " page {}/{pages}", p + 1);
+        }
+        let _ = writeln!(z, "\n^PW{}\n^LL{}\n^LH0,0", d(l.width_mm), d(l.height_mm));
+        for item in items {
+            match item {
+                Item::Text {
+                    x_mm,
+                    y_mm,
+                    size_mm,
+                    bold,
+                    text,
+                } => {
+                    let h = d(*size_mm).max(1);
+                    let w = if *bold { h + h / 8 } else { h };
+                    let _ = writeln!(
+                        z,
+                        "^FO{},{}^A0N,{h},{w}^FH_^FD{}^FS",
+                        d(*x_mm),
+                        d(*y_mm),
+                        text_data(text)
+                    );
                 }
-                let lines = if *fit == Fit::Wrap { *max_lines } else { 1 };
-                let w = if *bold { d(h) + d(h) / 8 } else { d(h) };
-                let _ = writeln!(
-                    z,
-                    "^FO{},{}^A0N,{},{}^FB{},{},0,L,0^FH_^FD{}^FS",
-                    d(*x_mm),
-                    d(*y_mm),
-                    d(h),
-                    w,
-                    d(*max_width_mm),
-                    lines,
-                    text_data(&value)
-                );
-            }
-            Element::Box {
-                x_mm,
-                y_mm,
-                width_mm,
-                height_mm,
-                line_mm,
-            } => {
-                let _ = writeln!(
-                    z,
-                    "^FO{},{}^GB{},{},{}^FS",
-                    d(*x_mm),
-                    d(*y_mm),
-                    d(*width_mm).max(1),
-                    d(*height_mm).max(1),
-                    d(*line_mm).max(1)
-                );
-            }
-            Element::Barcode {
-                symbology,
-                x_mm,
-                y_mm,
-                height_mm,
-                module_mm,
-                hri,
-                data: template_data,
-            } => {
-                let value = bind(template_data, data)?;
-                let bad = |message: String| RenderError::Barcode {
-                    element: i + 1,
-                    message,
-                };
-                super::template::check_barcode(*symbology, &value, today).map_err(bad)?;
-                let module = d(*module_mm).max(1);
-                let yn = if *hri { "Y" } else { "N" };
-                let _ = write!(z, "^FO{},{}", d(*x_mm), d(*y_mm));
-                match symbology {
-                    Symbology::Code128 | Symbology::Gs1_128 => {
-                        let enc = code128::encode(&value, *symbology == Symbology::Gs1_128)
-                            .map_err(bad)?;
-                        let _ = writeln!(
-                            z,
-                            "^BY{module}^BCN,{},{yn},N,N,N^FD{}^FS",
-                            d(*height_mm),
-                            enc.field_data
-                        );
-                    }
-                    Symbology::Gs1Datamatrix => {
-                        let fd = datamatrix_data(&value, today).map_err(bad)?;
-                        let _ = writeln!(z, "^BXN,{module},200,,,,_^FD{fd}^FS");
-                    }
-                    Symbology::Qr => {
-                        let _ = writeln!(z, "^BQN,2,{}^FDMA,{}^FS", module.min(10), value);
-                    }
-                    Symbology::Ean13 => {
-                        let _ =
-                            writeln!(z, "^BY{module}^BEN,{},{yn},N^FD{value}^FS", d(*height_mm));
+                Item::Fill {
+                    x_mm,
+                    y_mm,
+                    w_mm,
+                    h_mm,
+                } => {
+                    let (w, h) = (d(*w_mm).max(1), d(*h_mm).max(1));
+                    let _ = writeln!(z, "^FO{},{}^GB{w},{h},{}^FS", d(*x_mm), d(*y_mm), w.min(h));
+                }
+                Item::Barcode(b) => {
+                    let bad = |message: String| RenderError::Barcode {
+                        element: b.element,
+                        message,
+                    };
+                    let module = d(b.module_mm).max(1);
+                    let yn = if b.hri { "Y" } else { "N" };
+                    let _ = write!(z, "^FO{},{}", d(b.x_mm), d(b.y_mm));
+                    match b.symbology {
+                        Symbology::Code128 | Symbology::Gs1_128 => {
+                            let enc = code128::encode(&b.value, b.symbology == Symbology::Gs1_128)
+                                .map_err(bad)?;
+                            let _ = writeln!(
+                                z,
+                                "^BY{module}^BCN,{},{yn},N,N,N^FD{}^FS",
+                                d(b.height_mm),
+                                enc.field_data
+                            );
+                        }
+                        Symbology::Gs1Datamatrix => {
+                            let fd = datamatrix_data(&b.value, today).map_err(bad)?;
+                            let _ = writeln!(z, "^BXN,{module},200,,,,_^FD{fd}^FS");
+                        }
+                        Symbology::Qr => {
+                            let _ = writeln!(z, "^BQN,2,{}^FDMA,{}^FS", module.min(10), b.value);
+                        }
+                        Symbology::Ean13 => {
+                            let _ = writeln!(
+                                z,
+                                "^BY{module}^BEN,{},{yn},N^FD{}^FS",
+                                d(b.height_mm),
+                                b.value
+                            );
+                        }
                     }
                 }
             }
         }
+        z.push_str("^PQ1\n^XZ\n");
     }
-    z.push_str("^PQ1\n^XZ\n");
     Ok(z)
 }
 
@@ -208,7 +186,7 @@ mod tests {
     fn every_shipped_template_renders_its_sample() {
         let ts = templates();
         let names: Vec<&str> = ts.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, vec!["cut-sticker", "location", "shipping"]);
+        assert_eq!(names, vec!["cut-sticker", "location", "packing-slip", "shipping"]);
         for t in &ts {
             let z = render(t, &t.sample, Dpi::D203, "job-1", today()).unwrap();
             assert!(z.starts_with("^XA\n^CI28\n^FX job job-1"), "{z}");
@@ -221,7 +199,7 @@ mod tests {
         let ts = templates();
         let t = ts.iter().find(|t| t.name == "shipping").unwrap();
         let z = render(t, &t.sample, Dpi::D300, "j", today()).unwrap();
-        let sscc = &t.sample["sscc"];
+        let sscc = &t.sample.fields["sscc"];
         assert!(z.contains("^BCN,"), "{z}");
         assert!(z.contains(&format!("^FD>;>800{sscc}^FS")), "{z}");
         assert!(z.contains("^FD>;>84212088000^FS"), "{z}");
@@ -239,7 +217,7 @@ mod tests {
         let z = render(t, &t.sample, Dpi::D203, "j", today()).unwrap();
         let want = format!(
             "^BXN,4,200,,,,_^FD_101{}17{}10{}^FS",
-            t.sample["gtin"], t.sample["expiry_yymmdd"], t.sample["lot"]
+            t.sample.fields["gtin"], t.sample.fields["expiry_yymmdd"], t.sample.fields["lot"]
         );
         assert!(z.contains(&want), "{z}");
         assert!(z.contains("Ø 32 mm"), "{z}");
@@ -250,11 +228,11 @@ mod tests {
         let ts = templates();
         let t = ts.iter().find(|t| t.name == "location").unwrap();
         let mut data = t.sample.clone();
-        data.clear();
+        data.fields.clear();
         let e = render(t, &data, Dpi::D203, "j", today()).unwrap_err();
         assert!(e.to_string().contains("location"), "{e}");
         let mut data = t.sample.clone();
-        data.insert("location".into(), "A^B".into());
+        data.fields.insert("location".into(), "A^B".into());
         assert!(render(t, &data, Dpi::D203, "j", today()).is_err());
         assert_eq!(text_data("a^b~c_d"), "a_5Eb_7Ec_5Fd");
     }

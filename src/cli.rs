@@ -72,9 +72,9 @@ pub enum Command {
 pub enum LabelCmd {
     /// List the templates in the templates folder (each is checked when loaded).
     List {
-        /// The folder of `*.toml` templates.
-        #[arg(long, default_value = "label-templates")]
-        templates: PathBuf,
+        /// The folder of `*.toml` templates (default: ./label-templates, else the built-in ones).
+        #[arg(long)]
+        templates: Option<PathBuf>,
     },
     /// Render one label (or packing slip) to ZPL, PDF or PNG.
     Render {
@@ -96,8 +96,9 @@ pub enum LabelCmd {
         /// written as PATH, then PATH-2.png, PATH-3.png, ...
         #[arg(long, default_value = "-")]
         out: PathBuf,
-        #[arg(long, default_value = "label-templates")]
-        templates: PathBuf,
+        /// The folder of `*.toml` templates (default: ./label-templates, else the built-in ones).
+        #[arg(long)]
+        templates: Option<PathBuf>,
     },
 }
 
@@ -107,7 +108,7 @@ fn run_label(cmd: LabelCmd) -> anyhow::Result<()> {
     use crate::labels::zpl;
     match cmd {
         LabelCmd::List { templates } => {
-            for t in Template::load_dir(&templates)? {
+            for t in Template::load(templates.as_deref())? {
                 println!(
                     "{:<14} {:>3} x {:<3} mm  {}  fields: {}",
                     t.name,
@@ -132,7 +133,7 @@ fn run_label(cmd: LabelCmd) -> anyhow::Result<()> {
             out,
             templates,
         } => {
-            let all = Template::load_dir(&templates)?;
+            let all = Template::load(templates.as_deref())?;
             let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
             let t = all.iter().find(|t| t.name == template).ok_or_else(|| {
                 anyhow::anyhow!("no template {template}; there are: {}", names.join(", "))
@@ -174,11 +175,14 @@ fn run_label(cmd: LabelCmd) -> anyhow::Result<()> {
                     let dots = if dpi == zpl::Dpi::D300 { 300 } else { 203 };
                     for page in 0..layout.pages.len() {
                         let png = crate::labels::png::render(&layout, page, dots)?;
-                        if page == 0 || out.as_os_str() == "-" {
+                        if page == 0 {
                             write(&out, &png)?;
+                        } else if out.as_os_str() == "-" {
+                            break;
                         } else {
                             let stem = out.with_extension("");
-                            let path = PathBuf::from(format!("{}-{}.png", stem.display(), page + 1));
+                            let path =
+                                PathBuf::from(format!("{}-{}.png", stem.display(), page + 1));
                             write(&path, &png)?;
                         }
                     }

@@ -1,13 +1,17 @@
-//! The ZPL of every shipped template, rendered by an independent ZPL renderer (the npm package
-//! `zpl-renderer-js`) and decoded by independent decoders: `ZXingReader -escape` (Debian's
-//! zxing-cpp-tools) for Code 128 and GS1-128, `dmtxread -G 29` (dmtx-utils) for GS1 DataMatrix.
+//! Every shipped template decodes to exactly its data from each of its three outputs:
+//! - the ZPL, rendered by an independent ZPL renderer (the npm package `zpl-renderer-js`);
+//! - the PNG konsign draws itself;
+//! - the PDF konsign writes, turned into a page image by `pdftoppm` (poppler-utils);
+//! read by independent decoders: `ZXingReader -escape` (Debian's zxing-cpp-tools) for Code 128
+//! and GS1-128, `dmtxread -G 29` (dmtx-utils) for GS1 DataMatrix. Text with æøå is checked in
+//! the PDF with `pdftotext`.
 //! Each barcode element is rendered on a label of its own (ZXingReader 1.4 aborts on an image
 //! with two barcodes), on a strip of its own. Skipped with a printed reason when a tool is missing, unless
 //! `TEST_REQUIRE_SERVICES=1` (as in `.ci/run`, which installs them).
 
-use konsign::labels::template::{bind, Element, Symbology, Template};
+use konsign::labels::layout::{layout, Item, Layout};
+use konsign::labels::template::{bind, Element, LabelData, Symbology, Template};
 use konsign::labels::zpl::{render, Dpi};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -30,6 +34,8 @@ fn tools() -> Option<PathBuf> {
         ("node", "--version"),
         ("ZXingReader", "-help"),
         ("dmtxread", "--help"),
+        ("pdftoppm", "-v"),
+        ("pdftotext", "-v"),
     ] {
         if Command::new(tool).arg(arg).output().is_err() {
             missing.push(tool.to_string());
@@ -58,10 +64,7 @@ fn to_png(node_modules: &Path, zpl: &str, w: f64, h: f64, dir: &Path, name: &str
     let png = dir.join(format!("{name}.png"));
     std::fs::write(&zpl_file, zpl).unwrap();
     let out = Command::new("node")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/labels/render.cjs"
-        ))
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/zpl-render.cjs"))
         .arg(w.to_string())
         .arg(h.to_string())
         .arg(&zpl_file)
@@ -119,12 +122,88 @@ fn dmtx(png: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).replace('\u{1d}', "<GS>")
 }
 
+/// What the decoders print for a barcode of this data: (text, AIM identifier) from ZXingReader,
+/// or the dmtxread text for DataMatrix.
+fn expected(symbology: Symbology, value: &str) -> (String, String) {
+    match symbology {
+        Symbology::Gs1_128 => (gs1_text(value), "]C1".into()),
+        Symbology::Code128 => (value.to_string(), "]C0".into()),
+        Symbology::Gs1Datamatrix => (format!("<GS>{}", gs1_text(value)), String::new()),
+        Symbology::Qr | Symbology::Ean13 => unreachable!("not in the shipped templates"),
+    }
+}
+
+fn decode(symbology: Symbology, png: &Path) -> (String, String) {
+    match symbology {
+        Symbology::Gs1Datamatrix => (dmtx(png), String::new()),
+        _ => zxing(png),
+    }
+}
+
+/// The layout with only the barcode of element `element`, for a picture with one symbol.
+fn only_barcode(l: &Layout, element: usize) -> Layout {
+    Layout {
+        pages: vec![l.pages[0]
+            .iter()
+            .filter(|i| matches!(i, Item::Barcode(b) if b.element == element))
+            .cloned()
+            .collect()],
+        ..l.clone()
+    }
+}
+
+/// Decodes every barcode of `t` with `data` from konsign's own PNG and from its PDF through
+/// pdftoppm; returns how many were checked.
+fn decode_png_and_pdf(t: &Template, data: &LabelData) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let l = layout(t, data, today).unwrap();
+    let mut checked = 0;
+    for item in &l.pages[0] {
+        let Item::Barcode(b) = item else { continue };
+        let want = expected(b.symbology, &b.value);
+        let alone = only_barcode(&l, b.element);
+        let name = format!("{}-{}", t.name, b.element);
+        for dpi in [203, 300] {
+            let png = dir.path().join(format!("{name}-{dpi}.png"));
+            std::fs::write(&png, konsign::labels::png::render(&alone, 0, dpi).unwrap()).unwrap();
+            assert_eq!(decode(b.symbology, &png), want, "{name} PNG at {dpi} dpi");
+            // ZXingReader reads GS1 DataMatrix too, from 6 dots a module (it misses 4).
+            if b.symbology == Symbology::Gs1Datamatrix && dpi == 300 {
+                assert_eq!(
+                    zxing(&png),
+                    (gs1_text(&b.value), "]d2".into()),
+                    "{name} PNG by ZXingReader"
+                );
+            }
+        }
+        let pdf = dir.path().join(format!("{name}.pdf"));
+        std::fs::write(&pdf, konsign::labels::pdf::render(&alone, &t.name).unwrap()).unwrap();
+        let prefix = dir.path().join(format!("{name}-pdf"));
+        let out = Command::new("pdftoppm")
+            .args(["-r", "400", "-png", "-singlefile"])
+            .arg(&pdf)
+            .arg(&prefix)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pdftoppm: {out:?}");
+        let page = prefix.with_extension("png");
+        assert_eq!(decode(b.symbology, &page), want, "{name} PDF via pdftoppm");
+        if b.symbology == Symbology::Gs1Datamatrix {
+            assert_eq!(
+                zxing(&page),
+                (gs1_text(&b.value), "]d2".into()),
+                "{name} PDF by ZXingReader"
+            );
+        }
+        checked += 1;
+    }
+    checked
+}
+
 /// Renders each barcode element of `t` with `data` on a label of its own and decodes it.
-fn decode_every_barcode(
-    node_modules: &Path,
-    t: &Template,
-    data: &BTreeMap<String, String>,
-) -> usize {
+/// Renders each barcode element of `t` with `data` on a label of its own and decodes it.
+fn decode_every_barcode(node_modules: &Path, t: &Template, data: &LabelData) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let today = chrono::Utc::now().date_naive();
     let mut checked = 0;
@@ -177,26 +256,14 @@ fn decode_every_barcode(
             dir.path(),
             &name,
         );
-        match symbology {
-            Symbology::Gs1_128 => {
-                assert_eq!(
-                    zxing(&png),
-                    (gs1_text(&value), "]C1".into()),
-                    "{name}: {zpl}"
-                );
-            }
-            Symbology::Code128 => {
-                assert_eq!(zxing(&png), (value.clone(), "]C0".into()), "{name}: {zpl}");
-            }
-            Symbology::Gs1Datamatrix => {
-                assert_eq!(
-                    dmtx(&png),
-                    format!("<GS>{}", gs1_text(&value)),
-                    "{name}: {zpl}"
-                );
-            }
-            Symbology::Qr | Symbology::Ean13 => continue,
+        if matches!(symbology, Symbology::Qr | Symbology::Ean13) {
+            continue;
         }
+        assert_eq!(
+            decode(*symbology, &png),
+            expected(*symbology, &value),
+            "{name}: {zpl}"
+        );
         checked += 1;
     }
     checked
@@ -204,6 +271,44 @@ fn decode_every_barcode(
 
 fn templates() -> Vec<Template> {
     Template::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("label-templates")).unwrap()
+}
+
+fn template(name: &str) -> Template {
+    templates().into_iter().find(|t| t.name == name).unwrap()
+}
+
+/// The longest data the labels take: a 20-character lot (the most GS1 allows), long names and
+/// addresses with æøå, a long product name, and the longest location codes.
+fn long_data() -> Vec<(Template, LabelData)> {
+    let mut out = Vec::new();
+    let t = template("shipping");
+    let mut d = t.sample.clone();
+    d.fields.insert(
+        "recipient_name".into(),
+        "Kirsten Marie Louise Frederikke Østergaard-Bønnelycke Ærø".into(),
+    );
+    d.fields.insert(
+        "recipient_address".into(),
+        "Æbeløgade 128, 3. sal, lejlighed 14, c/o Åse Ølgaard-Sønderskov".into(),
+    );
+    d.fields
+        .insert("recipient_city".into(), "Ølsted Strandhuse".into());
+    d.fields.insert("sscc".into(), "357089329999999990".into());
+    out.push((t, d));
+    let t = template("cut-sticker");
+    let mut d = t.sample.clone();
+    d.fields.insert("lot".into(), "ABCDEFGHIJ0123456789".into());
+    d.fields.insert(
+        "product".into(),
+        "Basisplade konveks, blød, koblingsring 70 mm, æøå ÆØÅ".into(),
+    );
+    d.fields.insert("cut_spec".into(), "oval 43 x 38 mm".into());
+    out.push((t, d));
+    let t = template("location");
+    let mut d = t.sample.clone();
+    d.fields.insert("location".into(), "TOTE-00123".into());
+    out.push((t, d));
+    out
 }
 
 #[test]
@@ -214,21 +319,89 @@ fn every_shipped_template_decodes_to_exactly_its_data() {
         checked += decode_every_barcode(&node_modules, &t, &t.sample);
     }
     assert_eq!(
-        checked, 4,
-        "SSCC, ship-to postcode, location and cut sticker"
+        checked, 5,
+        "SSCC, ship-to postcode, location, cut sticker, packing slip order"
     );
+}
+
+#[test]
+fn png_and_pdf_of_every_template_decode_to_exactly_their_data() {
+    if tools().is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for t in templates() {
+        checked += decode_png_and_pdf(&t, &t.sample);
+    }
+    assert_eq!(checked, 5);
+    for (t, d) in long_data() {
+        assert!(decode_png_and_pdf(&t, &d) >= 1, "{}", t.name);
+    }
+}
+
+#[test]
+fn the_pdf_carries_danish_letters_as_text() {
+    if tools().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let today = chrono::Utc::now().date_naive();
+    for (t, d) in long_data().into_iter().take(2) {
+        let l = layout(&t, &d, today).unwrap();
+        let pdf = dir.path().join(format!("{}.pdf", t.name));
+        std::fs::write(&pdf, konsign::labels::pdf::render(&l, &t.name).unwrap()).unwrap();
+        let out = Command::new("pdftotext")
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+        let words: Vec<&str> = text.split_whitespace().collect();
+        for f in ["recipient_name", "product"] {
+            let Some(v) = d.fields.get(f) else { continue };
+            for w in v.split_whitespace() {
+                assert!(words.contains(&w), "{w} of {f} not in the PDF text: {text}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_long_packing_slip_continues_on_more_pages() {
+    if tools().is_none() {
+        return;
+    }
+    let t = template("packing-slip");
+    let mut d = t.sample.clone();
+    let row = d.tables["lines"][0].clone();
+    d.tables.insert("lines".into(), vec![row; 60]);
+    let l = layout(&t, &d, chrono::Utc::now().date_naive()).unwrap();
+    assert!(l.pages.len() >= 2, "{} pages", l.pages.len());
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("slip.pdf");
+    std::fs::write(&pdf, konsign::labels::pdf::render(&l, "slip").unwrap()).unwrap();
+    let out = Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pages = l.pages.len();
+    assert!(text.contains(&format!("Side {pages} af {pages}")), "{text}");
+    // Every row is printed once: 60 lots, and the header once per page.
+    assert_eq!(text.matches("CO88721").count(), 60, "{text}");
+    assert_eq!(text.matches("Producent").count(), pages);
 }
 
 #[test]
 fn long_lots_and_variable_fields_in_the_middle_decode() {
     let Some(node_modules) = tools() else { return };
-    let ts = templates();
-    // The cut sticker with the longest lot GS1 allows (20 characters).
-    let sticker = ts.iter().find(|t| t.name == "cut-sticker").unwrap();
-    let mut data = sticker.sample.clone();
-    data.insert("lot".into(), "ABCDEFGHIJ0123456789".into());
-    data.insert("product".into(), "Basisplade, æøå ÆØÅ".into());
-    assert_eq!(decode_every_barcode(&node_modules, sticker, &data), 1);
+    for (t, d) in long_data() {
+        assert_eq!(
+            decode_every_barcode(&node_modules, &t, &d),
+            1 + usize::from(t.name == "shipping")
+        );
+    }
     // A GS1-128 with the lot (variable length) in the middle, then the expiry.
     let t = Template::parse(
         "middle.toml",
@@ -253,8 +426,5 @@ data = "(01)05708932000017(10){lot}(17)271231"
     )
     .unwrap();
     assert_eq!(decode_every_barcode(&node_modules, &t, &t.sample), 1);
-    // A location code as long as a location code may be.
-    let loc = ts.iter().find(|t| t.name == "location").unwrap();
-    let data = BTreeMap::from([("location".to_string(), "TOTE-00123".to_string())]);
-    assert_eq!(decode_every_barcode(&node_modules, loc, &data), 1);
+    assert_eq!(decode_png_and_pdf(&t, &t.sample), 1);
 }

@@ -118,13 +118,17 @@ pub fn encode(symbology: Symbology, value: &str) -> Result<Symbol, String> {
             Ok(bits(code.encode()))
         }
         Symbology::Ean13 => {
-            let code = barcoders::sym::ean13::EAN13::new(value).map_err(|e| format!("EAN-13: {e}"))?;
+            let code =
+                barcoders::sym::ean13::EAN13::new(value).map_err(|e| format!("EAN-13: {e}"))?;
             Ok(bits(code.encode()))
         }
         Symbology::Gs1Datamatrix => {
             let raw = code128::gs1_raw(value)?;
-            let dm = datamatrix::DataMatrix::encode_gs1(raw.as_bytes(), datamatrix::SymbolList::default())
-                .map_err(|e| format!("GS1 DataMatrix: {e:?}"))?;
+            let dm = datamatrix::DataMatrix::encode_gs1(
+                raw.as_bytes(),
+                datamatrix::SymbolList::default(),
+            )
+            .map_err(|e| format!("GS1 DataMatrix: {e:?}"))?;
             let bitmap = dm.bitmap();
             let (width, height) = (bitmap.width(), bitmap.height());
             let mut dark = vec![false; width * height];
@@ -567,9 +571,11 @@ mod tests {
         };
         assert_eq!(bars.len(), 95);
         assert_eq!(ean13_check("570893200001"), 7);
-        let Symbol::Matrix { width, height, .. } =
-            encode(Symbology::Gs1Datamatrix, "(01)05708932000017(17)271231(10)CO88721").unwrap()
-        else {
+        let Symbol::Matrix { width, height, .. } = encode(
+            Symbology::Gs1Datamatrix,
+            "(01)05708932000017(17)271231(10)CO88721",
+        )
+        .unwrap() else {
             panic!("2D")
         };
         assert_eq!(width, height);

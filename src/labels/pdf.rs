@@ -94,13 +94,15 @@ pub fn render(l: &Layout, title: &str) -> Result<Vec<u8>, RenderError> {
                             }
                         }
                         Symbol::Matrix { width, dark, .. } => {
+                            // Rows overlap by a hair: anti-aliasing viewers and
+                            // rasterisers would otherwise show seams between them.
                             for (row, cells) in dark.chunks(*width).enumerate() {
                                 for (start, len) in runs(cells) {
                                     layer.add_rect(rect(
                                         b.x_mm + start as f64 * m,
                                         b.y_mm + row as f64 * m,
                                         len as f64 * m,
-                                        m,
+                                        m + 0.02,
                                     ));
                                 }
                             }

@@ -353,9 +353,10 @@ impl Template {
                 "width_mm must be 10-300 and height_mm 10-450".into(),
             ));
         }
-        let sample_json = serde_json::to_value(&t.sample)
-            .map_err(|e| err("sample".into(), e.to_string()))?;
-        let sample = LabelData::from_json(&sample_json).map_err(|e| err("sample".into(), e.to_string()))?;
+        let sample_json =
+            serde_json::to_value(&t.sample).map_err(|e| err("sample".into(), e.to_string()))?;
+        let sample =
+            LabelData::from_json(&sample_json).map_err(|e| err("sample".into(), e.to_string()))?;
         for name in t.fields.keys().chain(t.tables.keys()) {
             if BUILT_IN.contains(&name.as_str()) {
                 return Err(err("fields".into(), format!("{name} is built in")));
@@ -375,9 +376,15 @@ impl Template {
                 Element::Box { .. } => vec![],
                 Element::Table { rows, columns, .. } => {
                     let Some(cols) = t.tables.get(rows) else {
-                        return Err(err(place, format!("rows = {rows:?} is not a declared table")));
+                        return Err(err(
+                            place,
+                            format!("rows = {rows:?} is not a declared table"),
+                        ));
                     };
-                    columns.iter().map(|c| (c.text.as_str(), Some(cols))).collect()
+                    columns
+                        .iter()
+                        .map(|c| (c.text.as_str(), Some(cols)))
+                        .collect()
                 }
             };
             for (text, columns) in texts {
@@ -404,7 +411,10 @@ impl Template {
                     ..
                 } => {
                     if !(0.5..=50.0).contains(font_mm) || *max_lines == 0 {
-                        return Err(err(place, "font_mm must be 0.5-50 and max_lines at least 1".into()));
+                        return Err(err(
+                            place,
+                            "font_mm must be 0.5-50 and max_lines at least 1".into(),
+                        ));
                     }
                     (
                         *x_mm,
@@ -450,16 +460,27 @@ impl Template {
                     ..
                 } => {
                     if columns.is_empty() || !(0.5..=20.0).contains(font_mm) {
-                        return Err(err(place, "a table needs columns and font_mm 0.5-20".into()));
-                    }
-                    if *continue_y_mm + font_mm * 8.0 > *bottom_mm || *y_mm + font_mm * 4.0 > *bottom_mm {
                         return Err(err(
                             place,
-                            "y_mm and continue_y_mm must leave room for rows above bottom_mm".into(),
+                            "a table needs columns and font_mm 0.5-20".into(),
+                        ));
+                    }
+                    if *continue_y_mm + font_mm * 8.0 > *bottom_mm
+                        || *y_mm + font_mm * 4.0 > *bottom_mm
+                    {
+                        return Err(err(
+                            place,
+                            "y_mm and continue_y_mm must leave room for rows above bottom_mm"
+                                .into(),
                         ));
                     }
                     let width = columns.iter().map(|c| c.width_mm).sum::<f64>();
-                    (*x_mm, (*y_mm).min(*continue_y_mm), width, bottom_mm - y_mm.min(*continue_y_mm))
+                    (
+                        *x_mm,
+                        (*y_mm).min(*continue_y_mm),
+                        width,
+                        bottom_mm - y_mm.min(*continue_y_mm),
+                    )
                 }
             };
             if x < 0.0 || y < 0.0 || x + w > t.width_mm + 0.01 || y + h > t.height_mm + 0.01 {
@@ -491,9 +512,16 @@ impl Template {
             .map_err(|e| err("sample".into(), e.to_string()))?;
         // The sample must lay out: texts fit, barcodes encode.
         super::layout::layout(&template, &template.sample, today).map_err(|e| match e {
-            super::RenderError::Barcode { element, message } | super::RenderError::Text { element, message } => {
-                let kind = template.elements.get(element - 1).map_or("?", Element::kind);
-                err(format!("element {element} ({kind})"), format!("sample data: {message}"))
+            super::RenderError::Barcode { element, message }
+            | super::RenderError::Text { element, message } => {
+                let kind = template
+                    .elements
+                    .get(element - 1)
+                    .map_or("?", Element::kind);
+                err(
+                    format!("element {element} ({kind})"),
+                    format!("sample data: {message}"),
+                )
             }
             other => err("sample".into(), other.to_string()),
         })?;
@@ -518,6 +546,49 @@ impl Template {
             out.push(Template::parse(&f.display().to_string(), &text)?);
         }
         Ok(out)
+    }
+
+    /// The templates shipped in `label-templates/`, built into the binary: used where no
+    /// templates folder is configured or present.
+    pub fn built_in() -> Vec<Template> {
+        const FILES: [(&str, &str); 4] = [
+            (
+                "cut-sticker.toml",
+                include_str!("../../label-templates/cut-sticker.toml"),
+            ),
+            (
+                "location.toml",
+                include_str!("../../label-templates/location.toml"),
+            ),
+            (
+                "packing-slip.toml",
+                include_str!("../../label-templates/packing-slip.toml"),
+            ),
+            (
+                "shipping.toml",
+                include_str!("../../label-templates/shipping.toml"),
+            ),
+        ];
+        FILES
+            .iter()
+            .map(|(f, text)| {
+                // Checked by the unit tests on every build; a broken shipped template is a bug.
+                Template::parse(&format!("(built in) {f}"), text)
+                    .unwrap_or_else(|e| panic!("shipped template broken: {e}"))
+            })
+            .collect()
+    }
+
+    /// The templates in `dir` when given (an error when it cannot be read), otherwise those in
+    /// `./label-templates` when present, otherwise the built-in ones.
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<Vec<Template>> {
+        match dir {
+            Some(d) => Self::load_dir(d),
+            None if Path::new("label-templates").is_dir() => {
+                Self::load_dir(Path::new("label-templates"))
+            }
+            None => Ok(Self::built_in()),
+        }
     }
 
     /// Checks that data has every declared field and table column, and nothing else.
@@ -600,10 +671,7 @@ data = "{code}"
     fn a_good_template_loads_and_binds() {
         let t = Template::parse("t.toml", OK).unwrap();
         assert_eq!(t.elements.len(), 2);
-        let data = LabelData::from(BTreeMap::from([(
-            "code".to_string(),
-            "B-02-3".to_string(),
-        )]));
+        let data = LabelData::from(BTreeMap::from([("code".to_string(), "B-02-3".to_string())]));
         assert_eq!(bind("Lokation {code}", &data).unwrap(), "Lokation B-02-3");
         assert_eq!(bind("{nope}", &data).unwrap_err().field, "nope");
     }

@@ -92,7 +92,12 @@ pub fn from_layout(
     let mut z = String::with_capacity(1024);
     let pages = l.pages.len();
     for (p, items) in l.pages.iter().enumerate() {
-        let _ = write!(z, "^XA\n^CI28\n^FX job {} template {}", text_data(job), template);
+        let _ = write!(
+            z,
+            "^XA\n^CI28\n^FX job {} template {}",
+            text_data(job),
+            template
+        );
         if pages > 1 {
             let _ = write!(z, " page {}/{pages}", p + 1);
         }
@@ -186,7 +191,10 @@ mod tests {
     fn every_shipped_template_renders_its_sample() {
         let ts = templates();
         let names: Vec<&str> = ts.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, vec!["cut-sticker", "location", "packing-slip", "shipping"]);
+        assert_eq!(
+            names,
+            vec!["cut-sticker", "location", "packing-slip", "shipping"]
+        );
         for t in &ts {
             let z = render(t, &t.sample, Dpi::D203, "job-1", today()).unwrap();
             assert!(z.starts_with("^XA\n^CI28\n^FX job job-1"), "{z}");

@@ -1,5 +1,5 @@
 // Renders a ZPL file to PNG with the independent renderer zpl-renderer-js (Zebrash in WASM), for
-// the label tests: node render.cjs WIDTH_MM HEIGHT_MM IN.zpl OUT.png
+// the label tests and the printer simulator: node zpl-render.cjs WIDTH_MM HEIGHT_MM IN.zpl OUT.png
 // The package is found through NODE_PATH (`.ci/run` installs it under the build folder).
 const fs = require('fs');
 const { ready } = require('zpl-renderer-js');

@@ -222,6 +222,32 @@ pub enum SimulateCmd {
         #[arg(long, default_value_t = 1000)]
         hold_ms: u64,
     },
+    /// Play a ZPL label printer on a raw TCP socket: answers `~HS`, saves each label it
+    /// receives (the ZPL, and a PNG preview when zpl-renderer-js is installed). Runs until
+    /// Ctrl-C; type `paper`, `pause`, `head`, `silent` to toggle a fault, `status` to see it.
+    Printer {
+        /// Address to listen on (a printer listens on 9100).
+        #[arg(long, default_value = "127.0.0.1:9100")]
+        listen: String,
+        /// Folder for the received labels.
+        #[arg(long, default_value = "printed-labels")]
+        out: PathBuf,
+        /// Start with the paper out.
+        #[arg(long)]
+        paper_out: bool,
+        /// Start paused.
+        #[arg(long)]
+        paused: bool,
+        /// Start with the print head open.
+        #[arg(long)]
+        head_open: bool,
+        /// Never answer `~HS`.
+        #[arg(long)]
+        no_status: bool,
+        /// How long each label takes to print, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        print_ms: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -346,6 +372,75 @@ fn run_gs1(cmd: Gs1Cmd) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `konsign simulate printer`: a simulated label printer until Ctrl-C, with faults toggled
+/// from stdin.
+async fn run_printer_simulator(cmd: SimulateCmd) -> anyhow::Result<()> {
+    use crate::devices::printer::sim::{Preview, Simulator};
+    let SimulateCmd::Printer {
+        listen,
+        out,
+        paper_out,
+        paused,
+        head_open,
+        no_status,
+        print_ms,
+    } = cmd
+    else {
+        anyhow::bail!("not the printer simulator");
+    };
+    let preview = Preview::find();
+    let sim = Simulator::start(&listen, Some(out.clone()), preview.clone())
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    sim.set(|s| {
+        s.paper_out = paper_out;
+        s.paused = paused;
+        s.head_open = head_open;
+        s.no_status = no_status;
+        s.print_time = std::time::Duration::from_millis(print_ms);
+    });
+    eprintln!(
+        "simulated printer on {} saving labels in {}{}; type paper, pause, head, silent or status",
+        sim.addr(),
+        out.display(),
+        if preview.is_some() {
+            " with PNG previews"
+        } else {
+            " (no PNG previews: zpl-renderer-js not found)"
+        }
+    );
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            line = lines.next_line() => {
+                let Ok(Some(line)) = line else {
+                    // stdin closed: keep serving until Ctrl-C.
+                    tokio::signal::ctrl_c().await?;
+                    break;
+                };
+                match line.trim() {
+                    "paper" => sim.set(|s| s.paper_out = !s.paper_out),
+                    "pause" => sim.set(|s| s.paused = !s.paused),
+                    "head" => sim.set(|s| s.head_open = !s.head_open),
+                    "silent" => sim.set(|s| s.no_status = !s.no_status),
+                    "status" | "" => {}
+                    other => eprintln!("unknown command {other:?}: paper, pause, head, silent, status"),
+                }
+                eprintln!(
+                    "printed {}, waiting {}, status queries {}",
+                    sim.printed().len(),
+                    sim.buffered(),
+                    sim.status_queries()
+                );
+            }
+        }
+    }
+    sim.stop();
+    Ok(())
+}
+
 fn run_simulate(cmd: SimulateCmd) -> anyhow::Result<()> {
     use crate::devices::scanner::{simulator, Terminator};
     let SimulateCmd::Scanner {
@@ -357,7 +452,10 @@ fn run_simulate(cmd: SimulateCmd) -> anyhow::Result<()> {
         start_delay_ms,
         interval_ms,
         hold_ms,
-    } = cmd;
+    } = cmd
+    else {
+        anyhow::bail!("not the scanner simulator");
+    };
     let terminator = match terminator.as_str() {
         "cr" => Terminator::Cr,
         "lf" => Terminator::Lf,
@@ -381,6 +479,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Gs1(cmd) => return run_gs1(cmd),
         Command::Label(cmd) => return run_label(cmd),
+        Command::Simulate(cmd @ SimulateCmd::Printer { .. }) => {
+            return run_printer_simulator(cmd).await;
+        }
         Command::Simulate(cmd) => {
             return tokio::task::spawn_blocking(move || run_simulate(cmd)).await?;
         }

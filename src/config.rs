@@ -16,6 +16,83 @@ pub struct Config {
     pub auth: AuthConfig,
     pub log: LogConfig,
     pub picking: PickingConfig,
+    pub printing: PrintingConfig,
+}
+
+/// Label templates, printers and the spooler's timings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrintingConfig {
+    /// The folder of label templates (default: ./label-templates, else the built-in ones).
+    pub templates: Option<std::path::PathBuf>,
+    pub connect_timeout_ms: u64,
+    pub write_timeout_ms: u64,
+    /// How long to wait for the answer to `~HS`.
+    pub status_timeout_ms: u64,
+    /// How often a held queue (paper out, no answer, ...) asks the printer again.
+    pub hold_poll_ms: u64,
+    /// How often an idle printer is asked for its state.
+    pub idle_poll_ms: u64,
+    /// The longest wait between attempts to connect.
+    pub max_backoff_ms: u64,
+    /// Printers set up at start (more can be added through the API).
+    pub printers: Vec<PrinterSetting>,
+}
+
+/// A printer in the configuration file (`[[printing.printers]]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterSetting {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub host: String,
+    #[serde(default = "default_printer_port")]
+    pub port: u16,
+    #[serde(default = "default_dpi")]
+    pub dpi: u32,
+    pub label_width_mm: f64,
+    pub label_height_mm: f64,
+    #[serde(default)]
+    pub station: Option<String>,
+}
+
+fn default_printer_port() -> u16 {
+    9100
+}
+
+fn default_dpi() -> u32 {
+    203
+}
+
+impl Default for PrintingConfig {
+    fn default() -> Self {
+        Self {
+            templates: None,
+            connect_timeout_ms: 3000,
+            write_timeout_ms: 10_000,
+            status_timeout_ms: 2000,
+            hold_poll_ms: 1000,
+            idle_poll_ms: 10_000,
+            max_backoff_ms: 30_000,
+            printers: Vec::new(),
+        }
+    }
+}
+
+impl PrintingConfig {
+    pub fn timings(&self) -> crate::devices::printer::spooler::Timings {
+        use std::time::Duration;
+        crate::devices::printer::spooler::Timings {
+            connect: Duration::from_millis(self.connect_timeout_ms.max(1)),
+            write: Duration::from_millis(self.write_timeout_ms.max(1)),
+            status: Duration::from_millis(self.status_timeout_ms.max(1)),
+            hold_poll: Duration::from_millis(self.hold_poll_ms.max(10)),
+            idle_poll: Duration::from_millis(self.idle_poll_ms.max(10)),
+            max_backoff: Duration::from_millis(self.max_backoff_ms.max(10)),
+            lease: Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

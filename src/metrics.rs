@@ -40,6 +40,17 @@ pub struct ScannerLabel {
     pub scanner: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PrinterStateLabels {
+    pub printer: String,
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PrinterLabel {
+    pub printer: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<HttpLabels, Counter>,
@@ -55,6 +66,12 @@ pub struct Metrics {
     pub orders: Family<OutcomeLabel, Counter>,
     /// Pick scans by outcome (confirmed, location, refused code).
     pub pick_scans: Family<OutcomeLabel, Counter>,
+    /// 1 for each printer's current state, 0 for the others.
+    pub printer_state: Family<PrinterStateLabels, Gauge>,
+    /// Jobs not yet finished (queued, sending, sent) per printer.
+    pub print_queue_depth: Family<PrinterLabel, Gauge>,
+    /// Print jobs finished, by outcome (confirmed, failed).
+    pub print_jobs: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -130,7 +147,28 @@ impl Metrics {
             "Pick scans by outcome (confirmed, location, or the refusal code)",
             pick_scans.clone(),
         );
+        let printer_state = Family::<PrinterStateLabels, Gauge>::default();
+        registry.register(
+            "printer_state",
+            "1 for each printer's current state (ready, paper_out, paused, head_open, no_answer, unreachable, ...)",
+            printer_state.clone(),
+        );
+        let print_queue_depth = Family::<PrinterLabel, Gauge>::default();
+        registry.register(
+            "print_queue_depth",
+            "Print jobs not yet finished (queued, sending, sent) per printer",
+            print_queue_depth.clone(),
+        );
+        let print_jobs = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "print_jobs",
+            "Print jobs finished, by outcome (confirmed, failed)",
+            print_jobs.clone(),
+        );
         Self {
+            printer_state,
+            print_queue_depth,
+            print_jobs,
             orders,
             pick_scans,
             registry,
@@ -172,6 +210,17 @@ impl Metrics {
                 .get_or_create(&l)
                 .set(st.dropped as i64);
             self.scanner_errors.get_or_create(&l).set(st.errors as i64);
+        }
+    }
+
+    /// Copies the printers' queue depths into the gauges (called when `/metrics` is read).
+    pub fn observe_printers(&self, printers: &[crate::service::printing::PrinterView]) {
+        for p in printers {
+            self.print_queue_depth
+                .get_or_create(&PrinterLabel {
+                    printer: p.printer.id.clone(),
+                })
+                .set(p.queue_depth);
         }
     }
 

@@ -18,11 +18,21 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
     db.migrate().await?;
     let intake = (db.backend() == crate::store::Backend::Sqlite)
         .then(|| crate::service::orders::IntakeQueue::start(db.clone()));
+    let labels = crate::labels::template::Template::load(config.printing.templates.as_deref())?;
+    let metrics = Arc::new(Metrics::new());
+    let spooler = crate::devices::printer::spooler::Spooler::new(
+        db.clone(),
+        metrics.clone(),
+        config.printing.timings(),
+    );
+    crate::service::printing::configure_printers(&db, &config.printing.printers).await?;
     Ok(Ctx {
         intake,
         db,
+        labels: Arc::new(labels),
+        spooler,
         config: Arc::new(config),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         scanners: Arc::new(crate::devices::scanner::Supervisor::new()),
         stock_arrived: Arc::new(tokio::sync::Notify::new()),
     })
@@ -65,6 +75,8 @@ impl App {
         let backorders = crate::service::orders::spawn_backorder_worker(self.ctx.clone());
         let waves = crate::service::picking::spawn_wave_schedule(self.ctx.clone());
         let scanners = crate::service::scans::start_all(&self.ctx).await?;
+        self.ctx.spooler.sync().await?;
+        let spooler = self.ctx.spooler.start();
         tracing::info!(scanners, "scanner links started");
         let router = crate::http::router(self.ctx.clone());
         tracing::info!(addr = %self.addr, backend = ?self.ctx.db.backend(), "konsign is serving");
@@ -76,6 +88,8 @@ impl App {
         .await;
         janitor.abort();
         backorders.abort();
+        spooler.abort();
+        self.ctx.spooler.shutdown().await;
         if let Some(w) = waves {
             w.abort();
         }

@@ -2,9 +2,11 @@
 //! - the ZPL, rendered by an independent ZPL renderer (the npm package `zpl-renderer-js`);
 //! - the PNG konsign draws itself;
 //! - the PDF konsign writes, turned into a page image by `pdftoppm` (poppler-utils);
+//!
 //! read by independent decoders: `ZXingReader -escape` (Debian's zxing-cpp-tools) for Code 128
 //! and GS1-128, `dmtxread -G 29` (dmtx-utils) for GS1 DataMatrix. Text with æøå is checked in
 //! the PDF with `pdftotext`.
+//!
 //! Each barcode element is rendered on a label of its own (ZXingReader 1.4 aborts on an image
 //! with two barcodes), on a strip of its own. Skipped with a printed reason when a tool is missing, unless
 //! `TEST_REQUIRE_SERVICES=1` (as in `.ci/run`, which installs them).

@@ -75,6 +75,10 @@ pub mod allow {
     pub const PICKING: &[Role] = &[Admin, Lead, Picker];
     /// See waves and their progress.
     pub const WAVES_READ: &[Role] = &[Admin, Lead, Picker, Packer, Operator];
+    /// Print labels and follow print jobs; see printers and their queues.
+    pub const PRINTING: &[Role] = &[Admin, Lead, Packer, Operator, Integration];
+    /// Read a printed label (it may hold a name and address; audit-logged).
+    pub const PRINT_LABEL_READ: &[Role] = &[Admin, Lead, Packer];
 }
 
 pub fn username(s: &str) -> Result<String, Invalid> {

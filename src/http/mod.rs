@@ -114,6 +114,10 @@ async fn readyz(State(s): State<AppState>) -> Response {
 
 async fn metrics(State(s): State<AppState>) -> Response {
     s.ctx.metrics.observe_scanners(&s.ctx.scanners.list());
+    match crate::service::printing::list_printers(&s.ctx).await {
+        Ok(printers) => s.ctx.metrics.observe_printers(&printers),
+        Err(e) => tracing::warn!(error = %e, "cannot read the print queues for /metrics"),
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod import;
 pub mod orders;
 pub mod picking;
+pub mod printing;
 pub mod scans;
 pub mod stock;
 
@@ -28,6 +29,10 @@ pub struct Ctx {
     pub stock_arrived: Arc<tokio::sync::Notify>,
     /// SQLite: the task that writes order intakes in batches (`None` on PostgreSQL).
     pub intake: Option<orders::IntakeQueue>,
+    /// The label templates, checked when loaded.
+    pub labels: Arc<Vec<crate::labels::template::Template>>,
+    /// The print spooler (its workers start with `serve`).
+    pub spooler: Arc<crate::devices::printer::spooler::Spooler>,
 }
 
 /// Who is acting: a logged-in user, an API token, or the system itself.

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalog;
 pub mod events;
 pub mod orders;
+pub mod printing;
 pub mod scanners;
 pub mod sqlite_writer;
 pub mod stock;

@@ -36,7 +36,20 @@ pub struct TestApp {
     pub ctx: Ctx,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    /// Stops the app and waits until it has closed its database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
 }
 
 impl Drop for TestApp {
@@ -103,26 +116,38 @@ pub async fn context(backend: Backend) -> Option<(Ctx, tempfile::TempDir)> {
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = database_url(backend, dir.path()).await?;
+    Some(start_app(url, Some(dir), |_| {}).await)
+}
+
+/// The app on `url` (an existing database is kept: a restart), with the configuration changed
+/// by `tweak`.
+pub async fn start_app(
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = Config::default();
     config.database.url = url;
     config.database.max_connections = 5;
     config.http.listen = "127.0.0.1:0".parse().unwrap();
+    tweak(&mut config);
     let app = konsign::startup::App::build(config)
         .await
         .expect("app builds");
     let addr = app.addr();
     let ctx = app.ctx.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async move {
+    let task = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    Some(TestApp {
+    TestApp {
         base: format!("http://{addr}"),
         ctx,
         http: reqwest::Client::new(),
         shutdown: Some(tx),
+        task: Some(task),
         _dir: dir,
-    })
+    }
 }
 
 /// How a test client authenticates.

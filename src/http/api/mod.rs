@@ -5,6 +5,7 @@ pub use auth::session_cookie;
 mod catalog;
 mod log;
 mod orders;
+mod printing;
 mod scanners;
 mod stock;
 
@@ -60,6 +61,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::scan))
         .routes(routes!(orders::short))
         .routes(routes!(orders::undo))
+        .routes(routes!(printing::list_printers))
+        .routes(routes!(printing::put_printer, printing::delete_printer))
+        .routes(routes!(printing::print))
+        .routes(routes!(printing::list_jobs))
+        .routes(routes!(printing::get_job))
+        .routes(routes!(printing::job_label))
+        .routes(routes!(printing::reprint))
+        .routes(routes!(printing::templates))
+        .routes(routes!(printing::render))
         .merge(imports())
 }
 

@@ -1,0 +1,216 @@
+//! Label printers, print jobs and label templates.
+
+use crate::domain::auth::allow;
+use crate::http::auth::Caller;
+use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
+use crate::http::AppState;
+use crate::labels::Format;
+use crate::service::printing::{
+    self as svc, JobView, PrintRequest, PrinterInput, PrinterView, TemplateView,
+};
+use crate::store::printing::JobRow;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+
+/// Every printer with its state (ready, paper_out, no_answer, ...) and queue depth.
+#[utoipa::path(get, path = "/api/printers", tag = "printing", responses((status = 200, body = Vec<PrinterView>)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn list_printers(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<PrinterView>>> {
+    caller.require(allow::PRINTING)?;
+    Ok(Json(svc::list_printers(&s.ctx).await?))
+}
+
+/// Add or change a printer; its queue starts (or follows the change) at once.
+#[utoipa::path(put, path = "/api/printers/{id}", tag = "printing", params(("id" = String, Path)), request_body = PrinterInput,
+    responses((status = 204), (status = 422, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn put_printer(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(r): Json<PrinterInput>,
+) -> ApiResult<StatusCode> {
+    let p = caller.require(allow::ADMIN)?;
+    svc::put_printer(&s.ctx, &p.actor, &id, &r).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a printer that never printed (one with jobs on record is switched off instead).
+#[utoipa::path(delete, path = "/api/printers/{id}", tag = "printing", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn delete_printer(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let p = caller.require(allow::ADMIN)?;
+    svc::delete_printer(&s.ctx, &p.actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Print a label. Answers 202 at once with the queued job; follow it at
+/// `/api/print-jobs/{id}`. Bad data is refused here (422), before anything is queued. A
+/// repeated `request_key` returns the same job.
+#[utoipa::path(post, path = "/api/print", tag = "printing", request_body = PrintRequest,
+    responses((status = 202, body = JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn print(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<PrintRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(allow::PRINTING)?;
+    let job = svc::print(&s.ctx, &p.actor, &r).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(job)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct JobQuery {
+    pub printer: Option<String>,
+    /// queued, sending, sent, confirmed, failed
+    pub state: Option<String>,
+    /// 1 to 500, default 50.
+    pub limit: Option<i64>,
+}
+
+/// Print jobs, newest first.
+#[utoipa::path(get, path = "/api/print-jobs", tag = "printing", params(JobQuery),
+    responses((status = 200, body = Vec<JobRow>)), security(("session" = []), ("bearer" = [])))]
+pub async fn list_jobs(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<JobQuery>,
+) -> ApiResult<Json<Vec<JobRow>>> {
+    caller.require(allow::PRINTING)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(crate::error::Error::invalid("limit", "must be between 1 and 500").into());
+    }
+    if let Some(st) = &q.state {
+        if !["queued", "sending", "sent", "confirmed", "failed"].contains(&st.as_str()) {
+            return Err(crate::error::Error::invalid(
+                "state",
+                "must be queued, sending, sent, confirmed or failed",
+            )
+            .into());
+        }
+    }
+    Ok(Json(
+        crate::store::printing::list_jobs(
+            s.ctx.db.pool(),
+            q.printer.as_deref(),
+            q.state.as_deref(),
+            limit,
+        )
+        .await?,
+    ))
+}
+
+/// One print job with every transition it went through.
+#[utoipa::path(get, path = "/api/print-jobs/{id}", tag = "printing", params(("id" = String, Path)),
+    responses((status = 200, body = JobView), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn get_job(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<JobView>> {
+    caller.require(allow::PRINTING)?;
+    Ok(Json(svc::job(&s.ctx, &id).await?))
+}
+
+/// The label of a job exactly as sent (ZPL). It may hold a name and address: the read is
+/// audit-logged.
+#[utoipa::path(get, path = "/api/print-jobs/{id}/label", tag = "printing", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/plain"), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn job_label(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(allow::PRINT_LABEL_READ)?;
+    let zpl = svc::job_label(&s.ctx, &p.actor, &id).await?;
+    Ok(([(header::CONTENT_TYPE, Format::Zpl.content_type())], zpl))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReprintRequest {
+    /// Another printer (default: the job's own).
+    pub printer: Option<String>,
+}
+
+/// Print a job's label again, as a new job (202).
+#[utoipa::path(post, path = "/api/print-jobs/{id}/reprint", tag = "printing", params(("id" = String, Path)), request_body = ReprintRequest,
+    responses((status = 202, body = JobRow), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn reprint(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(r): Json<ReprintRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(allow::PRINTING)?;
+    let job = svc::reprint(&s.ctx, &p.actor, &id, r.printer.as_deref()).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(job)))
+}
+
+/// The label templates with their fields.
+#[utoipa::path(get, path = "/api/labels", tag = "printing", responses((status = 200, body = Vec<TemplateView>)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn templates(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<TemplateView>>> {
+    caller.require(allow::PRINTING)?;
+    Ok(Json(svc::templates(&s.ctx)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RenderQuery {
+    /// png (default), pdf or zpl
+    pub format: Option<String>,
+    /// 203 (default) or 300
+    pub dpi: Option<u32>,
+}
+
+/// Render a label with the data in the body, or with the template's example data when the body
+/// is empty: a preview (PNG), a PDF, or the ZPL.
+#[utoipa::path(post, path = "/api/labels/{template}/render", tag = "printing", params(("template" = String, Path), RenderQuery),
+    request_body(content = Object, description = "the label data; empty for the example data"),
+    responses((status = 200, content_type = "image/png"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn render(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(template): Path<String>,
+    Query(q): Query<RenderQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(allow::PRINTING)?;
+    let format = match q.format.as_deref() {
+        None => Format::Png,
+        Some(f) => Format::parse(f)
+            .ok_or_else(|| crate::error::Error::invalid("format", "must be png, pdf or zpl"))?,
+    };
+    let data: Option<serde_json::Value> =
+        if body.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            Some(serde_json::from_slice(&body).map_err(|e| {
+                crate::error::Error::invalid("body", format!("not a JSON object: {e}"))
+            })?)
+        };
+    let bytes = svc::render(
+        &s.ctx,
+        &template,
+        data.as_ref(),
+        format,
+        q.dpi.unwrap_or(203),
+    )
+    .await?;
+    Ok(([(header::CONTENT_TYPE, format.content_type())], bytes))
+}

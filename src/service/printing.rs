@@ -1,0 +1,490 @@
+//! Printing labels: printers (configured, and managed at run time), print requests that
+//! return at once with a job id, reprints as new jobs, and label previews.
+
+use super::{Actor, Ctx};
+use crate::config::PrinterSetting;
+use crate::error::{Error, Result};
+use crate::labels::template::{LabelData, Template};
+use crate::labels::{layout, zpl, Format, RenderError};
+use crate::store::printing::{self as db, JobLogEntry, JobRow, PrinterRow};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// A printer as it is set up (through the API or the configuration file).
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterInput {
+    pub name: Option<String>,
+    /// Host name or IP address.
+    pub host: String,
+    /// Default 9100.
+    pub port: Option<u16>,
+    /// 203 or 300 (default 203).
+    pub dpi: Option<u32>,
+    /// The labels loaded in it.
+    pub label_width_mm: f64,
+    pub label_height_mm: f64,
+    /// The station it serves, for example `pack-1`.
+    pub station: Option<String>,
+    /// Default true; a switched-off printer keeps its queue but prints nothing.
+    pub enabled: Option<bool>,
+}
+
+fn check_id(id: &str) -> Result<()> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(Error::invalid(
+            "id",
+            "must be 1 to 64 letters, digits, '-' or '_'",
+        ));
+    }
+    Ok(())
+}
+
+fn row(id: &str, p: &PrinterInput) -> Result<PrinterRow> {
+    check_id(id)?;
+    let host = p.host.trim();
+    if host.is_empty() || host.len() > 253 || host.contains(char::is_whitespace) {
+        return Err(Error::invalid(
+            "host",
+            "must be a host name or IP address without spaces",
+        ));
+    }
+    let port = p.port.unwrap_or(9100);
+    if port == 0 {
+        return Err(Error::invalid("port", "must be 1 to 65535"));
+    }
+    let dpi = p.dpi.unwrap_or(203);
+    if zpl::Dpi::parse(dpi).is_none() {
+        return Err(Error::invalid("dpi", "must be 203 or 300"));
+    }
+    for (field, v) in [
+        ("label_width_mm", p.label_width_mm),
+        ("label_height_mm", p.label_height_mm),
+    ] {
+        if !(10.0..=300.0).contains(&v) {
+            return Err(Error::invalid(field, "must be 10 to 300 mm"));
+        }
+    }
+    Ok(PrinterRow {
+        id: id.to_string(),
+        name: p
+            .name
+            .clone()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| id.to_string()),
+        host: host.to_string(),
+        port: i64::from(port),
+        dpi: i64::from(dpi),
+        label_width_mm: p.label_width_mm,
+        label_height_mm: p.label_height_mm,
+        station: p
+            .station
+            .clone()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+        enabled: p.enabled.unwrap_or(true),
+        state: "unknown".into(),
+        state_detail: String::new(),
+        state_at: String::new(),
+        owner: None,
+    })
+}
+
+/// Adds or changes a printer; its worker picks the change up at once.
+pub async fn put_printer(ctx: &Ctx, actor: &Actor, id: &str, p: &PrinterInput) -> Result<()> {
+    let r = row(id, p)?;
+    let mut tx = ctx.db.begin_write().await?;
+    db::put_printer(tx.conn(), &r).await?;
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "printer.put",
+            subject: &format!("printer:{id}"),
+            purpose: None,
+            detail: serde_json::to_value(p).unwrap_or_default(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.spooler.sync().await?;
+    ctx.spooler.wake(id);
+    Ok(())
+}
+
+/// The printers of the configuration file, added or updated at start.
+pub async fn configure_printers(
+    db_: &crate::store::Db,
+    printers: &[PrinterSetting],
+) -> anyhow::Result<()> {
+    for p in printers {
+        let input = PrinterInput {
+            name: p.name.clone(),
+            host: p.host.clone(),
+            port: Some(p.port),
+            dpi: Some(p.dpi),
+            label_width_mm: p.label_width_mm,
+            label_height_mm: p.label_height_mm,
+            station: p.station.clone(),
+            enabled: Some(true),
+        };
+        let r =
+            row(&p.id, &input).map_err(|e| anyhow::anyhow!("printing.printers {}: {e}", p.id))?;
+        let mut tx = db_.begin_write().await?;
+        db::put_printer(tx.conn(), &r).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// A printer with its queue.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PrinterView {
+    #[serde(flatten)]
+    pub printer: PrinterRow,
+    /// Jobs queued, being sent, or sent and not yet confirmed.
+    pub queue_depth: i64,
+    /// True while the state holds the queue (paper out, paused, no answer, ...).
+    pub alarm: bool,
+    /// The state in Danish, for the pages.
+    pub state_da: String,
+}
+
+pub async fn list_printers(ctx: &Ctx) -> Result<Vec<PrinterView>> {
+    let printers = db::list_printers(ctx.db.pool()).await?;
+    let depths = db::queue_depths(ctx.db.pool()).await?;
+    Ok(printers
+        .into_iter()
+        .map(|p| {
+            let queue_depth = depths
+                .iter()
+                .find(|(id, _)| *id == p.id)
+                .map_or(0, |(_, n)| *n);
+            let st = crate::devices::printer::status::PrinterState::parse(&p.state);
+            PrinterView {
+                queue_depth,
+                alarm: st.is_alarm(),
+                state_da: st.da().to_string(),
+                printer: p,
+            }
+        })
+        .collect())
+}
+
+/// Removes a printer that never printed; one with jobs is switched off instead (its history
+/// stays).
+pub async fn delete_printer(ctx: &Ctx, actor: &Actor, id: &str) -> Result<()> {
+    if db::get_printer(ctx.db.pool(), id).await?.is_none() {
+        return Err(Error::NotFound(format!("printer {id}")));
+    }
+    let mut tx = ctx.db.begin_write().await?;
+    let removed = sqlx::query(
+        "delete from printers where id = $1 and not exists (select 1 from print_jobs where printer_id = $1)",
+    )
+    .bind(id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if removed == 0 {
+        return Err(Error::conflict(
+            "printer_has_jobs",
+            format!(
+                "printer {id} has print jobs on record; switch it off (enabled: false) instead"
+            ),
+        ));
+    }
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "printer.delete",
+            subject: &format!("printer:{id}"),
+            purpose: None,
+            detail: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.spooler.sync().await?;
+    Ok(())
+}
+
+/// A request to print one label.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrintRequest {
+    pub printer: String,
+    pub template: String,
+    /// One value per template field (and an array of rows per table); leave out with
+    /// `sample: true`.
+    #[schema(value_type = Object)]
+    pub data: Option<serde_json::Value>,
+    /// Print the template's example data (a test print).
+    #[serde(default)]
+    pub sample: bool,
+    /// The caller's idempotency key: a repeated request with the same key returns the same job.
+    pub request_key: Option<String>,
+    /// What the label is for (order reference, parcel, cut job), shown to people.
+    pub subject: Option<String>,
+}
+
+/// A label template as the API lists it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TemplateView {
+    pub name: String,
+    pub description: String,
+    pub width_mm: f64,
+    pub height_mm: f64,
+    /// Field name -> what it holds.
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Table name -> (column field -> what it holds).
+    pub tables: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+}
+
+pub fn templates(ctx: &Ctx) -> Vec<TemplateView> {
+    ctx.labels
+        .iter()
+        .map(|t| TemplateView {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            width_mm: t.width_mm,
+            height_mm: t.height_mm,
+            fields: t.fields.clone(),
+            tables: t.tables.clone(),
+        })
+        .collect()
+}
+
+pub fn template<'a>(ctx: &'a Ctx, name: &str) -> Result<&'a Template> {
+    ctx.labels.iter().find(|t| t.name == name).ok_or_else(|| {
+        Error::NotFound(format!(
+            "label template {name} (there are: {})",
+            ctx.labels
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+fn render_error(e: RenderError) -> Error {
+    match e {
+        RenderError::Data(d) => Error::invalid(&format!("data.{}", d.field), d.message),
+        RenderError::Output(m) => Error::Internal(anyhow::anyhow!(m)),
+        other => Error::invalid("data", other.to_string()),
+    }
+}
+
+fn label_data(t: &Template, data: Option<&serde_json::Value>, sample: bool) -> Result<LabelData> {
+    match (data, sample) {
+        (Some(_), true) => Err(Error::invalid(
+            "sample",
+            "give data or sample: true, not both",
+        )),
+        (None, true) => Ok(t.sample.clone()),
+        (None, false) => Err(Error::invalid("data", "is missing (or set sample: true)")),
+        (Some(v), false) => LabelData::from_json(v)
+            .map_err(|d| Error::invalid(&format!("data.{}", d.field), d.message)),
+    }
+}
+
+fn new_job_id() -> String {
+    format!("pj-{:016x}", rand::random::<u64>())
+}
+
+/// Renders the label now (bad data is refused here, before anything is queued), queues the
+/// job and returns it at once; the printer's worker prints it.
+pub async fn print(ctx: &Ctx, actor: &Actor, r: &PrintRequest) -> Result<JobRow> {
+    if let Some(key) = &r.request_key {
+        if key.is_empty() || key.len() > 128 {
+            return Err(Error::invalid("request_key", "must be 1 to 128 characters"));
+        }
+        if let Some(j) = db::job_by_key(ctx.db.pool(), key).await? {
+            return Ok(j);
+        }
+    }
+    let printer = db::get_printer(ctx.db.pool(), &r.printer)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("printer {}", r.printer)))?;
+    if !printer.enabled {
+        return Err(Error::conflict(
+            "printer_disabled",
+            format!("printer {} is switched off", printer.id),
+        ));
+    }
+    let t = template(ctx, &r.template)?.clone();
+    if t.width_mm > printer.label_width_mm + 1.0 || t.height_mm > printer.label_height_mm + 1.0 {
+        return Err(Error::invalid(
+            "template",
+            format!(
+                "the {} label ({} x {} mm) does not fit the {} x {} mm labels in printer {}",
+                t.name,
+                t.width_mm,
+                t.height_mm,
+                printer.label_width_mm,
+                printer.label_height_mm,
+                printer.id
+            ),
+        ));
+    }
+    let data = label_data(&t, r.data.as_ref(), r.sample)?;
+    let id = new_job_id();
+    let dpi = zpl::Dpi::parse(printer.dpi as u32).unwrap_or(zpl::Dpi::D203);
+    let job = id.clone();
+    let today = crate::domain::time::business_day(chrono::Utc::now());
+    let payload = tokio::task::spawn_blocking(move || zpl::render(&t, &data, dpi, &job, today))
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("rendering stopped: {e}")))?
+        .map_err(render_error)?;
+    let mut tx = ctx.db.begin_write().await?;
+    let inserted = db::insert_job(
+        tx.conn(),
+        &db::NewJob {
+            id: &id,
+            printer_id: &printer.id,
+            template: &r.template,
+            payload: &payload,
+            reprint_of: None,
+            request_key: r.request_key.as_deref(),
+            subject: r.subject.as_deref(),
+            requested_by: &actor.name,
+        },
+    )
+    .await;
+    let queued = match inserted {
+        Ok(()) => {
+            let j = db::get_job_in(tx.conn(), &id).await?;
+            tx.commit().await?;
+            j
+        }
+        Err(e) if crate::store::is_unique_violation(&e) && r.request_key.is_some() => {
+            drop(tx);
+            // The same request, raced: the job that won.
+            let key = r.request_key.as_deref().unwrap_or_default();
+            return db::job_by_key(ctx.db.pool(), key)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("print job with key {key}")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    ctx.spooler.wake(&printer.id);
+    queued.ok_or_else(|| Error::NotFound(format!("print job {id}")))
+}
+
+/// Prints a job's label again, as a new job (on the same printer unless another is named).
+pub async fn reprint(
+    ctx: &Ctx,
+    actor: &Actor,
+    job_id: &str,
+    printer: Option<&str>,
+) -> Result<JobRow> {
+    let (old_printer, payload) = db::job_payload(ctx.db.pool(), job_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("print job {job_id}")))?;
+    let old = db::get_job(ctx.db.pool(), job_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("print job {job_id}")))?;
+    let printer_id = printer.unwrap_or(&old_printer);
+    let p = db::get_printer(ctx.db.pool(), printer_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("printer {printer_id}")))?;
+    if !p.enabled {
+        return Err(Error::conflict(
+            "printer_disabled",
+            format!("printer {} is switched off", p.id),
+        ));
+    }
+    let id = new_job_id();
+    let payload = payload.replace(
+        &format!("^FX job {job_id} "),
+        &format!("^FX job {id} reprint of {job_id} "),
+    );
+    let mut tx = ctx.db.begin_write().await?;
+    db::insert_job(
+        tx.conn(),
+        &db::NewJob {
+            id: &id,
+            printer_id: &p.id,
+            template: &old.template,
+            payload: &payload,
+            reprint_of: Some(job_id),
+            request_key: None,
+            subject: old.subject.as_deref(),
+            requested_by: &actor.name,
+        },
+    )
+    .await?;
+    let queued = db::get_job_in(tx.conn(), &id).await?;
+    tx.commit().await?;
+    ctx.spooler.wake(&p.id);
+    queued.ok_or_else(|| Error::NotFound(format!("print job {id}")))
+}
+
+/// A job with its transitions.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobView {
+    #[serde(flatten)]
+    pub job: JobRow,
+    pub log: Vec<JobLogEntry>,
+}
+
+pub async fn job(ctx: &Ctx, id: &str) -> Result<JobView> {
+    let job = db::get_job(ctx.db.pool(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("print job {id}")))?;
+    let log = db::job_log(ctx.db.pool(), id).await?;
+    Ok(JobView { job, log })
+}
+
+/// The label of a job as sent (it may hold a name and address: the read is audit-logged).
+pub async fn job_label(ctx: &Ctx, actor: &Actor, id: &str) -> Result<String> {
+    let (_, payload) = db::job_payload(ctx.db.pool(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("print job {id}")))?;
+    let mut tx = ctx.db.begin_write().await?;
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "print_job.label_read",
+            subject: &format!("print_job:{id}"),
+            purpose: Some("reading a printed label"),
+            detail: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(payload)
+}
+
+/// Renders a label for a preview or a download: ZPL, PDF or PNG (page 1).
+pub async fn render(
+    ctx: &Ctx,
+    name: &str,
+    data: Option<&serde_json::Value>,
+    format: Format,
+    dpi: u32,
+) -> Result<Vec<u8>> {
+    let t = template(ctx, name)?.clone();
+    let data = label_data(&t, data, data.is_none())?;
+    let zdpi = zpl::Dpi::parse(dpi).ok_or_else(|| Error::invalid("dpi", "must be 203 or 300"))?;
+    let today = crate::domain::time::business_day(chrono::Utc::now());
+    tokio::task::spawn_blocking(move || -> std::result::Result<Vec<u8>, RenderError> {
+        let l = layout::layout(&t, &data, today)?;
+        match format {
+            Format::Zpl => Ok(zpl::from_layout(&l, &t.name, zdpi, "preview", today)?.into_bytes()),
+            Format::Pdf => crate::labels::pdf::render(&l, &t.name),
+            Format::Png => crate::labels::png::render(&l, 0, dpi),
+        }
+    })
+    .await
+    .map_err(|e| Error::Internal(anyhow::anyhow!("rendering stopped: {e}")))?
+    .map_err(render_error)
+}

@@ -319,6 +319,10 @@ fn print_demo(report: &service::demo::DemoReport) {
             report.orders_allocated,
             report.orders - report.orders_allocated
         );
+        println!(
+            "label printers pack-1 (127.0.0.1:9100) and cut-1 (127.0.0.1:9101); play them with \
+             `konsign simulate printer --listen 127.0.0.1:9100 --out printed-labels`"
+        );
     } else {
         println!("demo data already present; catalog and stock left as they are");
     }

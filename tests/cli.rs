@@ -267,7 +267,31 @@ fn labels_are_listed_and_rendered_to_zpl_from_the_shipped_templates() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("no template nope; there are: cut-sticker, location, shipping"));
+        .contains("no template nope; there are: cut-sticker, location, packing-slip, shipping"));
+    // PDF and PNG from the command line, without a templates folder (the built-in ones).
+    for (format, magic) in [("pdf", &b"%PDF-"[..]), ("png", &b"\x89PNG"[..])] {
+        let file = dir.path().join(format!("slip.{format}"));
+        let out = konsign(dir.path())
+            .args([
+                "label",
+                "render",
+                "--template",
+                "packing-slip",
+                "--sample",
+                "--format",
+                format,
+            ])
+            .arg("--out")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(std::fs::read(&file).unwrap().starts_with(magic), "{format}");
+    }
     let broken = dir.path().join("broken");
     std::fs::create_dir(&broken).unwrap();
     let text = std::fs::read_to_string(format!("{templates}/location.toml")).unwrap();

@@ -131,7 +131,15 @@ fn expected(symbology: Symbology, value: &str) -> (String, String) {
         Symbology::Gs1_128 => (gs1_text(value), "]C1".into()),
         Symbology::Code128 => (value.to_string(), "]C0".into()),
         Symbology::Gs1Datamatrix => (format!("<GS>{}", gs1_text(value)), String::new()),
-        Symbology::Qr | Symbology::Ean13 => unreachable!("not in the shipped templates"),
+        Symbology::Qr => (value.to_string(), "]Q1".into()),
+        Symbology::Ean13 => {
+            let sum: u32 = value
+                .bytes()
+                .enumerate()
+                .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 1 { 3 } else { 1 })
+                .sum();
+            (format!("{value}{}", (10 - sum % 10) % 10), "]E0".into())
+        }
     }
 }
 
@@ -393,6 +401,46 @@ fn a_long_packing_slip_continues_on_more_pages() {
     // Every row is printed once: 60 lots, and the header once per page.
     assert_eq!(text.matches("CO88721").count(), 60, "{text}");
     assert_eq!(text.matches("Producent").count(), pages);
+}
+
+#[test]
+fn qr_and_ean_13_decode_from_png_and_pdf() {
+    if tools().is_none() {
+        return;
+    }
+    let t = Template::parse(
+        "other.toml",
+        r#"
+name = "other"
+description = "QR and EAN-13, in no shipped template yet"
+width_mm = 100
+height_mm = 60
+[fields]
+url = "a link"
+ean = "12 digits"
+[sample]
+url = "https://konsign.example/p/WEB-2026-000123"
+ean = "570893200001"
+[[elements]]
+type = "barcode"
+symbology = "qr"
+x_mm = 5
+y_mm = 5
+module_mm = 0.75
+data = "{url}"
+[[elements]]
+type = "barcode"
+symbology = "ean13"
+x_mm = 45
+y_mm = 10
+height_mm = 20
+module_mm = 0.4
+hri = true
+data = "{ean}"
+"#,
+    )
+    .unwrap();
+    assert_eq!(decode_png_and_pdf(&t, &t.sample), 2);
 }
 
 #[test]

@@ -81,6 +81,15 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("api", Lang::Da) => "API-dokumentation (OpenAPI)",
         ("api", Lang::En) => "API documentation (OpenAPI)",
         ("station", _) => "Station",
+        ("printers", Lang::Da) => "Printere",
+        ("printers", Lang::En) => "Printers",
+        ("printer", _) => "Printer",
+        ("state", Lang::Da) => "Tilstand",
+        ("state", Lang::En) => "State",
+        ("queue", Lang::Da) => "I kø",
+        ("queue", Lang::En) => "Queued",
+        ("no_printers", Lang::Da) => "Ingen printere er sat op.",
+        ("no_printers", Lang::En) => "No printers are set up.",
         ("scans", Lang::Da) => "Scanninger (nyeste øverst)",
         ("scans", Lang::En) => "Scans (newest first)",
         ("time", Lang::Da) => "Tid",
@@ -344,6 +353,13 @@ async fn home(
     } else {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new())
     };
+    let printers = if crate::domain::auth::allow::PRINTING.contains(&role) {
+        crate::service::printing::list_printers(&s.ctx)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let order_max = orders.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let max = rows.iter().map(|r| r.on_hand).max().unwrap_or(0).max(1);
     let pct = |n: i64| format!("width:{:.1}%", n as f64 * 100.0 / max as f64);
@@ -416,6 +432,11 @@ async fn home(
                     script { (maud::PreEscaped(ASSIGN_JS)) }
                 }
             }
+            @if !printers.is_empty() {
+                h2 { (t(l, "printers")) }
+                (printers_table(l, &printers))
+                script { (maud::PreEscaped(PRINTERS_JS)) }
+            }
             h1 { (t(l, "stock_by_owner")) }
             table {
                 thead { tr {
@@ -480,6 +501,45 @@ async fn logout_submit(
         .into_response()
 }
 
+/// Printers with their state and queue; a printer whose queue is held is marked.
+fn printers_table(l: Lang, printers: &[crate::service::printing::PrinterView]) -> Markup {
+    html! {
+        @if printers.is_empty() { p { (t(l, "no_printers")) } }
+        @else {
+            table #printers {
+                thead { tr { th { (t(l, "printer")) } th { (t(l, "station")) } th { (t(l, "state")) } th { (t(l, "queue")) } } }
+                tbody { @for p in printers { tr class=(if p.alarm { "bad" } else { "ok" }) data-printer=(p.printer.id) {
+                    td { (p.printer.name) " (" (p.printer.id) ")" }
+                    td { (p.printer.station.clone().unwrap_or_default()) }
+                    td.state { (if l == Lang::Da { p.state_da.clone() } else { p.printer.state.replace('_', " ") })
+                        @if !p.printer.state_detail.is_empty() { br; small { (p.printer.state_detail) } } }
+                    td.queue { (p.queue_depth) }
+                } } }
+            }
+        }
+    }
+}
+
+/// Keeps the printers table live: state and queue depth every two seconds.
+const PRINTERS_JS: &str = r#"
+async function pollPrinters() {
+  try {
+    const r = await fetch('/api/printers');
+    if (r.ok) {
+      const da = document.documentElement.lang === 'da';
+      for (const p of await r.json()) {
+        const tr = document.querySelector('tr[data-printer="' + CSS.escape(p.id) + '"]');
+        if (!tr) continue;
+        tr.className = p.alarm ? 'bad' : 'ok';
+        tr.querySelector('.state').textContent = (da ? p.state_da : p.state.replace('_', ' ')) + (p.state_detail ? ' – ' + p.state_detail : '');
+        tr.querySelector('.queue').textContent = p.queue_depth;
+      }
+    }
+  } finally { setTimeout(pollPrinters, 2000); }
+}
+pollPrinters();
+"#;
+
 /// The station page: every scan at the station with its verdict, live (polls the scans API each
 /// second), and a form that receives the last accepted scan with quantity and location.
 async fn station(
@@ -502,6 +562,16 @@ async fn station(
         Err(e) => return super::error::ApiError::from(e).into_response(),
     };
     let csrf = principal.csrf.clone().unwrap_or_default();
+    let printers: Vec<_> = if crate::domain::auth::allow::PRINTING.contains(&principal.actor.role) {
+        crate::service::printing::list_printers(&s.ctx)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.printer.station.as_deref() == Some(station.as_str()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let texts =
         serde_json::json!({ "received": t(l, "received"), "no_scan": t(l, "no_scan") }).to_string();
     let body = page(
@@ -521,6 +591,11 @@ async fn station(
                 p #result role="status" {}
                 h2 { (t(l, "scans")) }
                 table { thead { tr { th { (t(l, "time")) } th { (t(l, "scanner")) } th { (t(l, "verdict")) } } } tbody #scans {} }
+            }
+            @if !printers.is_empty() {
+                h2 { (t(l, "printers")) }
+                (printers_table(l, &printers))
+                script { (maud::PreEscaped(PRINTERS_JS)) }
             }
             script { (maud::PreEscaped(STATION_JS)) }
         },

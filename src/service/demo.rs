@@ -295,6 +295,28 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
         }
     }
     demo_orders(ctx, &mut rng, &orderable, &mut report).await?;
+    // Two label printers on loopback: `konsign simulate printer` plays them.
+    for (id, name, port, w, h, station) in [
+        ("pack-1", "Pakkebord 1", 9100, 102.0, 152.0, "PAK-01"),
+        ("cut-1", "Hulklip 1", 9101, 51.0, 32.0, "CUT-01"),
+    ] {
+        super::printing::put_printer(
+            ctx,
+            &actor,
+            id,
+            &super::printing::PrinterInput {
+                name: Some(name.into()),
+                host: "127.0.0.1".into(),
+                port: Some(port),
+                dpi: Some(203),
+                label_width_mm: w,
+                label_height_mm: h,
+                station: Some(station.into()),
+                enabled: Some(true),
+            },
+        )
+        .await?;
+    }
     Ok(report)
 }
 

@@ -1,0 +1,5 @@
+//! The wire types of konsign's cutting-station protocol (`docs/devices/hulklip-mqtt.md`), shared
+//! by konsign (the host) and `konsign-bridge` (a station): topics, the envelope, every message,
+//! and decoding with the protocol's checks (size, version, the header matching the topic).
+
+pub mod wire;

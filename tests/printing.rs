@@ -235,6 +235,52 @@ async fn a_label_prints_and_is_confirmed(backend: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
     assert_eq!(common::count(&app.ctx, "print_jobs").await, before);
+    // Previews: the template's example as PNG, any data as PDF, for the pages.
+    let png = packer
+        .req(reqwest::Method::GET, "/api/labels/shipping/preview.png")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.status(), StatusCode::OK);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    let sticker = app
+        .ctx
+        .labels
+        .iter()
+        .find(|t| t.name == "cut-sticker")
+        .unwrap();
+    let pdf = packer
+        .req(
+            reqwest::Method::POST,
+            "/api/labels/cut-sticker/render?format=pdf",
+        )
+        .json(&sticker.sample.fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let bad = packer
+        .req(
+            reqwest::Method::POST,
+            "/api/labels/cut-sticker/render?format=gif",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let lead = app.user("lead", konsign::domain::auth::Role::Lead).await;
+    let page = lead
+        .req(reqwest::Method::GET, "/")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/api/labels/shipping/preview.png"), "{page}");
+    assert!(page.contains("data-printer=\"pack-1\""), "{page}");
     // The metrics show the printer and its queue.
     let m = admin.get("/metrics").await;
     let text = m

@@ -88,6 +88,8 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("state", Lang::En) => "State",
         ("queue", Lang::Da) => "I kø",
         ("queue", Lang::En) => "Queued",
+        ("templates", Lang::Da) => "Etiketskabeloner (eksempel)",
+        ("templates", Lang::En) => "Label templates (example)",
         ("no_printers", Lang::Da) => "Ingen printere er sat op.",
         ("no_printers", Lang::En) => "No printers are set up.",
         ("scans", Lang::Da) => "Scanninger (nyeste øverst)",
@@ -228,7 +230,7 @@ body.good{background:#a5d6a7}body.bad{background:#ef9a9a}#card{background:#fff;b
 #loc{font-size:3.5rem;font-weight:800;letter-spacing:.05em}#prod{font-size:1.6rem;margin:.4rem 0}#detail{font-size:1.3rem}\
 #scanform{display:flex;gap:.5rem;margin:1rem 0}#scan{flex:1;font-size:1.5rem}#qty{width:5rem}#msg{font-size:1.4rem;min-height:2rem}\
 .buttons{display:flex;gap:.5rem;flex-wrap:wrap}.buttons button{flex:1}form.take button{width:100%;margin:.3rem 0;font-size:1.4rem}label.station{display:grid;margin-bottom:1rem}\
-#pick[data-online=no] #progress::after{content:' · offline';color:#a40000}a.big{font-size:1.3rem;font-weight:600}";
+#pick[data-online=no] #progress::after{content:' · offline';color:#a40000}a.big{font-size:1.3rem;font-weight:600}.previews{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}.previews figure{margin:0;border:1px solid #ccc;padding:.4em;background:#fff}.previews img{display:block;max-width:100%;height:auto}";
 
 #[derive(Deserialize)]
 struct LangQuery {
@@ -436,6 +438,18 @@ async fn home(
                 h2 { (t(l, "printers")) }
                 (printers_table(l, &printers))
                 script { (maud::PreEscaped(PRINTERS_JS)) }
+            }
+            @if lead {
+                h2 { (t(l, "templates")) }
+                div.previews {
+                    @for tpl in s.ctx.labels.iter().filter(|t| t.width_mm <= 120.0) {
+                        figure {
+                            img src=(format!("/api/labels/{}/preview.png", tpl.name)) alt=(tpl.description)
+                                width=(format!("{:.0}", tpl.width_mm * 2.0)) loading="lazy";
+                            figcaption { (tpl.name) " · " (tpl.width_mm) " × " (tpl.height_mm) " mm" }
+                        }
+                    }
+                }
             }
             h1 { (t(l, "stock_by_owner")) }
             table {

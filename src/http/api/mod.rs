@@ -70,6 +70,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(printing::reprint))
         .routes(routes!(printing::templates))
         .routes(routes!(printing::render))
+        .routes(routes!(printing::preview))
         .merge(imports())
 }
 

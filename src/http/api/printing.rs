@@ -214,3 +214,23 @@ pub async fn render(
     .await?;
     Ok(([(header::CONTENT_TYPE, format.content_type())], bytes))
 }
+
+/// A template's example label as a PNG (for the pages; cached by the browser for an hour).
+#[utoipa::path(get, path = "/api/labels/{template}/preview.png", tag = "printing", params(("template" = String, Path)),
+    responses((status = 200, content_type = "image/png"), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn preview(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(template): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(allow::PRINTING)?;
+    let bytes = svc::render(&s.ctx, &template, None, Format::Png, 203).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, Format::Png.content_type()),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        bytes,
+    ))
+}

@@ -72,6 +72,8 @@ pub struct Metrics {
     pub print_queue_depth: Family<PrinterLabel, Gauge>,
     /// Print jobs finished, by outcome (confirmed, failed).
     pub print_jobs: Family<OutcomeLabel, Counter>,
+    /// Messages from cutting stations, by outcome (ok, refused).
+    pub mqtt_messages: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -165,7 +167,14 @@ impl Metrics {
             "Print jobs finished, by outcome (confirmed, failed)",
             print_jobs.clone(),
         );
+        let mqtt_messages = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "mqtt_messages",
+            "Messages from cutting stations handled, by outcome (ok, refused)",
+            mqtt_messages.clone(),
+        );
         Self {
+            mqtt_messages,
             printer_state,
             print_queue_depth,
             print_jobs,

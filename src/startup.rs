@@ -26,11 +26,13 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
         config.printing.timings(),
     );
     crate::service::printing::configure_printers(&db, &config.printing.printers).await?;
+    crate::service::cutting::configure_stations(&db, &config.mqtt.stations).await?;
     Ok(Ctx {
         intake,
         db,
         labels: Arc::new(labels),
         spooler,
+        cutting: Arc::new(crate::service::cutting::Hub::default()),
         config: Arc::new(config),
         metrics,
         scanners: Arc::new(crate::devices::scanner::Supervisor::new()),
@@ -77,6 +79,7 @@ impl App {
         let scanners = crate::service::scans::start_all(&self.ctx).await?;
         self.ctx.spooler.sync().await?;
         let spooler = self.ctx.spooler.start();
+        let mqtt = crate::service::cutting::start(&self.ctx).await?;
         tracing::info!(scanners, "scanner links started");
         let router = crate::http::router(self.ctx.clone());
         tracing::info!(addr = %self.addr, backend = ?self.ctx.db.backend(), "konsign is serving");
@@ -90,6 +93,10 @@ impl App {
         backorders.abort();
         spooler.abort();
         self.ctx.spooler.shutdown().await;
+        crate::service::cutting::shutdown(&self.ctx).await;
+        for t in mqtt {
+            t.abort();
+        }
         if let Some(w) = waves {
             w.abort();
         }

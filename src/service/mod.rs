@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod cutting;
 pub mod demo;
 pub mod import;
 pub mod orders;
@@ -33,6 +34,8 @@ pub struct Ctx {
     pub labels: Arc<Vec<crate::labels::template::Template>>,
     /// The print spooler (its workers start with `serve`).
     pub spooler: Arc<crate::devices::printer::spooler::Spooler>,
+    /// The MQTT link to the cutting stations (connected by `serve`).
+    pub cutting: Arc<cutting::Hub>,
 }
 
 /// Who is acting: a logged-in user, an API token, or the system itself.

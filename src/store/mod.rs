@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod cutting;
 pub mod events;
 pub mod orders;
 pub mod printing;

@@ -130,6 +130,8 @@ pub async fn start_app(
     config.database.url = url;
     config.database.max_connections = 5;
     config.http.listen = "127.0.0.1:0".parse().unwrap();
+    // Only the cutting-station tests talk MQTT; they switch it on.
+    config.mqtt.enabled = false;
     tweak(&mut config);
     let app = konsign::startup::App::build(config)
         .await

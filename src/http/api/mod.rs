@@ -3,6 +3,7 @@
 mod auth;
 pub use auth::session_cookie;
 mod catalog;
+mod cutting;
 mod log;
 mod orders;
 mod printing;
@@ -71,6 +72,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(printing::templates))
         .routes(routes!(printing::render))
         .routes(routes!(printing::preview))
+        .routes(routes!(cutting::list))
+        .routes(routes!(cutting::put))
         .merge(imports())
 }
 

@@ -1,0 +1,521 @@
+//! Cutting stations over MQTT against real brokers: konsign's embedded broker, and Mosquitto
+//! (`TEST_MQTT_URL`, for example mqtt://127.0.0.1:1883, as `.ci/run` sets it; skipped with a
+//! printed reason when unset, unless `TEST_REQUIRE_SERVICES=1`). A test station is a real MQTT
+//! client speaking the protocol (`firmware_bridge::wire`). Each test runs under its own site, so
+//! retained messages of other tests never meet it.
+
+mod common;
+
+use firmware_bridge::wire::{self, Header, Topic};
+use reqwest::StatusCode;
+use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy)]
+enum Broker {
+    Embedded,
+    Mosquitto,
+}
+
+macro_rules! on_both_brokers {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(super::Broker::Embedded).await } )*
+        }
+        mod mosquitto {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(super::Broker::Mosquitto).await } )*
+        }
+    };
+}
+
+on_both_brokers!(
+    a_station_comes_online_and_its_last_will_marks_it_broken,
+    bad_messages_are_refused_with_a_reason_and_nothing_stops,
+);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn mosquitto_url() -> Option<String> {
+    match std::env::var("TEST_MQTT_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            assert!(
+                !std::env::var("TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1"),
+                "TEST_REQUIRE_SERVICES=1 but TEST_MQTT_URL is not set"
+            );
+            eprintln!(
+                "skipped: the Mosquitto test needs TEST_MQTT_URL (e.g. mqtt://127.0.0.1:1883)"
+            );
+            None
+        }
+    }
+}
+
+struct Setup {
+    app: common::TestApp,
+    site: String,
+    broker: (String, u16),
+}
+
+async fn setup(broker: Broker) -> Option<Setup> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into()))
+        .with_test_writer()
+        .try_init();
+    let site = format!(
+        "t{}",
+        konsign::service::auth::random_secret(6)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    );
+    let url = match broker {
+        Broker::Embedded => None,
+        Broker::Mosquitto => Some(mosquitto_url()?),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::database_url(common::Backend::Sqlite, dir.path()).await?;
+    let port = free_port();
+    let s = site.clone();
+    let app = common::start_app(db, Some(dir), move |c| {
+        c.mqtt.enabled = true;
+        c.mqtt.url = url;
+        c.mqtt.embedded_listen = format!("127.0.0.1:{port}").parse().unwrap();
+        c.mqtt.site = s;
+        c.mqtt.host_id = Some("h1".into());
+    })
+    .await;
+    let broker = app.ctx.config.mqtt.broker().unwrap();
+    Some(Setup { app, site, broker })
+}
+
+/// A test station (or observer): a real MQTT client; what it receives arrives on the channel.
+struct Client {
+    client: AsyncClient,
+    rx: tokio::sync::mpsc::UnboundedReceiver<(String, Value)>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn connect(
+    broker: &(String, u16),
+    id: &str,
+    will: Option<(String, Vec<u8>)>,
+    subscribe: &[String],
+) -> Client {
+    let mut o = MqttOptions::new(id, broker.0.clone(), broker.1);
+    o.set_keep_alive(Duration::from_secs(5));
+    o.set_max_packet_size(1024 * 1024, 1024 * 1024);
+    if let Some((t, p)) = will {
+        o.set_last_will(LastWill::new(t, p, QoS::AtLeastOnce, true));
+    }
+    let (client, mut ev) = AsyncClient::new(o, 64);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let mut ready = Some(ready_tx);
+    let subs: Vec<String> = subscribe.to_vec();
+    let c = client.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            match ev.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    for s in &subs {
+                        c.subscribe(s.clone(), QoS::AtLeastOnce).await.unwrap();
+                    }
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(());
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let v = serde_json::from_slice(&p.payload).unwrap_or(Value::Null);
+                    let _ = tx.send((p.topic.clone(), v));
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(10), ready_rx)
+        .await
+        .expect("connected to the broker")
+        .unwrap();
+    // Let the subscriptions settle.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Client { client, rx, task }
+}
+
+impl Client {
+    /// Waits (up to 10 s) for a message on a topic ending in `suffix` that satisfies `f`.
+    async fn expect(&mut self, suffix: &str, f: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.rx.recv()).await {
+                Ok(Some((t, v))) if t.ends_with(suffix) && f(&v) => return v,
+                Ok(Some(_)) => continue,
+                _ => panic!("no message on *{suffix} as expected"),
+            }
+        }
+    }
+
+    async fn publish(&self, topic: String, retain: bool, payload: Vec<u8>) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, retain, payload)
+            .await
+            .unwrap();
+    }
+}
+
+fn header(site: &str, station: &str, n: u64) -> Header {
+    Header::new(site, station, "b-test", format!("m-{n}"), n)
+}
+
+fn factsheet(site: &str) -> wire::Factsheet {
+    wire::Factsheet {
+        header: header(site, "cut-1", 2),
+        shapes: vec![wire::ShapeKind::Round, wire::ShapeKind::Oval],
+        min_mm: 10.0,
+        max_mm: 70.0,
+        tolerance_mm: 0.5,
+        queue_limit: 3,
+        versions: wire::Versions {
+            protocol: wire::PROTOCOL_VERSION.into(),
+            bridge: None,
+            firmware: Some("test".into()),
+        },
+    }
+}
+
+fn state(site: &str, mode: wire::Mode, n: u64) -> wire::State {
+    wire::State {
+        header: header(site, "cut-1", n),
+        mode,
+        current_job: None,
+        queue: vec![],
+        queue_limit: 3,
+        last_event_seq: 0,
+        errors: vec![],
+    }
+}
+
+async fn station(s: &Setup, admin: &common::Client) -> Client {
+    let r = admin
+        .put_json("/api/cut-stations/cut-1", json!({ "name": "Hulklip 1" }))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let will = wire::Connection {
+        header: header(&s.site, "cut-1", 0),
+        connection: wire::ConnectionState::Broken,
+    };
+    let c = connect(
+        &s.broker,
+        &format!("station-{}-cut-1", s.site),
+        Some((
+            wire::topic(&s.site, "cut-1", Topic::Connection),
+            wire::encode(&will),
+        )),
+        &[],
+    )
+    .await;
+    let online = wire::Connection {
+        header: header(&s.site, "cut-1", 1),
+        connection: wire::ConnectionState::Online,
+    };
+    c.publish(
+        wire::topic(&s.site, "cut-1", Topic::Connection),
+        true,
+        wire::encode(&online),
+    )
+    .await;
+    c.publish(
+        wire::topic(&s.site, "cut-1", Topic::Factsheet),
+        true,
+        wire::encode(&factsheet(&s.site)),
+    )
+    .await;
+    c.publish(
+        wire::topic(&s.site, "cut-1", Topic::State),
+        true,
+        wire::encode(&state(&s.site, wire::Mode::Idle, 3)),
+    )
+    .await;
+    c
+}
+
+async fn until_station(c: &common::Client, f: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..200 {
+        let r = c.get("/api/cut-stations").await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        if let Some(s) = r
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "cut-1")
+        {
+            if f(s) {
+                return s.clone();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "cut-1 never as expected: {:?}",
+        c.get("/api/cut-stations").await.body
+    );
+}
+
+async fn a_station_comes_online_and_its_last_will_marks_it_broken(broker: Broker) {
+    let Some(s) = setup(broker).await else { return };
+    let admin = s.app.admin().await;
+    // konsign says it is online (retained, so a station that comes later sees it).
+    let mut watcher = connect(
+        &s.broker,
+        &format!("watch-{}", s.site),
+        None,
+        &[format!("konsign/v1/{}/_host/+/state", s.site)],
+    )
+    .await;
+    let hello = watcher
+        .expect("/_host/h1/state", |v| v["online"] == true)
+        .await;
+    assert_eq!(hello["header"]["station"], "h1");
+    let st = station(&s, &admin).await;
+    let seen = until_station(&admin, |v| {
+        v["connection"] == "online" && v["mode"] == "idle"
+    })
+    .await;
+    assert_eq!(seen["factsheet"]["max_mm"], 70.0);
+    assert_eq!(seen["factsheet"]["shapes"], json!(["round", "oval"]));
+    assert_eq!(seen["available"], true);
+    assert_eq!(seen["boot_id"], "b-test");
+    // The station's process dies without a goodbye: the broker publishes its last will.
+    st.task.abort();
+    drop(st);
+    until_station(&admin, |v| v["connection"] == "broken").await;
+    let gone = until_station(&admin, |v| v["available"] == false).await;
+    assert_eq!(gone["mode"], "idle", "the last state is kept");
+    // konsign stopping says so (retained).
+    s.app.stop().await;
+    watcher
+        .expect("/_host/h1/state", |v| v["online"] == false)
+        .await;
+    watcher.task.abort();
+}
+
+async fn bad_messages_are_refused_with_a_reason_and_nothing_stops(broker: Broker) {
+    let Some(s) = setup(broker).await else { return };
+    let admin = s.app.admin().await;
+    let mut errors = connect(
+        &s.broker,
+        &format!("watch-{}", s.site),
+        None,
+        &[format!("konsign/v1/{}/_host/+/error", s.site)],
+    )
+    .await;
+    let st = station(&s, &admin).await;
+    until_station(&admin, |v| v["mode"] == "idle").await;
+    let t = |station: &str, topic: Topic| wire::topic(&s.site, station, topic);
+    let cases: Vec<(String, Vec<u8>, &str)> = vec![
+        (t("cut-1", Topic::State), b"{not json".to_vec(), "not a valid message"),
+        (
+            t("cut-9", Topic::State),
+            wire::encode(&state(&s.site, wire::Mode::Idle, 4)),
+            "unknown station cut-9",
+        ),
+        (
+            t("cut-1", Topic::State),
+            {
+                let mut v = serde_json::to_value(state(&s.site, wire::Mode::Busy, 5)).unwrap();
+                v["header"]["version"] = json!("2.0.0");
+                serde_json::to_vec(&v).unwrap()
+            },
+            "is not supported",
+        ),
+        (
+            t("cut-1", Topic::State),
+            {
+                let mut v = serde_json::to_value(state(&s.site, wire::Mode::Busy, 6)).unwrap();
+                v["padding"] = json!("x".repeat(70_000));
+                serde_json::to_vec(&v).unwrap()
+            },
+            "over the 65536-byte limit",
+        ),
+        (
+            t("cut-1", Topic::State),
+            wire::encode(&wire::State {
+                header: header(&s.site, "cut-2", 7),
+                ..state(&s.site, wire::Mode::Busy, 7)
+            }),
+            "the header says",
+        ),
+        (
+            t("cut-1", Topic::State),
+            br#"{"header":{"message_id":"m","counter":1,"timestamp":"2026-11-29T10:00:00.000Z","version":"1.0.0","site":"SITE","station":"cut-1","boot_id":"b"},"mode":"dancing"}"#
+                .to_vec(),
+            "not a valid message",
+        ),
+    ];
+    for (topic, payload, reason) in cases {
+        let payload = String::from_utf8_lossy(&payload)
+            .replace("SITE", &s.site)
+            .into_bytes();
+        st.publish(topic.clone(), false, payload).await;
+        eprintln!("case: {reason}");
+        let e = errors
+            .expect("/_host/h1/error", |v| v["topic"] == topic)
+            .await;
+        assert!(
+            e["reason"].as_str().unwrap().contains(reason),
+            "{reason}: {e}"
+        );
+    }
+    // Nothing of it was stored: still idle.
+    let now = until_station(&admin, |_| true).await;
+    assert_eq!(now["mode"], "idle");
+    // And konsign still listens: a good state goes through.
+    st.publish(
+        t("cut-1", Topic::State),
+        true,
+        wire::encode(&state(&s.site, wire::Mode::Paused, 8)),
+    )
+    .await;
+    until_station(&admin, |v| v["mode"] == "paused").await;
+    // An event delivered twice is handled once.
+    let ev = wire::Event {
+        header: header(&s.site, "cut-1", 9),
+        seq: 1,
+        job_id: "cj-000001".into(),
+        revision: 1,
+        kind: wire::EventKind::Progress,
+        done: 1,
+        quantity: 10,
+        error: None,
+    };
+    st.publish(t("cut-1", Topic::Event), false, wire::encode(&ev))
+        .await;
+    st.publish(t("cut-1", Topic::Event), false, wire::encode(&ev))
+        .await;
+    until_station(&admin, |v| v["last_event_seq"] == 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events = admin.get("/api/events?limit=1000").await;
+    let handled = events
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "cut_station.event")
+        .count();
+    assert_eq!(handled, 1, "{:?}", events.body);
+    let refused = events
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "cut_station.message_refused")
+        .count();
+    assert_eq!(refused, 6);
+    let m = admin.get("/metrics").await;
+    let text = m
+        .body
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| m.body.to_string());
+    assert!(
+        text.contains("mqtt_messages_total{outcome=\"refused\"} 6"),
+        "{text}"
+    );
+    st.task.abort();
+    errors.task.abort();
+}
+
+/// konsign subscribes again after the broker restarts (a private Mosquitto, killed and started
+/// again on the same port).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn konsign_subscribes_again_after_the_broker_restarts() {
+    if std::process::Command::new("mosquitto")
+        .arg("-h")
+        .output()
+        .is_err()
+    {
+        assert!(
+            !std::env::var("TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1"),
+            "the broker restart test needs the mosquitto binary"
+        );
+        eprintln!("skipped: the broker restart test needs the mosquitto binary");
+        return;
+    }
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("m.conf");
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\n"),
+    )
+    .unwrap();
+    let start = || {
+        std::process::Command::new("mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut m = start();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let site = "restart".to_string();
+    let db_dir = tempfile::tempdir().unwrap();
+    let db = common::database_url(common::Backend::Sqlite, db_dir.path())
+        .await
+        .unwrap();
+    let app = common::start_app(db, Some(db_dir), move |c| {
+        c.mqtt.enabled = true;
+        c.mqtt.url = Some(format!("mqtt://127.0.0.1:{port}"));
+        c.mqtt.site = "restart".into();
+        c.mqtt.host_id = Some("h1".into());
+    })
+    .await;
+    let s = Setup {
+        broker: ("127.0.0.1".into(), port),
+        site: site.clone(),
+        app,
+    };
+    let admin = s.app.admin().await;
+    let st = station(&s, &admin).await;
+    until_station(&admin, |v| v["mode"] == "idle").await;
+    m.kill().unwrap();
+    let _ = m.wait();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A new broker knows nothing: no sessions, no subscriptions.
+    let mut m = start();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The station (reconnected by rumqttc) reports a new state: konsign must hear it.
+    for _ in 0..40 {
+        let _ = st
+            .client
+            .publish(
+                wire::topic(&site, "cut-1", Topic::State),
+                QoS::AtLeastOnce,
+                true,
+                wire::encode(&state(&site, wire::Mode::Busy, 10)),
+            )
+            .await;
+        let r = admin.get("/api/cut-stations").await;
+        if r.body[0]["mode"] == "busy" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    until_station(&admin, |v| v["mode"] == "busy").await;
+    st.task.abort();
+    m.kill().unwrap();
+    let _ = m.wait();
+}

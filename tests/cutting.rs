@@ -34,6 +34,7 @@ macro_rules! on_both_brokers {
 on_both_brokers!(
     a_station_comes_online_and_its_last_will_marks_it_broken,
     bad_messages_are_refused_with_a_reason_and_nothing_stops,
+    a_picked_order_is_cut_and_moves_on_to_packing_with_its_sticker,
 );
 
 fn free_port() -> u16 {
@@ -91,6 +92,9 @@ async fn setup(broker: Broker) -> Option<Setup> {
         c.mqtt.embedded_listen = format!("127.0.0.1:{port}").parse().unwrap();
         c.mqtt.site = s;
         c.mqtt.host_id = Some("h1".into());
+        c.picking.require_location_scan = false;
+        c.printing.hold_poll_ms = 100;
+        c.printing.idle_poll_ms = 300;
     })
     .await;
     let broker = app.ctx.config.mqtt.broker().unwrap();
@@ -206,9 +210,11 @@ fn state(site: &str, mode: wire::Mode, n: u64) -> wire::State {
 }
 
 async fn station(s: &Setup, admin: &common::Client) -> Client {
-    let r = admin
-        .put_json("/api/cut-stations/cut-1", json!({ "name": "Hulklip 1" }))
-        .await;
+    station_with(s, admin, json!({ "name": "Hulklip 1" })).await
+}
+
+async fn station_with(s: &Setup, admin: &common::Client, body: Value) -> Client {
+    let r = admin.put_json("/api/cut-stations/cut-1", body).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let will = wire::Connection {
         header: header(&s.site, "cut-1", 0),
@@ -221,7 +227,10 @@ async fn station(s: &Setup, admin: &common::Client) -> Client {
             wire::topic(&s.site, "cut-1", Topic::Connection),
             wire::encode(&will),
         )),
-        &[],
+        &[
+            wire::topic(&s.site, "cut-1", Topic::Job),
+            wire::topic(&s.site, "cut-1", Topic::Cmd),
+        ],
     )
     .await;
     let online = wire::Connection {
@@ -518,4 +527,205 @@ async fn konsign_subscribes_again_after_the_broker_restarts() {
     st.task.abort();
     m.kill().unwrap();
     let _ = m.wait();
+}
+
+fn schema_validator(name: &str) -> jsonschema::Validator {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/devices/schemas");
+    let load = |n: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{n}.json")).unwrap()).unwrap()
+    };
+    jsonschema::options()
+        .with_resource(
+            "https://konsign.example/schemas/hulklip/v1/header.json",
+            jsonschema::Resource::from_contents(load("header")).unwrap(),
+        )
+        .build(&load(name))
+        .unwrap()
+}
+
+async fn a_picked_order_is_cut_and_moves_on_to_packing_with_its_sticker(broker: Broker) {
+    let Some(s) = setup(broker).await else { return };
+    let admin = s.app.admin().await;
+    s.app.seed(&admin).await;
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "T-01", "zone": "Z", "kind": "tote", "walk_seq": 900 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let expiry = common::in_days(300);
+    common::receive(&admin, "05708932000017", "PL1", &expiry, "A-02-1", 5).await;
+    // The station's sticker printer.
+    let printer = konsign::devices::printer::sim::Simulator::start("127.0.0.1:0", None, None)
+        .await
+        .unwrap();
+    let r = admin
+        .put_json(
+            "/api/printers/cut-1",
+            json!({ "host": "127.0.0.1", "port": printer.addr().port(), "label_width_mm": 51, "label_height_mm": 32 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let mut st = station_with(
+        &s,
+        &admin,
+        json!({ "name": "Hulklip 1", "printer": "cut-1" }),
+    )
+    .await;
+    until_station(&admin, |v| v["available"] == true).await;
+
+    let web = s
+        .app
+        .user("web", konsign::domain::auth::Role::Integration)
+        .await;
+    let order = json!({
+        "external_id": "W-CUT-1",
+        "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
+        "grant_ref": "BEV-77",
+        "citizen_id": "cit-4f9a",
+        "recipient": { "name": "Åse Ørnbøl", "address_line1": "Søndergade 12", "postcode": "8000", "city": "Aarhus C" },
+        "delivery_date": common::in_days(2),
+        "lines": [{ "gtin": "05708932000017", "quantity": 2,
+                    "cut": { "shape": "round", "diameter_mm": 30, "measured_on": common::in_days(-10) } }],
+    });
+    let r = web.post("/api/orders", order).await;
+    assert_eq!(r.body["status"], "allocated", "{:?}", r.body);
+    let w = admin.post("/api/waves", json!({ "max_orders": 1 })).await;
+    assert_eq!(w.status, StatusCode::CREATED, "{:?}", w.body);
+    let wave = w.body["id"].as_i64().unwrap();
+    let picker = s.app.user("pia", konsign::domain::auth::Role::Picker).await;
+    let r = picker
+        .post(&format!("/api/waves/{wave}/take"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let d = chrono::NaiveDate::parse_from_str(&expiry, "%Y-%m-%d").unwrap();
+    let pack = format!("010570893200001717{}10PL1", d.format("%y%m%d"));
+    for i in 0..2 {
+        let r = picker
+            .post(
+                &format!("/api/waves/{wave}/scan"),
+                json!({ "scan_id": format!("p{i}"), "data": pack }),
+            )
+            .await;
+        assert_eq!(r.body["code"], "confirmed", "{:?}", r.body);
+    }
+    let st_order = web.get("/api/orders/W-CUT-1/status").await;
+    assert_eq!(st_order.body["status"], "cutting", "{:?}", st_order.body);
+
+    // The job reaches the station: no personal data, valid against the schema.
+    let job = st.expect("/cut-1/job", |_| true).await;
+    assert_eq!(
+        job["header"]["station"], "cut-1",
+        "the header names the station it is for"
+    );
+    let errors: Vec<String> = schema_validator("job")
+        .iter_errors(&job)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}: {job}");
+    assert_eq!(job["plate"]["lot"], "PL1");
+    assert_eq!(job["quantity"], 2);
+    assert_eq!(
+        job["shape"],
+        json!({ "kind": "round", "diameter_mm": 30.0 })
+    );
+    assert_eq!(job["sticker"]["cut_spec"], "Ø 30 mm");
+    for secret in ["Åse", "Ørnbøl", "Søndergade", "cit-4f9a", "W-CUT-1"] {
+        assert!(
+            !job.to_string().contains(secret),
+            "{secret} on the wire: {job}"
+        );
+    }
+    // Not answered: konsign sends it again, the same message; the station takes it once.
+    let again = st.expect("/cut-1/job", |_| true).await;
+    assert_eq!(again["header"]["message_id"], job["header"]["message_id"]);
+    assert_eq!(again["content_hash"], job["content_hash"]);
+    let job_id = job["job_id"].as_str().unwrap().to_string();
+    let h = |n: u64| header(&s.site, "cut-1", 100 + n);
+    let ack = wire::Ack {
+        header: h(1),
+        ref_message_id: job["header"]["message_id"].as_str().unwrap().into(),
+        job_id: Some(job_id.clone()),
+        revision: Some(1),
+        cmd_id: None,
+        result: wire::AckResult::Accepted,
+        job_state: None,
+        reason: None,
+    };
+    st.publish(
+        wire::topic(&s.site, "cut-1", Topic::Ack),
+        false,
+        wire::encode(&ack),
+    )
+    .await;
+    let ev = |seq: u64, kind: wire::EventKind, done: u32| wire::Event {
+        header: h(1 + seq),
+        seq,
+        job_id: job_id.clone(),
+        revision: 1,
+        kind,
+        done,
+        quantity: 2,
+        error: None,
+    };
+    for e in [
+        ev(1, wire::EventKind::Started, 0),
+        ev(2, wire::EventKind::Progress, 1),
+        ev(3, wire::EventKind::Finished, 2),
+        ev(3, wire::EventKind::Finished, 2),
+    ] {
+        st.publish(
+            wire::topic(&s.site, "cut-1", Topic::Event),
+            false,
+            wire::encode(&e),
+        )
+        .await;
+    }
+    let mut done = Value::Null;
+    for _ in 0..200 {
+        done = admin.get(&format!("/api/cut-jobs/{job_id}")).await.body;
+        if done["state"] == "finished" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["state"], "finished", "{done}");
+    let states: Vec<&str> = done["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        ["queued", "sent", "accepted", "running", "finished"],
+        "{done}"
+    );
+    // The order moves on to packing; the sticker comes out of the station's printer.
+    for _ in 0..100 {
+        if web.get("/api/orders/W-CUT-1/status").await.body["status"] == "picked" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        web.get("/api/orders/W-CUT-1/status").await.body["status"],
+        "picked"
+    );
+    for _ in 0..100 {
+        if !printer.printed().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let labels = printer.printed();
+    assert_eq!(labels.len(), 1, "one sticker");
+    assert!(
+        labels[0].contains("10PL1") && labels[0].contains("Ø 30 mm"),
+        "{}",
+        labels[0]
+    );
+    st.task.abort();
+    printer.stop();
 }

@@ -18,6 +18,8 @@ use std::time::Duration;
 #[derive(Debug, Default)]
 pub struct Hub {
     pub host: OnceLock<Arc<Host>>,
+    /// Wakes the dispatcher (a job was queued).
+    pub wake: tokio::sync::Notify,
 }
 
 /// A station as an admin sets it up.
@@ -170,6 +172,7 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>
         host_id,
     });
     let _ = ctx.cutting.host.set(h.clone());
+    let dispatcher = spawn_dispatcher(ctx.clone(), h.clone());
     let c = ctx.clone();
     let worker = tokio::spawn(async move {
         while let Some(m) = rx.recv().await {
@@ -189,7 +192,7 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>
             h.ack(&m).await;
         }
     });
-    Ok(vec![link, worker])
+    Ok(vec![link, worker, dispatcher])
 }
 
 /// Says goodbye on the broker (offline, retained) and disconnects.
@@ -249,6 +252,7 @@ async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sq
         }
     }
     let mut tx = ctx.db.begin_write().await?;
+    let mut finished: Option<String> = None;
     match msg {
         Msg::Connection(c) => {
             let state = match c.connection {
@@ -290,6 +294,7 @@ async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sq
                     .unwrap_or_default(),
             )
             .await?;
+            finished = on_event(&mut tx, station, &e).await?;
         }
         Msg::Ack(a) => {
             tx.event(
@@ -300,9 +305,17 @@ async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sq
                     .unwrap_or_default(),
             )
             .await?;
+            finished = on_ack(&mut tx, station, &a).await?;
         }
     }
+    if let Some(job) = &finished {
+        order_after_cut(&mut tx, job).await?;
+    }
     tx.commit().await?;
+    if let Some(job) = &finished {
+        print_sticker(ctx, job).await;
+    }
+    ctx.cutting.wake.notify_one();
     ctx.metrics
         .mqtt_messages
         .get_or_create(&crate::metrics::OutcomeLabel {
@@ -343,4 +356,665 @@ async fn reject(ctx: &Ctx, h: &Host, topic: &str, reason: &str) {
         tracing::warn!(error = %e, "cannot store the refusal");
     }
     h.reject(topic, reason).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cutting jobs
+
+use crate::domain::order::{CutSpec, OrderStatus};
+use crate::store::cutting::JobRow;
+use crate::store::WriteTx;
+
+/// How much a cut hole may differ from the spec (the stations' factsheets say what they hold).
+const TOLERANCE_MM: f64 = 0.5;
+
+fn wire_shape(spec: &CutSpec) -> wire::Shape {
+    match spec {
+        CutSpec::Round { diameter_mm } => wire::Shape::Round {
+            diameter_mm: *diameter_mm as f64,
+        },
+        CutSpec::Oval {
+            width_mm,
+            height_mm,
+        } => wire::Shape::Oval {
+            width_mm: *width_mm as f64,
+            height_mm: *height_mm as f64,
+            rotation_deg: 0.0,
+        },
+        CutSpec::Template {
+            template_id,
+            template_version,
+        } => wire::Shape::Custom {
+            template_id: template_id.clone(),
+            template_version: *template_version as u32,
+        },
+    }
+}
+
+/// The job message for a row (the header is filled in when it is sent).
+fn wire_job(j: &JobRow, header: wire::Header) -> wire::Job {
+    wire::Job {
+        header,
+        job_id: j.id.clone(),
+        revision: j.revision as u32,
+        content_hash: j.content_hash.clone(),
+        line_ref: j.line_ref.clone(),
+        plate: wire::Plate {
+            gtin: j.gtin.clone(),
+            lot: j.lot.clone(),
+            expiry: j.expiry.clone(),
+        },
+        quantity: j.quantity as u32,
+        shape: serde_json::from_value(j.shape.clone())
+            .unwrap_or(wire::Shape::Round { diameter_mm: 0.0 }),
+        tolerance_mm: j.tolerance_mm,
+        sticker: serde_json::from_value(j.sticker.clone()).unwrap_or(wire::Sticker {
+            product: String::new(),
+            cut_spec: String::new(),
+            line_ref: j.line_ref.clone(),
+        }),
+    }
+}
+
+fn no_header() -> wire::Header {
+    wire::Header::new("", "", "", String::new(), 0)
+}
+
+/// Makes the cutting jobs of an order that has just been picked, in the picking transaction:
+/// one per cut line and plate lot, with a pseudonymous line reference.
+pub async fn create_jobs(
+    tx: &mut WriteTx,
+    order_id: i64,
+    lines: &[crate::store::orders::LineRow],
+) -> std::result::Result<usize, sqlx::Error> {
+    let mut made = 0;
+    for l in lines {
+        let Some(spec) = &l.cut else { continue };
+        let line_ref = {
+            use sha2::Digest as _;
+            let h = sha2::Sha256::digest(format!("konsign-line:{order_id}:{}", l.id).as_bytes());
+            format!("L-{}", &hex::encode(h)[..12])
+        };
+        let shape = wire_shape(spec);
+        let sticker = wire::Sticker {
+            product: l.product_name.clone(),
+            cut_spec: spec.describe(),
+            line_ref: line_ref.clone(),
+        };
+        for (i, (lot, expiry, n)) in db::picked_lots(tx.conn(), l.id)
+            .await?
+            .into_iter()
+            .enumerate()
+        {
+            let id = format!("cj-{order_id}-{}-{}", l.line_no, i + 1);
+            let mut row = JobRow {
+                seq: 0,
+                id: id.clone(),
+                order_id,
+                line_id: l.id,
+                revision: 1,
+                content_hash: String::new(),
+                line_ref: line_ref.clone(),
+                gtin: l.gtin.clone(),
+                lot,
+                expiry,
+                quantity: n,
+                shape: serde_json::to_value(&shape).unwrap_or_default(),
+                tolerance_mm: TOLERANCE_MM,
+                sticker: serde_json::to_value(&sticker).unwrap_or_default(),
+                state: "queued".into(),
+                station_id: None,
+                message_id: None,
+                sends: 0,
+                next_send_at: None,
+                done: 0,
+                rejected_by: String::new(),
+                reason: None,
+                sticker_job: None,
+                created_at: String::new(),
+                updated_at: String::new(),
+            };
+            row.content_hash = wire_job(&row, no_header()).compute_hash();
+            db::insert_job(
+                tx.conn(),
+                &db::NewJob {
+                    id: &id,
+                    order_id,
+                    line_id: l.id,
+                    content_hash: &row.content_hash,
+                    line_ref: &line_ref,
+                    gtin: &row.gtin,
+                    lot: &row.lot,
+                    expiry: &row.expiry,
+                    quantity: n,
+                    shape: &row.shape,
+                    tolerance_mm: TOLERANCE_MM,
+                    sticker: &row.sticker,
+                },
+            )
+            .await?;
+            tx.event("cut_job.queued", &id, &json!({ "order_id": order_id }))
+                .await?;
+            made += 1;
+        }
+    }
+    Ok(made)
+}
+
+/// The dispatcher: hands queued jobs to stations that are online, fresh, able to cut the shape
+/// and below their queue limit (the least loaded first), and sends each job again until the
+/// station answers. Several konsign instances may run it: a job is sent by the one whose
+/// conditional update moved it from `queued`.
+pub fn spawn_dispatcher(ctx: Ctx, h: Arc<Host>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if h.connected() {
+                if let Err(e) = dispatch_round(&ctx, &h).await {
+                    tracing::warn!(error = %e, "cutting dispatcher: database error");
+                }
+            }
+            tokio::select! {
+                _ = ctx.cutting.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    })
+}
+
+fn backoff(sends: i64) -> chrono::Duration {
+    chrono::Duration::seconds((1i64 << sends.clamp(0, 5)).min(30))
+}
+
+async fn dispatch_round(ctx: &Ctx, h: &Host) -> std::result::Result<(), sqlx::Error> {
+    let now = chrono::Utc::now();
+    // Re-send what has not been answered.
+    for j in db::jobs(ctx.db.pool(), "sent", 200).await? {
+        let due = j
+            .next_send_at
+            .as_deref()
+            .and_then(crate::domain::time::from_db)
+            .is_none_or(|t| t <= now);
+        let (Some(station), Some(mid)) = (&j.station_id, &j.message_id) else {
+            continue;
+        };
+        if !due {
+            continue;
+        }
+        let next = crate::domain::time::to_db(now + backoff(j.sends));
+        let mut tx = ctx.db.begin_write().await?;
+        let bumped = sqlx::query(
+            "update cut_jobs set sends = sends + 1, next_send_at = $2 where id = $1 and state = 'sent' and sends = $3",
+        )
+        .bind(&j.id)
+        .bind(&next)
+        .bind(j.sends)
+        .execute(tx.conn())
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        if bumped {
+            tracing::info!(job = %j.id, station, sends = j.sends + 1, "cutting job sent again (no answer yet)");
+            h.send(
+                station,
+                Topic::Job,
+                wire::encode(&wire_job(&j, h.header_for(station, mid))),
+            )
+            .await;
+        }
+    }
+    // Hand out queued jobs.
+    let queued = db::jobs(ctx.db.pool(), "queued", 100).await?;
+    if queued.is_empty() {
+        return Ok(());
+    }
+    let stations = list_stations(ctx)
+        .await
+        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let mut loads: std::collections::HashMap<String, i64> = db::station_loads(ctx.db.pool())
+        .await?
+        .into_iter()
+        .collect();
+    for j in queued {
+        let shape: wire::Shape = match serde_json::from_value(j.shape.clone()) {
+            Ok(s) => s,
+            Err(_) => continue,
+        };
+        let refused: Vec<&str> = j.rejected_by.split_whitespace().collect();
+        let best = stations
+            .iter()
+            .filter(|s| s.available && !refused.contains(&s.station.id.as_str()))
+            .filter_map(|s| {
+                let f: wire::Factsheet = serde_json::from_value({
+                    let mut v = s.station.factsheet.clone()?;
+                    v["header"] = serde_json::to_value(no_header()).ok()?;
+                    v
+                })
+                .ok()?;
+                let load = loads.get(&s.station.id).copied().unwrap_or(0);
+                (f.covers(&shape) && load < i64::from(f.queue_limit))
+                    .then_some((load, s.station.id.clone()))
+            })
+            .min();
+        let Some((_, station)) = best else { continue };
+        let mid = h.message_id();
+        let next = crate::domain::time::to_db(now + backoff(0));
+        let mut tx = ctx.db.begin_write().await?;
+        let moved = sqlx::query(
+            "update cut_jobs set state = 'sent', station_id = $2, message_id = $3, sends = 1, next_send_at = $4, updated_at = $5
+             where id = $1 and state = 'queued'",
+        )
+        .bind(&j.id)
+        .bind(&station)
+        .bind(&mid)
+        .bind(&next)
+        .bind(crate::store::now_db())
+        .execute(tx.conn())
+        .await?
+        .rows_affected()
+            == 1;
+        if !moved {
+            continue;
+        }
+        db::log(
+            tx.conn(),
+            &j.id,
+            "sent",
+            Some(&station),
+            &format!("sent to {station}"),
+            &crate::store::now_db(),
+        )
+        .await?;
+        tx.commit().await?;
+        *loads.entry(station.clone()).or_default() += 1;
+        tracing::info!(job = %j.id, station, "cutting job sent");
+        h.send(
+            &station,
+            Topic::Job,
+            wire::encode(&wire_job(&j, h.header_for(&station, &mid))),
+        )
+        .await;
+    }
+    Ok(())
+}
+
+/// What a station's answer to a job does to it (in the message's transaction).
+async fn on_ack(
+    tx: &mut WriteTx,
+    station: &str,
+    a: &wire::Ack,
+) -> std::result::Result<Option<String>, sqlx::Error> {
+    let Some(job_id) = &a.job_id else {
+        return Ok(None);
+    };
+    let Some(j) = db::get_job(tx.conn(), job_id).await? else {
+        tracing::warn!(station, job = %job_id, "answer about an unknown job");
+        return Ok(None);
+    };
+    if j.station_id.as_deref() != Some(station) || a.revision != Some(j.revision as u32) {
+        tracing::info!(station, job = %job_id, "answer about a job this station does not hold (now)");
+        return Ok(None);
+    }
+    match a.result {
+        wire::AckResult::Accepted => {
+            db::transition(
+                tx.conn(),
+                job_id,
+                &["sent"],
+                "accepted",
+                Some(station),
+                "accepted",
+                "",
+            )
+            .await?;
+        }
+        wire::AckResult::Duplicate => {
+            // The station has it already: catch up with what it says.
+            let to = match a.job_state {
+                Some(wire::JobState::Running) => "running",
+                Some(wire::JobState::Finished) => "finished",
+                Some(wire::JobState::Failed) => "failed",
+                Some(wire::JobState::Cancelled) => "cancelled",
+                _ => "accepted",
+            };
+            db::transition(
+                tx.conn(),
+                job_id,
+                &["sent"],
+                to,
+                Some(station),
+                "duplicate: the station has it",
+                "",
+            )
+            .await?;
+            if to == "finished" {
+                return Ok(Some(job_id.clone()));
+            }
+        }
+        wire::AckResult::Rejected => {
+            let why = a
+                .reason
+                .as_ref()
+                .map(|r| format!("{:?}: {}", r.code, r.message))
+                .unwrap_or_default();
+            let now = crate::store::now_db();
+            let moved = sqlx::query(
+                "update cut_jobs set state = 'queued', station_id = null, message_id = null, next_send_at = null,
+                   rejected_by = rejected_by || ' ' || $2, reason = $3, updated_at = $4
+                 where id = $1 and state = 'sent'",
+            )
+            .bind(job_id)
+            .bind(station)
+            .bind(&why)
+            .bind(&now)
+            .execute(tx.conn())
+            .await?
+            .rows_affected()
+                == 1;
+            if moved {
+                db::log(
+                    tx.conn(),
+                    job_id,
+                    "queued",
+                    Some(station),
+                    &format!("rejected by {station}: {why}"),
+                    &now,
+                )
+                .await?;
+                tracing::warn!(station, job = %job_id, reason = %why, "cutting job rejected; back in the queue");
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// What a station's event does to its job; returns the job id when it finished.
+async fn on_event(
+    tx: &mut WriteTx,
+    station: &str,
+    e: &wire::Event,
+) -> std::result::Result<Option<String>, sqlx::Error> {
+    let Some(j) = db::get_job(tx.conn(), &e.job_id).await? else {
+        tracing::warn!(station, job = %e.job_id, "event about an unknown job");
+        return Ok(None);
+    };
+    if j.station_id.as_deref() != Some(station) || e.revision as i64 != j.revision {
+        tracing::info!(station, job = %e.job_id, "event about a job this station does not hold (now)");
+        return Ok(None);
+    }
+    let held = ["sent", "accepted", "running"];
+    match e.kind {
+        wire::EventKind::Started => {
+            db::transition(
+                tx.conn(),
+                &j.id,
+                &["sent", "accepted"],
+                "running",
+                Some(station),
+                "started",
+                "",
+            )
+            .await?;
+        }
+        wire::EventKind::Progress => {
+            sqlx::query("update cut_jobs set done = $2 where id = $1")
+                .bind(&j.id)
+                .bind(i64::from(e.done))
+                .execute(tx.conn())
+                .await?;
+            db::transition(
+                tx.conn(),
+                &j.id,
+                &["sent", "accepted"],
+                "running",
+                Some(station),
+                "in progress",
+                "",
+            )
+            .await?;
+        }
+        wire::EventKind::Finished => {
+            if db::transition(
+                tx.conn(),
+                &j.id,
+                &held,
+                "finished",
+                Some(station),
+                "finished",
+                "done = quantity",
+            )
+            .await?
+            {
+                return Ok(Some(j.id));
+            }
+        }
+        wire::EventKind::Failed => {
+            let why = e
+                .error
+                .as_ref()
+                .map(|x| format!("{:?} {}: {}", x.level, x.code, x.message))
+                .unwrap_or_else(|| "failed".into());
+            let moved =
+                db::transition(tx.conn(), &j.id, &held, "failed", Some(station), &why, "").await?;
+            if moved {
+                sqlx::query("update cut_jobs set reason = $2 where id = $1")
+                    .bind(&j.id)
+                    .bind(&why)
+                    .execute(tx.conn())
+                    .await?;
+                tracing::warn!(station, job = %j.id, reason = %why, "cutting job failed");
+            }
+        }
+        wire::EventKind::Cancelled => {
+            db::transition(
+                tx.conn(),
+                &j.id,
+                &held,
+                "cancelled",
+                Some(station),
+                "cancelled by the station",
+                "",
+            )
+            .await?;
+        }
+    }
+    Ok(None)
+}
+
+/// After a job finished: when all jobs of its order are finished, the order moves on to packing.
+async fn order_after_cut(tx: &mut WriteTx, job_id: &str) -> std::result::Result<(), sqlx::Error> {
+    let Some(j) = db::get_job(tx.conn(), job_id).await? else {
+        return Ok(());
+    };
+    let jobs = db::jobs_of_order(tx.conn(), j.order_id).await?;
+    if !jobs.iter().all(|x| x.state == "finished") {
+        return Ok(());
+    }
+    let row = sqlx::query("select external_id, status from orders where id = $1")
+        .bind(j.order_id)
+        .fetch_one(tx.conn())
+        .await?;
+    use sqlx::Row as _;
+    let external_id: String = row.try_get("external_id")?;
+    let status: String = row.try_get("status")?;
+    if status != OrderStatus::Cutting.as_str() {
+        return Ok(());
+    }
+    crate::store::orders::set_order_status(tx.conn(), j.order_id, OrderStatus::Picked).await?;
+    tx.event(
+        "order.cut",
+        &format!("order:{external_id}"),
+        &json!({ "order_id": j.order_id, "jobs": jobs.len(), "status": OrderStatus::Picked.as_str() }),
+    )
+    .await?;
+    tracing::info!(order = %external_id, "all cutting jobs finished: on to packing");
+    Ok(())
+}
+
+/// Prints a finished job's sticker on its station's printer (if it has one); the sticker data
+/// stays with the job either way.
+async fn print_sticker(ctx: &Ctx, job_id: &str) {
+    let run = async {
+        let mut conn = ctx.db.pool().acquire().await?;
+        let Some(j) = db::get_job(&mut conn, job_id).await? else {
+            return Ok::<_, Error>(());
+        };
+        drop(conn);
+        let Some(station) = j.station_id.as_deref() else {
+            return Ok(());
+        };
+        let Some(st) = db::get(ctx.db.pool(), station).await? else {
+            return Ok(());
+        };
+        let Some(printer) = st.printer_id else {
+            return Ok(());
+        };
+        let expiry = j.expiry.replace('-', "");
+        let data = json!({
+            "product": j.sticker["product"],
+            "cut_spec": j.sticker["cut_spec"],
+            "line_ref": j.line_ref,
+            "gtin": j.gtin,
+            "lot": j.lot,
+            "expiry_yymmdd": expiry.get(2..8).unwrap_or(""),
+        });
+        let pj = super::printing::print(
+            ctx,
+            &Actor::system(),
+            &super::printing::PrintRequest {
+                printer,
+                template: "cut-sticker".into(),
+                data: Some(data),
+                sample: false,
+                request_key: Some(format!("sticker-{job_id}")),
+                subject: Some(job_id.to_string()),
+            },
+        )
+        .await?;
+        sqlx::query("update cut_jobs set sticker_job = $2 where id = $1")
+            .bind(job_id)
+            .bind(&pj.id)
+            .execute(ctx.db.pool())
+            .await?;
+        Ok(())
+    };
+    if let Err(e) = run.await {
+        tracing::warn!(job = job_id, error = %e, "cannot print the cut sticker");
+    }
+}
+
+/// A cutting job with its transitions.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobView {
+    #[serde(flatten)]
+    pub job: JobRow,
+    pub log: Vec<JobLogEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobLogEntry {
+    pub state: String,
+    pub station_id: Option<String>,
+    pub detail: String,
+    pub at: String,
+}
+
+pub async fn job(ctx: &Ctx, id: &str) -> Result<JobView> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    let job = db::get_job(&mut conn, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("cutting job {id}")))?;
+    use sqlx::Row as _;
+    let log = sqlx::query(
+        "select state, station_id, detail, at from cut_job_log where job_id = $1 order by id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(JobLogEntry {
+            state: r.try_get("state")?,
+            station_id: r.try_get("station_id")?,
+            detail: r.try_get("detail")?,
+            at: r.try_get("at")?,
+        })
+    })
+    .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+    Ok(JobView { job, log })
+}
+
+pub async fn jobs(ctx: &Ctx, state: Option<&str>) -> Result<Vec<JobRow>> {
+    Ok(db::jobs(ctx.db.pool(), state.unwrap_or(""), 500).await?)
+}
+
+/// A lead takes a job back (a station out of service, a failed job after a new plate was
+/// picked): a new revision goes back in the queue, and the old station is told to cancel it.
+pub async fn requeue(ctx: &Ctx, actor: &Actor, id: &str, reason: &str) -> Result<JobRow> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > 500 {
+        return Err(Error::invalid("reason", "must be 1 to 500 characters"));
+    }
+    let mut tx = ctx.db.begin_write().await?;
+    let j = db::get_job(tx.conn(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("cutting job {id}")))?;
+    if !["sent", "accepted", "running", "failed"].contains(&j.state.as_str()) {
+        return Err(Error::conflict(
+            "job_not_requeueable",
+            format!("job {id} is {}; only a sent, accepted, running or failed job can be put back in the queue", j.state),
+        ));
+    }
+    let mut next = j.clone();
+    next.revision += 1;
+    next.content_hash = wire_job(&next, no_header()).compute_hash();
+    let now = crate::store::now_db();
+    sqlx::query(
+        "update cut_jobs set state = 'queued', revision = $2, content_hash = $3, station_id = null, message_id = null,
+           next_send_at = null, sends = 0, done = 0, reason = $4, updated_at = $5 where id = $1 and state = $6",
+    )
+    .bind(id)
+    .bind(next.revision)
+    .bind(&next.content_hash)
+    .bind(reason)
+    .bind(&now)
+    .bind(&j.state)
+    .execute(tx.conn())
+    .await?;
+    db::log(
+        tx.conn(),
+        id,
+        "queued",
+        j.station_id.as_deref(),
+        &format!("put back in the queue by {}: {reason}", actor.name),
+        &now,
+    )
+    .await?;
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "cut_job.requeue",
+            subject: &format!("cut_job:{id}"),
+            purpose: None,
+            detail: json!({ "reason": reason, "from": j.state, "station": j.station_id }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    if let (Some(station), Some(h)) = (&j.station_id, ctx.cutting.host.get()) {
+        let cmd = wire::Cmd {
+            header: h.header_for(station, &h.message_id()),
+            cmd_id: format!("c-{:08x}", rand::random::<u32>()),
+            command: wire::Command::Cancel,
+            job_id: Some(id.to_string()),
+            reason: Some(reason.to_string()),
+        };
+        h.send(station, Topic::Cmd, wire::encode(&cmd)).await;
+    }
+    ctx.cutting.wake.notify_one();
+    let mut conn = ctx.db.pool().acquire().await?;
+    db::get_job(&mut conn, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("cutting job {id}")))
 }

@@ -898,6 +898,10 @@ async fn finish_rows(tx: &mut WriteTx, wave_id: i64) -> Result<Option<Finished>>
         if status == OrderStatus::Backordered {
             db::leave_wave(tx.conn(), id).await?;
         }
+        if status == OrderStatus::Cutting {
+            let lines = db::lines(tx.conn(), id).await?;
+            super::cutting::create_jobs(tx, id, &lines).await?;
+        }
         db::set_order_status(tx.conn(), id, status).await?;
         finished.push((id, external_id, status, tote));
     }

@@ -153,3 +153,242 @@ pub async fn take_event_seq(
     .rows_affected()
         == 1)
 }
+
+/// A cutting job.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobRow {
+    pub seq: i64,
+    pub id: String,
+    pub order_id: i64,
+    pub line_id: i64,
+    pub revision: i64,
+    pub content_hash: String,
+    pub line_ref: String,
+    pub gtin: String,
+    pub lot: String,
+    pub expiry: String,
+    pub quantity: i64,
+    #[schema(value_type = Object)]
+    pub shape: serde_json::Value,
+    pub tolerance_mm: f64,
+    #[schema(value_type = Object)]
+    pub sticker: serde_json::Value,
+    /// queued, sent, accepted, running, finished, failed, cancelled
+    pub state: String,
+    pub station_id: Option<String>,
+    pub message_id: Option<String>,
+    pub sends: i64,
+    pub next_send_at: Option<String>,
+    pub done: i64,
+    pub rejected_by: String,
+    pub reason: Option<String>,
+    /// The print job of its sticker, when its station has a printer.
+    pub sticker_job: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const JOB_COLS: &str = "seq, id, order_id, line_id, revision, content_hash, line_ref, gtin, lot, expiry, quantity, shape, tolerance_mm, sticker, state, station_id, message_id, sends, next_send_at, done, rejected_by, reason, sticker_job, created_at, updated_at";
+
+fn job(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
+    let json = |c: &str| -> Result<serde_json::Value, sqlx::Error> {
+        Ok(serde_json::from_str(&r.try_get::<String, _>(c)?).unwrap_or_default())
+    };
+    Ok(JobRow {
+        seq: r.try_get("seq")?,
+        id: r.try_get("id")?,
+        order_id: r.try_get("order_id")?,
+        line_id: r.try_get("line_id")?,
+        revision: r.try_get("revision")?,
+        content_hash: r.try_get("content_hash")?,
+        line_ref: r.try_get("line_ref")?,
+        gtin: r.try_get("gtin")?,
+        lot: r.try_get("lot")?,
+        expiry: r.try_get("expiry")?,
+        quantity: r.try_get("quantity")?,
+        shape: json("shape")?,
+        tolerance_mm: r.try_get("tolerance_mm")?,
+        sticker: json("sticker")?,
+        state: r.try_get("state")?,
+        station_id: r.try_get("station_id")?,
+        message_id: r.try_get("message_id")?,
+        sends: r.try_get("sends")?,
+        next_send_at: r.try_get("next_send_at")?,
+        done: r.try_get("done")?,
+        rejected_by: r.try_get("rejected_by")?,
+        reason: r.try_get("reason")?,
+        sticker_job: r.try_get("sticker_job")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+pub struct NewJob<'a> {
+    pub id: &'a str,
+    pub order_id: i64,
+    pub line_id: i64,
+    pub content_hash: &'a str,
+    pub line_ref: &'a str,
+    pub gtin: &'a str,
+    pub lot: &'a str,
+    pub expiry: &'a str,
+    pub quantity: i64,
+    pub shape: &'a serde_json::Value,
+    pub tolerance_mm: f64,
+    pub sticker: &'a serde_json::Value,
+}
+
+pub async fn insert_job(conn: &mut AnyConnection, j: &NewJob<'_>) -> Result<(), sqlx::Error> {
+    let now = super::now_db();
+    sqlx::query(
+        "insert into cut_jobs (id, order_id, line_id, content_hash, line_ref, gtin, lot, expiry, quantity, shape, tolerance_mm, sticker, state, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'queued', $13, $13)",
+    )
+    .bind(j.id)
+    .bind(j.order_id)
+    .bind(j.line_id)
+    .bind(j.content_hash)
+    .bind(j.line_ref)
+    .bind(j.gtin)
+    .bind(j.lot)
+    .bind(j.expiry)
+    .bind(j.quantity)
+    .bind(j.shape.to_string())
+    .bind(j.tolerance_mm)
+    .bind(j.sticker.to_string())
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    log(
+        conn,
+        j.id,
+        "queued",
+        None,
+        "made from the picked order line",
+        &now,
+    )
+    .await
+}
+
+pub async fn log(
+    conn: &mut AnyConnection,
+    job: &str,
+    state: &str,
+    station: Option<&str>,
+    detail: &str,
+    at: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into cut_job_log (job_id, state, station_id, detail, at) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(job)
+    .bind(state)
+    .bind(station)
+    .bind(detail)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get_job(conn: &mut AnyConnection, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("select {JOB_COLS} from cut_jobs where id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(job).transpose()
+}
+
+/// Jobs in a state (all when empty), oldest first.
+pub async fn jobs(pool: &AnyPool, state: &str, limit: i64) -> Result<Vec<JobRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {JOB_COLS} from cut_jobs where ($1 = '' or state = $1) order by seq limit $2"
+    ))
+    .bind(state)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(job).collect()
+}
+
+pub async fn jobs_of_order(
+    conn: &mut AnyConnection,
+    order_id: i64,
+) -> Result<Vec<JobRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {JOB_COLS} from cut_jobs where order_id = $1 order by seq"
+    ))
+    .bind(order_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(job).collect()
+}
+
+/// Jobs a station holds (sent, accepted or running), per station.
+pub async fn station_loads(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select station_id, count(*) as n from cut_jobs
+         where state in ('sent', 'accepted', 'running') and station_id is not null group by station_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("station_id")?, r.try_get("n")?)))
+        .collect()
+}
+
+/// Moves a job between states when it is still in one of `from`; false (nothing written) when
+/// it was not. Logs the transition in the same transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn transition(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    station: Option<&str>,
+    detail: &str,
+    set: &str,
+) -> Result<bool, sqlx::Error> {
+    let now = super::now_db();
+    let states = from
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let extra = if set.is_empty() {
+        String::new()
+    } else {
+        format!(", {set}")
+    };
+    let moved = sqlx::query(&format!(
+        "update cut_jobs set state = $2, updated_at = $3{extra} where id = $1 and state in ({states})"
+    ))
+    .bind(id)
+    .bind(to)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if moved {
+        log(conn, id, to, station, detail, &now).await?;
+    }
+    Ok(moved)
+}
+
+/// Picked packs of a line, by lot: (lot, expiry, packs).
+pub async fn picked_lots(
+    conn: &mut AnyConnection,
+    line_id: i64,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select lot, expiry, cast(sum(picked) as bigint) as n from picks
+         where line_id = $1 and picked > 0 group by lot, expiry order by expiry, lot",
+    )
+    .bind(line_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("lot")?, r.try_get("expiry")?, r.try_get("n")?)))
+        .collect()
+}

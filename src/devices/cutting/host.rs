@@ -49,6 +49,39 @@ impl Host {
         )
     }
 
+    /// The header of a message to a station (it names the station, as the topic does), with a given message id (a re-sent job keeps its id).
+    pub fn header_for(&self, station: &str, message_id: &str) -> Header {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
+        Header::new(
+            &self.site,
+            station,
+            &self.boot_id,
+            message_id.to_string(),
+            n,
+        )
+    }
+
+    /// A fresh message id.
+    pub fn message_id(&self) -> String {
+        format!("m-{}-{:016x}", self.boot_id, rand::random::<u64>())
+    }
+
+    /// Publishes a message to a station (QoS 1, not retained).
+    pub async fn send(&self, station: &str, topic: Topic, payload: Vec<u8>) -> bool {
+        let t = wire::topic(&self.site, station, topic);
+        match self
+            .client
+            .publish(t, QoS::AtLeastOnce, false, payload)
+            .await
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, station, "cannot publish to the station");
+                false
+            }
+        }
+    }
+
     pub fn connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
     }

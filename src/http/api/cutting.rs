@@ -30,3 +30,53 @@ pub async fn put(
     svc::put_station(&s.ctx, &p.actor, &id, &r).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct JobQuery {
+    /// queued, sent, accepted, running, finished, failed, cancelled
+    pub state: Option<String>,
+}
+
+/// Cutting jobs, oldest first (at most 500).
+#[utoipa::path(get, path = "/api/cut-jobs", tag = "cutting", params(JobQuery),
+    responses((status = 200, body = Vec<crate::store::cutting::JobRow>)), security(("session" = []), ("bearer" = [])))]
+pub async fn jobs(
+    State(s): State<AppState>,
+    caller: Caller,
+    crate::http::error::Query(q): crate::http::error::Query<JobQuery>,
+) -> ApiResult<Json<Vec<crate::store::cutting::JobRow>>> {
+    caller.require(&[Role::Admin, Role::Lead, Role::Operator, Role::Packer])?;
+    Ok(Json(svc::jobs(&s.ctx, q.state.as_deref()).await?))
+}
+
+/// One cutting job with every transition.
+#[utoipa::path(get, path = "/api/cut-jobs/{id}", tag = "cutting", params(("id" = String, Path)),
+    responses((status = 200, body = svc::JobView), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn job(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<svc::JobView>> {
+    caller.require(&[Role::Admin, Role::Lead, Role::Operator, Role::Packer])?;
+    Ok(Json(svc::job(&s.ctx, &id).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequeueRequest {
+    pub reason: String,
+}
+
+/// Put a job back in the queue as a new revision (the station holding it is told to cancel).
+#[utoipa::path(post, path = "/api/cut-jobs/{id}/requeue", tag = "cutting", params(("id" = String, Path)), request_body = RequeueRequest,
+    responses((status = 200, body = crate::store::cutting::JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn requeue(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(r): Json<RequeueRequest>,
+) -> ApiResult<Json<crate::store::cutting::JobRow>> {
+    let p = caller.require(allow::LEAD)?;
+    Ok(Json(svc::requeue(&s.ctx, &p.actor, &id, &r.reason).await?))
+}

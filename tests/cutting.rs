@@ -35,6 +35,7 @@ on_both_brokers!(
     a_station_comes_online_and_its_last_will_marks_it_broken,
     bad_messages_are_refused_with_a_reason_and_nothing_stops,
     a_picked_order_is_cut_and_moves_on_to_packing_with_its_sticker,
+    a_rejected_job_moves_on_and_a_broken_station_keeps_its_running_job,
 );
 
 fn free_port() -> u16 {
@@ -214,61 +215,71 @@ async fn station(s: &Setup, admin: &common::Client) -> Client {
 }
 
 async fn station_with(s: &Setup, admin: &common::Client, body: Value) -> Client {
-    let r = admin.put_json("/api/cut-stations/cut-1", body).await;
+    station_named(s, admin, "cut-1", body).await
+}
+
+async fn station_named(s: &Setup, admin: &common::Client, id: &str, body: Value) -> Client {
+    let r = admin
+        .put_json(&format!("/api/cut-stations/{id}"), body)
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let will = wire::Connection {
-        header: header(&s.site, "cut-1", 0),
+        header: header(&s.site, id, 0),
         connection: wire::ConnectionState::Broken,
     };
     let c = connect(
         &s.broker,
-        &format!("station-{}-cut-1", s.site),
+        &format!("station-{}-{id}", s.site),
         Some((
-            wire::topic(&s.site, "cut-1", Topic::Connection),
+            wire::topic(&s.site, id, Topic::Connection),
             wire::encode(&will),
         )),
         &[
-            wire::topic(&s.site, "cut-1", Topic::Job),
-            wire::topic(&s.site, "cut-1", Topic::Cmd),
+            wire::topic(&s.site, id, Topic::Job),
+            wire::topic(&s.site, id, Topic::Cmd),
         ],
     )
     .await;
     let online = wire::Connection {
-        header: header(&s.site, "cut-1", 1),
+        header: header(&s.site, id, 1),
         connection: wire::ConnectionState::Online,
     };
     c.publish(
-        wire::topic(&s.site, "cut-1", Topic::Connection),
+        wire::topic(&s.site, id, Topic::Connection),
         true,
         wire::encode(&online),
     )
     .await;
     c.publish(
-        wire::topic(&s.site, "cut-1", Topic::Factsheet),
+        wire::topic(&s.site, id, Topic::Factsheet),
         true,
-        wire::encode(&factsheet(&s.site)),
+        wire::encode(&wire::Factsheet {
+            header: header(&s.site, id, 2),
+            ..factsheet(&s.site)
+        }),
     )
     .await;
     c.publish(
-        wire::topic(&s.site, "cut-1", Topic::State),
+        wire::topic(&s.site, id, Topic::State),
         true,
-        wire::encode(&state(&s.site, wire::Mode::Idle, 3)),
+        wire::encode(&wire::State {
+            header: header(&s.site, id, 3),
+            ..state(&s.site, wire::Mode::Idle, 3)
+        }),
     )
     .await;
     c
 }
 
 async fn until_station(c: &common::Client, f: impl Fn(&Value) -> bool) -> Value {
+    until_station_named(c, "cut-1", f).await
+}
+
+async fn until_station_named(c: &common::Client, id: &str, f: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..200 {
         let r = c.get("/api/cut-stations").await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-        if let Some(s) = r
-            .body
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == "cut-1")
-        {
+        if let Some(s) = r.body.as_array().unwrap().iter().find(|s| s["id"] == id) {
             if f(s) {
                 return s.clone();
             }
@@ -276,7 +287,7 @@ async fn until_station(c: &common::Client, f: impl Fn(&Value) -> bool) -> Value 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!(
-        "cut-1 never as expected: {:?}",
+        "{id} never as expected: {:?}",
         c.get("/api/cut-stations").await.body
     );
 }
@@ -575,41 +586,7 @@ async fn a_picked_order_is_cut_and_moves_on_to_packing_with_its_sticker(broker: 
     .await;
     until_station(&admin, |v| v["available"] == true).await;
 
-    let web = s
-        .app
-        .user("web", konsign::domain::auth::Role::Integration)
-        .await;
-    let order = json!({
-        "external_id": "W-CUT-1",
-        "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
-        "grant_ref": "BEV-77",
-        "citizen_id": "cit-4f9a",
-        "recipient": { "name": "Åse Ørnbøl", "address_line1": "Søndergade 12", "postcode": "8000", "city": "Aarhus C" },
-        "delivery_date": common::in_days(2),
-        "lines": [{ "gtin": "05708932000017", "quantity": 2,
-                    "cut": { "shape": "round", "diameter_mm": 30, "measured_on": common::in_days(-10) } }],
-    });
-    let r = web.post("/api/orders", order).await;
-    assert_eq!(r.body["status"], "allocated", "{:?}", r.body);
-    let w = admin.post("/api/waves", json!({ "max_orders": 1 })).await;
-    assert_eq!(w.status, StatusCode::CREATED, "{:?}", w.body);
-    let wave = w.body["id"].as_i64().unwrap();
-    let picker = s.app.user("pia", konsign::domain::auth::Role::Picker).await;
-    let r = picker
-        .post(&format!("/api/waves/{wave}/take"), json!({}))
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let d = chrono::NaiveDate::parse_from_str(&expiry, "%Y-%m-%d").unwrap();
-    let pack = format!("010570893200001717{}10PL1", d.format("%y%m%d"));
-    for i in 0..2 {
-        let r = picker
-            .post(
-                &format!("/api/waves/{wave}/scan"),
-                json!({ "scan_id": format!("p{i}"), "data": pack }),
-            )
-            .await;
-        assert_eq!(r.body["code"], "confirmed", "{:?}", r.body);
-    }
+    let web = picked_cut_order(&s, &admin, "W-CUT-1", "PL1", &expiry).await;
     let st_order = web.get("/api/orders/W-CUT-1/status").await;
     assert_eq!(st_order.body["status"], "cutting", "{:?}", st_order.body);
 
@@ -728,4 +705,188 @@ async fn a_picked_order_is_cut_and_moves_on_to_packing_with_its_sticker(broker: 
     );
     st.task.abort();
     printer.stop();
+}
+
+/// An order for 2 plates cut to Ø 30 mm, taken in and picked from `lot`: it waits for cutting.
+/// Returns the ordering system's client.
+async fn picked_cut_order(
+    s: &Setup,
+    admin: &common::Client,
+    external_id: &str,
+    lot: &str,
+    expiry: &str,
+) -> common::Client {
+    let tag = external_id.to_lowercase();
+    let web = s
+        .app
+        .user(
+            &format!("web-{tag}"),
+            konsign::domain::auth::Role::Integration,
+        )
+        .await;
+    let order = json!({
+        "external_id": external_id,
+        "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
+        "grant_ref": "BEV-77",
+        "citizen_id": "cit-4f9a",
+        "recipient": { "name": "Åse Ørnbøl", "address_line1": "Søndergade 12", "postcode": "8000", "city": "Aarhus C" },
+        "delivery_date": common::in_days(2),
+        "lines": [{ "gtin": "05708932000017", "quantity": 2,
+                    "cut": { "shape": "round", "diameter_mm": 30, "measured_on": common::in_days(-10) } }],
+    });
+    let r = web.post("/api/orders", order).await;
+    assert_eq!(r.body["status"], "allocated", "{:?}", r.body);
+    let w = admin.post("/api/waves", json!({ "max_orders": 1 })).await;
+    assert_eq!(w.status, StatusCode::CREATED, "{:?}", w.body);
+    let wave = w.body["id"].as_i64().unwrap();
+    let picker = s
+        .app
+        .user(&format!("pia-{tag}"), konsign::domain::auth::Role::Picker)
+        .await;
+    let r = picker
+        .post(&format!("/api/waves/{wave}/take"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let d = chrono::NaiveDate::parse_from_str(expiry, "%Y-%m-%d").unwrap();
+    let pack = format!("010570893200001717{}10{lot}", d.format("%y%m%d"));
+    for i in 0..2 {
+        let r = picker
+            .post(
+                &format!("/api/waves/{wave}/scan"),
+                json!({ "scan_id": format!("{tag}-p{i}"), "data": pack }),
+            )
+            .await;
+        assert_eq!(r.body["code"], "confirmed", "{:?}", r.body);
+    }
+    web
+}
+
+/// Answers a job message.
+async fn answer(
+    st: &Client,
+    site: &str,
+    station: &str,
+    job: &Value,
+    result: wire::AckResult,
+    n: u64,
+) {
+    let reason = (result == wire::AckResult::Rejected).then(|| wire::Reason {
+        code: wire::RejectCode::OutOfRange,
+        message: "Ø 30 mm is outside this cutter's range today".into(),
+    });
+    let ack = wire::Ack {
+        header: header(site, station, 200 + n),
+        ref_message_id: job["header"]["message_id"].as_str().unwrap().into(),
+        job_id: Some(job["job_id"].as_str().unwrap().into()),
+        revision: Some(job["revision"].as_u64().unwrap() as u32),
+        cmd_id: None,
+        result,
+        job_state: None,
+        reason,
+    };
+    st.publish(
+        wire::topic(site, station, Topic::Ack),
+        false,
+        wire::encode(&ack),
+    )
+    .await;
+}
+
+async fn cut_job(admin: &common::Client, id: &str, f: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..200 {
+        let j = admin.get(&format!("/api/cut-jobs/{id}")).await.body;
+        if f(&j) {
+            return j;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "job {id} never as expected: {}",
+        admin.get(&format!("/api/cut-jobs/{id}")).await.body
+    );
+}
+
+async fn a_rejected_job_moves_on_and_a_broken_station_keeps_its_running_job(broker: Broker) {
+    let Some(s) = setup(broker).await else { return };
+    let admin = s.app.admin().await;
+    s.app.seed(&admin).await;
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "T-01", "zone": "Z", "kind": "tote", "walk_seq": 900 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let expiry = common::in_days(300);
+    common::receive(&admin, "05708932000017", "PL1", &expiry, "A-02-1", 5).await;
+    let mut one = station_named(&s, &admin, "cut-1", json!({})).await;
+    let mut two = station_named(&s, &admin, "cut-2", json!({})).await;
+    until_station_named(&admin, "cut-1", |v| v["available"] == true).await;
+    until_station_named(&admin, "cut-2", |v| v["available"] == true).await;
+    picked_cut_order(&s, &admin, "W-REJ-1", "PL1", &expiry).await;
+    // Both are free: the first in order gets it, and rejects it.
+    let job = one.expect("/cut-1/job", |_| true).await;
+    let id = job["job_id"].as_str().unwrap().to_string();
+    answer(&one, &s.site, "cut-1", &job, wire::AckResult::Rejected, 1).await;
+    // It goes to the other station, never back to the one that refused it.
+    let job2 = two.expect("/cut-2/job", |_| true).await;
+    assert_eq!(job2["job_id"], id.as_str());
+    answer(&two, &s.site, "cut-2", &job2, wire::AckResult::Accepted, 2).await;
+    let started = wire::Event {
+        header: header(&s.site, "cut-2", 300),
+        seq: 1,
+        job_id: id.clone(),
+        revision: 1,
+        kind: wire::EventKind::Started,
+        done: 0,
+        quantity: 2,
+        error: None,
+    };
+    two.publish(
+        wire::topic(&s.site, "cut-2", Topic::Event),
+        false,
+        wire::encode(&started),
+    )
+    .await;
+    let running = cut_job(&admin, &id, |j| j["state"] == "running").await;
+    assert_eq!(running["rejected_by"].as_str().unwrap().trim(), "cut-1");
+    assert!(
+        running["log"].to_string().contains("rejected by cut-1"),
+        "{running}"
+    );
+    // cut-2 vanishes mid-job: unknown is not failed; the job stays with it.
+    two.task.abort();
+    drop(two);
+    until_station_named(&admin, "cut-2", |v| v["connection"] == "broken").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let kept = cut_job(&admin, &id, |_| true).await;
+    assert_eq!(
+        (kept["state"].as_str(), kept["station_id"].as_str()),
+        (Some("running"), Some("cut-2"))
+    );
+    // A lead puts it back in the queue: a new revision, to the station that is left.
+    let lead = s.app.user("lea", konsign::domain::auth::Role::Lead).await;
+    let r = lead
+        .post(
+            &format!("/api/cut-jobs/{id}/requeue"),
+            json!({ "reason": "cut-2 is out of service" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["revision"], 2);
+    let job3 = one.expect("/cut-1/job", |v| v["revision"] == 2).await;
+    assert_ne!(job3["content_hash"], job["content_hash"]);
+    let sent: Vec<String> = cut_job(&admin, &id, |j| j["state"] == "sent").await["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["state"] == "sent")
+        .map(|e| e["station_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        sent,
+        ["cut-1", "cut-2", "cut-1"],
+        "sent once to each, in turn"
+    );
+    one.task.abort();
 }

@@ -971,7 +971,7 @@ pub async fn requeue(ctx: &Ctx, actor: &Actor, id: &str, reason: &str) -> Result
     let now = crate::store::now_db();
     sqlx::query(
         "update cut_jobs set state = 'queued', revision = $2, content_hash = $3, station_id = null, message_id = null,
-           next_send_at = null, sends = 0, done = 0, reason = $4, updated_at = $5 where id = $1 and state = $6",
+           next_send_at = null, sends = 0, done = 0, rejected_by = '', reason = $4, updated_at = $5 where id = $1 and state = $6",
     )
     .bind(id)
     .bind(next.revision)

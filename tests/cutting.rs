@@ -890,3 +890,191 @@ async fn a_rejected_job_moves_on_and_a_broken_station_keeps_its_running_job(brok
     );
     one.task.abort();
 }
+
+/// Two konsign instances on one PostgreSQL database and one Mosquitto dispatch at the same
+/// time: every job is sent once, to one station, and finished once; none is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_database_never_dispatch_a_job_twice() {
+    let Some(mqtt) = mosquitto_url() else { return };
+    let Some(db) = common::postgres_url().await else {
+        return;
+    };
+    let site = format!(
+        "t{}",
+        konsign::service::auth::random_secret(6)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    );
+    let start = |host: &'static str| {
+        let (db, mqtt, site) = (db.clone(), mqtt.clone(), site.clone());
+        async move {
+            common::start_app(db, None, move |c| {
+                c.mqtt.enabled = true;
+                c.mqtt.url = Some(mqtt);
+                c.mqtt.site = site;
+                c.mqtt.host_id = Some(host.into());
+                c.picking.require_location_scan = false;
+            })
+            .await
+        }
+    };
+    let a = start("h1").await;
+    let b = start("h2").await;
+    let s = Setup {
+        broker: a.ctx.config.mqtt.broker().unwrap(),
+        site: site.clone(),
+        app: a,
+    };
+    let admin = s.app.admin().await;
+    s.app.seed(&admin).await;
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "T-01", "zone": "Z", "kind": "tote", "walk_seq": 900 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let expiry = common::in_days(300);
+    common::receive(&admin, "05708932000017", "PL1", &expiry, "A-02-1", 5).await;
+    let st = station_named(&s, &admin, "cut-1", json!({})).await;
+    until_station(&admin, |v| v["available"] == true).await;
+    let web = picked_cut_order(&s, &admin, "W-TWO-1", "PL1", &expiry).await;
+    // 29 more jobs of the same line, straight into the queue.
+    let first = cut_job(&admin, "cj-1-1-1", |_| true).await;
+    {
+        let mut tx = s.app.ctx.db.begin_write().await.unwrap();
+        for n in 2..=30 {
+            let id = format!("cj-bulk-{n}");
+            konsign::store::cutting::insert_job(
+                tx.conn(),
+                &konsign::store::cutting::NewJob {
+                    id: &id,
+                    order_id: first["order_id"].as_i64().unwrap(),
+                    line_id: first["line_id"].as_i64().unwrap(),
+                    content_hash: &format!("{n:064x}"),
+                    line_ref: first["line_ref"].as_str().unwrap(),
+                    gtin: "05708932000017",
+                    lot: "PL1",
+                    expiry: &expiry,
+                    quantity: 1,
+                    shape: &first["shape"],
+                    tolerance_mm: 0.5,
+                    sticker: &first["sticker"],
+                },
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    // The station: takes each job once, answers a copy as a duplicate, finishes at once.
+    let Client {
+        client,
+        mut rx,
+        task,
+    } = st;
+    let station_site = site.clone();
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = received.clone();
+    let worker = tokio::spawn(async move {
+        let mut done = std::collections::HashSet::new();
+        let mut seq = 0u64;
+        while let Some((topic, job)) = rx.recv().await {
+            if !topic.ends_with("/job") {
+                continue;
+            }
+            let id = job["job_id"].as_str().unwrap().to_string();
+            seen.lock().unwrap().push(id.clone());
+            let dup = !done.insert(id.clone());
+            seq += 1;
+            let ack = wire::Ack {
+                header: header(&station_site, "cut-1", 1000 + seq),
+                ref_message_id: job["header"]["message_id"].as_str().unwrap().into(),
+                job_id: Some(id.clone()),
+                revision: Some(1),
+                cmd_id: None,
+                result: if dup {
+                    wire::AckResult::Duplicate
+                } else {
+                    wire::AckResult::Accepted
+                },
+                job_state: dup.then_some(wire::JobState::Finished),
+                reason: None,
+            };
+            let t = |x| wire::topic(&station_site, "cut-1", x);
+            client
+                .publish(t(Topic::Ack), QoS::AtLeastOnce, false, wire::encode(&ack))
+                .await
+                .unwrap();
+            if !dup {
+                let ev = wire::Event {
+                    header: header(&station_site, "cut-1", 2000 + seq),
+                    seq,
+                    job_id: id,
+                    revision: 1,
+                    kind: wire::EventKind::Finished,
+                    done: job["quantity"].as_u64().unwrap() as u32,
+                    quantity: job["quantity"].as_u64().unwrap() as u32,
+                    error: None,
+                };
+                client
+                    .publish(t(Topic::Event), QoS::AtLeastOnce, false, wire::encode(&ev))
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    // Every job finished; each was sent once, to cut-1.
+    let mut finished = 0;
+    for _ in 0..400 {
+        let jobs = admin.get("/api/cut-jobs").await.body;
+        finished = jobs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["state"] == "finished")
+            .count();
+        if finished == 30 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(finished, 30);
+    for n in std::iter::once("cj-1-1-1".to_string()).chain((2..=30).map(|n| format!("cj-bulk-{n}")))
+    {
+        let j = cut_job(&admin, &n, |_| true).await;
+        let sends: Vec<&Value> = j["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["state"] == "sent")
+            .collect();
+        assert_eq!(sends.len(), 1, "{n} dispatched once: {j}");
+        assert_eq!(j["station_id"], "cut-1");
+    }
+    let got = received.lock().unwrap().clone();
+    let distinct: std::collections::HashSet<&String> = got.iter().collect();
+    assert_eq!(distinct.len(), 30, "{got:?}");
+    // Both instances heard the answers; the order moved on once.
+    for _ in 0..100 {
+        if web.get("/api/orders/W-TWO-1/status").await.body["status"] == "picked" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        web.get("/api/orders/W-TWO-1/status").await.body["status"],
+        "picked"
+    );
+    let events = admin.get("/api/events?limit=1000").await.body;
+    let cut = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "order.cut")
+        .count();
+    assert_eq!(cut, 1, "the order moved on once");
+    worker.abort();
+    task.abort();
+    b.stop().await;
+}

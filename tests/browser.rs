@@ -449,3 +449,193 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
     let tote = admin.get("/api/stock/units?location=T-01").await.body;
     assert_eq!(tote.as_array().unwrap().len(), 2, "{tote:?}");
 }
+
+/// The hulklip operator's page: a station (a real MQTT client on the embedded broker) accepts
+/// the job of a picked order; the operator starts it and confirms it done with the buttons; the
+/// page follows without a reload and the order moves on to packing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_cuts_a_job_on_the_station_page() {
+    use firmware_bridge::wire::{self, Header, Topic};
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = common::database_url(common::Backend::Sqlite, dir.path()).await else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = common::start_app(db, Some(dir), move |c| {
+        c.mqtt.enabled = true;
+        c.mqtt.embedded_listen = format!("127.0.0.1:{port}").parse().unwrap();
+        c.mqtt.site = "browser".into();
+        c.picking.require_location_scan = false;
+    })
+    .await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let seed = app.seed(&admin).await;
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "T-01", "zone": "T", "kind": "tote", "walk_seq": 900 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let expiry = common::in_days(300);
+    common::receive(&admin, &seed.plate, "B-22", &expiry, "A-02-1", 5).await;
+    let r = admin
+        .put_json("/api/cut-stations/cut-1", json!({ "name": "Hulklip 1" }))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // The station: online, able to cut, and it accepts every job.
+    let mut o = MqttOptions::new("station-browser-cut-1", "127.0.0.1", port);
+    o.set_keep_alive(Duration::from_secs(5));
+    let (st, mut ev) = AsyncClient::new(o, 64);
+    let h = |n: u64| Header::new("browser", "cut-1", "b-1", format!("m-{n}"), n);
+    let t = |x| wire::topic("browser", "cut-1", x);
+    let stc = st.clone();
+    tokio::spawn(async move {
+        let mut n = 10;
+        loop {
+            match ev.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    stc.subscribe(t(Topic::Job), QoS::AtLeastOnce)
+                        .await
+                        .unwrap();
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) if p.topic.ends_with("/job") => {
+                    let job: Value = serde_json::from_slice(&p.payload).unwrap();
+                    n += 1;
+                    let ack = wire::Ack {
+                        header: h(n),
+                        ref_message_id: job["header"]["message_id"].as_str().unwrap().into(),
+                        job_id: Some(job["job_id"].as_str().unwrap().into()),
+                        revision: Some(job["revision"].as_u64().unwrap() as u32),
+                        cmd_id: None,
+                        result: wire::AckResult::Accepted,
+                        job_state: None,
+                        reason: None,
+                    };
+                    stc.publish(t(Topic::Ack), QoS::AtLeastOnce, false, wire::encode(&ack))
+                        .await
+                        .unwrap();
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pubr = |x, payload: Vec<u8>| {
+        let st = st.clone();
+        async move {
+            st.publish(t(x), QoS::AtLeastOnce, true, payload)
+                .await
+                .unwrap()
+        }
+    };
+    pubr(
+        Topic::Connection,
+        wire::encode(&wire::Connection {
+            header: h(1),
+            connection: wire::ConnectionState::Online,
+        }),
+    )
+    .await;
+    pubr(
+        Topic::Factsheet,
+        wire::encode(&wire::Factsheet {
+            header: h(2),
+            shapes: vec![wire::ShapeKind::Round, wire::ShapeKind::Oval],
+            min_mm: 10.0,
+            max_mm: 70.0,
+            tolerance_mm: 0.5,
+            queue_limit: 3,
+            versions: wire::Versions {
+                protocol: wire::PROTOCOL_VERSION.into(),
+                bridge: None,
+                firmware: None,
+            },
+        }),
+    )
+    .await;
+    pubr(
+        Topic::State,
+        wire::encode(&wire::State {
+            header: h(3),
+            mode: wire::Mode::Idle,
+            current_job: None,
+            queue: vec![],
+            queue_limit: 3,
+            last_event_seq: 0,
+            errors: vec![],
+        }),
+    )
+    .await;
+    // A picked order with an oval cut.
+    let order = json!({
+        "external_id": "WEB-200",
+        "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
+        "grant_ref": "BEV-1", "citizen_id": "cit-200",
+        "recipient": { "name": "Åse Ørnbøl", "address_line1": "Søndergade 1", "postcode": "8000", "city": "Aarhus C" },
+        "delivery_date": common::in_days(2),
+        "lines": [{ "gtin": seed.plate, "quantity": 1, "cut": { "shape": "oval", "width_mm": 30, "height_mm": 25, "measured_on": common::in_days(-3) } }],
+    });
+    assert_eq!(
+        admin.post("/api/orders", order).await.body["status"],
+        "allocated"
+    );
+    let w = admin.post("/api/waves", json!({ "max_orders": 1 })).await;
+    let wave = w.body["id"].as_i64().unwrap();
+    let picker = app.user("pia", Role::Picker).await;
+    assert_eq!(
+        picker
+            .post(&format!("/api/waves/{wave}/take"), json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = picker
+        .post(
+            &format!("/api/waves/{wave}/scan"),
+            json!({ "scan_id": "s1", "data": wedge(&seed.plate, &expiry, "B-22") }),
+        )
+        .await;
+    assert_eq!(r.body["code"], "confirmed", "{:?}", r.body);
+    app.user("olga", Role::Operator).await;
+
+    browser.login(&app.base, "olga", "olga-password-1").await;
+    browser.goto(&format!("{}/cut/cut-1", app.base)).await;
+    browser
+        .until("the job on the page, accepted", "document.getElementById('spec').textContent === 'oval 30 x 25 mm' && document.getElementById('current').dataset.state === 'accepted'")
+        .await;
+    browser
+        .until(
+            "the station shown online",
+            "document.getElementById('conn').className.includes('ok')",
+        )
+        .await;
+    browser.screenshot("operator-job").await;
+    browser.click("#start").await;
+    browser
+        .until(
+            "running",
+            "document.getElementById('current').dataset.state === 'running'",
+        )
+        .await;
+    browser.click("#done").await;
+    browser
+        .until(
+            "finished",
+            "document.getElementById('current').dataset.state === 'finished'",
+        )
+        .await;
+    browser.screenshot("operator-done").await;
+    let status = admin.get("/api/orders/WEB-200/status").await;
+    assert_eq!(status.body["status"], "picked", "{:?}", status.body);
+    browser.close().await;
+}

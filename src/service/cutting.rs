@@ -1018,3 +1018,146 @@ pub async fn requeue(ctx: &Ctx, actor: &Actor, id: &str, reason: &str) -> Result
         .await?
         .ok_or_else(|| Error::NotFound(format!("cutting job {id}")))
 }
+
+/// What an operator does at a station's page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorAction {
+    /// Start the job on the machine (the station is told `start`).
+    Start,
+    /// The cut plates are checked and in the box: the job is finished.
+    Done,
+    /// The job cannot be finished (plate damaged, machine fault): it fails with the reason.
+    Fault,
+}
+
+/// An operator's action on a job at the station that holds it; each is one transaction with
+/// its log entry, and `done` moves the order on and prints the sticker as a station's
+/// `finished` event does.
+pub async fn operator_action(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &str,
+    action: OperatorAction,
+    reason: Option<&str>,
+) -> Result<JobRow> {
+    let mut tx = ctx.db.begin_write().await?;
+    let j = db::get_job(tx.conn(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("cutting job {id}")))?;
+    let station = j.station_id.clone().unwrap_or_default();
+    let who = format!("by {} at {station}", actor.name);
+    let moved = match action {
+        OperatorAction::Start => {
+            db::transition(
+                tx.conn(),
+                id,
+                &["sent", "accepted"],
+                "running",
+                Some(&station),
+                &format!("started {who}"),
+                "",
+            )
+            .await?
+        }
+        OperatorAction::Done => {
+            db::transition(
+                tx.conn(),
+                id,
+                &["accepted", "running"],
+                "finished",
+                Some(&station),
+                &format!("confirmed done {who}"),
+                "done = quantity",
+            )
+            .await?
+        }
+        OperatorAction::Fault => {
+            let reason = reason.map(str::trim).unwrap_or("");
+            if reason.is_empty() || reason.len() > 500 {
+                return Err(Error::invalid(
+                    "reason",
+                    "say what went wrong (1 to 500 characters)",
+                ));
+            }
+            let moved = db::transition(
+                tx.conn(),
+                id,
+                &["sent", "accepted", "running"],
+                "failed",
+                Some(&station),
+                &format!("fault reported {who}: {reason}"),
+                "",
+            )
+            .await?;
+            if moved {
+                sqlx::query("update cut_jobs set reason = $2 where id = $1")
+                    .bind(id)
+                    .bind(reason)
+                    .execute(tx.conn())
+                    .await?;
+            }
+            moved
+        }
+    };
+    if !moved {
+        return Err(Error::conflict(
+            "job_state",
+            format!(
+                "job {id} is {}: it cannot be {}",
+                j.state,
+                match action {
+                    OperatorAction::Start => "started",
+                    OperatorAction::Done => "confirmed done",
+                    OperatorAction::Fault => "reported as failed",
+                }
+            ),
+        ));
+    }
+    if action == OperatorAction::Done {
+        order_after_cut(&mut tx, id).await?;
+    }
+    tx.commit().await?;
+    if action == OperatorAction::Start {
+        if let Some(h) = ctx.cutting.host.get() {
+            let cmd = wire::Cmd {
+                header: h.header_for(&station, &h.message_id()),
+                cmd_id: format!("c-{:08x}", rand::random::<u32>()),
+                command: wire::Command::Start,
+                job_id: Some(id.to_string()),
+                reason: None,
+            };
+            h.send(&station, Topic::Cmd, wire::encode(&cmd)).await;
+        }
+    }
+    if action == OperatorAction::Done {
+        print_sticker(ctx, id).await;
+    }
+    ctx.cutting.wake.notify_one();
+    let mut conn = ctx.db.pool().acquire().await?;
+    db::get_job(&mut conn, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("cutting job {id}")))
+}
+
+/// Prints a finished job's sticker again (a new print job).
+pub async fn reprint_sticker(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &str,
+) -> Result<crate::store::printing::JobRow> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    let j = db::get_job(&mut conn, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("cutting job {id}")))?;
+    drop(conn);
+    let Some(pj) = j.sticker_job else {
+        return Err(Error::conflict(
+            "no_sticker",
+            format!(
+                "job {id} has no printed sticker (not finished, or its station has no printer)"
+            ),
+        ));
+    };
+    super::printing::reprint(ctx, actor, &pj, None).await
+}

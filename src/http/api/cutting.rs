@@ -80,3 +80,43 @@ pub async fn requeue(
     let p = caller.require(allow::LEAD)?;
     Ok(Json(svc::requeue(&s.ctx, &p.actor, &id, &r.reason).await?))
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    pub action: svc::OperatorAction,
+    /// Required for `fault`.
+    pub reason: Option<String>,
+}
+
+/// An operator starts a job, confirms it done, or reports a fault with its reason.
+#[utoipa::path(post, path = "/api/cut-jobs/{id}/action", tag = "cutting", params(("id" = String, Path)), request_body = ActionRequest,
+    responses((status = 200, body = crate::store::cutting::JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn action(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(r): Json<ActionRequest>,
+) -> ApiResult<Json<crate::store::cutting::JobRow>> {
+    let p = caller.require(&[Role::Admin, Role::Lead, Role::Operator])?;
+    Ok(Json(
+        svc::operator_action(&s.ctx, &p.actor, &id, r.action, r.reason.as_deref()).await?,
+    ))
+}
+
+/// Print a finished job's sticker again (a new print job).
+#[utoipa::path(post, path = "/api/cut-jobs/{id}/reprint-sticker", tag = "cutting", params(("id" = String, Path)),
+    responses((status = 202, body = crate::store::printing::JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn reprint_sticker(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, axum::Json<crate::store::printing::JobRow>)> {
+    let p = caller.require(&[Role::Admin, Role::Lead, Role::Operator])?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(svc::reprint_sticker(&s.ctx, &p.actor, &id).await?),
+    ))
+}

@@ -77,6 +77,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cutting::jobs))
         .routes(routes!(cutting::job))
         .routes(routes!(cutting::requeue))
+        .routes(routes!(cutting::action))
+        .routes(routes!(cutting::reprint_sticker))
         .merge(imports())
 }
 

@@ -691,7 +691,7 @@ async fn cut_station(
     let csrf = principal.csrf.clone().unwrap_or_default();
     let da = l == Lang::Da;
     let texts = serde_json::json!({
-        "online": if da { "online" } else { "online" },
+        "online": "online",
         "offline": if da { "ikke forbundet" } else { "not connected" },
         "broken": if da { "forbindelsen er tabt" } else { "connection lost" },
         "unknown": if da { "ukendt" } else { "unknown" },
@@ -715,7 +715,7 @@ async fn cut_station(
                     p #spec.spec { "…" }
                     p #what.what {}
                     div.actions {
-                        button #start.big type="button" { (if da { "Start" } else { "Start" }) }
+                        button #start.big type="button" { "Start" }
                         button #done.big.ok type="button" { (if da { "Færdig" } else { "Done" }) }
                         button #fault.big.bad type="button" { (if da { "Fejl" } else { "Fault" }) }
                         button #reprint.big type="button" { (if da { "Udskriv etiket igen" } else { "Print sticker again" }) }

@@ -317,6 +317,19 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
         )
         .await?;
     }
+    // A cutting station that prints its stickers on cut-1; `docs/devices/hulklip-mqtt.md`
+    // shows how to play it with mosquitto_pub against the embedded broker.
+    super::cutting::put_station(
+        ctx,
+        &actor,
+        "cut-1",
+        &super::cutting::StationInput {
+            name: Some("Hulklip 1".into()),
+            printer: Some("cut-1".into()),
+            enabled: Some(true),
+        },
+    )
+    .await?;
     Ok(report)
 }
 

@@ -557,16 +557,7 @@ fn schema_validator(name: &str) -> jsonschema::Validator {
 async fn a_picked_order_is_cut_and_moves_on_to_packing_with_its_sticker(broker: Broker) {
     let Some(s) = setup(broker).await else { return };
     let admin = s.app.admin().await;
-    s.app.seed(&admin).await;
-    let r = admin
-        .post(
-            "/api/locations",
-            json!({ "code": "T-01", "zone": "Z", "kind": "tote", "walk_seq": 900 }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let expiry = common::in_days(300);
-    common::receive(&admin, "05708932000017", "PL1", &expiry, "A-02-1", 5).await;
+    let expiry = plates_in_stock(&s, &admin).await;
     // The station's sticker printer.
     let printer = konsign::devices::printer::sim::Simulator::start("127.0.0.1:0", None, None)
         .await
@@ -809,16 +800,7 @@ async fn cut_job(admin: &common::Client, id: &str, f: impl Fn(&Value) -> bool) -
 async fn a_rejected_job_moves_on_and_a_broken_station_keeps_its_running_job(broker: Broker) {
     let Some(s) = setup(broker).await else { return };
     let admin = s.app.admin().await;
-    s.app.seed(&admin).await;
-    let r = admin
-        .post(
-            "/api/locations",
-            json!({ "code": "T-01", "zone": "Z", "kind": "tote", "walk_seq": 900 }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let expiry = common::in_days(300);
-    common::receive(&admin, "05708932000017", "PL1", &expiry, "A-02-1", 5).await;
+    let expiry = plates_in_stock(&s, &admin).await;
     let mut one = station_named(&s, &admin, "cut-1", json!({})).await;
     let mut two = station_named(&s, &admin, "cut-2", json!({})).await;
     until_station_named(&admin, "cut-1", |v| v["available"] == true).await;
@@ -926,16 +908,7 @@ async fn two_instances_on_one_database_never_dispatch_a_job_twice() {
         app: a,
     };
     let admin = s.app.admin().await;
-    s.app.seed(&admin).await;
-    let r = admin
-        .post(
-            "/api/locations",
-            json!({ "code": "T-01", "zone": "Z", "kind": "tote", "walk_seq": 900 }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let expiry = common::in_days(300);
-    common::receive(&admin, "05708932000017", "PL1", &expiry, "A-02-1", 5).await;
+    let expiry = plates_in_stock(&s, &admin).await;
     let st = station_named(&s, &admin, "cut-1", json!({})).await;
     until_station(&admin, |v| v["available"] == true).await;
     let web = picked_cut_order(&s, &admin, "W-TWO-1", "PL1", &expiry).await;
@@ -1077,4 +1050,19 @@ async fn two_instances_on_one_database_never_dispatch_a_job_twice() {
     worker.abort();
     task.abort();
     b.stop().await;
+}
+
+/// The seed catalog, a tote, and 5 cut-to-fit plates of lot PL1 on A-02-1; returns their expiry.
+async fn plates_in_stock(s: &Setup, admin: &common::Client) -> String {
+    s.app.seed(admin).await;
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "T-01", "zone": "Z", "kind": "tote", "walk_seq": 900 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let expiry = common::in_days(300);
+    common::receive(admin, "05708932000017", "PL1", &expiry, "A-02-1", 5).await;
+    expiry
 }

@@ -308,13 +308,9 @@ async fn home(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
-        return Redirect::to("/login").into_response();
-    };
-    let principal = match svc::session_principal(&s.ctx, session).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return Redirect::to("/login").into_response(),
-        Err(e) => return super::error::ApiError::from(e).into_response(),
+    let principal = match page_principal(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let rows = crate::service::stock::on_hand(
         &s.ctx,
@@ -515,6 +511,22 @@ async fn logout_submit(
         .into_response()
 }
 
+/// Who is looking at a page: the session's user, or the answer to give instead (to the login
+/// page without a valid session).
+async fn page_principal(
+    s: &AppState,
+    headers: &HeaderMap,
+) -> Result<crate::service::auth::Principal, Response> {
+    let Some(session) = cookie(headers, SESSION_COOKIE) else {
+        return Err(Redirect::to("/login").into_response());
+    };
+    match svc::session_principal(&s.ctx, session).await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(Redirect::to("/login").into_response()),
+        Err(e) => Err(super::error::ApiError::from(e).into_response()),
+    }
+}
+
 /// Printers with their state and queue; a printer whose queue is held is marked.
 fn printers_table(l: Lang, printers: &[crate::service::printing::PrinterView]) -> Markup {
     html! {
@@ -563,13 +575,9 @@ async fn station(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
-        return Redirect::to("/login").into_response();
-    };
-    let principal = match svc::session_principal(&s.ctx, session).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return Redirect::to("/login").into_response(),
-        Err(e) => return super::error::ApiError::from(e).into_response(),
+    let principal = match page_principal(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let receiving = match crate::service::scans::workflow_of(&s.ctx, &station).await {
         Ok(w) => w == "receiving",
@@ -669,13 +677,9 @@ async fn cut_station(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
-        return Redirect::to("/login").into_response();
-    };
-    let principal = match svc::session_principal(&s.ctx, session).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return Redirect::to("/login").into_response(),
-        Err(e) => return super::error::ApiError::from(e).into_response(),
+    let principal = match page_principal(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     use crate::domain::auth::Role;
     if !matches!(
@@ -804,13 +808,9 @@ async fn pick_page(
         lang: q.lang.clone(),
     };
     let l = lang(q.lang.as_deref(), &headers);
-    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
-        return Redirect::to("/login").into_response();
-    };
-    let principal = match svc::session_principal(&s.ctx, session).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return Redirect::to("/login").into_response(),
-        Err(e) => return super::error::ApiError::from(e).into_response(),
+    let principal = match page_principal(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let csrf = principal.csrf.clone().unwrap_or_default();
     let body = match q.wave {

@@ -36,6 +36,7 @@ on_both_brokers!(
     bad_messages_are_refused_with_a_reason_and_nothing_stops,
     a_picked_order_is_cut_and_moves_on_to_packing_with_its_sticker,
     a_rejected_job_moves_on_and_a_broken_station_keeps_its_running_job,
+    konsign_bridge_and_a_simulated_machine_cut_an_order_and_survive_a_bridge_restart,
 );
 
 fn free_port() -> u16 {
@@ -1065,4 +1066,109 @@ async fn plates_in_stock(s: &Setup, admin: &common::Client) -> String {
     let expiry = common::in_days(300);
     common::receive(admin, "05708932000017", "PL1", &expiry, "A-02-1", 5).await;
     expiry
+}
+
+/// konsign + broker + `konsign-bridge` + the simulated machine on a pseudo-terminal: a picked
+/// order is cut and moves on to packing; the bridge killed mid-job and started again finishes
+/// the job without cutting it twice.
+async fn konsign_bridge_and_a_simulated_machine_cut_an_order_and_survive_a_bridge_restart(
+    broker: Broker,
+) {
+    use firmware_bridge::machine::{Machine, MachineConfig};
+    let Some(s) = setup(broker).await else { return };
+    let admin = s.app.admin().await;
+    let expiry = plates_in_stock(&s, &admin).await;
+    let r = admin
+        .put_json("/api/cut-stations/cut-1", json!({ "name": "Hulklip 1" }))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let machine = Machine::start(MachineConfig {
+        cut_ms: 150,
+        ..Default::default()
+    })
+    .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let cfg = firmware_bridge::bridge::Config {
+        site: s.site.clone(),
+        station: "cut-1".into(),
+        broker_host: s.broker.0.clone(),
+        broker_port: s.broker.1,
+        serial: machine.path.clone(),
+        state_dir: state.path().to_path_buf(),
+        min_mm: 10.0,
+        max_mm: 70.0,
+        queue_limit: 3,
+    };
+    let start_bridge = |cfg: firmware_bridge::bridge::Config| {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (tx, tokio::spawn(firmware_bridge::bridge::run(cfg, rx)))
+    };
+    // Everything the bridge says is checked against the protocol's schemas at the end.
+    let mut watch = connect(
+        &s.broker,
+        &format!("watch-{}", s.site),
+        None,
+        &[format!("konsign/v1/{}/cut-1/+", s.site)],
+    )
+    .await;
+    let (_stop, bridge) = start_bridge(cfg.clone());
+    until_station(&admin, |v| v["available"] == true).await;
+
+    let web = picked_cut_order(&s, &admin, "W-BR-1", "PL1", &expiry).await;
+    for _ in 0..200 {
+        if web.get("/api/orders/W-BR-1/status").await.body["status"] == "picked" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        web.get("/api/orders/W-BR-1/status").await.body["status"],
+        "picked"
+    );
+    let job = cut_job(&admin, "cj-1-1-1", |j| j["state"] == "finished").await;
+    let states: Vec<&str> = job["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        ["queued", "sent", "accepted", "running", "finished"],
+        "{job}"
+    );
+    assert_eq!(machine.loads.load(std::sync::atomic::Ordering::Relaxed), 1);
+
+    // The second order: the bridge is killed while the machine cuts, then started again.
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "T-02", "zone": "Z", "kind": "tote", "walk_seq": 901 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    picked_cut_order(&s, &admin, "W-BR-2", "PL1", &expiry).await;
+    let second = "cj-2-1-1";
+    cut_job(&admin, second, |j| j["state"] == "running").await;
+    bridge.abort();
+    let _ = bridge.await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_stop2, bridge2) = start_bridge(cfg);
+    cut_job(&admin, second, |j| j["state"] == "finished").await;
+    assert_eq!(
+        machine.loads.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "each job loaded on the machine once"
+    );
+    for _ in 0..100 {
+        if web.get("/api/orders/W-BR-2/status").await.body["status"] == "picked" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        web.get("/api/orders/W-BR-2/status").await.body["status"],
+        "picked"
+    );
+    bridge2.abort();
 }

@@ -3,6 +3,7 @@
 //! and decoding with the protocol's checks (size, version, the header matching the topic); and
 //! the serial line protocol between the bridge and the cutting machine (`line`, PROTOCOL.md).
 
+pub mod bridge;
 pub mod line;
 pub mod machine;
 pub mod wire;

@@ -41,6 +41,9 @@ impl Default for MachineConfig {
 pub struct Machine {
     /// The serial device to open (the pseudo-terminal's slave side).
     pub path: PathBuf,
+    /// Jobs loaded (a retransmitted LOAD is not counted again): the tests' proof that no job
+    /// was cut twice.
+    pub loads: Arc<std::sync::atomic::AtomicU32>,
     stop: Arc<AtomicBool>,
     // Kept open so the pseudo-terminal lives while no one else has it open.
     _slave: std::os::fd::OwnedFd,
@@ -113,11 +116,14 @@ impl Machine {
                 }
             })?;
         let s = stop.clone();
+        let loads = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let l = loads.clone();
         std::thread::Builder::new()
             .name("machine".into())
-            .spawn(move || run(cfg, master, rx, s))?;
+            .spawn(move || run(cfg, master, rx, s, l))?;
         Ok(Self {
             path,
+            loads,
             stop,
             _slave: pty.slave,
         })
@@ -129,6 +135,7 @@ fn run(
     mut port: std::fs::File,
     rx: mpsc::Receiver<String>,
     stop: Arc<AtomicBool>,
+    loads: Arc<std::sync::atomic::AtomicU32>,
 ) {
     let mut seq = 0u32;
     let mut mode = Mode::Idle;
@@ -189,6 +196,7 @@ fn run(
                                     done: 0,
                                 });
                                 mode = Mode::Loaded;
+                                loads.fetch_add(1, Ordering::Relaxed);
                                 ack
                             }
                         } else {

@@ -1,6 +1,6 @@
-//! `konsign-bridge`: the program beside a hulklip cutting machine. So far it runs the simulated
-//! machine (`konsign-bridge simulate`); the bridge between the machine's serial port and
-//! konsign's MQTT station protocol is still to come.
+//! `konsign-bridge`: the program beside a hulklip cutting machine. `run` bridges the machine's
+//! serial port (PROTOCOL.md) to konsign's MQTT station protocol; `simulate` plays a machine on a
+//! pseudo-terminal.
 
 use clap::{Parser, Subcommand};
 use firmware_bridge::machine::{Machine, MachineConfig};
@@ -14,6 +14,31 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Bridge a cutting machine's serial port to konsign over MQTT, until Ctrl-C.
+    Run {
+        /// The warehouse (the topic's site segment).
+        #[arg(long, default_value = "vejle")]
+        site: String,
+        /// This station's id, as registered in konsign.
+        #[arg(long)]
+        station: String,
+        /// The broker: mqtt://HOST:PORT.
+        #[arg(long, default_value = "mqtt://127.0.0.1:18830")]
+        broker: String,
+        /// The machine's serial port.
+        #[arg(long)]
+        serial: std::path::PathBuf,
+        /// Where the bridge keeps its job memory and outbox.
+        #[arg(long, default_value = "bridge-state")]
+        state_dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 10.0)]
+        min_mm: f64,
+        #[arg(long, default_value_t = 70.0)]
+        max_mm: f64,
+        /// Jobs the station takes at a time (the one on the machine included).
+        #[arg(long, default_value_t = 3)]
+        queue_limit: u32,
+    },
     /// Run a simulated cutting machine on a new pseudo-terminal (PROTOCOL.md), until Ctrl-C.
     Simulate {
         /// Time to cut one plate, in milliseconds.
@@ -36,6 +61,51 @@ enum Cmd {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Cmd::Run {
+            site,
+            station,
+            broker,
+            serial,
+            state_dir,
+            min_mm,
+            max_mm,
+            queue_limit,
+        } => {
+            let Some((host, port)) = broker
+                .strip_prefix("mqtt://")
+                .and_then(|r| r.rsplit_once(':'))
+                .and_then(|(h, p)| p.parse::<u16>().ok().map(|p| (h.to_string(), p)))
+            else {
+                eprintln!("konsign-bridge: --broker must be mqtt://HOST:PORT");
+                return std::process::ExitCode::from(2);
+            };
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("konsign-bridge: {e}");
+                    return std::process::ExitCode::from(1);
+                }
+            };
+            let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let cfg = firmware_bridge::bridge::Config {
+                site,
+                station,
+                broker_host: host,
+                broker_port: port,
+                serial,
+                state_dir,
+                min_mm,
+                max_mm,
+                queue_limit: queue_limit.max(1),
+            };
+            match rt.block_on(firmware_bridge::bridge::run(cfg, stop_rx)) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("konsign-bridge: {e}");
+                    std::process::ExitCode::from(1)
+                }
+            }
+        }
         Cmd::Simulate {
             cut_ms,
             fault_at_plate,

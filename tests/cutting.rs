@@ -1171,4 +1171,24 @@ async fn konsign_bridge_and_a_simulated_machine_cut_an_order_and_survive_a_bridg
         "picked"
     );
     bridge2.abort();
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    while let Ok((topic, msg)) = watch.rx.try_recv() {
+        let kind = topic.rsplit('/').next().unwrap().to_string();
+        if kind == "job" || kind == "cmd" {
+            continue;
+        }
+        let errors: Vec<String> = schema_validator(&kind)
+            .iter_errors(&msg)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{kind}: {errors:?}: {msg}");
+        *seen.entry(kind).or_default() += 1;
+    }
+    for kind in ["ack", "event", "state", "connection", "factsheet"] {
+        assert!(
+            seen.get(kind).is_some_and(|n| *n > 0),
+            "no {kind} from the bridge: {seen:?}"
+        );
+    }
+    watch.task.abort();
 }

@@ -37,6 +37,7 @@ on_both_brokers!(
     a_picked_order_is_cut_and_moves_on_to_packing_with_its_sticker,
     a_rejected_job_moves_on_and_a_broken_station_keeps_its_running_job,
     konsign_bridge_and_a_simulated_machine_cut_an_order_and_survive_a_bridge_restart,
+    a_lead_requeues_a_job_waiting_at_the_bridge_and_it_is_cut_once,
 );
 
 fn free_port() -> u16 {
@@ -1191,4 +1192,66 @@ async fn konsign_bridge_and_a_simulated_machine_cut_an_order_and_survive_a_bridg
         );
     }
     watch.task.abort();
+}
+
+/// A lead puts back a job that waits in the bridge's queue: konsign tells the bridge to cancel
+/// it, the new revision comes back to the same station (the only one), and it is cut once.
+async fn a_lead_requeues_a_job_waiting_at_the_bridge_and_it_is_cut_once(broker: Broker) {
+    use firmware_bridge::machine::{Machine, MachineConfig};
+    let Some(s) = setup(broker).await else { return };
+    let admin = s.app.admin().await;
+    let expiry = plates_in_stock(&s, &admin).await;
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "T-02", "zone": "Z", "kind": "tote", "walk_seq": 901 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let r = admin.put_json("/api/cut-stations/cut-1", json!({})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let machine = Machine::start(MachineConfig {
+        cut_ms: 700,
+        ..Default::default()
+    })
+    .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    let bridge = tokio::spawn(firmware_bridge::bridge::run(
+        firmware_bridge::bridge::Config {
+            site: s.site.clone(),
+            station: "cut-1".into(),
+            broker_host: s.broker.0.clone(),
+            broker_port: s.broker.1,
+            serial: machine.path.clone(),
+            state_dir: state.path().to_path_buf(),
+            min_mm: 10.0,
+            max_mm: 70.0,
+            queue_limit: 3,
+        },
+        rx,
+    ));
+    until_station(&admin, |v| v["available"] == true).await;
+    picked_cut_order(&s, &admin, "W-RQ-1", "PL1", &expiry).await;
+    cut_job(&admin, "cj-1-1-1", |j| j["state"] == "running").await;
+    picked_cut_order(&s, &admin, "W-RQ-2", "PL1", &expiry).await;
+    // The second waits at the bridge behind the first.
+    cut_job(&admin, "cj-2-1-1", |j| j["state"] == "accepted").await;
+    let lead = s.app.user("lea", konsign::domain::auth::Role::Lead).await;
+    let r = lead
+        .post(
+            "/api/cut-jobs/cj-2-1-1/requeue",
+            json!({ "reason": "new cut spec from the nurse" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let done = cut_job(&admin, "cj-2-1-1", |j| j["state"] == "finished").await;
+    assert_eq!(done["revision"], 2);
+    cut_job(&admin, "cj-1-1-1", |j| j["state"] == "finished").await;
+    assert_eq!(
+        machine.loads.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "the first job, and the second once (its first revision never reached the machine)"
+    );
+    bridge.abort();
 }

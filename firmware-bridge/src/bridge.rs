@@ -312,7 +312,9 @@ impl Bridge {
                     "another job under this id and revision".to_string(),
                 )),
             ),
-            Some(m) if m.state != wire::JobState::Queued && job.revision > m.revision => (
+            // A new revision replaces a job that has not started (or was cancelled or failed);
+            // one that is on the machine must be cancelled first.
+            Some(m) if m.state == wire::JobState::Running && job.revision > m.revision => (
                 wire::AckResult::Rejected,
                 None,
                 Some((
@@ -387,6 +389,73 @@ impl Bridge {
         self.publish_now(Topic::Ack, false, wire::encode(&ack))
             .await;
         self.next_job()?;
+        self.state().await;
+        Ok(())
+    }
+
+    /// A command from konsign: answered with an ack naming its `cmd_id`.
+    async fn on_cmd(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        let cmd: wire::Cmd = match wire::decode(payload, &self.cfg.site, &self.cfg.station) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing_free_log(&format!("command refused: {e}"));
+                return Ok(());
+            }
+        };
+        let mut reason = None;
+        match cmd.command {
+            wire::Command::StateRequest => {}
+            wire::Command::ClearFault => self.command(Verb::Clear, &[]),
+            wire::Command::Cancel => {
+                let id = cmd.job_id.clone().unwrap_or_default();
+                let state = self.store.d.jobs.get(&id).map(|m| m.state);
+                match state {
+                    Some(wire::JobState::Queued) | Some(wire::JobState::Running) => {
+                        if self.store.d.current.as_deref() == Some(id.as_str()) {
+                            self.command(Verb::Cancel, &[&id]);
+                            self.store.d.current = None;
+                        }
+                        self.store.d.queue.retain(|q| *q != id);
+                        if let Some(m) = self.store.d.jobs.get_mut(&id) {
+                            m.state = wire::JobState::Cancelled;
+                        }
+                        self.store.save()?;
+                        self.event(&id, wire::EventKind::Cancelled, None)?;
+                        self.next_job()?;
+                    }
+                    Some(_) => {}
+                    None => {
+                        reason = Some(wire::Reason {
+                            code: wire::RejectCode::UnknownJob,
+                            message: format!("no job {id} here"),
+                        })
+                    }
+                }
+            }
+            wire::Command::Start | wire::Command::Pause | wire::Command::Resume => {
+                // This station starts jobs by itself and its machine cannot pause.
+                reason = Some(wire::Reason {
+                    code: wire::RejectCode::Invalid,
+                    message: "this station starts jobs by itself and cannot pause".into(),
+                });
+            }
+        }
+        let ack = wire::Ack {
+            header: self.header(),
+            ref_message_id: cmd.header.message_id.clone(),
+            job_id: None,
+            revision: None,
+            cmd_id: Some(cmd.cmd_id.clone()),
+            result: if reason.is_some() {
+                wire::AckResult::Rejected
+            } else {
+                wire::AckResult::Accepted
+            },
+            job_state: None,
+            reason,
+        };
+        self.publish_now(Topic::Ack, false, wire::encode(&ack))
+            .await;
         self.state().await;
         Ok(())
     }
@@ -614,6 +683,10 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) if p.topic.ends_with("/job") => {
                     b.on_job(&p.payload).await?;
+                    b.flush_outbox().await;
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) if p.topic.ends_with("/cmd") => {
+                    b.on_cmd(&p.payload).await?;
                     b.flush_outbox().await;
                 }
                 Ok(Event::Incoming(Packet::PubAck(_))) => {

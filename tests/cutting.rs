@@ -38,6 +38,7 @@ on_both_brokers!(
     a_rejected_job_moves_on_and_a_broken_station_keeps_its_running_job,
     konsign_bridge_and_a_simulated_machine_cut_an_order_and_survive_a_bridge_restart,
     a_lead_requeues_a_job_waiting_at_the_bridge_and_it_is_cut_once,
+    a_machine_fault_fails_the_job_with_its_reason_and_the_order_waits,
 );
 
 fn free_port() -> u16 {
@@ -1253,5 +1254,70 @@ async fn a_lead_requeues_a_job_waiting_at_the_bridge_and_it_is_cut_once(broker: 
         2,
         "the first job, and the second once (its first revision never reached the machine)"
     );
+    bridge.abort();
+}
+
+/// The machine reports a damaged plate: the bridge reports the job failed (urgent,
+/// plate_damaged), konsign keeps the reason, the order waits in cutting, and the station takes
+/// the next job once the fault is cleared.
+async fn a_machine_fault_fails_the_job_with_its_reason_and_the_order_waits(broker: Broker) {
+    use firmware_bridge::machine::{Machine, MachineConfig};
+    let Some(s) = setup(broker).await else { return };
+    let admin = s.app.admin().await;
+    let expiry = plates_in_stock(&s, &admin).await;
+    let r = admin.put_json("/api/cut-stations/cut-1", json!({})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let machine = Machine::start(MachineConfig {
+        cut_ms: 50,
+        fault_at_plate: Some(2),
+        ..Default::default()
+    })
+    .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    let bridge = tokio::spawn(firmware_bridge::bridge::run(
+        firmware_bridge::bridge::Config {
+            site: s.site.clone(),
+            station: "cut-1".into(),
+            broker_host: s.broker.0.clone(),
+            broker_port: s.broker.1,
+            serial: machine.path.clone(),
+            state_dir: state.path().to_path_buf(),
+            min_mm: 10.0,
+            max_mm: 70.0,
+            queue_limit: 3,
+        },
+        rx,
+    ));
+    until_station(&admin, |v| v["available"] == true).await;
+    let web = picked_cut_order(&s, &admin, "W-FLT-1", "PL1", &expiry).await;
+    let failed = cut_job(&admin, "cj-1-1-1", |j| j["state"] == "failed").await;
+    let reason = failed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("plate_damaged") && reason.contains("Urgent"),
+        "{failed}"
+    );
+    assert_eq!(
+        web.get("/api/orders/W-FLT-1/status").await.body["status"],
+        "cutting",
+        "the order waits for its plate"
+    );
+    // The bridge cleared the fault: after a lead re-queues the job (a new plate picked), it is
+    // cut (the machine faults only at a job's second plate, and the new revision has... two:
+    // it faults again), which shows the station took it.
+    let lead = s.app.user("lea", konsign::domain::auth::Role::Lead).await;
+    let r = lead
+        .post(
+            "/api/cut-jobs/cj-1-1-1/requeue",
+            json!({ "reason": "new plate picked" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let again = cut_job(&admin, "cj-1-1-1", |j| {
+        j["state"] == "failed" && j["revision"] == 2
+    })
+    .await;
+    assert_eq!(again["station_id"], "cut-1");
+    assert_eq!(machine.loads.load(std::sync::atomic::Ordering::Relaxed), 2);
     bridge.abort();
 }

@@ -1302,9 +1302,8 @@ async fn a_machine_fault_fails_the_job_with_its_reason_and_the_order_waits(broke
         "cutting",
         "the order waits for its plate"
     );
-    // The bridge cleared the fault: after a lead re-queues the job (a new plate picked), it is
-    // cut (the machine faults only at a job's second plate, and the new revision has... two:
-    // it faults again), which shows the station took it.
+    // A lead re-queues it (after a new plate is picked): the bridge cleared the machine's
+    // fault, so the station takes the new revision (this machine faults again at plate 2).
     let lead = s.app.user("lea", konsign::domain::auth::Role::Lead).await;
     let r = lead
         .post(

@@ -60,6 +60,8 @@ pub struct Spooler {
     /// This instance's name in the printers' lease column.
     instance: String,
     workers: Mutex<Workers>,
+    /// Set by `shutdown`: no worker starts after it.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Spooler {
@@ -84,6 +86,7 @@ impl Spooler {
             timings,
             instance,
             workers: Mutex::new(HashMap::new()),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -120,6 +123,9 @@ impl Spooler {
     pub async fn sync(self: &Arc<Self>) -> Result<(), sqlx::Error> {
         let printers = store::list_printers(self.db.pool()).await?;
         let mut workers = self.workers();
+        if self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
         workers.retain(|id, (_, task)| {
             let keep = !task.is_finished() && printers.iter().any(|p| &p.id == id && p.enabled);
             if !keep {
@@ -150,9 +156,16 @@ impl Spooler {
 
     /// Stops every worker and gives up this instance's leases.
     pub async fn shutdown(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let tasks: Vec<_> = self.workers().drain().map(|(_, (_, t))| t).collect();
-        for t in tasks {
+        for t in &tasks {
             t.abort();
+        }
+        // Wait until they have really stopped: a claim still in flight would otherwise renew a
+        // lease after it was given up, and another instance would wait for it to run out.
+        for t in tasks {
+            let _ = t.await;
         }
         if let Err(e) = store::release_all(self.db.pool(), &self.instance).await {
             tracing::warn!(error = %e, "cannot release the printer leases");

@@ -1090,17 +1090,7 @@ async fn konsign_bridge_and_a_simulated_machine_cut_an_order_and_survive_a_bridg
     })
     .unwrap();
     let state = tempfile::tempdir().unwrap();
-    let cfg = firmware_bridge::bridge::Config {
-        site: s.site.clone(),
-        station: "cut-1".into(),
-        broker_host: s.broker.0.clone(),
-        broker_port: s.broker.1,
-        serial: machine.path.clone(),
-        state_dir: state.path().to_path_buf(),
-        min_mm: 10.0,
-        max_mm: 70.0,
-        queue_limit: 3,
-    };
+    let cfg = bridge_config(&s, &machine, state.path());
     let start_bridge = |cfg: firmware_bridge::bridge::Config| {
         let (tx, rx) = tokio::sync::watch::channel(false);
         (tx, tokio::spawn(firmware_bridge::bridge::run(cfg, rx)))
@@ -1219,17 +1209,7 @@ async fn a_lead_requeues_a_job_waiting_at_the_bridge_and_it_is_cut_once(broker: 
     let state = tempfile::tempdir().unwrap();
     let (_stop, rx) = tokio::sync::watch::channel(false);
     let bridge = tokio::spawn(firmware_bridge::bridge::run(
-        firmware_bridge::bridge::Config {
-            site: s.site.clone(),
-            station: "cut-1".into(),
-            broker_host: s.broker.0.clone(),
-            broker_port: s.broker.1,
-            serial: machine.path.clone(),
-            state_dir: state.path().to_path_buf(),
-            min_mm: 10.0,
-            max_mm: 70.0,
-            queue_limit: 3,
-        },
+        bridge_config(&s, &machine, state.path()),
         rx,
     ));
     until_station(&admin, |v| v["available"] == true).await;
@@ -1276,17 +1256,7 @@ async fn a_machine_fault_fails_the_job_with_its_reason_and_the_order_waits(broke
     let state = tempfile::tempdir().unwrap();
     let (_stop, rx) = tokio::sync::watch::channel(false);
     let bridge = tokio::spawn(firmware_bridge::bridge::run(
-        firmware_bridge::bridge::Config {
-            site: s.site.clone(),
-            station: "cut-1".into(),
-            broker_host: s.broker.0.clone(),
-            broker_port: s.broker.1,
-            serial: machine.path.clone(),
-            state_dir: state.path().to_path_buf(),
-            min_mm: 10.0,
-            max_mm: 70.0,
-            queue_limit: 3,
-        },
+        bridge_config(&s, &machine, state.path()),
         rx,
     ));
     until_station(&admin, |v| v["available"] == true).await;
@@ -1319,4 +1289,23 @@ async fn a_machine_fault_fails_the_job_with_its_reason_and_the_order_waits(broke
     assert_eq!(again["station_id"], "cut-1");
     assert_eq!(machine.loads.load(std::sync::atomic::Ordering::Relaxed), 2);
     bridge.abort();
+}
+
+/// `konsign-bridge` for station cut-1 on the test's broker and machine (10-70 mm, 3 jobs).
+fn bridge_config(
+    s: &Setup,
+    machine: &firmware_bridge::machine::Machine,
+    state_dir: &std::path::Path,
+) -> firmware_bridge::bridge::Config {
+    firmware_bridge::bridge::Config {
+        site: s.site.clone(),
+        station: "cut-1".into(),
+        broker_host: s.broker.0.clone(),
+        broker_port: s.broker.1,
+        serial: machine.path.clone(),
+        state_dir: state_dir.to_path_buf(),
+        min_mm: 10.0,
+        max_mm: 70.0,
+        queue_limit: 3,
+    }
 }

@@ -97,7 +97,13 @@ struct Bridge {
     store: Store,
     client: AsyncClient,
     connected: bool,
+    /// The outbox's head is published and its PUBACK not yet in.
     in_flight: bool,
+    /// One entry per QoS 1 publish whose PUBACK has not come, in publish order (`true`: the
+    /// outbox's head). The broker acknowledges in order, and rumqttc re-sends everything
+    /// unacknowledged after a reconnect, in order, so each PUBACK is matched to its publish:
+    /// the head leaves the outbox only on its own acknowledgement.
+    unacked: VecDeque<bool>,
     // Serial side.
     cmd_seq: u32,
     commands: VecDeque<Frame>,
@@ -129,10 +135,14 @@ impl Bridge {
 
     async fn publish_now(&mut self, t: Topic, retain: bool, payload: Vec<u8>) {
         let topic = self.topic(t);
-        let _ = self
+        if self
             .client
             .publish(topic, QoS::AtLeastOnce, retain, payload)
-            .await;
+            .await
+            .is_ok()
+        {
+            self.unacked.push_back(false);
+        }
     }
 
     /// Queues an event in the outbox (saved before it is sent).
@@ -181,6 +191,7 @@ impl Bridge {
                 .is_ok()
             {
                 self.in_flight = true;
+                self.unacked.push_back(true);
             }
         }
     }
@@ -644,6 +655,7 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
         client,
         connected: false,
         in_flight: false,
+        unacked: VecDeque::new(),
         cmd_seq: 0,
         commands: VecDeque::new(),
         pending: None,
@@ -673,7 +685,6 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
             e = ev.poll() => match e {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     b.connected = true;
-                    b.in_flight = false;
                     for t in [Topic::Job, Topic::Cmd] {
                         let topic = b.topic(t);
                         let _ = b.client.subscribe(topic, QoS::AtLeastOnce).await;
@@ -690,7 +701,7 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
                     b.flush_outbox().await;
                 }
                 Ok(Event::Incoming(Packet::PubAck(_))) => {
-                    if b.in_flight {
+                    if b.unacked.pop_front() == Some(true) {
                         b.in_flight = false;
                         // The broker has the event at the head of the outbox: it can go.
                         b.store.d.outbox.pop_front();
@@ -700,8 +711,9 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
                 }
                 Ok(_) => {}
                 Err(_) => {
+                    // What was published and not acknowledged is re-sent by rumqttc after
+                    // the reconnect; the head stays in flight until its PUBACK.
                     b.connected = false;
-                    b.in_flight = false;
                     tokio::time::sleep(Duration::from_millis(300)).await;
                 }
             },

@@ -253,6 +253,7 @@ async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sq
     }
     let mut tx = ctx.db.begin_write().await?;
     let mut finished: Option<String> = None;
+    let mut ask_again: Vec<JobRow> = vec![];
     match msg {
         Msg::Connection(c) => {
             let state = match c.connection {
@@ -280,6 +281,25 @@ async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sq
                 .unwrap_or_default();
             let v = serde_json::to_value(&s).unwrap_or_default();
             db::set_state(tx.conn(), station, &strip_header(v), &mode).await?;
+            // The station has said more than konsign heard (events lost with a broker that
+            // restarted without its sessions): the jobs konsign thinks it holds that it no
+            // longer lists are asked about again; the station answers `duplicate` with what
+            // became of each, and konsign catches up from that.
+            if s.last_event_seq as i64 > row.last_event_seq {
+                let listed = |id: &str, rev: i64| {
+                    s.current_job
+                        .as_ref()
+                        .is_some_and(|c| c.job_id == id && i64::from(c.revision) == rev)
+                        || s.queue
+                            .iter()
+                            .any(|q| q.job_id == id && i64::from(q.revision) == rev)
+                };
+                ask_again = db::held_by(tx.conn(), station)
+                    .await?
+                    .into_iter()
+                    .filter(|j| j.state != "sent" && !listed(&j.id, j.revision))
+                    .collect();
+            }
         }
         Msg::Event(e) => {
             if !db::take_event_seq(tx.conn(), station, e.seq as i64).await? {
@@ -314,6 +334,16 @@ async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sq
     tx.commit().await?;
     if let Some(job) = &finished {
         print_sticker(ctx, job).await;
+    }
+    for j in &ask_again {
+        let mid = j.message_id.clone().unwrap_or_else(|| h.message_id());
+        tracing::info!(station, job = %j.id, last_seen = row.last_event_seq, "events from the station were lost: asking about the job again");
+        h.send(
+            station,
+            Topic::Job,
+            wire::encode(&wire_job(j, h.header_for(station, &mid))),
+        )
+        .await;
     }
     ctx.cutting.wake.notify_one();
     ctx.metrics
@@ -669,25 +699,39 @@ async fn on_ack(
             .await?;
         }
         wire::AckResult::Duplicate => {
-            // The station has it already: catch up with what it says.
-            let to = match a.job_state {
-                Some(wire::JobState::Running) => "running",
-                Some(wire::JobState::Finished) => "finished",
-                Some(wire::JobState::Failed) => "failed",
-                Some(wire::JobState::Cancelled) => "cancelled",
-                _ => "accepted",
+            // The station has it already: catch up with what it says (a re-send, or konsign
+            // asking again after events were lost).
+            let (to, from): (&str, &[&str]) = match a.job_state {
+                Some(wire::JobState::Running) => ("running", &["sent", "accepted"]),
+                Some(wire::JobState::Finished) => ("finished", &["sent", "accepted", "running"]),
+                Some(wire::JobState::Failed) => ("failed", &["sent", "accepted", "running"]),
+                Some(wire::JobState::Cancelled) => ("cancelled", &["sent", "accepted", "running"]),
+                _ => ("accepted", &["sent"]),
             };
-            db::transition(
+            let moved = db::transition(
                 tx.conn(),
                 job_id,
-                &["sent"],
+                from,
                 to,
                 Some(station),
                 "duplicate: the station has it",
-                "",
+                if to == "finished" {
+                    "done = quantity"
+                } else {
+                    ""
+                },
             )
             .await?;
-            if to == "finished" {
+            if moved && to == "failed" {
+                let why =
+                    "failed at the station (learned from its answer; the failure event was lost)";
+                sqlx::query("update cut_jobs set reason = $2 where id = $1")
+                    .bind(job_id)
+                    .bind(why)
+                    .execute(tx.conn())
+                    .await?;
+            }
+            if moved && to == "finished" {
                 return Ok(Some(job_id.clone()));
             }
         }

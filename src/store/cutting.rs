@@ -324,6 +324,17 @@ pub async fn jobs_of_order(
     rows.iter().map(job).collect()
 }
 
+/// The jobs one station holds (sent, accepted or running).
+pub async fn held_by(conn: &mut AnyConnection, station: &str) -> Result<Vec<JobRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {JOB_COLS} from cut_jobs where station_id = $1 and state in ('sent', 'accepted', 'running') order by seq"
+    ))
+    .bind(station)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(job).collect()
+}
+
 /// Jobs a station holds (sent, accepted or running), per station.
 pub async fn station_loads(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let rows = sqlx::query(

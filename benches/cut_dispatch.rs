@@ -309,6 +309,8 @@ async fn run() {
                     shape: &shape,
                     tolerance_mm: 0.5,
                     sticker: &sticker,
+                    follows: None,
+                    detail: "made by the test",
                 },
             )
             .await

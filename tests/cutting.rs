@@ -40,7 +40,8 @@ on_both_brokers!(
     a_rejected_job_moves_on_and_a_broken_station_keeps_its_running_job,
     konsign_bridge_and_a_simulated_machine_cut_an_order_and_survive_a_bridge_restart,
     a_lead_requeues_a_job_waiting_at_the_bridge_and_it_is_cut_once,
-    a_machine_fault_fails_the_job_with_its_reason_and_the_order_waits,
+    a_ruined_plate_is_scrapped_picked_again_and_cut,
+    an_operator_fault_sends_the_uncut_plates_back_and_the_ruined_one_to_be_picked,
     a_station_going_offline_keeps_its_queued_jobs_and_loses_none,
     a_station_cut_off_from_the_broker_replays_its_outbox_in_order,
 );
@@ -76,6 +77,10 @@ struct Setup {
 }
 
 async fn setup(broker: Broker) -> Option<Setup> {
+    setup_on(broker, common::Backend::Sqlite).await
+}
+
+async fn setup_on(broker: Broker, backend: common::Backend) -> Option<Setup> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into()))
         .with_test_writer()
@@ -92,7 +97,7 @@ async fn setup(broker: Broker) -> Option<Setup> {
         Broker::Private(port) => Some(format!("mqtt://127.0.0.1:{port}")),
     };
     let dir = tempfile::tempdir().unwrap();
-    let db = common::database_url(common::Backend::Sqlite, dir.path()).await?;
+    let db = common::database_url(backend, dir.path()).await?;
     let port = free_port();
     let s = site.clone();
     let app = common::start_app(db, Some(dir), move |c| {
@@ -972,6 +977,8 @@ async fn two_instances_on_one_database_never_dispatch_a_job_twice() {
                     shape: &first["shape"],
                     tolerance_mm: 0.5,
                     sticker: &first["sticker"],
+                    follows: None,
+                    detail: "made by the test",
                 },
             )
             .await
@@ -1273,12 +1280,28 @@ async fn a_lead_requeues_a_job_waiting_at_the_bridge_and_it_is_cut_once(broker: 
     bridge.abort();
 }
 
-/// The machine reports a damaged plate: the bridge reports the job failed (urgent,
-/// plate_damaged), konsign keeps the reason, the order waits in cutting, and the station takes
-/// the next job once the fault is cleared.
-async fn a_machine_fault_fails_the_job_with_its_reason_and_the_order_waits(broker: Broker) {
+/// The machine ruins the second plate of a job: the bridge reports the job failed (urgent,
+/// `plate_damaged`) with the one plate it did cut. konsign keeps the reason, books the ruined
+/// plate out of the order's tote as scrap, and sends the pickers a replacement wave for one
+/// plate; the order waits in cutting. Once the plate is picked, a new job following the failed
+/// one cuts it at the station (whose fault the bridge cleared), and the order moves on to
+/// packing with every plate accounted for.
+async fn a_ruined_plate_is_scrapped_picked_again_and_cut(broker: Broker) {
+    ruined_plate(broker, common::Backend::Sqlite).await
+}
+
+/// The same on PostgreSQL (the replacement's stock locks are taken in the message's
+/// transaction).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ruined_plate_is_scrapped_picked_again_and_cut_on_postgres() {
+    ruined_plate(Broker::Mosquitto, common::Backend::Postgres).await
+}
+
+async fn ruined_plate(broker: Broker, backend: common::Backend) {
     use firmware_bridge::machine::{Machine, MachineConfig};
-    let Some(s) = setup(broker).await else { return };
+    let Some(s) = setup_on(broker, backend).await else {
+        return;
+    };
     let admin = s.app.admin().await;
     let expiry = plates_in_stock(&s, &admin).await;
     let r = admin.put_json("/api/cut-stations/cut-1", json!({})).await;
@@ -1290,41 +1313,172 @@ async fn a_machine_fault_fails_the_job_with_its_reason_and_the_order_waits(broke
     })
     .unwrap();
     let state = tempfile::tempdir().unwrap();
-    let (_stop, rx) = tokio::sync::watch::channel(false);
-    let bridge = tokio::spawn(firmware_bridge::bridge::run(
-        bridge_config(&s, &machine, state.path()),
-        rx,
-    ));
+    let (_stop, bridge) = spawn_bridge(bridge_config(&s, &machine, state.path()));
     until_station(&admin, |v| v["available"] == true).await;
     let web = picked_cut_order(&s, &admin, "W-FLT-1", "PL1", &expiry).await;
-    let failed = cut_job(&admin, "cj-1-1-1", |j| j["state"] == "failed").await;
+    let failed = cut_job(&admin, "cj-1-1-1", |j| {
+        j["state"] == "failed" && j["replacements"].as_array().is_some_and(|r| !r.is_empty())
+    })
+    .await;
     let reason = failed["reason"].as_str().unwrap();
     assert!(
         reason.contains("plate_damaged") && reason.contains("Urgent"),
         "{failed}"
     );
+    assert_eq!(failed["done"], 1, "one plate was cut before: {failed}");
+    let rep = &failed["replacements"][0];
+    assert_eq!(
+        (
+            rep["state"].as_str(),
+            rep["quantity"].as_i64(),
+            rep["lot"].as_str()
+        ),
+        (Some("picking"), Some(1), Some("PL1")),
+        "{failed}"
+    );
+    assert_eq!(failed["followed_by"], json!([]), "nothing uncut is left");
     assert_eq!(
         web.get("/api/orders/W-FLT-1/status").await.body["status"],
         "cutting",
         "the order waits for its plate"
     );
-    // A lead re-queues it (after a new plate is picked): the bridge cleared the machine's
-    // fault, so the station takes the new revision (this machine faults again at plate 2).
+    // The ruined plate left the tote as scrap: 2 picked, 1 scrapped.
+    let tote = admin.get("/api/stock/units?location=T-01").await.body;
+    assert_eq!(tote.as_array().unwrap().len(), 1, "{tote}");
+    assert_eq!(tote[0]["quantity"], 1, "{tote}");
+    let ledger = admin
+        .get(&format!("/api/stock/units/{}/ledger", tote[0]["id"]))
+        .await
+        .body;
+    let scrap = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "scrap")
+        .unwrap_or_else(|| panic!("no scrap in {ledger}"));
+    assert_eq!(scrap["delta"], -1);
+    assert!(
+        scrap["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("damaged: cutting job cj-1-1-1"),
+        "{scrap}"
+    );
+
+    // The replacement wave is picked like any other: one plate into the same tote.
+    let wave = rep["wave_id"].as_i64().unwrap();
+    let picker = s
+        .app
+        .user("pia-repl", konsign::domain::auth::Role::Picker)
+        .await;
+    let r = picker
+        .post(&format!("/api/waves/{wave}/take"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let d = chrono::NaiveDate::parse_from_str(&expiry, "%Y-%m-%d").unwrap();
+    let pack = format!("010570893200001717{}10PL1", d.format("%y%m%d"));
+    let r = picker
+        .post(
+            &format!("/api/waves/{wave}/scan"),
+            json!({ "scan_id": "repl-1", "data": pack }),
+        )
+        .await;
+    assert_eq!(r.body["code"], "confirmed", "{:?}", r.body);
+
+    let next = cut_job(&admin, "cj-1-1-2", |j| j["state"] == "finished").await;
+    assert_eq!(
+        (
+            next["follows"].as_str(),
+            next["quantity"].as_i64(),
+            next["lot"].as_str()
+        ),
+        (Some("cj-1-1-1"), Some(1), Some("PL1")),
+        "{next}"
+    );
+    assert_eq!(next["line_ref"], failed["line_ref"]);
+    order_status(&web, "W-FLT-1", "picked").await;
+    let again = cut_job(&admin, "cj-1-1-1", |_| true).await;
+    assert_eq!(again["replacements"][0]["state"], "picked", "{again}");
+    assert_eq!(again["replacements"][0]["new_job_id"], "cj-1-1-2");
+    assert_eq!(again["followed_by"], json!(["cj-1-1-2"]));
+    let tote = admin.get("/api/stock/units?location=T-01").await.body;
+    assert_eq!(
+        tote[0]["quantity"], 2,
+        "the cut plate and its replacement: {tote}"
+    );
+    assert_eq!(machine.loads.load(std::sync::atomic::Ordering::Relaxed), 2);
+    // A failed job is not put back by hand: what follows it is automatic.
     let lead = s.app.user("lea", konsign::domain::auth::Role::Lead).await;
     let r = lead
         .post(
             "/api/cut-jobs/cj-1-1-1/requeue",
-            json!({ "reason": "new plate picked" }),
+            json!({ "reason": "try again" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    bridge.abort();
+}
+
+/// An operator reports a fault on a running job of 2 plates, one of them ruined: the job fails
+/// with the operator's reason, the uncut plate goes straight back to the station as a new job
+/// (same lot), and the ruined one is scrapped and sent to the pickers. A count of ruined plates
+/// above what was left is refused and changes nothing.
+async fn an_operator_fault_sends_the_uncut_plates_back_and_the_ruined_one_to_be_picked(
+    broker: Broker,
+) {
+    let Some(s) = setup(broker).await else { return };
+    let admin = s.app.admin().await;
+    let expiry = plates_in_stock(&s, &admin).await;
+    let mut st = station(&s, &admin).await;
+    until_station(&admin, |v| v["available"] == true).await;
+    picked_cut_order(&s, &admin, "W-OPF-1", "PL1", &expiry).await;
+    let job = st.expect("/cut-1/job", |_| true).await;
+    answer(&st, &s.site, "cut-1", &job, wire::AckResult::Accepted, 1).await;
+    cut_job(&admin, "cj-1-1-1", |j| j["state"] == "accepted").await;
+    let operator = s
+        .app
+        .user("ole", konsign::domain::auth::Role::Operator)
+        .await;
+    let r = operator
+        .post(
+            "/api/cut-jobs/cj-1-1-1/action",
+            json!({ "action": "fault", "reason": "pladen revnede", "plates_damaged": 3 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert!(
+        r.body.to_string().contains("plates_damaged"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(
+        cut_job(&admin, "cj-1-1-1", |_| true).await["state"],
+        "accepted",
+        "a refused fault changes nothing"
+    );
+    let r = operator
+        .post(
+            "/api/cut-jobs/cj-1-1-1/action",
+            json!({ "action": "fault", "reason": "pladen revnede", "plates_damaged": 1 }),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let again = cut_job(&admin, "cj-1-1-1", |j| {
-        j["state"] == "failed" && j["revision"] == 2
-    })
-    .await;
-    assert_eq!(again["station_id"], "cut-1");
-    assert_eq!(machine.loads.load(std::sync::atomic::Ordering::Relaxed), 2);
-    bridge.abort();
+    let failed = cut_job(&admin, "cj-1-1-1", |j| j["state"] == "failed").await;
+    assert_eq!(failed["reason"], "pladen revnede");
+    assert_eq!(failed["followed_by"], json!(["cj-1-1-2"]), "{failed}");
+    assert_eq!(failed["replacements"][0]["quantity"], 1, "{failed}");
+    assert_eq!(failed["replacements"][0]["state"], "picking", "{failed}");
+    // The uncut plate is cut after all: a new job for one plate of the same lot.
+    let next = st.expect("/cut-1/job", |j| j["job_id"] == "cj-1-1-2").await;
+    assert_eq!(
+        (next["quantity"].as_u64(), next["plate"]["lot"].as_str()),
+        (Some(1), Some("PL1")),
+        "{next}"
+    );
+    let listed = admin.get("/api/cut-replacements").await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    assert_eq!(listed.body[0]["job_id"], "cj-1-1-1", "{:?}", listed.body);
+    st.task.abort();
 }
 
 /// Starts `konsign-bridge` in this process; the sender stops it cleanly, aborting the task

@@ -703,6 +703,7 @@ async fn cut_station(
         "plates": if da { "plader" } else { "plates" },
         "lot": "Lot",
         "ask_reason": if da { "Hvad gik galt?" } else { "What went wrong?" },
+        "ask_damaged": if da { "Hvor mange plader er ødelagt? (de bliver kasseret og plukket igen)" } else { "How many plates are ruined? (they are scrapped and picked again)" },
         "states": if da {
             serde_json::json!({"queued":"i kø","sent":"sendt","accepted":"modtaget","running":"i gang","finished":"færdig","failed":"fejl","cancelled":"annulleret"})
         } else {
@@ -783,7 +784,13 @@ async function poll(again = true) {
 }
 $('start').onclick = () => current && post('/api/cut-jobs/' + current.id + '/action', { action: 'start' });
 $('done').onclick = () => current && post('/api/cut-jobs/' + current.id + '/action', { action: 'done' });
-$('fault').onclick = () => { if (!current) return; const r = prompt(T.ask_reason); if (r) post('/api/cut-jobs/' + current.id + '/action', { action: 'fault', reason: r }); };
+$('fault').onclick = () => {
+  if (!current) return;
+  const r = prompt(T.ask_reason); if (!r) return;
+  const d = prompt(T.ask_damaged, '1'); if (d === null) return;
+  const n = parseInt(d, 10);
+  post('/api/cut-jobs/' + current.id + '/action', { action: 'fault', reason: r, plates_damaged: Number.isFinite(n) ? n : 1 });
+};
 $('reprint').onclick = () => last && post('/api/cut-jobs/' + last.id + '/reprint-sticker');
 poll();
 "#;

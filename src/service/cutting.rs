@@ -460,75 +460,290 @@ pub async fn create_jobs(
     let mut made = 0;
     for l in lines {
         let Some(spec) = &l.cut else { continue };
-        let line_ref = {
-            use sha2::Digest as _;
-            let h = sha2::Sha256::digest(format!("konsign-line:{order_id}:{}", l.id).as_bytes());
-            format!("L-{}", &hex::encode(h)[..12])
-        };
-        let shape = wire_shape(spec);
-        let sticker = wire::Sticker {
-            product: l.product_name.clone(),
-            cut_spec: spec.describe(),
-            line_ref: line_ref.clone(),
-        };
         for (i, (lot, expiry, n)) in db::picked_lots(tx.conn(), l.id)
             .await?
             .into_iter()
             .enumerate()
         {
             let id = format!("cj-{order_id}-{}-{}", l.line_no, i + 1);
-            let mut row = JobRow {
-                seq: 0,
-                id: id.clone(),
-                order_id,
-                line_id: l.id,
-                revision: 1,
-                content_hash: String::new(),
-                line_ref: line_ref.clone(),
-                gtin: l.gtin.clone(),
+            let job = NewCut {
                 lot,
                 expiry,
                 quantity: n,
-                shape: serde_json::to_value(&shape).unwrap_or_default(),
-                tolerance_mm: TOLERANCE_MM,
-                sticker: serde_json::to_value(&sticker).unwrap_or_default(),
-                state: "queued".into(),
-                station_id: None,
-                message_id: None,
-                sends: 0,
-                next_send_at: None,
-                done: 0,
-                rejected_by: String::new(),
-                reason: None,
-                sticker_job: None,
-                created_at: String::new(),
-                updated_at: String::new(),
+                follows: None,
+                detail: "made from the picked order line",
             };
-            row.content_hash = wire_job(&row, no_header()).compute_hash();
-            db::insert_job(
-                tx.conn(),
-                &db::NewJob {
-                    id: &id,
-                    order_id,
-                    line_id: l.id,
-                    content_hash: &row.content_hash,
-                    line_ref: &line_ref,
-                    gtin: &row.gtin,
-                    lot: &row.lot,
-                    expiry: &row.expiry,
-                    quantity: n,
-                    shape: &row.shape,
-                    tolerance_mm: TOLERANCE_MM,
-                    sticker: &row.sticker,
-                },
-            )
-            .await?;
-            tx.event("cut_job.queued", &id, &json!({ "order_id": order_id }))
-                .await?;
+            new_job(tx, order_id, l, spec, &id, &job).await?;
             made += 1;
         }
     }
     Ok(made)
+}
+
+/// One job to make: `quantity` plates of a lot, perhaps continuing a failed job.
+struct NewCut<'a> {
+    lot: String,
+    expiry: String,
+    quantity: i64,
+    follows: Option<&'a str>,
+    detail: &'a str,
+}
+
+/// Makes one queued cutting job for plates of an order line (its line reference is derived from
+/// the order and line, so every job of a line carries the same one).
+async fn new_job(
+    tx: &mut WriteTx,
+    order_id: i64,
+    l: &crate::store::orders::LineRow,
+    spec: &CutSpec,
+    id: &str,
+    c: &NewCut<'_>,
+) -> std::result::Result<(), sqlx::Error> {
+    let line_ref = {
+        use sha2::Digest as _;
+        let h = sha2::Sha256::digest(format!("konsign-line:{order_id}:{}", l.id).as_bytes());
+        format!("L-{}", &hex::encode(h)[..12])
+    };
+    let shape = wire_shape(spec);
+    let sticker = wire::Sticker {
+        product: l.product_name.clone(),
+        cut_spec: spec.describe(),
+        line_ref: line_ref.clone(),
+    };
+    let mut row = JobRow {
+        seq: 0,
+        id: id.to_string(),
+        order_id,
+        line_id: l.id,
+        revision: 1,
+        content_hash: String::new(),
+        line_ref: line_ref.clone(),
+        gtin: l.gtin.clone(),
+        lot: c.lot.clone(),
+        expiry: c.expiry.clone(),
+        quantity: c.quantity,
+        shape: serde_json::to_value(&shape).unwrap_or_default(),
+        tolerance_mm: TOLERANCE_MM,
+        sticker: serde_json::to_value(&sticker).unwrap_or_default(),
+        state: "queued".into(),
+        station_id: None,
+        message_id: None,
+        sends: 0,
+        next_send_at: None,
+        done: 0,
+        rejected_by: String::new(),
+        reason: None,
+        sticker_job: None,
+        follows: c.follows.map(str::to_string),
+        created_at: String::new(),
+        updated_at: String::new(),
+    };
+    row.content_hash = wire_job(&row, no_header()).compute_hash();
+    db::insert_job(
+        tx.conn(),
+        &db::NewJob {
+            id,
+            order_id,
+            line_id: l.id,
+            content_hash: &row.content_hash,
+            line_ref: &line_ref,
+            gtin: &row.gtin,
+            lot: &row.lot,
+            expiry: &row.expiry,
+            quantity: c.quantity,
+            shape: &row.shape,
+            tolerance_mm: TOLERANCE_MM,
+            sticker: &row.sticker,
+            follows: c.follows,
+            detail: c.detail,
+        },
+    )
+    .await?;
+    tx.event(
+        "cut_job.queued",
+        id,
+        &json!({ "order_id": order_id, "follows": c.follows }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The next job id of an order line.
+async fn next_job_id(
+    tx: &mut WriteTx,
+    order_id: i64,
+    l: &crate::store::orders::LineRow,
+) -> std::result::Result<String, sqlx::Error> {
+    let n = db::jobs_of_line(tx.conn(), l.id).await?;
+    Ok(format!("cj-{order_id}-{}-{}", l.line_no, n + 1))
+}
+
+/// What follows a failed job, in the transaction that failed it: the plates it did not cut are
+/// cut after all. The plates it cut (`done`) are good. `damaged` plates (at most the rest) are
+/// scrapped from the order's tote and picked again, by a replacement wave into the same tote;
+/// a new job cuts them once they are picked. The uncut rest goes straight back in the queue as
+/// a new job. Either way the new jobs name the failed one (`follows`), whose reason stays.
+async fn after_failure(
+    tx: &mut WriteTx,
+    job_id: &str,
+    damaged: i64,
+    why: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    let Some(j) = db::get_job(tx.conn(), job_id).await? else {
+        return Ok(());
+    };
+    let lines = crate::store::orders::lines(tx.conn(), j.order_id).await?;
+    let Some(l) = lines.iter().find(|l| l.id == j.line_id) else {
+        return Ok(());
+    };
+    let Some(spec) = &l.cut else { return Ok(()) };
+    let left = (j.quantity - j.done).max(0);
+    let damaged = damaged.clamp(0, left);
+    let uncut = left - damaged;
+    if uncut > 0 {
+        let id = next_job_id(tx, j.order_id, l).await?;
+        let detail = format!("the {uncut} uncut plate(s) of failed job {}", j.id);
+        let job = NewCut {
+            lot: j.lot.clone(),
+            expiry: j.expiry.clone(),
+            quantity: uncut,
+            follows: Some(&j.id),
+            detail: &detail,
+        };
+        new_job(tx, j.order_id, l, spec, &id, &job).await?;
+    }
+    if damaged > 0 {
+        scrap_damaged(tx, &j, damaged, why).await?;
+        let wave = super::picking::replacement_wave(tx, j.order_id, j.line_id, damaged).await?;
+        let state = if wave.is_some() { "picking" } else { "short" };
+        let rid = db::insert_replacement(tx.conn(), &j, damaged, why, state, wave).await?;
+        tx.event(
+            "cut_job.replacement",
+            &j.id,
+            &json!({ "replacement": rid, "order_id": j.order_id, "gtin": j.gtin, "quantity": damaged,
+                     "state": state, "wave_id": wave, "reason": why }),
+        )
+        .await?;
+        if wave.is_none() {
+            tracing::warn!(job = %j.id, gtin = %j.gtin, damaged, "no stock for the replacement plates: a lead must act");
+        } else {
+            tracing::info!(job = %j.id, ?wave, damaged, "replacement plates to pick");
+        }
+    }
+    Ok(())
+}
+
+/// Books a failed job's damaged plates out of the order's tote as scrap (ledger kind `scrap`,
+/// reason `damaged`), and takes them off the line's picked count. Once per job revision.
+async fn scrap_damaged(
+    tx: &mut WriteTx,
+    j: &JobRow,
+    qty: i64,
+    why: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    use crate::store::stock as stock_db;
+    use sqlx::Row as _;
+    let unit = sqlx::query(
+        "select s.id, s.owner, s.location from stock_units s join orders o on o.tote = s.location
+         where o.id = $1 and s.gtin = $2 and s.lot = $3 and s.status = 'available' and s.qty - s.reserved >= $4
+         order by s.id limit 1",
+    )
+    .bind(j.order_id)
+    .bind(&j.gtin)
+    .bind(&j.lot)
+    .bind(qty)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(unit) = unit else {
+        tracing::warn!(job = %j.id, lot = %j.lot, "the damaged plates are not in the order's tote: nothing scrapped");
+        return Ok(());
+    };
+    let (unit_id, owner, location): (i64, String, String) = (
+        unit.try_get("id")?,
+        unit.try_get("owner")?,
+        unit.try_get("location")?,
+    );
+    let key = format!("cut-scrap:{}:{}", j.id, j.revision);
+    let hash = super::auth::sha256_hex(&format!("{key}:{unit_id}:{qty}"));
+    let Some(op_id) = stock_db::insert_op(tx.conn(), "scrap", Some(&key), &hash, "konsign").await?
+    else {
+        return Ok(()); // booked already
+    };
+    let Ok((before, after)) = stock_db::change_qty(tx.conn(), unit_id, -qty).await? else {
+        return Err(sqlx::Error::Protocol(format!(
+            "stock unit {unit_id} changed while its damaged plates were booked out"
+        )));
+    };
+    let reason = format!("damaged: cutting job {} failed ({why})", j.id);
+    let reason: String = reason.chars().take(500).collect();
+    let reference = format!("cut job {} revision {}", j.id, j.revision);
+    let entry = stock_db::insert_ledger(
+        tx.conn(),
+        &stock_db::NewLedger {
+            op_id,
+            unit_id,
+            kind: "scrap",
+            gtin: &j.gtin,
+            owner: &owner,
+            location: &location,
+            delta: -qty,
+            before,
+            after,
+            reason: Some(&reason),
+            reference: Some(&reference),
+            actor: "konsign",
+        },
+    )
+    .await?;
+    sqlx::query("update order_lines set picked = picked - $2 where id = $1 and picked >= $2")
+        .bind(j.line_id)
+        .bind(qty)
+        .execute(tx.conn())
+        .await?;
+    tx.event(
+        "stock.scrapped",
+        &format!("stock_unit:{unit_id}"),
+        &stock_db::event_payload("scrap", op_id, &[entry]),
+    )
+    .await?;
+    Ok(())
+}
+
+/// After a replacement wave is picked (in its transaction): each replacement it carried gets its
+/// new job(s), one per picked lot; a replacement that got nothing is `short`.
+pub async fn replacements_picked(
+    tx: &mut WriteTx,
+    wave_id: i64,
+) -> std::result::Result<(), sqlx::Error> {
+    for r in db::replacements_of_wave(tx.conn(), wave_id).await? {
+        let lines = crate::store::orders::lines(tx.conn(), r.order_id).await?;
+        let Some(l) = lines.iter().find(|l| l.id == r.line_id) else {
+            continue;
+        };
+        let Some(spec) = &l.cut else { continue };
+        let lots = db::picked_lots_in_wave(tx.conn(), wave_id, r.line_id).await?;
+        if lots.is_empty() {
+            db::set_replacement(tx.conn(), r.id, "short", None).await?;
+            continue;
+        }
+        let detail = format!("the replacement plate(s) for failed job {}", r.job_id);
+        let mut made = vec![];
+        for (lot, expiry, n) in lots {
+            let id = next_job_id(tx, r.order_id, l).await?;
+            let job = NewCut {
+                lot,
+                expiry,
+                quantity: n,
+                follows: Some(&r.job_id),
+                detail: &detail,
+            };
+            new_job(tx, r.order_id, l, spec, &id, &job).await?;
+            made.push(id);
+        }
+        db::set_replacement(tx.conn(), r.id, "picked", Some(&made.join(" "))).await?;
+        tracing::info!(job = %r.job_id, new = ?made, "replacement plates picked: new cutting job");
+    }
+    Ok(())
 }
 
 /// The dispatcher: hands queued jobs to stations that are online, fresh, able to cut the shape
@@ -730,6 +945,9 @@ async fn on_ack(
                     .bind(why)
                     .execute(tx.conn())
                     .await?;
+                // What broke is unknown here: the plates it did not cut go back in the queue.
+                after_failure(tx, job_id, 0, why).await?;
+                return Ok(Some(job_id.clone()));
             }
             if moved && to == "finished" {
                 return Ok(Some(job_id.clone()));
@@ -772,7 +990,8 @@ async fn on_ack(
     Ok(None)
 }
 
-/// What a station's event does to its job; returns the job id when it finished.
+/// What a station's event does to its job; returns the job id when it finished or failed (its
+/// order may move on).
 async fn on_event(
     tx: &mut WriteTx,
     station: &str,
@@ -841,12 +1060,16 @@ async fn on_event(
             let moved =
                 db::transition(tx.conn(), &j.id, &held, "failed", Some(station), &why, "").await?;
             if moved {
-                sqlx::query("update cut_jobs set reason = $2 where id = $1")
+                sqlx::query("update cut_jobs set reason = $2, done = $3 where id = $1")
                     .bind(&j.id)
                     .bind(&why)
+                    .bind(i64::from(e.done).min(j.quantity))
                     .execute(tx.conn())
                     .await?;
                 tracing::warn!(station, job = %j.id, reason = %why, "cutting job failed");
+                let damaged = e.error.as_ref().is_some_and(|x| x.code == "plate_damaged");
+                after_failure(tx, &j.id, i64::from(damaged), &why).await?;
+                return Ok(Some(j.id));
             }
         }
         wire::EventKind::Cancelled => {
@@ -870,8 +1093,14 @@ async fn order_after_cut(tx: &mut WriteTx, job_id: &str) -> std::result::Result<
     let Some(j) = db::get_job(tx.conn(), job_id).await? else {
         return Ok(());
     };
+    // Done when every job is finished or failed (a failed job's plates are cut by the jobs
+    // that follow it) and no replacement plates wait to be picked.
     let jobs = db::jobs_of_order(tx.conn(), j.order_id).await?;
-    if !jobs.iter().all(|x| x.state == "finished") {
+    if !jobs
+        .iter()
+        .all(|x| x.state == "finished" || x.state == "failed")
+        || db::open_replacements(tx.conn(), j.order_id).await? > 0
+    {
         return Ok(());
     }
     let row = sqlx::query("select external_id, status from orders where id = $1")
@@ -904,6 +1133,9 @@ async fn print_sticker(ctx: &Ctx, job_id: &str) {
             return Ok::<_, Error>(());
         };
         drop(conn);
+        if j.state != "finished" {
+            return Ok(());
+        }
         let Some(station) = j.station_id.as_deref() else {
             return Ok(());
         };
@@ -953,6 +1185,10 @@ pub struct JobView {
     #[serde(flatten)]
     pub job: JobRow,
     pub log: Vec<JobLogEntry>,
+    /// The jobs that cut this one's plates after it failed.
+    pub followed_by: Vec<String>,
+    /// Its damaged plates, scrapped and picked again.
+    pub replacements: Vec<db::Replacement>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -985,15 +1221,31 @@ pub async fn job(ctx: &Ctx, id: &str) -> Result<JobView> {
         })
     })
     .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
-    Ok(JobView { job, log })
+    let followed_by = sqlx::query_scalar("select id from cut_jobs where follows = $1 order by seq")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let replacements = db::replacements(&mut conn, None, Some(id), 100).await?;
+    Ok(JobView {
+        job,
+        log,
+        followed_by,
+        replacements,
+    })
+}
+
+/// Damaged plates picked again (newest first), for one order or all.
+pub async fn replacements(ctx: &Ctx, order_id: Option<i64>) -> Result<Vec<db::Replacement>> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    Ok(db::replacements(&mut conn, order_id, None, 500).await?)
 }
 
 pub async fn jobs(ctx: &Ctx, state: Option<&str>) -> Result<Vec<JobRow>> {
     Ok(db::jobs(ctx.db.pool(), state.unwrap_or(""), 500).await?)
 }
 
-/// A lead takes a job back (a station out of service, a failed job after a new plate was
-/// picked): a new revision goes back in the queue, and the old station is told to cancel it.
+/// A lead takes a job back (a station out of service): a new revision goes back in the queue,
+/// and the old station is told to cancel it.
 pub async fn requeue(ctx: &Ctx, actor: &Actor, id: &str, reason: &str) -> Result<JobRow> {
     let reason = reason.trim();
     if reason.is_empty() || reason.len() > 500 {
@@ -1003,10 +1255,10 @@ pub async fn requeue(ctx: &Ctx, actor: &Actor, id: &str, reason: &str) -> Result
     let j = db::get_job(tx.conn(), id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("cutting job {id}")))?;
-    if !["sent", "accepted", "running", "failed"].contains(&j.state.as_str()) {
+    if !["sent", "accepted", "running"].contains(&j.state.as_str()) {
         return Err(Error::conflict(
             "job_not_requeueable",
-            format!("job {id} is {}; only a sent, accepted, running or failed job can be put back in the queue", j.state),
+            format!("job {id} is {}; only a sent, accepted or running job can be put back in the queue (a failed job's plates are cut by the jobs that follow it)", j.state),
         ));
     }
     let mut next = j.clone();
@@ -1084,6 +1336,7 @@ pub async fn operator_action(
     id: &str,
     action: OperatorAction,
     reason: Option<&str>,
+    plates_damaged: Option<i64>,
 ) -> Result<JobRow> {
     let mut tx = ctx.db.begin_write().await?;
     let j = db::get_job(tx.conn(), id)
@@ -1124,6 +1377,17 @@ pub async fn operator_action(
                     "say what went wrong (1 to 500 characters)",
                 ));
             }
+            // One plate is lost in a typical fault; the operator says how many.
+            let damaged = plates_damaged.unwrap_or(1);
+            if !(0..=j.quantity - j.done).contains(&damaged) {
+                return Err(Error::invalid(
+                    "plates_damaged",
+                    format!(
+                        "must be between 0 and the {} plates not yet cut",
+                        j.quantity - j.done
+                    ),
+                ));
+            }
             let moved = db::transition(
                 tx.conn(),
                 id,
@@ -1140,6 +1404,7 @@ pub async fn operator_action(
                     .bind(reason)
                     .execute(tx.conn())
                     .await?;
+                after_failure(&mut tx, id, damaged, reason).await?;
             }
             moved
         }
@@ -1158,7 +1423,7 @@ pub async fn operator_action(
             ),
         ));
     }
-    if action == OperatorAction::Done {
+    if action != OperatorAction::Start {
         order_after_cut(&mut tx, id).await?;
     }
     tx.commit().await?;

@@ -905,8 +905,70 @@ async fn finish_rows(tx: &mut WriteTx, wave_id: i64) -> Result<Option<Finished>>
         db::set_order_status(tx.conn(), id, status).await?;
         finished.push((id, external_id, status, tote));
     }
+    // A replacement wave (a cutting job's damaged plates) carries no order: its plates become
+    // new cutting jobs.
+    super::cutting::replacements_picked(tx, wave_id).await?;
     db::set_wave(tx.conn(), wave_id, "done", None, None).await?;
     Ok(Some(finished))
+}
+
+/// A replacement wave for a cutting job's damaged plates: `qty` packs of the line's product,
+/// reserved first-expired-first-out and picked into the order's tote, while the order itself
+/// stays in cutting. None (nothing reserved, no wave) when the stock cannot cover them all.
+pub(crate) async fn replacement_wave(
+    tx: &mut WriteTx,
+    order_id: i64,
+    line_id: i64,
+    qty: i64,
+) -> std::result::Result<Option<i64>, sqlx::Error> {
+    let Some(o) = db::order_by_id(tx.conn(), order_id).await? else {
+        return Ok(None);
+    };
+    let lines = db::lines(tx.conn(), order_id).await?;
+    let Some(l) = lines.iter().find(|l| l.id == line_id) else {
+        return Ok(None);
+    };
+    let backend = tx.backend();
+    db::lock_units_of(tx.conn(), backend, std::slice::from_ref(&l.gtin)).await?;
+    let candidates = db::candidates(tx.conn(), std::slice::from_ref(&l.gtin)).await?;
+    let need = Need {
+        line_id,
+        gtin: l.gtin.clone(),
+        quantity: qty,
+        min_shelf_life_days: l.min_shelf_life_days,
+    };
+    let plan = allocation::allocate(&[need], &candidates, o.delivery_date, today());
+    let mut takes = plan.lines[0].takes.clone();
+    if plan.lines[0].missing > 0 {
+        return Ok(None);
+    }
+    takes.sort_by_key(|t| t.unit_id);
+    let mut reservations = Vec::new();
+    for t in takes {
+        if !db::reserve(tx.conn(), t.unit_id, t.qty).await? {
+            // Changed under us despite the lock: give up cleanly (the caller's transaction is
+            // not spoiled; the replacement is marked short for a lead).
+            for (unit, n, res) in &reservations {
+                db::unreserve(tx.conn(), *unit, *n).await?;
+                db::reduce_reservation(tx.conn(), *res, *n).await?;
+            }
+            return Ok(None);
+        }
+        let res = db::new_reservation(tx.conn(), order_id, line_id, t.unit_id, t.qty).await?;
+        reservations.push((t.unit_id, t.qty, res));
+    }
+    let wave_id = db::insert_wave(tx.conn(), None, 1, None, "konsign").await?;
+    let ids: Vec<i64> = reservations.iter().map(|r| r.2).collect();
+    let picks = db::create_picks(tx.conn(), wave_id, &ids, 0).await?;
+    tx.event(
+        "wave.created",
+        &format!("wave:{wave_id}"),
+        &json!({ "wave_id": wave_id, "orders": 1, "picks": picks, "picker": null, "by": "konsign",
+                 "replacement": { "order": o.external_id, "line_id": line_id, "qty": qty } }),
+    )
+    .await?;
+    tracing::info!(wave_id, order = %o.external_id, qty, "replacement wave created");
+    Ok(Some(wave_id))
 }
 
 /// The events of a wave that `finish_rows` finished.

@@ -184,11 +184,13 @@ pub struct JobRow {
     pub reason: Option<String>,
     /// The print job of its sticker, when its station has a printer.
     pub sticker_job: Option<String>,
+    /// The failed job whose plates this one cuts after all.
+    pub follows: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
 
-const JOB_COLS: &str = "seq, id, order_id, line_id, revision, content_hash, line_ref, gtin, lot, expiry, quantity, shape, tolerance_mm, sticker, state, station_id, message_id, sends, next_send_at, done, rejected_by, reason, sticker_job, created_at, updated_at";
+const JOB_COLS: &str = "seq, id, order_id, line_id, revision, content_hash, line_ref, gtin, lot, expiry, quantity, shape, tolerance_mm, sticker, state, station_id, message_id, sends, next_send_at, done, rejected_by, reason, sticker_job, follows, created_at, updated_at";
 
 fn job(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
     let json = |c: &str| -> Result<serde_json::Value, sqlx::Error> {
@@ -218,6 +220,7 @@ fn job(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
         rejected_by: r.try_get("rejected_by")?,
         reason: r.try_get("reason")?,
         sticker_job: r.try_get("sticker_job")?,
+        follows: r.try_get("follows")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -236,13 +239,16 @@ pub struct NewJob<'a> {
     pub shape: &'a serde_json::Value,
     pub tolerance_mm: f64,
     pub sticker: &'a serde_json::Value,
+    pub follows: Option<&'a str>,
+    /// The first log entry's text.
+    pub detail: &'a str,
 }
 
 pub async fn insert_job(conn: &mut AnyConnection, j: &NewJob<'_>) -> Result<(), sqlx::Error> {
     let now = super::now_db();
     sqlx::query(
-        "insert into cut_jobs (id, order_id, line_id, content_hash, line_ref, gtin, lot, expiry, quantity, shape, tolerance_mm, sticker, state, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'queued', $13, $13)",
+        "insert into cut_jobs (id, order_id, line_id, content_hash, line_ref, gtin, lot, expiry, quantity, shape, tolerance_mm, sticker, follows, state, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, 'queued', $13, $13)",
     )
     .bind(j.id)
     .bind(j.order_id)
@@ -257,17 +263,171 @@ pub async fn insert_job(conn: &mut AnyConnection, j: &NewJob<'_>) -> Result<(), 
     .bind(j.tolerance_mm)
     .bind(j.sticker.to_string())
     .bind(&now)
+    .bind(j.follows)
     .execute(&mut *conn)
     .await?;
-    log(
-        conn,
-        j.id,
-        "queued",
-        None,
-        "made from the picked order line",
-        &now,
+    log(conn, j.id, "queued", None, j.detail, &now).await
+}
+
+/// How many jobs a line has had (the next job's number is one more).
+pub async fn jobs_of_line(conn: &mut AnyConnection, line_id: i64) -> Result<i64, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("select count(*) from cut_jobs where line_id = $1")
+        .bind(line_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(n)
+}
+
+/// A failed job's damaged plates, scrapped and picked again.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Replacement {
+    pub id: i64,
+    pub job_id: String,
+    pub revision: i64,
+    pub order_id: i64,
+    pub line_id: i64,
+    pub gtin: String,
+    pub lot: String,
+    pub quantity: i64,
+    pub reason: String,
+    /// picking, short or picked
+    pub state: String,
+    pub wave_id: Option<i64>,
+    pub new_job_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const REPL_COLS: &str = "id, job_id, revision, order_id, line_id, gtin, lot, quantity, reason, state, wave_id, new_job_id, created_at, updated_at";
+
+fn replacement(r: &AnyRow) -> Result<Replacement, sqlx::Error> {
+    Ok(Replacement {
+        id: r.try_get("id")?,
+        job_id: r.try_get("job_id")?,
+        revision: r.try_get("revision")?,
+        order_id: r.try_get("order_id")?,
+        line_id: r.try_get("line_id")?,
+        gtin: r.try_get("gtin")?,
+        lot: r.try_get("lot")?,
+        quantity: r.try_get("quantity")?,
+        reason: r.try_get("reason")?,
+        state: r.try_get("state")?,
+        wave_id: r.try_get("wave_id")?,
+        new_job_id: r.try_get("new_job_id")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_replacement(
+    conn: &mut AnyConnection,
+    j: &JobRow,
+    quantity: i64,
+    reason: &str,
+    state: &str,
+    wave_id: Option<i64>,
+) -> Result<i64, sqlx::Error> {
+    let now = super::now_db();
+    sqlx::query_scalar(
+        "insert into cut_replacements (job_id, revision, order_id, line_id, gtin, lot, quantity, reason, state, wave_id, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) returning id",
     )
+    .bind(&j.id)
+    .bind(j.revision)
+    .bind(j.order_id)
+    .bind(j.line_id)
+    .bind(&j.gtin)
+    .bind(&j.lot)
+    .bind(quantity)
+    .bind(reason)
+    .bind(state)
+    .bind(wave_id)
+    .bind(&now)
+    .fetch_one(conn)
     .await
+}
+
+pub async fn replacements_of_wave(
+    conn: &mut AnyConnection,
+    wave_id: i64,
+) -> Result<Vec<Replacement>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {REPL_COLS} from cut_replacements where wave_id = $1 and state = 'picking' order by id"
+    ))
+    .bind(wave_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(replacement).collect()
+}
+
+/// Replacements, newest first: of one order, of one failed job, or all.
+pub async fn replacements(
+    conn: &mut AnyConnection,
+    order_id: Option<i64>,
+    job_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Replacement>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {REPL_COLS} from cut_replacements where ($1 = 0 or order_id = $1) and ($2 = '' or job_id = $2)
+         order by id desc limit $3"
+    ))
+    .bind(order_id.unwrap_or(0))
+    .bind(job_id.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(replacement).collect()
+}
+
+pub async fn set_replacement(
+    conn: &mut AnyConnection,
+    id: i64,
+    state: &str,
+    new_job_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update cut_replacements set state = $2, new_job_id = $3, updated_at = $4 where id = $1",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(new_job_id)
+    .bind(super::now_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Replacements of an order that are not picked yet.
+pub async fn open_replacements(
+    conn: &mut AnyConnection,
+    order_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from cut_replacements where order_id = $1 and state <> 'picked'",
+    )
+    .bind(order_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// The lots picked for a line in one wave: (lot, expiry, packs).
+pub async fn picked_lots_in_wave(
+    conn: &mut AnyConnection,
+    wave_id: i64,
+    line_id: i64,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select lot, expiry, cast(sum(picked) as bigint) as n from picks
+         where wave_id = $1 and line_id = $2 and picked > 0 group by lot, expiry order by expiry, lot",
+    )
+    .bind(wave_id)
+    .bind(line_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("lot")?, r.try_get("expiry")?, r.try_get("n")?)))
+        .collect()
 }
 
 pub async fn log(

@@ -49,6 +49,25 @@ pub async fn jobs(
     Ok(Json(svc::jobs(&s.ctx, q.state.as_deref()).await?))
 }
 
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ReplacementQuery {
+    /// Only this order's (its internal id).
+    pub order_id: Option<i64>,
+}
+
+/// Damaged plates of failed cutting jobs, scrapped and picked again (newest first): `picking`
+/// (a replacement wave is out), `short` (no stock: a lead must act) or `picked` (new job made).
+#[utoipa::path(get, path = "/api/cut-replacements", tag = "cutting", params(ReplacementQuery),
+    responses((status = 200, body = Vec<crate::store::cutting::Replacement>)), security(("session" = []), ("bearer" = [])))]
+pub async fn replacements(
+    State(s): State<AppState>,
+    caller: Caller,
+    crate::http::error::Query(q): crate::http::error::Query<ReplacementQuery>,
+) -> ApiResult<Json<Vec<crate::store::cutting::Replacement>>> {
+    caller.require(&[Role::Admin, Role::Lead, Role::Operator, Role::Picker])?;
+    Ok(Json(svc::replacements(&s.ctx, q.order_id).await?))
+}
+
 /// One cutting job with every transition.
 #[utoipa::path(get, path = "/api/cut-jobs/{id}", tag = "cutting", params(("id" = String, Path)),
     responses((status = 200, body = svc::JobView), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
@@ -87,6 +106,9 @@ pub struct ActionRequest {
     pub action: svc::OperatorAction,
     /// Required for `fault`.
     pub reason: Option<String>,
+    /// For `fault`: how many plates were ruined (default 1). They are scrapped and picked
+    /// again; the job's other uncut plates go back in the queue as a new job.
+    pub plates_damaged: Option<i64>,
 }
 
 /// An operator starts a job, confirms it done, or reports a fault with its reason.
@@ -101,7 +123,15 @@ pub async fn action(
 ) -> ApiResult<Json<crate::store::cutting::JobRow>> {
     let p = caller.require(&[Role::Admin, Role::Lead, Role::Operator])?;
     Ok(Json(
-        svc::operator_action(&s.ctx, &p.actor, &id, r.action, r.reason.as_deref()).await?,
+        svc::operator_action(
+            &s.ctx,
+            &p.actor,
+            &id,
+            r.action,
+            r.reason.as_deref(),
+            r.plates_damaged,
+        )
+        .await?,
     ))
 }
 

@@ -76,6 +76,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cutting::put))
         .routes(routes!(cutting::jobs))
         .routes(routes!(cutting::job))
+        .routes(routes!(cutting::replacements))
         .routes(routes!(cutting::requeue))
         .routes(routes!(cutting::action))
         .routes(routes!(cutting::reprint_sticker))

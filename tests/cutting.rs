@@ -42,6 +42,7 @@ on_both_brokers!(
     a_lead_requeues_a_job_waiting_at_the_bridge_and_it_is_cut_once,
     a_ruined_plate_is_scrapped_picked_again_and_cut,
     an_operator_fault_sends_the_uncut_plates_back_and_the_ruined_one_to_be_picked,
+    a_paused_station_finishes_its_job_and_takes_no_next_one_until_resumed,
     a_station_going_offline_keeps_its_queued_jobs_and_loses_none,
     a_station_cut_off_from_the_broker_replays_its_outbox_in_order,
 );
@@ -1479,6 +1480,89 @@ async fn an_operator_fault_sends_the_uncut_plates_back_and_the_ruined_one_to_be_
     assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
     assert_eq!(listed.body[0]["job_id"], "cj-1-1-1", "{:?}", listed.body);
     st.task.abort();
+}
+
+/// A lead pauses the station (a blade change): the bridge finishes the job on the machine and
+/// loads no next one, reports `paused`, and konsign sends it nothing new; on `resume` the
+/// waiting jobs are cut, each once.
+async fn a_paused_station_finishes_its_job_and_takes_no_next_one_until_resumed(broker: Broker) {
+    use firmware_bridge::machine::{Machine, MachineConfig};
+    let Some(s) = setup(broker).await else { return };
+    let admin = s.app.admin().await;
+    let expiry = plates_in_stock(&s, &admin).await;
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "T-02", "zone": "Z", "kind": "tote", "walk_seq": 901 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let r = admin.put_json("/api/cut-stations/cut-1", json!({})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let machine = Machine::start(MachineConfig {
+        cut_ms: 300,
+        ..Default::default()
+    })
+    .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let (_stop, bridge) = spawn_bridge(bridge_config(&s, &machine, state.path()));
+    until_station(&admin, |v| v["available"] == true).await;
+    let lead = s.app.user("lea", konsign::domain::auth::Role::Lead).await;
+    let r = lead
+        .post(
+            "/api/cut-stations/cut-9/command",
+            json!({ "command": "pause" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
+    let r = lead
+        .post(
+            "/api/cut-stations/cut-1/command",
+            json!({ "command": "nap" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown variant `nap`"),
+        "{:?}",
+        r.body
+    );
+
+    picked_cut_order(&s, &admin, "W-PAU-1", "PL1", &expiry).await;
+    cut_job(&admin, "cj-1-1-1", |j| j["state"] == "running").await;
+    let r = lead
+        .post(
+            "/api/cut-stations/cut-1/command",
+            json!({ "command": "pause" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    // The job on the machine finishes; then the station is paused and not available.
+    cut_job(&admin, "cj-1-1-1", |j| j["state"] == "finished").await;
+    until_station(&admin, |v| v["mode"] == "paused" && v["available"] == false).await;
+    picked_cut_order(&s, &admin, "W-PAU-2", "PL1", &expiry).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        cut_job(&admin, "cj-2-1-1", |_| true).await["state"],
+        "queued",
+        "nothing is sent to a paused station"
+    );
+    assert_eq!(machine.loads.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let r = lead
+        .post(
+            "/api/cut-stations/cut-1/command",
+            json!({ "command": "resume" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    cut_job(&admin, "cj-2-1-1", |j| j["state"] == "finished").await;
+    assert_eq!(machine.loads.load(std::sync::atomic::Ordering::Relaxed), 2);
+    let audit = admin.get("/api/audit?limit=100").await.body.to_string();
+    assert!(audit.contains("cut_station.command"), "{audit}");
+    bridge.abort();
 }
 
 /// Starts `konsign-bridge` in this process; the sender stops it cleanly, aborting the task

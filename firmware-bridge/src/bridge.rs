@@ -57,6 +57,10 @@ struct Disk {
     /// The job on the machine.
     current: Option<String>,
     outbox: VecDeque<Outgoing>,
+    /// konsign said `pause`: the job on the machine finishes, no next one is loaded until
+    /// `resume` (the machine itself cannot pause mid-cut).
+    #[serde(default)]
+    paused: bool,
 }
 
 struct Store {
@@ -251,6 +255,8 @@ impl Bridge {
             ),
             mode: if current_job.is_some() {
                 wire::Mode::Busy
+            } else if d.paused {
+                wire::Mode::Paused
             } else {
                 wire::Mode::Idle
             },
@@ -272,7 +278,7 @@ impl Bridge {
 
     /// Puts the next accepted job on the machine when it is free.
     fn next_job(&mut self) -> std::io::Result<()> {
-        if self.store.d.current.is_some() {
+        if self.store.d.current.is_some() || self.store.d.paused {
             return Ok(());
         }
         let Some(id) = self.store.d.queue.pop_front() else {
@@ -443,12 +449,34 @@ impl Bridge {
                     }
                 }
             }
-            wire::Command::Start | wire::Command::Pause | wire::Command::Resume => {
-                // This station starts jobs by itself and its machine cannot pause.
-                reason = Some(wire::Reason {
-                    code: wire::RejectCode::Invalid,
-                    message: "this station starts jobs by itself and cannot pause".into(),
-                });
+            // The machine cannot pause mid-cut: pausing the station means the job on the
+            // machine finishes and no next one is loaded until `resume`.
+            wire::Command::Pause => {
+                self.store.d.paused = true;
+                self.store.save()?;
+            }
+            wire::Command::Resume => {
+                self.store.d.paused = false;
+                self.store.save()?;
+                self.next_job()?;
+            }
+            // The operator wants this job now: it goes on the machine next (jobs start by
+            // themselves once loaded; the one on the machine is not interrupted).
+            wire::Command::Start => {
+                let id = cmd.job_id.clone().unwrap_or_default();
+                if self.store.d.current.as_deref() == Some(id.as_str()) {
+                    // On the machine already.
+                } else if self.store.d.queue.contains(&id) {
+                    self.store.d.queue.retain(|q| *q != id);
+                    self.store.d.queue.push_front(id);
+                    self.store.save()?;
+                    self.next_job()?;
+                } else {
+                    reason = Some(wire::Reason {
+                        code: wire::RejectCode::UnknownJob,
+                        message: format!("no job {id} waiting here"),
+                    });
+                }
             }
         }
         let ack = wire::Ack {

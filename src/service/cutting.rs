@@ -116,7 +116,7 @@ pub async fn configure_stations(
 pub struct StationView {
     #[serde(flatten)]
     pub station: StationRow,
-    /// Online, and its state is fresh (at most 90 s old).
+    /// Online, its state fresh (at most 90 s old), and neither paused nor in a fault.
     pub available: bool,
 }
 
@@ -132,7 +132,10 @@ pub async fn list_stations(ctx: &Ctx) -> Result<Vec<StationView>> {
                 .and_then(crate::domain::time::from_db)
                 .is_some_and(|t| now - t <= chrono::Duration::seconds(90));
             StationView {
-                available: s.enabled && s.connection == "online" && fresh,
+                available: s.enabled
+                    && s.connection == "online"
+                    && fresh
+                    && !matches!(s.mode.as_deref(), Some("paused" | "fault")),
                 station: s,
             }
         })
@@ -1177,6 +1180,69 @@ async fn print_sticker(ctx: &Ctx, job_id: &str) {
     if let Err(e) = run.await {
         tracing::warn!(job = job_id, error = %e, "cannot print the cut sticker");
     }
+}
+
+/// What a lead or operator may tell a station.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StationCommand {
+    /// Finish the job on the machine, then load no next one (a blade change, a break). No new
+    /// jobs are sent to a paused station.
+    Pause,
+    Resume,
+    /// The operator has dealt with a machine fault.
+    ClearFault,
+    /// Ask for a fresh `state`.
+    StateRequest,
+}
+
+/// Sends a command to a station (answered by its `ack`, stored as an event); audit-logged.
+/// Returns the command id.
+pub async fn station_command(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &str,
+    command: StationCommand,
+) -> Result<String> {
+    if db::get(ctx.db.pool(), id).await?.is_none() {
+        return Err(Error::NotFound(format!("cutting station {id}")));
+    }
+    let Some(h) = ctx.cutting.host.get() else {
+        return Err(Error::conflict(
+            "mqtt_disabled",
+            "konsign's MQTT link is switched off (mqtt.enabled = false)",
+        ));
+    };
+    let cmd_id = format!("c-{:08x}", rand::random::<u32>());
+    let command = match command {
+        StationCommand::Pause => wire::Command::Pause,
+        StationCommand::Resume => wire::Command::Resume,
+        StationCommand::ClearFault => wire::Command::ClearFault,
+        StationCommand::StateRequest => wire::Command::StateRequest,
+    };
+    let mut tx = ctx.db.begin_write().await?;
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "cut_station.command",
+            subject: &format!("cut_station:{id}"),
+            purpose: None,
+            detail: json!({ "command": command, "cmd_id": cmd_id }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let cmd = wire::Cmd {
+        header: h.header_for(id, &h.message_id()),
+        cmd_id: cmd_id.clone(),
+        command,
+        job_id: None,
+        reason: None,
+    };
+    h.send(id, Topic::Cmd, wire::encode(&cmd)).await;
+    tracing::info!(station = id, ?command, by = %actor.name, "command sent to the cutting station");
+    Ok(cmd_id)
 }
 
 /// A cutting job with its transitions.

@@ -31,6 +31,34 @@ pub async fn put(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandRequest {
+    pub command: svc::StationCommand,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CommandSent {
+    /// The id the station's `ack` names.
+    pub cmd_id: String,
+}
+
+/// Tell a station to pause (finish the job on the machine, load no next one), resume, clear a
+/// fault, or report its state. Answered by the station's ack (stored as an event).
+#[utoipa::path(post, path = "/api/cut-stations/{id}/command", tag = "cutting", params(("id" = String, Path)), request_body = CommandRequest,
+    responses((status = 202, body = CommandSent), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn command(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(r): Json<CommandRequest>,
+) -> ApiResult<(StatusCode, Json<CommandSent>)> {
+    let p = caller.require(&[Role::Admin, Role::Lead, Role::Operator])?;
+    let cmd_id = svc::station_command(&s.ctx, &p.actor, &id, r.command).await?;
+    Ok((StatusCode::ACCEPTED, Json(CommandSent { cmd_id })))
+}
+
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 pub struct JobQuery {
     /// queued, sent, accepted, running, finished, failed, cancelled

@@ -74,6 +74,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(printing::preview))
         .routes(routes!(cutting::list))
         .routes(routes!(cutting::put))
+        .routes(routes!(cutting::command))
         .routes(routes!(cutting::jobs))
         .routes(routes!(cutting::job))
         .routes(routes!(cutting::replacements))

@@ -43,6 +43,7 @@ on_both_brokers!(
     a_ruined_plate_is_scrapped_picked_again_and_cut,
     an_operator_fault_sends_the_uncut_plates_back_and_the_ruined_one_to_be_picked,
     a_paused_station_finishes_its_job_and_takes_no_next_one_until_resumed,
+    a_replacement_without_stock_waits_for_a_lead_to_try_again,
     a_station_going_offline_keeps_its_queued_jobs_and_loses_none,
     a_station_cut_off_from_the_broker_replays_its_outbox_in_order,
 );
@@ -1563,6 +1564,89 @@ async fn a_paused_station_finishes_its_job_and_takes_no_next_one_until_resumed(b
     let audit = admin.get("/api/audit?limit=100").await.body.to_string();
     assert!(audit.contains("cut_station.command"), "{audit}");
     bridge.abort();
+}
+
+/// Two plates are ruined and no stock is left to replace them: the replacement is `short`, the
+/// order waits, and a lead's retry is refused until stock comes in; then the replacement wave
+/// is made (from the new lot).
+async fn a_replacement_without_stock_waits_for_a_lead_to_try_again(broker: Broker) {
+    let Some(s) = setup(broker).await else { return };
+    let admin = s.app.admin().await;
+    let expiry = plates_in_stock(&s, &admin).await;
+    let mut st = station(&s, &admin).await;
+    until_station(&admin, |v| v["available"] == true).await;
+    let web = picked_cut_order(&s, &admin, "W-SHORT-1", "PL1", &expiry).await;
+    // The 3 plates left on the shelf go to scrap: nothing to replace with.
+    let shelf = admin.get("/api/stock/units?location=A-02-1").await.body;
+    let unit = shelf[0]["id"].as_i64().unwrap();
+    assert_eq!(shelf[0]["quantity"], 3, "{shelf}");
+    let r = admin
+        .post(
+            "/api/stock/scrap",
+            json!({ "idempotency_key": "scrap-shelf", "stock_unit_id": unit, "quantity": 3, "scrap_reason": "damaged" }),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let job = st.expect("/cut-1/job", |_| true).await;
+    answer(&st, &s.site, "cut-1", &job, wire::AckResult::Accepted, 1).await;
+    cut_job(&admin, "cj-1-1-1", |j| j["state"] == "accepted").await;
+    let operator = s
+        .app
+        .user("ole", konsign::domain::auth::Role::Operator)
+        .await;
+    let r = operator
+        .post(
+            "/api/cut-jobs/cj-1-1-1/action",
+            json!({ "action": "fault", "reason": "kniven sprang", "plates_damaged": 2 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let failed = cut_job(&admin, "cj-1-1-1", |j| j["state"] == "failed").await;
+    let rep = &failed["replacements"][0];
+    assert_eq!(
+        (
+            rep["state"].as_str(),
+            rep["quantity"].as_i64(),
+            rep["wave_id"].as_i64()
+        ),
+        (Some("short"), Some(2), None),
+        "{failed}"
+    );
+    assert_eq!(failed["followed_by"], json!([]));
+    assert_eq!(
+        web.get("/api/orders/W-SHORT-1/status").await.body["status"],
+        "cutting"
+    );
+    let id = rep["id"].as_i64().unwrap();
+    let lead = s.app.user("lea", konsign::domain::auth::Role::Lead).await;
+    let r = lead
+        .post(&format!("/api/cut-replacements/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["code"], "no_stock", "{:?}", r.body);
+    let r = operator
+        .post(&format!("/api/cut-replacements/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "a lead's decision: {:?}",
+        r.body
+    );
+    common::receive(&admin, "05708932000017", "PL2", &expiry, "A-02-1", 4).await;
+    let r = lead
+        .post(&format!("/api/cut-replacements/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["state"], "picking", "{:?}", r.body);
+    let wave = r.body["wave_id"].as_i64().unwrap();
+    let w = admin.get(&format!("/api/waves/{wave}")).await.body;
+    assert!(w.to_string().contains("PL2"), "{w}");
+    let r = lead
+        .post(&format!("/api/cut-replacements/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    st.task.abort();
 }
 
 /// Starts `konsign-bridge` in this process; the sender stops it cleanly, aborting the task

@@ -1306,6 +1306,52 @@ pub async fn replacements(ctx: &Ctx, order_id: Option<i64>) -> Result<Vec<db::Re
     Ok(db::replacements(&mut conn, order_id, None, 500).await?)
 }
 
+/// A lead tries a `short` replacement again (after stock came in): its replacement wave is
+/// made now, or the answer says there is still not enough stock.
+pub async fn retry_replacement(ctx: &Ctx, actor: &Actor, id: i64) -> Result<db::Replacement> {
+    let mut tx = ctx.db.begin_write().await?;
+    let r = db::replacement(tx.conn(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("replacement {id}")))?;
+    if r.state != "short" {
+        return Err(Error::conflict(
+            "replacement_not_short",
+            format!(
+                "replacement {id} is {}: only a short one is tried again",
+                r.state
+            ),
+        ));
+    }
+    let Some(wave) =
+        super::picking::replacement_wave(&mut tx, r.order_id, r.line_id, r.quantity).await?
+    else {
+        return Err(Error::conflict(
+            "no_stock",
+            format!(
+                "there is still no stock for {} plate(s) of {}",
+                r.quantity, r.gtin
+            ),
+        ));
+    };
+    db::replacement_to_wave(tx.conn(), id, wave).await?;
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "cut_replacement.retry",
+            subject: &format!("cut_job:{}", r.job_id),
+            purpose: None,
+            detail: json!({ "replacement": id, "wave_id": wave }),
+        },
+    )
+    .await?;
+    let r = db::replacement(tx.conn(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("replacement {id}")))?;
+    tx.commit().await?;
+    Ok(r)
+}
+
 pub async fn jobs(ctx: &Ctx, state: Option<&str>) -> Result<Vec<JobRow>> {
     Ok(db::jobs(ctx.db.pool(), state.unwrap_or(""), 500).await?)
 }

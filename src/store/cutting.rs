@@ -300,7 +300,7 @@ pub struct Replacement {
 
 const REPL_COLS: &str = "id, job_id, revision, order_id, line_id, gtin, lot, quantity, reason, state, wave_id, new_job_id, created_at, updated_at";
 
-fn replacement(r: &AnyRow) -> Result<Replacement, sqlx::Error> {
+fn replacement_row(r: &AnyRow) -> Result<Replacement, sqlx::Error> {
     Ok(Replacement {
         id: r.try_get("id")?,
         job_id: r.try_get("job_id")?,
@@ -358,7 +358,7 @@ pub async fn replacements_of_wave(
     .bind(wave_id)
     .fetch_all(conn)
     .await?;
-    rows.iter().map(replacement).collect()
+    rows.iter().map(replacement_row).collect()
 }
 
 /// Replacements, newest first: of one order, of one failed job, or all.
@@ -377,7 +377,7 @@ pub async fn replacements(
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    rows.iter().map(replacement).collect()
+    rows.iter().map(replacement_row).collect()
 }
 
 pub async fn set_replacement(
@@ -396,6 +396,39 @@ pub async fn set_replacement(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+pub async fn replacement(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<Replacement>, sqlx::Error> {
+    sqlx::query(&format!(
+        "select {REPL_COLS} from cut_replacements where id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(replacement_row)
+    .transpose()
+}
+
+/// A short replacement gets its wave; false when it was not short (any more).
+pub async fn replacement_to_wave(
+    conn: &mut AnyConnection,
+    id: i64,
+    wave_id: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "update cut_replacements set state = 'picking', wave_id = $2, updated_at = $3 where id = $1 and state = 'short'",
+    )
+    .bind(id)
+    .bind(wave_id)
+    .bind(super::now_db())
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// Replacements of an order that are not picked yet.

@@ -96,6 +96,19 @@ pub async fn replacements(
     Ok(Json(svc::replacements(&s.ctx, q.order_id).await?))
 }
 
+/// Try a `short` replacement again once stock has come in: its replacement wave is made now.
+#[utoipa::path(post, path = "/api/cut-replacements/{id}/retry", tag = "cutting", params(("id" = i64, Path)),
+    responses((status = 200, body = crate::store::cutting::Replacement), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn retry_replacement(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<crate::store::cutting::Replacement>> {
+    let p = caller.require(allow::LEAD)?;
+    Ok(Json(svc::retry_replacement(&s.ctx, &p.actor, id).await?))
+}
+
 /// One cutting job with every transition.
 #[utoipa::path(get, path = "/api/cut-jobs/{id}", tag = "cutting", params(("id" = String, Path)),
     responses((status = 200, body = svc::JobView), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]

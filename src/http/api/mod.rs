@@ -78,6 +78,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cutting::jobs))
         .routes(routes!(cutting::job))
         .routes(routes!(cutting::replacements))
+        .routes(routes!(cutting::retry_replacement))
         .routes(routes!(cutting::requeue))
         .routes(routes!(cutting::action))
         .routes(routes!(cutting::reprint_sticker))

@@ -1649,6 +1649,142 @@ async fn a_replacement_without_stock_waits_for_a_lead_to_try_again(broker: Broke
     st.task.abort();
 }
 
+/// Two konsign instances on one PostgreSQL database and one Mosquitto, and two stations, each a
+/// `konsign-bridge` with its simulated machine: 20 jobs are dispatched by both instances at
+/// once, and every job is sent once, loaded on one machine once and finished once; the order
+/// moves on once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_and_two_bridges_cut_every_job_once() {
+    use firmware_bridge::machine::{Machine, MachineConfig};
+    let Some(mqtt) = mosquitto_url() else { return };
+    let Some(db) = common::postgres_url().await else {
+        return;
+    };
+    let site = format!(
+        "t{}",
+        konsign::service::auth::random_secret(6)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    );
+    let start = |host: &'static str| {
+        let (db, mqtt, site) = (db.clone(), mqtt.clone(), site.clone());
+        async move {
+            common::start_app(db, None, move |c| {
+                c.mqtt.enabled = true;
+                c.mqtt.url = Some(mqtt);
+                c.mqtt.site = site;
+                c.mqtt.host_id = Some(host.into());
+                c.picking.require_location_scan = false;
+            })
+            .await
+        }
+    };
+    let a = start("h1").await;
+    let b = start("h2").await;
+    let s = Setup {
+        broker: a.ctx.config.mqtt.broker().unwrap(),
+        site: site.clone(),
+        app: a,
+    };
+    let admin = s.app.admin().await;
+    let expiry = plates_in_stock(&s, &admin).await;
+    let mut machines = vec![];
+    let mut bridges = vec![];
+    let mut dirs = vec![];
+    for station in ["cut-1", "cut-2"] {
+        let r = admin
+            .put_json(&format!("/api/cut-stations/{station}"), json!({}))
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        let m = Machine::start(MachineConfig {
+            cut_ms: 30,
+            ..Default::default()
+        })
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = firmware_bridge::bridge::Config {
+            station: station.into(),
+            ..bridge_config(&s, &m, dir.path())
+        };
+        bridges.push(spawn_bridge(cfg));
+        machines.push(m);
+        dirs.push(dir);
+    }
+    until_station_named(&admin, "cut-1", |v| v["available"] == true).await;
+    until_station_named(&admin, "cut-2", |v| v["available"] == true).await;
+    let web = picked_cut_order(&s, &admin, "W-TWB-1", "PL1", &expiry).await;
+    let first = cut_job(&admin, "cj-1-1-1", |_| true).await;
+    {
+        let mut tx = s.app.ctx.db.begin_write().await.unwrap();
+        for n in 2..=20 {
+            let id = format!("cj-bulk-{n}");
+            konsign::store::cutting::insert_job(
+                tx.conn(),
+                &konsign::store::cutting::NewJob {
+                    id: &id,
+                    order_id: first["order_id"].as_i64().unwrap(),
+                    line_id: first["line_id"].as_i64().unwrap(),
+                    content_hash: &format!("{n:064x}"),
+                    line_ref: first["line_ref"].as_str().unwrap(),
+                    gtin: "05708932000017",
+                    lot: "PL1",
+                    expiry: &expiry,
+                    quantity: 1,
+                    shape: &first["shape"],
+                    tolerance_mm: 0.5,
+                    sticker: &first["sticker"],
+                    follows: None,
+                    detail: "made by the test",
+                },
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    b.ctx.cutting.wake.notify_one();
+    let ids: Vec<String> = std::iter::once("cj-1-1-1".to_string())
+        .chain((2..=20).map(|n| format!("cj-bulk-{n}")))
+        .collect();
+    let mut by_station = std::collections::BTreeMap::<String, usize>::new();
+    for id in &ids {
+        let j = cut_job(&admin, id, |j| j["state"] == "finished").await;
+        let states = job_states(&j);
+        assert_eq!(
+            states.iter().filter(|s| *s == "sent").count(),
+            1,
+            "{id} sent once: {j}"
+        );
+        assert_eq!(
+            states.iter().filter(|s| *s == "finished").count(),
+            1,
+            "{id} finished once: {j}"
+        );
+        *by_station
+            .entry(j["station_id"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let loads: u32 = machines
+        .iter()
+        .map(|m| m.loads.load(std::sync::atomic::Ordering::Relaxed))
+        .sum();
+    assert_eq!(loads, 20, "each job loaded on one machine once");
+    assert_eq!(by_station.len(), 2, "both stations worked: {by_station:?}");
+    order_status(&web, "W-TWB-1", "picked").await;
+    let events = admin.get("/api/events?limit=1000").await.body;
+    let cut = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "order.cut")
+        .count();
+    assert_eq!(cut, 1, "the order moved on once");
+    for (_, t) in &bridges {
+        t.abort();
+    }
+    b.stop().await;
+}
+
 /// Starts `konsign-bridge` in this process; the sender stops it cleanly, aborting the task
 /// kills it (its connection drops without a goodbye, as a crash or a pulled cable would).
 fn spawn_bridge(

@@ -840,14 +840,26 @@ async fn dispatch_round(ctx: &Ctx, h: &Host) -> std::result::Result<(), sqlx::Er
                 })
                 .ok()?;
                 let load = loads.get(&s.station.id).copied().unwrap_or(0);
-                (f.covers(&shape) && load < i64::from(f.queue_limit))
-                    .then_some((load, s.station.id.clone()))
+                (f.covers(&shape) && load < i64::from(f.queue_limit)).then_some((
+                    load,
+                    s.station.id.clone(),
+                    f.queue_limit,
+                ))
             })
             .min();
-        let Some((_, station)) = best else { continue };
+        let Some((_, station, limit)) = best else {
+            continue;
+        };
         let mid = h.message_id();
         let next = crate::domain::time::to_db(now + backoff(0));
         let mut tx = ctx.db.begin_write().await?;
+        // Another instance may have filled the station since the loads were read.
+        let backend = tx.backend();
+        let load = db::lock_station_load(tx.conn(), backend, &station).await?;
+        if load >= i64::from(limit) {
+            loads.insert(station.clone(), load);
+            continue;
+        }
         let moved = sqlx::query(
             "update cut_jobs set state = 'sent', station_id = $2, message_id = $3, sends = 1, next_send_at = $4, updated_at = $5
              where id = $1 and state = 'queued'",
@@ -963,13 +975,18 @@ async fn on_ack(
                 .map(|r| format!("{:?}: {}", r.code, r.message))
                 .unwrap_or_default();
             let now = crate::store::now_db();
+            // A full queue is a passing state: the station may take the job later.
+            let full = a
+                .reason
+                .as_ref()
+                .is_some_and(|r| r.code == wire::RejectCode::QueueFull);
             let moved = sqlx::query(
                 "update cut_jobs set state = 'queued', station_id = null, message_id = null, next_send_at = null,
-                   rejected_by = rejected_by || ' ' || $2, reason = $3, updated_at = $4
+                   rejected_by = rejected_by || $2, reason = $3, updated_at = $4
                  where id = $1 and state = 'sent'",
             )
             .bind(job_id)
-            .bind(station)
+            .bind(if full { String::new() } else { format!(" {station}") })
             .bind(&why)
             .bind(&now)
             .execute(tx.conn())

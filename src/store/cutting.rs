@@ -541,6 +541,28 @@ pub async fn station_loads(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::E
         .collect()
 }
 
+/// Inside a dispatch transaction: takes the station's row lock (PostgreSQL; SQLite has one
+/// writer anyway) and counts the jobs it holds, so that instances dispatching at the same time
+/// never give a station more than its queue limit.
+pub async fn lock_station_load(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    station: &str,
+) -> Result<i64, sqlx::Error> {
+    if backend == super::Backend::Postgres {
+        sqlx::query("select id from cut_stations where id = $1 for update")
+            .bind(station)
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    sqlx::query_scalar(
+        "select count(*) from cut_jobs where station_id = $1 and state in ('sent', 'accepted', 'running')",
+    )
+    .bind(station)
+    .fetch_one(conn)
+    .await
+}
+
 /// Moves a job between states when it is still in one of `from`; false (nothing written) when
 /// it was not. Logs the transition in the same transaction.
 #[allow(clippy::too_many_arguments)]

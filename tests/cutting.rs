@@ -1507,6 +1507,13 @@ async fn a_paused_station_finishes_its_job_and_takes_no_next_one_until_resumed(b
     .unwrap();
     let state = tempfile::tempdir().unwrap();
     let (_stop, bridge) = spawn_bridge(bridge_config(&s, &machine, state.path()));
+    let mut watch = connect(
+        &s.broker,
+        &format!("watch-{}", s.site),
+        None,
+        &[wire::topic(&s.site, "cut-1", Topic::Cmd)],
+    )
+    .await;
     until_station(&admin, |v| v["available"] == true).await;
     let lead = s.app.user("lea", konsign::domain::auth::Role::Lead).await;
     let r = lead
@@ -1563,6 +1570,16 @@ async fn a_paused_station_finishes_its_job_and_takes_no_next_one_until_resumed(b
     assert_eq!(machine.loads.load(std::sync::atomic::Ordering::Relaxed), 2);
     let audit = admin.get("/api/audit?limit=100").await.body.to_string();
     assert!(audit.contains("cut_station.command"), "{audit}");
+    // konsign's commands as they went over the wire: valid by the protocol's schema.
+    for want in ["pause", "resume"] {
+        let cmd = watch.expect("/cut-1/cmd", |c| c["command"] == want).await;
+        let errors: Vec<String> = schema_validator("cmd")
+            .iter_errors(&cmd)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}: {cmd}");
+    }
+    watch.task.abort();
     bridge.abort();
 }
 

@@ -320,6 +320,7 @@ async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sq
             finished = on_event(&mut tx, station, &e).await?;
         }
         Msg::Ack(a) => {
+            h.answered(&a.ref_message_id, m.received);
             tx.event(
                 "cut_station.ack",
                 station,
@@ -341,9 +342,9 @@ async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sq
     for j in &ask_again {
         let mid = j.message_id.clone().unwrap_or_else(|| h.message_id());
         tracing::info!(station, job = %j.id, last_seen = row.last_event_seq, "events from the station were lost: asking about the job again");
-        h.send(
+        h.send_job(
             station,
-            Topic::Job,
+            &mid,
             wire::encode(&wire_job(j, h.header_for(station, &mid))),
         )
         .await;
@@ -803,9 +804,9 @@ async fn dispatch_round(ctx: &Ctx, h: &Host) -> std::result::Result<(), sqlx::Er
         tx.commit().await?;
         if bumped {
             tracing::info!(job = %j.id, station, sends = j.sends + 1, "cutting job sent again (no answer yet)");
-            h.send(
+            h.send_job(
                 station,
-                Topic::Job,
+                mid,
                 wire::encode(&wire_job(&j, h.header_for(station, mid))),
             )
             .await;
@@ -888,9 +889,9 @@ async fn dispatch_round(ctx: &Ctx, h: &Host) -> std::result::Result<(), sqlx::Er
         tx.commit().await?;
         *loads.entry(station.clone()).or_default() += 1;
         tracing::info!(job = %j.id, station, "cutting job sent");
-        h.send(
+        h.send_job(
             &station,
-            Topic::Job,
+            &mid,
             wire::encode(&wire_job(&j, h.header_for(&station, &mid))),
         )
         .await;

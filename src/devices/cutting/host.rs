@@ -15,8 +15,13 @@ use std::time::Duration;
 pub struct Incoming {
     pub topic: String,
     pub payload: bytes::Bytes,
+    /// When konsign's MQTT task had it.
+    pub received: std::time::Instant,
     publish: rumqttc::Publish,
 }
+
+/// Most job -> ack times kept (the newest).
+const ANSWER_SAMPLES: usize = 10_000;
 
 /// The host's side of the broker connection.
 pub struct Host {
@@ -26,6 +31,12 @@ pub struct Host {
     boot_id: String,
     counter: AtomicU64,
     connected: AtomicBool,
+    /// Jobs published and not yet answered: message id -> when handed to the MQTT client.
+    sent_jobs: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// How long stations took to answer jobs, newest last: from konsign handing the job to its
+    /// MQTT client to konsign's MQTT task having the ack (the wire round trip, without konsign's
+    /// database work at either end).
+    answers: std::sync::Mutex<std::collections::VecDeque<Duration>>,
 }
 
 impl std::fmt::Debug for Host {
@@ -64,6 +75,45 @@ impl Host {
     /// A fresh message id.
     pub fn message_id(&self) -> String {
         format!("m-{}-{:016x}", self.boot_id, rand::random::<u64>())
+    }
+
+    /// Publishes a job (QoS 1, not retained), noting when, to time the station's answer.
+    pub async fn send_job(&self, station: &str, message_id: &str, payload: Vec<u8>) -> bool {
+        if let Ok(mut m) = self.sent_jobs.lock() {
+            if m.len() >= ANSWER_SAMPLES {
+                m.clear(); // unanswered for long: their times are of no use
+            }
+            m.insert(message_id.to_string(), std::time::Instant::now());
+        }
+        self.send(station, Topic::Job, payload).await
+    }
+
+    /// A station answered the job message `message_id`; `at` is when the answer arrived.
+    pub fn answered(&self, message_id: &str, at: std::time::Instant) {
+        let Some(sent) = self
+            .sent_jobs
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(message_id))
+        else {
+            return;
+        };
+        let took = at.saturating_duration_since(sent);
+        tracing::debug!(message_id, micros = took.as_micros() as u64, "job answered");
+        if let Ok(mut a) = self.answers.lock() {
+            if a.len() >= ANSWER_SAMPLES {
+                a.pop_front();
+            }
+            a.push_back(took);
+        }
+    }
+
+    /// The stations' answer times kept (oldest first).
+    pub fn answer_times(&self) -> Vec<Duration> {
+        self.answers
+            .lock()
+            .map(|a| a.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// Publishes a message to a station (QoS 1, not retained).
@@ -194,6 +244,8 @@ pub fn start(
         boot_id,
         counter: AtomicU64::new(0),
         connected: AtomicBool::new(false),
+        sent_jobs: Default::default(),
+        answers: Default::default(),
     });
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     let h = host.clone();
@@ -224,6 +276,7 @@ pub fn start(
                     let m = Incoming {
                         topic: p.topic.clone(),
                         payload: p.payload.clone(),
+                        received: std::time::Instant::now(),
                         publish: p,
                     };
                     if tx.send(m).await.is_err() {

@@ -1650,6 +1650,20 @@ async fn a_replacement_without_stock_waits_for_a_lead_to_try_again(broker: Broke
         "a lead's decision: {:?}",
         r.body
     );
+    // The lead's page shows it, in Danish, with the retry button, and the station.
+    let home = lead.get("/").await.body;
+    let home = home.as_str().unwrap();
+    for want in [
+        "Hulklip",
+        "Erstatningsplader",
+        "mangler lager",
+        "kniven sprang",
+        &format!("data-replacement=\"{id}\""),
+        "data-cutstation=\"cut-1\"",
+        "data-command=\"pause\"",
+    ] {
+        assert!(home.contains(want), "{want} not on the lead's page");
+    }
     common::receive(&admin, "05708932000017", "PL2", &expiry, "A-02-1", 4).await;
     let r = lead
         .post(&format!("/api/cut-replacements/{id}/retry"), json!({}))

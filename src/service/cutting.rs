@@ -1318,6 +1318,49 @@ pub async fn job(ctx: &Ctx, id: &str) -> Result<JobView> {
     })
 }
 
+/// What a lead sees of hulklip: each station with the jobs it holds, jobs per state, and the
+/// replacement plates not picked yet.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct CutOverview {
+    pub stations: Vec<(StationView, i64)>,
+    pub by_state: Vec<(String, i64)>,
+    pub replacements: Vec<db::Replacement>,
+}
+
+pub async fn overview(ctx: &Ctx) -> Result<CutOverview> {
+    let loads: std::collections::HashMap<String, i64> = db::station_loads(ctx.db.pool())
+        .await?
+        .into_iter()
+        .collect();
+    let stations = list_stations(ctx)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let n = loads.get(&s.station.id).copied().unwrap_or(0);
+            (s, n)
+        })
+        .collect();
+    use sqlx::Row as _;
+    let by_state =
+        sqlx::query("select state, count(*) as n from cut_jobs group by state order by state")
+            .fetch_all(ctx.db.pool())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+            .collect::<std::result::Result<Vec<(String, i64)>, sqlx::Error>>()?;
+    let mut conn = ctx.db.pool().acquire().await?;
+    let replacements = db::replacements(&mut conn, None, None, 200)
+        .await?
+        .into_iter()
+        .filter(|r| r.state != "picked")
+        .collect();
+    Ok(CutOverview {
+        stations,
+        by_state,
+        replacements,
+    })
+}
+
 /// Damaged plates picked again (newest first), for one order or all.
 pub async fn replacements(ctx: &Ctx, order_id: Option<i64>) -> Result<Vec<db::Replacement>> {
     let mut conn = ctx.db.pool().acquire().await?;

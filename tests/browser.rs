@@ -637,5 +637,28 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
     browser.screenshot("operator-done").await;
     let status = admin.get("/api/orders/WEB-200/status").await;
     assert_eq!(status.body["status"], "picked", "{:?}", status.body);
+
+    // The lead's start page: the station in the Hulklip section, paused with one click.
+    app.user("lene", Role::Lead).await;
+    browser.login(&app.base, "lene", "lene-password-1").await;
+    browser.goto(&format!("{}/", app.base)).await;
+    browser
+        .until(
+            "the station in the lead's Hulklip section",
+            "!!document.querySelector('#cutstations tr[data-cutstation=\"cut-1\"] button.cutcmd[data-command=\"pause\"]')",
+        )
+        .await;
+    browser.screenshot("lead-hulklip").await;
+    browser.click("#cutstations button.cutcmd").await;
+    let mut sent = false;
+    for _ in 0..50 {
+        let audit = admin.get("/api/audit?limit=50").await.body.to_string();
+        if audit.contains("cut_station.command") && audit.contains("lene") {
+            sent = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(sent, "the pause command was sent, in the lead's name");
     browser.close().await;
 }

@@ -82,6 +82,8 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("api", Lang::En) => "API documentation (OpenAPI)",
         ("station", _) => "Station",
         ("cutting", _) => "Hulklip",
+        ("cut_jobs", Lang::Da) => "Klippejob",
+        ("cut_jobs", Lang::En) => "Cutting jobs",
         ("cut_jobs_here", Lang::Da) => "Job ved stationen",
         ("cut_jobs_here", Lang::En) => "Jobs at the station",
         ("cut_ready", Lang::Da) => "klar",
@@ -635,6 +637,7 @@ fn cutting_section(l: Lang, cut: &crate::service::cutting::CutOverview) -> Marku
                 } }
             }
         }
+        h3 { (t(l, "cut_jobs")) }
         table #cutjobs {
             tbody { @for (key, n, class) in &bars { tr {
                 td { (t(l, key)) } td { (n) }

@@ -960,34 +960,7 @@ async fn two_instances_on_one_database_never_dispatch_a_job_twice() {
     let web = picked_cut_order(&s, &admin, "W-TWO-1", "PL1", &expiry).await;
     // 29 more jobs of the same line, straight into the queue.
     let first = cut_job(&admin, "cj-1-1-1", |_| true).await;
-    {
-        let mut tx = s.app.ctx.db.begin_write().await.unwrap();
-        for n in 2..=30 {
-            let id = format!("cj-bulk-{n}");
-            konsign::store::cutting::insert_job(
-                tx.conn(),
-                &konsign::store::cutting::NewJob {
-                    id: &id,
-                    order_id: first["order_id"].as_i64().unwrap(),
-                    line_id: first["line_id"].as_i64().unwrap(),
-                    content_hash: &format!("{n:064x}"),
-                    line_ref: first["line_ref"].as_str().unwrap(),
-                    gtin: "05708932000017",
-                    lot: "PL1",
-                    expiry: &expiry,
-                    quantity: 1,
-                    shape: &first["shape"],
-                    tolerance_mm: 0.5,
-                    sticker: &first["sticker"],
-                    follows: None,
-                    detail: "made by the test",
-                },
-            )
-            .await
-            .unwrap();
-        }
-        tx.commit().await.unwrap();
-    }
+    bulk_jobs(&s, &first, &expiry, 2..=30).await;
     // The station: takes each job once, answers a copy as a duplicate, finishes at once.
     let Client {
         client,
@@ -1745,34 +1718,7 @@ async fn two_instances_and_two_bridges_cut_every_job_once() {
     until_station_named(&admin, "cut-2", |v| v["available"] == true).await;
     let web = picked_cut_order(&s, &admin, "W-TWB-1", "PL1", &expiry).await;
     let first = cut_job(&admin, "cj-1-1-1", |_| true).await;
-    {
-        let mut tx = s.app.ctx.db.begin_write().await.unwrap();
-        for n in 2..=20 {
-            let id = format!("cj-bulk-{n}");
-            konsign::store::cutting::insert_job(
-                tx.conn(),
-                &konsign::store::cutting::NewJob {
-                    id: &id,
-                    order_id: first["order_id"].as_i64().unwrap(),
-                    line_id: first["line_id"].as_i64().unwrap(),
-                    content_hash: &format!("{n:064x}"),
-                    line_ref: first["line_ref"].as_str().unwrap(),
-                    gtin: "05708932000017",
-                    lot: "PL1",
-                    expiry: &expiry,
-                    quantity: 1,
-                    shape: &first["shape"],
-                    tolerance_mm: 0.5,
-                    sticker: &first["sticker"],
-                    follows: None,
-                    detail: "made by the test",
-                },
-            )
-            .await
-            .unwrap();
-        }
-        tx.commit().await.unwrap();
-    }
+    bulk_jobs(&s, &first, &expiry, 2..=20).await;
     b.ctx.cutting.wake.notify_one();
     let ids: Vec<String> = std::iter::once("cj-1-1-1".to_string())
         .chain((2..=20).map(|n| format!("cj-bulk-{n}")))
@@ -1814,6 +1760,36 @@ async fn two_instances_and_two_bridges_cut_every_job_once() {
         t.abort();
     }
     b.stop().await;
+}
+
+/// Jobs `cj-bulk-N` of one plate each, for the line of `first`, straight into the queue.
+async fn bulk_jobs(s: &Setup, first: &Value, expiry: &str, range: std::ops::RangeInclusive<u32>) {
+    let mut tx = s.app.ctx.db.begin_write().await.unwrap();
+    for n in range {
+        let id = format!("cj-bulk-{n}");
+        konsign::store::cutting::insert_job(
+            tx.conn(),
+            &konsign::store::cutting::NewJob {
+                id: &id,
+                order_id: first["order_id"].as_i64().unwrap(),
+                line_id: first["line_id"].as_i64().unwrap(),
+                content_hash: &format!("{n:064x}"),
+                line_ref: first["line_ref"].as_str().unwrap(),
+                gtin: "05708932000017",
+                lot: "PL1",
+                expiry,
+                quantity: 1,
+                shape: &first["shape"],
+                tolerance_mm: 0.5,
+                sticker: &first["sticker"],
+                follows: None,
+                detail: "made by the test",
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
 }
 
 /// Starts `konsign-bridge` in this process; the sender stops it cleanly, aborting the task

@@ -87,12 +87,7 @@ async fn setup_on(broker: Broker, backend: common::Backend) -> Option<Setup> {
         .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into()))
         .with_test_writer()
         .try_init();
-    let site = format!(
-        "t{}",
-        konsign::service::auth::random_secret(6)
-            .to_lowercase()
-            .replace(['-', '_'], "x")
-    );
+    let site = test_site();
     let url = match broker {
         Broker::Embedded => None,
         Broker::Mosquitto => Some(mosquitto_url()?),
@@ -919,20 +914,12 @@ async fn a_rejected_job_moves_on_and_a_broken_station_keeps_its_running_job(brok
     one.task.abort();
 }
 
-/// Two konsign instances on one PostgreSQL database and one Mosquitto dispatch at the same
-/// time: every job is sent once, to one station, and finished once; none is lost.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_on_one_database_never_dispatch_a_job_twice() {
-    let Some(mqtt) = mosquitto_url() else { return };
-    let Some(db) = common::postgres_url().await else {
-        return;
-    };
-    let site = format!(
-        "t{}",
-        konsign::service::auth::random_secret(6)
-            .to_lowercase()
-            .replace(['-', '_'], "x")
-    );
+/// Two konsign instances (hosts h1 and h2) on the test PostgreSQL database and Mosquitto, under
+/// one site: the first as the setup, the second beside it.
+async fn two_instances() -> Option<(Setup, common::TestApp)> {
+    let mqtt = mosquitto_url()?;
+    let db = common::postgres_url().await?;
+    let site = test_site();
     let start = |host: &'static str| {
         let (db, mqtt, site) = (db.clone(), mqtt.clone(), site.clone());
         async move {
@@ -950,8 +937,28 @@ async fn two_instances_on_one_database_never_dispatch_a_job_twice() {
     let b = start("h2").await;
     let s = Setup {
         broker: a.ctx.config.mqtt.broker().unwrap(),
-        site: site.clone(),
+        site,
         app: a,
+    };
+    Some((s, b))
+}
+
+/// A site of its own for a test (so retained messages of other tests never meet it).
+fn test_site() -> String {
+    format!(
+        "t{}",
+        konsign::service::auth::random_secret(6)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    )
+}
+
+/// Two konsign instances on one PostgreSQL database and one Mosquitto dispatch at the same
+/// time: every job is sent once, to one station, and finished once; none is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_database_never_dispatch_a_job_twice() {
+    let Some((s, b)) = two_instances().await else {
+        return;
     };
     let admin = s.app.admin().await;
     let expiry = plates_in_stock(&s, &admin).await;
@@ -967,7 +974,7 @@ async fn two_instances_on_one_database_never_dispatch_a_job_twice() {
         mut rx,
         task,
     } = st;
-    let station_site = site.clone();
+    let station_site = s.site.clone();
     let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let seen = received.clone();
     let worker = tokio::spawn(async move {
@@ -1660,35 +1667,8 @@ async fn a_replacement_without_stock_waits_for_a_lead_to_try_again(broker: Broke
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_and_two_bridges_cut_every_job_once() {
     use firmware_bridge::machine::{Machine, MachineConfig};
-    let Some(mqtt) = mosquitto_url() else { return };
-    let Some(db) = common::postgres_url().await else {
+    let Some((s, b)) = two_instances().await else {
         return;
-    };
-    let site = format!(
-        "t{}",
-        konsign::service::auth::random_secret(6)
-            .to_lowercase()
-            .replace(['-', '_'], "x")
-    );
-    let start = |host: &'static str| {
-        let (db, mqtt, site) = (db.clone(), mqtt.clone(), site.clone());
-        async move {
-            common::start_app(db, None, move |c| {
-                c.mqtt.enabled = true;
-                c.mqtt.url = Some(mqtt);
-                c.mqtt.site = site;
-                c.mqtt.host_id = Some(host.into());
-                c.picking.require_location_scan = false;
-            })
-            .await
-        }
-    };
-    let a = start("h1").await;
-    let b = start("h2").await;
-    let s = Setup {
-        broker: a.ctx.config.mqtt.broker().unwrap(),
-        site: site.clone(),
-        app: a,
     };
     let admin = s.app.admin().await;
     let expiry = plates_in_stock(&s, &admin).await;

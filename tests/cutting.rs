@@ -1080,16 +1080,21 @@ async fn two_instances_on_one_database_never_dispatch_a_job_twice() {
     b.stop().await;
 }
 
-/// The seed catalog, a tote, and 5 cut-to-fit plates of lot PL1 on A-02-1; returns their expiry.
-async fn plates_in_stock(s: &Setup, admin: &common::Client) -> String {
-    s.app.seed(admin).await;
+/// Registers a tote location.
+async fn tote(admin: &common::Client, code: &str, walk_seq: i64) {
     let r = admin
         .post(
             "/api/locations",
-            json!({ "code": "T-01", "zone": "Z", "kind": "tote", "walk_seq": 900 }),
+            json!({ "code": code, "zone": "Z", "kind": "tote", "walk_seq": walk_seq }),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+}
+
+/// The seed catalog, a tote, and 5 cut-to-fit plates of lot PL1 on A-02-1; returns their expiry.
+async fn plates_in_stock(s: &Setup, admin: &common::Client) -> String {
+    s.app.seed(admin).await;
+    tote(admin, "T-01", 900).await;
     let expiry = common::in_days(300);
     common::receive(admin, "05708932000017", "PL1", &expiry, "A-02-1", 5).await;
     expiry
@@ -1116,10 +1121,6 @@ async fn konsign_bridge_and_a_simulated_machine_cut_an_order_and_survive_a_bridg
     .unwrap();
     let state = tempfile::tempdir().unwrap();
     let cfg = bridge_config(&s, &machine, state.path());
-    let start_bridge = |cfg: firmware_bridge::bridge::Config| {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        (tx, tokio::spawn(firmware_bridge::bridge::run(cfg, rx)))
-    };
     // Everything the bridge says is checked against the protocol's schemas at the end.
     let mut watch = connect(
         &s.broker,
@@ -1128,7 +1129,7 @@ async fn konsign_bridge_and_a_simulated_machine_cut_an_order_and_survive_a_bridg
         &[format!("konsign/v1/{}/cut-1/+", s.site)],
     )
     .await;
-    let (_stop, bridge) = start_bridge(cfg.clone());
+    let (_stop, bridge) = spawn_bridge(cfg.clone());
     until_station(&admin, |v| v["available"] == true).await;
 
     let web = picked_cut_order(&s, &admin, "W-BR-1", "PL1", &expiry).await;
@@ -1157,20 +1158,14 @@ async fn konsign_bridge_and_a_simulated_machine_cut_an_order_and_survive_a_bridg
     assert_eq!(machine.loads.load(std::sync::atomic::Ordering::Relaxed), 1);
 
     // The second order: the bridge is killed while the machine cuts, then started again.
-    let r = admin
-        .post(
-            "/api/locations",
-            json!({ "code": "T-02", "zone": "Z", "kind": "tote", "walk_seq": 901 }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    tote(&admin, "T-02", 901).await;
     picked_cut_order(&s, &admin, "W-BR-2", "PL1", &expiry).await;
     let second = "cj-2-1-1";
     cut_job(&admin, second, |j| j["state"] == "running").await;
     bridge.abort();
     let _ = bridge.await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let (_stop2, bridge2) = start_bridge(cfg);
+    let (_stop2, bridge2) = spawn_bridge(cfg);
     cut_job(&admin, second, |j| j["state"] == "finished").await;
     assert_eq!(
         machine.loads.load(std::sync::atomic::Ordering::Relaxed),
@@ -1217,13 +1212,7 @@ async fn a_lead_requeues_a_job_waiting_at_the_bridge_and_it_is_cut_once(broker: 
     let Some(s) = setup(broker).await else { return };
     let admin = s.app.admin().await;
     let expiry = plates_in_stock(&s, &admin).await;
-    let r = admin
-        .post(
-            "/api/locations",
-            json!({ "code": "T-02", "zone": "Z", "kind": "tote", "walk_seq": 901 }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    tote(&admin, "T-02", 901).await;
     let r = admin.put_json("/api/cut-stations/cut-1", json!({})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let machine = Machine::start(MachineConfig {
@@ -1232,11 +1221,7 @@ async fn a_lead_requeues_a_job_waiting_at_the_bridge_and_it_is_cut_once(broker: 
     })
     .unwrap();
     let state = tempfile::tempdir().unwrap();
-    let (_stop, rx) = tokio::sync::watch::channel(false);
-    let bridge = tokio::spawn(firmware_bridge::bridge::run(
-        bridge_config(&s, &machine, state.path()),
-        rx,
-    ));
+    let (_stop, bridge) = spawn_bridge(bridge_config(&s, &machine, state.path()));
     until_station(&admin, |v| v["available"] == true).await;
     picked_cut_order(&s, &admin, "W-RQ-1", "PL1", &expiry).await;
     cut_job(&admin, "cj-1-1-1", |j| j["state"] == "running").await;
@@ -1471,13 +1456,7 @@ async fn a_paused_station_finishes_its_job_and_takes_no_next_one_until_resumed(b
     let Some(s) = setup(broker).await else { return };
     let admin = s.app.admin().await;
     let expiry = plates_in_stock(&s, &admin).await;
-    let r = admin
-        .post(
-            "/api/locations",
-            json!({ "code": "T-02", "zone": "Z", "kind": "tote", "walk_seq": 901 }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    tote(&admin, "T-02", 901).await;
     let r = admin.put_json("/api/cut-stations/cut-1", json!({})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let machine = Machine::start(MachineConfig {
@@ -1903,13 +1882,7 @@ async fn the_broker_restarts_mid_job_and_the_bridge_replays_its_outbox() {
         v["connection"] == "online" && v["available"] == true
     })
     .await;
-    let r = admin
-        .post(
-            "/api/locations",
-            json!({ "code": "T-02", "zone": "Z", "kind": "tote", "walk_seq": 901 }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    tote(&admin, "T-02", 901).await;
     picked_cut_order(&s, &admin, "W-BRK-2", "PL1", &expiry).await;
     cut_job(&admin, "cj-2-1-1", |j| j["state"] == "finished").await;
     assert_eq!(
@@ -2076,15 +2049,8 @@ async fn a_station_going_offline_keeps_its_queued_jobs_and_loses_none(broker: Br
     let admin = s.app.admin().await;
     let expiry = plates_in_stock(&s, &admin).await;
     common::receive(&admin, "05708932000017", "PL1", &expiry, "A-02-1", 5).await;
-    for (i, tote) in ["T-02", "T-03"].iter().enumerate() {
-        let r = admin
-            .post(
-                "/api/locations",
-                json!({ "code": tote, "zone": "Z", "kind": "tote", "walk_seq": 901 + i }),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    }
+    tote(&admin, "T-02", 901).await;
+    tote(&admin, "T-03", 902).await;
     let r = admin.put_json("/api/cut-stations/cut-1", json!({})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let machine = Machine::start(MachineConfig {

@@ -464,7 +464,7 @@ pub async fn create_jobs(
     let mut made = 0;
     for l in lines {
         let Some(spec) = &l.cut else { continue };
-        for (i, (lot, expiry, n)) in db::picked_lots(tx.conn(), l.id)
+        for (i, (lot, expiry, n)) in db::picked_lots(tx.conn(), l.id, None)
             .await?
             .into_iter()
             .enumerate()
@@ -582,8 +582,8 @@ async fn next_job_id(
     Ok(format!("cj-{order_id}-{}-{}", l.line_no, n + 1))
 }
 
-/// What follows a failed job, in the transaction that failed it: the plates it did not cut are
-/// cut after all. The plates it cut (`done`) are good. `damaged` plates (at most the rest) are
+/// What follows a failed job, in the transaction that failed it: its reason is kept, and the
+/// plates it did not cut are cut after all. The plates it cut (`done`) are good. `damaged` plates (at most the rest) are
 /// scrapped from the order's tote and picked again, by a replacement wave into the same tote;
 /// a new job cuts them once they are picked. The uncut rest goes straight back in the queue as
 /// a new job. Either way the new jobs name the failed one (`follows`), whose reason stays.
@@ -593,6 +593,11 @@ async fn after_failure(
     damaged: i64,
     why: &str,
 ) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query("update cut_jobs set reason = $2 where id = $1")
+        .bind(job_id)
+        .bind(why)
+        .execute(tx.conn())
+        .await?;
     let Some(j) = db::get_job(tx.conn(), job_id).await? else {
         return Ok(());
     };
@@ -725,7 +730,7 @@ pub async fn replacements_picked(
             continue;
         };
         let Some(spec) = &l.cut else { continue };
-        let lots = db::picked_lots_in_wave(tx.conn(), wave_id, r.line_id).await?;
+        let lots = db::picked_lots(tx.conn(), r.line_id, Some(wave_id)).await?;
         if lots.is_empty() {
             db::set_replacement(tx.conn(), r.id, "short", None).await?;
             continue;
@@ -956,11 +961,6 @@ async fn on_ack(
             if moved && to == "failed" {
                 let why =
                     "failed at the station (learned from its answer; the failure event was lost)";
-                sqlx::query("update cut_jobs set reason = $2 where id = $1")
-                    .bind(job_id)
-                    .bind(why)
-                    .execute(tx.conn())
-                    .await?;
                 // What broke is unknown here: the plates it did not cut go back in the queue.
                 after_failure(tx, job_id, 0, why).await?;
                 return Ok(Some(job_id.clone()));
@@ -1081,9 +1081,8 @@ async fn on_event(
             let moved =
                 db::transition(tx.conn(), &j.id, &held, "failed", Some(station), &why, "").await?;
             if moved {
-                sqlx::query("update cut_jobs set reason = $2, done = $3 where id = $1")
+                sqlx::query("update cut_jobs set done = $2 where id = $1")
                     .bind(&j.id)
-                    .bind(&why)
                     .bind(i64::from(e.done).min(j.quantity))
                     .execute(tx.conn())
                     .await?;
@@ -1572,11 +1571,6 @@ pub async fn operator_action(
             )
             .await?;
             if moved {
-                sqlx::query("update cut_jobs set reason = $2 where id = $1")
-                    .bind(id)
-                    .bind(reason)
-                    .execute(tx.conn())
-                    .await?;
                 after_failure(&mut tx, id, damaged, reason).await?;
             }
             moved

@@ -444,25 +444,6 @@ pub async fn open_replacements(
     .await
 }
 
-/// The lots picked for a line in one wave: (lot, expiry, packs).
-pub async fn picked_lots_in_wave(
-    conn: &mut AnyConnection,
-    wave_id: i64,
-    line_id: i64,
-) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select lot, expiry, cast(sum(picked) as bigint) as n from picks
-         where wave_id = $1 and line_id = $2 and picked > 0 group by lot, expiry order by expiry, lot",
-    )
-    .bind(wave_id)
-    .bind(line_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("lot")?, r.try_get("expiry")?, r.try_get("n")?)))
-        .collect()
-}
-
 pub async fn log(
     conn: &mut AnyConnection,
     job: &str,
@@ -602,16 +583,18 @@ pub async fn transition(
     Ok(moved)
 }
 
-/// Picked packs of a line, by lot: (lot, expiry, packs).
+/// Picked packs of a line, by lot: (lot, expiry, packs); in one wave only when `wave_id` is given.
 pub async fn picked_lots(
     conn: &mut AnyConnection,
     line_id: i64,
+    wave_id: Option<i64>,
 ) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
     let rows = sqlx::query(
         "select lot, expiry, cast(sum(picked) as bigint) as n from picks
-         where line_id = $1 and picked > 0 group by lot, expiry order by expiry, lot",
+         where line_id = $1 and ($2 = 0 or wave_id = $2) and picked > 0 group by lot, expiry order by expiry, lot",
     )
     .bind(line_id)
+    .bind(wave_id.unwrap_or(0))
     .fetch_all(conn)
     .await?;
     rows.iter()

@@ -66,6 +66,10 @@ pub struct Metrics {
     pub orders: Family<OutcomeLabel, Counter>,
     /// Pick scans by outcome (confirmed, location, refused code).
     pub pick_scans: Family<OutcomeLabel, Counter>,
+    /// Pack scans by outcome (packed, opened, or the refusal code).
+    pub pack_scans: Family<OutcomeLabel, Counter>,
+    /// Parcels by outcome (closed, voided).
+    pub parcels: Family<OutcomeLabel, Counter>,
     /// 1 for each printer's current state, 0 for the others.
     pub printer_state: Family<PrinterStateLabels, Gauge>,
     /// Jobs not yet finished (queued, sending, sent) per printer.
@@ -149,6 +153,18 @@ impl Metrics {
             "Pick scans by outcome (confirmed, location, or the refusal code)",
             pick_scans.clone(),
         );
+        let pack_scans = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "pack_scans",
+            "Pack scans by outcome (packed, opened, or the refusal code)",
+            pack_scans.clone(),
+        );
+        let parcels = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "parcels",
+            "Parcels closed and voided at the pack stations",
+            parcels.clone(),
+        );
         let printer_state = Family::<PrinterStateLabels, Gauge>::default();
         registry.register(
             "printer_state",
@@ -180,6 +196,8 @@ impl Metrics {
             print_jobs,
             orders,
             pick_scans,
+            pack_scans,
+            parcels,
             registry,
             http_requests,
             http_duration,

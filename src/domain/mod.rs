@@ -6,7 +6,9 @@ pub mod catalog;
 pub mod gs1;
 pub mod gtin;
 pub mod order;
+pub mod packing;
 pub mod picking;
+pub mod sscc;
 pub mod stock;
 pub mod time;
 

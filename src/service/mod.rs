@@ -6,6 +6,8 @@ pub mod cutting;
 pub mod demo;
 pub mod import;
 pub mod orders;
+pub mod packing;
+pub mod parcels;
 pub mod picking;
 pub mod printing;
 pub mod scans;

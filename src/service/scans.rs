@@ -17,7 +17,7 @@ use crate::store::scanners::{self as db, NewScan};
 use serde_json::json;
 
 /// The workflows a station can run.
-pub const WORKFLOWS: &[&str] = &["lookup", "receiving", "picking"];
+pub const WORKFLOWS: &[&str] = &["lookup", "receiving", "picking", "packing"];
 
 /// The workflow of a station (`lookup` unless set).
 pub async fn workflow_of(ctx: &Ctx, station: &str) -> Result<String> {
@@ -142,6 +142,21 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
             match super::picking::station_scan(ctx, &ev.station, &key, &ev.bytes).await {
                 Ok(Some(r)) => (r.accepted, r.message),
                 Ok(None) => (false, "no pick wave is taken at this station".to_string()),
+                Err(e @ Error::Internal(_)) => return Err(e),
+                Err(e) => (false, e.to_string()),
+            };
+    }
+    if workflow == "packing" {
+        // At a pack station the scan opens an order (tote or order reference) or proves an item
+        // of the order packed there; its verdict is the answer.
+        let key = format!(
+            "{}:{}",
+            ev.scanner,
+            ev.at.timestamp_nanos_opt().unwrap_or_default()
+        );
+        (accepted, message) =
+            match super::packing::station_scan(ctx, &ev.station, &key, &ev.bytes).await {
+                Ok(r) => (r.accepted, r.message_da),
                 Err(e @ Error::Internal(_)) => return Err(e),
                 Err(e) => (false, e.to_string()),
             };

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod cutting;
 pub mod events;
 pub mod orders;
+pub mod packing;
 pub mod printing;
 pub mod scanners;
 pub mod sqlite_writer;

@@ -16,7 +16,7 @@ fn date(s: &str) -> NaiveDate {
 }
 
 /// `$start, $start+1, …` for an `in (…)` list of `n` values.
-fn placeholders(start: usize, n: usize) -> String {
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()

@@ -1,0 +1,802 @@
+//! The pack station: a packer scans a tote (or an order reference) to open the order at the
+//! station, then scans every pack and cut box into the parcel; each scan is judged against what
+//! lies in the tote and stored once (its scan id is the idempotency key). A pack found damaged
+//! is scrapped from the tote and picked again without losing what was verified. Closing, voiding
+//! and reprinting are in `parcels`.
+
+use super::{today, Actor, Ctx};
+use crate::domain::order::OrderStatus;
+use crate::domain::packing::{
+    self as rules, Accepted, CutBox, Missing, PackScanned, ParcelType, Refusal, ToteLot,
+};
+use crate::error::{Error, Result};
+use crate::store::orders::{self as orders_db, OrderRef, OrderRow};
+use crate::store::packing::{self as db, ItemRow, ParcelRow, ShortRow};
+use crate::store::stock::{self as stock_db, NewLedger};
+use crate::store::WriteTx;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::AnyConnection;
+use std::collections::BTreeMap;
+
+/// The recipient as the packer needs to see it (an audited read).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Recipient {
+    pub name: String,
+    pub postcode: String,
+}
+
+/// One order line with how much of it was picked.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PackLine {
+    pub line_no: i64,
+    pub gtin: String,
+    pub product_name: String,
+    pub quantity: i64,
+    pub picked: i64,
+    /// The cut spec in words for a cut-to-fit line.
+    pub cut: Option<String>,
+}
+
+/// Everything the pack station shows for the order it is packing.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PackView {
+    pub station: String,
+    pub order_id: i64,
+    /// The ordering system's reference (pseudonymous).
+    pub external_id: String,
+    pub status: OrderStatus,
+    pub tote: Option<String>,
+    /// Only when asked for (`with_recipient`); the read is audit-logged.
+    pub recipient: Option<Recipient>,
+    pub lines: Vec<PackLine>,
+    /// The packs in the tote by lot, with what is already scanned.
+    pub lots: Vec<ToteLot>,
+    pub cut_boxes: Vec<CutBox>,
+    /// The parcel being filled, with what was scanned into it.
+    pub open_parcel: Option<ParcelRow>,
+    pub items: Vec<ItemRow>,
+    /// The order's closed and voided parcels.
+    pub parcels: Vec<ParcelRow>,
+    pub shorts: Vec<ShortRow>,
+    /// What must still go in before the last parcel may close.
+    pub missing: Vec<Missing>,
+    /// Nothing is missing: the parcel can close as the order's last.
+    pub complete: bool,
+    /// The open parcel's weight from the product master, when every product has a weight.
+    pub estimated_weight_g: Option<i64>,
+    pub parcel_types: Vec<ParcelType>,
+}
+
+/// Opening an order at a station: a tote label or the order's reference.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenRequest {
+    pub code: String,
+}
+
+/// One scan at the pack station.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PackScanRequest {
+    /// Client-made id of this scan: a retried scan is never counted twice.
+    pub scan_id: String,
+    /// The scan as typed by a keyboard-wedge handheld (or with its AIM id).
+    pub data: String,
+    /// Packs proven by this scan (default 1).
+    #[serde(default)]
+    pub quantity: Option<i64>,
+}
+
+/// The verdict on a pack scan, with the station's view after it (no personal data).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PackScanResult {
+    pub accepted: bool,
+    /// `packed`, `opened`, or the refusal: `not_in_order`, `wrong_lot`, `extra_item`,
+    /// `lot_required`, `expiry_mismatch`, `lot_blocked`, `lot_expired`, `scan_cut_box`,
+    /// `wrong_order`, `unknown_cut_box`, `cut_not_finished`, `already_packed`, `not_picked`,
+    /// `no_order`, `unknown_code`, `unreadable`.
+    pub code: String,
+    pub message: String,
+    pub message_da: String,
+    pub replayed: bool,
+    pub view: Option<PackView>,
+}
+
+/// A pack found damaged (or missing) at packing.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShortRequest {
+    /// Makes a retried report count once.
+    pub request_key: Option<String>,
+    pub gtin: String,
+    pub lot: String,
+    /// Packs (default 1).
+    #[serde(default)]
+    pub quantity: Option<i64>,
+    /// What the packer found, for the ledger and the lead.
+    pub reason: String,
+}
+
+/// The station code, checked: a location of kind `packing`.
+pub(crate) async fn station(conn: &mut AnyConnection, code: &str) -> Result<String> {
+    let code = crate::domain::catalog::LocationCode::parse(code)
+        .map_err(|e| Error::invalid("station", e.message))?;
+    match crate::store::catalog::location(conn, code.as_str()).await? {
+        Some(l) if l.kind == "packing" => Ok(l.code),
+        Some(l) => Err(Error::invalid(
+            "station",
+            format!("{} is a {} location, not a pack station", l.code, l.kind),
+        )),
+        None => Err(Error::NotFound(format!("pack station {}", code.as_str()))),
+    }
+}
+
+fn name_of(lines: &[orders_db::LineRow], gtin: &str) -> String {
+    lines
+        .iter()
+        .find(|l| l.gtin == gtin)
+        .map(|l| l.product_name.clone())
+        .unwrap_or_else(|| gtin.to_string())
+}
+
+/// What lies in the order's tote, its cut boxes and what is short: the state every verdict and
+/// the view are built from.
+pub(crate) struct Contents {
+    pub lines: Vec<orders_db::LineRow>,
+    pub lots: Vec<ToteLot>,
+    pub boxes: Vec<CutBox>,
+    pub units: Vec<db::ToteUnit>,
+    pub open: Option<ParcelRow>,
+    pub items: Vec<ItemRow>,
+    pub missing: Vec<Missing>,
+}
+
+pub(crate) async fn contents(conn: &mut AnyConnection, o: &OrderRow) -> Result<Contents> {
+    let lines = orders_db::lines(conn, o.id).await?;
+    let units = match &o.tote {
+        Some(t) if matches!(o.status, OrderStatus::Picking | OrderStatus::Picked | OrderStatus::Cutting) => {
+            db::tote_units(conn, t).await?
+        }
+        _ => Vec::new(),
+    };
+    let parcels = db::parcels_of_order(conn, o.id).await?;
+    let open = parcels.iter().find(|p| p.state == "open").cloned();
+    let items = match &open {
+        Some(p) => db::items_of_parcel(conn, p.id).await?,
+        None => Vec::new(),
+    };
+    let jobs = db::cut_jobs_of_order(conn, o.id).await?;
+    let mut gtins: Vec<String> = units.iter().map(|u| u.gtin.clone()).collect();
+    gtins.sort();
+    gtins.dedup();
+    let blocks = db::blocks_of(conn, &gtins).await?;
+    let mut by_lot: BTreeMap<(String, String, String), ToteLot> = BTreeMap::new();
+    for u in &units {
+        let l = by_lot
+            .entry((u.gtin.clone(), u.lot.clone(), u.expiry.clone()))
+            .or_insert_with(|| ToteLot {
+                gtin: u.gtin.clone(),
+                product_name: u.product_name.clone(),
+                lot: u.lot.clone(),
+                expiry: u.expiry.clone(),
+                in_tote: 0,
+                in_cut_boxes: 0,
+                verified: 0,
+                blocked: None,
+            });
+        l.in_tote += u.qty;
+        if u.status != "available" {
+            l.blocked = Some(format!("{} packs are in quarantine", u.qty));
+        }
+    }
+    for l in by_lot.values_mut() {
+        if let Some((_, _, why)) = blocks.iter().find(|b| b.0 == l.gtin && b.1 == l.lot) {
+            l.blocked = Some(why.clone());
+        }
+    }
+    let mut boxes = Vec::new();
+    for j in &jobs {
+        let packed = j.parcel.as_ref().is_some_and(|(_, s)| s == "closed");
+        let verified = j.parcel.as_ref().is_some_and(|(_, s)| s == "open");
+        if !packed {
+            if let Some(l) = by_lot.get_mut(&(j.gtin.clone(), j.lot.clone(), j.expiry.clone())) {
+                l.in_cut_boxes += j.quantity;
+            }
+        }
+        let cut_spec = serde_json::from_str::<serde_json::Value>(&j.sticker)
+            .ok()
+            .and_then(|v| v["cut_spec"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        boxes.push(CutBox {
+            job_id: j.id.clone(),
+            order_id: j.order_id,
+            gtin: j.gtin.clone(),
+            product_name: j.product_name.clone(),
+            lot: j.lot.clone(),
+            expiry: j.expiry.clone(),
+            quantity: j.quantity,
+            cut_spec,
+            state: j.state.clone(),
+            verified,
+            packed,
+        });
+    }
+    for i in items.iter().filter(|i| i.cut_job.is_none()) {
+        if let Some(l) = by_lot.get_mut(&(i.gtin.clone(), i.lot.clone(), i.expiry.clone())) {
+            l.verified += i.quantity;
+        }
+    }
+    let lots: Vec<ToteLot> = by_lot.into_values().collect();
+    let short: Vec<(String, i64)> = lines
+        .iter()
+        .filter(|l| l.picked < l.quantity)
+        .map(|l| (l.product_name.clone(), l.quantity - l.picked))
+        .collect();
+    let missing = rules::missing(&lots, &boxes, &short);
+    Ok(Contents {
+        lines,
+        lots,
+        boxes,
+        units,
+        open,
+        items,
+        missing,
+    })
+}
+
+async fn view_of(
+    ctx: &Ctx,
+    conn: &mut AnyConnection,
+    station: &str,
+    o: &OrderRow,
+) -> Result<PackView> {
+    let c = contents(conn, o).await?;
+    let parcels: Vec<ParcelRow> = db::parcels_of_order(conn, o.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.state != "open")
+        .collect();
+    let shorts = db::shorts_of_order(conn, o.id).await?;
+    let packs: Vec<(String, Option<i64>, i64)> = c
+        .items
+        .iter()
+        .map(|i| (i.product_name.clone(), i.weight_g, i.quantity))
+        .collect();
+    let estimated_weight_g = ctx
+        .config
+        .packing
+        .parcel_types
+        .first()
+        .and_then(|t| rules::parcel_weight(&packs, t.tare_g, None).ok())
+        .map(|(g, _)| g);
+    Ok(PackView {
+        station: station.to_string(),
+        order_id: o.id,
+        external_id: o.external_id.clone(),
+        status: o.status,
+        tote: o.tote.clone(),
+        recipient: None,
+        lines: c
+            .lines
+            .iter()
+            .map(|l| PackLine {
+                line_no: l.line_no,
+                gtin: l.gtin.clone(),
+                product_name: l.product_name.clone(),
+                quantity: l.quantity,
+                picked: l.picked,
+                cut: l.cut.as_ref().map(|s| s.describe()),
+            })
+            .collect(),
+        complete: c.missing.is_empty() && o.status == OrderStatus::Picked,
+        lots: c.lots,
+        cut_boxes: c.boxes,
+        open_parcel: c.open,
+        items: c.items,
+        parcels,
+        shorts,
+        missing: c.missing,
+        estimated_weight_g,
+        parcel_types: ctx.config.packing.parcel_types.clone(),
+    })
+}
+
+/// Finds the order a code names: the order in a tote, or an order by its reference.
+async fn find_order(conn: &mut AnyConnection, code: &str) -> Result<Option<OrderRow>> {
+    let code = code.trim();
+    if code.is_empty() || code.len() > 64 {
+        return Ok(None);
+    }
+    if let Some(id) = db::order_in_tote(conn, &code.to_ascii_uppercase()).await? {
+        return Ok(orders_db::order_by_id(conn, id).await?);
+    }
+    Ok(orders_db::order_by_external(conn, code).await?)
+}
+
+/// Reads the recipient for the packer: audit-logged with the station as the purpose's context.
+async fn read_recipient(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    station: &str,
+    o: &OrderRow,
+) -> Result<Recipient> {
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "order.read",
+            subject: &format!("order:{}", o.external_id),
+            purpose: Some("packing"),
+            detail: json!({ "citizen_id": o.citizen_id, "station": station, "fields": ["name", "postcode"] }),
+        },
+    )
+    .await?;
+    Ok(Recipient {
+        name: o.recipient_name.clone(),
+        postcode: o.postcode.clone(),
+    })
+}
+
+/// Opens the order in a tote (or by reference) at the station.
+pub async fn open(ctx: &Ctx, actor: &Actor, station_code: &str, code: &str) -> Result<PackView> {
+    let mut tx = ctx.db.begin_write().await?;
+    let station = station(tx.conn(), station_code).await?;
+    let o = find_order(tx.conn(), code)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("an order in tote or with reference {}", code.trim())))?;
+    db::put_session(tx.conn(), &station, o.id, &actor.name).await?;
+    let recipient = read_recipient(&mut tx, actor, &station, &o).await?;
+    let mut v = view_of(ctx, tx.conn(), &station, &o).await?;
+    tx.commit().await?;
+    v.recipient = Some(recipient);
+    Ok(v)
+}
+
+/// The order packed at the station now, if any; with the recipient (an audited read) on request.
+pub async fn current(
+    ctx: &Ctx,
+    actor: &Actor,
+    station_code: &str,
+    with_recipient: bool,
+) -> Result<Option<PackView>> {
+    let mut tx = ctx.db.begin_write().await?;
+    let station = station(tx.conn(), station_code).await?;
+    let Some(id) = db::session(tx.conn(), &station).await? else {
+        return Ok(None);
+    };
+    let Some(o) = orders_db::order_by_id(tx.conn(), id).await? else {
+        return Ok(None);
+    };
+    let mut v = view_of(ctx, tx.conn(), &station, &o).await?;
+    if with_recipient {
+        v.recipient = Some(read_recipient(&mut tx, actor, &station, &o).await?);
+        tx.commit().await?;
+    }
+    Ok(Some(v))
+}
+
+/// Ends the station's session (the packer walks away from an order).
+pub async fn leave(ctx: &Ctx, station_code: &str) -> Result<()> {
+    let mut tx = ctx.db.begin_write().await?;
+    let station = station(tx.conn(), station_code).await?;
+    if let Some(id) = db::session(tx.conn(), &station).await? {
+        db::end_sessions_of(tx.conn(), id).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+enum Input<'a> {
+    Wedge(&'a str),
+    Serial(&'a [u8]),
+}
+
+fn refused(r: Refusal, view: Option<PackView>) -> PackScanResult {
+    PackScanResult {
+        accepted: false,
+        code: r.code.into(),
+        message: r.message,
+        message_da: r.message_da,
+        replayed: false,
+        view,
+    }
+}
+
+/// Judges one scan at the station (typed or from the page's wedge scanner).
+pub async fn scan(
+    ctx: &Ctx,
+    actor: &Actor,
+    station_code: &str,
+    r: &PackScanRequest,
+) -> Result<PackScanResult> {
+    if r.data.chars().count() > 512 {
+        return Err(Error::invalid("data", "a scan is at most 512 characters"));
+    }
+    let id = r.scan_id.trim();
+    if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
+        return Err(Error::invalid("scan_id", "must be 1 to 128 characters"));
+    }
+    let qty = r.quantity.unwrap_or(1);
+    if !(1..=1000).contains(&qty) {
+        return Err(Error::invalid("quantity", "must be between 1 and 1000"));
+    }
+    scan_input(ctx, actor, station_code, id, Input::Wedge(&r.data), qty).await
+}
+
+/// A scan from a serial scanner bound to a pack station (workflow `packing`).
+pub async fn station_scan(
+    ctx: &Ctx,
+    station_code: &str,
+    key: &str,
+    bytes: &[u8],
+) -> Result<PackScanResult> {
+    let actor = Actor {
+        name: format!("station:{station_code}"),
+        role: crate::domain::auth::Role::Packer,
+    };
+    scan_input(ctx, &actor, station_code, key, Input::Serial(bytes), 1).await
+}
+
+async fn scan_input(
+    ctx: &Ctx,
+    actor: &Actor,
+    station_code: &str,
+    scan_id: &str,
+    input: Input<'_>,
+    qty: i64,
+) -> Result<PackScanResult> {
+    let today = today();
+    let mut tx = ctx.db.begin_write().await?;
+    let backend = tx.backend();
+    let station = station(tx.conn(), station_code).await?;
+    let session = db::session(tx.conn(), &station).await?;
+    let order = match session {
+        Some(id) => orders_db::order_for_update(tx.conn(), backend, OrderRef::Id(id)).await?,
+        None => None,
+    };
+    let known_lots: Vec<String> = match &order {
+        Some(o) => match &o.tote {
+            Some(t) => db::tote_units(tx.conn(), t).await?.into_iter().map(|u| u.lot).collect(),
+            None => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    let scanned = match input {
+        Input::Wedge(t) => rules::read_wedge(t, &known_lots, today),
+        Input::Serial(b) => rules::read_serial(b, today),
+    };
+    let outcome = |code: &str| {
+        ctx.metrics
+            .pack_scans
+            .get_or_create(&crate::metrics::OutcomeLabel { outcome: code.into() })
+            .inc();
+    };
+    let scanned = match scanned {
+        Ok(s) => s,
+        Err(e) => {
+            outcome("unreadable");
+            let view = match &order {
+                Some(o) => Some(view_of(ctx, tx.conn(), &station, o).await?),
+                None => None,
+            };
+            return Ok(refused(
+                rules::refuse("unreadable", e.clone(), format!("Ulæselig stregkode: {e}")),
+                view,
+            ));
+        }
+    };
+    if let PackScanned::Code(code) = &scanned {
+        let Some(o) = find_order(tx.conn(), code).await? else {
+            outcome("unknown_code");
+            let view = match &order {
+                Some(o) => Some(view_of(ctx, tx.conn(), &station, o).await?),
+                None => None,
+            };
+            return Ok(refused(
+                rules::refuse(
+                    "unknown_code",
+                    format!("{code} is no tote in use, order, product or cut box"),
+                    format!("{code} er hverken en kasse i brug, en ordre, en vare eller en hulklip-æske"),
+                ),
+                view,
+            ));
+        };
+        db::put_session(tx.conn(), &station, o.id, &actor.name).await?;
+        let view = view_of(ctx, tx.conn(), &station, &o).await?;
+        tx.commit().await?;
+        outcome("opened");
+        return Ok(PackScanResult {
+            accepted: true,
+            code: "opened".into(),
+            message: format!("order {} opened at {station}", o.external_id),
+            message_da: format!("Ordre {} åbnet på {station}", o.external_id),
+            replayed: false,
+            view: Some(view),
+        });
+    }
+    let Some(o) = order else {
+        outcome("no_order");
+        return Ok(refused(
+            rules::refuse(
+                "no_order",
+                "scan the tote (or the order reference) first",
+                "Scan kassen (eller ordrenummeret) først",
+            ),
+            None,
+        ));
+    };
+    let key = format!("pack:{}:{scan_id}", o.id);
+    if db::item_by_key(tx.conn(), &key).await?.is_some() {
+        let view = view_of(ctx, tx.conn(), &station, &o).await?;
+        return Ok(PackScanResult {
+            accepted: true,
+            code: "packed".into(),
+            message: "already packed".into(),
+            message_da: "Allerede pakket".into(),
+            replayed: true,
+            view: Some(view),
+        });
+    }
+    if o.status != OrderStatus::Picked {
+        outcome("not_picked");
+        let r = if o.status == OrderStatus::Packed {
+            rules::refuse(
+                "already_packed",
+                format!("order {} is packed", o.external_id),
+                format!("Ordre {} er pakket", o.external_id),
+            )
+        } else {
+            rules::refuse(
+                "not_picked",
+                format!("order {} is {}, not ready for packing", o.external_id, o.status.as_str()),
+                format!("Ordre {} er ikke klar til pakning ({})", o.external_id, o.status.as_str()),
+            )
+        };
+        let view = view_of(ctx, tx.conn(), &station, &o).await?;
+        return Ok(refused(r, Some(view)));
+    }
+    let c = contents(tx.conn(), &o).await?;
+    let verdict = match &scanned {
+        PackScanned::Item { gtin, lot, expiry } => {
+            rules::judge_item(&c.lots, gtin, lot.as_deref(), *expiry, qty, today)
+        }
+        PackScanned::CutBox(job) => {
+            let row = c.boxes.iter().find(|b| &b.job_id == job).cloned();
+            let row = match row {
+                Some(r) => Some(r),
+                None => db::cut_job(tx.conn(), job).await?.map(|j| CutBox {
+                    job_id: j.id,
+                    order_id: j.order_id,
+                    gtin: j.gtin,
+                    product_name: j.product_name,
+                    lot: j.lot,
+                    expiry: j.expiry,
+                    quantity: j.quantity,
+                    cut_spec: String::new(),
+                    state: j.state,
+                    verified: false,
+                    packed: j.parcel.is_some(),
+                }),
+            };
+            rules::judge_cut_box(o.id, job, row.as_ref(), &c.lots, today)
+        }
+        PackScanned::Code(_) => unreachable!("codes open orders above"),
+    };
+    let accepted = match verdict {
+        Err(r) => {
+            outcome(r.code);
+            tracing::info!(order = %o.external_id, %station, code = r.code, "pack scan refused");
+            drop(tx);
+            let mut conn = ctx.db.pool().acquire().await?;
+            let view = view_of(ctx, &mut conn, &station, &o).await?;
+            return Ok(refused(r, Some(view)));
+        }
+        Ok(a) => a,
+    };
+    let parcel_id = match &c.open {
+        Some(p) => {
+            if p.station != station {
+                db::set_parcel_station(tx.conn(), p.id, &station).await?;
+            }
+            p.id
+        }
+        None => {
+            let tote = o.tote.clone().unwrap_or_default();
+            db::insert_parcel(tx.conn(), o.id, &station, &tote, &actor.name).await?
+        }
+    };
+    let (gtin, lot, expiry, n, job) = match &accepted {
+        Accepted::Packs { gtin, lot, expiry, qty } => (gtin, lot, expiry, *qty, None),
+        Accepted::CutBox { job_id, gtin, lot, expiry, qty } => {
+            (gtin, lot, expiry, *qty, Some(job_id.as_str()))
+        }
+    };
+    db::insert_item(
+        tx.conn(),
+        &db::NewItem {
+            parcel_id,
+            order_id: o.id,
+            scan_key: &key,
+            gtin,
+            lot,
+            expiry,
+            quantity: n,
+            cut_job: job,
+            actor: &actor.name,
+        },
+    )
+    .await?;
+    tx.event(
+        "parcel.item_packed",
+        &format!("parcel:{parcel_id}"),
+        &json!({ "parcel_id": parcel_id, "order": o.external_id, "gtin": gtin, "lot": lot, "qty": n,
+                 "cut_job": job, "station": station, "by": actor.name }),
+    )
+    .await?;
+    let name = name_of(&c.lines, gtin);
+    let view = view_of(ctx, tx.conn(), &station, &o).await?;
+    tx.commit().await?;
+    outcome("packed");
+    let (message, message_da) = match job {
+        Some(j) => (
+            format!("cut box {j} ({n} x {name}) packed"),
+            format!("Hulklip-æske {j} ({n} stk {name}) pakket"),
+        ),
+        None => (
+            format!("{n} x {name} lot {lot} packed"),
+            format!("{n} stk {name} lot {lot} pakket"),
+        ),
+    };
+    Ok(PackScanResult {
+        accepted: true,
+        code: "packed".into(),
+        message,
+        message_da,
+        replayed: false,
+        view: Some(view),
+    })
+}
+
+/// A pack found damaged at packing: scrapped from the tote (ledger `scrap`), the line's picked
+/// count lowered, and a replacement wave picks it again into the same tote. What was scanned
+/// into the parcel stays.
+pub async fn short(
+    ctx: &Ctx,
+    actor: &Actor,
+    station_code: &str,
+    r: &ShortRequest,
+) -> Result<PackView> {
+    let qty = r.quantity.unwrap_or(1);
+    if !(1..=1000).contains(&qty) {
+        return Err(Error::invalid("quantity", "must be between 1 and 1000"));
+    }
+    let reason = crate::domain::stock::note("reason", &r.reason, true)?.unwrap_or_default();
+    let gtin = crate::domain::gtin::Gtin::parse(&r.gtin)
+        .map_err(|e| Error::invalid("gtin", e.to_string()))?
+        .to_string();
+    let lot = crate::domain::stock::Lot::parse(&r.lot)?;
+    let key = match r.request_key.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(k) if k.len() > 128 => {
+            return Err(Error::invalid("request_key", "must be at most 128 characters"))
+        }
+        Some(k) => Some(format!("packshort:{k}")),
+    };
+    let mut tx = ctx.db.begin_write().await?;
+    let backend = tx.backend();
+    let station = station(tx.conn(), station_code).await?;
+    let id = db::session(tx.conn(), &station)
+        .await?
+        .ok_or_else(|| Error::conflict("no_order", "no order is open at this station"))?;
+    let o = orders_db::order_for_update(tx.conn(), backend, OrderRef::Id(id))
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("order {id}")))?;
+    if let Some(k) = &key {
+        if db::short_by_key(tx.conn(), k).await?.is_some() {
+            let v = view_of(ctx, tx.conn(), &station, &o).await?;
+            return Ok(v);
+        }
+    }
+    if o.status != OrderStatus::Picked {
+        return Err(Error::conflict(
+            "not_picked",
+            format!("order {} is {}, not at packing", o.external_id, o.status.as_str()),
+        ));
+    }
+    let c = contents(tx.conn(), &o).await?;
+    let Some(l) = c.lots.iter().find(|l| l.gtin == gtin && l.lot == lot.as_str()) else {
+        return Err(Error::conflict(
+            "not_in_order",
+            format!("lot {} of {gtin} is not in the tote", lot.as_str()),
+        ));
+    };
+    if l.to_scan() < qty {
+        return Err(Error::conflict(
+            "cut_or_scanned",
+            format!(
+                "only {} unscanned plain pack(s) of lot {} are in the tote (a damaged cut plate is reported at the cutting station)",
+                l.to_scan(),
+                lot.as_str()
+            ),
+        ));
+    }
+    let line = c
+        .lines
+        .iter()
+        .filter(|x| x.gtin == gtin && x.cut.is_none() && x.picked >= qty)
+        .max_by_key(|x| x.picked)
+        .ok_or_else(|| Error::conflict("not_in_order", format!("no picked line of {gtin}")))?
+        .clone();
+    let unit = c
+        .units
+        .iter()
+        .find(|u| u.gtin == gtin && u.lot == lot.as_str() && u.qty >= qty)
+        .ok_or_else(|| Error::conflict("not_in_order", "the tote has no such unit"))?
+        .clone();
+    let op_key = key.clone().unwrap_or_else(|| {
+        format!("packshort:{}:{}", o.id, crate::service::auth::random_secret(8))
+    });
+    let hash = super::auth::sha256_hex(&format!("{}:{gtin}:{}:{qty}", o.id, lot.as_str()));
+    let op_id = stock_db::insert_op(tx.conn(), "scrap", Some(&op_key), &hash, &actor.name)
+        .await?
+        .ok_or_else(|| Error::conflict("idempotency_key_in_use", "this short is being reported"))?;
+    let Ok((before, after)) = stock_db::change_qty(tx.conn(), unit.unit_id, -qty).await? else {
+        return Err(Error::conflict("not_in_order", "the tote holds fewer packs"));
+    };
+    let why = format!("damaged: found at packing: {reason}");
+    let reference = format!("order {} tote {}", o.external_id, o.tote.clone().unwrap_or_default());
+    let entry = stock_db::insert_ledger(
+        tx.conn(),
+        &NewLedger {
+            op_id,
+            unit_id: unit.unit_id,
+            kind: "scrap",
+            gtin: &gtin,
+            owner: &unit.owner,
+            location: o.tote.as_deref().unwrap_or_default(),
+            delta: -qty,
+            before,
+            after,
+            reason: Some(&why),
+            reference: Some(&reference),
+            actor: &actor.name,
+        },
+    )
+    .await?;
+    db::unpick_line(tx.conn(), line.id, qty).await?;
+    let wave = super::picking::replacement_wave(&mut tx, o.id, line.id, qty).await?;
+    db::insert_short(
+        tx.conn(),
+        &db::NewShort {
+            order_id: o.id,
+            line_id: line.id,
+            gtin: &gtin,
+            lot: lot.as_str(),
+            quantity: qty,
+            reason: &reason,
+            state: if wave.is_some() { "picking" } else { "short" },
+            wave_id: wave,
+            request_key: key.as_deref(),
+            actor: &actor.name,
+        },
+    )
+    .await?;
+    tx.event(
+        "stock.scrapped",
+        &format!("stock_unit:{}", unit.unit_id),
+        &stock_db::event_payload("scrap", op_id, std::slice::from_ref(&entry)),
+    )
+    .await?;
+    tx.event(
+        "order.pack_short",
+        &format!("order:{}", o.external_id),
+        &json!({ "order": o.external_id, "gtin": gtin, "lot": lot.as_str(), "qty": qty,
+                 "replacement_wave": wave, "by": actor.name }),
+    )
+    .await?;
+    let v = view_of(ctx, tx.conn(), &station, &o).await?;
+    tx.commit().await?;
+    tracing::info!(order = %o.external_id, %gtin, qty, ?wave, "short at packing: scrapped and picked again");
+    Ok(v)
+}

@@ -79,6 +79,11 @@ impl App {
         let scanners = crate::service::scans::start_all(&self.ctx).await?;
         self.ctx.spooler.sync().await?;
         let spooler = self.ctx.spooler.start();
+        // Labels of parcels closed just before a stop are printed now.
+        let unprinted = crate::service::parcels::resume_printing(&self.ctx).await?;
+        if unprinted > 0 {
+            tracing::info!(orders = unprinted, "shipping labels printed that a stop left unprinted");
+        }
         let mqtt = crate::service::cutting::start(&self.ctx).await?;
         tracing::info!(scanners, "scanner links started");
         let router = crate::http::router(self.ctx.clone());

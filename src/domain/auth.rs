@@ -79,6 +79,10 @@ pub mod allow {
     pub const PRINTING: &[Role] = &[Admin, Lead, Packer, Operator, Integration];
     /// Read a printed label (it may hold a name and address; audit-logged).
     pub const PRINT_LABEL_READ: &[Role] = &[Admin, Lead, Packer];
+    /// Pack orders into parcels, close, void and reprint them.
+    pub const PACKING: &[Role] = &[Admin, Lead, Packer];
+    /// See parcels (no personal data).
+    pub const PARCELS_READ: &[Role] = &[Admin, Lead, Packer, Finance, Integration];
 }
 
 pub fn username(s: &str) -> Result<String, Invalid> {

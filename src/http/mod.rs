@@ -35,6 +35,7 @@ pub struct AppState {
         (name = "scanners", description = "Serial barcode scanners and their scans"),
         (name = "orders", description = "Citizen orders: intake, allocation, status and change feed"),
         (name = "picking", description = "Pick waves and scan-verified picking"),
+        (name = "packing", description = "Pack stations, parcels, SSCCs and lot blocks"),
     )
 )]
 struct ApiDoc;

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod cutting;
 pub mod demo;
 pub mod import;
+pub mod lots;
 pub mod orders;
 pub mod packing;
 pub mod parcels;

@@ -6,6 +6,7 @@ mod catalog;
 mod cutting;
 mod log;
 mod orders;
+mod packing;
 mod printing;
 mod scanners;
 mod stock;
@@ -82,6 +83,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cutting::requeue))
         .routes(routes!(cutting::action))
         .routes(routes!(cutting::reprint_sticker))
+        .routes(routes!(packing::open))
+        .routes(routes!(packing::current))
+        .routes(routes!(packing::leave))
+        .routes(routes!(packing::scan))
+        .routes(routes!(packing::short))
+        .routes(routes!(packing::close))
+        .routes(routes!(packing::list))
+        .routes(routes!(packing::get))
+        .routes(routes!(packing::void))
+        .routes(routes!(packing::reprint))
+        .routes(routes!(packing::packing_slip))
+        .routes(routes!(packing::block, packing::blocks))
+        .routes(routes!(packing::release))
         .merge(imports())
 }
 

@@ -96,6 +96,7 @@ async fn run(
             price_minor: 10_000,
             currency: "DKK".into(),
             min_shelf_life_days: 30,
+            weight_g: None,
             ..Default::default()
         };
         catalog::put_product(&ctx, &a, &input, false).await?;

@@ -45,6 +45,7 @@ fn main() -> anyhow::Result<()> {
             price_minor: 100,
             currency: "DKK".into(),
             min_shelf_life_days: 30,
+            weight_g: None,
             ..Default::default()
         };
         catalog::put_product(&ctx, &a, &p, false).await?;

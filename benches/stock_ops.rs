@@ -29,6 +29,7 @@ async fn setup(url: String) -> Ctx {
         price_minor: 100,
         currency: "DKK".into(),
         min_shelf_life_days: 30,
+        weight_g: None,
         ..Default::default()
     };
     let _ = catalog::put_product(&ctx, &actor, &input, true).await;

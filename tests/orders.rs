@@ -964,6 +964,7 @@ async fn a_new_order_never_takes_stock_an_older_backorder_waits_for(b: Backend) 
         price_minor: 100,
         currency: "DKK".into(),
         min_shelf_life_days: 30,
+        weight_g: None,
         ..Default::default()
     };
     catalog::put_product(&ctx, &a, &p, false).await.unwrap();

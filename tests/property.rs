@@ -90,6 +90,7 @@ async fn run(backend: common::Backend, ops: Vec<Op>) -> Result<(), TestCaseError
         price_minor: 100,
         currency: "DKK".into(),
         min_shelf_life_days: 30,
+        weight_g: None,
         ..Default::default()
     };
     catalog::put_product(&ctx, &actor, &input, false)

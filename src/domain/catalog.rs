@@ -187,6 +187,8 @@ pub struct Product {
     /// `Some` when the product is cut-to-fit.
     pub cut: Option<CutRange>,
     pub min_shelf_life_days: i64,
+    /// Grams per pack, for the parcel weight; `None` when unknown.
+    pub weight_g: Option<i64>,
 }
 
 /// Unvalidated product fields as they arrive from JSON or CSV.
@@ -205,6 +207,7 @@ pub struct ProductInput {
     pub cut_round: bool,
     pub cut_oval: bool,
     pub min_shelf_life_days: i64,
+    pub weight_g: Option<i64>,
 }
 
 impl Product {
@@ -244,7 +247,16 @@ impl Product {
                 "must be between 0 and 3650",
             ));
         }
+        if let Some(w) = i.weight_g {
+            if !(0..=100_000).contains(&w) {
+                return Err(Invalid::new(
+                    "weight_g",
+                    "must be between 0 and 100000 grams per pack",
+                ));
+            }
+        }
         Ok(Self {
+            weight_g: i.weight_g,
             gtin,
             name,
             producer,
@@ -364,6 +376,7 @@ mod tests {
             cut_round: true,
             cut_oval: true,
             min_shelf_life_days: 90,
+            weight_g: Some(60),
         }
     }
 

@@ -1173,6 +1173,7 @@ async fn print_sticker(ctx: &Ctx, job_id: &str) {
             "gtin": j.gtin,
             "lot": j.lot,
             "expiry_yymmdd": expiry.get(2..8).unwrap_or(""),
+            "job_id": j.id,
         });
         let pj = super::printing::print(
             ctx,

@@ -244,6 +244,7 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
                 cut_round: cut.is_some_and(|c| c.2),
                 cut_oval: cut.is_some_and(|c| c.3),
                 min_shelf_life_days: *shelf,
+                weight_g: Some(demo_weight(category)),
             };
             catalog::put_product(ctx, &actor, &input, false).await?;
             report.products += 1;
@@ -408,4 +409,15 @@ async fn demo_orders(
         }
     }
     Ok(())
+}
+
+/// A plausible weight per pack for the demo catalog, in grams.
+fn demo_weight(category: &str) -> i64 {
+    match category {
+        "baseplate" => 90,
+        "pouch" => 180,
+        "one_piece" => 240,
+        "irrigation" => 650,
+        _ => 120,
+    }
 }

@@ -26,6 +26,7 @@ pub const PRODUCT_COLUMNS: &[&str] = &[
     "cut_round",
     "cut_oval",
     "min_shelf_life_days",
+    "weight_g",
 ];
 const PRODUCT_REQUIRED: &[&str] = &[
     "gtin",
@@ -199,6 +200,7 @@ fn product_input(
         cut_round: flag("cut_round")?,
         cut_oval: flag("cut_oval")?,
         min_shelf_life_days: num("min_shelf_life_days", true)?.unwrap_or(0),
+        weight_g: num("weight_g", false)?,
     })
 }
 

@@ -24,6 +24,8 @@ pub struct ProductView {
     pub cut_to_fit: bool,
     pub cut_range: Option<CutRange>,
     pub min_shelf_life_days: i64,
+    /// Grams per pack (for the parcel weight), when known.
+    pub weight_g: Option<i64>,
 }
 
 /// A location as the API shows it.
@@ -71,7 +73,7 @@ pub async fn producer_exists(conn: &mut AnyConnection, code: &str) -> Result<boo
 
 const PRODUCT_COLS: &str =
     "gtin, name, producer, category, units_per_pack, price_minor, currency, cut_to_fit, \
-     cut_min_mm, cut_max_mm, cut_round, cut_oval, min_shelf_life_days";
+     cut_min_mm, cut_max_mm, cut_round, cut_oval, min_shelf_life_days, weight_g";
 
 fn product_view(r: &AnyRow) -> Result<ProductView, sqlx::Error> {
     let cut_to_fit = r.try_get::<i64, _>("cut_to_fit")? != 0;
@@ -96,6 +98,7 @@ fn product_view(r: &AnyRow) -> Result<ProductView, sqlx::Error> {
         cut_to_fit,
         cut_range,
         min_shelf_life_days: r.try_get("min_shelf_life_days")?,
+        weight_g: r.try_get("weight_g")?,
     })
 }
 
@@ -111,13 +114,13 @@ pub async fn put_product(
           category = excluded.category, units_per_pack = excluded.units_per_pack, price_minor = excluded.price_minor, \
           currency = excluded.currency, cut_to_fit = excluded.cut_to_fit, cut_min_mm = excluded.cut_min_mm, \
           cut_max_mm = excluded.cut_max_mm, cut_round = excluded.cut_round, cut_oval = excluded.cut_oval, \
-          min_shelf_life_days = excluded.min_shelf_life_days, updated_at = excluded.updated_at"
+          min_shelf_life_days = excluded.min_shelf_life_days, weight_g = excluded.weight_g, updated_at = excluded.updated_at"
     } else {
         ""
     };
     let sql = format!(
         "insert into products ({PRODUCT_COLS}, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14){conflict}"
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15){conflict}"
     );
     sqlx::query(&sql)
         .bind(p.gtin.as_str())
@@ -133,6 +136,7 @@ pub async fn put_product(
         .bind(i64::from(p.cut.is_some_and(|c| c.round)))
         .bind(i64::from(p.cut.is_some_and(|c| c.oval)))
         .bind(p.min_shelf_life_days)
+        .bind(p.weight_g)
         .bind(now)
         .execute(conn)
         .await?;

@@ -84,6 +84,9 @@ pub struct ProductBody {
     /// Present for a cut-to-fit product.
     pub cut_range: Option<CutRange>,
     pub min_shelf_life_days: i64,
+    /// Grams per pack, for the parcel weight at packing.
+    #[serde(default)]
+    pub weight_g: Option<i64>,
 }
 
 impl ProductBody {
@@ -102,6 +105,7 @@ impl ProductBody {
             cut_round: self.cut_range.is_some_and(|c| c.round),
             cut_oval: self.cut_range.is_some_and(|c| c.oval),
             min_shelf_life_days: self.min_shelf_life_days,
+            weight_g: self.weight_g,
         }
     }
 }

@@ -596,7 +596,19 @@ fn schema_validator(name: &str) -> jsonschema::Validator {
 }
 
 async fn a_picked_order_is_cut_and_moves_on_to_packing_with_its_sticker(broker: Broker) {
-    let Some(s) = setup(broker).await else { return };
+    cut_then_pack(broker, common::Backend::Sqlite).await
+}
+
+/// The same on PostgreSQL, the cut box then packed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picked_order_is_cut_and_packed_with_its_cut_box_on_postgres() {
+    cut_then_pack(Broker::Mosquitto, common::Backend::Postgres).await
+}
+
+/// A picked order is cut by a station played over MQTT, its sticker prints (carrying the job in
+/// AI 91), and the pack station packs it by scanning the cut box's sticker.
+async fn cut_then_pack(broker: Broker, backend: common::Backend) {
+    let Some(s) = setup_on(broker, backend).await else { return };
     let admin = s.app.admin().await;
     let expiry = plates_in_stock(&s, &admin).await;
     // The station's sticker printer.
@@ -735,7 +747,90 @@ async fn a_picked_order_is_cut_and_moves_on_to_packing_with_its_sticker(broker: 
         "{}",
         labels[0]
     );
+    assert!(
+        labels[0].contains(&format!("91{job_id}")),
+        "the sticker's DataMatrix names the job: {}",
+        labels[0]
+    );
     st.task.abort();
+
+    // Packing: the cut box is proven by its sticker, not plate by plate.
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "PAK-01", "zone": "PAK", "kind": "packing", "walk_seq": 950 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let r = admin
+        .put_json(
+            "/api/printers/pack-1",
+            json!({ "host": "127.0.0.1", "port": printer.addr().port(), "label_width_mm": 102,
+                    "label_height_mm": 152, "station": "PAK-01" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let packer = s
+        .app
+        .user("pelle", konsign::domain::auth::Role::Packer)
+        .await;
+    let pack_scan = |id: &'static str, data: String| {
+        let packer = packer.clone();
+        async move {
+            let r = packer
+                .post(
+                    "/api/pack-stations/PAK-01/scan",
+                    json!({ "scan_id": id, "data": data }),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+            r.body
+        }
+    };
+    let v = pack_scan("k1", "T-01".into()).await;
+    assert_eq!(v["code"], "opened", "{v}");
+    let boxes = &v["view"]["cut_boxes"];
+    assert_eq!(boxes[0]["job_id"], job_id.as_str(), "{boxes}");
+    assert_eq!(boxes[0]["cut_spec"], "Ø 30 mm");
+    assert_eq!(v["view"]["lots"][0]["in_cut_boxes"], 2);
+    let d = chrono::NaiveDate::parse_from_str(&expiry, "%Y-%m-%d").unwrap();
+    let plate = format!("010570893200001717{}10PL1", d.format("%y%m%d"));
+    let r = pack_scan("k2", plate.clone()).await;
+    assert_eq!(r["code"], "scan_cut_box", "a cut plate is proven by its box: {r}");
+    let r = pack_scan("k3", format!("{plate}91cj-999-1-1")).await;
+    assert_eq!(r["code"], "unknown_cut_box", "{r}");
+    // The sticker as a keyboard wedge types it: the GS before (91) is lost.
+    let r = pack_scan("k4", format!("{plate}91{job_id}")).await;
+    assert_eq!(r["code"], "packed", "{r}");
+    assert_eq!(r["view"]["complete"], true, "{r}");
+    let r = pack_scan("k5", format!("{plate}91{job_id}")).await;
+    assert_eq!(r["code"], "already_packed", "{r}");
+    // The seed plate has no weight in the product master: the scale's reading is asked for.
+    let c = packer
+        .post("/api/pack-stations/PAK-01/close", json!({}))
+        .await;
+    assert_eq!(c.body["field"], "weight_g", "{:?}", c.body);
+    let c = packer
+        .post("/api/pack-stations/PAK-01/close", json!({ "weight_g": 480 }))
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    assert_eq!(c.body["weight_source"], "scale");
+    assert_eq!(c.body["items"][0]["cut_job"], job_id.as_str());
+    assert_eq!(c.body["transfers"][0]["quantity"], 2);
+    assert_eq!(c.body["transfers"][0]["payer"], "payer:0751");
+    assert_eq!(
+        web.get("/api/orders/W-CUT-1/status").await.body["status"],
+        "packed"
+    );
+    for _ in 0..100 {
+        if printer.printed().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let labels = printer.printed();
+    assert_eq!(labels.len(), 2, "the sticker and the shipping label");
+    assert!(labels[1].contains(c.body["sscc"].as_str().unwrap()));
     printer.stop();
 }
 

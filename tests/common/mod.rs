@@ -2,6 +2,8 @@
 //! (always) and PostgreSQL (when `TEST_DATABASE_URL` is set).
 #![allow(dead_code)]
 
+pub mod decode;
+
 use konsign::config::Config;
 use konsign::domain::auth::Role;
 use konsign::service::{Actor, Ctx};

@@ -253,3 +253,45 @@ proptest! {
         rt.block_on(run(common::Backend::Postgres, ops))?;
     }
 }
+
+/// A numbering plan: extension digit, a company prefix of 7 to 10 digits, and two serials in
+/// the range it leaves.
+fn sscc_plan() -> impl Strategy<Value = (u8, String, u64, u64)> {
+    (0u8..=9, 7usize..=10)
+        .prop_flat_map(|(ext, len)| {
+            let max = 10u64.pow(16 - len as u32) - 1;
+            (
+                Just(ext),
+                proptest::collection::vec(0u8..=9, len),
+                1..=max,
+                1..=max,
+            )
+        })
+        .prop_map(|(ext, digits, a, b)| {
+            let prefix: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+            (ext, prefix, a, b)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    /// Every SSCC a plan hands out parses with konsign's own GS1 engine as exactly itself,
+    /// carries the plan's extension and prefix, and two serials never give the same SSCC.
+    #[test]
+    fn every_allocated_sscc_parses_with_the_gs1_engine((ext, prefix, a, b) in sscc_plan()) {
+        use konsign::domain::sscc::{Sscc, SsccPlan};
+        let plan = SsccPlan::new(ext, &prefix, None, None).unwrap();
+        let today = chrono::Utc::now().date_naive();
+        let sa = plan.sscc(a).unwrap();
+        let scan = konsign::domain::gs1::parse(format!("]C100{sa}").as_bytes(), today).unwrap();
+        prop_assert_eq!(scan.sscc.as_deref(), Some(sa.as_str()));
+        prop_assert!(Sscc::parse(sa.as_str()).is_ok());
+        let want_start = format!("{ext}{prefix}");
+        prop_assert!(sa.as_str().starts_with(&want_start));
+        let sb = plan.sscc(b).unwrap();
+        prop_assert_eq!(a == b, sa == sb);
+        let narrow = SsccPlan::new(ext, &prefix, Some(a.min(b)), Some(a.max(b))).unwrap();
+        prop_assert!(narrow.sscc(a.max(b) + 1).is_none());
+        prop_assert!(a.min(b) == 1 || narrow.sscc(a.min(b) - 1).is_none());
+    }
+}

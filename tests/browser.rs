@@ -8,206 +8,11 @@
 
 mod common;
 
+use common::webdriver::Browser;
 use konsign::domain::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// A minimal W3C WebDriver client over reqwest: just the commands this test needs.
-struct Browser {
-    driver: Child,
-    /// `http://127.0.0.1:PORT/session/ID`
-    base: String,
-    http: reqwest::Client,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-fn required() -> bool {
-    std::env::var("TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-impl Browser {
-    async fn start() -> Option<Browser> {
-        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| CHROMIUM.into());
-        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.into());
-        for bin in [&chromium, &chromedriver] {
-            if !std::path::Path::new(bin).exists() {
-                assert!(!required(), "{bin} is needed for the browser test (apt-get install chromium chromium-driver)");
-                eprintln!("skipped: the browser test needs {bin} (apt-get install chromium chromium-driver)");
-                return None;
-            }
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(r) = http.get(format!("{base}/status")).send().await {
-                if r.status().is_success() {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let profile = tempfile::tempdir().unwrap();
-        let caps = json!({ "capabilities": { "alwaysMatch": { "goog:chromeOptions": {
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-quic", "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--window-size=430,932",
-                     format!("--user-data-dir={}", profile.path().display())]
-        } } } });
-        let r: Value = http
-            .post(format!("{base}/session"))
-            .json(&caps)
-            .send()
-            .await
-            .expect("new session")
-            .json()
-            .await
-            .unwrap();
-        let session = r["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
-            .to_string();
-        Some(Browser {
-            driver,
-            base: format!("{base}/session/{session}"),
-            http,
-            _profile: profile,
-        })
-    }
-
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut r = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let v: Value = r.send().await.expect("webdriver").json().await.unwrap();
-        assert!(v["value"].get("error").is_none(), "webdriver {path}: {v}");
-        v["value"].clone()
-    }
-
-    async fn goto(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
-            .await;
-    }
-
-    async fn find(&self, css: &str) -> String {
-        let v = self
-            .cmd(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({ "using": "css selector", "value": css })),
-            )
-            .await;
-        v.as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .unwrap()
-            .to_string()
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let el = self.find(css).await;
-        self.cmd(
-            reqwest::Method::POST,
-            &format!("/element/{el}/value"),
-            Some(json!({ "text": text })),
-        )
-        .await;
-    }
-
-    async fn click(&self, css: &str) {
-        let el = self.find(css).await;
-        self.cmd(
-            reqwest::Method::POST,
-            &format!("/element/{el}/click"),
-            Some(json!({})),
-        )
-        .await;
-    }
-
-    async fn js(&self, script: &str) -> Value {
-        self.cmd(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({ "script": script, "args": [] })),
-        )
-        .await
-    }
-
-    /// Waits until `script` (an expression) is true in the page.
-    async fn until(&self, what: &str, expr: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if self.js(&format!("return !!({expr});")).await == json!(true) {
-                return;
-            }
-            let state = self
-                .js("return document.body.innerText + ' | msg=' + (document.getElementById('msg')||{}).textContent")
-                .await;
-            assert!(Instant::now() < deadline, "{what}: page shows {state}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Logs in through the login page (after dropping any earlier session cookie).
-    async fn login(&self, base: &str, username: &str, password: &str) {
-        self.cmd(reqwest::Method::DELETE, "/cookie", None).await;
-        self.goto(&format!("{base}/login")).await;
-        self.type_into("input[name=username]", username).await;
-        self.type_into("input[name=password]", password).await;
-        self.click("form.login button").await;
-        self.until("logged in", "location.pathname === '/'").await;
-    }
-
-    async fn screenshot(&self, name: &str) -> PathBuf {
-        use base64::Engine as _;
-        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().unwrap())
-            .unwrap();
-        assert_eq!(&png[1..4], b"PNG");
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-        let dir = target.join("test-artefacts");
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, png).unwrap();
-        eprintln!("screenshot: {}", path.display());
-        path
-    }
-
-    /// Ends the browser session (the driver process is killed on drop).
-    async fn close(self) {
-        let _ = self.http.delete(&self.base).send().await;
-    }
-}
+use std::time::Duration;
 
 fn wedge(gtin: &str, expiry: &str, lot: &str) -> String {
     let d = chrono::NaiveDate::parse_from_str(expiry, "%Y-%m-%d").unwrap();
@@ -487,6 +292,8 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
     assert_eq!(r.status, StatusCode::CREATED);
     let expiry = common::in_days(300);
     common::receive(&admin, &seed.plate, "B-22", &expiry, "A-02-1", 5).await;
+    let pouch_exp = common::in_days(200);
+    common::receive(&admin, &seed.pouch, "P-11", &pouch_exp, "A-01-1", 5).await;
     let r = admin
         .put_json("/api/cut-stations/cut-1", json!({ "name": "Hulklip 1" }))
         .await;
@@ -583,7 +390,8 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
         "grant_ref": "BEV-1", "citizen_id": "cit-200",
         "recipient": { "name": "Åse Ørnbøl", "address_line1": "Søndergade 1", "postcode": "8000", "city": "Aarhus C" },
         "delivery_date": common::in_days(2),
-        "lines": [{ "gtin": seed.plate, "quantity": 1, "cut": { "shape": "oval", "width_mm": 30, "height_mm": 25, "measured_on": common::in_days(-3) } }],
+        "lines": [{ "gtin": seed.pouch, "quantity": 1 },
+                  { "gtin": seed.plate, "quantity": 1, "cut": { "shape": "oval", "width_mm": 30, "height_mm": 25, "measured_on": common::in_days(-3) } }],
     });
     assert_eq!(
         admin.post("/api/orders", order).await.body["status"],
@@ -599,13 +407,18 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
             .status,
         StatusCode::OK
     );
-    let r = picker
-        .post(
-            &format!("/api/waves/{wave}/scan"),
-            json!({ "scan_id": "s1", "data": wedge(&seed.plate, &expiry, "B-22") }),
-        )
-        .await;
-    assert_eq!(r.body["code"], "confirmed", "{:?}", r.body);
+    for (id, data) in [
+        ("s1", wedge(&seed.pouch, &pouch_exp, "P-11")),
+        ("s2", wedge(&seed.plate, &expiry, "B-22")),
+    ] {
+        let r = picker
+            .post(
+                &format!("/api/waves/{wave}/scan"),
+                json!({ "scan_id": id, "data": data }),
+            )
+            .await;
+        assert_eq!(r.body["code"], "confirmed", "{:?}", r.body);
+    }
     app.user("olga", Role::Operator).await;
 
     browser.login(&app.base, "olga", "olga-password-1").await;
@@ -637,6 +450,92 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
     browser.screenshot("operator-done").await;
     let status = admin.get("/api/orders/WEB-200/status").await;
     assert_eq!(status.body["status"], "picked", "{:?}", status.body);
+
+    // The packer packs it at the pack station page: the tote, one wrong scan, the pouch and
+    // the cut box by its sticker, then closes the parcel with the scale's weight.
+    let job_id = admin.get("/api/cut-jobs").await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "PAK-01", "zone": "PAK", "kind": "packing", "walk_seq": 950 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let printer = konsign::devices::printer::sim::Simulator::start("127.0.0.1:0", None, None)
+        .await
+        .unwrap();
+    let r = admin
+        .put_json(
+            "/api/printers/pack-1",
+            json!({ "host": "127.0.0.1", "port": printer.addr().port(), "label_width_mm": 102,
+                    "label_height_mm": 152, "station": "PAK-01" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    app.user("pelle", Role::Packer).await;
+    browser.login(&app.base, "pelle", "pelle-password-1").await;
+    browser.click("#gopack").await;
+    browser
+        .until("the only pack station opens", "location.pathname === '/pack/PAK-01'")
+        .await;
+    browser.type_into("#scan", "T-01\u{e007}").await;
+    browser
+        .until(
+            "the order and its recipient",
+            "document.getElementById('orderline').textContent.includes('WEB-200') && document.getElementById('recipient').textContent === 'Åse Ørnbøl, 8000'",
+        )
+        .await;
+    browser.screenshot("pack-1-opened").await;
+    // The plate itself is refused: a cut plate is proven by its box.
+    browser
+        .type_into("#scan", &format!("{}\u{e007}", wedge(&seed.plate, &expiry, "B-22")))
+        .await;
+    browser
+        .until("a wrong scan turns the page red", "document.body.className === 'bad'")
+        .await;
+    browser.screenshot("pack-2-refused").await;
+    browser
+        .until("the red flash ends", "document.body.className === ''")
+        .await;
+    browser
+        .type_into("#scan", &format!("{}\u{e007}", wedge(&seed.pouch, &pouch_exp, "P-11")))
+        .await;
+    browser
+        .until("the pouch is in", "document.querySelectorAll('#contents tr.done').length === 1")
+        .await;
+    let sticker = format!("{}91{job_id}", wedge(&seed.plate, &expiry, "B-22"));
+    browser.type_into("#scan", &format!("{sticker}\u{e007}")).await;
+    browser
+        .until("the cut box is in", "document.getElementById('pack').dataset.complete === 'yes'")
+        .await;
+    browser.screenshot("pack-3-complete").await;
+    browser.type_into("#weight", "450").await;
+    browser.click("#close").await;
+    browser
+        .until(
+            "the parcel is closed with its SSCC",
+            "!!document.querySelector('#parcels tr.closed') && document.getElementById('msg').textContent.includes('SSCC')",
+        )
+        .await;
+    browser
+        .js("document.getElementById('parcels').scrollIntoView(); return 1;")
+        .await;
+    browser.screenshot("pack-4-closed").await;
+    let status = admin.get("/api/orders/WEB-200/status").await;
+    assert_eq!(status.body["status"], "packed", "{:?}", status.body);
+    let parcels = admin.get("/api/parcels?state=closed").await.body;
+    assert_eq!(parcels[0]["weight_g"], 450);
+    for _ in 0..100 {
+        if !printer.printed().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(printer.printed()[0].contains(parcels[0]["sscc"].as_str().unwrap()));
+    printer.stop();
 
     // The lead's start page: the station in the Hulklip section, paused with one click.
     app.user("lene", Role::Lead).await;

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+mod pack_page;
 pub mod pages;
 
 use crate::service::Ctx;

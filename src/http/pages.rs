@@ -29,7 +29,7 @@ impl Lang {
 }
 
 /// The page language: `?lang=` wins, then the `lang` cookie, then Danish.
-fn lang(q: Option<&str>, headers: &HeaderMap) -> Lang {
+pub(super) fn lang(q: Option<&str>, headers: &HeaderMap) -> Lang {
     match q.or_else(|| cookie(headers, "lang")) {
         Some("en") => Lang::En,
         _ => Lang::Da,
@@ -238,11 +238,13 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("st_cancelled", Lang::En) => "Cancelled",
         ("other_lang", Lang::Da) => "English",
         ("other_lang", Lang::En) => "Dansk",
+        ("go_pack", Lang::Da) => "Til pakkebordet",
+        ("go_pack", Lang::En) => "To the pack station",
         _ => "?",
     }
 }
 
-fn page(l: Lang, body: Markup) -> Markup {
+pub(super) fn page(l: Lang, body: Markup) -> Markup {
     let other = if l == Lang::Da { "en" } else { "da" };
     html! {
         (DOCTYPE)
@@ -279,11 +281,11 @@ body.good{background:#a5d6a7}body.bad{background:#ef9a9a}#card{background:#fff;b
 #pick[data-online=no] #progress::after{content:' · offline';color:#a40000}a.big{font-size:1.3rem;font-weight:600}.previews{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}.previews figure{margin:0;border:1px solid #ccc;padding:.4em;background:#fff}.previews img{display:block;max-width:100%;height:auto}.current{background:#fff;border:2px solid #123c5a;border-radius:.6rem;padding:1rem;margin:1rem 0}.spec{font-size:4rem;font-weight:700;margin:.2rem 0}.what{font-size:1.5rem}.actions{display:flex;flex-wrap:wrap;gap:.8rem}.actions button:disabled{opacity:.35}.actions button.ok{background:#1f7a3a}.actions button.bad{background:#a32020}.actions button{min-width:9rem;min-height:4rem;font-size:1.5rem}.badge{font-size:1rem;padding:.2rem .6rem;border-radius:1rem;background:#ddd}.badge.ok{background:#c8f0d0}.badge.bad{background:#f6c9c9}#queue li{font-size:1.3rem;margin:.3rem 0}";
 
 #[derive(Deserialize)]
-struct LangQuery {
-    lang: Option<String>,
+pub(super) struct LangQuery {
+    pub(super) lang: Option<String>,
 }
 
-fn with_lang_cookie(l: Lang, q: &LangQuery, body: Markup) -> Response {
+pub(super) fn with_lang_cookie(l: Lang, q: &LangQuery, body: Markup) -> Response {
     let html = Html(body.into_string());
     if q.lang.is_some() {
         let c = format!("lang={}; Path=/; SameSite=Lax; Max-Age=31536000", l.code());
@@ -422,6 +424,9 @@ async fn home(
             p { (t(l, "welcome")) " " strong { (principal.username) } " (" (principal.actor.role.as_str()) ")" }
             @if matches!(role, Role::Admin | Role::Lead | Role::Picker) {
                 p { a.big href="/pick" { (t(l, "go_pick")) } }
+            }
+            @if matches!(role, Role::Admin | Role::Lead | Role::Packer) {
+                p { a.big #gopack href="/pack" { (t(l, "go_pack")) } }
             }
             @if lead {
                 h1 { (t(l, "orders_by_status")) }
@@ -568,7 +573,7 @@ async fn logout_submit(
 
 /// Who is looking at a page: the session's user, or the answer to give instead (to the login
 /// page without a valid session).
-async fn page_principal(
+pub(super) async fn page_principal(
     s: &AppState,
     headers: &HeaderMap,
 ) -> Result<crate::service::auth::Principal, Response> {
@@ -1223,6 +1228,8 @@ pub fn routes() -> Router<AppState> {
         .route("/stations/{station}", get(station))
         .route("/cut/{station}", get(cut_station))
         .route("/pick", get(pick_page))
+        .route("/pack", get(super::pack_page::choose))
+        .route("/pack/{station}", get(super::pack_page::station))
         .route("/", get(home))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", axum::routing::post(logout_submit))

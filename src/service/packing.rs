@@ -132,6 +132,15 @@ pub(crate) async fn station(conn: &mut AnyConnection, code: &str) -> Result<Stri
     }
 }
 
+/// The pack stations: the locations of kind `packing`.
+pub async fn stations(ctx: &Ctx) -> Result<Vec<String>> {
+    Ok(crate::store::catalog::list_locations(ctx.db.pool(), Some("packing"), None)
+        .await?
+        .into_iter()
+        .map(|l| l.code)
+        .collect())
+}
+
 fn name_of(lines: &[orders_db::LineRow], gtin: &str) -> String {
     lines
         .iter()
@@ -268,6 +277,7 @@ async fn view_of(
         .packing
         .parcel_types
         .first()
+        .filter(|_| !packs.is_empty())
         .and_then(|t| rules::parcel_weight(&packs, t.tare_g, None).ok())
         .map(|(g, _)| g);
     Ok(PackView {

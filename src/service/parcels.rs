@@ -411,8 +411,8 @@ pub async fn close(
     .await?;
     if last {
         db::number_parcels(tx.conn(), o.id).await?;
+        // The order stays on the station's screen (to reprint or void) until the next tote.
         orders_db::set_order_status(tx.conn(), o.id, OrderStatus::Packed).await?;
-        db::end_sessions_of(tx.conn(), o.id).await?;
         let parcels = db::parcels_of_order(tx.conn(), o.id).await?;
         let ssccs: Vec<&str> = parcels
             .iter()

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod decode;
+pub mod webdriver;
 
 use konsign::config::Config;
 use konsign::domain::auth::Role;

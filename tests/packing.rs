@@ -21,6 +21,7 @@ on_both_backends!(
     four_pack_stations_closing_at_once_and_a_restart_never_repeat_an_sscc,
     an_over_weight_parcel_is_refused,
     the_printed_shipping_label_decodes_to_the_parcels_sscc_and_postcode,
+    an_order_is_packed_with_a_serial_scanner_bound_to_a_pack_station,
 );
 
 const POUCH: &str = "05708932000024";
@@ -734,5 +735,114 @@ async fn the_printed_shipping_label_decodes_to_the_parcels_sscc_and_postcode(b: 
         strip("sscc", 96.0, 140.0),
         (format!("00{sscc}"), "]C1".to_string())
     );
+    p.printer.stop();
+}
+
+/// A serial scanner on a real pseudo-terminal, bound to a pack station (workflow `packing`):
+/// the tote opens the order, a wrong pack is refused with the scanner's bad feedback, the right
+/// ones are taken with the good one; every verdict is stored with the scan, and the packer
+/// closes the parcel the scanner filled.
+async fn an_order_is_packed_with_a_serial_scanner_bound_to_a_pack_station(b: Backend) {
+    use std::io::{Read, Write};
+    let Some((p, _dir)) = setup(b).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(pty) = common::pty::Pty::plug(dir.path()) else {
+        p.printer.stop();
+        return;
+    };
+    let exp = common::in_days(200);
+    common::receive(&p.admin, POUCH, "L1", &exp, "A-01-1", 5).await;
+    common::receive(&p.admin, PLATE, "PL1", &exp, "A-02-1", 5).await;
+    let tote = picked(&p, "W-1", json!([{ "gtin": POUCH, "quantity": 2 }])).await;
+    let r = common::Client::send(
+        p.admin
+            .req(reqwest::Method::PUT, "/api/stations/PAK-01/workflow")
+            .json(&json!({ "workflow": "packing" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let r = common::Client::send(
+        p.admin.req(reqwest::Method::PUT, "/api/scanners/pak-scn").json(&json!({
+            "path": pty.dev.display().to_string(), "station": "PAK-01", "baud": 115200,
+            "good_feedback": "07", "bad_feedback": "1b42",
+        })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while p.admin.get("/api/scanners").await.body[0]["status"]["connected"] != true {
+        assert!(std::time::Instant::now() < deadline, "scanner never connected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut host = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&pty.host)
+        .unwrap();
+    let d = chrono::NaiveDate::parse_from_str(&exp, "%Y-%m-%d").unwrap();
+    let pouch = format!("]d201{POUCH}17{}10L1\r\n", d.format("%y%m%d"));
+    let plate = format!("]d201{PLATE}17{}10PL1\r\n", d.format("%y%m%d"));
+    let stored = |n: usize| {
+        let admin = p.admin.clone();
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                let s = admin.get("/api/scans?station=PAK-01").await.body;
+                if s.as_array().unwrap().len() >= n {
+                    return s;
+                }
+                assert!(std::time::Instant::now() < deadline, "scans not stored: {s}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    // One scan at a time, each answered before the next, as a person scans.
+    for (i, scan) in [format!("]C0{tote}\r\n"), plate, pouch.clone(), pouch.clone(), pouch]
+        .iter()
+        .enumerate()
+    {
+        host.write_all(scan.as_bytes()).unwrap();
+        stored(i + 1).await;
+    }
+    let scans = stored(5).await;
+    let verdicts: Vec<(&str, &str)> = scans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["used_for"].as_str().unwrap(), s["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("packing", "ok"),
+            ("packing", "rejected"),
+            ("packing", "ok"),
+            ("packing", "ok"),
+            ("packing", "rejected")
+        ],
+        "{scans}"
+    );
+    assert!(
+        scans[1]["message"].as_str().unwrap().contains("ikke plukket til denne ordre"),
+        "the reason, in Danish: {scans}"
+    );
+    assert!(scans[4]["message"].as_str().unwrap().contains("allerede i pakken"), "{scans}");
+    // The feedback reached the scanner in order: good, bad, good, good, bad.
+    let mut fb = [0u8; 7];
+    let fb = tokio::task::spawn_blocking(move || host.read_exact(&mut fb).map(|_| fb))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&fb, b"\x07\x1bB\x07\x07\x1bB");
+    let v = p.packer.get("/api/pack-stations/PAK-01").await.body;
+    assert_eq!(v["complete"], true, "{v}");
+    assert_eq!(v["items"][0]["actor"], "station:PAK-01");
+    let c = close(&p.packer, "PAK-01", json!({})).await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    assert_eq!(owned(&p, "payer:0751", "L1").await, 2);
+    assert_eq!(owned(&p, "COLOPLAST", "L1").await, 3);
+    pty.unplug();
     p.printer.stop();
 }

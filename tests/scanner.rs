@@ -3,76 +3,15 @@
 
 mod common;
 
+use common::pty::Pty;
+
 use konsign::devices::scanner::{self, ScanEvent, ScannerConfig, Terminator};
 use serde_json::json;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
-
-/// A PTY pair: the service opens `dev`, the test writes scans into `host`.
-struct Pty {
-    child: Child,
-    dev: PathBuf,
-    host: PathBuf,
-}
-
-impl Pty {
-    fn plug(dir: &Path) -> Option<Pty> {
-        let dev = dir.join("scanner");
-        let host = dir.join("host");
-        let child = match Command::new("socat")
-            .arg(format!("pty,raw,echo=0,link={}", dev.display()))
-            .arg(format!("pty,raw,echo=0,link={}", host.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) => {
-                if std::env::var("TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-                    panic!("socat is needed for the PTY tests: {e}");
-                }
-                eprintln!("skipped: PTY scanner tests need socat ({e})");
-                return None;
-            }
-        };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !(dev.exists() && host.exists()) {
-            assert!(
-                Instant::now() < deadline,
-                "socat did not create the PTY links"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Some(Pty { child, dev, host })
-    }
-
-    /// Plays the scanner: writes raw bytes as they would come off the wire.
-    fn send(&self, bytes: &[u8]) {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&self.host)
-            .expect("open host side");
-        f.write_all(bytes).expect("write to pty");
-        f.flush().unwrap();
-    }
-
-    fn unplug(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.dev);
-        let _ = std::fs::remove_file(&self.host);
-    }
-}
-
-impl Drop for Pty {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn config(path: &Path) -> ScannerConfig {
     ScannerConfig {

@@ -209,7 +209,9 @@ async fn run(mut config: Config, parcels: usize, dir: &std::path::Path) -> anyho
             .await?
             .json()
             .await?;
-        let wave = w["id"].as_i64().ok_or_else(|| anyhow::anyhow!("wave: {w}"))?;
+        let wave = w["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow::anyhow!("wave: {w}"))?;
         let mut by_tote: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         loop {
             let next: Value = http
@@ -219,8 +221,11 @@ async fn run(mut config: Config, parcels: usize, dir: &std::path::Path) -> anyho
                 .await?
                 .json()
                 .await?;
-            let Some(p) = next["pick"].as_object() else { break };
-            let expiry = chrono::NaiveDate::parse_from_str(p["expiry"].as_str().unwrap_or(""), "%Y-%m-%d")?;
+            let Some(p) = next["pick"].as_object() else {
+                break;
+            };
+            let expiry =
+                chrono::NaiveDate::parse_from_str(p["expiry"].as_str().unwrap_or(""), "%Y-%m-%d")?;
             let data = format!(
                 "01{}17{}10{}",
                 p["gtin"].as_str().unwrap_or(""),
@@ -238,10 +243,16 @@ async fn run(mut config: Config, parcels: usize, dir: &std::path::Path) -> anyho
                 .json()
                 .await?;
             anyhow::ensure!(v["accepted"] == true, "pick: {v}");
-            let e = by_tote.entry(p["tote"].as_str().unwrap_or("").to_string()).or_default();
+            let e = by_tote
+                .entry(p["tote"].as_str().unwrap_or("").to_string())
+                .or_default();
             e.extend(std::iter::repeat_n(data, qty as usize));
         }
-        orders.extend(by_tote.into_iter().map(|(tote, scans)| Order { tote, scans }));
+        orders.extend(
+            by_tote
+                .into_iter()
+                .map(|(tote, scans)| Order { tote, scans }),
+        );
     }
 
     // Floors, in the same run.
@@ -304,9 +315,14 @@ async fn run(mut config: Config, parcels: usize, dir: &std::path::Path) -> anyho
     let count = orders.len();
     let (mut scans, mut closes) = pack("PAK-01".into(), orders, "a".into()).await??;
     let one = count as f64 / start.elapsed().as_secs_f64();
-    println!("one pack station ({backend}): {count} parcels (open, scan, close) at {one:.1} parcels/s");
+    println!(
+        "one pack station ({backend}): {count} parcels (open, scan, close) at {one:.1} parcels/s"
+    );
     let (_, scan_p99) = line("pack scan round trip, one station", &mut scans);
-    let (_, close_p99) = line("close (SSCC + transfer + label queued), one station", &mut closes);
+    let (_, close_p99) = line(
+        "close (SSCC + transfer + label queued), one station",
+        &mut closes,
+    );
     println!(
         "ratios to the /healthz p99: pack scan {:.1}x, close {:.1}x",
         scan_p99 / health_p99,
@@ -335,7 +351,9 @@ async fn run(mut config: Config, parcels: usize, dir: &std::path::Path) -> anyho
         closes4.extend(c);
     }
     let four = count as f64 / start.elapsed().as_secs_f64();
-    println!("{STATIONS} pack stations at once ({backend}): {count} parcels at {four:.1} parcels/s");
+    println!(
+        "{STATIONS} pack stations at once ({backend}): {count} parcels at {four:.1} parcels/s"
+    );
     line("pack scan round trip, four stations", &mut scans4);
     line("close, four stations", &mut closes4);
     // Every label reached the printer.
@@ -343,7 +361,10 @@ async fn run(mut config: Config, parcels: usize, dir: &std::path::Path) -> anyho
     while printer.printed().len() < parcels && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    println!("labels printed by the simulated printer: {} of {parcels}", printer.printed().len());
+    println!(
+        "labels printed by the simulated printer: {} of {parcels}",
+        printer.printed().len()
+    );
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     printer.stop();

@@ -117,7 +117,10 @@ impl PackingConfig {
         let mut names = std::collections::HashSet::new();
         for t in &self.parcel_types {
             t.check().map_err(|e| {
-                anyhow::anyhow!("invalid configuration: packing.parcel_types {:?}: {e}", t.name)
+                anyhow::anyhow!(
+                    "invalid configuration: packing.parcel_types {:?}: {e}",
+                    t.name
+                )
             })?;
             anyhow::ensure!(
                 names.insert(t.name.trim().to_lowercase()),

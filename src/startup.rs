@@ -82,7 +82,10 @@ impl App {
         // Labels of parcels closed just before a stop are printed now.
         let unprinted = crate::service::parcels::resume_printing(&self.ctx).await?;
         if unprinted > 0 {
-            tracing::info!(orders = unprinted, "shipping labels printed that a stop left unprinted");
+            tracing::info!(
+                orders = unprinted,
+                "shipping labels printed that a stop left unprinted"
+            );
         }
         let mqtt = crate::service::cutting::start(&self.ctx).await?;
         tracing::info!(scanners, "scanner links started");

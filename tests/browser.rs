@@ -479,7 +479,10 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
     browser.login(&app.base, "pelle", "pelle-password-1").await;
     browser.click("#gopack").await;
     browser
-        .until("the only pack station opens", "location.pathname === '/pack/PAK-01'")
+        .until(
+            "the only pack station opens",
+            "location.pathname === '/pack/PAK-01'",
+        )
         .await;
     browser.type_into("#scan", "T-01\u{e007}").await;
     browser
@@ -491,25 +494,42 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
     browser.screenshot("pack-1-opened").await;
     // The plate itself is refused: a cut plate is proven by its box.
     browser
-        .type_into("#scan", &format!("{}\u{e007}", wedge(&seed.plate, &expiry, "B-22")))
+        .type_into(
+            "#scan",
+            &format!("{}\u{e007}", wedge(&seed.plate, &expiry, "B-22")),
+        )
         .await;
     browser
-        .until("a wrong scan turns the page red", "document.body.className === 'bad'")
+        .until(
+            "a wrong scan turns the page red",
+            "document.body.className === 'bad'",
+        )
         .await;
     browser.screenshot("pack-2-refused").await;
     browser
         .until("the red flash ends", "document.body.className === ''")
         .await;
     browser
-        .type_into("#scan", &format!("{}\u{e007}", wedge(&seed.pouch, &pouch_exp, "P-11")))
+        .type_into(
+            "#scan",
+            &format!("{}\u{e007}", wedge(&seed.pouch, &pouch_exp, "P-11")),
+        )
         .await;
     browser
-        .until("the pouch is in", "document.querySelectorAll('#contents tr.done').length === 1")
+        .until(
+            "the pouch is in",
+            "document.querySelectorAll('#contents tr.done').length === 1",
+        )
         .await;
     let sticker = format!("{}91{job_id}", wedge(&seed.plate, &expiry, "B-22"));
-    browser.type_into("#scan", &format!("{sticker}\u{e007}")).await;
     browser
-        .until("the cut box is in", "document.getElementById('pack').dataset.complete === 'yes'")
+        .type_into("#scan", &format!("{sticker}\u{e007}"))
+        .await;
+    browser
+        .until(
+            "the cut box is in",
+            "document.getElementById('pack').dataset.complete === 'yes'",
+        )
         .await;
     browser.screenshot("pack-3-complete").await;
     browser.type_into("#weight", "450").await;

@@ -608,7 +608,9 @@ async fn a_picked_order_is_cut_and_packed_with_its_cut_box_on_postgres() {
 /// A picked order is cut by a station played over MQTT, its sticker prints (carrying the job in
 /// AI 91), and the pack station packs it by scanning the cut box's sticker.
 async fn cut_then_pack(broker: Broker, backend: common::Backend) {
-    let Some(s) = setup_on(broker, backend).await else { return };
+    let Some(s) = setup_on(broker, backend).await else {
+        return;
+    };
     let admin = s.app.admin().await;
     let expiry = plates_in_stock(&s, &admin).await;
     // The station's sticker printer.
@@ -796,7 +798,10 @@ async fn cut_then_pack(broker: Broker, backend: common::Backend) {
     let d = chrono::NaiveDate::parse_from_str(&expiry, "%Y-%m-%d").unwrap();
     let plate = format!("010570893200001717{}10PL1", d.format("%y%m%d"));
     let r = pack_scan("k2", plate.clone()).await;
-    assert_eq!(r["code"], "scan_cut_box", "a cut plate is proven by its box: {r}");
+    assert_eq!(
+        r["code"], "scan_cut_box",
+        "a cut plate is proven by its box: {r}"
+    );
     let r = pack_scan("k3", format!("{plate}91cj-999-1-1")).await;
     assert_eq!(r["code"], "unknown_cut_box", "{r}");
     // The sticker as a keyboard wedge types it: the GS before (91) is lost.
@@ -811,7 +816,10 @@ async fn cut_then_pack(broker: Broker, backend: common::Backend) {
         .await;
     assert_eq!(c.body["field"], "weight_g", "{:?}", c.body);
     let c = packer
-        .post("/api/pack-stations/PAK-01/close", json!({ "weight_g": 480 }))
+        .post(
+            "/api/pack-stations/PAK-01/close",
+            json!({ "weight_g": 480 }),
+        )
         .await;
     assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
     assert_eq!(c.body["weight_source"], "scale");

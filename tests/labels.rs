@@ -16,7 +16,7 @@ use konsign::labels::template::{bind, Element, LabelData, Symbology, Template};
 use konsign::labels::zpl::{render, Dpi};
 mod common;
 
-use common::decode::{tools, to_png, zxing};
+use common::decode::{to_png, tools, zxing};
 use std::path::Path;
 use std::process::Command;
 

@@ -202,7 +202,10 @@ fn check_sscc(sscc: &str) {
     )
     .expect("the GS1 engine reads it");
     assert_eq!(scan.sscc.as_deref(), Some(sscc));
-    assert!(sscc.starts_with("05790002"), "extension 0, prefix 5790002: {sscc}");
+    assert!(
+        sscc.starts_with("05790002"),
+        "extension 0, prefix 5790002: {sscc}"
+    );
 }
 
 async fn printed_label(p: &Packing, n: usize) -> Vec<String> {
@@ -237,9 +240,13 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
     assert_eq!(r.body["complete"], false);
     let audit = p.admin.get("/api/audit?action=order.read").await.body;
     assert!(
-        audit.as_array().unwrap().iter().any(|a| a["subject"] == "order:W-1"
-            && a["purpose"] == "packing"
-            && a["actor"] == "user:pelle"),
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["subject"] == "order:W-1"
+                && a["purpose"] == "packing"
+                && a["actor"] == "user:pelle"),
         "{audit}"
     );
     // The poll without the recipient carries no personal data.
@@ -256,7 +263,10 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
         )
         .await;
     assert_eq!(r.body["code"], "packed", "{:?}", r.body);
-    assert_eq!(r.body["message_da"], "2 stk Lukket pose 50 mm lot L1 pakket");
+    assert_eq!(
+        r.body["message_da"],
+        "2 stk Lukket pose 50 mm lot L1 pakket"
+    );
     // The same scan again (a retry) counts once.
     let again = p
         .packer
@@ -273,17 +283,38 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
     assert_eq!(r["code"], "packed");
     assert_eq!(r["view"]["complete"], true);
     let r = scan(&p.packer, "PAK-01", "s3", &pack).await;
-    assert_eq!((r["accepted"].as_bool(), r["code"].as_str()), (Some(false), Some("extra_item")));
+    assert_eq!(
+        (r["accepted"].as_bool(), r["code"].as_str()),
+        (Some(false), Some("extra_item"))
+    );
 
-    let closed = close(&p.packer, "PAK-01", json!({ "request_key": "c1", "parcel_type": "S" })).await;
+    let closed = close(
+        &p.packer,
+        "PAK-01",
+        json!({ "request_key": "c1", "parcel_type": "S" }),
+    )
+    .await;
     assert_eq!(closed.status, StatusCode::OK, "{:?}", closed.body);
     let sscc = closed.body["sscc"].as_str().unwrap().to_string();
     check_sscc(&sscc);
     assert_eq!(closed.body["state"], "closed");
-    assert_eq!(closed.body["booking_state"], "waiting", "the seam for the carrier");
-    assert_eq!(closed.body["weight_g"], 120 + 3 * 180, "tare plus three pouches");
+    assert_eq!(
+        closed.body["booking_state"], "waiting",
+        "the seam for the carrier"
+    );
+    assert_eq!(
+        closed.body["weight_g"],
+        120 + 3 * 180,
+        "tare plus three pouches"
+    );
     assert_eq!(closed.body["weight_source"], "computed");
-    assert_eq!((closed.body["seq"].as_i64(), closed.body["parcels_total"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (
+            closed.body["seq"].as_i64(),
+            closed.body["parcels_total"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
     let t = &closed.body["transfers"];
     assert_eq!(t.as_array().unwrap().len(), 1, "{t}");
     assert_eq!(t[0]["quantity"], 3);
@@ -302,13 +333,28 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
     let s = p.web.get("/api/orders/W-1/status").await.body;
     assert_eq!(s["status"], "packed");
     // The tote is free for the next wave.
-    let units = p.admin.get(&format!("/api/stock/units?location={tote}")).await.body;
-    assert!(units.as_array().unwrap().iter().all(|u| u["quantity"] == 0), "{units}");
+    let units = p
+        .admin
+        .get(&format!("/api/stock/units?location={tote}"))
+        .await
+        .body;
+    assert!(
+        units.as_array().unwrap().iter().all(|u| u["quantity"] == 0),
+        "{units}"
+    );
 
     let labels = printed_label(&p, 1).await;
     assert_eq!(labels.len(), 1);
-    assert!(labels[0].contains(&sscc), "the label carries the SSCC: {}", labels[0]);
-    assert!(labels[0].contains("Åse Ørnbøl") || labels[0].contains("_C3_85se"), "{}", labels[0]);
+    assert!(
+        labels[0].contains(&sscc),
+        "the label carries the SSCC: {}",
+        labels[0]
+    );
+    assert!(
+        labels[0].contains("Åse Ørnbøl") || labels[0].contains("_C3_85se"),
+        "{}",
+        labels[0]
+    );
     for secret in ["pose", "Pose", "Coloplast", "stomi"] {
         assert!(!labels[0].contains(secret), "{secret} on the label");
     }
@@ -316,7 +362,10 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
     let id = closed.body["id"].as_i64().unwrap();
     let r = p
         .packer
-        .post(&format!("/api/parcels/{id}/reprint"), json!({ "document": "label" }))
+        .post(
+            &format!("/api/parcels/{id}/reprint"),
+            json!({ "document": "label" }),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_ne!(r.body["label_job"], closed.body["label_job"]);
@@ -326,7 +375,10 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
     // The packing slip lists every line with its lot (and is an audited read).
     let slip = p
         .packer
-        .req(reqwest::Method::GET, &format!("/api/parcels/{id}/packing-slip.pdf"))
+        .req(
+            reqwest::Method::GET,
+            &format!("/api/parcels/{id}/packing-slip.pdf"),
+        )
         .send()
         .await
         .unwrap();
@@ -334,12 +386,18 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
     let pdf = slip.bytes().await.unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     if let Some(text) = pdftotext(&pdf) {
-        assert!(text.contains("Lukket pose 50 mm") && text.contains("L1"), "{text}");
+        assert!(
+            text.contains("Lukket pose 50 mm") && text.contains("L1"),
+            "{text}"
+        );
         assert!(text.contains("W-1"), "{text}");
     }
     let listed = p.packer.get("/api/parcels?state=closed").await.body;
     assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert!(!listed.to_string().contains("Ørnbøl"), "no personal data in the list");
+    assert!(
+        !listed.to_string().contains("Ørnbøl"),
+        "no personal data in the list"
+    );
     p.printer.stop();
 }
 
@@ -348,10 +406,17 @@ fn pdftotext(pdf: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("slip.pdf");
     std::fs::write(&f, pdf).unwrap();
-    match std::process::Command::new("pdftotext").arg(&f).arg("-").output() {
+    match std::process::Command::new("pdftotext")
+        .arg(&f)
+        .arg("-")
+        .output()
+    {
         Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).to_string()),
         _ => {
-            assert!(!common::decode::required(), "pdftotext (poppler-utils) is needed");
+            assert!(
+                !common::decode::required(),
+                "pdftotext (poppler-utils) is needed"
+            );
             eprintln!("skipped: the packing slip text check needs pdftotext");
             None
         }
@@ -375,10 +440,16 @@ async fn missing_extra_and_foreign_items_are_refused_with_the_reason(b: Backend)
     assert_eq!(r["code"], "no_order");
     // Scanning the tote opens its order, like the open call.
     let r = scan(&p.packer, "PAK-01", "a1", &t1).await;
-    assert_eq!((r["code"].as_str(), r["view"]["external_id"].as_str()), (Some("opened"), Some("W-1")));
+    assert_eq!(
+        (r["code"].as_str(), r["view"]["external_id"].as_str()),
+        (Some("opened"), Some("W-1"))
+    );
     let r = scan(&p.packer, "PAK-01", "a2", &wedge(PLATE, &e2, "PL1")).await;
     assert_eq!(r["code"], "not_in_order", "{r}");
-    assert!(r["message_da"].as_str().unwrap().contains("ikke plukket til denne ordre"));
+    assert!(r["message_da"]
+        .as_str()
+        .unwrap()
+        .contains("ikke plukket til denne ordre"));
     // W-2's pack (lot L2) is from another order's tote.
     let r = scan(&p.packer, "PAK-01", "a3", &wedge(POUCH, &e2, "L2")).await;
     assert_eq!(r["code"], "wrong_lot", "{r}");
@@ -391,7 +462,14 @@ async fn missing_extra_and_foreign_items_are_refused_with_the_reason(b: Backend)
     // Missing: one pack short of the order.
     let c = close(&p.packer, "PAK-01", json!({})).await;
     assert_eq!(c.body["code"], "not_complete");
-    assert!(c.body["message"].as_str().unwrap().contains("1 x Lukket pose 50 mm lot L1"), "{:?}", c.body);
+    assert!(
+        c.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 x Lukket pose 50 mm lot L1"),
+        "{:?}",
+        c.body
+    );
     let r = scan(&p.packer, "PAK-01", "a7", &wedge(POUCH, &e1, "L1")).await;
     assert_eq!(r["code"], "packed");
     let r = scan(&p.packer, "PAK-01", "a8", &wedge(POUCH, &e1, "L1")).await;
@@ -426,20 +504,35 @@ async fn a_lot_blocked_after_picking_is_refused_at_packing(b: Backend) {
     let tote = picked(&p, "W-1", json!([{ "gtin": POUCH, "quantity": 1 }])).await;
     let lead = p.app.user("lene", Role::Lead).await;
     let r = lead
-        .post("/api/lot-blocks", json!({ "gtin": POUCH, "lot": "L1", "reason": "recall R-17" }))
+        .post(
+            "/api/lot-blocks",
+            json!({ "gtin": POUCH, "lot": "L1", "reason": "recall R-17" }),
+        )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
-    let r = p.packer.post("/api/lot-blocks", json!({ "gtin": POUCH, "lot": "L1", "reason": "x" })).await;
+    let r = p
+        .packer
+        .post(
+            "/api/lot-blocks",
+            json!({ "gtin": POUCH, "lot": "L1", "reason": "x" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "only a lead blocks a lot");
     scan(&p.packer, "PAK-01", "b1", &tote).await;
     let r = scan(&p.packer, "PAK-01", "b2", &wedge(POUCH, &exp, "L1")).await;
     assert_eq!(r["code"], "lot_blocked", "{r}");
-    assert!(r["message_da"].as_str().unwrap().contains("recall R-17"), "{r}");
+    assert!(
+        r["message_da"].as_str().unwrap().contains("recall R-17"),
+        "{r}"
+    );
     assert_eq!(r["view"]["lots"][0]["blocked"], "recall R-17");
     let c = close(&p.packer, "PAK-01", json!({})).await;
     assert_eq!(c.body["code"], "empty_parcel");
     let r = lead
-        .post("/api/lot-blocks/release", json!({ "gtin": POUCH, "lot": "L1", "reason": "recall withdrawn" }))
+        .post(
+            "/api/lot-blocks/release",
+            json!({ "gtin": POUCH, "lot": "L1", "reason": "recall withdrawn" }),
+        )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let r = scan(&p.packer, "PAK-01", "b3", &wedge(POUCH, &exp, "L1")).await;
@@ -462,7 +555,10 @@ async fn a_damaged_pack_is_scrapped_and_picked_again_without_losing_what_was_sca
     common::receive(&p.admin, POUCH, "L2", &e2, "A-02-1", 3).await;
     let tote = picked(&p, "W-1", json!([{ "gtin": POUCH, "quantity": 2 }])).await;
     scan(&p.packer, "PAK-01", "d1", &tote).await;
-    assert_eq!(scan(&p.packer, "PAK-01", "d2", &wedge(POUCH, &e1, "L1")).await["code"], "packed");
+    assert_eq!(
+        scan(&p.packer, "PAK-01", "d2", &wedge(POUCH, &e1, "L1")).await["code"],
+        "packed"
+    );
     // The second pack is torn: scrapped from the tote and picked again.
     let r = p
         .packer
@@ -473,8 +569,16 @@ async fn a_damaged_pack_is_scrapped_and_picked_again_without_losing_what_was_sca
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["shorts"][0]["state"], "picking");
-    assert_eq!(r.body["items"].as_array().unwrap().len(), 1, "what was scanned stays");
-    assert!(r.body["missing"].to_string().contains("still to be picked"), "{:?}", r.body["missing"]);
+    assert_eq!(
+        r.body["items"].as_array().unwrap().len(),
+        1,
+        "what was scanned stays"
+    );
+    assert!(
+        r.body["missing"].to_string().contains("still to be picked"),
+        "{:?}",
+        r.body["missing"]
+    );
     // Reported twice (a retry): scrapped once.
     p.packer
         .post(
@@ -483,8 +587,16 @@ async fn a_damaged_pack_is_scrapped_and_picked_again_without_losing_what_was_sca
         )
         .await;
     let scrap = p.admin.get("/api/stock/units?owner=COLOPLAST").await.body;
-    let total: i64 = scrap.as_array().unwrap().iter().map(|u| u["quantity"].as_i64().unwrap()).sum();
-    assert_eq!(total, 4, "5 received - 1 scrapped (the scanned one is still in the tote)");
+    let total: i64 = scrap
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["quantity"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        total, 4,
+        "5 received - 1 scrapped (the scanned one is still in the tote)"
+    );
     let c = close(&p.packer, "PAK-01", json!({})).await;
     assert_eq!(c.body["code"], "not_complete", "{:?}", c.body);
     // The replacement is picked into the same tote (lot L2, the only one left).
@@ -516,32 +628,73 @@ async fn a_split_order_leaves_in_two_parcels_transferred_once(b: Backend) {
     scan(&p.packer, "PAK-01", "x0", &tote).await;
     let pack = wedge(POUCH, &exp, "L1");
     for i in 1..=2 {
-        assert_eq!(scan(&p.packer, "PAK-01", &format!("x{i}"), &pack).await["code"], "packed");
+        assert_eq!(
+            scan(&p.packer, "PAK-01", &format!("x{i}"), &pack).await["code"],
+            "packed"
+        );
     }
     let first = close(&p.packer, "PAK-01", json!({ "more": true })).await;
     assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
-    assert_eq!(first.body["label_job"], Value::Null, "its label waits for the count");
+    assert_eq!(
+        first.body["label_job"],
+        Value::Null,
+        "its label waits for the count"
+    );
     let s = p.web.get("/api/orders/W-1/status").await.body;
     assert_eq!(s["status"], "picked", "the order is not packed yet");
     assert_eq!(owned(&p, "payer:0751", "L1").await, 2);
     for i in 3..=4 {
-        assert_eq!(scan(&p.packer, "PAK-01", &format!("x{i}"), &pack).await["code"], "packed");
+        assert_eq!(
+            scan(&p.packer, "PAK-01", &format!("x{i}"), &pack).await["code"],
+            "packed"
+        );
     }
-    assert_eq!(scan(&p.packer, "PAK-01", "x5", &pack).await["code"], "extra_item");
+    assert_eq!(
+        scan(&p.packer, "PAK-01", "x5", &pack).await["code"],
+        "extra_item"
+    );
     let second = close(&p.packer, "PAK-01", json!({})).await;
     assert_eq!(second.status, StatusCode::OK, "{:?}", second.body);
     assert_ne!(first.body["sscc"], second.body["sscc"]);
-    let one = p.packer.get(&format!("/api/parcels/{}", first.body["id"])).await.body;
-    assert_eq!((one["seq"].as_i64(), one["parcels_total"].as_i64()), (Some(1), Some(2)));
-    assert_eq!((second.body["seq"].as_i64(), second.body["parcels_total"].as_i64()), (Some(2), Some(2)));
+    let one = p
+        .packer
+        .get(&format!("/api/parcels/{}", first.body["id"]))
+        .await
+        .body;
+    assert_eq!(
+        (one["seq"].as_i64(), one["parcels_total"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(
+        (
+            second.body["seq"].as_i64(),
+            second.body["parcels_total"].as_i64()
+        ),
+        (Some(2), Some(2))
+    );
     let labels = printed_label(&p, 2).await;
-    assert_eq!(labels.len(), 2, "both labels print when the order is complete");
-    assert!(labels.iter().any(|l| l.contains("1/2") && l.contains(first.body["sscc"].as_str().unwrap())));
-    assert!(labels.iter().any(|l| l.contains("2/2") && l.contains(second.body["sscc"].as_str().unwrap())));
-    assert_eq!(transfers_total(&p).await, 4, "every pack transferred exactly once");
+    assert_eq!(
+        labels.len(),
+        2,
+        "both labels print when the order is complete"
+    );
+    assert!(labels
+        .iter()
+        .any(|l| l.contains("1/2") && l.contains(first.body["sscc"].as_str().unwrap())));
+    assert!(labels
+        .iter()
+        .any(|l| l.contains("2/2") && l.contains(second.body["sscc"].as_str().unwrap())));
+    assert_eq!(
+        transfers_total(&p).await,
+        4,
+        "every pack transferred exactly once"
+    );
     assert_eq!(owned(&p, "COLOPLAST", "L1").await, 2);
     assert_eq!(owned(&p, "payer:0751", "L1").await, 4);
-    assert_eq!(p.web.get("/api/orders/W-1/status").await.body["status"], "packed");
+    assert_eq!(
+        p.web.get("/api/orders/W-1/status").await.body["status"],
+        "packed"
+    );
     p.printer.stop();
 }
 
@@ -562,24 +715,61 @@ async fn a_voided_parcel_gives_the_packs_back_and_its_sscc_is_never_used_again(b
     let sscc = c.body["sscc"].as_str().unwrap().to_string();
     assert_eq!(owned(&p, "COLOPLAST", "L1").await, 3);
 
-    let r = p.packer.post(&format!("/api/parcels/{id}/void"), json!({ "reason": "" })).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a reason is required");
     let r = p
         .packer
-        .post(&format!("/api/parcels/{id}/void"), json!({ "reason": "wrong box, label torn" }))
+        .post(&format!("/api/parcels/{id}/void"), json!({ "reason": "" }))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reason is required"
+    );
+    let r = p
+        .packer
+        .post(
+            &format!("/api/parcels/{id}/void"),
+            json!({ "reason": "wrong box, label torn" }),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["state"], "voided");
     assert_eq!(r.body["booking_state"], "void");
-    let t: Vec<i64> = r.body["transfers"].as_array().unwrap().iter().map(|t| t["quantity"].as_i64().unwrap()).collect();
+    let t: Vec<i64> = r.body["transfers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["quantity"].as_i64().unwrap())
+        .collect();
     assert_eq!(t, [2, -2], "reversed by a new entry, never by deleting one");
-    assert_eq!(owned(&p, "COLOPLAST", "L1").await, 5, "the producer owns them again");
+    assert_eq!(
+        owned(&p, "COLOPLAST", "L1").await,
+        5,
+        "the producer owns them again"
+    );
     assert_eq!(owned(&p, "payer:0751", "L1").await, 0);
-    let units = p.admin.get(&format!("/api/stock/units?location={tote}")).await.body;
-    let in_tote: i64 = units.as_array().unwrap().iter().map(|u| u["quantity"].as_i64().unwrap()).sum();
+    let units = p
+        .admin
+        .get(&format!("/api/stock/units?location={tote}"))
+        .await
+        .body;
+    let in_tote: i64 = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["quantity"].as_i64().unwrap())
+        .sum();
     assert_eq!(in_tote, 2, "the packs are back in the tote");
-    assert_eq!(p.web.get("/api/orders/W-1/status").await.body["status"], "picked");
-    let again = p.packer.post(&format!("/api/parcels/{id}/void"), json!({ "reason": "twice" })).await;
+    assert_eq!(
+        p.web.get("/api/orders/W-1/status").await.body["status"],
+        "picked"
+    );
+    let again = p
+        .packer
+        .post(
+            &format!("/api/parcels/{id}/void"),
+            json!({ "reason": "twice" }),
+        )
+        .await;
     assert_eq!(again.body["code"], "not_closed");
     let audit = p.admin.get("/api/audit?action=parcel.void").await.body;
     assert_eq!(audit.as_array().unwrap().len(), 1);
@@ -609,13 +799,23 @@ async fn four_pack_stations_closing_at_once_and_a_restart_never_repeat_an_sscc(b
     let stations = ["PAK-01", "PAK-02", "PAK-03", "PAK-04"];
     let mut totes = Vec::new();
     for i in 0..4 {
-        totes.push(picked(&p, &format!("W-{i}"), json!([{ "gtin": POUCH, "quantity": 1 }])).await);
+        totes.push(
+            picked(
+                &p,
+                &format!("W-{i}"),
+                json!([{ "gtin": POUCH, "quantity": 1 }]),
+            )
+            .await,
+        );
     }
     let mut packers = Vec::new();
     for (i, st) in stations.iter().enumerate() {
         let c = p.app.user(&format!("packer{i}"), Role::Packer).await;
         scan(&c, st, &format!("o{i}"), &totes[i]).await;
-        assert_eq!(scan(&c, st, &format!("p{i}"), &pack).await["code"], "packed");
+        assert_eq!(
+            scan(&c, st, &format!("p{i}"), &pack).await["code"],
+            "packed"
+        );
         packers.push(c);
     }
     // The four closes race: each in its own task.
@@ -663,7 +863,10 @@ async fn four_pack_stations_closing_at_once_and_a_restart_never_repeat_an_sscc(b
     let c = close(&q.packer, "PAK-01", json!({})).await;
     assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
     let last = c.body["sscc"].as_str().unwrap().to_string();
-    assert!(ssccs.iter().all(|s| s < &last), "after the restart the counter goes on");
+    assert!(
+        ssccs.iter().all(|s| s < &last),
+        "after the restart the counter goes on"
+    );
     ssccs.push(last);
     for s in &ssccs {
         check_sscc(s);
@@ -685,13 +888,23 @@ async fn an_over_weight_parcel_is_refused(b: Backend) {
     let tote = picked(&p, "W-1", json!([{ "gtin": POUCH, "quantity": 1 }])).await;
     scan(&p.packer, "PAK-01", "w0", &tote).await;
     scan(&p.packer, "PAK-01", "w1", &wedge(POUCH, &exp, "L1")).await;
-    let c = close(&p.packer, "PAK-01", json!({ "parcel_type": "S", "weight_g": 6200 })).await;
+    let c = close(
+        &p.packer,
+        "PAK-01",
+        json!({ "parcel_type": "S", "weight_g": 6200 }),
+    )
+    .await;
     assert_eq!(c.status, StatusCode::CONFLICT);
     assert_eq!(c.body["code"], "over_weight", "{:?}", c.body);
     let c = close(&p.packer, "PAK-01", json!({ "parcel_type": "XXL" })).await;
     assert_eq!(c.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(transfers_total(&p).await, 0, "nothing half-written");
-    let c = close(&p.packer, "PAK-01", json!({ "parcel_type": "M", "weight_g": 6200 })).await;
+    let c = close(
+        &p.packer,
+        "PAK-01",
+        json!({ "parcel_type": "M", "weight_g": 6200 }),
+    )
+    .await;
     assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
     assert_eq!(c.body["weight_source"], "scale");
     p.printer.stop();
@@ -764,16 +977,21 @@ async fn an_order_is_packed_with_a_serial_scanner_bound_to_a_pack_station(b: Bac
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let r = common::Client::send(
-        p.admin.req(reqwest::Method::PUT, "/api/scanners/pak-scn").json(&json!({
-            "path": pty.dev.display().to_string(), "station": "PAK-01", "baud": 115200,
-            "good_feedback": "07", "bad_feedback": "1b42",
-        })),
+        p.admin
+            .req(reqwest::Method::PUT, "/api/scanners/pak-scn")
+            .json(&json!({
+                "path": pty.dev.display().to_string(), "station": "PAK-01", "baud": 115200,
+                "good_feedback": "07", "bad_feedback": "1b42",
+            })),
     )
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while p.admin.get("/api/scanners").await.body[0]["status"]["connected"] != true {
-        assert!(std::time::Instant::now() < deadline, "scanner never connected");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "scanner never connected"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut host = std::fs::OpenOptions::new()
@@ -793,15 +1011,24 @@ async fn an_order_is_packed_with_a_serial_scanner_bound_to_a_pack_station(b: Bac
                 if s.as_array().unwrap().len() >= n {
                     return s;
                 }
-                assert!(std::time::Instant::now() < deadline, "scans not stored: {s}");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "scans not stored: {s}"
+                );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
     };
     // One scan at a time, each answered before the next, as a person scans.
-    for (i, scan) in [format!("]C0{tote}\r\n"), plate, pouch.clone(), pouch.clone(), pouch]
-        .iter()
-        .enumerate()
+    for (i, scan) in [
+        format!("]C0{tote}\r\n"),
+        plate,
+        pouch.clone(),
+        pouch.clone(),
+        pouch,
+    ]
+    .iter()
+    .enumerate()
     {
         host.write_all(scan.as_bytes()).unwrap();
         stored(i + 1).await;
@@ -811,7 +1038,12 @@ async fn an_order_is_packed_with_a_serial_scanner_bound_to_a_pack_station(b: Bac
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["used_for"].as_str().unwrap(), s["outcome"].as_str().unwrap()))
+        .map(|s| {
+            (
+                s["used_for"].as_str().unwrap(),
+                s["outcome"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         verdicts,
@@ -825,10 +1057,19 @@ async fn an_order_is_packed_with_a_serial_scanner_bound_to_a_pack_station(b: Bac
         "{scans}"
     );
     assert!(
-        scans[1]["message"].as_str().unwrap().contains("ikke plukket til denne ordre"),
+        scans[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ikke plukket til denne ordre"),
         "the reason, in Danish: {scans}"
     );
-    assert!(scans[4]["message"].as_str().unwrap().contains("allerede i pakken"), "{scans}");
+    assert!(
+        scans[4]["message"]
+            .as_str()
+            .unwrap()
+            .contains("allerede i pakken"),
+        "{scans}"
+    );
     // The feedback reached the scanner in order: good, bad, good, good, bad.
     let mut fb = [0u8; 7];
     let fb = tokio::task::spawn_blocking(move || host.read_exact(&mut fb).map(|_| fb))

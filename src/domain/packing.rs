@@ -52,7 +52,11 @@ fn from_gs1(scan: &gs1::Scan) -> Result<PackScanned, String> {
 /// Reads a scan typed by a keyboard-wedge handheld (see `picking::read_wedge` for the rules on
 /// GS1 without separators). A cut sticker's DataMatrix puts the job id (AI 91, always starting
 /// `cj-`) last, so where a wedge lost the separator it is put back before `91cj-`.
-pub fn read_wedge(text: &str, known_lots: &[String], today: NaiveDate) -> Result<PackScanned, String> {
+pub fn read_wedge(
+    text: &str,
+    known_lots: &[String],
+    today: NaiveDate,
+) -> Result<PackScanned, String> {
     let t = text.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ');
     if t.is_empty() {
         return Err("empty scan".into());
@@ -221,7 +225,11 @@ pub fn judge_item(
         ));
     }
     let candidates: Vec<&ToteLot> = match lot {
-        Some(lot) => of_product.iter().copied().filter(|l| l.lot == lot).collect(),
+        Some(lot) => of_product
+            .iter()
+            .copied()
+            .filter(|l| l.lot == lot)
+            .collect(),
         None => of_product
             .iter()
             .copied()
@@ -265,22 +273,37 @@ pub fn judge_item(
             return Err(refuse(
                 "expiry_mismatch",
                 format!("lot {} expires {}, the scan says {e}", l.lot, l.expiry),
-                format!("Lot {} udløber {}, men stregkoden siger {e}", l.lot, l.expiry),
+                format!(
+                    "Lot {} udløber {}, men stregkoden siger {e}",
+                    l.lot, l.expiry
+                ),
             ));
         }
     }
     if let Some(why) = &l.blocked {
         return Err(refuse(
             "lot_blocked",
-            format!("lot {} of {name} is blocked: {why}; take it out of the tote", l.lot),
-            format!("Lot {} af {name} er spærret: {why}. Tag den ud af kassen", l.lot),
+            format!(
+                "lot {} of {name} is blocked: {why}; take it out of the tote",
+                l.lot
+            ),
+            format!(
+                "Lot {} af {name} er spærret: {why}. Tag den ud af kassen",
+                l.lot
+            ),
         ));
     }
     if expired(&l.expiry, today) {
         return Err(refuse(
             "lot_expired",
-            format!("lot {} of {name} expired on {}; take it out of the tote", l.lot, l.expiry),
-            format!("Lot {} af {name} udløb {}. Tag den ud af kassen", l.lot, l.expiry),
+            format!(
+                "lot {} of {name} expired on {}; take it out of the tote",
+                l.lot, l.expiry
+            ),
+            format!(
+                "Lot {} af {name} udløb {}. Tag den ud af kassen",
+                l.lot, l.expiry
+            ),
         ));
     }
     let left = l.to_scan();
@@ -288,13 +311,22 @@ pub fn judge_item(
         return Err(if left == 0 {
             refuse(
                 "extra_item",
-                format!("every pack of {name} lot {} is in the parcel already", l.lot),
-                format!("Alle pakninger af {name} lot {} er allerede i pakken", l.lot),
+                format!(
+                    "every pack of {name} lot {} is in the parcel already",
+                    l.lot
+                ),
+                format!(
+                    "Alle pakninger af {name} lot {} er allerede i pakken",
+                    l.lot
+                ),
             )
         } else {
             refuse(
                 "extra_item",
-                format!("only {left} more of {name} lot {} belong in the parcel", l.lot),
+                format!(
+                    "only {left} more of {name} lot {} belong in the parcel",
+                    l.lot
+                ),
                 format!("Der mangler kun {left} af {name} lot {}", l.lot),
             )
         });
@@ -357,7 +389,10 @@ pub fn judge_cut_box(
     if expired(&j.expiry, today) {
         return Err(refuse(
             "lot_expired",
-            format!("lot {} of {} expired on {}", j.lot, j.product_name, j.expiry),
+            format!(
+                "lot {} of {} expired on {}",
+                j.lot, j.product_name, j.expiry
+            ),
             format!("Lot {} af {} udløb {}", j.lot, j.product_name, j.expiry),
         ));
     }
@@ -393,7 +428,10 @@ pub fn missing(lots: &[ToteLot], boxes: &[CutBox], lines_short: &[(String, i64)]
     for b in boxes.iter().filter(|b| !b.verified && !b.packed) {
         out.push(Missing {
             what: format!("cut box {} ({} x {})", b.job_id, b.quantity, b.product_name),
-            what_da: format!("hulklip-æske {} ({} stk {})", b.job_id, b.quantity, b.product_name),
+            what_da: format!(
+                "hulklip-æske {} ({} stk {})",
+                b.job_id, b.quantity, b.product_name
+            ),
         });
     }
     for (name, n) in lines_short {
@@ -497,7 +535,8 @@ mod tests {
             Ok(PackScanned::CutBox("cj-12-1-1".into()))
         );
         assert_eq!(
-            read_wedge("010570893200001717271231" , &[], today).map(|s| matches!(s, PackScanned::Item { .. })),
+            read_wedge("010570893200001717271231", &[], today)
+                .map(|s| matches!(s, PackScanned::Item { .. })),
             Ok(true)
         );
         assert_eq!(
@@ -505,11 +544,21 @@ mod tests {
             Ok(PackScanned::CutBox("cj-12-1-1".into()))
         );
         assert_eq!(
-            read_wedge("(01)05708932000017(17)271231(10)CO88721(91)cj-3-2-1", &[], today),
+            read_wedge(
+                "(01)05708932000017(17)271231(10)CO88721(91)cj-3-2-1",
+                &[],
+                today
+            ),
             Ok(PackScanned::CutBox("cj-3-2-1".into()))
         );
-        assert_eq!(read_wedge("CJ-7-1-1", &[], today), Ok(PackScanned::CutBox("cj-7-1-1".into())));
-        assert_eq!(read_wedge("TOTE-003", &[], today), Ok(PackScanned::Code("TOTE-003".into())));
+        assert_eq!(
+            read_wedge("CJ-7-1-1", &[], today),
+            Ok(PackScanned::CutBox("cj-7-1-1".into()))
+        );
+        assert_eq!(
+            read_wedge("TOTE-003", &[], today),
+            Ok(PackScanned::Code("TOTE-003".into()))
+        );
         assert_eq!(
             read_serial(b"]C0TOTE-003\r", today),
             Ok(PackScanned::Code("TOTE-003".into()))
@@ -524,14 +573,28 @@ mod tests {
         let e = judge_item(&lots, G, Some("L1"), None, 2, today).unwrap_err();
         assert_eq!(e.code, "extra_item");
         let full = [lot(G, "L1", 2, 0, 2)];
-        assert_eq!(judge_item(&full, G, Some("L1"), None, 1, today).unwrap_err().code, "extra_item");
-        assert_eq!(judge_item(&lots, G, Some("L9"), None, 1, today).unwrap_err().code, "wrong_lot");
         assert_eq!(
-            judge_item(&lots, "05708932000017", None, None, 1, today).unwrap_err().code,
+            judge_item(&full, G, Some("L1"), None, 1, today)
+                .unwrap_err()
+                .code,
+            "extra_item"
+        );
+        assert_eq!(
+            judge_item(&lots, G, Some("L9"), None, 1, today)
+                .unwrap_err()
+                .code,
+            "wrong_lot"
+        );
+        assert_eq!(
+            judge_item(&lots, "05708932000017", None, None, 1, today)
+                .unwrap_err()
+                .code,
             "not_in_order"
         );
         assert_eq!(
-            judge_item(&lots, G, Some("L1"), Some(d("2027-01-01")), 1, today).unwrap_err().code,
+            judge_item(&lots, G, Some("L1"), Some(d("2027-01-01")), 1, today)
+                .unwrap_err()
+                .code,
             "expiry_mismatch"
         );
     }
@@ -541,16 +604,31 @@ mod tests {
         let today = d("2026-12-03");
         let mut b = lot(G, "L1", 2, 0, 0);
         b.blocked = Some("recall R-1".into());
-        assert_eq!(judge_item(&[b], G, Some("L1"), None, 1, today).unwrap_err().code, "lot_blocked");
+        assert_eq!(
+            judge_item(&[b], G, Some("L1"), None, 1, today)
+                .unwrap_err()
+                .code,
+            "lot_blocked"
+        );
         let old = lot(G, "L1", 2, 0, 0);
         assert_eq!(
-            judge_item(&[old], G, Some("L1"), None, 1, d("2027-07-01")).unwrap_err().code,
+            judge_item(&[old], G, Some("L1"), None, 1, d("2027-07-01"))
+                .unwrap_err()
+                .code,
             "lot_expired"
         );
         let cut = lot(G, "L1", 2, 2, 0);
-        assert_eq!(judge_item(&[cut], G, Some("L1"), None, 1, today).unwrap_err().code, "scan_cut_box");
+        assert_eq!(
+            judge_item(&[cut], G, Some("L1"), None, 1, today)
+                .unwrap_err()
+                .code,
+            "scan_cut_box"
+        );
         let two = [lot(G, "L1", 1, 0, 0), lot(G, "L2", 1, 0, 0)];
-        assert_eq!(judge_item(&two, G, None, None, 1, today).unwrap_err().code, "lot_required");
+        assert_eq!(
+            judge_item(&two, G, None, None, 1, today).unwrap_err().code,
+            "lot_required"
+        );
         assert!(judge_item(&two[..1], G, None, None, 1, today).is_ok());
     }
 
@@ -571,13 +649,31 @@ mod tests {
             packed: false,
         };
         assert!(judge_cut_box(1, "cj-1-1-1", Some(&j), &[], today).is_ok());
-        assert_eq!(judge_cut_box(2, "cj-1-1-1", Some(&j), &[], today).unwrap_err().code, "wrong_order");
-        assert_eq!(judge_cut_box(1, "cj-9", None, &[], today).unwrap_err().code, "unknown_cut_box");
+        assert_eq!(
+            judge_cut_box(2, "cj-1-1-1", Some(&j), &[], today)
+                .unwrap_err()
+                .code,
+            "wrong_order"
+        );
+        assert_eq!(
+            judge_cut_box(1, "cj-9", None, &[], today).unwrap_err().code,
+            "unknown_cut_box"
+        );
         j.verified = true;
-        assert_eq!(judge_cut_box(1, "cj-1-1-1", Some(&j), &[], today).unwrap_err().code, "already_packed");
+        assert_eq!(
+            judge_cut_box(1, "cj-1-1-1", Some(&j), &[], today)
+                .unwrap_err()
+                .code,
+            "already_packed"
+        );
         j.verified = false;
         j.state = "running".into();
-        assert_eq!(judge_cut_box(1, "cj-1-1-1", Some(&j), &[], today).unwrap_err().code, "cut_not_finished");
+        assert_eq!(
+            judge_cut_box(1, "cj-1-1-1", Some(&j), &[], today)
+                .unwrap_err()
+                .code,
+            "cut_not_finished"
+        );
     }
 
     #[test]

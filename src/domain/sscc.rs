@@ -120,10 +120,7 @@ impl SsccPlan {
             return None;
         }
         let width = 16 - self.company_prefix.len();
-        let body = format!(
-            "{}{}{serial:0width$}",
-            self.extension, self.company_prefix
-        );
+        let body = format!("{}{}{serial:0width$}", self.extension, self.company_prefix);
         let check = check_digit(&body)?;
         Some(Sscc(format!("{body}{check}")))
     }
@@ -148,10 +145,7 @@ mod tests {
     fn a_plan_numbers_serials_inside_its_prefix() {
         let p = SsccPlan::new(1, "0614141", None, None).unwrap();
         assert_eq!(p.key(), "10614141");
-        assert_eq!(
-            p.sscc(123456789).unwrap().as_str(),
-            "106141411234567897"
-        );
+        assert_eq!(p.sscc(123456789).unwrap().as_str(), "106141411234567897");
         assert_eq!(p.sscc(1).unwrap().as_str().len(), 18);
         assert!(p.sscc(0).is_none());
         assert!(p.sscc(1_000_000_000).is_none());

@@ -24,14 +24,23 @@ fn parse(r: &BlockRequest) -> Result<(String, String, String)> {
     Ok((gtin, lot.as_str().to_string(), reason))
 }
 
-async fn record(ctx: &Ctx, actor: &Actor, action: &str, r: &BlockRequest, blocked: bool) -> Result<()> {
+async fn record(
+    ctx: &Ctx,
+    actor: &Actor,
+    action: &str,
+    r: &BlockRequest,
+    blocked: bool,
+) -> Result<()> {
     let (gtin, lot, reason) = parse(r)?;
     let mut tx = ctx.db.begin_write().await?;
     let subject = format!("lot:{gtin}/{lot}");
     if blocked {
         db::insert_block(tx.conn(), &gtin, &lot, &reason, &actor.name).await?;
     } else if db::release_blocks(tx.conn(), &gtin, &lot, &actor.name).await? == 0 {
-        return Err(Error::conflict("not_blocked", format!("lot {lot} of {gtin} is not blocked")));
+        return Err(Error::conflict(
+            "not_blocked",
+            format!("lot {lot} of {gtin} is not blocked"),
+        ));
     }
     crate::store::audit::append(
         tx.conn(),
@@ -44,8 +53,12 @@ async fn record(ctx: &Ctx, actor: &Actor, action: &str, r: &BlockRequest, blocke
         },
     )
     .await?;
-    tx.event(action, &subject, &json!({ "gtin": gtin, "lot": lot, "reason": reason, "by": actor.name }))
-        .await?;
+    tx.event(
+        action,
+        &subject,
+        &json!({ "gtin": gtin, "lot": lot, "reason": reason, "by": actor.name }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -134,11 +134,13 @@ pub(crate) async fn station(conn: &mut AnyConnection, code: &str) -> Result<Stri
 
 /// The pack stations: the locations of kind `packing`.
 pub async fn stations(ctx: &Ctx) -> Result<Vec<String>> {
-    Ok(crate::store::catalog::list_locations(ctx.db.pool(), Some("packing"), None)
-        .await?
-        .into_iter()
-        .map(|l| l.code)
-        .collect())
+    Ok(
+        crate::store::catalog::list_locations(ctx.db.pool(), Some("packing"), None)
+            .await?
+            .into_iter()
+            .map(|l| l.code)
+            .collect(),
+    )
 }
 
 fn name_of(lines: &[orders_db::LineRow], gtin: &str) -> String {
@@ -156,15 +158,23 @@ pub(crate) struct Contents {
     pub lots: Vec<ToteLot>,
     pub boxes: Vec<CutBox>,
     pub units: Vec<db::ToteUnit>,
+    pub parcels: Vec<ParcelRow>,
     pub open: Option<ParcelRow>,
     pub items: Vec<ItemRow>,
     pub missing: Vec<Missing>,
+    jobs: Vec<db::CutJobRow>,
+    blocks: Vec<(String, String, String)>,
 }
 
 pub(crate) async fn contents(conn: &mut AnyConnection, o: &OrderRow) -> Result<Contents> {
     let lines = orders_db::lines(conn, o.id).await?;
     let units = match &o.tote {
-        Some(t) if matches!(o.status, OrderStatus::Picking | OrderStatus::Picked | OrderStatus::Cutting) => {
+        Some(t)
+            if matches!(
+                o.status,
+                OrderStatus::Picking | OrderStatus::Picked | OrderStatus::Cutting
+            ) =>
+        {
             db::tote_units(conn, t).await?
         }
         _ => Vec::new(),
@@ -180,8 +190,38 @@ pub(crate) async fn contents(conn: &mut AnyConnection, o: &OrderRow) -> Result<C
     gtins.sort();
     gtins.dedup();
     let blocks = db::blocks_of(conn, &gtins).await?;
+    Ok(assemble(Contents {
+        lines,
+        lots: Vec::new(),
+        boxes: Vec::new(),
+        units,
+        parcels,
+        open,
+        items,
+        missing: Vec::new(),
+        jobs,
+        blocks,
+    }))
+}
+
+/// Reads the parcel being filled again (after a scan went into it) and assembles anew.
+async fn refresh_open(conn: &mut AnyConnection, o: &OrderRow, mut c: Contents) -> Result<Contents> {
+    if c.open.is_none() {
+        c.parcels = db::parcels_of_order(conn, o.id).await?;
+        c.open = c.parcels.iter().find(|p| p.state == "open").cloned();
+    }
+    if let Some(p) = &c.open {
+        c.items = db::items_of_parcel(conn, p.id).await?;
+        c.jobs = db::cut_jobs_of_order(conn, o.id).await?;
+    }
+    Ok(assemble(c))
+}
+
+/// What is in the tote by lot, the cut boxes, and what is missing, from what was read.
+fn assemble(mut c: Contents) -> Contents {
+    let (units, jobs, blocks, items, lines) = (&c.units, &c.jobs, &c.blocks, &c.items, &c.lines);
     let mut by_lot: BTreeMap<(String, String, String), ToteLot> = BTreeMap::new();
-    for u in &units {
+    for u in units {
         let l = by_lot
             .entry((u.gtin.clone(), u.lot.clone(), u.expiry.clone()))
             .or_insert_with(|| ToteLot {
@@ -205,7 +245,7 @@ pub(crate) async fn contents(conn: &mut AnyConnection, o: &OrderRow) -> Result<C
         }
     }
     let mut boxes = Vec::new();
-    for j in &jobs {
+    for j in jobs {
         let packed = j.parcel.as_ref().is_some_and(|(_, s)| s == "closed");
         let verified = j.parcel.as_ref().is_some_and(|(_, s)| s == "open");
         if !packed {
@@ -242,16 +282,10 @@ pub(crate) async fn contents(conn: &mut AnyConnection, o: &OrderRow) -> Result<C
         .filter(|l| l.picked < l.quantity)
         .map(|l| (l.product_name.clone(), l.quantity - l.picked))
         .collect();
-    let missing = rules::missing(&lots, &boxes, &short);
-    Ok(Contents {
-        lines,
-        lots,
-        boxes,
-        units,
-        open,
-        items,
-        missing,
-    })
+    c.missing = rules::missing(&lots, &boxes, &short);
+    c.lots = lots;
+    c.boxes = boxes;
+    c
 }
 
 async fn view_of(
@@ -261,10 +295,21 @@ async fn view_of(
     o: &OrderRow,
 ) -> Result<PackView> {
     let c = contents(conn, o).await?;
-    let parcels: Vec<ParcelRow> = db::parcels_of_order(conn, o.id)
-        .await?
-        .into_iter()
+    view_from(ctx, conn, station, o, c).await
+}
+
+async fn view_from(
+    ctx: &Ctx,
+    conn: &mut AnyConnection,
+    station: &str,
+    o: &OrderRow,
+    c: Contents,
+) -> Result<PackView> {
+    let parcels: Vec<ParcelRow> = c
+        .parcels
+        .iter()
         .filter(|p| p.state != "open")
+        .cloned()
         .collect();
     let shorts = db::shorts_of_order(conn, o.id).await?;
     let packs: Vec<(String, Option<i64>, i64)> = c
@@ -352,9 +397,12 @@ async fn read_recipient(
 pub async fn open(ctx: &Ctx, actor: &Actor, station_code: &str, code: &str) -> Result<PackView> {
     let mut tx = ctx.db.begin_write().await?;
     let station = station(tx.conn(), station_code).await?;
-    let o = find_order(tx.conn(), code)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("an order in tote or with reference {}", code.trim())))?;
+    let o = find_order(tx.conn(), code).await?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "an order in tote or with reference {}",
+            code.trim()
+        ))
+    })?;
     db::put_session(tx.conn(), &station, o.id, &actor.name).await?;
     let recipient = read_recipient(&mut tx, actor, &station, &o).await?;
     let mut v = view_of(ctx, tx.conn(), &station, &o).await?;
@@ -465,13 +513,15 @@ async fn scan_input(
         Some(id) => orders_db::order_for_update(tx.conn(), backend, OrderRef::Id(id)).await?,
         None => None,
     };
-    let known_lots: Vec<String> = match &order {
-        Some(o) => match &o.tote {
-            Some(t) => db::tote_units(tx.conn(), t).await?.into_iter().map(|u| u.lot).collect(),
-            None => Vec::new(),
-        },
-        None => Vec::new(),
+    // What the open order's tote holds, read once for the verdict and the answer.
+    let mut loaded = match &order {
+        Some(o) => Some(contents(tx.conn(), o).await?),
+        None => None,
     };
+    let known_lots: Vec<String> = loaded
+        .as_ref()
+        .map(|c| c.units.iter().map(|u| u.lot.clone()).collect())
+        .unwrap_or_default();
     let scanned = match input {
         Input::Wedge(t) => rules::read_wedge(t, &known_lots, today),
         Input::Serial(b) => rules::read_serial(b, today),
@@ -479,16 +529,18 @@ async fn scan_input(
     let outcome = |code: &str| {
         ctx.metrics
             .pack_scans
-            .get_or_create(&crate::metrics::OutcomeLabel { outcome: code.into() })
+            .get_or_create(&crate::metrics::OutcomeLabel {
+                outcome: code.into(),
+            })
             .inc();
     };
     let scanned = match scanned {
         Ok(s) => s,
         Err(e) => {
             outcome("unreadable");
-            let view = match &order {
-                Some(o) => Some(view_of(ctx, tx.conn(), &station, o).await?),
-                None => None,
+            let view = match (&order, loaded.take()) {
+                (Some(o), Some(c)) => Some(view_from(ctx, tx.conn(), &station, o, c).await?),
+                _ => None,
             };
             return Ok(refused(
                 rules::refuse("unreadable", e.clone(), format!("Ulæselig stregkode: {e}")),
@@ -499,9 +551,9 @@ async fn scan_input(
     if let PackScanned::Code(code) = &scanned {
         let Some(o) = find_order(tx.conn(), code).await? else {
             outcome("unknown_code");
-            let view = match &order {
-                Some(o) => Some(view_of(ctx, tx.conn(), &station, o).await?),
-                None => None,
+            let view = match (&order, loaded.take()) {
+                (Some(o), Some(c)) => Some(view_from(ctx, tx.conn(), &station, o, c).await?),
+                _ => None,
             };
             return Ok(refused(
                 rules::refuse(
@@ -525,7 +577,7 @@ async fn scan_input(
             view: Some(view),
         });
     }
-    let Some(o) = order else {
+    let (Some(o), Some(c)) = (order, loaded) else {
         outcome("no_order");
         return Ok(refused(
             rules::refuse(
@@ -538,7 +590,7 @@ async fn scan_input(
     };
     let key = format!("pack:{}:{scan_id}", o.id);
     if db::item_by_key(tx.conn(), &key).await?.is_some() {
-        let view = view_of(ctx, tx.conn(), &station, &o).await?;
+        let view = view_from(ctx, tx.conn(), &station, &o, c).await?;
         return Ok(PackScanResult {
             accepted: true,
             code: "packed".into(),
@@ -559,14 +611,21 @@ async fn scan_input(
         } else {
             rules::refuse(
                 "not_picked",
-                format!("order {} is {}, not ready for packing", o.external_id, o.status.as_str()),
-                format!("Ordre {} er ikke klar til pakning ({})", o.external_id, o.status.as_str()),
+                format!(
+                    "order {} is {}, not ready for packing",
+                    o.external_id,
+                    o.status.as_str()
+                ),
+                format!(
+                    "Ordre {} er ikke klar til pakning ({})",
+                    o.external_id,
+                    o.status.as_str()
+                ),
             )
         };
-        let view = view_of(ctx, tx.conn(), &station, &o).await?;
+        let view = view_from(ctx, tx.conn(), &station, &o, c).await?;
         return Ok(refused(r, Some(view)));
     }
-    let c = contents(tx.conn(), &o).await?;
     let verdict = match &scanned {
         PackScanned::Item { gtin, lot, expiry } => {
             rules::judge_item(&c.lots, gtin, lot.as_deref(), *expiry, qty, today)
@@ -597,9 +656,7 @@ async fn scan_input(
         Err(r) => {
             outcome(r.code);
             tracing::info!(order = %o.external_id, %station, code = r.code, "pack scan refused");
-            drop(tx);
-            let mut conn = ctx.db.pool().acquire().await?;
-            let view = view_of(ctx, &mut conn, &station, &o).await?;
+            let view = view_from(ctx, tx.conn(), &station, &o, c).await?;
             return Ok(refused(r, Some(view)));
         }
         Ok(a) => a,
@@ -617,10 +674,19 @@ async fn scan_input(
         }
     };
     let (gtin, lot, expiry, n, job) = match &accepted {
-        Accepted::Packs { gtin, lot, expiry, qty } => (gtin, lot, expiry, *qty, None),
-        Accepted::CutBox { job_id, gtin, lot, expiry, qty } => {
-            (gtin, lot, expiry, *qty, Some(job_id.as_str()))
-        }
+        Accepted::Packs {
+            gtin,
+            lot,
+            expiry,
+            qty,
+        } => (gtin, lot, expiry, *qty, None),
+        Accepted::CutBox {
+            job_id,
+            gtin,
+            lot,
+            expiry,
+            qty,
+        } => (gtin, lot, expiry, *qty, Some(job_id.as_str())),
     };
     db::insert_item(
         tx.conn(),
@@ -645,7 +711,10 @@ async fn scan_input(
     )
     .await?;
     let name = name_of(&c.lines, gtin);
-    let view = view_of(ctx, tx.conn(), &station, &o).await?;
+    let lot = lot.clone();
+    let job = job.map(str::to_string);
+    let c = refresh_open(tx.conn(), &o, c).await?;
+    let view = view_from(ctx, tx.conn(), &station, &o, c).await?;
     tx.commit().await?;
     outcome("packed");
     let (message, message_da) = match job {
@@ -689,7 +758,10 @@ pub async fn short(
     let key = match r.request_key.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(k) if k.len() > 128 => {
-            return Err(Error::invalid("request_key", "must be at most 128 characters"))
+            return Err(Error::invalid(
+                "request_key",
+                "must be at most 128 characters",
+            ))
         }
         Some(k) => Some(format!("packshort:{k}")),
     };
@@ -711,11 +783,19 @@ pub async fn short(
     if o.status != OrderStatus::Picked {
         return Err(Error::conflict(
             "not_picked",
-            format!("order {} is {}, not at packing", o.external_id, o.status.as_str()),
+            format!(
+                "order {} is {}, not at packing",
+                o.external_id,
+                o.status.as_str()
+            ),
         ));
     }
     let c = contents(tx.conn(), &o).await?;
-    let Some(l) = c.lots.iter().find(|l| l.gtin == gtin && l.lot == lot.as_str()) else {
+    let Some(l) = c
+        .lots
+        .iter()
+        .find(|l| l.gtin == gtin && l.lot == lot.as_str())
+    else {
         return Err(Error::conflict(
             "not_in_order",
             format!("lot {} of {gtin} is not in the tote", lot.as_str()),
@@ -745,17 +825,28 @@ pub async fn short(
         .ok_or_else(|| Error::conflict("not_in_order", "the tote has no such unit"))?
         .clone();
     let op_key = key.clone().unwrap_or_else(|| {
-        format!("packshort:{}:{}", o.id, crate::service::auth::random_secret(8))
+        format!(
+            "packshort:{}:{}",
+            o.id,
+            crate::service::auth::random_secret(8)
+        )
     });
     let hash = super::auth::sha256_hex(&format!("{}:{gtin}:{}:{qty}", o.id, lot.as_str()));
     let op_id = stock_db::insert_op(tx.conn(), "scrap", Some(&op_key), &hash, &actor.name)
         .await?
         .ok_or_else(|| Error::conflict("idempotency_key_in_use", "this short is being reported"))?;
     let Ok((before, after)) = stock_db::change_qty(tx.conn(), unit.unit_id, -qty).await? else {
-        return Err(Error::conflict("not_in_order", "the tote holds fewer packs"));
+        return Err(Error::conflict(
+            "not_in_order",
+            "the tote holds fewer packs",
+        ));
     };
     let why = format!("damaged: found at packing: {reason}");
-    let reference = format!("order {} tote {}", o.external_id, o.tote.clone().unwrap_or_default());
+    let reference = format!(
+        "order {} tote {}",
+        o.external_id,
+        o.tote.clone().unwrap_or_default()
+    );
     let entry = stock_db::insert_ledger(
         tx.conn(),
         &NewLedger {

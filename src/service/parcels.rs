@@ -234,12 +234,18 @@ pub async fn close(
     }
     .ok_or_else(|| {
         let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
-        Error::invalid("parcel_type", format!("must be one of {}", names.join(", ")))
+        Error::invalid(
+            "parcel_type",
+            format!("must be one of {}", names.join(", ")),
+        )
     })?
     .clone();
     if let Some(w) = r.weight_g {
         if !(1..=100_000).contains(&w) {
-            return Err(Error::invalid("weight_g", "must be between 1 and 100000 grams"));
+            return Err(Error::invalid(
+                "weight_g",
+                "must be between 1 and 100000 grams",
+            ));
         }
     }
     let mut tx = ctx.db.begin_write().await?;
@@ -268,7 +274,11 @@ pub async fn close(
         s => {
             return Err(Error::conflict(
                 "not_picked",
-                format!("order {} is {}, not ready for packing", o.external_id, s.as_str()),
+                format!(
+                    "order {} is {}, not ready for packing",
+                    o.external_id,
+                    s.as_str()
+                ),
             ))
         }
     }
@@ -355,8 +365,17 @@ pub async fn close(
                 .await?
                 .ok_or_else(|| Error::NotFound(format!("stock unit {}", u.unit_id)))?;
             entries.extend(
-                transfer_leg(&mut tx, op_id, &unit, &station, &payer, take, &reference, &actor.name)
-                    .await?,
+                transfer_leg(
+                    &mut tx,
+                    op_id,
+                    &unit,
+                    &station,
+                    &payer,
+                    take,
+                    &reference,
+                    &actor.name,
+                )
+                .await?,
             );
             db::insert_transfer(
                 tx.conn(),
@@ -496,7 +515,10 @@ pub async fn print_labels(ctx: &Ctx, order_id: i64) -> Result<()> {
             .ok_or_else(|| Error::NotFound(format!("order {order_id}")))?;
         (o, db::parcels_of_order(&mut conn, order_id).await?)
     };
-    for p in parcels.iter().filter(|p| p.state == "closed" && p.label_job.is_none()) {
+    for p in parcels
+        .iter()
+        .filter(|p| p.state == "closed" && p.label_job.is_none())
+    {
         let printer = label_printer(ctx, &p.station).await?;
         let job = super::printing::print(
             ctx,
@@ -563,13 +585,19 @@ pub async fn void(ctx: &Ctx, actor: &Actor, id: i64, r: &VoidRequest) -> Result<
     if p.state != "closed" {
         return Err(Error::conflict(
             "not_closed",
-            format!("parcel {id} is {}: only a closed parcel can be voided", p.state),
+            format!(
+                "parcel {id} is {}: only a closed parcel can be voided",
+                p.state
+            ),
         ));
     }
     if p.booking_state != "waiting" {
         return Err(Error::conflict(
             "handed_over",
-            format!("parcel {id} is past booking ({}): it cannot be voided here", p.booking_state),
+            format!(
+                "parcel {id} is past booking ({}): it cannot be voided here",
+                p.booking_state
+            ),
         ));
     }
     let tote = match r.tote.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -601,7 +629,10 @@ pub async fn void(ctx: &Ctx, actor: &Actor, id: i64, r: &VoidRequest) -> Result<
     )
     .await?
     .ok_or_else(|| Error::conflict("not_closed", "this parcel is being voided"))?;
-    let reference = format!("void of parcel {} ({reason})", p.sscc.clone().unwrap_or_default());
+    let reference = format!(
+        "void of parcel {} ({reason})",
+        p.sscc.clone().unwrap_or_default()
+    );
     let mut entries = Vec::new();
     for t in transfers.iter().filter(|t| t.quantity > 0) {
         let key = UnitKey {
@@ -612,15 +643,24 @@ pub async fn void(ctx: &Ctx, actor: &Actor, id: i64, r: &VoidRequest) -> Result<
             owner: &t.payer,
             status: "available",
         };
-        let unit_id = db::unit_id_by_key(tx.conn(), &key)
-            .await?
-            .ok_or_else(|| Error::conflict("tote_mismatch", "the parcel's packs are not at the station"))?;
+        let unit_id = db::unit_id_by_key(tx.conn(), &key).await?.ok_or_else(|| {
+            Error::conflict("tote_mismatch", "the parcel's packs are not at the station")
+        })?;
         let unit = stock_db::unit(tx.conn(), unit_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("stock unit {unit_id}")))?;
         entries.extend(
-            transfer_leg(&mut tx, op_id, &unit, &tote, &t.producer, t.quantity, &reference, &actor.name)
-                .await?,
+            transfer_leg(
+                &mut tx,
+                op_id,
+                &unit,
+                &tote,
+                &t.producer,
+                t.quantity,
+                &reference,
+                &actor.name,
+            )
+            .await?,
         );
         db::insert_transfer(
             tx.conn(),
@@ -704,13 +744,18 @@ pub async fn reprint(ctx: &Ctx, actor: &Actor, id: i64, r: &ReprintRequest) -> R
     if p.state != "closed" {
         return Err(Error::conflict(
             "not_closed",
-            format!("parcel {id} is {}: only a closed parcel's label is printed", p.state),
+            format!(
+                "parcel {id} is {}: only a closed parcel's label is printed",
+                p.state
+            ),
         ));
     }
     let Some(job) = &p.label_job else {
         return Err(Error::conflict(
             "not_printed",
-            format!("parcel {id}'s label has not been printed yet (the order has parcels still open)"),
+            format!(
+                "parcel {id}'s label has not been printed yet (the order has parcels still open)"
+            ),
         ));
     };
     let j = super::printing::reprint(ctx, actor, job, r.printer.as_deref()).await?;

@@ -19,7 +19,10 @@ pub struct ToteUnit {
     pub qty: i64,
 }
 
-pub async fn tote_units(conn: &mut AnyConnection, tote: &str) -> Result<Vec<ToteUnit>, sqlx::Error> {
+pub async fn tote_units(
+    conn: &mut AnyConnection,
+    tote: &str,
+) -> Result<Vec<ToteUnit>, sqlx::Error> {
     let rows = sqlx::query(
         "select s.id, s.gtin, p.name, p.producer, p.weight_g, s.lot, s.expiry, s.owner, s.status, s.qty
          from stock_units s join products p on p.gtin = s.gtin
@@ -47,7 +50,10 @@ pub async fn tote_units(conn: &mut AnyConnection, tote: &str) -> Result<Vec<Tote
 }
 
 /// The order in a tote now: picked, in cutting or still picking (a packed order has left it).
-pub async fn order_in_tote(conn: &mut AnyConnection, tote: &str) -> Result<Option<i64>, sqlx::Error> {
+pub async fn order_in_tote(
+    conn: &mut AnyConnection,
+    tote: &str,
+) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query(
         "select id from orders where tote = $1 and status in ('picking', 'picked', 'cutting')
          order by id desc limit 1",
@@ -548,7 +554,10 @@ pub struct NewTransfer<'a> {
     pub payer: &'a str,
 }
 
-pub async fn insert_transfer(conn: &mut AnyConnection, t: &NewTransfer<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert_transfer(
+    conn: &mut AnyConnection,
+    t: &NewTransfer<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into ownership_transfers (op_id, parcel_id, order_id, sscc, gtin, lot, expiry, quantity, producer, payer, at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -805,7 +814,11 @@ pub async fn list_blocks(pool: &AnyPool, active_only: bool) -> Result<Vec<BlockR
 }
 
 /// Takes `qty` packs off `line_id`'s picked count (a pack scrapped at packing).
-pub async fn unpick_line(conn: &mut AnyConnection, line_id: i64, qty: i64) -> Result<(), sqlx::Error> {
+pub async fn unpick_line(
+    conn: &mut AnyConnection,
+    line_id: i64,
+    qty: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("update order_lines set picked = picked - $2 where id = $1 and picked >= $2")
         .bind(line_id)
         .bind(qty)

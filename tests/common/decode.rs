@@ -87,4 +87,3 @@ pub fn zxing(png: &Path) -> (String, String) {
     };
     (field("Text:"), field("Identifier:"))
 }
-

@@ -69,4 +69,3 @@ impl Drop for Pty {
         let _ = self.child.wait();
     }
 }
-

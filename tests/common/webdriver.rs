@@ -200,4 +200,3 @@ impl Browser {
         let _ = self.http.delete(&self.base).send().await;
     }
 }
-

@@ -80,7 +80,7 @@ impl App {
         self.ctx.spooler.sync().await?;
         let spooler = self.ctx.spooler.start();
         // Labels of parcels closed just before a stop are printed now.
-        let unprinted = crate::service::parcels::resume_printing(&self.ctx).await?;
+        let unprinted = crate::service::parcel_docs::resume_printing(&self.ctx).await?;
         if unprinted > 0 {
             tracing::info!(
                 orders = unprinted,

@@ -255,7 +255,7 @@ async fn stock_is_received_through_a_pty_scanner(b: common::Backend) {
         )
     };
     assert_eq!(
-        set("packing").await.status,
+        set("shipping").await.status,
         reqwest::StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod gs1;
 pub mod gtin;
 pub mod order;
+pub mod pack_scan;
 pub mod packing;
 pub mod picking;
 pub mod sscc;

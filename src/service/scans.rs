@@ -155,7 +155,7 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
             ev.at.timestamp_nanos_opt().unwrap_or_default()
         );
         (accepted, message) =
-            match super::packing::station_scan(ctx, &ev.station, &key, &ev.bytes).await {
+            match super::pack_scan::station_scan(ctx, &ev.station, &key, &ev.bytes).await {
                 Ok(r) => (r.accepted, r.message_da),
                 Err(e @ Error::Internal(_)) => return Err(e),
                 Err(e) => (false, e.to_string()),

@@ -8,6 +8,7 @@ pub mod cutting;
 pub mod events;
 pub mod orders;
 pub mod packing;
+pub mod parcels;
 pub mod printing;
 pub mod scanners;
 pub mod sqlite_writer;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod decode;
+pub mod packing;
 pub mod pty;
 pub mod webdriver;
 

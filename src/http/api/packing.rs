@@ -6,11 +6,12 @@ use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
 use crate::http::AppState;
 use crate::service::lots::{self, BlockRequest};
-use crate::service::packing::{
-    self as pack, OpenRequest, PackScanRequest, PackScanResult, PackView, ShortRequest,
-};
-use crate::service::parcels::{self, CloseRequest, ParcelView, ReprintRequest, VoidRequest};
-use crate::store::packing::{BlockRow, ParcelRow};
+use crate::service::pack_scan::{self, PackScanRequest, PackScanResult, ShortRequest};
+use crate::service::packing::{self as pack, OpenRequest, PackView};
+use crate::service::parcel_docs::{self, ReprintRequest};
+use crate::service::parcels::{self, CloseRequest, ParcelView, VoidRequest};
+use crate::store::packing::BlockRow;
+use crate::store::parcels::ParcelRow;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -80,7 +81,7 @@ pub async fn scan(
     Json(r): Json<PackScanRequest>,
 ) -> ApiResult<Json<PackScanResult>> {
     let p = caller.require(allow::PACKING)?;
-    Ok(Json(pack::scan(&s.ctx, &p.actor, &station, &r).await?))
+    Ok(Json(pack_scan::scan(&s.ctx, &p.actor, &station, &r).await?))
 }
 
 /// A pack found damaged in the tote: scrapped and picked again by a replacement wave.
@@ -93,7 +94,9 @@ pub async fn short(
     Json(r): Json<ShortRequest>,
 ) -> ApiResult<Json<PackView>> {
     let p = caller.require(allow::PACKING)?;
-    Ok(Json(pack::short(&s.ctx, &p.actor, &station, &r).await?))
+    Ok(Json(
+        pack_scan::short(&s.ctx, &p.actor, &station, &r).await?,
+    ))
 }
 
 /// Close the parcel being filled: SSCC, ownership transfer, and (for the order's last parcel)
@@ -181,7 +184,7 @@ pub async fn reprint(
     Json(r): Json<ReprintRequest>,
 ) -> ApiResult<Json<ParcelView>> {
     let p = caller.require(allow::PACKING)?;
-    Ok(Json(parcels::reprint(&s.ctx, &p.actor, id, &r).await?))
+    Ok(Json(parcel_docs::reprint(&s.ctx, &p.actor, id, &r).await?))
 }
 
 /// The parcel's packing slip as an A4 PDF (it names the recipient: audit-logged).
@@ -193,7 +196,7 @@ pub async fn packing_slip(
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::PACKING)?;
-    let pdf = parcels::packing_slip(&s.ctx, &p.actor, id).await?;
+    let pdf = parcel_docs::packing_slip(&s.ctx, &p.actor, id).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf))
 }
 

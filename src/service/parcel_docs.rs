@@ -1,0 +1,262 @@
+//! A closed parcel's documents: the shipping label (printed through the spooler once the
+//! order's last parcel has closed, so that every label carries its n/m; printed again after a
+//! restart if a stop came between), its reprint, and the A4 packing slip as a PDF.
+
+use super::parcels::{view, ParcelView};
+use super::{Actor, Ctx};
+use crate::error::{Error, Result};
+use crate::store::orders::{self as orders_db, OrderRow};
+use crate::store::packing as db;
+use crate::store::parcels::{self as pdb, ParcelRow};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Document {
+    Label,
+    Slip,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReprintRequest {
+    /// Only the shipping label goes to a printer; the packing slip is a PDF (`packing-slip.pdf`).
+    pub document: Document,
+    /// Another printer than the station's.
+    pub printer: Option<String>,
+}
+
+/// The label printer of a pack station: configured, or one registered with the station whose
+/// labels fit the shipping label.
+async fn label_printer(ctx: &Ctx, station: &str) -> Result<String> {
+    if let Some(s) = ctx.config.packing.stations.iter().find(|s| s.id == station) {
+        return Ok(s.label_printer.clone());
+    }
+    let printers = crate::store::printing::list_printers(ctx.db.pool()).await?;
+    printers
+        .iter()
+        .filter(|p| p.enabled && p.station.as_deref() == Some(station))
+        .find(|p| p.label_width_mm + 1.0 >= 100.0 && p.label_height_mm + 1.0 >= 150.0)
+        .map(|p| p.id.clone())
+        .ok_or_else(|| {
+            Error::conflict(
+                "no_label_printer",
+                format!("pack station {station} has no label printer for 100 x 150 mm labels"),
+            )
+        })
+}
+
+fn shipping_data(ctx: &Ctx, o: &OrderRow, p: &ParcelRow) -> serde_json::Value {
+    let cfg = &ctx.config.packing;
+    let address = match &o.address_line2 {
+        Some(l2) if !l2.trim().is_empty() => format!("{}, {l2}", o.address_line1),
+        _ => o.address_line1.clone(),
+    };
+    json!({
+        "sender_name": cfg.sender_name,
+        "sender_address": cfg.sender_address,
+        "recipient_name": o.recipient_name,
+        "recipient_address": address,
+        "recipient_postcode": o.postcode,
+        "recipient_city": o.city,
+        "carrier": cfg.carrier,
+        "service": cfg.service,
+        "parcel": format!("{}/{}", p.seq.unwrap_or(1), p.parcels_total.unwrap_or(1)),
+        "order_ref": o.external_id,
+        "sscc": p.sscc,
+    })
+}
+
+/// Queues the shipping label of every closed parcel of a packed order that has none yet (the
+/// request key makes a repeat, after a restart for example, answer the same job).
+pub async fn print_labels(ctx: &Ctx, order_id: i64) -> Result<()> {
+    let (o, parcels) = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        let o = orders_db::order_by_id(&mut conn, order_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("order {order_id}")))?;
+        (o, pdb::parcels_of_order(&mut conn, order_id).await?)
+    };
+    for p in parcels
+        .iter()
+        .filter(|p| p.state == "closed" && p.label_job.is_none())
+    {
+        let printer = label_printer(ctx, &p.station).await?;
+        let job = super::printing::print(
+            ctx,
+            &Actor::system(),
+            &super::printing::PrintRequest {
+                printer,
+                template: "shipping".into(),
+                data: Some(shipping_data(ctx, &o, p)),
+                sample: false,
+                request_key: Some(format!(
+                    "parcel-{}-label-{}of{}",
+                    p.id,
+                    p.seq.unwrap_or(1),
+                    p.parcels_total.unwrap_or(1)
+                )),
+                subject: p.sscc.as_ref().map(|s| format!("parcel {s}")),
+            },
+        )
+        .await?;
+        let mut tx = ctx.db.begin_write().await?;
+        pdb::set_jobs(tx.conn(), p.id, Some(&job.id), None).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// At start: prints the labels a stop between closing and printing left unprinted.
+pub async fn resume_printing(ctx: &Ctx) -> Result<usize> {
+    let f = pdb::ParcelFilter {
+        state: Some("closed".into()),
+        limit: 1000,
+        ..Default::default()
+    };
+    let mut orders: Vec<i64> = pdb::list_parcels(ctx.db.pool(), &f)
+        .await?
+        .into_iter()
+        .filter(|p| p.label_job.is_none() && p.parcels_total.is_some())
+        .map(|p| p.order_id)
+        .collect();
+    orders.dedup();
+    for id in &orders {
+        if let Err(e) = print_labels(ctx, *id).await {
+            tracing::warn!(order_id = id, error = %e, "cannot print a parcel's label");
+        }
+    }
+    Ok(orders.len())
+}
+
+/// Prints a closed parcel's shipping label again, as a new job (audit-logged: it names the
+/// recipient).
+pub async fn reprint(ctx: &Ctx, actor: &Actor, id: i64, r: &ReprintRequest) -> Result<ParcelView> {
+    if r.document == Document::Slip {
+        return Err(Error::invalid(
+            "document",
+            "the packing slip is a PDF: open packing-slip.pdf and print it",
+        ));
+    }
+    let p = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        pdb::parcel(&mut conn, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("parcel {id}")))?
+    };
+    if p.state != "closed" {
+        return Err(Error::conflict(
+            "not_closed",
+            format!(
+                "parcel {id} is {}: only a closed parcel's label is printed",
+                p.state
+            ),
+        ));
+    }
+    let Some(job) = &p.label_job else {
+        return Err(Error::conflict(
+            "not_printed",
+            format!(
+                "parcel {id}'s label has not been printed yet (the order has parcels still open)"
+            ),
+        ));
+    };
+    let j = super::printing::reprint(ctx, actor, job, r.printer.as_deref()).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "parcel.reprint",
+            subject: &format!("parcel:{id}"),
+            purpose: Some("shipping label reprint"),
+            detail: json!({ "job": j.id, "reprint_of": job, "printer": j.printer_id }),
+        },
+    )
+    .await?;
+    pdb::set_jobs(tx.conn(), id, Some(&j.id), None).await?;
+    tx.commit().await?;
+    view(ctx, id).await
+}
+
+/// The packing slip of a parcel as an A4 PDF: order, recipient and every line with product,
+/// producer, quantity, lot, expiry and cut spec; no prices. The read is audit-logged.
+pub async fn packing_slip(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Vec<u8>> {
+    let (p, o, items, jobs) = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        let p = pdb::parcel(&mut conn, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("parcel {id}")))?;
+        let o = orders_db::order_by_id(&mut conn, p.order_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("order {}", p.order_id)))?;
+        let items = db::items_of_parcel(&mut conn, id).await?;
+        let jobs = db::cut_jobs_of_order(&mut conn, o.id).await?;
+        (p, o, items, jobs)
+    };
+    let producers = crate::store::catalog::list_producers(ctx.db.pool()).await?;
+    let producer = |code: &str| {
+        producers
+            .iter()
+            .find(|p| p.code == code)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| code.to_string())
+    };
+    let lines: Vec<serde_json::Value> = items
+        .iter()
+        .map(|i| {
+            let cut = i
+                .cut_job
+                .as_ref()
+                .and_then(|j| jobs.iter().find(|x| &x.id == j))
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(&j.sticker).ok())
+                .and_then(|v| v["cut_spec"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            json!({ "product": i.product_name, "producer": producer(&i.producer), "quantity": format!("{} stk", i.quantity),
+                    "lot": i.lot, "expiry": i.expiry, "cut": cut })
+        })
+        .collect();
+    let cfg = &ctx.config.packing;
+    let address = match &o.address_line2 {
+        Some(l2) if !l2.trim().is_empty() => format!("{}, {l2}", o.address_line1),
+        _ => o.address_line1.clone(),
+    };
+    let packed_at = p
+        .closed_at
+        .as_deref()
+        .and_then(crate::domain::time::from_db)
+        .map(|t| {
+            t.with_timezone(&chrono_tz::Europe::Copenhagen)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into());
+    let data = json!({
+        "sender_name": cfg.sender_name, "sender_address": cfg.sender_address, "order_ref": o.external_id,
+        "delivery_date": o.delivery_date.to_string(), "recipient_name": o.recipient_name,
+        "recipient_address": address, "recipient_postcode": o.postcode, "recipient_city": o.city,
+        "packed_at": packed_at, "lines": lines,
+    });
+    let mut tx = ctx.db.begin_write().await?;
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "parcel.packing_slip",
+            subject: &format!("order:{}", o.external_id),
+            purpose: Some("packing slip"),
+            detail: json!({ "parcel": id, "citizen_id": o.citizen_id }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    super::printing::render(
+        ctx,
+        "packing-slip",
+        Some(&data),
+        crate::labels::Format::Pdf,
+        203,
+    )
+    .await
+}

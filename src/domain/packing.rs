@@ -51,21 +51,8 @@ pub struct CutBox {
     pub packed: bool,
 }
 
-/// Why a scan is refused: a stable code and the message in English and Danish.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: &'static str,
-    pub message: String,
-    pub message_da: String,
-}
-
-pub fn refuse(code: &'static str, message: impl Into<String>, da: impl Into<String>) -> Refusal {
-    Refusal {
-        code,
-        message: message.into(),
-        message_da: da.into(),
-    }
-}
+/// A refusal is the picking station's: a stable code and the message in English and Danish.
+pub use super::picking::{refuse, Refusal};
 
 /// What an accepted scan puts in the parcel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -138,7 +138,7 @@ pub(super) async fn station(
                 h2 { (tr("Pakker", "Parcels")) }
                 table #parcels { tbody {} }
             }
-            script { (maud::PreEscaped(PACK_JS)) }
+            script { (maud::PreEscaped(super::pages::FEEDBACK_JS)) (maud::PreEscaped(PACK_JS)) }
         },
     );
     with_lang_cookie(l, &q, body)
@@ -162,22 +162,7 @@ const el = document.getElementById('pack');
 const station = el.dataset.station, csrf = el.dataset.csrf, T = JSON.parse(el.dataset.texts);
 const $ = (id) => document.getElementById(id);
 const input = $('scan'), qty = $('qty'), msg = $('msg');
-let view = null, recipientFor = null, epoch = 0, audio = null;
-function beep(ok) {
-  try {
-    audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-    const o = audio.createOscillator(), g = audio.createGain();
-    o.type = ok ? 'sine' : 'square'; o.frequency.value = ok ? 1200 : 220;
-    o.connect(g); g.connect(audio.destination); g.gain.value = 0.2;
-    o.start(); o.stop(audio.currentTime + (ok ? 0.12 : 0.45));
-  } catch (e) {}
-}
-function flash(ok, text) {
-  document.body.className = ok ? 'good' : 'bad';
-  msg.textContent = text; msg.className = ok ? 'okmsg' : 'err';
-  beep(ok);
-  setTimeout(() => { document.body.className = ''; }, ok ? 500 : 1500);
-}
+let view = null, recipientFor = null, epoch = 0;
 async function api(method, path, body) {
   const r = await fetch(path, { method, headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
     body: body === undefined ? undefined : JSON.stringify(body) });

@@ -1036,7 +1036,7 @@ async fn pick_page(
                             button #short type="button" { (t(l, "short")) }
                         }
                     }
-                    script { (maud::PreEscaped(PICK_JS)) }
+                    script { (maud::PreEscaped(FEEDBACK_JS)) (maud::PreEscaped(PICK_JS)) }
                 },
             )
         }
@@ -1104,16 +1104,9 @@ for (const f of document.querySelectorAll('form.take')) {
 }
 "#;
 
-/// The picking screen's script: renders the next pick, posts scans (idempotent scan ids), keeps
-/// scans made offline in localStorage and sends them in order when the connection is back.
-const PICK_JS: &str = r#"
-const el = document.getElementById('pick');
-const wave = el.dataset.wave, csrf = el.dataset.csrf, T = JSON.parse(el.dataset.texts);
-const input = document.getElementById('scan'), qty = document.getElementById('qty'), msg = document.getElementById('msg');
-const KEY = 'konsign-pending-' + wave;
-let current = null, sending = false, lastConfirmed = null;
-const pending = () => JSON.parse(localStorage.getItem(KEY) || '[]');
-const setPending = (p) => localStorage.setItem(KEY, JSON.stringify(p));
+/// A scan's answer on a floor page: a short high beep and a green flash, or a low buzz and a
+/// red one, with the message in `#msg` (the page's script defines `msg`).
+pub(super) const FEEDBACK_JS: &str = r#"
 let audio = null;
 function beep(ok) {
   try {
@@ -1130,6 +1123,18 @@ function flash(ok, text) {
   beep(ok);
   setTimeout(() => { document.body.className = ''; }, ok ? 500 : 1500);
 }
+"#;
+
+/// The picking screen's script: renders the next pick, posts scans (idempotent scan ids), keeps
+/// scans made offline in localStorage and sends them in order when the connection is back.
+const PICK_JS: &str = r#"
+const el = document.getElementById('pick');
+const wave = el.dataset.wave, csrf = el.dataset.csrf, T = JSON.parse(el.dataset.texts);
+const input = document.getElementById('scan'), qty = document.getElementById('qty'), msg = document.getElementById('msg');
+const KEY = 'konsign-pending-' + wave;
+let current = null, sending = false, lastConfirmed = null;
+const pending = () => JSON.parse(localStorage.getItem(KEY) || '[]');
+const setPending = (p) => localStorage.setItem(KEY, JSON.stringify(p));
 function render(next) {
   current = next.pick;
   const p = next.progress;

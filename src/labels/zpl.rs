@@ -219,13 +219,17 @@ mod tests {
     }
 
     #[test]
-    fn the_cut_sticker_carries_gtin_lot_and_expiry_as_gs1_datamatrix() {
+    fn the_cut_sticker_carries_gtin_lot_expiry_and_job_as_gs1_datamatrix() {
         let ts = templates();
         let t = ts.iter().find(|t| t.name == "cut-sticker").unwrap();
         let z = render(t, &t.sample, Dpi::D203, "j", today()).unwrap();
+        // The lot is variable-length, so FNC1 (`_1`) ends it before the job (AI 91).
         let want = format!(
-            "^BXN,4,200,,,,_^FD_101{}17{}10{}^FS",
-            t.sample.fields["gtin"], t.sample.fields["expiry_yymmdd"], t.sample.fields["lot"]
+            "^BXN,4,200,,,,_^FD_101{}17{}10{}_191{}^FS",
+            t.sample.fields["gtin"],
+            t.sample.fields["expiry_yymmdd"],
+            t.sample.fields["lot"],
+            t.sample.fields["job_id"]
         );
         assert!(z.contains(&want), "{z}");
         assert!(z.contains("Ø 32 mm"), "{z}");

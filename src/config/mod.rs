@@ -1,6 +1,10 @@
 //! Typed configuration: built-in defaults < optional TOML file (`--config`) < `KONSIGN_*`
 //! environment variables (`DATABASE_URL` too) < command-line flags.
 
+mod packing;
+
+pub use packing::{PackStationSetting, PackingConfig};
+
 use anyhow::Context as _;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -19,117 +23,6 @@ pub struct Config {
     pub printing: PrintingConfig,
     pub mqtt: MqttConfig,
     pub packing: PackingConfig,
-}
-
-/// The pack stations: sender, SSCC numbering, parcel boxes and the stations' printers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PackingConfig {
-    /// The warehouse as sender on the shipping label.
-    pub sender_name: String,
-    /// The sender's address on one line.
-    pub sender_address: String,
-    /// The GS1 company prefix for SSCCs (7 to 10 digits; Danish prefixes start 57).
-    pub gs1_company_prefix: String,
-    /// The SSCC's extension digit (0-9).
-    pub sscc_extension: u8,
-    /// The first and last serial reference to hand out (default: all the prefix leaves).
-    pub sscc_serial_first: Option<u64>,
-    pub sscc_serial_last: Option<u64>,
-    /// Carrier and service printed on the label until carrier booking decides them.
-    pub carrier: String,
-    pub service: String,
-    /// The parcel boxes (`[[packing.parcel_types]]`); the first is the default.
-    pub parcel_types: Vec<crate::domain::packing::ParcelType>,
-    /// Which label printer serves which pack station (`[[packing.stations]]`); a station without
-    /// an entry uses a printer registered with its station code whose labels fit 100 x 150 mm.
-    pub stations: Vec<PackStationSetting>,
-}
-
-/// A pack station's printers (`[[packing.stations]]`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PackStationSetting {
-    /// The station's code: a location of kind `packing`.
-    pub id: String,
-    /// The label printer for shipping labels.
-    pub label_printer: String,
-}
-
-impl Default for PackingConfig {
-    fn default() -> Self {
-        let box_ = |name: &str, l, w, h, tare, max| crate::domain::packing::ParcelType {
-            name: name.into(),
-            length_mm: l,
-            width_mm: w,
-            height_mm: h,
-            tare_g: tare,
-            max_weight_g: max,
-        };
-        Self {
-            sender_name: "Konsignationslager Vejle".into(),
-            sender_address: "Industrivej 10, 7100 Vejle".into(),
-            gs1_company_prefix: "5790002".into(),
-            sscc_extension: 0,
-            sscc_serial_first: None,
-            sscc_serial_last: None,
-            carrier: "PostNord".into(),
-            service: "MyPack Home".into(),
-            parcel_types: vec![
-                box_("S", 250, 180, 100, 120, 5_000),
-                box_("M", 350, 250, 150, 220, 10_000),
-                box_("L", 500, 350, 250, 400, 20_000),
-            ],
-            stations: Vec::new(),
-        }
-    }
-}
-
-impl PackingConfig {
-    /// The SSCC numbering plan (checked when the configuration loads).
-    pub fn sscc_plan(&self) -> Result<crate::domain::sscc::SsccPlan, crate::domain::Invalid> {
-        crate::domain::sscc::SsccPlan::new(
-            self.sscc_extension,
-            &self.gs1_company_prefix,
-            self.sscc_serial_first,
-            self.sscc_serial_last,
-        )
-    }
-
-    fn validate(&self) -> anyhow::Result<()> {
-        self.sscc_plan()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        for (f, v) in [
-            ("sender_name", &self.sender_name),
-            ("sender_address", &self.sender_address),
-            ("carrier", &self.carrier),
-            ("service", &self.service),
-        ] {
-            anyhow::ensure!(
-                !v.trim().is_empty() && v.chars().count() <= 100,
-                "invalid configuration: packing.{f} must be 1 to 100 characters"
-            );
-        }
-        anyhow::ensure!(
-            !self.parcel_types.is_empty() && self.parcel_types.len() <= 50,
-            "invalid configuration: packing.parcel_types needs 1 to 50 parcel types"
-        );
-        let mut names = std::collections::HashSet::new();
-        for t in &self.parcel_types {
-            t.check().map_err(|e| {
-                anyhow::anyhow!(
-                    "invalid configuration: packing.parcel_types {:?}: {e}",
-                    t.name
-                )
-            })?;
-            anyhow::ensure!(
-                names.insert(t.name.trim().to_lowercase()),
-                "invalid configuration: packing.parcel_types: {:?} is named twice",
-                t.name
-            );
-        }
-        Ok(())
-    }
 }
 
 /// The MQTT broker the cutting stations talk through.

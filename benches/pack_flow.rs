@@ -94,6 +94,7 @@ async fn run(mut config: Config, parcels: usize, dir: &std::path::Path) -> anyho
         .map(|i| PackStationSetting {
             id: format!("PAK-{i:02}"),
             label_printer: format!("pack-{i}"),
+            document_printer: None,
         })
         .collect();
     let app = konsign::startup::App::build(config).await?;
@@ -129,6 +130,7 @@ async fn run(mut config: Config, parcels: usize, dir: &std::path::Path) -> anyho
                 label_height_mm: 152.0,
                 station: Some(format!("PAK-{i:02}")),
                 enabled: None,
+                kind: None,
             },
         )
         .await?;

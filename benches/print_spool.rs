@@ -50,6 +50,7 @@ async fn run() {
             label_height_mm: 152.0,
             station: None,
             enabled: Some(true),
+            kind: None,
         },
     )
     .await

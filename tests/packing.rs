@@ -174,7 +174,28 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
     assert_eq!(printed_label(&p, 2).await.len(), 2);
     let audit = p.admin.get("/api/audit?action=parcel.reprint").await.body;
     assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
-    // The packing slip lists every line with its lot (and is an audited read).
+    assert_eq!(audit[0]["purpose"], "shipping label");
+    // The packing slip came out of PAK-01's document printer: a PDF listing every line with
+    // its lot; a reprint is a new job.
+    let docs = printed_documents(&p, 1).await;
+    assert_eq!(docs.len(), 1, "one packing slip");
+    if let Some(text) = pdftotext(&docs[0]) {
+        assert!(
+            text.contains("Lukket pose 50 mm") && text.contains("L1") && text.contains("3 stk"),
+            "{text}"
+        );
+    }
+    let r = p
+        .packer
+        .post(
+            &format!("/api/parcels/{id}/reprint"),
+            json!({ "document": "slip" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_ne!(r.body["slip_job"], closed.body["slip_job"]);
+    assert_eq!(printed_documents(&p, 2).await.len(), 2);
+    // The same PDF opens from the page (an audited read).
     let slip = p
         .packer
         .req(

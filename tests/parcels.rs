@@ -10,6 +10,7 @@ use konsign::devices::printer::sim::Simulator;
 use konsign::domain::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 on_both_backends!(
     a_split_order_leaves_in_two_parcels_transferred_once,
@@ -17,6 +18,7 @@ on_both_backends!(
     four_pack_stations_closing_at_once_and_a_restart_never_repeat_an_sscc,
     an_over_weight_parcel_is_refused,
     the_printed_shipping_label_decodes_to_the_parcels_sscc_and_postcode,
+    a_document_printer_out_of_paper_holds_the_slip_until_it_has_paper,
 );
 
 async fn a_split_order_leaves_in_two_parcels_transferred_once(b: Backend) {
@@ -349,5 +351,64 @@ async fn the_printed_shipping_label_decodes_to_the_parcels_sscc_and_postcode(b: 
         strip("sscc", 96.0, 140.0),
         (format!("00{sscc}"), "]C1".to_string())
     );
+    p.printer.stop();
+}
+
+/// The packing slip goes to the station's document printer as a PDF in a PJL job; while that
+/// printer reports paper out (to `@PJL INFO STATUS`) the slip waits in its queue and the printer
+/// shows the alarm; with paper again it prints, once.
+async fn a_document_printer_out_of_paper_holds_the_slip_until_it_has_paper(b: Backend) {
+    let Some((p, _dir)) = setup(b).await else {
+        return;
+    };
+    let exp = common::in_days(200);
+    common::receive(&p.admin, POUCH, "L1", &exp, "A-01-1", 2).await;
+    let tote = picked(&p, "W-1", json!([{ "gtin": POUCH, "quantity": 1 }])).await;
+    p.printer.set(|s| s.paper_out = true);
+    scan(&p.packer, "PAK-01", "d0", &tote).await;
+    scan(&p.packer, "PAK-01", "d1", &wedge(POUCH, &exp, "L1")).await;
+    let c = close(&p.packer, "PAK-01", json!({})).await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    let job = c.body["slip_job"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let printers = p.admin.get("/api/printers").await.body;
+        let doc = printers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == "doc-1")
+            .cloned()
+            .unwrap();
+        if doc["state"] == "paper_out" {
+            assert_eq!(doc["kind"], "pdf");
+            assert_eq!(doc["alarm"], true);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no alarm: {doc}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let j = p.admin.get(&format!("/api/print-jobs/{job}")).await.body;
+    assert_eq!(j["state"], "queued", "held, not sent: {j}");
+    assert!(p.printer.documents().is_empty());
+    p.printer.set(|s| s.paper_out = false);
+    let docs = printed_documents(&p, 1).await;
+    assert_eq!(docs.len(), 1);
+    assert!(docs[0].starts_with(b"%PDF") && docs[0].ends_with(b"%%EOF"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while p.admin.get(&format!("/api/print-jobs/{job}")).await.body["state"] != "confirmed" {
+        assert!(std::time::Instant::now() < deadline, "never confirmed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A label template is refused on a document printer, with the reason.
+    let r = p
+        .admin
+        .post(
+            "/api/print",
+            json!({ "printer": "doc-1", "template": "shipping", "sample": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.body["field"], "printer");
     p.printer.stop();
 }

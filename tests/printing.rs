@@ -497,6 +497,7 @@ async fn jobs_survive_a_restart_and_an_interrupted_send_is_not_repeated(backend:
                 printer_id: "pack-1",
                 template: "shipping",
                 payload: "^XA^FDcrashed^FS^XZ",
+                encoding: "text",
                 reprint_of: None,
                 request_key: None,
                 subject: None,

@@ -118,3 +118,9 @@ create table lot_blocks (
     released_at text
 );
 create index lot_blocks_lot on lot_blocks (gtin, lot);
+
+-- A printer is a label printer (ZPL, status by `~HS`) or a document printer (a PDF in a PJL job,
+-- status by `@PJL INFO STATUS`), both on a raw socket.
+alter table printers add column kind text not null default 'zpl' check (kind in ('zpl', 'pdf'));
+-- A job's payload as sent: text (ZPL), or base64 of a document's bytes.
+alter table print_jobs add column encoding text not null default 'text' check (encoding in ('text', 'base64'));

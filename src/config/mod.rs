@@ -141,6 +141,9 @@ pub struct PrinterSetting {
     pub label_height_mm: f64,
     #[serde(default)]
     pub station: Option<String>,
+    /// `zpl` (labels, the default) or `pdf` (a document printer for the A4 packing slip).
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 fn default_printer_port() -> u16 {

@@ -40,8 +40,9 @@ pub struct PackingConfig {
     pub service: String,
     /// The parcel boxes (`[[packing.parcel_types]]`); the first is the default.
     pub parcel_types: Vec<crate::domain::packing::ParcelType>,
-    /// Which label printer serves which pack station (`[[packing.stations]]`); a station without
-    /// an entry uses a printer registered with its station code whose labels fit 100 x 150 mm.
+    /// Which printers serve which pack station (`[[packing.stations]]`); a station without an
+    /// entry uses the printers registered with its station code: a label printer whose labels
+    /// fit 100 x 150 mm, and a document printer (`kind = "pdf"`) for the packing slip.
     pub stations: Vec<PackStationSetting>,
 }
 
@@ -53,6 +54,10 @@ pub struct PackStationSetting {
     pub id: String,
     /// The label printer for shipping labels.
     pub label_printer: String,
+    /// The document printer for the A4 packing slip (default: a `pdf` printer registered with
+    /// the station, if any).
+    #[serde(default)]
+    pub document_printer: Option<String>,
 }
 
 impl Default for PackingConfig {

@@ -30,6 +30,7 @@ fn texts(l: Lang) -> serde_json::Value {
         "parcels": t("Pakker", "Parcels"),
         "reprint": t("Udskriv etiket igen", "Print the label again"),
         "slip": t("Følgeseddel (PDF)", "Packing slip (PDF)"),
+        "reprint_slip": t("Udskriv følgeseddel igen", "Print the packing slip again"),
         "void": t("Annullér pakken", "Void the parcel"),
         "void_ask": t("Hvorfor annulleres pakken?", "Why is the parcel voided?"),
         "short_ask": t("Hvad er der galt med pakningen?", "What is wrong with the pack?"),
@@ -231,6 +232,7 @@ function render(v) {
     const td = cell(tr, '', 'acts');
     if (p.state === 'closed') {
       if (p.label_job) { const b = document.createElement('button'); b.textContent = T.reprint; b.className = 'reprint'; b.onclick = () => act('/api/parcels/' + p.id + '/reprint', { document: 'label' }); td.appendChild(b); }
+      if (p.slip_job) { const b = document.createElement('button'); b.textContent = T.reprint_slip; b.className = 'reprintslip'; b.onclick = () => act('/api/parcels/' + p.id + '/reprint', { document: 'slip' }); td.appendChild(b); }
       const a = document.createElement('a'); a.href = '/api/parcels/' + p.id + '/packing-slip.pdf'; a.target = '_blank'; a.textContent = T.slip; td.appendChild(a);
       const vb = document.createElement('button'); vb.textContent = T.void; vb.className = 'void bad';
       vb.onclick = () => { const reason = prompt(T.void_ask); if (reason) act('/api/parcels/' + p.id + '/void', { reason }); };

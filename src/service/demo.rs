@@ -296,10 +296,20 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
         }
     }
     demo_orders(ctx, &mut rng, &orderable, &mut report).await?;
-    // Two label printers on loopback: `konsign simulate printer` plays them.
-    for (id, name, port, w, h, station) in [
-        ("pack-1", "Pakkebord 1", 9100, 102.0, 152.0, "PAK-01"),
-        ("cut-1", "Hulklip 1", 9101, 51.0, 32.0, "CUT-01"),
+    // Two label printers and the pack station's document printer on loopback:
+    // `konsign simulate printer` plays them.
+    for (id, name, port, w, h, station, kind) in [
+        ("pack-1", "Pakkebord 1", 9100, 102.0, 152.0, "PAK-01", "zpl"),
+        ("cut-1", "Hulklip 1", 9101, 51.0, 32.0, "CUT-01", "zpl"),
+        (
+            "doc-1",
+            "Pakkebord 1 A4",
+            9102,
+            210.0,
+            297.0,
+            "PAK-01",
+            "pdf",
+        ),
     ] {
         super::printing::put_printer(
             ctx,
@@ -314,6 +324,7 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
                 label_height_mm: h,
                 station: Some(station.into()),
                 enabled: Some(true),
+                kind: Some(kind.into()),
             },
         )
         .await?;

@@ -369,16 +369,19 @@ pub async fn current(
     station_code: &str,
     with_recipient: bool,
 ) -> Result<Option<PackView>> {
-    let mut tx = ctx.db.begin_write().await?;
-    let station = station(tx.conn(), station_code).await?;
-    let Some(id) = db::session(tx.conn(), &station).await? else {
+    // A read (the page polls it): no write lock unless the recipient's read is to be logged.
+    let mut conn = ctx.db.pool().acquire().await?;
+    let station = station(&mut conn, station_code).await?;
+    let Some(id) = db::session(&mut conn, &station).await? else {
         return Ok(None);
     };
-    let Some(o) = orders_db::order_by_id(tx.conn(), id).await? else {
+    let Some(o) = orders_db::order_by_id(&mut conn, id).await? else {
         return Ok(None);
     };
-    let mut v = view_of(ctx, tx.conn(), &station, &o).await?;
+    let mut v = view_of(ctx, &mut conn, &station, &o).await?;
+    drop(conn);
     if with_recipient {
+        let mut tx = ctx.db.begin_write().await?;
         v.recipient = Some(read_recipient(&mut tx, actor, &station, &o).await?);
         tx.commit().await?;
     }

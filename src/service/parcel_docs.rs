@@ -1,6 +1,7 @@
-//! A closed parcel's documents: the shipping label (printed through the spooler once the
-//! order's last parcel has closed, so that every label carries its n/m; printed again after a
-//! restart if a stop came between), its reprint, and the A4 packing slip as a PDF.
+//! A closed parcel's documents: the shipping label on the station's label printer and the A4
+//! packing slip on its document printer, both through the spooler once the order's last parcel
+//! has closed (so that every label carries its n/m), queued again after a restart if a stop came
+//! between; their reprints; and the packing slip as a PDF to download.
 
 use super::parcels::{view, ParcelView};
 use super::{Actor, Ctx};
@@ -21,7 +22,7 @@ pub enum Document {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReprintRequest {
-    /// Only the shipping label goes to a printer; the packing slip is a PDF (`packing-slip.pdf`).
+    /// `label` (the shipping label) or `slip` (the packing slip, on a document printer).
     pub document: Document,
     /// Another printer than the station's.
     pub printer: Option<String>,
@@ -36,7 +37,7 @@ async fn label_printer(ctx: &Ctx, station: &str) -> Result<String> {
     let printers = crate::store::printing::list_printers(ctx.db.pool()).await?;
     printers
         .iter()
-        .filter(|p| p.enabled && p.station.as_deref() == Some(station))
+        .filter(|p| p.enabled && p.kind == "zpl" && p.station.as_deref() == Some(station))
         .find(|p| p.label_width_mm + 1.0 >= 100.0 && p.label_height_mm + 1.0 >= 150.0)
         .map(|p| p.id.clone())
         .ok_or_else(|| {
@@ -45,6 +46,21 @@ async fn label_printer(ctx: &Ctx, station: &str) -> Result<String> {
                 format!("pack station {station} has no label printer for 100 x 150 mm labels"),
             )
         })
+}
+
+/// The document printer of a pack station, if it has one: configured, or a `pdf` printer
+/// registered with the station.
+async fn document_printer(ctx: &Ctx, station: &str) -> Result<Option<String>> {
+    if let Some(s) = ctx.config.packing.stations.iter().find(|s| s.id == station) {
+        if s.document_printer.is_some() {
+            return Ok(s.document_printer.clone());
+        }
+    }
+    let printers = crate::store::printing::list_printers(ctx.db.pool()).await?;
+    Ok(printers
+        .into_iter()
+        .find(|p| p.enabled && p.kind == "pdf" && p.station.as_deref() == Some(station))
+        .map(|p| p.id))
 }
 
 fn shipping_data(ctx: &Ctx, o: &OrderRow, p: &ParcelRow) -> serde_json::Value {
@@ -68,8 +84,9 @@ fn shipping_data(ctx: &Ctx, o: &OrderRow, p: &ParcelRow) -> serde_json::Value {
     })
 }
 
-/// Queues the shipping label of every closed parcel of a packed order that has none yet (the
-/// request key makes a repeat, after a restart for example, answer the same job).
+/// Queues the shipping label and the packing slip of every closed parcel of a packed order
+/// that has none yet (the request keys make a repeat, after a restart for example, answer the
+/// same job). A station without a document printer prints no slip (it stays a PDF to open).
 pub async fn print_labels(ctx: &Ctx, order_id: i64) -> Result<()> {
     let (o, parcels) = {
         let mut conn = ctx.db.pool().acquire().await?;
@@ -105,6 +122,28 @@ pub async fn print_labels(ctx: &Ctx, order_id: i64) -> Result<()> {
         pdb::set_jobs(tx.conn(), p.id, Some(&job.id), None).await?;
         tx.commit().await?;
     }
+    for p in parcels
+        .iter()
+        .filter(|p| p.state == "closed" && p.slip_job.is_none())
+    {
+        let Some(printer) = document_printer(ctx, &p.station).await? else {
+            continue;
+        };
+        let pdf = slip_pdf(ctx, p.id).await?;
+        let job = super::printing::print_document(
+            ctx,
+            &Actor::system(),
+            &printer,
+            "packing-slip",
+            &pdf,
+            &format!("parcel-{}-slip", p.id),
+            p.sscc.as_ref().map(|s| format!("parcel {s}")).as_deref(),
+        )
+        .await?;
+        let mut tx = ctx.db.begin_write().await?;
+        pdb::set_jobs(tx.conn(), p.id, None, Some(&job.id)).await?;
+        tx.commit().await?;
+    }
     Ok(())
 }
 
@@ -118,7 +157,7 @@ pub async fn resume_printing(ctx: &Ctx) -> Result<usize> {
     let mut orders: Vec<i64> = pdb::list_parcels(ctx.db.pool(), &f)
         .await?
         .into_iter()
-        .filter(|p| p.label_job.is_none() && p.parcels_total.is_some())
+        .filter(|p| (p.label_job.is_none() || p.slip_job.is_none()) && p.parcels_total.is_some())
         .map(|p| p.order_id)
         .collect();
     orders.dedup();
@@ -130,15 +169,9 @@ pub async fn resume_printing(ctx: &Ctx) -> Result<usize> {
     Ok(orders.len())
 }
 
-/// Prints a closed parcel's shipping label again, as a new job (audit-logged: it names the
-/// recipient).
+/// Prints a closed parcel's shipping label or packing slip again, as a new job (audit-logged:
+/// both name the recipient).
 pub async fn reprint(ctx: &Ctx, actor: &Actor, id: i64, r: &ReprintRequest) -> Result<ParcelView> {
-    if r.document == Document::Slip {
-        return Err(Error::invalid(
-            "document",
-            "the packing slip is a PDF: open packing-slip.pdf and print it",
-        ));
-    }
     let p = {
         let mut conn = ctx.db.pool().acquire().await?;
         pdb::parcel(&mut conn, id)
@@ -154,11 +187,15 @@ pub async fn reprint(ctx: &Ctx, actor: &Actor, id: i64, r: &ReprintRequest) -> R
             ),
         ));
     }
-    let Some(job) = &p.label_job else {
+    let (job, what) = match r.document {
+        Document::Label => (&p.label_job, "shipping label"),
+        Document::Slip => (&p.slip_job, "packing slip"),
+    };
+    let Some(job) = job else {
         return Err(Error::conflict(
             "not_printed",
             format!(
-                "parcel {id}'s label has not been printed yet (the order has parcels still open)"
+                "parcel {id}'s {what} has not been printed (the order has parcels still open, or the station has no document printer: open packing-slip.pdf)"
             ),
         ));
     };
@@ -170,19 +207,51 @@ pub async fn reprint(ctx: &Ctx, actor: &Actor, id: i64, r: &ReprintRequest) -> R
             actor: &actor.name,
             action: "parcel.reprint",
             subject: &format!("parcel:{id}"),
-            purpose: Some("shipping label reprint"),
+            purpose: Some(what),
             detail: json!({ "job": j.id, "reprint_of": job, "printer": j.printer_id }),
         },
     )
     .await?;
-    pdb::set_jobs(tx.conn(), id, Some(&j.id), None).await?;
+    match r.document {
+        Document::Label => pdb::set_jobs(tx.conn(), id, Some(&j.id), None).await?,
+        Document::Slip => pdb::set_jobs(tx.conn(), id, None, Some(&j.id)).await?,
+    }
     tx.commit().await?;
     view(ctx, id).await
 }
 
-/// The packing slip of a parcel as an A4 PDF: order, recipient and every line with product,
-/// producer, quantity, lot, expiry and cut spec; no prices. The read is audit-logged.
+/// The packing slip of a parcel as an A4 PDF for a person to open: the read is audit-logged.
 pub async fn packing_slip(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Vec<u8>> {
+    let (external_id, citizen_id) = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        let p = pdb::parcel(&mut conn, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("parcel {id}")))?;
+        let o = orders_db::order_by_id(&mut conn, p.order_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("order {}", p.order_id)))?;
+        (o.external_id, o.citizen_id)
+    };
+    let pdf = slip_pdf(ctx, id).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "parcel.packing_slip",
+            subject: &format!("order:{external_id}"),
+            purpose: Some("packing slip"),
+            detail: json!({ "parcel": id, "citizen_id": citizen_id }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(pdf)
+}
+
+/// The packing slip of a parcel as an A4 PDF: order, recipient and every line with product,
+/// producer, quantity, lot, expiry and cut spec; no prices.
+async fn slip_pdf(ctx: &Ctx, id: i64) -> Result<Vec<u8>> {
     let (p, o, items, jobs) = {
         let mut conn = ctx.db.pool().acquire().await?;
         let p = pdb::parcel(&mut conn, id)
@@ -203,7 +272,17 @@ pub async fn packing_slip(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Vec<u8>> 
             .map(|p| p.name.clone())
             .unwrap_or_else(|| code.to_string())
     };
-    let lines: Vec<serde_json::Value> = items
+    // One line per product, lot and cut box, however many scans put it in.
+    let mut merged: Vec<db::ItemRow> = Vec::new();
+    for i in items {
+        match merged.iter_mut().find(|m| {
+            m.gtin == i.gtin && m.lot == i.lot && m.expiry == i.expiry && m.cut_job == i.cut_job
+        }) {
+            Some(m) => m.quantity += i.quantity,
+            None => merged.push(i),
+        }
+    }
+    let lines: Vec<serde_json::Value> = merged
         .iter()
         .map(|i| {
             let cut = i
@@ -238,19 +317,6 @@ pub async fn packing_slip(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Vec<u8>> 
         "recipient_address": address, "recipient_postcode": o.postcode, "recipient_city": o.city,
         "packed_at": packed_at, "lines": lines,
     });
-    let mut tx = ctx.db.begin_write().await?;
-    crate::store::audit::append(
-        tx.conn(),
-        crate::store::audit::NewAudit {
-            actor: &actor.name,
-            action: "parcel.packing_slip",
-            subject: &format!("order:{}", o.external_id),
-            purpose: Some("packing slip"),
-            detail: json!({ "parcel": id, "citizen_id": o.citizen_id }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
     super::printing::render(
         ctx,
         "packing-slip",

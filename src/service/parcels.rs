@@ -487,7 +487,10 @@ pub async fn void(ctx: &Ctx, actor: &Actor, id: i64, r: &VoidRequest) -> Result<
     }
     let tote = match r.tote.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => {
-            let t = t.to_ascii_uppercase();
+            let t = crate::domain::catalog::LocationCode::parse(t)
+                .map_err(|e| Error::invalid("tote", e.message))?
+                .as_str()
+                .to_string();
             let loc = crate::store::catalog::location(tx.conn(), &t).await?;
             if loc.as_ref().map(|l| l.kind.as_str()) != Some("tote") {
                 return Err(Error::invalid("tote", format!("{t} is not a tote")));

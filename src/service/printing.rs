@@ -28,6 +28,10 @@ pub struct PrinterInput {
     pub station: Option<String>,
     /// Default true; a switched-off printer keeps its queue but prints nothing.
     pub enabled: Option<bool>,
+    /// `zpl` (a label printer, the default) or `pdf` (a document printer that takes a PDF in a
+    /// PJL job on the same raw port, for the A4 packing slip).
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 fn check_id(id: &str) -> Result<()> {
@@ -62,6 +66,13 @@ fn row(id: &str, p: &PrinterInput) -> Result<PrinterRow> {
     if zpl::Dpi::parse(dpi).is_none() {
         return Err(Error::invalid("dpi", "must be 203 or 300"));
     }
+    let kind = p.kind.as_deref().map(str::trim).unwrap_or("zpl");
+    if !["zpl", "pdf"].contains(&kind) {
+        return Err(Error::invalid(
+            "kind",
+            "must be zpl (labels) or pdf (documents)",
+        ));
+    }
     for (field, v) in [
         ("label_width_mm", p.label_width_mm),
         ("label_height_mm", p.label_height_mm),
@@ -88,6 +99,7 @@ fn row(id: &str, p: &PrinterInput) -> Result<PrinterRow> {
             .clone()
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty()),
+        kind: kind.to_string(),
         enabled: p.enabled.unwrap_or(true),
         state: "unknown".into(),
         state_detail: String::new(),
@@ -133,6 +145,7 @@ pub async fn configure_printers(
             label_height_mm: p.label_height_mm,
             station: p.station.clone(),
             enabled: Some(true),
+            kind: p.kind.clone(),
         };
         let r =
             row(&p.id, &input).map_err(|e| anyhow::anyhow!("printing.printers {}: {e}", p.id))?;
@@ -319,6 +332,15 @@ pub async fn print(ctx: &Ctx, actor: &Actor, r: &PrintRequest) -> Result<JobRow>
             format!("printer {} is switched off", printer.id),
         ));
     }
+    if printer.kind != "zpl" {
+        return Err(Error::invalid(
+            "printer",
+            format!(
+                "{} is a document printer: it prints PDF documents, not labels",
+                printer.id
+            ),
+        ));
+    }
     let t = template(ctx, &r.template)?.clone();
     if t.width_mm > printer.label_width_mm + 1.0 || t.height_mm > printer.label_height_mm + 1.0 {
         return Err(Error::invalid(
@@ -351,6 +373,7 @@ pub async fn print(ctx: &Ctx, actor: &Actor, r: &PrintRequest) -> Result<JobRow>
             printer_id: &printer.id,
             template: &r.template,
             payload: &payload,
+            encoding: "text",
             reprint_of: None,
             request_key: r.request_key.as_deref(),
             subject: r.subject.as_deref(),
@@ -402,10 +425,26 @@ pub async fn reprint(
         ));
     }
     let id = new_job_id();
-    let payload = payload.replace(
-        &format!("^FX job {job_id} "),
-        &format!("^FX job {id} reprint of {job_id} "),
-    );
+    if p.kind != job_kind(&old) {
+        return Err(Error::invalid(
+            "printer",
+            format!(
+                "{} is a {} printer; job {job_id} is for a {} printer",
+                p.id,
+                p.kind,
+                job_kind(&old)
+            ),
+        ));
+    }
+    // A label names its job inside (`^FX`); a document is sent as it was.
+    let payload = if old.encoding == "text" {
+        payload.replace(
+            &format!("^FX job {job_id} "),
+            &format!("^FX job {id} reprint of {job_id} "),
+        )
+    } else {
+        payload
+    };
     let mut tx = ctx.db.begin_write().await?;
     db::insert_job(
         tx.conn(),
@@ -414,6 +453,7 @@ pub async fn reprint(
             printer_id: &p.id,
             template: &old.template,
             payload: &payload,
+            encoding: &old.encoding,
             reprint_of: Some(job_id),
             request_key: None,
             subject: old.subject.as_deref(),
@@ -424,6 +464,85 @@ pub async fn reprint(
     let queued = db::get_job_in(tx.conn(), &id).await?;
     tx.commit().await?;
     ctx.spooler.wake(&p.id);
+    queued.ok_or_else(|| Error::NotFound(format!("print job {id}")))
+}
+
+/// The kind of printer a job was made for (`zpl` for text, `pdf` for documents).
+fn job_kind(job: &JobRow) -> &'static str {
+    if job.encoding == "base64" {
+        "pdf"
+    } else {
+        "zpl"
+    }
+}
+
+/// Queues a PDF document (the A4 packing slip) for a document printer, as one PJL job; a
+/// repeated request with the same key returns the same job.
+pub async fn print_document(
+    ctx: &Ctx,
+    actor: &Actor,
+    printer_id: &str,
+    template: &str,
+    pdf: &[u8],
+    request_key: &str,
+    subject: Option<&str>,
+) -> Result<JobRow> {
+    if let Some(j) = db::job_by_key(ctx.db.pool(), request_key).await? {
+        return Ok(j);
+    }
+    let printer = db::get_printer(ctx.db.pool(), printer_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("printer {printer_id}")))?;
+    if printer.kind != "pdf" {
+        return Err(Error::invalid(
+            "printer",
+            format!(
+                "{} is a label printer: documents go to a pdf printer",
+                printer.id
+            ),
+        ));
+    }
+    if !printer.enabled {
+        return Err(Error::conflict(
+            "printer_disabled",
+            format!("printer {} is switched off", printer.id),
+        ));
+    }
+    let id = new_job_id();
+    let payload = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .encode(crate::devices::printer::pjl::wrap_pdf(&id, pdf))
+    };
+    let mut tx = ctx.db.begin_write().await?;
+    let inserted = db::insert_job(
+        tx.conn(),
+        &db::NewJob {
+            id: &id,
+            printer_id: &printer.id,
+            template,
+            payload: &payload,
+            encoding: "base64",
+            reprint_of: None,
+            request_key: Some(request_key),
+            subject,
+            requested_by: &actor.name,
+        },
+    )
+    .await;
+    match inserted {
+        Ok(()) => {}
+        Err(e) if crate::store::is_unique_violation(&e) => {
+            drop(tx);
+            return db::job_by_key(ctx.db.pool(), request_key)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("print job with key {request_key}")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let queued = db::get_job_in(tx.conn(), &id).await?;
+    tx.commit().await?;
+    ctx.spooler.wake(&printer.id);
     queued.ok_or_else(|| Error::NotFound(format!("print job {id}")))
 }
 

@@ -14,6 +14,8 @@ pub struct PrinterRow {
     pub label_width_mm: f64,
     pub label_height_mm: f64,
     pub station: Option<String>,
+    /// `zpl` (a label printer) or `pdf` (a document printer: PDF in a PJL job).
+    pub kind: String,
     pub enabled: bool,
     /// ready, paper_out, paused, head_open, ribbon_out, buffer_full, fault, no_answer,
     /// unreachable, disabled, unknown.
@@ -40,6 +42,7 @@ fn printer(r: &AnyRow) -> Result<PrinterRow, sqlx::Error> {
         label_width_mm: r.try_get("label_width_mm")?,
         label_height_mm: r.try_get("label_height_mm")?,
         station: r.try_get("station")?,
+        kind: r.try_get("kind")?,
         enabled: r.try_get::<i64, _>("enabled")? == 1,
         state: r.try_get("state")?,
         state_detail: r.try_get("state_detail")?,
@@ -48,7 +51,7 @@ fn printer(r: &AnyRow) -> Result<PrinterRow, sqlx::Error> {
     })
 }
 
-const PRINTER_COLS: &str = "id, name, host, port, dpi, label_width_mm, label_height_mm, station, enabled, state, state_detail, state_at, owner";
+const PRINTER_COLS: &str = "id, name, host, port, dpi, label_width_mm, label_height_mm, station, kind, enabled, state, state_detail, state_at, owner";
 
 pub async fn list_printers(pool: &AnyPool) -> Result<Vec<PrinterRow>, sqlx::Error> {
     let rows = sqlx::query(&format!("select {PRINTER_COLS} from printers order by id"))
@@ -71,11 +74,11 @@ pub async fn get_printer(pool: &AnyPool, id: &str) -> Result<Option<PrinterRow>,
 pub async fn put_printer(conn: &mut AnyConnection, p: &PrinterRow) -> Result<(), sqlx::Error> {
     let now = super::now_db();
     sqlx::query(
-        "insert into printers (id, name, host, port, dpi, label_width_mm, label_height_mm, station, enabled, state, state_detail, state_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'unknown', '', $10, $10)
+        "insert into printers (id, name, host, port, dpi, label_width_mm, label_height_mm, station, enabled, state, state_detail, state_at, updated_at, kind)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'unknown', '', $10, $10, $11)
          on conflict (id) do update set name = excluded.name, host = excluded.host, port = excluded.port,
            dpi = excluded.dpi, label_width_mm = excluded.label_width_mm, label_height_mm = excluded.label_height_mm,
-           station = excluded.station, enabled = excluded.enabled, updated_at = excluded.updated_at",
+           station = excluded.station, enabled = excluded.enabled, updated_at = excluded.updated_at, kind = excluded.kind",
     )
     .bind(&p.id)
     .bind(&p.name)
@@ -87,6 +90,7 @@ pub async fn put_printer(conn: &mut AnyConnection, p: &PrinterRow) -> Result<(),
     .bind(p.station.as_deref())
     .bind(i64::from(p.enabled))
     .bind(&now)
+    .bind(&p.kind)
     .execute(conn)
     .await?;
     Ok(())
@@ -160,13 +164,15 @@ pub struct JobRow {
     pub error: Option<String>,
     pub reprint_of: Option<String>,
     pub subject: Option<String>,
+    /// `text` (ZPL as sent) or `base64` (a document's bytes).
+    pub encoding: String,
     pub requested_by: String,
     pub created_at: String,
     pub updated_at: String,
     pub next_attempt_at: String,
 }
 
-const JOB_COLS: &str = "seq, id, printer_id, template, state, attempts, error, reprint_of, subject, requested_by, created_at, updated_at, next_attempt_at";
+const JOB_COLS: &str = "seq, id, printer_id, template, state, attempts, error, reprint_of, subject, encoding, requested_by, created_at, updated_at, next_attempt_at";
 
 fn job(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
     Ok(JobRow {
@@ -179,6 +185,7 @@ fn job(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
         error: r.try_get("error")?,
         reprint_of: r.try_get("reprint_of")?,
         subject: r.try_get("subject")?,
+        encoding: r.try_get("encoding")?,
         requested_by: r.try_get("requested_by")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -191,6 +198,8 @@ pub struct NewJob<'a> {
     pub printer_id: &'a str,
     pub template: &'a str,
     pub payload: &'a str,
+    /// `text` or `base64`.
+    pub encoding: &'a str,
     pub reprint_of: Option<&'a str>,
     pub request_key: Option<&'a str>,
     pub subject: Option<&'a str>,
@@ -201,8 +210,8 @@ pub struct NewJob<'a> {
 pub async fn insert_job(conn: &mut AnyConnection, j: &NewJob<'_>) -> Result<(), sqlx::Error> {
     let now = super::now_db();
     sqlx::query(
-        "insert into print_jobs (id, printer_id, template, payload, state, reprint_of, request_key, subject, requested_by, created_at, updated_at, next_attempt_at)
-         values ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $9, $9)",
+        "insert into print_jobs (id, printer_id, template, payload, state, reprint_of, request_key, subject, requested_by, created_at, updated_at, next_attempt_at, encoding)
+         values ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $9, $9, $10)",
     )
     .bind(j.id)
     .bind(j.printer_id)
@@ -213,6 +222,7 @@ pub async fn insert_job(conn: &mut AnyConnection, j: &NewJob<'_>) -> Result<(), 
     .bind(j.subject)
     .bind(j.requested_by)
     .bind(&now)
+    .bind(j.encoding)
     .execute(&mut *conn)
     .await?;
     log(

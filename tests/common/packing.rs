@@ -70,6 +70,15 @@ pub async fn setup(b: Backend) -> Option<(Packing, tempfile::TempDir)> {
             .await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     }
+    // PAK-01's A4 document printer for the packing slip: the same simulator, which speaks PJL too.
+    let r = admin
+        .put_json(
+            "/api/printers/doc-1",
+            json!({ "host": "127.0.0.1", "port": printer.addr().port(), "label_width_mm": 210,
+                    "label_height_mm": 297, "station": "PAK-01", "kind": "pdf" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let web = app.user("web", Role::Integration).await;
     let packer = app.user("pelle", Role::Packer).await;
     Some((
@@ -190,6 +199,17 @@ pub fn check_sscc(sscc: &str) {
         sscc.starts_with("05790002"),
         "extension 0, prefix 5790002: {sscc}"
     );
+}
+
+/// The PDFs the simulated document printer has printed, once there are `n`.
+pub async fn printed_documents(p: &Packing, n: usize) -> Vec<Vec<u8>> {
+    for _ in 0..200 {
+        if p.printer.documents().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    p.printer.documents()
 }
 
 pub async fn printed_label(p: &Packing, n: usize) -> Vec<String> {

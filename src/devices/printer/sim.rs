@@ -1,9 +1,12 @@
-//! A ZPL label printer on a raw TCP socket, for demos, manual tests and the spooler tests:
-//! answers `~HS` from its switches (paper out, paused, head open, or silent), keeps each
-//! received format (`^XA ... ^XZ`) as a printed label, or in its buffer while it cannot print,
-//! and can misbehave on purpose: drop the connection part-way through a job, or read slowly.
+//! A printer on a raw TCP socket, for demos, manual tests and the spooler tests: a ZPL label
+//! printer that answers `~HS` from its switches (paper out, paused, head open, or silent) and
+//! keeps each received format (`^XA ... ^XZ`) as a printed label, or in its buffer while it
+//! cannot print; and, on the same socket, a document printer that answers `@PJL INFO STATUS`
+//! and keeps each PDF (`%PDF ... %%EOF`) it receives in a PJL job. It can misbehave on purpose:
+//! drop the connection part-way through a job, or read slowly.
 //! `konsign simulate printer` runs it; the tests start it on `127.0.0.1:0`.
 
+use super::pjl;
 use super::status::{self, HostStatus};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,6 +37,9 @@ struct State {
     /// Formats received and not yet printed, with when they may come out.
     buffer: Vec<(String, Option<tokio::time::Instant>)>,
     printed: Vec<String>,
+    /// PDFs received while the printer could not print, and those printed.
+    held_documents: Vec<Vec<u8>>,
+    documents: Vec<Vec<u8>>,
     status_queries: usize,
     connections: usize,
     dropped: usize,
@@ -47,6 +53,14 @@ impl State {
     fn flush(&mut self, out: &Option<PathBuf>, preview: &Option<Preview>) {
         if !self.can_print() {
             return;
+        }
+        for pdf in std::mem::take(&mut self.held_documents) {
+            self.documents.push(pdf);
+            save_document(
+                out,
+                self.documents.len(),
+                self.documents.last().map(Vec::as_slice),
+            );
         }
         let now = tokio::time::Instant::now();
         let print_time = self.switches.print_time;
@@ -74,8 +88,8 @@ impl State {
             paper_out: self.switches.paper_out,
             paused: self.switches.paused,
             head_up: self.switches.head_open,
-            formats_in_buffer: self.buffer.len() as u32,
-            labels_remaining: u32::from(!self.buffer.is_empty()),
+            formats_in_buffer: (self.buffer.len() + self.held_documents.len()) as u32,
+            labels_remaining: u32::from(!self.buffer.is_empty() || !self.held_documents.is_empty()),
             ..HostStatus::default()
         }
     }
@@ -167,6 +181,17 @@ fn save(out: &Option<PathBuf>, preview: &Option<Preview>, n: usize, zpl: &str) {
     tracing::info!(label = n, path = %path.display(), "label printed");
 }
 
+fn save_document(out: &Option<PathBuf>, n: usize, pdf: Option<&[u8]>) {
+    let (Some(dir), Some(pdf)) = (out, pdf) else {
+        return;
+    };
+    let path = dir.join(format!("document-{n:05}.pdf"));
+    match std::fs::write(&path, pdf) {
+        Ok(()) => tracing::info!(document = n, path = %path.display(), "document printed"),
+        Err(e) => tracing::warn!(error = %e, path = %path.display(), "cannot save the document"),
+    }
+}
+
 /// A running simulated printer.
 #[derive(Debug)]
 pub struct Simulator {
@@ -233,6 +258,13 @@ impl Simulator {
         s.printed.clone()
     }
 
+    /// The PDF documents printed so far, in order.
+    pub fn documents(&self) -> Vec<Vec<u8>> {
+        let mut s = self.lock();
+        s.flush(&self.out, &self.preview);
+        s.documents.clone()
+    }
+
     /// Formats received but not printed.
     pub fn buffered(&self) -> usize {
         self.lock().buffer.len()
@@ -284,6 +316,37 @@ async fn serve(
             tokio::time::sleep(delay).await;
         }
         buf.extend_from_slice(&chunk[..n]);
+        // A PDF is taken whole; nothing inside it is read as a command.
+        if let Some(start) = find(&buf, b"%PDF") {
+            let Some(end) = find(&buf[start..], b"%%EOF") else {
+                continue;
+            };
+            let pdf = buf[start..start + end + 5].to_vec();
+            buf.drain(start..start + end + 5);
+            let mut s = lock(&state);
+            if s.can_print() {
+                s.documents.push(pdf);
+                save_document(
+                    &out,
+                    s.documents.len(),
+                    s.documents.last().map(Vec::as_slice),
+                );
+            } else {
+                s.held_documents.push(pdf);
+            }
+        }
+        while let Some(i) = find(&buf, b"@PJL INFO STATUS") {
+            buf.drain(..i + 16);
+            let answer = {
+                let mut s = lock(&state);
+                s.status_queries += 1;
+                s.flush(&out, &preview);
+                (!s.switches.no_status).then(|| pjl::format(&s.status()))
+            };
+            if let Some(a) = answer {
+                stream.write_all(&a).await?;
+            }
+        }
         // Status queries may come on their own or between formats.
         while let Some(i) = find(&buf, b"~HS") {
             buf.drain(i..i + 3);

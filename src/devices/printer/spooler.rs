@@ -317,7 +317,7 @@ async fn round(
             return Ok(Step::Again);
         }
     }
-    let st = match status::query(&addr, t.connect, t.status).await {
+    let st = match status::query(&addr, t.connect, t.status, status::Language::of(&p.kind)).await {
         Ok(s) => s,
         Err(QueryError::Connect(e)) => {
             sp.set_state(printer, PrinterState::Unreachable, &e).await;
@@ -379,7 +379,25 @@ async fn round(
             ));
         }
     }
-    send(sp, printer, &addr, &job.id, &payload, backoff).await
+    let bytes = match job.encoding.as_str() {
+        "base64" => {
+            use base64::Engine as _;
+            match base64::engine::general_purpose::STANDARD.decode(payload.as_bytes()) {
+                Ok(b) => b,
+                Err(e) => {
+                    let why = format!("the stored document is not valid base64 ({e})");
+                    if store::transition(&sp.db, &job.id, "queued", "failed", &why, Some(&why))
+                        .await?
+                    {
+                        sp.outcome("failed");
+                    }
+                    return Ok(Step::Again);
+                }
+            }
+        }
+        _ => payload.into_bytes(),
+    };
+    send(sp, printer, &addr, &job.id, &bytes, backoff).await
 }
 
 /// Connects, marks the job `sending`, writes it and marks it `sent` (or `failed`).
@@ -388,7 +406,7 @@ async fn send(
     printer: &str,
     addr: &str,
     job: &str,
-    payload: &str,
+    bytes: &[u8],
     backoff: &mut Duration,
 ) -> Result<Step, sqlx::Error> {
     let t = &sp.timings;
@@ -418,7 +436,6 @@ async fn send(
     {
         return Ok(Step::Again);
     }
-    let bytes = payload.as_bytes();
     let mut written = 0usize;
     let write = async {
         while written < bytes.len() {

@@ -320,7 +320,8 @@ fn print_demo(report: &service::demo::DemoReport) {
             report.orders - report.orders_allocated
         );
         println!(
-            "label printers pack-1 (127.0.0.1:9100) and cut-1 (127.0.0.1:9101); play them with \
+            "label printers pack-1 (127.0.0.1:9100) and cut-1 (127.0.0.1:9101), document printer doc-1 \
+             (127.0.0.1:9102); play them with \
              `konsign simulate printer --listen 127.0.0.1:9100 --out printed-labels`"
         );
     } else {

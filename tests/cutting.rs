@@ -46,6 +46,7 @@ on_both_brokers!(
     a_replacement_without_stock_waits_for_a_lead_to_try_again,
     a_station_going_offline_keeps_its_queued_jobs_and_loses_none,
     a_station_cut_off_from_the_broker_replays_its_outbox_in_order,
+    a_state_that_overtakes_its_event_is_not_taken_for_lost_events,
 );
 
 fn free_port() -> u16 {
@@ -2265,4 +2266,72 @@ fn bridge_config(
         max_mm: 70.0,
         queue_limit: 3,
     }
+}
+
+/// A station's `state` can arrive before an event it counts (the station sends events from its
+/// outbox, one acknowledged publish at a time, and its state directly): konsign waits for the
+/// event instead of asking about the job at once, so the failure keeps its reason and its
+/// ruined plate is scrapped and picked again (asked at once, the station's `duplicate` answer
+/// would have carried no reason).
+async fn a_state_that_overtakes_its_event_is_not_taken_for_lost_events(broker: Broker) {
+    let Some(s) = setup(broker).await else { return };
+    let admin = s.app.admin().await;
+    let expiry = plates_in_stock(&s, &admin).await;
+    let mut st = station(&s, &admin).await;
+    until_station(&admin, |v| v["available"] == true).await;
+    picked_cut_order(&s, &admin, "W-RACE", "PL1", &expiry).await;
+    let job = st.expect("/cut-1/job", |_| true).await;
+    let job_id = job["job_id"].as_str().unwrap().to_string();
+    answer(&st, &s.site, "cut-1", &job, wire::AckResult::Accepted, 1).await;
+    cut_job(&admin, &job_id, |j| j["state"] == "accepted").await;
+    let ev = |seq: u64, kind: wire::EventKind, error: Option<wire::ErrorInfo>| wire::Event {
+        header: header(&s.site, "cut-1", 300 + seq),
+        seq,
+        job_id: job_id.clone(),
+        revision: 1,
+        kind,
+        done: 0,
+        quantity: 2,
+        error,
+    };
+    let t = |x| wire::topic(&s.site, "cut-1", x);
+    st.publish(
+        t(Topic::Event),
+        false,
+        wire::encode(&ev(1, wire::EventKind::Started, None)),
+    )
+    .await;
+    cut_job(&admin, &job_id, |j| j["state"] == "running").await;
+    // The state counts two events and lists no job; the failure (event 2) comes 500 ms later.
+    let mut ahead = state(&s.site, wire::Mode::Fault, 310);
+    ahead.last_event_seq = 2;
+    st.publish(t(Topic::State), true, wire::encode(&ahead))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let failed = ev(
+        2,
+        wire::EventKind::Failed,
+        Some(wire::ErrorInfo {
+            level: wire::Level::Urgent,
+            code: "plate_damaged".into(),
+            message: "the plate tore".into(),
+        }),
+    );
+    st.publish(t(Topic::Event), false, wire::encode(&failed))
+        .await;
+    let j = cut_job(&admin, &job_id, |j| j["state"] == "failed").await;
+    assert!(
+        j["reason"].as_str().unwrap().contains("plate_damaged"),
+        "the failure keeps its reason: {j}"
+    );
+    assert_eq!(j["replacements"].as_array().unwrap().len(), 1, "{j}");
+    // Nothing was sent to the station again about the job.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    while let Ok((topic, v)) = st.rx.try_recv() {
+        assert!(
+            !(topic.ends_with("/job") && v["job_id"] == job_id.as_str()),
+            "the job was sent again: {v}"
+        );
+    }
+    st.task.abort();
 }

@@ -205,6 +205,49 @@ pub async fn shutdown(ctx: &Ctx) {
     }
 }
 
+/// How long a gap in a station's events may last before konsign treats the events as lost.
+const LOST_EVENT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Asks a station again about the jobs it no longer listed, if its events up to `behind` have
+/// still not arrived: its `duplicate` answer says what became of each.
+async fn ask_again_if_lost(
+    ctx: &Ctx,
+    station: &str,
+    behind: i64,
+    jobs: Vec<JobRow>,
+) -> std::result::Result<(), sqlx::Error> {
+    let Some(h) = ctx.cutting.host.get().cloned() else {
+        return Ok(());
+    };
+    let Some(row) = db::get(ctx.db.pool(), station).await? else {
+        return Ok(());
+    };
+    if row.last_event_seq >= behind {
+        return Ok(());
+    }
+    let mut conn = ctx.db.pool().acquire().await?;
+    for j in jobs {
+        let Some(now) = db::get_job(&mut conn, &j.id).await? else {
+            continue;
+        };
+        if now.revision != j.revision
+            || now.station_id.as_deref() != Some(station)
+            || !["accepted", "running"].contains(&now.state.as_str())
+        {
+            continue;
+        }
+        let mid = now.message_id.clone().unwrap_or_else(|| h.message_id());
+        tracing::info!(station, job = %now.id, last_seen = row.last_event_seq, "events from the station were lost: asking about the job again");
+        h.send_job(
+            station,
+            &mid,
+            wire::encode(&wire_job(&now, h.header_for(station, &mid))),
+        )
+        .await;
+    }
+    Ok(())
+}
+
 /// Handles one incoming message. A message that breaks the protocol is refused (and that is
 /// handled: `Ok`); `Err` only for a database failure.
 async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sqlx::Error> {
@@ -257,6 +300,7 @@ async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sq
     let mut tx = ctx.db.begin_write().await?;
     let mut finished: Option<String> = None;
     let mut ask_again: Vec<JobRow> = vec![];
+    let mut behind = 0i64;
     match msg {
         Msg::Connection(c) => {
             let state = match c.connection {
@@ -289,6 +333,7 @@ async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sq
             // longer lists are asked about again; the station answers `duplicate` with what
             // became of each, and konsign catches up from that.
             if s.last_event_seq as i64 > row.last_event_seq {
+                behind = s.last_event_seq as i64;
                 let listed = |id: &str, rev: i64| {
                     s.current_job
                         .as_ref()
@@ -339,15 +384,17 @@ async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> std::result::Result<(), sq
     if let Some(job) = &finished {
         print_sticker(ctx, job).await;
     }
-    for j in &ask_again {
-        let mid = j.message_id.clone().unwrap_or_else(|| h.message_id());
-        tracing::info!(station, job = %j.id, last_seen = row.last_event_seq, "events from the station were lost: asking about the job again");
-        h.send_job(
-            station,
-            &mid,
-            wire::encode(&wire_job(j, h.header_for(station, &mid))),
-        )
-        .await;
+    if !ask_again.is_empty() {
+        // A station's `state` can overtake an event still on its way (a station sends events
+        // from its outbox, one acknowledged publish at a time): only what is still missing
+        // after a grace period counts as lost.
+        let (ctx, station) = (ctx.clone(), station.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(LOST_EVENT_GRACE).await;
+            if let Err(e) = ask_again_if_lost(&ctx, &station, behind, ask_again).await {
+                tracing::warn!(%station, error = %e, "cannot ask about the jobs again");
+            }
+        });
     }
     ctx.cutting.wake.notify_one();
     ctx.metrics

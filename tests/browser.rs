@@ -544,6 +544,17 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
         .js("document.getElementById('parcels').scrollIntoView(); return 1;")
         .await;
     browser.screenshot("pack-4-closed").await;
+    // The same station in English.
+    browser
+        .goto(&format!("{}/pack/PAK-01?lang=en", app.base))
+        .await;
+    browser
+        .until(
+            "the English page",
+            "document.body.innerText.includes('Pack station PAK-01') && document.body.innerText.includes('Print the label again')",
+        )
+        .await;
+    browser.screenshot("pack-5-english").await;
     let status = admin.get("/api/orders/WEB-200/status").await;
     assert_eq!(status.body["status"], "packed", "{:?}", status.body);
     let parcels = admin.get("/api/parcels?state=closed").await.body;

@@ -17,6 +17,7 @@ on_both_backends!(
     missing_extra_and_foreign_items_are_refused_with_the_reason,
     a_lot_blocked_after_picking_is_refused_at_packing,
     a_damaged_pack_is_scrapped_and_picked_again_without_losing_what_was_scanned,
+    a_damaged_pack_without_stock_waits_until_a_lead_tries_again,
     an_order_is_packed_with_a_serial_scanner_bound_to_a_pack_station,
 );
 
@@ -553,5 +554,63 @@ async fn an_order_is_packed_with_a_serial_scanner_bound_to_a_pack_station(b: Bac
     assert_eq!(owned(&p, "payer:0751", "L1").await, 2);
     assert_eq!(owned(&p, "COLOPLAST", "L1").await, 3);
     pty.unplug();
+    p.printer.stop();
+}
+
+/// A damaged pack with no stock left for its replacement: the short waits (`short`), the order
+/// cannot close, a lead's retry is refused while stock is missing, and goes through once a
+/// delivery came in; the order then packs and closes.
+async fn a_damaged_pack_without_stock_waits_until_a_lead_tries_again(b: Backend) {
+    let Some((p, _dir)) = setup(b).await else {
+        return;
+    };
+    let exp = common::in_days(200);
+    common::receive(&p.admin, POUCH, "L1", &exp, "A-01-1", 1).await;
+    let tote = picked(&p, "W-1", json!([{ "gtin": POUCH, "quantity": 1 }])).await;
+    scan(&p.packer, "PAK-01", "n0", &tote).await;
+    let r = p
+        .packer
+        .post(
+            "/api/pack-stations/PAK-01/short",
+            json!({ "gtin": POUCH, "lot": "L1", "reason": "crushed" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["shorts"][0]["state"], "short");
+    let id = r.body["shorts"][0]["id"].as_i64().unwrap();
+    let c = close(&p.packer, "PAK-01", json!({})).await;
+    assert_eq!(c.status, StatusCode::CONFLICT);
+    let lead = p.app.user("lene", Role::Lead).await;
+    let open = lead.get("/api/pack-shorts").await.body;
+    assert_eq!(open[0]["id"], id, "{open}");
+    let r = lead
+        .post(&format!("/api/pack-shorts/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(r.body["code"], "no_stock", "{:?}", r.body);
+    let r = p
+        .packer
+        .post(&format!("/api/pack-shorts/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a lead decides");
+    let exp2 = common::in_days(240);
+    common::receive(&p.admin, POUCH, "L2", &exp2, "A-02-1", 3).await;
+    let r = lead
+        .post(&format!("/api/pack-shorts/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["state"], "picking");
+    pick_wave(&p, r.body["wave_id"].as_i64().unwrap()).await;
+    let r = scan(&p.packer, "PAK-01", "n1", &wedge(POUCH, &exp2, "L2")).await;
+    assert_eq!(r["code"], "packed", "{r}");
+    let c = close(&p.packer, "PAK-01", json!({})).await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    assert_eq!(owned(&p, "payer:0751", "L2").await, 1);
+    assert_eq!(
+        owned(&p, "COLOPLAST", "L1").await,
+        0,
+        "the crushed pack was scrapped"
+    );
+    let audit = p.admin.get("/api/audit?action=pack_short.retry").await.body;
+    assert_eq!(audit.as_array().unwrap().len(), 1);
     p.printer.stop();
 }

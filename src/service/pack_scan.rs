@@ -523,3 +523,54 @@ pub async fn short(
     tracing::info!(order = %o.external_id, %gtin, qty, ?wave, "short at packing: scrapped and picked again");
     Ok(v)
 }
+
+/// Damaged packs whose replacement found no stock: they wait for a lead.
+pub async fn open_shorts(ctx: &Ctx) -> Result<Vec<db::ShortRow>> {
+    Ok(db::open_shorts(ctx.db.pool()).await?)
+}
+
+/// A lead tries a short's replacement pick again once stock has come in; refused while the stock
+/// is still missing. Audit-logged.
+pub async fn retry_short(ctx: &Ctx, actor: &Actor, id: i64) -> Result<db::ShortRow> {
+    let mut tx = ctx.db.begin_write().await?;
+    let s = db::short(tx.conn(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("pack short {id}")))?;
+    if s.state != "short" {
+        return Err(Error::conflict(
+            "short_not_waiting",
+            format!(
+                "short {id} is {}: only one waiting for stock is tried again",
+                s.state
+            ),
+        ));
+    }
+    let Some(wave) =
+        super::picking::replacement_wave(&mut tx, s.order_id, s.line_id, s.quantity).await?
+    else {
+        return Err(Error::conflict(
+            "no_stock",
+            format!(
+                "there is still no stock for {} pack(s) of {}",
+                s.quantity, s.gtin
+            ),
+        ));
+    };
+    db::short_to_wave(tx.conn(), id, wave).await?;
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "pack_short.retry",
+            subject: &format!("pack_short:{id}"),
+            purpose: None,
+            detail: json!({ "wave_id": wave, "order_id": s.order_id }),
+        },
+    )
+    .await?;
+    let s = db::short(tx.conn(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("pack short {id}")))?;
+    tx.commit().await?;
+    Ok(s)
+}

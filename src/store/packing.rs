@@ -306,6 +306,7 @@ pub async fn end_sessions_of(conn: &mut AnyConnection, order_id: i64) -> Result<
 pub struct ShortRow {
     pub id: i64,
     pub order_id: i64,
+    pub line_id: i64,
     pub gtin: String,
     pub lot: String,
     pub quantity: i64,
@@ -364,29 +365,28 @@ pub async fn shorts_of_order(
     conn: &mut AnyConnection,
     order_id: i64,
 ) -> Result<Vec<ShortRow>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select id, order_id, gtin, lot, quantity, reason, state, wave_id, actor, at from pack_shorts
-         where order_id = $1 order by id",
-    )
-    .bind(order_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ShortRow {
-                id: r.try_get("id")?,
-                order_id: r.try_get("order_id")?,
-                gtin: r.try_get("gtin")?,
-                lot: r.try_get("lot")?,
-                quantity: r.try_get("quantity")?,
-                reason: r.try_get("reason")?,
-                state: r.try_get("state")?,
-                wave_id: r.try_get("wave_id")?,
-                actor: r.try_get("actor")?,
-                at: r.try_get("at")?,
-            })
-        })
-        .collect()
+    let sql = format!("select {SHORT_COLS} from pack_shorts where order_id = $1 order by id");
+    let rows = sqlx::query(&sql).bind(order_id).fetch_all(conn).await?;
+    rows.iter().map(short_row).collect()
+}
+
+const SHORT_COLS: &str =
+    "id, order_id, line_id, gtin, lot, quantity, reason, state, wave_id, actor, at";
+
+fn short_row(r: &AnyRow) -> Result<ShortRow, sqlx::Error> {
+    Ok(ShortRow {
+        id: r.try_get("id")?,
+        order_id: r.try_get("order_id")?,
+        line_id: r.try_get("line_id")?,
+        gtin: r.try_get("gtin")?,
+        lot: r.try_get("lot")?,
+        quantity: r.try_get("quantity")?,
+        reason: r.try_get("reason")?,
+        state: r.try_get("state")?,
+        wave_id: r.try_get("wave_id")?,
+        actor: r.try_get("actor")?,
+        at: r.try_get("at")?,
+    })
 }
 
 /// A block on a lot.
@@ -477,4 +477,41 @@ pub async fn unpick_line(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// One short found at packing.
+pub async fn short(conn: &mut AnyConnection, id: i64) -> Result<Option<ShortRow>, sqlx::Error> {
+    let sql = format!("select {SHORT_COLS} from pack_shorts where id = $1");
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(short_row)
+        .transpose()
+}
+
+/// A short's replacement wave is out.
+pub async fn short_to_wave(
+    conn: &mut AnyConnection,
+    id: i64,
+    wave_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update pack_shorts set state = 'picking', wave_id = $2 where id = $1 and state = 'short'",
+    )
+    .bind(id)
+    .bind(wave_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Shorts waiting for stock (`short`), newest first.
+pub async fn open_shorts(pool: &AnyPool) -> Result<Vec<ShortRow>, sqlx::Error> {
+    let sql = format!(
+        "select {SHORT_COLS} from pack_shorts where state = 'short' order by id desc limit 500"
+    );
+    let rows = sqlx::query(&sql).fetch_all(pool).await?;
+    rows.iter().map(short_row).collect()
 }

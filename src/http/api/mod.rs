@@ -96,6 +96,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(packing::packing_slip))
         .routes(routes!(packing::block, packing::blocks))
         .routes(routes!(packing::release))
+        .routes(routes!(packing::shorts))
+        .routes(routes!(packing::retry_short))
         .merge(imports())
 }
 

@@ -10,7 +10,7 @@ use crate::service::pack_scan::{self, PackScanRequest, PackScanResult, ShortRequ
 use crate::service::packing::{self as pack, OpenRequest, PackView};
 use crate::service::parcel_docs::{self, ReprintRequest};
 use crate::service::parcels::{self, CloseRequest, ParcelView, VoidRequest};
-use crate::store::packing::BlockRow;
+use crate::store::packing::{BlockRow, ShortRow};
 use crate::store::parcels::ParcelRow;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -198,6 +198,26 @@ pub async fn packing_slip(
     let p = caller.require(allow::PACKING)?;
     let pdf = parcel_docs::packing_slip(&s.ctx, &p.actor, id).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf))
+}
+
+/// Damaged packs found at packing whose replacement found no stock (state `short`).
+#[utoipa::path(get, path = "/api/pack-shorts", tag = "packing",
+    responses((status = 200, body = Vec<ShortRow>)), security(("session" = []), ("bearer" = [])))]
+pub async fn shorts(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ShortRow>>> {
+    caller.require(allow::PACKING)?;
+    Ok(Json(pack_scan::open_shorts(&s.ctx).await?))
+}
+
+/// Try a short's replacement pick again once stock has come in (lead; audit-logged).
+#[utoipa::path(post, path = "/api/pack-shorts/{id}/retry", tag = "packing", params(("id" = i64, Path)),
+    responses((status = 200, body = ShortRow), (status = 409, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn retry_short(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ShortRow>> {
+    let p = caller.require(allow::LEAD)?;
+    Ok(Json(pack_scan::retry_short(&s.ctx, &p.actor, id).await?))
 }
 
 /// Block a lot: it is refused at packing until released. Audit-logged.

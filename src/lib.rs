@@ -1,5 +1,7 @@
 //! konsign: warehouse control for a consignment warehouse of citizen health supplies.
 
+/// Carrier handoff: the carrier port, its adapters and the booking worker's rules.
+pub mod carrier;
 /// Command-line interface: serve, config, users, tokens, import, demo, gs1.
 pub mod cli;
 /// Typed configuration from defaults, file, environment and flags.

@@ -79,6 +79,7 @@ impl App {
         let scanners = crate::service::scans::start_all(&self.ctx).await?;
         self.ctx.spooler.sync().await?;
         let spooler = self.ctx.spooler.start();
+        let bookings = crate::service::bookings::spawn_worker(self.ctx.clone());
         // Labels of parcels closed just before a stop are printed now.
         let unprinted = crate::service::parcel_docs::resume_printing(&self.ctx).await?;
         if unprinted > 0 {
@@ -100,6 +101,7 @@ impl App {
         janitor.abort();
         backorders.abort();
         spooler.abort();
+        bookings.abort();
         self.ctx.spooler.shutdown().await;
         crate::service::cutting::shutdown(&self.ctx).await;
         for t in mqtt {

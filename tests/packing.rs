@@ -101,9 +101,11 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
     let sscc = closed.body["sscc"].as_str().unwrap().to_string();
     check_sscc(&sscc);
     assert_eq!(closed.body["state"], "closed");
-    assert_eq!(
-        closed.body["booking_state"], "waiting",
-        "the seam for the carrier"
+    // Closed: waiting for its carrier booking, or booked already by the booking worker.
+    assert!(
+        ["waiting", "booked"].contains(&closed.body["booking_state"].as_str().unwrap()),
+        "{:?}",
+        closed.body
     );
     assert_eq!(
         closed.body["weight_g"],

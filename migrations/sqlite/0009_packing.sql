@@ -29,8 +29,8 @@ create table parcels (
     parcels_total integer,
     label_job text,
     slip_job text,
-    -- The seam for the carrier: a closed parcel waits for booking.
-    booking_state text not null default 'none' check (booking_state in ('none', 'waiting', 'void')),
+    -- The carrier booking: a closed parcel waits for it, is booked (or rejected), or is void.
+    booking_state text not null default 'none' check (booking_state in ('none', 'waiting', 'booked', 'rejected', 'void')),
     void_reason text,
     close_key text unique,
     opened_by text not null,

@@ -1,8 +1,10 @@
 //! Typed configuration: built-in defaults < optional TOML file (`--config`) < `KONSIGN_*`
 //! environment variables (`DATABASE_URL` too) < command-line flags.
 
+mod carrier;
 mod packing;
 
+pub use carrier::CarrierConfig;
 pub use packing::{PackStationSetting, PackingConfig};
 
 use anyhow::Context as _;
@@ -23,6 +25,7 @@ pub struct Config {
     pub printing: PrintingConfig,
     pub mqtt: MqttConfig,
     pub packing: PackingConfig,
+    pub carrier: CarrierConfig,
 }
 
 /// The MQTT broker the cutting stations talk through.
@@ -400,6 +403,7 @@ impl Config {
             "invalid configuration: mqtt.site must be 1 to 32 lower-case letters, digits, '-' or '_'"
         );
         self.packing.validate()?;
+        self.carrier.validate()?;
         Ok(())
     }
 

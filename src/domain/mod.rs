@@ -2,6 +2,7 @@
 
 pub mod allocation;
 pub mod auth;
+pub mod carrier;
 pub mod catalog;
 pub mod gs1;
 pub mod gtin;

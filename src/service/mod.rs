@@ -1,6 +1,7 @@
 //! Use-cases: async operations that check input with the domain and drive the store.
 
 pub mod auth;
+pub mod bookings;
 pub mod catalog;
 pub mod cutting;
 pub mod demo;

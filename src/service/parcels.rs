@@ -406,6 +406,8 @@ pub async fn close(
         &stock_db::event_payload("transfer", op_id, &entries),
     )
     .await?;
+    // The booking leaves with the parcel: queued now, sent by the booking worker.
+    super::bookings::queue(&mut tx, ctx, parcel.id).await?;
     tx.event(
         "parcel.closed",
         &format!("parcel:{}", parcel.id),
@@ -476,7 +478,12 @@ pub async fn void(ctx: &Ctx, actor: &Actor, id: i64, r: &VoidRequest) -> Result<
             ),
         ));
     }
-    if p.booking_state != "waiting" {
+    let cancellable = match crate::store::bookings::of_parcel(tx.conn(), id).await? {
+        None => true,
+        Some(b) if b.state != "booked" => true,
+        Some(b) => crate::carrier::adapter(&b.carrier).is_some_and(|c| c.capabilities().cancel),
+    };
+    if !["waiting", "booked", "rejected"].contains(&p.booking_state.as_str()) || !cancellable {
         return Err(Error::conflict(
             "handed_over",
             format!(
@@ -568,6 +575,7 @@ pub async fn void(ctx: &Ctx, actor: &Actor, id: i64, r: &VoidRequest) -> Result<
         .await?;
     }
     pdb::void_parcel(tx.conn(), id, &reason, &actor.name).await?;
+    crate::store::bookings::cancel_of_parcel(tx.conn(), id).await?;
     if o.status == OrderStatus::Packed || o.tote.as_deref() != Some(tote.as_str()) {
         pdb::reopen_for_packing(tx.conn(), o.id, &tote).await?;
     }

@@ -23,10 +23,19 @@ pub struct Packing {
 /// Products with weights, pick locations with stock, four totes, two pack stations with a
 /// label printer, and the site's picking without location scans.
 pub async fn setup(b: Backend) -> Option<(Packing, tempfile::TempDir)> {
+    setup_with(b, |_| {}).await
+}
+
+/// The same, with the configuration changed by `tweak`.
+pub async fn setup_with(
+    b: Backend,
+    tweak: impl FnOnce(&mut konsign::config::Config),
+) -> Option<(Packing, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let url = super::database_url(b, dir.path()).await?;
     let app = super::start_app(url.clone(), None, |c| {
         c.picking.require_location_scan = false;
+        tweak(c);
     })
     .await;
     let admin = app.admin().await;

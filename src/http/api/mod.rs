@@ -98,6 +98,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(packing::release))
         .routes(routes!(packing::shorts))
         .routes(routes!(packing::retry_short))
+        .routes(routes!(packing::bookings))
         .merge(imports())
 }
 

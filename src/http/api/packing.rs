@@ -10,6 +10,7 @@ use crate::service::pack_scan::{self, PackScanRequest, PackScanResult, ShortRequ
 use crate::service::packing::{self as pack, OpenRequest, PackView};
 use crate::service::parcel_docs::{self, ReprintRequest};
 use crate::service::parcels::{self, CloseRequest, ParcelView, VoidRequest};
+use crate::store::bookings::BookingRow;
 use crate::store::packing::{BlockRow, ShortRow};
 use crate::store::parcels::ParcelRow;
 use axum::extract::State;
@@ -218,6 +219,27 @@ pub async fn retry_short(
 ) -> ApiResult<Json<ShortRow>> {
     let p = caller.require(allow::LEAD)?;
     Ok(Json(pack_scan::retry_short(&s.ctx, &p.actor, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct BookingQuery {
+    /// pending, booked, rejected or cancelled
+    pub state: Option<String>,
+}
+
+/// Carrier bookings, newest first: each closed parcel's booking with its carrier, its state,
+/// the attempts so far and the tracking number once booked.
+#[utoipa::path(get, path = "/api/bookings", tag = "packing", params(BookingQuery),
+    responses((status = 200, body = Vec<BookingRow>)), security(("session" = []), ("bearer" = [])))]
+pub async fn bookings(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<BookingQuery>,
+) -> ApiResult<Json<Vec<BookingRow>>> {
+    caller.require(allow::PARCELS_READ)?;
+    Ok(Json(
+        crate::service::bookings::list(&s.ctx, q.state.as_deref()).await?,
+    ))
 }
 
 /// Block a lot: it is refused at packing until released. Audit-logged.

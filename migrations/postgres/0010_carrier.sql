@@ -1,0 +1,36 @@
+-- Carrier bookings: an outbox. Closing a parcel queues its booking in the same transaction; a
+-- worker sends it under a lease (so two instances never book one parcel twice), and every
+-- attempt is kept with its request id, outcome and timing.
+create table bookings (
+    id bigint generated always as identity primary key,
+    parcel_id bigint not null unique references parcels (id),
+    carrier text not null,
+    service text not null,
+    -- pending (to send), booked, rejected (a lead's queue), cancelled
+    state text not null check (state in ('pending', 'booked', 'rejected', 'cancelled')),
+    attempts bigint not null default 0,
+    next_attempt_at text not null,
+    -- An earlier attempt may have reached the carrier: look the booking up before sending again.
+    look_up_first bigint not null default 0,
+    tracking_number text,
+    label_format text,
+    carrier_label text,
+    last_error text,
+    lease_owner text,
+    lease_until text,
+    created_at text not null,
+    updated_at text not null
+);
+create index bookings_due on bookings (state, next_attempt_at);
+
+create table booking_attempts (
+    id bigint generated always as identity primary key,
+    booking_id bigint not null references bookings (id),
+    request_id text not null,
+    -- booked, found, transient, ambiguous, rejected, unauthorized, partial
+    outcome text not null,
+    duration_ms bigint not null,
+    detail text not null,
+    at text not null
+);
+create index booking_attempts_booking on booking_attempts (booking_id, id);

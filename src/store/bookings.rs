@@ -1,0 +1,306 @@
+//! Carrier bookings (an outbox) and every attempt to send them.
+
+use serde::Serialize;
+use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
+
+/// A parcel's booking with its carrier.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BookingRow {
+    pub id: i64,
+    pub parcel_id: i64,
+    pub sscc: Option<String>,
+    pub carrier: String,
+    pub service: String,
+    /// pending, booked, rejected (a lead's queue) or cancelled.
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub look_up_first: bool,
+    pub tracking_number: Option<String>,
+    pub label_format: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLS: &str =
+    "b.id, b.parcel_id, p.sscc, b.carrier, b.service, b.state, b.attempts, b.next_attempt_at,
+    b.look_up_first, b.tracking_number, b.label_format, b.last_error, b.created_at, b.updated_at";
+
+fn row(r: &AnyRow) -> Result<BookingRow, sqlx::Error> {
+    Ok(BookingRow {
+        id: r.try_get("id")?,
+        parcel_id: r.try_get("parcel_id")?,
+        sscc: r.try_get("sscc")?,
+        carrier: r.try_get("carrier")?,
+        service: r.try_get("service")?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        look_up_first: r.try_get::<i64, _>("look_up_first")? == 1,
+        tracking_number: r.try_get("tracking_number")?,
+        label_format: r.try_get("label_format")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// Queues a parcel's booking, in the caller's transaction (once per parcel).
+pub async fn queue(
+    conn: &mut AnyConnection,
+    parcel_id: i64,
+    carrier: &str,
+    service: &str,
+) -> Result<(), sqlx::Error> {
+    let now = super::now_db();
+    sqlx::query(
+        "insert into bookings (parcel_id, carrier, service, state, next_attempt_at, created_at, updated_at)
+         values ($1, $2, $3, 'pending', $4, $4, $4) on conflict (parcel_id) do nothing",
+    )
+    .bind(parcel_id)
+    .bind(carrier)
+    .bind(service)
+    .bind(&now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due bookings of a carrier for `owner` until `until`. The outer
+/// conditions are checked again on each row as it is updated, so two instances never claim
+/// one booking.
+pub async fn claim_due(
+    conn: &mut AnyConnection,
+    carrier: &str,
+    owner: &str,
+    until: &str,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let now = super::now_db();
+    let rows = sqlx::query(
+        "update bookings set lease_owner = $1, lease_until = $2
+         where id in (select id from bookings where carrier = $3 and state = 'pending' and next_attempt_at <= $4
+                        and (lease_until is null or lease_until < $4) order by id limit $5)
+           and state = 'pending' and (lease_until is null or lease_until < $4)
+         returning id",
+    )
+    .bind(owner)
+    .bind(until)
+    .bind(carrier)
+    .bind(&now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
+}
+
+pub async fn booking(conn: &mut AnyConnection, id: i64) -> Result<Option<BookingRow>, sqlx::Error> {
+    let sql = format!(
+        "select {COLS} from bookings b join parcels p on p.id = b.parcel_id where b.id = $1"
+    );
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(row)
+        .transpose()
+}
+
+pub async fn of_parcel(
+    conn: &mut AnyConnection,
+    parcel_id: i64,
+) -> Result<Option<BookingRow>, sqlx::Error> {
+    let sql = format!(
+        "select {COLS} from bookings b join parcels p on p.id = b.parcel_id where b.parcel_id = $1"
+    );
+    sqlx::query(&sql)
+        .bind(parcel_id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(row)
+        .transpose()
+}
+
+pub async fn list(
+    pool: &AnyPool,
+    state: Option<&str>,
+    limit: i64,
+) -> Result<Vec<BookingRow>, sqlx::Error> {
+    let sql = format!(
+        "select {COLS} from bookings b join parcels p on p.id = b.parcel_id
+         where ($1 is null or b.state = $1) order by b.id desc limit $2"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(state)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(row).collect()
+}
+
+/// The booking is made: it and its parcel say so (only from `pending`).
+pub async fn booked(
+    conn: &mut AnyConnection,
+    id: i64,
+    tracking: &str,
+    label: Option<(&str, &str)>,
+) -> Result<bool, sqlx::Error> {
+    let now = super::now_db();
+    let done = sqlx::query(
+        "update bookings set state = 'booked', tracking_number = $2, label_format = $3, carrier_label = $4,
+            attempts = attempts + 1, last_error = null, lease_owner = null, lease_until = null, updated_at = $5
+         where id = $1 and state = 'pending'",
+    )
+    .bind(id)
+    .bind(tracking)
+    .bind(label.map(|l| l.0))
+    .bind(label.map(|l| l.1))
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if done {
+        sqlx::query(
+            "update parcels set booking_state = 'booked' where id = (select parcel_id from bookings where id = $1)
+               and booking_state = 'waiting'",
+        )
+        .bind(id)
+        .execute(conn)
+        .await?;
+    }
+    Ok(done)
+}
+
+/// Another attempt later (`look_up_first` after an attempt that may have arrived).
+pub async fn retry_later(
+    conn: &mut AnyConnection,
+    id: i64,
+    at: &str,
+    look_up_first: bool,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update bookings set attempts = attempts + 1, next_attempt_at = $2, look_up_first = $3, last_error = $4,
+            lease_owner = null, lease_until = null, updated_at = $5
+         where id = $1 and state = 'pending'",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(i64::from(look_up_first))
+    .bind(error)
+    .bind(super::now_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Into the lead's queue with the carrier's message.
+pub async fn rejected(conn: &mut AnyConnection, id: i64, error: &str) -> Result<(), sqlx::Error> {
+    let done = sqlx::query(
+        "update bookings set state = 'rejected', attempts = attempts + 1, last_error = $2, lease_owner = null,
+            lease_until = null, updated_at = $3 where id = $1 and state = 'pending'",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(super::now_db())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if done {
+        sqlx::query(
+            "update parcels set booking_state = 'rejected' where id = (select parcel_id from bookings where id = $1)",
+        )
+        .bind(id)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Cancels a parcel's booking (the parcel was voided).
+pub async fn cancel_of_parcel(conn: &mut AnyConnection, parcel_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update bookings set state = 'cancelled', lease_owner = null, lease_until = null, updated_at = $2
+         where parcel_id = $1 and state <> 'cancelled'",
+    )
+    .bind(parcel_id)
+    .bind(super::now_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One attempt, whatever came of it.
+pub async fn attempt(
+    conn: &mut AnyConnection,
+    booking_id: i64,
+    request_id: &str,
+    outcome: &str,
+    duration_ms: i64,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into booking_attempts (booking_id, request_id, outcome, duration_ms, detail, at)
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(booking_id)
+    .bind(request_id)
+    .bind(outcome)
+    .bind(duration_ms)
+    .bind(detail)
+    .bind(super::now_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What a booking request needs to say about the parcel and where it goes.
+#[derive(Debug, Clone)]
+pub struct ParcelForBooking {
+    pub sscc: String,
+    pub weight_g: i64,
+    pub order_ref: String,
+    pub recipient_name: String,
+    pub address_line1: String,
+    pub address_line2: Option<String>,
+    pub postcode: String,
+    pub city: String,
+    pub country: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+pub async fn parcel_for_booking(
+    conn: &mut AnyConnection,
+    parcel_id: i64,
+) -> Result<Option<ParcelForBooking>, sqlx::Error> {
+    let r = sqlx::query(
+        "select p.sscc, p.weight_g, o.external_id, o.recipient_name, o.address_line1, o.address_line2, o.postcode,
+                o.city, o.country, o.phone, o.email
+         from parcels p join orders o on o.id = p.order_id where p.id = $1",
+    )
+    .bind(parcel_id)
+    .fetch_optional(conn)
+    .await?;
+    r.map(|r| {
+        Ok(ParcelForBooking {
+            sscc: r.try_get::<Option<String>, _>("sscc")?.unwrap_or_default(),
+            weight_g: r.try_get::<Option<i64>, _>("weight_g")?.unwrap_or(0),
+            order_ref: r.try_get("external_id")?,
+            recipient_name: r.try_get("recipient_name")?,
+            address_line1: r.try_get("address_line1")?,
+            address_line2: r.try_get("address_line2")?,
+            postcode: r.try_get("postcode")?,
+            city: r.try_get("city")?,
+            country: r.try_get("country")?,
+            phone: r.try_get("phone")?,
+            email: r.try_get("email")?,
+        })
+    })
+    .transpose()
+}

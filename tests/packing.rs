@@ -341,12 +341,32 @@ async fn a_lot_blocked_after_picking_is_refused_at_packing(b: Backend) {
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let r = scan(&p.packer, "PAK-01", "b3", &wedge(POUCH, &exp, "L1")).await;
     assert_eq!(r["code"], "packed", "{r}");
+    // Blocked again after it went into the parcel: the parcel does not close with it.
+    let r = lead
+        .post(
+            "/api/lot-blocks",
+            json!({ "gtin": POUCH, "lot": "L1", "reason": "recall R-18" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let c = close(&p.packer, "PAK-01", json!({})).await;
+    assert_eq!(c.body["code"], "lot_blocked", "{:?}", c.body);
+    assert_eq!(transfers_total(&p).await, 0);
+    lead.post(
+        "/api/lot-blocks/release",
+        json!({ "gtin": POUCH, "lot": "L1", "reason": "recall withdrawn" }),
+    )
+    .await;
     let c = close(&p.packer, "PAK-01", json!({})).await;
     assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
     assert_eq!(owned(&p, "COLOPLAST", "L1").await, 4);
     assert_eq!(owned(&p, "payer:0751", "L1").await, 1);
     let audit = p.admin.get("/api/audit?action=lot.blocked").await.body;
-    assert_eq!(audit.as_array().unwrap().len(), 1);
+    assert_eq!(
+        audit.as_array().unwrap().len(),
+        2,
+        "blocked twice, each logged"
+    );
     p.printer.stop();
 }
 

@@ -274,6 +274,30 @@ pub async fn close(
             "nothing has been scanned into the parcel",
         ));
     };
+    // A lot blocked (or expired) after its packs went into the parcel does not leave.
+    let today = super::today().to_string();
+    for i in &c.items {
+        if let Some(l) = c.lots.iter().find(|l| l.gtin == i.gtin && l.lot == i.lot) {
+            if let Some(why) = &l.blocked {
+                return Err(Error::conflict(
+                    "lot_blocked",
+                    format!(
+                        "lot {} of {} in the parcel is blocked: {why}",
+                        l.lot, l.product_name
+                    ),
+                ));
+            }
+        }
+        if i.expiry < today {
+            return Err(Error::conflict(
+                "lot_expired",
+                format!(
+                    "lot {} of {} in the parcel expired on {}",
+                    i.lot, i.product_name, i.expiry
+                ),
+            ));
+        }
+    }
     let last = c.missing.is_empty();
     if !last && !r.more {
         let what: Vec<&str> = c.missing.iter().map(|m| m.what.as_str()).collect();

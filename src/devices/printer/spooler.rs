@@ -158,14 +158,20 @@ impl Spooler {
     pub async fn shutdown(&self) {
         self.stopped
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        let tasks: Vec<_> = self.workers().drain().map(|(_, (_, t))| t).collect();
-        for t in &tasks {
-            t.abort();
+        let workers: Vec<_> = self.workers().drain().map(|(_, w)| w).collect();
+        // Each worker finishes the round it is in and stops. Aborting one mid-round is not
+        // enough: a statement it had handed to the database may still run after the abort (on
+        // SQLite a worker thread executes it), renewing a lease after it was given up, and the
+        // next instance would wait for that lease to run out.
+        for (wake, _) in &workers {
+            wake.notify_one();
         }
-        // Wait until they have really stopped: a claim still in flight would otherwise renew a
-        // lease after it was given up, and another instance would wait for it to run out.
-        for t in tasks {
-            let _ = t.await;
+        let grace = self.timings.connect + self.timings.status + Duration::from_secs(1);
+        for (_, mut task) in workers {
+            if tokio::time::timeout(grace, &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+            }
         }
         if let Err(e) = store::release_all(self.db.pool(), &self.instance).await {
             tracing::warn!(error = %e, "cannot release the printer leases");
@@ -253,7 +259,11 @@ enum Step {
 async fn worker(sp: Arc<Spooler>, printer: String, wake: Arc<Notify>) {
     let mut backoff = Duration::ZERO;
     let mut claimed: Option<tokio::time::Instant> = None;
+    let stopping = || sp.stopped.load(std::sync::atomic::Ordering::SeqCst);
     loop {
+        if stopping() {
+            return;
+        }
         let step = match round(&sp, &printer, &mut backoff, &mut claimed).await {
             Ok(s) => s,
             Err(e) => {
@@ -261,6 +271,9 @@ async fn worker(sp: Arc<Spooler>, printer: String, wake: Arc<Notify>) {
                 Step::Wait(Duration::from_secs(2))
             }
         };
+        if stopping() {
+            return;
+        }
         if let Step::Wait(d) = step {
             tokio::select! {
                 _ = wake.notified() => {}

@@ -129,7 +129,7 @@ pub async fn print_labels(ctx: &Ctx, order_id: i64) -> Result<()> {
         let Some(printer) = document_printer(ctx, &p.station).await? else {
             continue;
         };
-        let pdf = slip_pdf(ctx, p.id).await?;
+        let (pdf, _) = slip_pdf(ctx, p.id).await?;
         let job = super::printing::print_document(
             ctx,
             &Actor::system(),
@@ -222,26 +222,16 @@ pub async fn reprint(ctx: &Ctx, actor: &Actor, id: i64, r: &ReprintRequest) -> R
 
 /// The packing slip of a parcel as an A4 PDF for a person to open: the read is audit-logged.
 pub async fn packing_slip(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Vec<u8>> {
-    let (external_id, citizen_id) = {
-        let mut conn = ctx.db.pool().acquire().await?;
-        let p = pdb::parcel(&mut conn, id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("parcel {id}")))?;
-        let o = orders_db::order_by_id(&mut conn, p.order_id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("order {}", p.order_id)))?;
-        (o.external_id, o.citizen_id)
-    };
-    let pdf = slip_pdf(ctx, id).await?;
+    let (pdf, o) = slip_pdf(ctx, id).await?;
     let mut tx = ctx.db.begin_write().await?;
     crate::store::audit::append(
         tx.conn(),
         crate::store::audit::NewAudit {
             actor: &actor.name,
             action: "parcel.packing_slip",
-            subject: &format!("order:{external_id}"),
+            subject: &format!("order:{}", o.external_id),
             purpose: Some("packing slip"),
-            detail: json!({ "parcel": id, "citizen_id": citizen_id }),
+            detail: json!({ "parcel": id, "citizen_id": o.citizen_id }),
         },
     )
     .await?;
@@ -251,7 +241,7 @@ pub async fn packing_slip(ctx: &Ctx, actor: &Actor, id: i64) -> Result<Vec<u8>> 
 
 /// The packing slip of a parcel as an A4 PDF: order, recipient and every line with product,
 /// producer, quantity, lot, expiry and cut spec; no prices.
-async fn slip_pdf(ctx: &Ctx, id: i64) -> Result<Vec<u8>> {
+async fn slip_pdf(ctx: &Ctx, id: i64) -> Result<(Vec<u8>, OrderRow)> {
     let (p, o, items, jobs) = {
         let mut conn = ctx.db.pool().acquire().await?;
         let p = pdb::parcel(&mut conn, id)
@@ -317,12 +307,13 @@ async fn slip_pdf(ctx: &Ctx, id: i64) -> Result<Vec<u8>> {
         "recipient_address": address, "recipient_postcode": o.postcode, "recipient_city": o.city,
         "packed_at": packed_at, "lines": lines,
     });
-    super::printing::render(
+    let pdf = super::printing::render(
         ctx,
         "packing-slip",
         Some(&data),
         crate::labels::Format::Pdf,
         203,
     )
-    .await
+    .await?;
+    Ok((pdf, o))
 }

@@ -266,8 +266,9 @@ fn labels_are_listed_and_rendered_to_zpl_from_the_shipped_templates() {
         ])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("no template nope; there are: cut-sticker, location, packing-slip, shipping"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "no template nope; there are: cut-sticker, handover-list, location, packing-slip, shipping"
+    ));
     // PDF and PNG from the command line, without a templates folder (the built-in ones).
     for (format, magic) in [("pdf", &b"%PDF-"[..]), ("png", &b"\x89PNG"[..])] {
         let file = dir.path().join(format!("slip.{format}"));

@@ -30,7 +30,7 @@ create table parcels (
     label_job text,
     slip_job text,
     -- The carrier booking: a closed parcel waits for it, is booked (or rejected), or is void.
-    booking_state text not null default 'none' check (booking_state in ('none', 'waiting', 'booked', 'rejected', 'void')),
+    booking_state text not null default 'none' check (booking_state in ('none', 'waiting', 'booked', 'rejected', 'handed_over', 'void')),
     void_reason text,
     close_key text unique,
     opened_by text not null,

@@ -6,6 +6,7 @@ pub mod carrier;
 pub mod catalog;
 pub mod gs1;
 pub mod gtin;
+pub mod handover;
 pub mod order;
 pub mod pack_scan;
 pub mod packing;

@@ -140,10 +140,12 @@ pub enum OpKind {
     Transfer,
     /// A confirmed pick: packs move from their location into an order's tote (or back, on undo).
     Pick,
+    /// Packs that left the warehouse with a parcel handed to the carrier.
+    Ship,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 8] = [
+    pub const ALL: [OpKind; 9] = [
         OpKind::Receive,
         OpKind::Move,
         OpKind::Adjust,
@@ -152,6 +154,7 @@ impl OpKind {
         OpKind::Scrap,
         OpKind::Transfer,
         OpKind::Pick,
+        OpKind::Ship,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -163,6 +166,7 @@ impl OpKind {
             OpKind::Scrap => "scrap",
             OpKind::Transfer => "transfer",
             OpKind::Pick => "pick",
+            OpKind::Ship => "ship",
         }
     }
     pub fn from_db(s: &str) -> Option<Self> {
@@ -179,6 +183,7 @@ impl OpKind {
             OpKind::Scrap => "stock.scrapped",
             OpKind::Transfer => "stock.ownership_transferred",
             OpKind::Pick => "stock.picked",
+            OpKind::Ship => "stock.shipped",
         }
     }
 }
@@ -320,6 +325,8 @@ impl Statement {
                     s.internal += sum
                 }
                 OpKind::Transfer => {} // given split by direction
+                // Goods that left the warehouse are issues, as goods handed to another owner.
+                OpKind::Ship => s.issues += sum,
             }
         }
         s

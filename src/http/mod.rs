@@ -36,7 +36,8 @@ pub struct AppState {
         (name = "scanners", description = "Serial barcode scanners and their scans"),
         (name = "orders", description = "Citizen orders: intake, allocation, status and change feed"),
         (name = "picking", description = "Pick waves and scan-verified picking"),
-        (name = "packing", description = "Pack stations, parcels, SSCCs and lot blocks"),
+        (name = "packing", description = "Pack stations, parcels, SSCCs, carrier bookings and lot blocks"),
+        (name = "handover", description = "Cages: parcels handed over to the carrier"),
     )
 )]
 struct ApiDoc;

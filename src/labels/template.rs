@@ -551,10 +551,14 @@ impl Template {
     /// The templates shipped in `label-templates/`, built into the binary: used where no
     /// templates folder is configured or present.
     pub fn built_in() -> Vec<Template> {
-        const FILES: [(&str, &str); 4] = [
+        const FILES: [(&str, &str); 5] = [
             (
                 "cut-sticker.toml",
                 include_str!("../../label-templates/cut-sticker.toml"),
+            ),
+            (
+                "handover-list.toml",
+                include_str!("../../label-templates/handover-list.toml"),
             ),
             (
                 "location.toml",

@@ -193,7 +193,13 @@ mod tests {
         let names: Vec<&str> = ts.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(
             names,
-            vec!["cut-sticker", "location", "packing-slip", "shipping"]
+            vec![
+                "cut-sticker",
+                "handover-list",
+                "location",
+                "packing-slip",
+                "shipping"
+            ]
         );
         for t in &ts {
             let z = render(t, &t.sample, Dpi::D203, "job-1", today()).unwrap();

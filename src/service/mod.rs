@@ -5,6 +5,7 @@ pub mod bookings;
 pub mod catalog;
 pub mod cutting;
 pub mod demo;
+pub mod handover;
 pub mod import;
 pub mod lots;
 pub mod orders;

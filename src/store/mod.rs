@@ -7,6 +7,7 @@ pub mod bookings;
 pub mod catalog;
 pub mod cutting;
 pub mod events;
+pub mod handover;
 pub mod orders;
 pub mod packing;
 pub mod parcels;

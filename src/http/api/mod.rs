@@ -4,6 +4,7 @@ mod auth;
 pub use auth::session_cookie;
 mod catalog;
 mod cutting;
+mod handover;
 mod log;
 mod orders;
 mod packing;
@@ -99,6 +100,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(packing::shorts))
         .routes(routes!(packing::retry_short))
         .routes(routes!(packing::bookings))
+        .routes(routes!(handover::open, handover::list))
+        .routes(routes!(handover::scan))
+        .routes(routes!(handover::close))
+        .routes(routes!(handover::list_pdf))
         .merge(imports())
 }
 

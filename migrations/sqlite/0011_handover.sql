@@ -30,6 +30,7 @@ create table cage_refusals (
     scanned text not null,
     code text not null,
     message text not null,
+    message_da text not null,
     actor text not null,
     at text not null
 );

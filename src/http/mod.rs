@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+mod handover_page;
 mod pack_page;
 pub mod pages;
 

@@ -240,6 +240,8 @@ fn t(l: Lang, key: &str) -> &'static str {
         ("other_lang", Lang::En) => "Dansk",
         ("go_pack", Lang::Da) => "Til pakkebordet",
         ("go_pack", Lang::En) => "To the pack station",
+        ("go_handover", Lang::Da) => "Overlevering til transportør",
+        ("go_handover", Lang::En) => "Handover to the carrier",
         _ => "?",
     }
 }
@@ -427,6 +429,7 @@ async fn home(
             }
             @if matches!(role, Role::Admin | Role::Lead | Role::Packer) {
                 p { a.big #gopack href="/pack" { (t(l, "go_pack")) } }
+                p { a.big #gohandover href="/handover" { (t(l, "go_handover")) } }
             }
             @if lead {
                 h1 { (t(l, "orders_by_status")) }
@@ -1235,6 +1238,7 @@ pub fn routes() -> Router<AppState> {
         .route("/pick", get(pick_page))
         .route("/pack", get(super::pack_page::choose))
         .route("/pack/{station}", get(super::pack_page::station))
+        .route("/handover", get(super::handover_page::handover))
         .route("/", get(home))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", axum::routing::post(logout_submit))

@@ -151,7 +151,7 @@ pub async fn scan(ctx: &Ctx, actor: &Actor, cage_id: i64, r: &CageScan) -> Resul
                 cage_id,
                 r.data.trim(),
                 refusal.code,
-                &refusal.message,
+                (&refusal.message, &refusal.message_da),
                 &actor.name,
             )
             .await?;
@@ -366,4 +366,27 @@ pub async fn list_pdf(ctx: &Ctx, cage_id: i64) -> Result<Vec<u8>> {
         203,
     )
     .await
+}
+
+/// A cage with what is on it, what its carrier still has booked, and what it refused.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CageView {
+    pub cage: CageRow,
+    pub parcels: Vec<CageParcel>,
+    /// Booked parcels of the cage's carrier on no cage yet.
+    pub expected: Vec<CageParcel>,
+    pub refused: Vec<Refused>,
+}
+
+pub async fn get(ctx: &Ctx, cage_id: i64) -> Result<CageView> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    let cage = db::cage(&mut conn, cage_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("cage {cage_id}")))?;
+    Ok(CageView {
+        parcels: db::parcels_on(&mut conn, cage_id).await?,
+        expected: db::expected(&mut conn, &cage.carrier).await?,
+        refused: db::refusals(&mut conn, cage_id).await?,
+        cage,
+    })
 }

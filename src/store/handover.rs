@@ -172,16 +172,18 @@ pub async fn refusal(
     cage_id: i64,
     scanned: &str,
     code: &str,
-    message: &str,
+    message: (&str, &str),
     actor: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into cage_refusals (cage_id, scanned, code, message, actor, at) values ($1, $2, $3, $4, $5, $6)",
+        "insert into cage_refusals (cage_id, scanned, code, message, message_da, actor, at)
+         values ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(cage_id)
     .bind(scanned)
     .bind(code)
-    .bind(message)
+    .bind(message.0)
+    .bind(message.1)
     .bind(actor)
     .bind(super::now_db())
     .execute(pool)
@@ -248,12 +250,13 @@ pub struct Refused {
     pub scanned: String,
     pub code: String,
     pub message: String,
+    pub message_da: String,
     pub at: String,
 }
 
 pub async fn refusals(conn: &mut AnyConnection, cage_id: i64) -> Result<Vec<Refused>, sqlx::Error> {
     let rows = sqlx::query(
-        "select scanned, code, message, at from cage_refusals where cage_id = $1 order by id",
+        "select scanned, code, message, message_da, at from cage_refusals where cage_id = $1 order by id",
     )
     .bind(cage_id)
     .fetch_all(conn)
@@ -264,6 +267,7 @@ pub async fn refusals(conn: &mut AnyConnection, cage_id: i64) -> Result<Vec<Refu
                 scanned: r.try_get("scanned")?,
                 code: r.try_get("code")?,
                 message: r.try_get("message")?,
+                message_da: r.try_get("message_da")?,
                 at: r.try_get("at")?,
             })
         })

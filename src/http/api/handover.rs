@@ -4,7 +4,9 @@ use crate::domain::auth::allow;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
 use crate::http::AppState;
-use crate::service::handover::{self as svc, CageClosed, CageScan, CageScanResult, OpenCage};
+use crate::service::handover::{
+    self as svc, CageClosed, CageScan, CageScanResult, CageView, OpenCage,
+};
 use crate::store::handover::CageRow;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -42,6 +44,18 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<CageRow>>> {
     caller.require(allow::PARCELS_READ)?;
     Ok(Json(svc::list(&s.ctx, q.state.as_deref()).await?))
+}
+
+/// A cage with its parcels, the booked parcels not on a cage yet, and the refused scans.
+#[utoipa::path(get, path = "/api/cages/{id}", tag = "handover", params(("id" = i64, Path)),
+    responses((status = 200, body = CageView), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+pub async fn get(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<CageView>> {
+    caller.require(allow::PACKING)?;
+    Ok(Json(svc::get(&s.ctx, id).await?))
 }
 
 /// Scan a parcel's SSCC onto the cage. A refusal answers 200 with `accepted: false`, its code

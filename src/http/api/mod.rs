@@ -101,6 +101,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(packing::retry_short))
         .routes(routes!(packing::bookings))
         .routes(routes!(handover::open, handover::list))
+        .routes(routes!(handover::get))
         .routes(routes!(handover::scan))
         .routes(routes!(handover::close))
         .routes(routes!(handover::list_pdf))

@@ -1,0 +1,146 @@
+//! The handover page: open a cage for the carrier, scan each parcel's label onto it (a wrong one
+//! is refused with the reason), see what is on it and what is still expected, and close it; the
+//! handover list opens as a PDF for the driver's signature. Danish by default.
+
+use super::pages::{lang, page, page_principal, with_lang_cookie, Lang, LangQuery};
+use super::AppState;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use maud::html;
+
+fn texts(l: Lang) -> serde_json::Value {
+    let t = |d: &str, e: &str| {
+        if l == Lang::Da {
+            d.to_string()
+        } else {
+            e.to_string()
+        }
+    };
+    serde_json::json!({
+        "da": l == Lang::Da,
+        "cage": t("Bur", "Cage"),
+        "on_cage": t("I buret", "On the cage"),
+        "expected": t("Forventet, ikke scannet", "Expected, not scanned"),
+        "refused": t("Afvist", "Refused"),
+        "closed": t("Buret er lukket", "The cage is closed"),
+        "shipped": t("afsendt", "shipped"),
+        "list": t("Overleveringsliste (PDF)", "Handover list (PDF)"),
+        "parcels": t("kolli", "parcels"),
+        "close_ask": t("Luk buret? Pakkerne i det er så overleveret.", "Close the cage? Its parcels are then handed over."),
+        "offline": t("Ingen forbindelse: prøv igen", "No connection: try again"),
+    })
+}
+
+/// `/handover`: the open cages, a button for a new one, and the cage being worked.
+pub(super) async fn handover(
+    State(s): State<AppState>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let l = lang(q.lang.as_deref(), &headers);
+    let principal = match page_principal(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let csrf = principal.csrf.clone().unwrap_or_default();
+    let cages = crate::service::handover::list(&s.ctx, Some("open"))
+        .await
+        .unwrap_or_default();
+    let da = l == Lang::Da;
+    let tr = |d: &'static str, e: &'static str| if da { d } else { e };
+    let body = page(
+        l,
+        html! {
+            style { (STYLE) }
+            div #handover data-csrf=(csrf) data-texts=(texts(l).to_string()) {
+                h1 { (tr("Overlevering til transportør", "Handover to the carrier")) }
+                div #cages {
+                    @for c in &cages {
+                        button.cagebtn type="button" data-cage=(c.id) { (c.code) " (" (c.parcels) ")" }
+                    }
+                    button #newcage type="button" { (tr("Åbn nyt bur", "Open a new cage")) }
+                }
+                div #work hidden {
+                    h2 #cagehead {}
+                    form #scanform autocomplete="off" {
+                        input #scan name="scan" placeholder=(tr("Scan pakkens etiket", "Scan the parcel's label")) inputmode="none";
+                    }
+                    p #msg role="status" {}
+                    button #closecage.bad type="button" { (tr("Luk buret", "Close the cage")) }
+                    div #result {}
+                    h3 { (tr("I buret", "On the cage")) } ul #oncage {}
+                    h3 { (tr("Forventet, ikke scannet", "Expected, not scanned")) } ul #expected {}
+                    h3 { (tr("Afvist", "Refused")) } ul #refused {}
+                }
+            }
+            script { (maud::PreEscaped(super::pages::FEEDBACK_JS)) (maud::PreEscaped(JS)) }
+        },
+    );
+    with_lang_cookie(l, &q, body)
+}
+
+const STYLE: &str = "#cages{display:flex;flex-wrap:wrap;gap:.6rem;margin:1rem 0}#cages button{min-height:3.5rem;font-size:1.3rem}\
+#scan{width:100%;font-size:1.6rem;padding:.6rem;box-sizing:border-box}#msg{font-size:1.4rem;min-height:2rem}\
+#closecage{min-height:3.5rem;font-size:1.3rem;background:#a32020}#work li{font-family:monospace;font-size:1.2rem}\
+#result{font-size:1.3rem;margin:.8rem 0}[hidden]{display:none!important}";
+
+const JS: &str = r#"
+const el = document.getElementById('handover');
+const csrf = el.dataset.csrf, T = JSON.parse(el.dataset.texts);
+const $ = (id) => document.getElementById(id);
+const input = $('scan'), msg = $('msg');
+let cage = Number(new URLSearchParams(location.search).get('cage')) || null;
+async function api(method, path, body) {
+  const r = await fetch(path, { method, headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const j = await r.json();
+  if (!r.ok) throw Object.assign(new Error(j.message || 'error'), { status: r.status });
+  return j;
+}
+function fill(id, items, text) {
+  const ul = $(id); ul.innerHTML = '';
+  for (const i of items) { const li = document.createElement('li'); li.textContent = text(i); ul.appendChild(li); }
+}
+async function load() {
+  if (!cage) return;
+  const v = await api('GET', '/api/cages/' + cage);
+  $('work').hidden = false;
+  el.dataset.cage = v.cage.code; el.dataset.count = v.parcels.length; el.dataset.state = v.cage.state;
+  $('cagehead').textContent = T.cage + ' ' + v.cage.code + ' · ' + v.cage.carrier + ' · ' + v.parcels.length + ' ' + T.parcels;
+  fill('oncage', v.parcels, (p) => p.sscc + (p.tracking_number && p.tracking_number !== p.sscc ? ' · ' + p.tracking_number : ''));
+  fill('expected', v.expected, (p) => p.sscc);
+  fill('refused', v.refused, (r) => r.scanned + ': ' + (T.da ? r.message_da : r.message));
+  $('closecage').hidden = v.cage.state !== 'open';
+  input.disabled = v.cage.state !== 'open';
+  if (v.cage.state !== 'open') showClosed(v.cage);
+}
+function showClosed(c, shipped) {
+  const r = $('result'); r.innerHTML = '';
+  const p = document.createElement('p'); p.className = 'okmsg';
+  p.textContent = T.closed + (shipped ? ': ' + shipped.length + ' ' + T.shipped + ' (' + shipped.join(', ') + ')' : '');
+  const a = document.createElement('a'); a.href = '/api/cages/' + c.id + '/list.pdf'; a.target = '_blank'; a.textContent = T.list; a.id = 'listpdf';
+  r.appendChild(p); r.appendChild(a);
+}
+for (const b of document.querySelectorAll('button.cagebtn')) b.addEventListener('click', () => { cage = Number(b.dataset.cage); history.replaceState(null, '', '?cage=' + cage); load(); input.focus(); });
+$('newcage').addEventListener('click', async () => {
+  try { const c = await api('POST', '/api/cages', {}); cage = c.id; history.replaceState(null, '', '?cage=' + cage); await load(); input.focus(); }
+  catch (e) { flash(false, e.message); }
+});
+input.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); submitScan(); } });
+$('scanform').addEventListener('submit', (ev) => { ev.preventDefault(); submitScan(); });
+async function submitScan() {
+  const data = input.value; input.value = '';
+  if (!data.trim() || !cage) return;
+  const scan_id = Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
+  try { const r = await api('POST', '/api/cages/' + cage + '/scan', { scan_id, data }); flash(r.accepted, T.da ? r.message_da : r.message); await load(); }
+  catch (e) { flash(false, e.status ? e.message : T.offline); }
+  input.focus();
+}
+$('closecage').addEventListener('click', async () => {
+  if (!confirm(T.close_ask)) return;
+  try { const r = await api('POST', '/api/cages/' + cage + '/close'); await load(); showClosed(r.cage, r.shipped); flash(true, T.closed); }
+  catch (e) { flash(false, e.message); }
+});
+load();
+"#;

@@ -1,0 +1,120 @@
+//! The handover page in a real headless Chromium: a packer opens a cage, a voided parcel's label
+//! is refused (the page turns red), two booked parcels are scanned on, and closing the cage ships
+//! their orders and offers the handover list. Screenshots in `<target>/test-artefacts/`.
+
+mod common;
+
+use common::packing::*;
+use common::webdriver::Browser;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+async fn booked_parcel(p: &Packing, id: &str) -> Value {
+    let exp = common::in_days(200);
+    let lot = format!("L{id}");
+    common::receive(&p.admin, POUCH, &lot, &exp, "A-01-1", 1).await;
+    let tote = picked(p, id, json!([{ "gtin": POUCH, "quantity": 1 }])).await;
+    scan(&p.packer, "PAK-01", &format!("{id}-t"), &tote).await;
+    scan(
+        &p.packer,
+        "PAK-01",
+        &format!("{id}-p"),
+        &wedge(POUCH, &exp, &lot),
+    )
+    .await;
+    let c = close(&p.packer, "PAK-01", json!({})).await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    let parcel = c.body["id"].as_i64().unwrap();
+    for _ in 0..200 {
+        let v = p.packer.get(&format!("/api/parcels/{parcel}")).await.body;
+        if v["booking_state"] == "booked" {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("parcel {parcel} was never booked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_packer_hands_a_cage_over_on_the_handover_page() {
+    let Some((p, _dir)) = setup(common::Backend::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        p.printer.stop();
+        return;
+    };
+    let one = booked_parcel(&p, "W-1").await;
+    let two = booked_parcel(&p, "W-2").await;
+    let gone = booked_parcel(&p, "W-3").await;
+    let r = p
+        .packer
+        .post(
+            &format!("/api/parcels/{}/void", gone["id"]),
+            json!({ "reason": "label torn" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    browser
+        .login(&p.app.base, "pelle", "pelle-password-1")
+        .await;
+    browser.click("#gohandover").await;
+    browser
+        .until("the handover page", "location.pathname === '/handover'")
+        .await;
+    browser.click("#newcage").await;
+    browser
+        .until(
+            "a cage is open",
+            "!!document.getElementById('handover').dataset.cage",
+        )
+        .await;
+    browser
+        .until(
+            "two parcels expected",
+            "document.querySelectorAll('#expected li').length === 2",
+        )
+        .await;
+    browser.screenshot("handover-1-open").await;
+    let sscc = |v: &Value| v["sscc"].as_str().unwrap().to_string();
+    browser
+        .type_into("#scan", &format!("00{}\u{e007}", sscc(&gone)))
+        .await;
+    browser
+        .until(
+            "the voided parcel is refused",
+            "document.body.className === 'bad'",
+        )
+        .await;
+    browser.screenshot("handover-2-refused").await;
+    browser
+        .until("the red flash ends", "document.body.className === ''")
+        .await;
+    for v in [&one, &two] {
+        browser
+            .type_into("#scan", &format!("00{}\u{e007}", sscc(v)))
+            .await;
+    }
+    browser
+        .until(
+            "both on the cage",
+            "document.getElementById('handover').dataset.count === '2'",
+        )
+        .await;
+    browser.js("window.confirm = () => true; return 1;").await;
+    browser.click("#closecage").await;
+    browser
+        .until(
+            "closed with the list",
+            "!!document.getElementById('listpdf')",
+        )
+        .await;
+    browser.screenshot("handover-3-closed").await;
+    for id in ["W-1", "W-2"] {
+        let s = p.web.get(&format!("/api/orders/{id}/status")).await.body;
+        assert_eq!(s["status"], "shipped", "{s}");
+    }
+    browser.close().await;
+    p.printer.stop();
+}

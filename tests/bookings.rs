@@ -39,25 +39,6 @@ async fn booking(c: &common::Client, parcel: i64, state: &str) -> Value {
     );
 }
 
-/// A picked order of one pouch, packed and closed at PAK-01; returns the close's answer.
-async fn closed_parcel(p: &Packing, id: &str) -> Value {
-    let exp = common::in_days(200);
-    common::receive(&p.admin, POUCH, &format!("L{id}"), &exp, "A-01-1", 1).await;
-    let tote = picked(p, id, json!([{ "gtin": POUCH, "quantity": 1 }])).await;
-    scan(&p.packer, "PAK-01", &format!("{id}-t"), &tote).await;
-    let r = scan(
-        &p.packer,
-        "PAK-01",
-        &format!("{id}-p"),
-        &wedge(POUCH, &exp, &format!("L{id}")),
-    )
-    .await;
-    assert_eq!(r["code"], "packed", "{r}");
-    let c = close(&p.packer, "PAK-01", json!({})).await;
-    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
-    c.body
-}
-
 async fn a_closed_parcel_is_booked_once_with_the_local_carrier(b: Backend) {
     let Some((p, _dir)) = setup(b).await else {
         return;

@@ -8,33 +8,6 @@ use common::packing::*;
 use common::webdriver::Browser;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::time::Duration;
-
-async fn booked_parcel(p: &Packing, id: &str) -> Value {
-    let exp = common::in_days(200);
-    let lot = format!("L{id}");
-    common::receive(&p.admin, POUCH, &lot, &exp, "A-01-1", 1).await;
-    let tote = picked(p, id, json!([{ "gtin": POUCH, "quantity": 1 }])).await;
-    scan(&p.packer, "PAK-01", &format!("{id}-t"), &tote).await;
-    scan(
-        &p.packer,
-        "PAK-01",
-        &format!("{id}-p"),
-        &wedge(POUCH, &exp, &lot),
-    )
-    .await;
-    let c = close(&p.packer, "PAK-01", json!({})).await;
-    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
-    let parcel = c.body["id"].as_i64().unwrap();
-    for _ in 0..200 {
-        let v = p.packer.get(&format!("/api/parcels/{parcel}")).await.body;
-        if v["booking_state"] == "booked" {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("parcel {parcel} was never booked");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_packer_hands_a_cage_over_on_the_handover_page() {

@@ -9,41 +9,11 @@ use common::packing::*;
 use common::Backend;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 on_both_backends!(
     a_full_cage_ships_its_orders_and_takes_the_packs_out_of_the_warehouse,
     refused_scans_and_a_missing_parcel_are_shown_when_the_cage_closes,
 );
-
-/// A picked order of one pouch (its own lot), packed and closed at PAK-01, and booked by the
-/// local carrier; returns the parcel.
-async fn booked_parcel(p: &Packing, id: &str) -> Value {
-    let exp = common::in_days(200);
-    let lot = format!("L{id}");
-    common::receive(&p.admin, POUCH, &lot, &exp, "A-01-1", 1).await;
-    let tote = picked(p, id, json!([{ "gtin": POUCH, "quantity": 1 }])).await;
-    scan(&p.packer, "PAK-01", &format!("{id}-t"), &tote).await;
-    let r = scan(
-        &p.packer,
-        "PAK-01",
-        &format!("{id}-p"),
-        &wedge(POUCH, &exp, &lot),
-    )
-    .await;
-    assert_eq!(r["code"], "packed", "{r}");
-    let c = close(&p.packer, "PAK-01", json!({})).await;
-    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
-    let parcel = c.body["id"].as_i64().unwrap();
-    for _ in 0..200 {
-        let v = p.packer.get(&format!("/api/parcels/{parcel}")).await.body;
-        if v["booking_state"] == "booked" {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("parcel {parcel} was never booked");
-}
 
 async fn cage_scan(p: &Packing, cage: i64, id: &str, data: &str) -> Value {
     let r = p

@@ -252,3 +252,37 @@ pub fn pdftotext(pdf: &[u8]) -> Option<String> {
         }
     }
 }
+
+/// A picked order of one pouch (lot `L{id}`), packed and closed at PAK-01; returns the close's
+/// answer (the parcel).
+pub async fn closed_parcel(p: &Packing, id: &str) -> Value {
+    let exp = super::in_days(200);
+    let lot = format!("L{id}");
+    super::receive(&p.admin, POUCH, &lot, &exp, "A-01-1", 1).await;
+    let tote = picked(p, id, json!([{ "gtin": POUCH, "quantity": 1 }])).await;
+    scan(&p.packer, "PAK-01", &format!("{id}-t"), &tote).await;
+    let r = scan(
+        &p.packer,
+        "PAK-01",
+        &format!("{id}-p"),
+        &wedge(POUCH, &exp, &lot),
+    )
+    .await;
+    assert_eq!(r["code"], "packed", "{r}");
+    let c = close(&p.packer, "PAK-01", json!({})).await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    c.body
+}
+
+/// The same, once the booking worker has booked it; returns the parcel.
+pub async fn booked_parcel(p: &Packing, id: &str) -> Value {
+    let parcel = closed_parcel(p, id).await["id"].as_i64().unwrap();
+    for _ in 0..200 {
+        let v = p.packer.get(&format!("/api/parcels/{parcel}")).await.body;
+        if v["booking_state"] == "booked" {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("parcel {parcel} was never booked");
+}

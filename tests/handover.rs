@@ -64,6 +64,11 @@ async fn a_full_cage_ships_its_orders_and_takes_the_packs_out_of_the_warehouse(b
     assert_eq!(owned(&p, "payer:0751", "LW-2").await, 0);
     let s = p.web.get("/api/orders/W-1/status").await.body;
     assert_eq!(s["status"], "shipped", "{s}");
+    // What the ordering system sees: the parcel, its carrier and tracking number.
+    assert_eq!(s["parcels"][0]["sscc"], s1, "{s}");
+    assert_eq!(s["parcels"][0]["carrier"], "local");
+    assert_eq!(s["parcels"][0]["tracking_number"], s1);
+    assert_eq!(s["parcels"][0]["booking_state"], "handed_over");
     let parcel = p
         .packer
         .get(&format!("/api/parcels/{}", one["id"]))

@@ -38,6 +38,10 @@ pub struct OrderStatusView {
     pub wave_id: Option<i64>,
     pub tote: Option<String>,
     pub updated_at: String,
+    /// The order's parcels once packed (by `GET /api/orders/{id}/status`): SSCC, carrier,
+    /// service, tracking number and how far each has come.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parcels: Vec<crate::store::bookings::Shipment>,
 }
 
 /// A whole order, personal data included. Every read of it is audit-logged.
@@ -88,6 +92,7 @@ fn status_view(o: &OrderRow) -> OrderStatusView {
         wave_id: o.wave_id,
         tote: o.tote.clone(),
         updated_at: o.updated_at.clone(),
+        parcels: Vec::new(),
     }
 }
 
@@ -829,7 +834,9 @@ pub async fn status(ctx: &Ctx, external_id: &str) -> Result<OrderStatusView> {
     let o = db::order_by_external(&mut conn, external_id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("order {external_id}")))?;
-    Ok(status_view(&o))
+    let mut v = status_view(&o);
+    v.parcels = crate::store::bookings::shipments_of_order(&mut conn, o.id).await?;
+    Ok(v)
 }
 
 /// How many orders are in each status, in life-cycle order (statuses without orders left out).

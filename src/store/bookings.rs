@@ -304,3 +304,40 @@ pub async fn parcel_for_booking(
     })
     .transpose()
 }
+
+/// A parcel of an order as the ordering system follows it (no personal data).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Shipment {
+    pub sscc: Option<String>,
+    /// waiting (for its booking), booked, rejected or handed_over.
+    pub booking_state: String,
+    pub carrier: Option<String>,
+    pub service: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+/// The order's closed parcels with their bookings, in closing order.
+pub async fn shipments_of_order(
+    conn: &mut AnyConnection,
+    order_id: i64,
+) -> Result<Vec<Shipment>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select p.sscc, p.booking_state, b.carrier, b.service, b.tracking_number
+         from parcels p left join bookings b on b.parcel_id = p.id
+         where p.order_id = $1 and p.state = 'closed' order by p.closed_at, p.id",
+    )
+    .bind(order_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Shipment {
+                sscc: r.try_get("sscc")?,
+                booking_state: r.try_get("booking_state")?,
+                carrier: r.try_get("carrier")?,
+                service: r.try_get("service")?,
+                tracking_number: r.try_get("tracking_number")?,
+            })
+        })
+        .collect()
+}

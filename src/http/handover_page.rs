@@ -7,6 +7,8 @@ use super::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
 use maud::html;
 
 fn texts(l: Lang) -> serde_json::Value {
@@ -32,8 +34,13 @@ fn texts(l: Lang) -> serde_json::Value {
     })
 }
 
+/// The handover page.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/handover", get(handover))
+}
+
 /// `/handover`: the open cages, a button for a new one, and the cage being worked.
-pub(super) async fn handover(
+async fn handover(
     State(s): State<AppState>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,

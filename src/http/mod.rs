@@ -76,6 +76,8 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(pages::routes())
+        .merge(pack_page::routes())
+        .merge(handover_page::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))

@@ -8,6 +8,8 @@ use super::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
 use maud::html;
 
 /// Every text of the page in the page's language.
@@ -53,8 +55,15 @@ fn texts(l: Lang) -> serde_json::Value {
     })
 }
 
+/// The pack station's pages.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/pack", get(choose))
+        .route("/pack/{station}", get(station))
+}
+
 /// `/pack`: choose the station (remembered in the browser).
-pub(super) async fn choose(
+async fn choose(
     State(s): State<AppState>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -85,7 +94,7 @@ pub(super) async fn choose(
 }
 
 /// `/pack/{station}`: the pack station itself.
-pub(super) async fn station(
+async fn station(
     State(s): State<AppState>,
     axum::extract::Path(station): axum::extract::Path<String>,
     Query(q): Query<LangQuery>,

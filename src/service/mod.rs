@@ -12,6 +12,7 @@ pub mod orders;
 pub mod pack_scan;
 pub mod packing;
 pub mod parcel_docs;
+pub mod parcel_view;
 pub mod parcels;
 pub mod picking;
 pub mod printing;

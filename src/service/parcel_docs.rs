@@ -3,7 +3,7 @@
 //! has closed (so that every label carries its n/m), queued again after a restart if a stop came
 //! between; their reprints; and the packing slip as a PDF to download.
 
-use super::parcels::{view, ParcelView};
+use super::parcel_view::{view, ParcelView};
 use super::{Actor, Ctx};
 use crate::error::{Error, Result};
 use crate::store::orders::{self as orders_db, OrderRow};

@@ -8,6 +8,40 @@
 
 use super::status::HostStatus;
 
+/// The language a printer speaks on its raw socket, which decides how its status is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// A label printer: ZPL, status by `~HS`.
+    Zpl,
+    /// A document printer: a PDF in a PJL job, status by `@PJL INFO STATUS`.
+    Pdf,
+}
+
+impl Language {
+    /// From a printer's `kind` (`zpl` or `pdf`).
+    pub fn of(kind: &str) -> Self {
+        if kind == "pdf" {
+            Language::Pdf
+        } else {
+            Language::Zpl
+        }
+    }
+    /// The status request in this language.
+    pub fn request(self) -> Vec<u8> {
+        match self {
+            Language::Zpl => b"~HS\r\n".to_vec(),
+            Language::Pdf => status_request(),
+        }
+    }
+    /// A whole status answer in this language, if `bytes` hold one.
+    pub fn answer(self, bytes: &[u8]) -> Option<HostStatus> {
+        match self {
+            Language::Zpl => super::status::parse(bytes),
+            Language::Pdf => parse(bytes),
+        }
+    }
+}
+
 /// The Universal Exit Language: leaves whatever language the printer is in.
 pub const UEL: &[u8] = b"\x1b%-12345X";
 

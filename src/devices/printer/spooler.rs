@@ -330,7 +330,10 @@ async fn round(
             return Ok(Step::Again);
         }
     }
-    let st = match status::query(&addr, t.connect, t.status, status::Language::of(&p.kind)).await {
+    let language = super::pjl::Language::of(&p.kind);
+    let request = language.request();
+    let asked = status::query(&addr, t.connect, t.status, &request, |b| language.answer(b));
+    let st = match asked.await {
         Ok(s) => s,
         Err(QueryError::Connect(e)) => {
             sp.set_state(printer, PrinterState::Unreachable, &e).await;

@@ -190,38 +190,6 @@ pub fn format(s: &HostStatus) -> Vec<u8> {
     text.into_bytes()
 }
 
-/// The language a printer speaks on its raw socket, which decides how its status is asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    /// A label printer: ZPL, status by `~HS`.
-    Zpl,
-    /// A document printer: a PDF in a PJL job, status by `@PJL INFO STATUS`.
-    Pdf,
-}
-
-impl Language {
-    /// From a printer's `kind` (`zpl` or `pdf`).
-    pub fn of(kind: &str) -> Self {
-        if kind == "pdf" {
-            Language::Pdf
-        } else {
-            Language::Zpl
-        }
-    }
-    fn request(self) -> Vec<u8> {
-        match self {
-            Language::Zpl => b"~HS\r\n".to_vec(),
-            Language::Pdf => super::pjl::status_request(),
-        }
-    }
-    fn answer(self, bytes: &[u8]) -> Option<HostStatus> {
-        match self {
-            Language::Zpl => parse(bytes),
-            Language::Pdf => super::pjl::parse(bytes),
-        }
-    }
-}
-
 /// Why a status query gave no status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
@@ -231,21 +199,22 @@ pub enum QueryError {
     NoAnswer(String),
 }
 
-/// Asks for the status (`~HS`, or PJL's for a document printer) on a fresh connection and waits
-/// up to `timeout` for the whole answer.
+/// Sends `request` (`~HS`, or PJL's for a document printer) on a fresh connection and waits up
+/// to `timeout` until `answer` reads a whole status from what came back.
 pub async fn query(
     addr: &str,
     connect_timeout: Duration,
     timeout: Duration,
-    language: Language,
+    request: &[u8],
+    answer: impl Fn(&[u8]) -> Option<HostStatus>,
 ) -> Result<HostStatus, QueryError> {
     let mut stream = connect(addr, connect_timeout).await?;
     let asked = async {
-        stream.write_all(&language.request()).await?;
+        stream.write_all(request).await?;
         let mut buf = Vec::with_capacity(128);
         let mut chunk = [0u8; 256];
         loop {
-            if let Some(s) = language.answer(&buf) {
+            if let Some(s) = answer(&buf) {
                 return Ok::<_, std::io::Error>(Some(s));
             }
             let n = stream.read(&mut chunk).await?;

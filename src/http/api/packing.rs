@@ -9,7 +9,8 @@ use crate::service::lots::{self, BlockRequest};
 use crate::service::pack_scan::{self, PackScanRequest, PackScanResult, ShortRequest};
 use crate::service::packing::{self as pack, OpenRequest, PackView};
 use crate::service::parcel_docs::{self, ReprintRequest};
-use crate::service::parcels::{self, CloseRequest, ParcelView, VoidRequest};
+use crate::service::parcel_view::{self, ParcelView};
+use crate::service::parcels::{self, CloseRequest, VoidRequest};
 use crate::store::bookings::BookingRow;
 use crate::store::packing::{BlockRow, ShortRow};
 use crate::store::parcels::ParcelRow;
@@ -137,7 +138,7 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<ParcelRow>>> {
     caller.require(allow::PARCELS_READ)?;
     Ok(Json(
-        parcels::list(
+        parcel_view::list(
             &s.ctx,
             q.state.as_deref(),
             q.day.as_deref(),
@@ -158,7 +159,7 @@ pub async fn get(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ParcelView>> {
     caller.require(allow::PARCELS_READ)?;
-    Ok(Json(parcels::get(&s.ctx, id).await?))
+    Ok(Json(parcel_view::get(&s.ctx, id).await?))
 }
 
 /// Void a closed parcel before handover: the transfer is reversed, the packs go back into the

@@ -555,6 +555,31 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
         )
         .await;
     browser.screenshot("pack-5-english").await;
+    // At a pack station's wall-mounted screen.
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": 1600, "height": 1000 })),
+        )
+        .await;
+    browser
+        .goto(&format!("{}/pack/PAK-01?lang=da", app.base))
+        .await;
+    browser
+        .until(
+            "the Danish page, wide",
+            "document.body.innerText.includes('Pakkebord PAK-01')",
+        )
+        .await;
+    browser.screenshot("pack-6-wide").await;
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": 430, "height": 932 })),
+        )
+        .await;
     let status = admin.get("/api/orders/WEB-200/status").await;
     assert_eq!(status.body["status"], "packed", "{:?}", status.body);
     let parcels = admin.get("/api/parcels?state=closed").await.body;

@@ -84,6 +84,27 @@ async fn a_packer_hands_a_cage_over_on_the_handover_page() {
         )
         .await;
     browser.screenshot("handover-3-closed").await;
+    // In English, on a wide screen.
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": 1600, "height": 1000 })),
+        )
+        .await;
+    let cage = p.packer.get("/api/cages").await.body[0]["id"]
+        .as_i64()
+        .unwrap();
+    browser
+        .goto(&format!("{}/handover?lang=en&cage={cage}", p.app.base))
+        .await;
+    browser
+        .until(
+            "the English page",
+            "document.body.innerText.includes('Handover to the carrier') && !!document.getElementById('listpdf')",
+        )
+        .await;
+    browser.screenshot("handover-4-wide-english").await;
     for id in ["W-1", "W-2"] {
         let s = p.web.get(&format!("/api/orders/{id}/status")).await.body;
         assert_eq!(s["status"], "shipped", "{s}");

@@ -233,12 +233,14 @@ pub async fn close(ctx: &Ctx, actor: &Actor, cage_id: i64) -> Result<CageClosed>
                 owner: &payer,
                 status: "available",
             };
-            let unit = pdb::unit_id_by_key(tx.conn(), &key).await?.ok_or_else(|| {
-                Error::conflict(
-                    "parcel_mismatch",
-                    format!("parcel {}'s packs are not at {}", p.sscc, p.station),
-                )
-            })?;
+            let unit = stock_db::unit_id_by_key(tx.conn(), &key)
+                .await?
+                .ok_or_else(|| {
+                    Error::conflict(
+                        "parcel_mismatch",
+                        format!("parcel {}'s packs are not at {}", p.sscc, p.station),
+                    )
+                })?;
             let Ok((before, after)) = stock_db::change_qty(tx.conn(), unit, -qty).await? else {
                 return Err(Error::conflict(
                     "parcel_mismatch",

@@ -481,9 +481,11 @@ pub async fn void(ctx: &Ctx, actor: &Actor, id: i64, r: &VoidRequest) -> Result<
             owner: &t.payer,
             status: "available",
         };
-        let unit_id = pdb::unit_id_by_key(tx.conn(), &key).await?.ok_or_else(|| {
-            Error::conflict("tote_mismatch", "the parcel's packs are not at the station")
-        })?;
+        let unit_id = stock_db::unit_id_by_key(tx.conn(), &key)
+            .await?
+            .ok_or_else(|| {
+                Error::conflict("tote_mismatch", "the parcel's packs are not at the station")
+            })?;
         let unit = stock_db::unit(tx.conn(), unit_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("stock unit {unit_id}")))?;

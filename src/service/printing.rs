@@ -365,9 +365,8 @@ pub async fn print(ctx: &Ctx, actor: &Actor, r: &PrintRequest) -> Result<JobRow>
         .await
         .map_err(|e| Error::Internal(anyhow::anyhow!("rendering stopped: {e}")))?
         .map_err(render_error)?;
-    let mut tx = ctx.db.begin_write().await?;
-    let inserted = db::insert_job(
-        tx.conn(),
+    queue(
+        ctx,
         &db::NewJob {
             id: &id,
             printer_id: &printer.id,
@@ -380,25 +379,28 @@ pub async fn print(ctx: &Ctx, actor: &Actor, r: &PrintRequest) -> Result<JobRow>
             requested_by: &actor.name,
         },
     )
-    .await;
-    let queued = match inserted {
-        Ok(()) => {
-            let j = db::get_job_in(tx.conn(), &id).await?;
-            tx.commit().await?;
-            j
-        }
-        Err(e) if crate::store::is_unique_violation(&e) && r.request_key.is_some() => {
+    .await
+}
+
+/// Queues a job in one transaction and wakes its printer; when a request with the same key won
+/// a race, answers that job.
+async fn queue(ctx: &Ctx, j: &db::NewJob<'_>) -> Result<JobRow> {
+    let mut tx = ctx.db.begin_write().await?;
+    match db::insert_job(tx.conn(), j).await {
+        Ok(()) => {}
+        Err(e) if crate::store::is_unique_violation(&e) && j.request_key.is_some() => {
             drop(tx);
-            // The same request, raced: the job that won.
-            let key = r.request_key.as_deref().unwrap_or_default();
+            let key = j.request_key.unwrap_or_default();
             return db::job_by_key(ctx.db.pool(), key)
                 .await?
                 .ok_or_else(|| Error::NotFound(format!("print job with key {key}")));
         }
         Err(e) => return Err(e.into()),
-    };
-    ctx.spooler.wake(&printer.id);
-    queued.ok_or_else(|| Error::NotFound(format!("print job {id}")))
+    }
+    let queued = db::get_job_in(tx.conn(), j.id).await?;
+    tx.commit().await?;
+    ctx.spooler.wake(j.printer_id);
+    queued.ok_or_else(|| Error::NotFound(format!("print job {}", j.id)))
 }
 
 /// Prints a job's label again, as a new job (on the same printer unless another is named).
@@ -445,9 +447,8 @@ pub async fn reprint(
     } else {
         payload
     };
-    let mut tx = ctx.db.begin_write().await?;
-    db::insert_job(
-        tx.conn(),
+    queue(
+        ctx,
         &db::NewJob {
             id: &id,
             printer_id: &p.id,
@@ -460,11 +461,7 @@ pub async fn reprint(
             requested_by: &actor.name,
         },
     )
-    .await?;
-    let queued = db::get_job_in(tx.conn(), &id).await?;
-    tx.commit().await?;
-    ctx.spooler.wake(&p.id);
-    queued.ok_or_else(|| Error::NotFound(format!("print job {id}")))
+    .await
 }
 
 /// The kind of printer a job was made for (`zpl` for text, `pdf` for documents).
@@ -514,9 +511,8 @@ pub async fn print_document(
         base64::engine::general_purpose::STANDARD
             .encode(crate::devices::printer::pjl::wrap_pdf(&id, pdf))
     };
-    let mut tx = ctx.db.begin_write().await?;
-    let inserted = db::insert_job(
-        tx.conn(),
+    queue(
+        ctx,
         &db::NewJob {
             id: &id,
             printer_id: &printer.id,
@@ -529,21 +525,7 @@ pub async fn print_document(
             requested_by: &actor.name,
         },
     )
-    .await;
-    match inserted {
-        Ok(()) => {}
-        Err(e) if crate::store::is_unique_violation(&e) => {
-            drop(tx);
-            return db::job_by_key(ctx.db.pool(), request_key)
-                .await?
-                .ok_or_else(|| Error::NotFound(format!("print job with key {request_key}")));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let queued = db::get_job_in(tx.conn(), &id).await?;
-    tx.commit().await?;
-    ctx.spooler.wake(&printer.id);
-    queued.ok_or_else(|| Error::NotFound(format!("print job {id}")))
+    .await
 }
 
 /// A job with its transitions.

@@ -110,6 +110,27 @@ pub async fn add_to_unit(
     Ok((row.try_get("id")?, after - delta, after))
 }
 
+/// The stock unit with exactly this key, if there is one.
+pub async fn unit_id_by_key(
+    conn: &mut AnyConnection,
+    k: &UnitKey<'_>,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query(
+        "select id from stock_units where gtin = $1 and lot = $2 and expiry = $3 and location = $4
+           and owner = $5 and status = $6",
+    )
+    .bind(k.gtin)
+    .bind(k.lot)
+    .bind(k.expiry)
+    .bind(k.location)
+    .bind(k.owner)
+    .bind(k.status)
+    .fetch_optional(conn)
+    .await?
+    .map(|r| r.try_get("id"))
+    .transpose()
+}
+
 /// Changes a unit's quantity atomically, never below its reserved packs (so never below zero).
 /// Returns `(before, after)`, or the free quantity as `Err` when the change would take reserved
 /// stock (nothing is written then).

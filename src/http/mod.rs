@@ -2,10 +2,12 @@
 
 pub mod api;
 pub mod auth;
+mod cut_page;
 pub mod error;
 mod handover_page;
 mod pack_page;
 pub mod pages;
+mod pick_page;
 
 use crate::service::Ctx;
 use axum::extract::{MatchedPath, Request, State};
@@ -76,6 +78,8 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(pages::routes())
+        .merge(pick_page::routes())
+        .merge(cut_page::routes())
         .merge(pack_page::routes())
         .merge(handover_page::routes())
         .fallback(not_found)

@@ -20,7 +20,7 @@ pub enum Lang {
 }
 
 impl Lang {
-    fn code(self) -> &'static str {
+    pub(super) fn code(self) -> &'static str {
         match self {
             Lang::Da => "da",
             Lang::En => "en",
@@ -37,7 +37,7 @@ pub(super) fn lang(q: Option<&str>, headers: &HeaderMap) -> Lang {
 }
 
 /// Every text a page shows, in both languages.
-fn t(l: Lang, key: &str) -> &'static str {
+pub(super) fn t(l: Lang, key: &str) -> &'static str {
     match (key, l) {
         ("title", _) => "konsign",
         ("login", Lang::Da) => "Log ind",
@@ -826,227 +826,6 @@ document.getElementById('receive').addEventListener('submit', async (ev) => {
 poll();
 "#;
 
-/// The hulklip operator's page at a cutting station, for a touch screen: the station's state,
-/// the current job in large type (the cut, the quantity, the plate and its lot) with buttons to
-/// start it, confirm it done, report a fault with a reason and print the sticker again, and the
-/// queue. It follows the jobs live (polls every second) without a reload.
-async fn cut_station(
-    State(s): State<AppState>,
-    axum::extract::Path(station): axum::extract::Path<String>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let l = lang(q.lang.as_deref(), &headers);
-    let principal = match page_principal(&s, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    use crate::domain::auth::Role;
-    if !matches!(
-        principal.actor.role,
-        Role::Operator | Role::Lead | Role::Admin
-    ) {
-        return (
-            axum::http::StatusCode::FORBIDDEN,
-            "only hulklip operators and leads use this page",
-        )
-            .into_response();
-    }
-    let csrf = principal.csrf.clone().unwrap_or_default();
-    let da = l == Lang::Da;
-    let texts = serde_json::json!({
-        "online": "online",
-        "offline": if da { "ikke forbundet" } else { "not connected" },
-        "broken": if da { "forbindelsen er tabt" } else { "connection lost" },
-        "unknown": if da { "ukendt" } else { "unknown" },
-        "none": if da { "Ingen opgave lige nu." } else { "No job right now." },
-        "plates": if da { "plader" } else { "plates" },
-        "lot": "Lot",
-        "ask_reason": if da { "Hvad gik galt?" } else { "What went wrong?" },
-        "ask_damaged": if da { "Hvor mange plader er ødelagt? (de bliver kasseret og plukket igen)" } else { "How many plates are ruined? (they are scrapped and picked again)" },
-        "states": if da {
-            serde_json::json!({"queued":"i kø","sent":"sendt","accepted":"modtaget","running":"i gang","finished":"færdig","failed":"fejl","cancelled":"annulleret"})
-        } else {
-            serde_json::json!({"queued":"queued","sent":"sent","accepted":"accepted","running":"running","finished":"finished","failed":"failed","cancelled":"cancelled"})
-        },
-    })
-    .to_string();
-    let body = page(
-        l,
-        html! {
-            div #cut data-station=(station) data-csrf=(csrf) data-texts=(texts) {
-                h1 { "Hulklip " (station) " " span #conn.badge { "…" } }
-                div #current.current {
-                    p #spec.spec { "…" }
-                    p #what.what {}
-                    div.actions {
-                        button #start.big type="button" { "Start" }
-                        button #done.big.ok type="button" { (if da { "Færdig" } else { "Done" }) }
-                        button #fault.big.bad type="button" { (if da { "Fejl" } else { "Fault" }) }
-                        button #reprint.big type="button" { (if da { "Udskriv etiket igen" } else { "Print sticker again" }) }
-                    }
-                    p #msg role="status" {}
-                }
-                h2 { (if da { "Kø" } else { "Queue" }) }
-                ol #queue {}
-            }
-            script { (maud::PreEscaped(CUT_JS)) }
-        },
-    );
-    with_lang_cookie(l, &q, body)
-}
-
-/// Polls the station and its jobs each second; the buttons post the operator's actions.
-const CUT_JS: &str = r#"
-const el = document.getElementById('cut');
-const station = el.dataset.station, csrf = el.dataset.csrf, T = JSON.parse(el.dataset.texts);
-let current = null, last = null;
-const $ = (id) => document.getElementById(id);
-async function post(path, body) {
-  const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body || {}) });
-  const j = await r.json().catch(() => ({}));
-  $('msg').textContent = r.ok ? '' : (j.message || r.status);
-  $('msg').className = r.ok ? '' : 'err';
-  poll(false);
-}
-async function poll(again = true) {
-  try {
-    const [sr, jr] = await Promise.all([fetch('/api/cut-stations'), fetch('/api/cut-jobs')]);
-    if (sr.ok) {
-      const st = (await sr.json()).find((x) => x.id === station);
-      const c = st ? st.connection : 'unknown';
-      $('conn').textContent = T[c] || c;
-      $('conn').className = 'badge ' + (c === 'online' ? 'ok' : 'bad');
-    }
-    if (jr.ok) {
-      const jobs = (await jr.json()).filter((j) => j.station_id === station);
-      const open = jobs.filter((j) => ['sent', 'accepted', 'running'].includes(j.state));
-      const done = jobs.filter((j) => j.state === 'finished');
-      current = open.find((j) => j.state === 'running') || open[0] || null;
-      last = done.length ? done[done.length - 1] : null;
-      const show = current || last;
-      $('spec').textContent = show ? show.sticker.cut_spec : T.none;
-      $('what').textContent = show ? (show.quantity + ' ' + T.plates + ' · ' + show.sticker.product + ' · ' + T.lot + ' ' + show.lot + ' · ' + (T.states[show.state] || show.state)) : '';
-      $('current').dataset.job = show ? show.id : '';
-      $('current').dataset.state = show ? show.state : '';
-      $('start').disabled = !(current && ['sent', 'accepted'].includes(current.state));
-      $('done').disabled = !(current && ['accepted', 'running'].includes(current.state));
-      $('fault').disabled = !current;
-      $('reprint').disabled = !(last && last.sticker_job);
-      const q = $('queue'); q.replaceChildren();
-      for (const j of open.filter((j) => j !== current)) {
-        const li = document.createElement('li');
-        li.textContent = j.sticker.cut_spec + ' · ' + j.quantity + ' ' + T.plates + ' · ' + T.lot + ' ' + j.lot;
-        q.appendChild(li);
-      }
-    }
-  } finally { if (again) setTimeout(poll, 1000); }
-}
-$('start').onclick = () => current && post('/api/cut-jobs/' + current.id + '/action', { action: 'start' });
-$('done').onclick = () => current && post('/api/cut-jobs/' + current.id + '/action', { action: 'done' });
-$('fault').onclick = () => {
-  if (!current) return;
-  const r = prompt(T.ask_reason); if (!r) return;
-  const d = prompt(T.ask_damaged, '1'); if (d === null) return;
-  const n = parseInt(d, 10);
-  post('/api/cut-jobs/' + current.id + '/action', { action: 'fault', reason: r, plates_damaged: Number.isFinite(n) ? n : 1 });
-};
-$('reprint').onclick = () => last && post('/api/cut-jobs/' + last.id + '/reprint-sticker');
-poll();
-"#;
-
-#[derive(Deserialize)]
-struct PickQuery {
-    lang: Option<String>,
-    wave: Option<i64>,
-}
-
-/// The picker's page, mobile first: the waves to take, then the next pick in large type with a
-/// scan field that a keyboard-wedge handheld types into. Scans are posted without a page reload;
-/// good and bad scans flash green or red with a sound; scans made while the connection is lost
-/// are kept in the browser (with their scan ids) and sent when it is back, so none is lost or
-/// counted twice.
-async fn pick_page(
-    State(s): State<AppState>,
-    Query(q): Query<PickQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let lq = LangQuery {
-        lang: q.lang.clone(),
-    };
-    let l = lang(q.lang.as_deref(), &headers);
-    let principal = match page_principal(&s, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let csrf = principal.csrf.clone().unwrap_or_default();
-    let body = match q.wave {
-        None => {
-            let waves = match crate::service::picking::waves(&s.ctx, true).await {
-                Ok(w) => w,
-                Err(e) => return super::error::ApiError::from(e).into_response(),
-            };
-            let mine: Vec<_> = waves
-                .into_iter()
-                .filter(|w| w.picker.as_deref().is_none_or(|p| p == principal.username))
-                .collect();
-            page(
-                l,
-                html! {
-                    h1 { (t(l, "waves")) }
-                    @if mine.is_empty() { p #nowaves { (t(l, "no_waves")) } }
-                    label.station {
-                        (t(l, "station_opt"))
-                        input #station name="station" autocomplete="off";
-                    }
-                    div #waves data-csrf=(csrf) {
-                        @for w in &mine {
-                            form.take method="post" data-wave=(w.id) {
-                                button type="submit" { (t(l, "take")) " #" (w.id) " (" (w.status) ")" }
-                            }
-                        }
-                    }
-                    script { (maud::PreEscaped(TAKE_JS)) }
-                },
-            )
-        }
-        Some(wave) => {
-            let texts = serde_json::json!({
-                "da": l == Lang::Da, "tote": t(l, "tote"), "lot": t(l, "lot"),
-                "picks": if l == Lang::Da { "Pluk" } else { "Picks" }, "packs": if l == Lang::Da { "Pakninger" } else { "Packs" }, "done": if l == Lang::Da { "Runden er færdig. Godt gået!" } else { "The wave is done. Well done!" },
-                "offline": if l == Lang::Da { "Ingen forbindelse: scanningen er gemt og sendes senere" } else { "No connection: the scan is kept and sent later" },
-                "location_first": if l == Lang::Da { "Scan lokationen" } else { "Scan the location" },
-                "short_confirm": if l == Lang::Da { "Meld resten af dette pluk som manglende?" } else { "Report the rest of this pick as short?" },
-            })
-            .to_string();
-            page(
-                l,
-                html! {
-                    div #pick data-wave=(wave) data-csrf=(csrf) data-texts=(texts) {
-                        p #progress {}
-                        div #card {
-                            div #loc {}
-                            div #prod {}
-                            div #detail {}
-                        }
-                        form #scanform autocomplete="off" {
-                            input #scan name="scan" autofocus placeholder=(t(l, "scan_here")) inputmode="none";
-                            input #qty name="qty" type="number" min="1" value="1" aria-label=(t(l, "quantity"));
-                        }
-                        p #msg role="status" {}
-                        div.buttons {
-                            button #undo type="button" { (t(l, "undo")) }
-                            button #short type="button" { (t(l, "short")) }
-                        }
-                    }
-                    script { (maud::PreEscaped(FEEDBACK_JS)) (maud::PreEscaped(PICK_JS)) }
-                },
-            )
-        }
-    };
-    with_lang_cookie(l, &lq, body)
-}
-
 /// The lead's "make a wave" form and partial-release buttons: post to the API and reload.
 const MAKE_WAVE_JS: &str = r#"
 const bo = document.getElementById('backorders');
@@ -1088,25 +867,6 @@ for (const f of document.querySelectorAll('form.assign')) {
 }
 "#;
 
-const TAKE_JS: &str = r#"
-const box = document.getElementById('waves');
-const stationInput = document.getElementById('station');
-stationInput.value = localStorage.getItem('konsign-station') || '';
-for (const f of document.querySelectorAll('form.take')) {
-  f.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const id = f.dataset.wave;
-    const station = stationInput.value.trim();
-    localStorage.setItem('konsign-station', station);
-    const r = await fetch('/api/waves/' + id + '/take', { method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': box.dataset.csrf },
-      body: JSON.stringify(station ? { station } : {}) });
-    if (r.ok) location.href = '/pick?wave=' + id;
-    else alert((await r.json()).message);
-  });
-}
-"#;
-
 /// A scan's answer on a floor page: a short high beep and a green flash, or a low buzz and a
 /// red one, with the message in `#msg` (the page's script defines `msg`).
 pub(super) const FEEDBACK_JS: &str = r#"
@@ -1128,114 +888,9 @@ function flash(ok, text) {
 }
 "#;
 
-/// The picking screen's script: renders the next pick, posts scans (idempotent scan ids), keeps
-/// scans made offline in localStorage and sends them in order when the connection is back.
-const PICK_JS: &str = r#"
-const el = document.getElementById('pick');
-const wave = el.dataset.wave, csrf = el.dataset.csrf, T = JSON.parse(el.dataset.texts);
-const input = document.getElementById('scan'), qty = document.getElementById('qty'), msg = document.getElementById('msg');
-const KEY = 'konsign-pending-' + wave;
-let current = null, sending = false, lastConfirmed = null;
-const pending = () => JSON.parse(localStorage.getItem(KEY) || '[]');
-const setPending = (p) => localStorage.setItem(KEY, JSON.stringify(p));
-function render(next) {
-  current = next.pick;
-  const p = next.progress;
-  document.getElementById('progress').textContent = T.picks + ' ' + (p.done + p.short) + ' / ' + p.picks + ' · ' + T.packs + ' ' + p.packs_picked + ' / ' + p.packs;
-  const loc = document.getElementById('loc'), prod = document.getElementById('prod'), det = document.getElementById('detail');
-  if (!current) { loc.textContent = '✓'; prod.textContent = T.done; det.textContent = ''; el.dataset.state = 'done'; return; }
-  el.dataset.state = current.location_ok || !next.require_location_scan ? 'product' : 'location';
-  loc.textContent = current.location;
-  prod.textContent = current.product_name;
-  det.textContent = (current.quantity - current.picked) + ' stk · ' + T.lot + ' ' + current.lot + ' · ' + T.tote + ' ' + current.tote
-    + (el.dataset.state === 'location' ? ' · ' + T.location_first : '');
-}
-async function api(method, path, body) {
-  const r = await fetch(path, { method, headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-    body: body === undefined ? undefined : JSON.stringify(body) });
-  const j = await r.json();
-  if (!r.ok) throw Object.assign(new Error(j.message || 'error'), { status: r.status });
-  return j;
-}
-async function flush() {
-  if (sending) return;
-  sending = true;
-  try {
-    let p = pending();
-    while (p.length) {
-      let res;
-      const sent = p[0];
-      try { res = await api('POST', '/api/waves/' + wave + '/scan', sent); }
-      catch (e) {
-        // A refusal of the request itself (4xx) will not change on a retry; a server or
-        // network failure might, so the scan stays queued.
-        if (e.status && e.status < 500) { p.shift(); setPending(p); flash(false, e.message); continue; }
-        el.dataset.online = 'no'; return;
-      }
-      el.dataset.online = 'yes';
-      p.shift(); setPending(p);
-      epoch++;
-      if (res.code === 'confirmed') lastConfirmed = sent.scan_id;
-      flash(res.accepted, T.da ? res.message_da : res.message);
-      render(res.next);
-    }
-  } finally { sending = false; }
-}
-// A form with two fields and no button is not submitted by Enter, so Enter (the wedge
-// scanner's suffix) is caught on the scan field itself.
-input.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); submitScan(); } });
-document.getElementById('scanform').addEventListener('submit', (ev) => { ev.preventDefault(); submitScan(); });
-function submitScan() {
-  const data = input.value; input.value = '';
-  if (!data.trim()) return;
-  const q = Number(qty.value) || 1; qty.value = 1;
-  const p = pending();
-  p.push({ scan_id: Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10), data, quantity: q });
-  setPending(p);
-  flush().then(() => { if (pending().length) msg.textContent = T.offline; });
-  input.focus();
-}
-// The undo names the last confirmed scan, so a double tap or a retry undoes it once.
-const undoButton = document.getElementById('undo');
-undoButton.addEventListener('click', async () => {
-  undoButton.disabled = true;
-  try {
-    epoch++;
-    render(await api('POST', '/api/waves/' + wave + '/undo', lastConfirmed ? { scan_id: lastConfirmed } : {}));
-    lastConfirmed = null;
-    flash(true, '↶');
-  } catch (e) { flash(false, e.message); }
-  undoButton.disabled = false;
-  input.focus();
-});
-document.getElementById('short').addEventListener('click', async () => {
-  if (!current || !confirm(T.short_confirm)) return;
-  try { epoch++; render(await api('POST', '/api/waves/' + wave + '/short', { pick_id: current.id })); flash(true, '!'); } catch (e) { flash(false, e.message); }
-  input.focus();
-});
-document.addEventListener('click', (ev) => { if (ev.target.tagName !== 'BUTTON' && ev.target !== qty) input.focus(); });
-let epoch = 0; // bumped by every answer to a scan, so that an older poll never wins
-async function load() {
-  const seen = epoch;
-  try {
-    const next = await api('GET', '/api/waves/' + wave + '/next');
-    if (seen === epoch) render(next);
-    el.dataset.online = 'yes';
-  } catch (e) { el.dataset.online = 'no'; }
-  await flush();
-}
-window.addEventListener('online', flush);
-// Scans from a station's serial scanner arrive on the server, not in this page: refresh the
-// pick every two seconds while nothing is waiting to be sent.
-setInterval(() => { if (pending().length) flush(); else if (!sending) load(); }, 2000);
-load();
-"#;
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/stations/{station}", get(station))
-        .route("/cut/{station}", get(cut_station))
-        .route("/pick", get(pick_page))
         .route("/", get(home))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", axum::routing::post(logout_submit))

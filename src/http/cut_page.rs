@@ -1,0 +1,144 @@
+//! The hulklip operator's page at a cutting station.
+
+use super::pages::{lang, page, page_principal, with_lang_cookie, Lang, LangQuery};
+use super::AppState;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::html;
+
+/// The cutting station's page.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/cut/{station}", get(cut_station))
+}
+
+/// The hulklip operator's page at a cutting station, for a touch screen: the station's state,
+/// the current job in large type (the cut, the quantity, the plate and its lot) with buttons to
+/// start it, confirm it done, report a fault with a reason and print the sticker again, and the
+/// queue. It follows the jobs live (polls every second) without a reload.
+async fn cut_station(
+    State(s): State<AppState>,
+    axum::extract::Path(station): axum::extract::Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let l = lang(q.lang.as_deref(), &headers);
+    let principal = match page_principal(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    use crate::domain::auth::Role;
+    if !matches!(
+        principal.actor.role,
+        Role::Operator | Role::Lead | Role::Admin
+    ) {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            "only hulklip operators and leads use this page",
+        )
+            .into_response();
+    }
+    let csrf = principal.csrf.clone().unwrap_or_default();
+    let da = l == Lang::Da;
+    let texts = serde_json::json!({
+        "online": "online",
+        "offline": if da { "ikke forbundet" } else { "not connected" },
+        "broken": if da { "forbindelsen er tabt" } else { "connection lost" },
+        "unknown": if da { "ukendt" } else { "unknown" },
+        "none": if da { "Ingen opgave lige nu." } else { "No job right now." },
+        "plates": if da { "plader" } else { "plates" },
+        "lot": "Lot",
+        "ask_reason": if da { "Hvad gik galt?" } else { "What went wrong?" },
+        "ask_damaged": if da { "Hvor mange plader er ødelagt? (de bliver kasseret og plukket igen)" } else { "How many plates are ruined? (they are scrapped and picked again)" },
+        "states": if da {
+            serde_json::json!({"queued":"i kø","sent":"sendt","accepted":"modtaget","running":"i gang","finished":"færdig","failed":"fejl","cancelled":"annulleret"})
+        } else {
+            serde_json::json!({"queued":"queued","sent":"sent","accepted":"accepted","running":"running","finished":"finished","failed":"failed","cancelled":"cancelled"})
+        },
+    })
+    .to_string();
+    let body = page(
+        l,
+        html! {
+            div #cut data-station=(station) data-csrf=(csrf) data-texts=(texts) {
+                h1 { "Hulklip " (station) " " span #conn.badge { "…" } }
+                div #current.current {
+                    p #spec.spec { "…" }
+                    p #what.what {}
+                    div.actions {
+                        button #start.big type="button" { "Start" }
+                        button #done.big.ok type="button" { (if da { "Færdig" } else { "Done" }) }
+                        button #fault.big.bad type="button" { (if da { "Fejl" } else { "Fault" }) }
+                        button #reprint.big type="button" { (if da { "Udskriv etiket igen" } else { "Print sticker again" }) }
+                    }
+                    p #msg role="status" {}
+                }
+                h2 { (if da { "Kø" } else { "Queue" }) }
+                ol #queue {}
+            }
+            script { (maud::PreEscaped(CUT_JS)) }
+        },
+    );
+    with_lang_cookie(l, &q, body)
+}
+
+/// Polls the station and its jobs each second; the buttons post the operator's actions.
+const CUT_JS: &str = r#"
+const el = document.getElementById('cut');
+const station = el.dataset.station, csrf = el.dataset.csrf, T = JSON.parse(el.dataset.texts);
+let current = null, last = null;
+const $ = (id) => document.getElementById(id);
+async function post(path, body) {
+  const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body || {}) });
+  const j = await r.json().catch(() => ({}));
+  $('msg').textContent = r.ok ? '' : (j.message || r.status);
+  $('msg').className = r.ok ? '' : 'err';
+  poll(false);
+}
+async function poll(again = true) {
+  try {
+    const [sr, jr] = await Promise.all([fetch('/api/cut-stations'), fetch('/api/cut-jobs')]);
+    if (sr.ok) {
+      const st = (await sr.json()).find((x) => x.id === station);
+      const c = st ? st.connection : 'unknown';
+      $('conn').textContent = T[c] || c;
+      $('conn').className = 'badge ' + (c === 'online' ? 'ok' : 'bad');
+    }
+    if (jr.ok) {
+      const jobs = (await jr.json()).filter((j) => j.station_id === station);
+      const open = jobs.filter((j) => ['sent', 'accepted', 'running'].includes(j.state));
+      const done = jobs.filter((j) => j.state === 'finished');
+      current = open.find((j) => j.state === 'running') || open[0] || null;
+      last = done.length ? done[done.length - 1] : null;
+      const show = current || last;
+      $('spec').textContent = show ? show.sticker.cut_spec : T.none;
+      $('what').textContent = show ? (show.quantity + ' ' + T.plates + ' · ' + show.sticker.product + ' · ' + T.lot + ' ' + show.lot + ' · ' + (T.states[show.state] || show.state)) : '';
+      $('current').dataset.job = show ? show.id : '';
+      $('current').dataset.state = show ? show.state : '';
+      $('start').disabled = !(current && ['sent', 'accepted'].includes(current.state));
+      $('done').disabled = !(current && ['accepted', 'running'].includes(current.state));
+      $('fault').disabled = !current;
+      $('reprint').disabled = !(last && last.sticker_job);
+      const q = $('queue'); q.replaceChildren();
+      for (const j of open.filter((j) => j !== current)) {
+        const li = document.createElement('li');
+        li.textContent = j.sticker.cut_spec + ' · ' + j.quantity + ' ' + T.plates + ' · ' + T.lot + ' ' + j.lot;
+        q.appendChild(li);
+      }
+    }
+  } finally { if (again) setTimeout(poll, 1000); }
+}
+$('start').onclick = () => current && post('/api/cut-jobs/' + current.id + '/action', { action: 'start' });
+$('done').onclick = () => current && post('/api/cut-jobs/' + current.id + '/action', { action: 'done' });
+$('fault').onclick = () => {
+  if (!current) return;
+  const r = prompt(T.ask_reason); if (!r) return;
+  const d = prompt(T.ask_damaged, '1'); if (d === null) return;
+  const n = parseInt(d, 10);
+  post('/api/cut-jobs/' + current.id + '/action', { action: 'fault', reason: r, plates_damaged: Number.isFinite(n) ? n : 1 });
+};
+$('reprint').onclick = () => last && post('/api/cut-jobs/' + last.id + '/reprint-sticker');
+poll();
+"#;

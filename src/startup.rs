@@ -27,7 +27,9 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
     );
     crate::service::printing::configure_printers(&db, &config.printing.printers).await?;
     crate::service::cutting::configure_stations(&db, &config.mqtt.stations).await?;
+    let carriers = Arc::new(crate::carrier::Carriers::from_config(&config)?);
     Ok(Ctx {
+        carriers,
         intake,
         db,
         labels: Arc::new(labels),

@@ -2,12 +2,24 @@
 //! pack station is its label and its SSCC the tracking number; tracking is entered by hand or by
 //! scan. For offline operation, development, and carriers without an API.
 
-use super::{Booked, BookingRequest, BoxFuture, Capabilities, Carrier, CarrierError};
+use super::{
+    Booked, BookingRequest, BoxFuture, Cancelled, Capabilities, Carrier, CarrierError,
+    ParcelOutcome,
+};
 
 pub const ID: &str = "local";
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Local;
+
+fn booked(sscc: &str) -> Booked {
+    Booked {
+        tracking_number: sscc.to_string(),
+        tracking_url: None,
+        booking_ref: None,
+        label: None,
+    }
+}
 
 impl Carrier for Local {
     fn id(&self) -> &str {
@@ -17,27 +29,36 @@ impl Carrier for Local {
         Capabilities {
             books_by_api: false,
             find_booking: true,
+            reprint: false,
             cancel: true,
-            returns_label: false,
+            close_handover: false,
+            track_pull: false,
+            track_push: false,
+            label_formats: Vec::new(),
+            max_batch: 50,
         }
     }
-    fn book<'a>(&'a self, r: &'a BookingRequest) -> BoxFuture<'a, Result<Booked, CarrierError>> {
+    fn book<'a>(
+        &'a self,
+        batch: &'a [BookingRequest],
+    ) -> BoxFuture<'a, Result<Vec<ParcelOutcome>, CarrierError>> {
         Box::pin(async move {
-            Ok(Booked {
-                tracking_number: r.sscc.clone(),
-                label: None,
-            })
+            Ok(batch
+                .iter()
+                .map(|r| ParcelOutcome {
+                    sscc: r.sscc.clone(),
+                    result: Ok(booked(&r.sscc)),
+                })
+                .collect())
         })
     }
     fn find_booking<'a>(
         &'a self,
         sscc: &'a str,
     ) -> BoxFuture<'a, Result<Option<Booked>, CarrierError>> {
-        Box::pin(async move {
-            Ok(Some(Booked {
-                tracking_number: sscc.to_string(),
-                label: None,
-            }))
-        })
+        Box::pin(async move { Ok(Some(booked(sscc))) })
+    }
+    fn cancel<'a>(&'a self, _sscc: &'a str) -> BoxFuture<'a, Result<Cancelled, CarrierError>> {
+        Box::pin(async { Ok(Cancelled::Cancelled) })
     }
 }

@@ -4,7 +4,7 @@
 mod carrier;
 mod packing;
 
-pub use carrier::CarrierConfig;
+pub use carrier::{CarrierConfig, PostNordConfig};
 pub use packing::{PackStationSetting, PackingConfig};
 
 use anyhow::Context as _;

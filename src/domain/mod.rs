@@ -14,6 +14,7 @@ pub mod picking;
 pub mod sscc;
 pub mod stock;
 pub mod time;
+pub mod tracking;
 
 /// A rule was broken by input; the message is for the user who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -63,10 +63,13 @@ pub async fn open(ctx: &Ctx, actor: &Actor, r: &OpenCage) -> Result<CageRow> {
         .carrier
         .clone()
         .unwrap_or_else(|| ctx.config.carrier.default.clone());
-    if crate::carrier::adapter(&carrier).is_none() {
+    if ctx.carriers.get(&carrier).is_none() {
         return Err(Error::invalid(
             "carrier",
-            format!("no carrier {carrier:?} (there is: local)"),
+            format!(
+                "no carrier {carrier:?} (there is: {})",
+                ctx.carriers.ids().collect::<Vec<_>>().join(", ")
+            ),
         ));
     }
     let day = super::today().to_string();

@@ -44,6 +44,8 @@ pub struct Ctx {
     pub spooler: Arc<crate::devices::printer::spooler::Spooler>,
     /// The MQTT link to the cutting stations (connected by `serve`).
     pub cutting: Arc<cutting::Hub>,
+    /// The carrier adapters the configuration names.
+    pub carriers: Arc<crate::carrier::Carriers>,
 }
 
 /// Who is acting: a logged-in user, an API token, or the system itself.

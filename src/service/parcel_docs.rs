@@ -147,6 +147,49 @@ pub async fn print_labels(ctx: &Ctx, order_id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Prints the label a carrier returned with a booking on the parcel's pack station's label
+/// printer, once (the request key makes a repeat answer the same job).
+pub(crate) async fn print_carrier_label(ctx: &Ctx, booking_id: i64) -> Result<()> {
+    let (b, label, p) = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        let b = crate::store::bookings::booking(&mut conn, booking_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("booking {booking_id}")))?;
+        let Some(label) = crate::store::bookings::carrier_label(&mut conn, booking_id).await?
+        else {
+            return Ok(());
+        };
+        let p = pdb::parcel(&mut conn, b.parcel_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("parcel {}", b.parcel_id)))?;
+        (b, label, p)
+    };
+    if label.0 != "zpl" {
+        return Err(Error::conflict(
+            "label_format",
+            format!(
+                "{} returned a {} label; label printers take zpl",
+                b.carrier, label.0
+            ),
+        ));
+    }
+    let printer = label_printer(ctx, &p.station).await?;
+    let job = super::printing::print_zpl(
+        ctx,
+        &Actor::system(),
+        &printer,
+        &format!("carrier-{}", b.carrier),
+        &label.1,
+        &format!("booking-{booking_id}-carrier-label"),
+        p.sscc.as_ref().map(|s| format!("parcel {s}")).as_deref(),
+    )
+    .await?;
+    let mut tx = ctx.db.begin_write().await?;
+    crate::store::bookings::set_label_job(tx.conn(), booking_id, &job.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// At start: prints the labels a stop between closing and printing left unprinted.
 pub async fn resume_printing(ctx: &Ctx) -> Result<usize> {
     let f = pdb::ParcelFilter {

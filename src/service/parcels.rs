@@ -350,7 +350,7 @@ pub async fn close(
     )
     .await?;
     // The booking leaves with the parcel: queued now, sent by the booking worker.
-    super::bookings::queue(&mut tx, ctx, parcel.id).await?;
+    super::bookings::queue(&mut tx, ctx, parcel.id, &ptype.name, &o.postcode).await?;
     tx.event(
         "parcel.closed",
         &format!("parcel:{}", parcel.id),
@@ -424,7 +424,10 @@ pub async fn void(ctx: &Ctx, actor: &Actor, id: i64, r: &VoidRequest) -> Result<
     let cancellable = match crate::store::bookings::of_parcel(tx.conn(), id).await? {
         None => true,
         Some(b) if b.state != "booked" => true,
-        Some(b) => crate::carrier::adapter(&b.carrier).is_some_and(|c| c.capabilities().cancel),
+        Some(b) => ctx
+            .carriers
+            .get(&b.carrier)
+            .is_some_and(|c| c.capabilities().cancel),
     };
     if !["waiting", "booked", "rejected"].contains(&p.booking_state.as_str()) || !cancellable {
         return Err(Error::conflict(

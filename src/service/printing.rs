@@ -528,6 +528,60 @@ pub async fn print_document(
     .await
 }
 
+/// Queues a ready ZPL label that konsign did not render (a carrier's own label) for a label
+/// printer; a repeated request with the same key returns the same job.
+pub async fn print_zpl(
+    ctx: &Ctx,
+    actor: &Actor,
+    printer_id: &str,
+    template: &str,
+    zpl: &str,
+    request_key: &str,
+    subject: Option<&str>,
+) -> Result<JobRow> {
+    if let Some(j) = db::job_by_key(ctx.db.pool(), request_key).await? {
+        return Ok(j);
+    }
+    if zpl.len() > 1024 * 1024 || !zpl.trim_start().starts_with("^XA") {
+        return Err(Error::invalid(
+            "zpl",
+            "must be one ZPL label (^XA ... ^XZ) of at most 1 MB",
+        ));
+    }
+    let printer = db::get_printer(ctx.db.pool(), printer_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("printer {printer_id}")))?;
+    if printer.kind != "zpl" || !printer.enabled {
+        return Err(Error::conflict(
+            "printer_unavailable",
+            format!(
+                "printer {} is not a label printer that is switched on",
+                printer.id
+            ),
+        ));
+    }
+    let id = new_job_id();
+    // The job names itself inside the label, as rendered labels do.
+    let payload = zpl
+        .trim_start()
+        .replacen("^XA", &format!("^XA^FX job {id} ^FS"), 1);
+    queue(
+        ctx,
+        &db::NewJob {
+            id: &id,
+            printer_id: &printer.id,
+            template,
+            payload: &payload,
+            encoding: "text",
+            reprint_of: None,
+            request_key: Some(request_key),
+            subject,
+            requested_by: &actor.name,
+        },
+    )
+    .await
+}
+
 /// A job with its transitions.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {

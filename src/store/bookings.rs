@@ -11,21 +11,31 @@ pub struct BookingRow {
     pub sscc: Option<String>,
     pub carrier: String,
     pub service: String,
+    /// Additional service codes the rule table chose (comma-separated).
+    pub additional: String,
     /// pending, booked, rejected (a lead's queue) or cancelled.
     pub state: String,
     pub attempts: i64,
     pub next_attempt_at: String,
     pub look_up_first: bool,
     pub tracking_number: Option<String>,
+    pub tracking_url: Option<String>,
+    /// The carrier's id of the booking request.
+    pub booking_ref: Option<String>,
     pub label_format: Option<String>,
+    /// The print job that printed the carrier's label.
+    pub label_job: Option<String>,
+    /// The latest tracking status (booked, in_transit, ..., delivered).
+    pub tracking_status: Option<String>,
     pub last_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
 
 const COLS: &str =
-    "b.id, b.parcel_id, p.sscc, b.carrier, b.service, b.state, b.attempts, b.next_attempt_at,
-    b.look_up_first, b.tracking_number, b.label_format, b.last_error, b.created_at, b.updated_at";
+    "b.id, b.parcel_id, p.sscc, b.carrier, b.service, b.additional, b.state, b.attempts, b.next_attempt_at,
+    b.look_up_first, b.tracking_number, b.tracking_url, b.booking_ref, b.label_format, b.label_job,
+    b.tracking_status, b.last_error, b.created_at, b.updated_at";
 
 fn row(r: &AnyRow) -> Result<BookingRow, sqlx::Error> {
     Ok(BookingRow {
@@ -34,12 +44,17 @@ fn row(r: &AnyRow) -> Result<BookingRow, sqlx::Error> {
         sscc: r.try_get("sscc")?,
         carrier: r.try_get("carrier")?,
         service: r.try_get("service")?,
+        additional: r.try_get("additional")?,
         state: r.try_get("state")?,
         attempts: r.try_get("attempts")?,
         next_attempt_at: r.try_get("next_attempt_at")?,
         look_up_first: r.try_get::<i64, _>("look_up_first")? == 1,
         tracking_number: r.try_get("tracking_number")?,
+        tracking_url: r.try_get("tracking_url")?,
+        booking_ref: r.try_get("booking_ref")?,
         label_format: r.try_get("label_format")?,
+        label_job: r.try_get("label_job")?,
+        tracking_status: r.try_get("tracking_status")?,
         last_error: r.try_get("last_error")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -52,16 +67,18 @@ pub async fn queue(
     parcel_id: i64,
     carrier: &str,
     service: &str,
+    additional: &str,
 ) -> Result<(), sqlx::Error> {
     let now = super::now_db();
     sqlx::query(
-        "insert into bookings (parcel_id, carrier, service, state, next_attempt_at, created_at, updated_at)
-         values ($1, $2, $3, 'pending', $4, $4, $4) on conflict (parcel_id) do nothing",
+        "insert into bookings (parcel_id, carrier, service, additional, state, next_attempt_at, created_at, updated_at)
+         values ($1, $2, $3, $5, 'pending', $4, $4, $4) on conflict (parcel_id) do nothing",
     )
     .bind(parcel_id)
     .bind(carrier)
     .bind(service)
     .bind(&now)
+    .bind(additional)
     .execute(conn)
     .await?;
     Ok(())
@@ -141,24 +158,36 @@ pub async fn list(
     rows.iter().map(row).collect()
 }
 
+/// What the carrier answered for a booking.
+#[derive(Debug, Clone, Copy)]
+pub struct BookedWith<'a> {
+    pub tracking: &'a str,
+    pub tracking_url: Option<&'a str>,
+    pub booking_ref: Option<&'a str>,
+    /// Format and data of the carrier's label.
+    pub label: Option<(&'a str, &'a str)>,
+}
+
 /// The booking is made: it and its parcel say so (only from `pending`).
 pub async fn booked(
     conn: &mut AnyConnection,
     id: i64,
-    tracking: &str,
-    label: Option<(&str, &str)>,
+    b: &BookedWith<'_>,
 ) -> Result<bool, sqlx::Error> {
     let now = super::now_db();
     let done = sqlx::query(
         "update bookings set state = 'booked', tracking_number = $2, label_format = $3, carrier_label = $4,
+            tracking_url = $6, booking_ref = $7, tracking_status = 'booked',
             attempts = attempts + 1, last_error = null, lease_owner = null, lease_until = null, updated_at = $5
          where id = $1 and state = 'pending'",
     )
     .bind(id)
-    .bind(tracking)
-    .bind(label.map(|l| l.0))
-    .bind(label.map(|l| l.1))
+    .bind(b.tracking)
+    .bind(b.label.map(|l| l.0))
+    .bind(b.label.map(|l| l.1))
     .bind(&now)
+    .bind(b.tracking_url)
+    .bind(b.booking_ref)
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -173,6 +202,93 @@ pub async fn booked(
         .await?;
     }
     Ok(done)
+}
+
+/// The carrier's label of a booking: format and data.
+pub async fn carrier_label(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let r = sqlx::query("select label_format, carrier_label from bookings where id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(r.and_then(|r| {
+        let f: Option<String> = r.try_get("label_format").ok()?;
+        let d: Option<String> = r.try_get("carrier_label").ok()?;
+        Some((f?, d?))
+    }))
+}
+
+/// Booked bookings whose carrier label is not printed yet.
+pub async fn labels_to_print(
+    conn: &mut AnyConnection,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id from bookings where state = 'booked' and carrier_label is not null and label_job is null
+         order by id limit $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
+}
+
+pub async fn set_label_job(
+    conn: &mut AnyConnection,
+    id: i64,
+    job: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update bookings set label_job = $2 where id = $1")
+        .bind(id)
+        .bind(job)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A lead sends a rejected booking again, perhaps with another carrier or service, after
+/// the cause was fixed. `false`: it was not rejected (any more).
+pub async fn requeue(
+    conn: &mut AnyConnection,
+    id: i64,
+    carrier: &str,
+    service: &str,
+) -> Result<bool, sqlx::Error> {
+    let now = super::now_db();
+    let done = sqlx::query(
+        "update bookings set state = 'pending', carrier = $2, service = $3, next_attempt_at = $4, look_up_first = 0,
+            lease_owner = null, lease_until = null, updated_at = $4
+         where id = $1 and state = 'rejected'",
+    )
+    .bind(id)
+    .bind(carrier)
+    .bind(service)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if done {
+        sqlx::query(
+            "update parcels set booking_state = 'waiting' where id = (select parcel_id from bookings where id = $1)
+               and booking_state = 'rejected'",
+        )
+        .bind(id)
+        .execute(conn)
+        .await?;
+    }
+    Ok(done)
+}
+
+/// Gives a claimed booking back untouched (for the next round).
+pub async fn release(conn: &mut AnyConnection, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update bookings set lease_owner = null, lease_until = null where id = $1 and state = 'pending'")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Another attempt later (`look_up_first` after an attempt that may have arrived).
@@ -263,6 +379,7 @@ pub async fn attempt(
 #[derive(Debug, Clone)]
 pub struct ParcelForBooking {
     pub sscc: String,
+    pub parcel_type: Option<String>,
     pub weight_g: i64,
     pub order_ref: String,
     pub recipient_name: String,
@@ -280,7 +397,7 @@ pub async fn parcel_for_booking(
     parcel_id: i64,
 ) -> Result<Option<ParcelForBooking>, sqlx::Error> {
     let r = sqlx::query(
-        "select p.sscc, p.weight_g, o.external_id, o.recipient_name, o.address_line1, o.address_line2, o.postcode,
+        "select p.sscc, p.parcel_type, p.weight_g, o.external_id, o.recipient_name, o.address_line1, o.address_line2, o.postcode,
                 o.city, o.country, o.phone, o.email
          from parcels p join orders o on o.id = p.order_id where p.id = $1",
     )
@@ -290,6 +407,7 @@ pub async fn parcel_for_booking(
     r.map(|r| {
         Ok(ParcelForBooking {
             sscc: r.try_get::<Option<String>, _>("sscc")?.unwrap_or_default(),
+            parcel_type: r.try_get("parcel_type")?,
             weight_g: r.try_get::<Option<i64>, _>("weight_g")?.unwrap_or(0),
             order_ref: r.try_get("external_id")?,
             recipient_name: r.try_get("recipient_name")?,
@@ -314,6 +432,10 @@ pub struct Shipment {
     pub carrier: Option<String>,
     pub service: Option<String>,
     pub tracking_number: Option<String>,
+    pub tracking_url: Option<String>,
+    /// The latest tracking status: booked, in_transit, out_for_delivery, delivered,
+    /// failed_attempt, returned or exception.
+    pub tracking_status: Option<String>,
 }
 
 /// The order's closed parcels with their bookings, in closing order.
@@ -322,7 +444,7 @@ pub async fn shipments_of_order(
     order_id: i64,
 ) -> Result<Vec<Shipment>, sqlx::Error> {
     let rows = sqlx::query(
-        "select p.sscc, p.booking_state, b.carrier, b.service, b.tracking_number
+        "select p.sscc, p.booking_state, b.carrier, b.service, b.tracking_number, b.tracking_url, b.tracking_status
          from parcels p left join bookings b on b.parcel_id = p.id
          where p.order_id = $1 and p.state = 'closed' order by p.closed_at, p.id",
     )
@@ -337,6 +459,8 @@ pub async fn shipments_of_order(
                 carrier: r.try_get("carrier")?,
                 service: r.try_get("service")?,
                 tracking_number: r.try_get("tracking_number")?,
+                tracking_url: r.try_get("tracking_url")?,
+                tracking_status: r.try_get("tracking_status")?,
             })
         })
         .collect()

@@ -1,0 +1,617 @@
+//! PostNord's wire format, I/O-free: the EDI instruction konsign sends to the booking API
+//! (shipment REST v3, `POST /v3/edi/labels/zpl`), and the reading of its answers (booking with
+//! labels, labels by id, track-and-trace v7, faults), each answer classed as the carrier port
+//! wants it. Shapes follow PostNord's published API description (booking v3.5.29.1); the JSON
+//! Schema konsign's requests are checked against is in `docs/carriers/`.
+
+use crate::carrier::{Booked, BookingRequest, CarrierError, CarrierLabel, ParcelOutcome};
+use crate::domain::carrier::Failure;
+use crate::domain::tracking::{sscc_of_item, TrackEvent, Tracking};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// PostNord Denmark, the issuer of the customer number.
+pub const ISSUER_DK: &str = "Z11";
+/// Additional services: notification by SMS and by e-mail.
+pub const SMS: &str = "A3";
+pub const EMAIL: &str = "A4";
+/// The home and service point services that take notification.
+const NOTIFIED: [&str; 3] = ["17", "19", "30"];
+
+/// Who sends: the warehouse, under its PostNord customer number.
+#[derive(Debug, Clone)]
+pub struct Consignor<'a> {
+    pub customer_number: &'a str,
+    pub name: &'a str,
+    pub street: &'a str,
+    pub postcode: &'a str,
+    pub city: &'a str,
+    pub application_id: Option<i64>,
+    pub test_indicator: bool,
+}
+
+/// PostNord's item id for a parcel: "00" and the SSCC.
+pub fn item_id(sscc: &str) -> String {
+    format!("00{sscc}")
+}
+
+/// A Danish phone number as PostNord's SMS number (`+45` before eight digits).
+fn sms_no(phone: &str) -> String {
+    let digits: String = phone.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        format!("+45{digits}")
+    } else {
+        digits
+    }
+}
+
+/// The additional services of a parcel: the rule's, and SMS and e-mail notification where the
+/// order has a phone number or an address and the service takes it.
+pub fn additional_services(r: &BookingRequest) -> Vec<String> {
+    let mut v = r.additional.clone();
+    if NOTIFIED.contains(&r.service.as_str()) {
+        if r.phone.as_deref().is_some_and(|p| !p.trim().is_empty()) {
+            v.push(SMS.into());
+        }
+        if r.email.as_deref().is_some_and(|e| !e.trim().is_empty()) {
+            v.push(EMAIL.into());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|a| seen.insert(a.clone()));
+    v
+}
+
+fn cut(s: &str, max: usize) -> String {
+    s.trim().chars().take(max).collect()
+}
+
+/// One shipment of the EDI instruction: one parcel, its SSCC the item id.
+fn shipment(r: &BookingRequest, c: &Consignor, now: DateTime<Utc>) -> Value {
+    let kg = r.weight_g.max(1) as f64 / 1000.0;
+    let cm = |mm: u32| f64::from(mm) / 10.0;
+    let mut contact = serde_json::Map::new();
+    contact.insert("contactName".into(), json!(cut(&r.recipient_name, 35)));
+    if let Some(p) = r.phone.as_deref().filter(|p| !p.trim().is_empty()) {
+        contact.insert("phoneNo".into(), json!(cut(p, 50)));
+        contact.insert("smsNo".into(), json!(cut(&sms_no(p), 50)));
+    }
+    if let Some(e) = r.email.as_deref().filter(|e| !e.trim().is_empty()) {
+        contact.insert("emailAddress".into(), json!(cut(e, 70)));
+    }
+    let streets: Vec<String> = r
+        .address_lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| cut(l, 50))
+        .collect();
+    json!({
+        "shipmentIdentification": { "shipmentId": "0" },
+        "dateAndTimes": { "loadingDate": now.format("%Y-%m-%dT%H:%M:%SZ").to_string() },
+        "service": {
+            "basicServiceCode": r.service,
+            "additionalServiceCode": additional_services(r),
+        },
+        "numberOfPackages": { "value": 1 },
+        "totalGrossWeight": { "value": kg, "unit": "KGM" },
+        "references": [ { "referenceNo": cut(&r.order_ref, 35), "referenceType": "CU" } ],
+        "parties": {
+            "consignor": {
+                "issuerCode": ISSUER_DK,
+                "partyIdentification": { "partyId": c.customer_number, "partyIdType": "160" },
+                "party": {
+                    "nameIdentification": { "name": cut(c.name, 35) },
+                    "address": {
+                        "streets": [ cut(c.street, 50) ],
+                        "postalCode": c.postcode,
+                        "city": cut(c.city, 35),
+                        "countryCode": "DK",
+                    },
+                },
+            },
+            "consignee": {
+                "party": {
+                    "nameIdentification": { "name": cut(&r.recipient_name, 35) },
+                    "address": {
+                        "streets": streets,
+                        "postalCode": r.postcode.trim(),
+                        "city": cut(&r.city, 35),
+                        "countryCode": cut(&r.country, 2),
+                    },
+                    "contact": contact,
+                },
+            },
+        },
+        "goodsItem": [ {
+            "packageTypeCode": "PC",
+            "numberOfPackageTypeCodeItems": { "value": 1 },
+            "items": [ {
+                "itemIdentification": { "itemId": item_id(&r.sscc), "itemIdType": "SSCC" },
+                "grossWeight": { "value": kg, "unit": "KGM" },
+                "dimensions": {
+                    "length": { "value": cm(r.length_mm), "unit": "CMT" },
+                    "width": { "value": cm(r.width_mm), "unit": "CMT" },
+                    "height": { "value": cm(r.height_mm), "unit": "CMT" },
+                },
+            } ],
+        } ],
+    })
+}
+
+/// The EDI instruction booking `batch` (one shipment each).
+pub fn edi_instruction(batch: &[BookingRequest], c: &Consignor, now: DateTime<Utc>) -> Value {
+    let mut app = json!({ "name": "konsign", "version": env!("CARGO_PKG_VERSION") });
+    if let Some(id) = c.application_id {
+        app["applicationId"] = json!(id);
+    }
+    json!({
+        "messageDate": now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "messageFunction": "Instruction",
+        "messageId": batch.first().map(|r| cut(&r.request_id, 35)).unwrap_or_default(),
+        "application": app,
+        "language": "DA",
+        "updateIndicator": "Original",
+        "testIndicator": c.test_indicator,
+        "shipment": batch.iter().map(|r| shipment(r, c, now)).collect::<Vec<_>>(),
+    })
+}
+
+/// The body of a labels-by-id request (a reprint, or finding a booking).
+pub fn label_ids(sscc: &str) -> Value {
+    json!([ { "id": item_id(sscc), "labelType": "standard" } ])
+}
+
+// ---- answers ----
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Fault {
+    explanation_text: Option<String>,
+    fault_code: Option<String>,
+    fault_references: Option<Vec<KeyValue>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct KeyValue {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct CompositeFault {
+    faults: Option<Vec<Fault>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct ErrorResponse {
+    message: Option<String>,
+    composite_fault: Option<CompositeFault>,
+}
+
+/// The API gateway's own envelope (`{"error": {...}}`), for refused keys and rate limits.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct GatewayError {
+    error: Option<GatewayInner>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct GatewayInner {
+    message: Option<String>,
+    error_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct AssignedId {
+    id_type: Option<String>,
+    value: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct Url {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct IdInfo {
+    status: Option<String>,
+    ids: Option<Vec<AssignedId>>,
+    urls: Option<Vec<Url>>,
+    error_response: Option<ErrorResponse>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct BookingResponse {
+    booking_id: Option<String>,
+    id_information: Option<Vec<IdInfo>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Printout {
+    label_format: Option<String>,
+    encoding: Option<String>,
+    data: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct ItemIdEntry {
+    item_ids: Option<String>,
+    status: Option<String>,
+    error_response: Option<ErrorResponse>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct LabelPrintout {
+    item_ids: Option<Vec<ItemIdEntry>>,
+    printout: Option<Printout>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct EdiLabelResponse {
+    booking_response: Option<BookingResponse>,
+    label_printout: Option<Vec<LabelPrintout>>,
+}
+
+fn faults_text(e: &ErrorResponse) -> String {
+    let faults: Vec<String> = e
+        .composite_fault
+        .iter()
+        .flat_map(|c| c.faults.iter().flatten())
+        .map(|f| {
+            let sub = f
+                .fault_references
+                .iter()
+                .flatten()
+                .find(|k| k.key.as_deref().is_some_and(|k| k.ends_with("subType")))
+                .and_then(|k| k.value.clone())
+                .or_else(|| f.fault_code.clone());
+            match sub {
+                Some(code) => format!(
+                    "{} ({code})",
+                    f.explanation_text.as_deref().unwrap_or("fault")
+                ),
+                None => f.explanation_text.clone().unwrap_or_else(|| "fault".into()),
+            }
+        })
+        .collect();
+    match (&e.message, faults.is_empty()) {
+        (Some(m), true) => m.clone(),
+        (Some(m), false) => format!("{m}: {}", faults.join("; ")),
+        (None, false) => faults.join("; "),
+        (None, true) => "no reason given".into(),
+    }
+}
+
+/// The carrier's words in an error body, whichever envelope it used (at most 500 characters).
+fn error_text(body: &[u8]) -> String {
+    let text = if let Ok(g) = serde_json::from_slice::<GatewayError>(body) {
+        g.error.map(|e| {
+            format!(
+                "{}{}",
+                e.error_type.map(|t| format!("{t}: ")).unwrap_or_default(),
+                e.message.unwrap_or_default()
+            )
+        })
+    } else {
+        None
+    };
+    let text = text.or_else(|| {
+        serde_json::from_slice::<ErrorResponse>(body)
+            .ok()
+            .filter(|e| e.message.is_some() || e.composite_fault.is_some())
+            .map(|e| faults_text(&e))
+    });
+    let text = text.unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
+    text.chars().take(500).collect()
+}
+
+/// The class of an answer that was not a success.
+pub fn failure(status: u16, retry_after_s: Option<i64>, body: &[u8]) -> CarrierError {
+    let msg = |m: &str| format!("HTTP {status}: {m}");
+    let text = error_text(body);
+    match status {
+        400 | 422 => CarrierError::new(Failure::Rejected, msg(&text)),
+        // A refused key, or an address that is not PostNord's API: nothing will work until a
+        // person fixes the configuration.
+        401 | 403 | 404 | 405 => CarrierError::new(Failure::Unauthorized, msg(&text)),
+        429 => CarrierError::new(
+            Failure::Transient {
+                retry_after: retry_after_s.map(chrono::Duration::seconds),
+            },
+            msg(&text),
+        ),
+        _ => CarrierError::new(Failure::Transient { retry_after: None }, msg(&text)),
+    }
+}
+
+fn label_of(p: &Printout) -> Option<CarrierLabel> {
+    let data = p.data.as_deref()?;
+    let format = p
+        .label_format
+        .as_deref()
+        .unwrap_or("ZPL")
+        .to_ascii_lowercase();
+    let data = if format == "zpl"
+        && p.encoding
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("base64"))
+    {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .ok()?;
+        String::from_utf8(bytes).ok()?
+    } else {
+        data.to_string()
+    };
+    Some(CarrierLabel { format, data })
+}
+
+/// Reads a successful booking answer: one outcome for each parcel of `batch`. A parcel the
+/// answer does not account for comes out `Partial` (it may be booked: it is looked up).
+pub fn booking_answer(
+    batch: &[BookingRequest],
+    body: &[u8],
+) -> Result<Vec<ParcelOutcome>, CarrierError> {
+    let r: EdiLabelResponse = serde_json::from_slice(body).map_err(|e| {
+        // A success we cannot read may still be a booking.
+        CarrierError::new(
+            Failure::Ambiguous,
+            format!("unreadable booking answer: {e}"),
+        )
+    })?;
+    let br = r.booking_response.unwrap_or_default();
+    let infos = br.id_information.unwrap_or_default();
+    let printouts = r.label_printout.unwrap_or_default();
+    let mut out = Vec::with_capacity(batch.len());
+    for (i, req) in batch.iter().enumerate() {
+        let want = item_id(&req.sscc);
+        let has = |info: &IdInfo| {
+            info.ids.iter().flatten().any(|id| {
+                id.id_type.as_deref() == Some("itemId")
+                    && id.value.as_deref() == Some(want.as_str())
+            })
+        };
+        // The answer for this shipment: by its item id, else (failures carry no ids) by place.
+        let info = infos.iter().find(|x| has(x)).or_else(|| {
+            (infos.len() == batch.len())
+                .then(|| &infos[i])
+                .filter(|x| x.ids.as_ref().is_none_or(|v| v.is_empty()))
+        });
+        let result = match info {
+            Some(x) if x.status.as_deref() == Some("OK") => {
+                let url = x
+                    .urls
+                    .iter()
+                    .flatten()
+                    .find(|u| u.kind.as_deref() == Some("TRACKING"))
+                    .and_then(|u| u.url.clone());
+                let label = printouts
+                    .iter()
+                    .find(|p| {
+                        p.item_ids
+                            .iter()
+                            .flatten()
+                            .any(|e| e.item_ids.as_deref() == Some(want.as_str()))
+                    })
+                    .or_else(|| (batch.len() == 1 && printouts.len() == 1).then(|| &printouts[0]))
+                    .and_then(|p| p.printout.as_ref())
+                    .and_then(label_of);
+                Ok(Booked {
+                    tracking_number: want.clone(),
+                    tracking_url: url,
+                    booking_ref: br.booking_id.clone(),
+                    label,
+                })
+            }
+            Some(x) => Err(CarrierError::new(
+                Failure::Rejected,
+                x.error_response.as_ref().map_or_else(
+                    || format!("status {}", x.status.as_deref().unwrap_or("?")),
+                    faults_text,
+                ),
+            )),
+            None => Err(CarrierError::new(
+                Failure::Partial,
+                "the booking answer does not mention this parcel",
+            )),
+        };
+        out.push(ParcelOutcome {
+            sscc: req.sscc.clone(),
+            result,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads a labels-by-id answer for one parcel: its label when PostNord has the booking,
+/// `None` when it says it has none.
+pub fn labels_answer(
+    sscc: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<Option<CarrierLabel>, CarrierError> {
+    if status == 404 {
+        return Ok(None);
+    }
+    if !(200..300).contains(&status) {
+        return Err(failure(status, None, body));
+    }
+    let r: Vec<LabelPrintout> = serde_json::from_slice(body).map_err(|e| {
+        CarrierError::new(Failure::Ambiguous, format!("unreadable label answer: {e}"))
+    })?;
+    let want = item_id(sscc);
+    let mine = r.iter().find(|p| {
+        p.item_ids
+            .iter()
+            .flatten()
+            .any(|e| e.item_ids.as_deref() == Some(want.as_str()))
+    });
+    let Some(p) = mine else {
+        return Ok(None);
+    };
+    let entry = p
+        .item_ids
+        .iter()
+        .flatten()
+        .find(|e| e.item_ids.as_deref() == Some(want.as_str()));
+    if entry.is_some_and(|e| e.status.as_deref() == Some("FAIL")) {
+        if let Some(e) = entry.and_then(|e| e.error_response.as_ref()) {
+            tracing::debug!(sscc, reason = %faults_text(e), "PostNord has no label for this parcel");
+        }
+        return Ok(None);
+    }
+    Ok(p.printout.as_ref().and_then(label_of))
+}
+
+// ---- track-and-trace v7 ----
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Location {
+    name: Option<String>,
+    city: Option<String>,
+    country_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct TtEvent {
+    event_time: Option<String>,
+    event_code: Option<String>,
+    event_description: Option<String>,
+    status: Option<String>,
+    location: Option<Location>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct TtItem {
+    item_id: Option<String>,
+    events: Option<Vec<TtEvent>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct TtShipment {
+    items: Option<Vec<TtItem>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct TtInfo {
+    shipments: Option<Vec<TtShipment>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct TtResponse {
+    #[serde(rename = "TrackingInformationResponse")]
+    info: Option<TtInfo>,
+}
+
+/// PostNord's item and event status in konsign's words.
+pub fn normalise(status: &str) -> Tracking {
+    match status {
+        "CREATED" | "INFORMED" => Tracking::Booked,
+        "EN_ROUTE" | "DELAYED" | "EXPECTED_DELAY" | "OTHER" | "SPLIT" => Tracking::InTransit,
+        "AVAILABLE_FOR_DELIVERY" | "AVAILABLE_FOR_DELIVERY_PAR_LOC" => Tracking::OutForDelivery,
+        "DELIVERED" => Tracking::Delivered,
+        "DELIVERY_IMPOSSIBLE" => Tracking::FailedAttempt,
+        "RETURNED" => Tracking::Returned,
+        _ => Tracking::Exception,
+    }
+}
+
+/// An event time: with an offset, or PostNord's local time (Copenhagen) without one.
+fn event_time(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
+        .ok()?;
+    use chrono::TimeZone as _;
+    chrono_tz::Europe::Copenhagen
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Reads a track-and-trace answer (pulled, or pushed in the same shape). Events without a
+/// readable time or item id are skipped; a body that is not the shape at all is refused.
+pub fn tracking_answer(body: &[u8]) -> Result<Vec<TrackEvent>, CarrierError> {
+    let r: TtResponse = serde_json::from_slice(body).map_err(|e| {
+        CarrierError::new(
+            Failure::Rejected,
+            format!("unreadable tracking answer: {e}"),
+        )
+    })?;
+    let info = r
+        .info
+        .ok_or_else(|| CarrierError::new(Failure::Rejected, "no TrackingInformationResponse"))?;
+    let mut out = Vec::new();
+    for item in info
+        .shipments
+        .iter()
+        .flatten()
+        .flat_map(|s| s.items.iter().flatten())
+    {
+        let Some(item_id) = item.item_id.clone() else {
+            continue;
+        };
+        for e in item.events.iter().flatten() {
+            let (Some(at), Some(code)) = (
+                e.event_time.as_deref().and_then(event_time),
+                e.event_code.clone(),
+            ) else {
+                continue;
+            };
+            let raw = e.status.clone().unwrap_or_default();
+            let location = e.location.as_ref().map(|l| {
+                [&l.name, &l.city, &l.country_code]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            out.push(TrackEvent {
+                item_id: item_id.chars().take(35).collect(),
+                code: code.chars().take(20).collect(),
+                status: normalise(&raw),
+                raw_status: raw.chars().take(40).collect(),
+                text: e
+                    .event_description
+                    .clone()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(300)
+                    .collect(),
+                location: location.map(|l| l.chars().take(200).collect()),
+                at,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Is the item id one of ours (an SSCC)?
+pub fn is_sscc_item(item_id: &str) -> bool {
+    sscc_of_item(item_id).is_some()
+}

@@ -82,6 +82,7 @@ impl App {
         self.ctx.spooler.sync().await?;
         let spooler = self.ctx.spooler.start();
         let bookings = crate::service::bookings::spawn_worker(self.ctx.clone());
+        let tracker = crate::service::tracking::spawn_tracker(self.ctx.clone());
         // Labels of parcels closed just before a stop are printed now.
         let unprinted = crate::service::parcel_docs::resume_printing(&self.ctx).await?;
         if unprinted > 0 {
@@ -104,6 +105,9 @@ impl App {
         backorders.abort();
         spooler.abort();
         bookings.abort();
+        if let Some(t) = tracker {
+            t.abort();
+        }
         self.ctx.spooler.shutdown().await;
         crate::service::cutting::shutdown(&self.ctx).await;
         for t in mqtt {

@@ -18,6 +18,7 @@ pub mod picking;
 pub mod printing;
 pub mod scans;
 pub mod stock;
+pub mod tracking;
 
 use crate::config::Config;
 use crate::domain::auth::Role;

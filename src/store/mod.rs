@@ -15,6 +15,7 @@ pub mod printing;
 pub mod scanners;
 pub mod sqlite_writer;
 pub mod stock;
+pub mod tracking;
 
 use anyhow::Context as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

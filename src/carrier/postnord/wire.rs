@@ -615,3 +615,124 @@ pub fn tracking_answer(body: &[u8]) -> Result<Vec<TrackEvent>, CarrierError> {
 pub fn is_sscc_item(item_id: &str) -> bool {
     sscc_of_item(item_id).is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(sscc: &str) -> BookingRequest {
+        BookingRequest {
+            request_id: "bk-1-1".into(),
+            sscc: sscc.into(),
+            service: "17".into(),
+            additional: vec![],
+            weight_g: 1234,
+            length_mm: 250,
+            width_mm: 180,
+            height_mm: 100,
+            order_ref: "W-1".into(),
+            recipient_name: "Karen Jensen".into(),
+            address_lines: vec!["Søndergade 1".into(), "2. tv".into()],
+            postcode: "8000".into(),
+            city: "Aarhus C".into(),
+            country: "DK".into(),
+            phone: Some("20 30 40 50".into()),
+            email: Some("karen@example.dk".into()),
+        }
+    }
+
+    const SSCC: &str = "057900020000000017";
+
+    #[test]
+    fn the_instruction_carries_the_sscc_as_item_id_in_kilograms_and_centimetres() {
+        let c = Consignor {
+            customer_number: "12345678",
+            name: "Konsignationslager Vejle",
+            street: "Industrivej 10",
+            postcode: "7100",
+            city: "Vejle",
+            application_id: None,
+            test_indicator: true,
+        };
+        let v = edi_instruction(&[req(SSCC)], &c, Utc::now());
+        let s = &v["shipment"][0];
+        assert_eq!(v["testIndicator"], true);
+        assert_eq!(v["updateIndicator"], "Original");
+        assert_eq!(s["goodsItem"][0]["items"][0]["itemIdentification"]["itemId"], format!("00{SSCC}"));
+        assert_eq!(s["goodsItem"][0]["items"][0]["grossWeight"]["value"], 1.234);
+        assert_eq!(s["goodsItem"][0]["items"][0]["dimensions"]["length"]["value"], 25.0);
+        assert_eq!(s["parties"]["consignor"]["issuerCode"], "Z11");
+        assert_eq!(s["parties"]["consignee"]["party"]["contact"]["smsNo"], "+4520304050");
+        assert_eq!(s["service"]["additionalServiceCode"], json!(["A3", "A4"]));
+        assert_eq!(s["parties"]["consignee"]["party"]["address"]["streets"], json!(["Søndergade 1", "2. tv"]));
+    }
+
+    #[test]
+    fn a_created_booking_gives_tracking_url_and_the_decoded_zpl_label() {
+        let out = booking_answer(&[req(SSCC)], include_bytes!("../../../tests/fixtures/postnord/booking_created.json")).unwrap();
+        let b = out[0].result.as_ref().unwrap();
+        assert_eq!(b.tracking_number, format!("00{SSCC}"));
+        assert_eq!(b.booking_ref.as_deref(), Some("7B2QX9M4K1"));
+        assert!(b.tracking_url.as_deref().unwrap().contains("postnord.com/dk"));
+        let l = b.label.as_ref().unwrap();
+        assert_eq!(l.format, "zpl");
+        assert!(l.data.starts_with("^XA"), "{}", l.data);
+    }
+
+    #[test]
+    fn a_partial_answer_books_one_and_rejects_the_other_with_its_reason() {
+        let other = "057900020000000024";
+        let out = booking_answer(&[req(SSCC), req(other)], include_bytes!("../../../tests/fixtures/postnord/booking_partial.json")).unwrap();
+        assert!(out[0].result.is_ok());
+        let e = out[1].result.as_ref().unwrap_err();
+        assert_eq!(e.class, Failure::Rejected);
+        assert!(e.message.contains("WEIGHT_LIMIT"), "{}", e.message);
+        // An answer that does not mention a parcel leaves it to be looked up.
+        let out = booking_answer(&[req(other)], include_bytes!("../../../tests/fixtures/postnord/booking_created.json")).unwrap();
+        assert_eq!(out[0].result.as_ref().unwrap_err().class, Failure::Partial);
+        // An unreadable success may be a booking.
+        assert_eq!(booking_answer(&[req(SSCC)], b"{not json").unwrap_err().class, Failure::Ambiguous);
+    }
+
+    #[test]
+    fn faults_and_statuses_fall_into_the_port_classes() {
+        let f = failure(400, None, include_bytes!("../../../tests/fixtures/postnord/booking_fault.json"));
+        assert_eq!(f.class, Failure::Rejected);
+        assert!(f.message.contains("POSTAL_CODE"), "{}", f.message);
+        let f = failure(403, None, include_bytes!("../../../tests/fixtures/postnord/gateway_403.json"));
+        assert_eq!(f.class, Failure::Unauthorized);
+        assert!(f.message.contains("Invalid API Key"), "{}", f.message);
+        assert_eq!(
+            failure(429, Some(7), b"").class,
+            Failure::Transient { retry_after: Some(chrono::Duration::seconds(7)) }
+        );
+        assert_eq!(failure(503, None, b"<html>").class, Failure::Transient { retry_after: None });
+    }
+
+    #[test]
+    fn tracking_reads_local_times_and_normalises_statuses() {
+        let ev = tracking_answer(include_bytes!("../../../tests/fixtures/postnord/tracking_delivered.json")).unwrap();
+        assert_eq!(ev.len(), 3);
+        assert_eq!(ev[0].status, Tracking::Booked);
+        assert_eq!(ev[1].status, Tracking::InTransit);
+        assert_eq!(ev[2].status, Tracking::Delivered);
+        assert_eq!(ev[2].code, "C20");
+        // 14:12 in Copenhagen in December is 13:12 UTC.
+        assert_eq!(ev[2].at.format("%H:%M").to_string(), "13:12");
+        assert_eq!(sscc_of_item(&ev[2].item_id), Some(SSCC));
+        assert!(tracking_answer(b"[]").is_err());
+        assert!(tracking_answer(br#"{"other": 1}"#).is_err());
+        assert_eq!(normalise("DELIVERY_IMPOSSIBLE"), Tracking::FailedAttempt);
+        assert_eq!(normalise("SOMETHING_NEW"), Tracking::Exception);
+    }
+
+    #[test]
+    fn a_label_answer_finds_the_booking_or_says_there_is_none() {
+        let body = br#"[{"itemIds":[{"itemIds":"00057900020000000017","status":"OK"}],
+            "printout":{"labelFormat":"ZPL","encoding":"base64","data":"XlhBXlha"}}]"#;
+        assert_eq!(labels_answer(SSCC, 200, body).unwrap().unwrap().data, "^XA^XZ");
+        assert_eq!(labels_answer(SSCC, 404, b"{}").unwrap(), None);
+        assert_eq!(labels_answer("057900020000000024", 200, body).unwrap(), None);
+        assert_eq!(labels_answer(SSCC, 503, b"").unwrap_err().class, Failure::Transient { retry_after: None });
+    }
+}

@@ -2,6 +2,7 @@
 
 mod auth;
 pub use auth::session_cookie;
+mod carriers;
 mod catalog;
 mod cutting;
 mod handover;
@@ -105,6 +106,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(handover::scan))
         .routes(routes!(handover::close))
         .routes(routes!(handover::list_pdf))
+        .routes(routes!(carriers::list))
+        .routes(routes!(carriers::push))
+        .routes(routes!(carriers::pushes))
+        .routes(routes!(carriers::pull))
+        .routes(routes!(carriers::exceptions))
+        .routes(routes!(carriers::ack))
+        .routes(routes!(carriers::resend))
         .merge(imports())
 }
 

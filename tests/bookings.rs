@@ -48,7 +48,7 @@ async fn a_closed_parcel_is_booked_once_with_the_local_carrier(b: Backend) {
     let sscc = c["sscc"].as_str().unwrap();
     let bk = booking(&p.packer, id, "booked").await;
     assert_eq!(bk["carrier"], "local");
-    assert_eq!(bk["service"], "MyPack Home");
+    assert_eq!(bk["service"], "17");
     assert_eq!(
         bk["tracking_number"], sscc,
         "the local carrier tracks by the SSCC"

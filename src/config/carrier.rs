@@ -23,6 +23,10 @@ pub struct CarrierConfig {
     pub timeout_ms: u64,
     /// How long an instance holds the bookings it claimed.
     pub lease_seconds: u64,
+    /// The wait after a booking's first failed attempt (it doubles with each further one, to
+    /// at most 5 minutes), and how long a carrier that refused our credentials is left alone.
+    pub retry_first_ms: u64,
+    pub unauthorized_pause_seconds: u64,
     /// Consecutive failed requests that open a carrier's circuit breaker, and how long it
     /// stays open before one request tries again.
     pub breaker_failures: u32,
@@ -50,6 +54,8 @@ impl Default for CarrierConfig {
             poll_ms: 500,
             timeout_ms: 10_000,
             lease_seconds: 60,
+            retry_first_ms: 2000,
+            unauthorized_pause_seconds: 300,
             breaker_failures: 5,
             breaker_open_seconds: 30,
             track_every_seconds: 900,
@@ -106,6 +112,14 @@ impl Default for PostNordConfig {
 }
 
 impl CarrierConfig {
+    /// The retry timings for `domain::carrier::next`.
+    pub fn timing(&self) -> crate::domain::carrier::Timing {
+        crate::domain::carrier::Timing {
+            first_retry: chrono::Duration::milliseconds(self.retry_first_ms as i64),
+            unauthorized_pause: chrono::Duration::seconds(self.unauthorized_pause_seconds as i64),
+        }
+    }
+
     /// The carriers parcels can be booked with: the default and those the rules name.
     pub fn carriers(&self) -> Vec<String> {
         let mut v: Vec<String> = std::iter::once(self.default.clone())
@@ -164,6 +178,11 @@ impl CarrierConfig {
         anyhow::ensure!(
             (5..=3600).contains(&self.lease_seconds),
             "invalid configuration: carrier.lease_seconds must be between 5 and 3600"
+        );
+        anyhow::ensure!(
+            (10..=300_000).contains(&self.retry_first_ms)
+                && (1..=86_400).contains(&self.unauthorized_pause_seconds),
+            "invalid configuration: carrier.retry_first_ms must be 10 to 300000 and carrier.unauthorized_pause_seconds 1 to 86400"
         );
         anyhow::ensure!(
             (1..=1000).contains(&self.breaker_failures)

@@ -47,40 +47,58 @@ pub enum Next {
     PauseCarrier { after: Duration },
 }
 
-/// The wait before attempt `attempts + 1`: 2 s doubling to at most 5 minutes, with `jitter` (0 to
-/// 1, from the caller's random source) spreading it by up to a quarter.
-pub fn backoff(attempts: i64, jitter: f64) -> Duration {
-    let base = 2i64.saturating_pow(attempts.clamp(1, 20) as u32).min(300);
-    let spread_ms = (base as f64 * 1000.0 * 0.25 * jitter.clamp(0.0, 1.0)) as i64;
-    Duration::seconds(base) + Duration::milliseconds(spread_ms)
+/// The retry timings (`carrier.retry_first_ms`, `carrier.unauthorized_pause_seconds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// The wait after the first failed attempt; it doubles with each further one.
+    pub first_retry: Duration,
+    /// How long a carrier that refused our credentials is left alone.
+    pub unauthorized_pause: Duration,
 }
 
-/// How long a carrier that refused our credentials is left alone before the next try.
-pub const UNAUTHORIZED_PAUSE_MINUTES: i64 = 5;
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            first_retry: Duration::seconds(2),
+            unauthorized_pause: Duration::minutes(5),
+        }
+    }
+}
+
+/// The wait before attempt `attempts + 1`: `first` doubling to at most 5 minutes, with `jitter`
+/// (0 to 1, from the caller's random source) spreading it by up to a quarter.
+pub fn backoff(first: Duration, attempts: i64, jitter: f64) -> Duration {
+    let first_ms = first.num_milliseconds().max(1);
+    let base_ms = first_ms
+        .saturating_mul(2i64.saturating_pow((attempts.clamp(1, 20) - 1) as u32))
+        .min(300_000);
+    let spread_ms = (base_ms as f64 * 0.25 * jitter.clamp(0.0, 1.0)) as i64;
+    Duration::milliseconds(base_ms + spread_ms)
+}
 
 /// What follows a failed attempt (`attempts` counts this one).
-pub fn next(f: &Failure, attempts: i64, jitter: f64) -> Next {
+pub fn next(f: &Failure, attempts: i64, jitter: f64, t: Timing) -> Next {
     match f {
         Failure::Transient { retry_after } => Next::Retry {
             after: retry_after.filter(|d| *d > Duration::zero()).map_or_else(
-                || backoff(attempts, jitter),
+                || backoff(t.first_retry, attempts, jitter),
                 |d| d.min(Duration::minutes(30)),
             ),
             look_up_first: false,
         },
         Failure::Ambiguous => Next::Retry {
-            after: backoff(attempts, jitter),
+            after: backoff(t.first_retry, attempts, jitter),
             look_up_first: true,
         },
         // A multi-parcel answer that leaves this parcel unaccounted for: it may be booked, so it
         // is looked up on its own before it is sent again (the batch is split).
         Failure::Partial => Next::Retry {
-            after: backoff(attempts, jitter),
+            after: backoff(t.first_retry, attempts, jitter),
             look_up_first: true,
         },
         Failure::Rejected => Next::ToLead,
         Failure::Unauthorized => Next::PauseCarrier {
-            after: Duration::minutes(UNAUTHORIZED_PAUSE_MINUTES),
+            after: t.unauthorized_pause,
         },
     }
 }
@@ -228,17 +246,19 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_five_minutes_with_bounded_jitter() {
-        assert_eq!(backoff(1, 0.0), Duration::seconds(2));
-        assert_eq!(backoff(3, 0.0), Duration::seconds(8));
-        assert_eq!(backoff(30, 0.0), Duration::seconds(300));
-        assert!(backoff(3, 1.0) <= Duration::seconds(10));
-        assert!(backoff(3, 1.0) > Duration::seconds(8));
+        let two = Duration::seconds(2);
+        assert_eq!(backoff(two, 1, 0.0), Duration::seconds(2));
+        assert_eq!(backoff(two, 3, 0.0), Duration::seconds(8));
+        assert_eq!(backoff(two, 30, 0.0), Duration::seconds(300));
+        assert!(backoff(two, 3, 1.0) <= Duration::seconds(10));
+        assert!(backoff(two, 3, 1.0) > Duration::seconds(8));
+        assert_eq!(backoff(Duration::milliseconds(50), 2, 0.0), Duration::milliseconds(100));
     }
 
     #[test]
     fn an_attempt_that_may_have_arrived_is_looked_up_before_it_is_sent_again() {
         assert!(matches!(
-            next(&Failure::Ambiguous, 1, 0.5),
+            next(&Failure::Ambiguous, 1, 0.5, Timing::default()),
             Next::Retry {
                 look_up_first: true,
                 ..
@@ -250,16 +270,17 @@ mod tests {
                     retry_after: Some(Duration::seconds(7))
                 },
                 1,
-                0.5
+                0.5,
+                Timing::default()
             ),
             Next::Retry {
                 after: Duration::seconds(7),
                 look_up_first: false
             }
         );
-        assert_eq!(next(&Failure::Rejected, 1, 0.0), Next::ToLead);
+        assert_eq!(next(&Failure::Rejected, 1, 0.0, Timing::default()), Next::ToLead);
         assert!(matches!(
-            next(&Failure::Unauthorized, 1, 0.0),
+            next(&Failure::Unauthorized, 1, 0.0, Timing::default()),
             Next::PauseCarrier { .. }
         ));
     }

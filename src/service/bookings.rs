@@ -339,7 +339,7 @@ async fn round(
     let mut pause = None;
     for (i, r, ms, looked_up) in results {
         let c = &claimed[i];
-        if let Some(p) = store_outcome(&mut tx, c, r, ms, looked_up).await? {
+        if let Some(p) = store_outcome(&mut tx, ctx.config.carrier.timing(), c, r, ms, looked_up).await? {
             pause = Some(p);
         }
     }
@@ -368,6 +368,7 @@ fn note_failure(breaker: &mut Breaker, e: &CarrierError, carrier: &str) {
 /// credentials.
 async fn store_outcome(
     tx: &mut WriteTx,
+    timing: rules::Timing,
     c: &Claimed,
     r: std::result::Result<Booked, CarrierError>,
     ms: i64,
@@ -410,7 +411,7 @@ async fn store_outcome(
             )
             .await?;
             let jitter = rand::random::<f64>();
-            match rules::next(&e.class, b.attempts + 1, jitter) {
+            match rules::next(&e.class, b.attempts + 1, jitter, timing) {
                 Next::Retry {
                     after,
                     look_up_first,

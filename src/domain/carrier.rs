@@ -219,9 +219,16 @@ impl Breaker {
     pub fn is_open(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
         !self.allows(now)
     }
-    pub fn success(&mut self) {
+    /// The last request failed: the next one is a probe of whether the carrier is back.
+    pub fn failing(&self) -> bool {
+        self.failures > 0
+    }
+    /// A request the carrier answered; `true` when it had been failing (the carrier is back).
+    pub fn success(&mut self) -> bool {
+        let recovered = self.failures > 0 || self.open_until.is_some();
         self.failures = 0;
         self.open_until = None;
+        recovered
     }
     /// A failed request (transient or ambiguous); `true` when this opened the breaker.
     pub fn failure(&mut self, now: chrono::DateTime<chrono::Utc>) -> bool {
@@ -252,7 +259,10 @@ mod tests {
         assert_eq!(backoff(two, 30, 0.0), Duration::seconds(300));
         assert!(backoff(two, 3, 1.0) <= Duration::seconds(10));
         assert!(backoff(two, 3, 1.0) > Duration::seconds(8));
-        assert_eq!(backoff(Duration::milliseconds(50), 2, 0.0), Duration::milliseconds(100));
+        assert_eq!(
+            backoff(Duration::milliseconds(50), 2, 0.0),
+            Duration::milliseconds(100)
+        );
     }
 
     #[test]
@@ -278,7 +288,10 @@ mod tests {
                 look_up_first: false
             }
         );
-        assert_eq!(next(&Failure::Rejected, 1, 0.0, Timing::default()), Next::ToLead);
+        assert_eq!(
+            next(&Failure::Rejected, 1, 0.0, Timing::default()),
+            Next::ToLead
+        );
         assert!(matches!(
             next(&Failure::Unauthorized, 1, 0.0, Timing::default()),
             Next::PauseCarrier { .. }
@@ -324,7 +337,8 @@ mod tests {
         let t0 = chrono::Utc::now();
         let mut b = Breaker::new(3, Duration::seconds(30));
         assert!(!b.failure(t0));
-        b.success();
+        assert!(b.success(), "it had been failing");
+        assert!(!b.success());
         assert!(!b.failure(t0));
         assert!(!b.failure(t0));
         assert!(b.allows(t0));
@@ -334,7 +348,7 @@ mod tests {
         // The one try fails: open again, and it does not count as newly opened.
         assert!(!b.failure(t0 + Duration::seconds(30)));
         assert!(b.is_open(t0 + Duration::seconds(31)));
-        b.success();
+        assert!(b.success());
         assert!(b.allows(t0 + Duration::seconds(31)));
     }
 }

@@ -233,7 +233,7 @@ async fn round(
     let until = crate::domain::time::to_db(chrono::Utc::now() + lease);
     let ids = {
         let mut tx = ctx.db.begin_write().await?;
-        let ids = db::claim_due(
+        let mut ids = db::claim_due(
             tx.conn(),
             carrier.id(),
             owner,
@@ -241,6 +241,10 @@ async fn round(
             caps.max_batch.max(1) as i64,
         )
         .await?;
+        if ids.is_empty() && breaker.failing() {
+            // Nothing is due, but the carrier was failing: one booking asks whether it is back.
+            ids = db::claim_probe(tx.conn(), carrier.id(), owner, &until).await?;
+        }
         tx.commit().await?;
         ids
     };
@@ -267,6 +271,7 @@ async fn round(
     let mut results: Vec<(usize, std::result::Result<Booked, CarrierError>, i64, bool)> =
         Vec::new();
     let mut to_send = Vec::new();
+    let mut recovered = false;
     // After an attempt that may have reached the carrier: is it booked already?
     for (i, c) in claimed.iter().enumerate() {
         if !(c.b.look_up_first && caps.find_booking) {
@@ -281,11 +286,11 @@ async fn round(
         let ms = started.elapsed().as_millis() as i64;
         match found {
             Ok(Some(b)) => {
-                breaker.success();
+                recovered |= breaker.success();
                 results.push((i, Ok(b), ms, true));
             }
             Ok(None) => {
-                breaker.success();
+                recovered |= breaker.success();
                 to_send.push(i);
             }
             Err(e) => {
@@ -304,7 +309,7 @@ async fn round(
         let ms = started.elapsed().as_millis() as i64;
         match sent {
             Ok(outcomes) => {
-                breaker.success();
+                recovered |= breaker.success();
                 let mut by_sscc: HashMap<String, ParcelOutcome> =
                     outcomes.into_iter().map(|o| (o.sscc.clone(), o)).collect();
                 for i in to_send {
@@ -336,10 +341,20 @@ async fn round(
         tx.commit().await?;
     }
     let mut tx = ctx.db.begin_write().await?;
+    if recovered {
+        let n = db::due_now(tx.conn(), carrier.id()).await?;
+        tracing::info!(
+            carrier = carrier.id(),
+            waiting = n,
+            "the carrier answers again: waiting bookings are due now"
+        );
+    }
     let mut pause = None;
     for (i, r, ms, looked_up) in results {
         let c = &claimed[i];
-        if let Some(p) = store_outcome(&mut tx, ctx.config.carrier.timing(), c, r, ms, looked_up).await? {
+        if let Some(p) =
+            store_outcome(&mut tx, ctx.config.carrier.timing(), c, r, ms, looked_up).await?
+        {
             pause = Some(p);
         }
     }

@@ -28,7 +28,12 @@ pub struct Ingested {
 
 /// Keeps a carrier's events in one transaction, settles each parcel's status, and moves
 /// orders whose parcels are all delivered to `delivered`.
-pub async fn ingest(ctx: &Ctx, carrier: &str, events: &[TrackEvent], source: &str) -> Result<Ingested> {
+pub async fn ingest(
+    ctx: &Ctx,
+    carrier: &str,
+    events: &[TrackEvent],
+    source: &str,
+) -> Result<Ingested> {
     let mut out = Ingested::default();
     let mut tx = ctx.db.begin_write().await?;
     let mut touched: Vec<(i64, i64, i64)> = Vec::new();
@@ -117,11 +122,23 @@ pub struct Pushed<'a> {
 /// Takes a pushed message: authenticated with the carrier's shared secret, read by the
 /// carrier's adapter, kept once. A refusal is logged with its reason.
 pub async fn push(ctx: &Ctx, carrier: &str, m: &Pushed<'_>) -> Result<Ingested> {
-    let Some(adapter) = ctx.carriers.get(carrier).filter(|c| c.capabilities().track_push) else {
-        return Err(Error::NotFound(format!("carrier {carrier} takes no pushed events")));
+    let Some(adapter) = ctx
+        .carriers
+        .get(carrier)
+        .filter(|c| c.capabilities().track_push)
+    else {
+        return Err(Error::NotFound(format!(
+            "carrier {carrier} takes no pushed events"
+        )));
     };
     let Some(secret) = ctx.config.carrier.push_secrets.get(carrier) else {
-        refused(ctx, carrier, "no_secret", "no push secret is configured for this carrier").await;
+        refused(
+            ctx,
+            carrier,
+            "no_secret",
+            "no push secret is configured for this carrier",
+        )
+        .await;
         return Err(Error::Unauthenticated);
     };
     if let Err(r) = rules::verify_push(
@@ -143,17 +160,38 @@ pub async fn push(ctx: &Ctx, carrier: &str, m: &Pushed<'_>) -> Result<Ingested> 
         }
     };
     if events.len() > 1000 {
-        refused(ctx, carrier, "too_many", "more than 1000 events in one message").await;
+        refused(
+            ctx,
+            carrier,
+            "too_many",
+            "more than 1000 events in one message",
+        )
+        .await;
         return Err(Error::invalid("body", "at most 1000 events in one message"));
     }
     let r = ingest(ctx, carrier, &events, "push").await?;
-    let detail = format!("{} new, {} seen before, {} unknown", r.taken, r.duplicates, r.unknown);
-    db::log_push(ctx.db.pool(), carrier, "accepted", events.len() as i64, &detail).await?;
+    let detail = format!(
+        "{} new, {} seen before, {} unknown",
+        r.taken, r.duplicates, r.unknown
+    );
+    db::log_push(
+        ctx.db.pool(),
+        carrier,
+        "accepted",
+        events.len() as i64,
+        &detail,
+    )
+    .await?;
     Ok(r)
 }
 
 async fn refused(ctx: &Ctx, carrier: &str, code: &str, detail: &str) {
-    tracing::warn!(carrier, reason = code, detail, "pushed tracking message refused");
+    tracing::warn!(
+        carrier,
+        reason = code,
+        detail,
+        "pushed tracking message refused"
+    );
     if let Err(e) = db::log_push(ctx.db.pool(), carrier, code, 0, detail).await {
         tracing::warn!(error = %e, "cannot log a refused push");
     }
@@ -214,7 +252,11 @@ pub async fn pull_once(ctx: &Ctx) -> Result<usize> {
     let before = crate::domain::time::to_db(chrono::Utc::now() - every);
     let mut taken = 0;
     for id in ctx.config.carrier.carriers() {
-        let Some(c) = ctx.carriers.get(&id).filter(|c| c.capabilities().track_pull) else {
+        let Some(c) = ctx
+            .carriers
+            .get(&id)
+            .filter(|c| c.capabilities().track_pull)
+        else {
             continue;
         };
         let due = {

@@ -112,6 +112,31 @@ pub async fn claim_due(
     rows.iter().map(|r| r.try_get("id")).collect()
 }
 
+/// Claims the pending booking of a carrier that is due first, due or not: the probe that
+/// finds out whether a failing carrier is back.
+pub async fn claim_probe(
+    conn: &mut AnyConnection,
+    carrier: &str,
+    owner: &str,
+    until: &str,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let now = super::now_db();
+    let rows = sqlx::query(
+        "update bookings set lease_owner = $1, lease_until = $2
+         where id in (select id from bookings where carrier = $3 and state = 'pending'
+                        and (lease_until is null or lease_until < $4) order by next_attempt_at, id limit 1)
+           and state = 'pending' and (lease_until is null or lease_until < $4)
+         returning id",
+    )
+    .bind(owner)
+    .bind(until)
+    .bind(carrier)
+    .bind(&now)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
+}
+
 pub async fn booking(conn: &mut AnyConnection, id: i64) -> Result<Option<BookingRow>, sqlx::Error> {
     let sql = format!(
         "select {COLS} from bookings b join parcels p on p.id = b.parcel_id where b.id = $1"
@@ -280,6 +305,20 @@ pub async fn requeue(
         .await?;
     }
     Ok(done)
+}
+
+/// The carrier is back: its waiting bookings are due now instead of at the end of their
+/// backoff (those that may have arrived are still looked up first).
+pub async fn due_now(conn: &mut AnyConnection, carrier: &str) -> Result<u64, sqlx::Error> {
+    let now = super::now_db();
+    Ok(sqlx::query(
+        "update bookings set next_attempt_at = $2 where carrier = $1 and state = 'pending' and next_attempt_at > $2",
+    )
+    .bind(carrier)
+    .bind(&now)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 /// Gives a claimed booking back untouched (for the next round).

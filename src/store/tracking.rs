@@ -75,7 +75,9 @@ pub async fn followed_by_item(
             booking_id: r.try_get("id")?,
             parcel_id: r.try_get("parcel_id")?,
             order_id: r.try_get("order_id")?,
-            tracking_number: r.try_get::<Option<String>, _>("tracking_number")?.unwrap_or_default(),
+            tracking_number: r
+                .try_get::<Option<String>, _>("tracking_number")?
+                .unwrap_or_default(),
         })
     })
     .transpose()
@@ -119,7 +121,10 @@ pub async fn insert_event(conn: &mut AnyConnection, e: &NewEvent<'_>) -> Result<
 }
 
 /// The status of the parcel's latest event (by the carrier's time), made the booking's.
-pub async fn settle_status(conn: &mut AnyConnection, booking_id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn settle_status(
+    conn: &mut AnyConnection,
+    booking_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
     let r = sqlx::query(
         "select status from tracking_events where booking_id = $1 order by at desc, id desc limit 1",
     )
@@ -141,7 +146,10 @@ pub async fn settle_status(conn: &mut AnyConnection, booking_id: i64) -> Result<
 }
 
 /// Every closed parcel of the order is delivered.
-pub async fn order_all_delivered(conn: &mut AnyConnection, order_id: i64) -> Result<bool, sqlx::Error> {
+pub async fn order_all_delivered(
+    conn: &mut AnyConnection,
+    order_id: i64,
+) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
         "select count(*) as n, sum(case when b.tracking_status = 'delivered' then 1 else 0 end) as d
          from parcels p left join bookings b on b.parcel_id = p.id where p.order_id = $1 and p.state = 'closed'",
@@ -219,7 +227,10 @@ pub struct EventRow {
     pub source: String,
 }
 
-pub async fn events_of_parcel(conn: &mut AnyConnection, parcel_id: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+pub async fn events_of_parcel(
+    conn: &mut AnyConnection,
+    parcel_id: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
     let rows = sqlx::query(
         "select code, raw_status, status, text, location, at, source from tracking_events where parcel_id = $1 order by at, id",
     )

@@ -658,22 +658,42 @@ mod tests {
         let s = &v["shipment"][0];
         assert_eq!(v["testIndicator"], true);
         assert_eq!(v["updateIndicator"], "Original");
-        assert_eq!(s["goodsItem"][0]["items"][0]["itemIdentification"]["itemId"], format!("00{SSCC}"));
+        assert_eq!(
+            s["goodsItem"][0]["items"][0]["itemIdentification"]["itemId"],
+            format!("00{SSCC}")
+        );
         assert_eq!(s["goodsItem"][0]["items"][0]["grossWeight"]["value"], 1.234);
-        assert_eq!(s["goodsItem"][0]["items"][0]["dimensions"]["length"]["value"], 25.0);
+        assert_eq!(
+            s["goodsItem"][0]["items"][0]["dimensions"]["length"]["value"],
+            25.0
+        );
         assert_eq!(s["parties"]["consignor"]["issuerCode"], "Z11");
-        assert_eq!(s["parties"]["consignee"]["party"]["contact"]["smsNo"], "+4520304050");
+        assert_eq!(
+            s["parties"]["consignee"]["party"]["contact"]["smsNo"],
+            "+4520304050"
+        );
         assert_eq!(s["service"]["additionalServiceCode"], json!(["A3", "A4"]));
-        assert_eq!(s["parties"]["consignee"]["party"]["address"]["streets"], json!(["Søndergade 1", "2. tv"]));
+        assert_eq!(
+            s["parties"]["consignee"]["party"]["address"]["streets"],
+            json!(["Søndergade 1", "2. tv"])
+        );
     }
 
     #[test]
     fn a_created_booking_gives_tracking_url_and_the_decoded_zpl_label() {
-        let out = booking_answer(&[req(SSCC)], include_bytes!("../../../tests/fixtures/postnord/booking_created.json")).unwrap();
+        let out = booking_answer(
+            &[req(SSCC)],
+            include_bytes!("../../../tests/fixtures/postnord/booking_created.json"),
+        )
+        .unwrap();
         let b = out[0].result.as_ref().unwrap();
         assert_eq!(b.tracking_number, format!("00{SSCC}"));
         assert_eq!(b.booking_ref.as_deref(), Some("7B2QX9M4K1"));
-        assert!(b.tracking_url.as_deref().unwrap().contains("postnord.com/dk"));
+        assert!(b
+            .tracking_url
+            .as_deref()
+            .unwrap()
+            .contains("postnord.com/dk"));
         let l = b.label.as_ref().unwrap();
         assert_eq!(l.format, "zpl");
         assert!(l.data.starts_with("^XA"), "{}", l.data);
@@ -682,36 +702,65 @@ mod tests {
     #[test]
     fn a_partial_answer_books_one_and_rejects_the_other_with_its_reason() {
         let other = "057900020000000024";
-        let out = booking_answer(&[req(SSCC), req(other)], include_bytes!("../../../tests/fixtures/postnord/booking_partial.json")).unwrap();
+        let out = booking_answer(
+            &[req(SSCC), req(other)],
+            include_bytes!("../../../tests/fixtures/postnord/booking_partial.json"),
+        )
+        .unwrap();
         assert!(out[0].result.is_ok());
         let e = out[1].result.as_ref().unwrap_err();
         assert_eq!(e.class, Failure::Rejected);
         assert!(e.message.contains("WEIGHT_LIMIT"), "{}", e.message);
         // An answer that does not mention a parcel leaves it to be looked up.
-        let out = booking_answer(&[req(other)], include_bytes!("../../../tests/fixtures/postnord/booking_created.json")).unwrap();
+        let out = booking_answer(
+            &[req(other)],
+            include_bytes!("../../../tests/fixtures/postnord/booking_created.json"),
+        )
+        .unwrap();
         assert_eq!(out[0].result.as_ref().unwrap_err().class, Failure::Partial);
         // An unreadable success may be a booking.
-        assert_eq!(booking_answer(&[req(SSCC)], b"{not json").unwrap_err().class, Failure::Ambiguous);
+        assert_eq!(
+            booking_answer(&[req(SSCC)], b"{not json")
+                .unwrap_err()
+                .class,
+            Failure::Ambiguous
+        );
     }
 
     #[test]
     fn faults_and_statuses_fall_into_the_port_classes() {
-        let f = failure(400, None, include_bytes!("../../../tests/fixtures/postnord/booking_fault.json"));
+        let f = failure(
+            400,
+            None,
+            include_bytes!("../../../tests/fixtures/postnord/booking_fault.json"),
+        );
         assert_eq!(f.class, Failure::Rejected);
         assert!(f.message.contains("POSTAL_CODE"), "{}", f.message);
-        let f = failure(403, None, include_bytes!("../../../tests/fixtures/postnord/gateway_403.json"));
+        let f = failure(
+            403,
+            None,
+            include_bytes!("../../../tests/fixtures/postnord/gateway_403.json"),
+        );
         assert_eq!(f.class, Failure::Unauthorized);
         assert!(f.message.contains("Invalid API Key"), "{}", f.message);
         assert_eq!(
             failure(429, Some(7), b"").class,
-            Failure::Transient { retry_after: Some(chrono::Duration::seconds(7)) }
+            Failure::Transient {
+                retry_after: Some(chrono::Duration::seconds(7))
+            }
         );
-        assert_eq!(failure(503, None, b"<html>").class, Failure::Transient { retry_after: None });
+        assert_eq!(
+            failure(503, None, b"<html>").class,
+            Failure::Transient { retry_after: None }
+        );
     }
 
     #[test]
     fn tracking_reads_local_times_and_normalises_statuses() {
-        let ev = tracking_answer(include_bytes!("../../../tests/fixtures/postnord/tracking_delivered.json")).unwrap();
+        let ev = tracking_answer(include_bytes!(
+            "../../../tests/fixtures/postnord/tracking_delivered.json"
+        ))
+        .unwrap();
         assert_eq!(ev.len(), 3);
         assert_eq!(ev[0].status, Tracking::Booked);
         assert_eq!(ev[1].status, Tracking::InTransit);
@@ -730,9 +779,18 @@ mod tests {
     fn a_label_answer_finds_the_booking_or_says_there_is_none() {
         let body = br#"[{"itemIds":[{"itemIds":"00057900020000000017","status":"OK"}],
             "printout":{"labelFormat":"ZPL","encoding":"base64","data":"XlhBXlha"}}]"#;
-        assert_eq!(labels_answer(SSCC, 200, body).unwrap().unwrap().data, "^XA^XZ");
+        assert_eq!(
+            labels_answer(SSCC, 200, body).unwrap().unwrap().data,
+            "^XA^XZ"
+        );
         assert_eq!(labels_answer(SSCC, 404, b"{}").unwrap(), None);
-        assert_eq!(labels_answer("057900020000000024", 200, body).unwrap(), None);
-        assert_eq!(labels_answer(SSCC, 503, b"").unwrap_err().class, Failure::Transient { retry_after: None });
+        assert_eq!(
+            labels_answer("057900020000000024", 200, body).unwrap(),
+            None
+        );
+        assert_eq!(
+            labels_answer(SSCC, 503, b"").unwrap_err().class,
+            Failure::Transient { retry_after: None }
+        );
     }
 }

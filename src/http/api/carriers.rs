@@ -89,7 +89,10 @@ pub async fn pull(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<u
 /// dealt with.
 #[utoipa::path(get, path = "/api/tracking/exceptions", tag = "carriers",
     responses((status = 200, body = Vec<ExceptionRow>)), security(("session" = []), ("bearer" = [])))]
-pub async fn exceptions(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ExceptionRow>>> {
+pub async fn exceptions(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<ExceptionRow>>> {
     caller.require(allow::LEAD)?;
     Ok(Json(svc::exceptions(&s.ctx).await?))
 }
@@ -97,7 +100,11 @@ pub async fn exceptions(State(s): State<AppState>, caller: Caller) -> ApiResult<
 /// A lead has dealt with a parcel's tracking exception. Audit-logged.
 #[utoipa::path(post, path = "/api/tracking/exceptions/{booking}/ack", tag = "carriers", params(("booking" = i64, Path)),
     responses((status = 204), (status = 409, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
-pub async fn ack(State(s): State<AppState>, caller: Caller, Path(booking): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn ack(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(booking): Path<i64>,
+) -> ApiResult<StatusCode> {
     let p = caller.require(allow::LEAD)?;
     svc::ack(&s.ctx, &p.actor, booking).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -113,5 +120,7 @@ pub async fn resend(
     Json(r): Json<Resolve>,
 ) -> ApiResult<Json<BookingRow>> {
     let p = caller.require(allow::LEAD)?;
-    Ok(Json(crate::service::bookings::resolve(&s.ctx, &p.actor, id, &r).await?))
+    Ok(Json(
+        crate::service::bookings::resolve(&s.ctx, &p.actor, id, &r).await?,
+    ))
 }

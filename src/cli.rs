@@ -248,6 +248,17 @@ pub enum SimulateCmd {
         #[arg(long, default_value_t = 0)]
         print_ms: u64,
     },
+    /// Play PostNord's booking and track-and-trace APIs over HTTP (the test double), until
+    /// Ctrl-C. Configure `[carrier.postnord] base_url` to its address. Type `down`, `up`,
+    /// `fault`, `slow`, `deliver <sscc>` or `status`.
+    Carrier {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9300")]
+        listen: String,
+        /// The API key it takes (`carrier.postnord.api_key`).
+        #[arg(long, default_value = "konsign-demo-key")]
+        api_key: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -486,6 +497,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Label(cmd) => return run_label(cmd),
         Command::Simulate(cmd @ SimulateCmd::Printer { .. }) => {
             return run_printer_simulator(cmd).await;
+        }
+        Command::Simulate(SimulateCmd::Carrier { listen, api_key }) => {
+            return crate::carrier::double::run_interactive(&listen, &api_key).await;
         }
         Command::Simulate(cmd) => {
             return tokio::task::spawn_blocking(move || run_simulate(cmd)).await?;

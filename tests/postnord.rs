@@ -23,33 +23,6 @@ on_both_backends!(
     a_rejected_booking_waits_for_a_lead_and_refused_credentials_raise_an_alarm,
 );
 
-const KEY: &str = "0123456789abcdef0123456789abcdef";
-const SECRET: &str = "push-secret-for-tests-0001";
-
-async fn with_postnord(b: Backend, d: &Double) -> Option<(Packing, tempfile::TempDir)> {
-    let base = d.base_url();
-    setup_with(b, move |c| {
-        c.carrier.default = "postnord".into();
-        c.carrier.poll_ms = 40;
-        c.carrier.timeout_ms = 700;
-        c.carrier.retry_first_ms = 50;
-        c.carrier.breaker_open_seconds = 1;
-        c.carrier.unauthorized_pause_seconds = 1;
-        c.carrier.track_every_seconds = 0;
-        c.carrier
-            .push_secrets
-            .insert("postnord".into(), SECRET.into());
-        c.carrier.postnord = Some(konsign::config::PostNordConfig {
-            base_url: base,
-            api_key: KEY.into(),
-            customer_number: "12345678".into(),
-            test_indicator: true,
-            ..Default::default()
-        });
-    })
-    .await
-}
-
 /// Waits until the parcel's booking is in `state`, and returns it.
 async fn booking(c: &common::Client, parcel: i64, state: &str) -> Value {
     for _ in 0..400 {
@@ -123,26 +96,11 @@ fn assert_requests_valid(d: &Double) {
     }
 }
 
-async fn push(p: &Packing, body: &Value, ts: i64, secret: &str) -> common::Resp {
-    let raw = serde_json::to_vec(body).unwrap();
-    let sig = konsign::domain::tracking::sign(secret.as_bytes(), &ts.to_string(), &raw);
-    common::Client::send(
-        p.app
-            .http
-            .post(format!("{}/api/carriers/postnord/events", p.app.base))
-            .header("content-type", "application/json")
-            .header("x-konsign-timestamp", ts.to_string())
-            .header("x-konsign-signature", sig)
-            .body(raw),
-    )
-    .await
-}
-
 async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers_the_order(
     b: Backend,
 ) {
     let d = Double::start("127.0.0.1:0", KEY).await.unwrap();
-    let Some((p, _dir)) = with_postnord(b, &d).await else {
+    let Some((p, _dir)) = setup_postnord(b, &d).await else {
         return;
     };
     let parcel = closed_parcel(&p, "W-1").await;
@@ -223,27 +181,29 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
     ];
     let body = konsign::carrier::double::tracking_body(&item, &events);
     assert_eq!(
-        push(&p, &body, now.timestamp(), "wrong-secret-wrong-secret")
+        push_signed(&p, &body, now.timestamp(), "wrong-secret-wrong-secret")
             .await
             .status,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        push(&p, &body, now.timestamp() - 3600, SECRET).await.status,
+        push_signed(&p, &body, now.timestamp() - 3600, SECRET)
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
-    let bad = push(&p, &json!({ "shipments": "no" }), now.timestamp(), SECRET).await;
+    let bad = push_signed(&p, &json!({ "shipments": "no" }), now.timestamp(), SECRET).await;
     assert_eq!(
         bad.status,
         StatusCode::UNPROCESSABLE_ENTITY,
         "{:?}",
         bad.body
     );
-    let ok = push(&p, &body, now.timestamp(), SECRET).await;
+    let ok = push_signed(&p, &body, now.timestamp(), SECRET).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
     assert_eq!(ok.body["taken"], 2);
     assert_eq!(ok.body["delivered"], json!(["W-1"]));
-    let again = push(&p, &body, now.timestamp(), SECRET).await;
+    let again = push_signed(&p, &body, now.timestamp(), SECRET).await;
     assert_eq!(again.body["taken"], 0, "a duplicate is taken once");
     assert_eq!(again.body["duplicates"], 2);
     let status = p.web.get("/api/orders/W-1").await.body;
@@ -293,7 +253,7 @@ async fn no_sequence_of_failures_books_a_parcel_twice(b: Backend) {
         Behaviour::HangBeforeRead(Duration::from_millis(1500)),
         Behaviour::HangAfterRead(Duration::from_millis(1500)),
     ]);
-    let Some((p, _dir)) = with_postnord(b, &d).await else {
+    let Some((p, _dir)) = setup_postnord(b, &d).await else {
         return;
     };
     let parcel = closed_parcel(&p, "W-1").await;
@@ -316,7 +276,7 @@ async fn no_sequence_of_failures_books_a_parcel_twice(b: Backend) {
 async fn after_an_outage_every_waiting_parcel_is_booked_once(b: Backend) {
     let d = Double::start("127.0.0.1:0", KEY).await.unwrap();
     d.set_down(true);
-    let Some((p, _dir)) = with_postnord(b, &d).await else {
+    let Some((p, _dir)) = setup_postnord(b, &d).await else {
         return;
     };
     let mut parcels = Vec::new();
@@ -338,7 +298,10 @@ async fn after_an_outage_every_waiting_parcel_is_booked_once(b: Backend) {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        assert!(tried, "parcel {id} was never tried while the carrier was down");
+        assert!(
+            tried,
+            "parcel {id} was never tried while the carrier was down"
+        );
         let parcel = p.packer.get(&format!("/api/parcels/{id}")).await.body;
         assert_eq!(parcel["booking_state"], "waiting");
     }
@@ -355,7 +318,7 @@ async fn after_an_outage_every_waiting_parcel_is_booked_once(b: Backend) {
 async fn a_rejected_booking_waits_for_a_lead_and_refused_credentials_raise_an_alarm(b: Backend) {
     let d = Double::start("127.0.0.1:0", KEY).await.unwrap();
     d.script([Behaviour::Fault, Behaviour::Status(401)]);
-    let Some((p, _dir)) = with_postnord(b, &d).await else {
+    let Some((p, _dir)) = setup_postnord(b, &d).await else {
         return;
     };
     let parcel = closed_parcel(&p, "W-1").await;

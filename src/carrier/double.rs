@@ -152,6 +152,47 @@ impl Double {
     }
 }
 
+/// `konsign simulate carrier`: the double until Ctrl-C, driven from stdin.
+pub async fn run_interactive(listen: &str, api_key: &str) -> anyhow::Result<()> {
+    let d = Double::start(listen, api_key)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    eprintln!(
+        "PostNord test double on {}; type down, up, fault, slow, deliver <sscc> or status",
+        d.base_url()
+    );
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            line = lines.next_line() => {
+                let Ok(Some(line)) = line else {
+                    tokio::signal::ctrl_c().await?;
+                    break;
+                };
+                let mut words = line.split_whitespace();
+                match (words.next(), words.next()) {
+                    (Some("down"), _) => d.set_down(true),
+                    (Some("up"), _) => d.set_down(false),
+                    (Some("fault"), _) => d.script([Behaviour::Fault]),
+                    (Some("slow"), _) => d.set_latency(Duration::from_millis(500)),
+                    (Some("deliver"), Some(sscc)) => {
+                        if !d.add_event(sscc, "C20", "DELIVERED", "Forsendelsen er leveret") {
+                            eprintln!("no booking of {sscc}");
+                        }
+                    }
+                    (Some("status") | None, _) => {}
+                    (Some(other), _) => eprintln!("unknown command {other:?}"),
+                }
+                let (booked, twice) = d.counts();
+                eprintln!("booked {booked} parcels ({twice} more than once), {} requests", d.requests().len());
+            }
+        }
+    }
+    Ok(())
+}
+
 fn event(code: &str, status: &str, text: &str, at: &str) -> Value {
     json!({ "eventTime": at, "eventCode": code, "eventDescription": text, "status": status,
             "location": { "name": "PostNord Terminal", "city": "Fredericia", "postcode": "7000", "countryCode": "DK" } })

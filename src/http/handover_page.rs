@@ -54,6 +54,21 @@ async fn handover(
     let cages = crate::service::handover::list(&s.ctx, Some("open"))
         .await
         .unwrap_or_default();
+    let waiting = crate::service::bookings::list(&s.ctx, Some("pending"))
+        .await
+        .unwrap_or_default();
+    let rejected = crate::service::bookings::list(&s.ctx, Some("rejected"))
+        .await
+        .unwrap_or_default();
+    let cutoffs: Vec<(String, String)> = s
+        .ctx
+        .config
+        .carrier
+        .carriers()
+        .into_iter()
+        .filter_map(|c| s.ctx.config.carrier.cutoff.get(&c).map(|t| (c, t.clone())))
+        .collect();
+    let carriers = s.ctx.config.carrier.carriers();
     let da = l == Lang::Da;
     let tr = |d: &'static str, e: &'static str| if da { d } else { e };
     let body = page(
@@ -62,6 +77,21 @@ async fn handover(
             style { (STYLE) }
             div #handover data-csrf=(csrf) data-texts=(texts(l).to_string()) {
                 h1 { (tr("Overlevering til transportør", "Handover to the carrier")) }
+                @for (c, t) in &cutoffs {
+                    p.cutoff { (tr("Sidste overlevering i dag", "Last handover today")) " (" (c) "): " strong { (t) } }
+                }
+                @if !waiting.is_empty() || !rejected.is_empty() {
+                    details #waiting {
+                        summary { (tr("På hylden: venter på booking", "On the shelf: waiting for booking")) " (" (waiting.len() + rejected.len()) ")" }
+                        ul { @for b in waiting.iter().chain(rejected.iter()) {
+                            li { (b.sscc.as_deref().unwrap_or("–")) " · " (b.carrier)
+                                @if b.state == "rejected" { " · " strong.err { (tr("afvist: en leder ser på den", "rejected: a lead is on it")) } } }
+                        } }
+                    }
+                }
+                @if carriers.len() > 1 {
+                    label { (tr("Transportør", "Carrier")) " " select #carrier { @for c in &carriers { option value=(c) { (c) } } } }
+                }
                 div #cages {
                     @for c in &cages {
                         button.cagebtn type="button" data-cage=(c.id) { (c.code) " (" (c.parcels) ")" }
@@ -90,7 +120,7 @@ async fn handover(
 const STYLE: &str = "#cages{display:flex;flex-wrap:wrap;gap:.6rem;margin:1rem 0}#cages button{min-height:3.5rem;font-size:1.3rem}\
 #scan{width:100%;font-size:1.6rem;padding:.6rem;box-sizing:border-box}#msg{font-size:1.4rem;min-height:2rem}\
 #closecage{min-height:3.5rem;font-size:1.3rem;background:#a32020}#work li{font-family:monospace;font-size:1.2rem}\
-#result{font-size:1.3rem;margin:.8rem 0}[hidden]{display:none!important}";
+#result{font-size:1.3rem;margin:.8rem 0}.cutoff{font-size:1.2rem}#waiting{margin:.6rem 0;font-size:1.1rem}.err{color:#8a1c1c}[hidden]{display:none!important}";
 
 const JS: &str = r#"
 const el = document.getElementById('handover');
@@ -131,7 +161,8 @@ function showClosed(c, shipped) {
 }
 for (const b of document.querySelectorAll('button.cagebtn')) b.addEventListener('click', () => { cage = Number(b.dataset.cage); history.replaceState(null, '', '?cage=' + cage); load(); input.focus(); });
 $('newcage').addEventListener('click', async () => {
-  try { const c = await api('POST', '/api/cages', {}); cage = c.id; history.replaceState(null, '', '?cage=' + cage); await load(); input.focus(); }
+  const sel = $('carrier');
+  try { const c = await api('POST', '/api/cages', sel ? { carrier: sel.value } : {}); cage = c.id; history.replaceState(null, '', '?cage=' + cage); await load(); input.focus(); }
   catch (e) { flash(false, e.message); }
 });
 input.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); submitScan(); } });

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+mod carrier_page;
 mod cut_page;
 pub mod error;
 mod handover_page;
@@ -82,6 +83,7 @@ pub fn router(ctx: Ctx) -> Router {
         .merge(cut_page::routes())
         .merge(pack_page::routes())
         .merge(handover_page::routes())
+        .merge(carrier_page::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))

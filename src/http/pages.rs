@@ -242,6 +242,8 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
         ("go_pack", Lang::En) => "To the pack station",
         ("go_handover", Lang::Da) => "Overlevering til transportør",
         ("go_handover", Lang::En) => "Handover to the carrier",
+        ("go_carriers", Lang::Da) => "Transportører: afviste bookinger og afvigelser",
+        ("go_carriers", Lang::En) => "Carriers: rejected bookings and exceptions",
         _ => "?",
     }
 }
@@ -432,6 +434,7 @@ async fn home(
                 p { a.big #gohandover href="/handover" { (t(l, "go_handover")) } }
             }
             @if lead {
+                p { a.big #gocarriers href="/carriers" { (t(l, "go_carriers")) } }
                 h1 { (t(l, "orders_by_status")) }
                 @if orders.is_empty() { p { (t(l, "no_orders")) } }
                 table #orders {

@@ -9,6 +9,8 @@ pub struct BookingRow {
     pub id: i64,
     pub parcel_id: i64,
     pub sscc: Option<String>,
+    /// The order's reference (no personal data).
+    pub order_ref: String,
     pub carrier: String,
     pub service: String,
     /// Additional service codes the rule table chose (comma-separated).
@@ -33,7 +35,7 @@ pub struct BookingRow {
 }
 
 const COLS: &str =
-    "b.id, b.parcel_id, p.sscc, b.carrier, b.service, b.additional, b.state, b.attempts, b.next_attempt_at,
+    "b.id, b.parcel_id, p.sscc, o.external_id as order_ref, b.carrier, b.service, b.additional, b.state, b.attempts, b.next_attempt_at,
     b.look_up_first, b.tracking_number, b.tracking_url, b.booking_ref, b.label_format, b.label_job,
     b.tracking_status, b.last_error, b.created_at, b.updated_at";
 
@@ -42,6 +44,7 @@ fn row(r: &AnyRow) -> Result<BookingRow, sqlx::Error> {
         id: r.try_get("id")?,
         parcel_id: r.try_get("parcel_id")?,
         sscc: r.try_get("sscc")?,
+        order_ref: r.try_get("order_ref")?,
         carrier: r.try_get("carrier")?,
         service: r.try_get("service")?,
         additional: r.try_get("additional")?,
@@ -139,7 +142,7 @@ pub async fn claim_probe(
 
 pub async fn booking(conn: &mut AnyConnection, id: i64) -> Result<Option<BookingRow>, sqlx::Error> {
     let sql = format!(
-        "select {COLS} from bookings b join parcels p on p.id = b.parcel_id where b.id = $1"
+        "select {COLS} from bookings b join parcels p on p.id = b.parcel_id join orders o on o.id = p.order_id where b.id = $1"
     );
     sqlx::query(&sql)
         .bind(id)
@@ -155,7 +158,7 @@ pub async fn of_parcel(
     parcel_id: i64,
 ) -> Result<Option<BookingRow>, sqlx::Error> {
     let sql = format!(
-        "select {COLS} from bookings b join parcels p on p.id = b.parcel_id where b.parcel_id = $1"
+        "select {COLS} from bookings b join parcels p on p.id = b.parcel_id join orders o on o.id = p.order_id where b.parcel_id = $1"
     );
     sqlx::query(&sql)
         .bind(parcel_id)
@@ -172,7 +175,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<BookingRow>, sqlx::Error> {
     let sql = format!(
-        "select {COLS} from bookings b join parcels p on p.id = b.parcel_id
+        "select {COLS} from bookings b join parcels p on p.id = b.parcel_id join orders o on o.id = p.order_id
          where ($1 is null or b.state = $1) order by b.id desc limit $2"
     );
     let rows = sqlx::query(&sql)

@@ -286,3 +286,51 @@ pub async fn booked_parcel(p: &Packing, id: &str) -> Value {
     }
     panic!("parcel {parcel} was never booked");
 }
+
+pub const KEY: &str = "0123456789abcdef0123456789abcdef";
+pub const SECRET: &str = "push-secret-for-tests-0001";
+
+/// The pack stations set up to book with PostNord, played by the test double `d`, with fast
+/// retries and a push secret.
+pub async fn setup_postnord(
+    b: Backend,
+    d: &konsign::carrier::double::Double,
+) -> Option<(Packing, tempfile::TempDir)> {
+    let base = d.base_url();
+    setup_with(b, move |c| {
+        c.carrier.default = "postnord".into();
+        c.carrier.poll_ms = 40;
+        c.carrier.timeout_ms = 700;
+        c.carrier.retry_first_ms = 50;
+        c.carrier.breaker_open_seconds = 1;
+        c.carrier.unauthorized_pause_seconds = 1;
+        c.carrier.track_every_seconds = 0;
+        c.carrier
+            .push_secrets
+            .insert("postnord".into(), SECRET.into());
+        c.carrier.postnord = Some(konsign::config::PostNordConfig {
+            base_url: base,
+            api_key: KEY.into(),
+            customer_number: "12345678".into(),
+            test_indicator: true,
+            ..Default::default()
+        });
+    })
+    .await
+}
+
+/// Pushes a tracking message signed with `secret` and stamped `ts`.
+pub async fn push_signed(p: &Packing, body: &Value, ts: i64, secret: &str) -> super::Resp {
+    let raw = serde_json::to_vec(body).unwrap();
+    let sig = konsign::domain::tracking::sign(secret.as_bytes(), &ts.to_string(), &raw);
+    super::Client::send(
+        p.app
+            .http
+            .post(format!("{}/api/carriers/postnord/events", p.app.base))
+            .header("content-type", "application/json")
+            .header("x-konsign-timestamp", ts.to_string())
+            .header("x-konsign-signature", sig)
+            .body(raw),
+    )
+    .await
+}

@@ -1,0 +1,145 @@
+//! The lead's carrier page (`/carriers`): each carrier with its cut-off and how many parcels wait,
+//! the bookings a carrier rejected (sent again from here, perhaps with another carrier or
+//! service), the parcels still waiting for a booking, and the parcels whose journey went wrong
+//! (marked as dealt with from here). Danish by default; no personal data beyond order numbers.
+
+use super::pages::{lang, page, page_principal, with_lang_cookie, Lang, LangQuery};
+use super::AppState;
+use crate::domain::tracking::Tracking;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::html;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/carriers", get(carriers))
+}
+
+fn short_time(at: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .map(|t| {
+            t.with_timezone(&chrono_tz::Europe::Copenhagen)
+                .format("%d.%m %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| at.chars().take(16).collect())
+}
+
+async fn carriers(
+    State(s): State<AppState>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let l = lang(q.lang.as_deref(), &headers);
+    let principal = match page_principal(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !crate::domain::auth::allow::LEAD.contains(&principal.actor.role) {
+        return (StatusCode::FORBIDDEN, "a lead's page").into_response();
+    }
+    let ctx = &s.ctx;
+    let all = crate::service::bookings::list(ctx, None)
+        .await
+        .unwrap_or_default();
+    let rejected: Vec<_> = all.iter().filter(|b| b.state == "rejected").collect();
+    let pending: Vec<_> = all.iter().filter(|b| b.state == "pending").collect();
+    let exceptions = crate::service::tracking::exceptions(ctx)
+        .await
+        .unwrap_or_default();
+    let ids: Vec<String> = ctx.carriers.ids().map(String::from).collect();
+    let used = ctx.config.carrier.carriers();
+    let csrf = principal.csrf.clone().unwrap_or_default();
+    let da = l == Lang::Da;
+    let tr = |d: &'static str, e: &'static str| if da { d } else { e };
+    let body = page(
+        l,
+        html! {
+            style { (STYLE) }
+            div #carrierpage data-csrf=(csrf) data-da=(da) {
+                h1 { (tr("Transportører", "Carriers")) }
+                table #carriers {
+                    thead { tr {
+                        th { (tr("Transportør", "Carrier")) } th { (tr("Sidste overlevering", "Cut-off")) }
+                        th { (tr("Venter på booking", "Waiting for booking")) } th { (tr("Afvist", "Rejected")) }
+                    } }
+                    tbody { @for id in ids.iter().filter(|i| used.contains(i)) { tr {
+                        td { (id) }
+                        td { (ctx.config.carrier.cutoff.get(id).map_or("–", String::as_str)) }
+                        td { (pending.iter().filter(|b| &b.carrier == id).count()) }
+                        td { (rejected.iter().filter(|b| &b.carrier == id).count()) }
+                    } } }
+                }
+                h2 { (tr("Afviste bookinger", "Rejected bookings")) " (" (rejected.len()) ")" }
+                @if rejected.is_empty() { p.none { (tr("Ingen afviste bookinger.", "No rejected bookings.")) } }
+                @for b in &rejected {
+                    div.rejected data-booking=(b.id) {
+                        p { strong { (b.sscc.as_deref().unwrap_or("–")) } " · " (tr("ordre", "order")) " " (b.order_ref) " · " (b.carrier) " " (b.service) }
+                        p.err { (b.last_error.as_deref().unwrap_or("")) }
+                        form.resend {
+                            label { (tr("Transportør", "Carrier")) " "
+                                select name="carrier" { @for id in &ids { option value=(id) selected[*id == b.carrier] { (id) } } } }
+                            label { (tr("Service", "Service")) " " input name="service" value=(b.service) size="6" maxlength="10"; }
+                            label { (tr("Note", "Note")) " " input name="note" size="30" maxlength="500"; }
+                            button type="submit" { (tr("Send igen", "Send again")) }
+                        }
+                    }
+                }
+                h2 { (tr("Venter på booking", "Waiting for booking")) " (" (pending.len()) ")" }
+                @if pending.is_empty() { p.none { (tr("Alle pakker er booket.", "Every parcel is booked.")) } }
+                @else { table #pending {
+                    thead { tr { th { "SSCC" } th { (tr("Ordre", "Order")) } th { (tr("Transportør", "Carrier")) }
+                        th { (tr("Forsøg", "Attempts")) } th { (tr("Næste forsøg", "Next attempt")) } th { (tr("Sidste fejl", "Last error")) } } }
+                    tbody { @for b in &pending { tr {
+                        td { (b.sscc.as_deref().unwrap_or("–")) } td { (b.order_ref) } td { (b.carrier) }
+                        td { (b.attempts) } td { (short_time(&b.next_attempt_at)) } td.err { (b.last_error.as_deref().unwrap_or("")) }
+                    } } }
+                } }
+                h2 { (tr("Afvigelser i leveringen", "Delivery exceptions")) " (" (exceptions.len()) ")" }
+                @if exceptions.is_empty() { p.none { (tr("Ingen afvigelser.", "No exceptions.")) } }
+                @for x in &exceptions {
+                    div.exception data-booking=(x.booking_id) {
+                        p { strong { (x.sscc.as_deref().unwrap_or("–")) } " · " (tr("ordre", "order")) " " (x.order) " · " (x.carrier)
+                            " · " span.status { (Tracking::from_db(&x.tracking_status).map_or(x.tracking_status.as_str(), |t| if da { t.danish() } else { t.as_str() })) } }
+                        p { (x.last_text.as_deref().unwrap_or("")) " " (x.last_at.as_deref().map(short_time).unwrap_or_default()) }
+                        button.ack type="button" { (tr("Håndteret", "Dealt with")) }
+                    }
+                }
+                p #msg role="status" {}
+            }
+            script { (maud::PreEscaped(JS)) }
+        },
+    );
+    with_lang_cookie(l, &q, body)
+}
+
+const STYLE: &str = "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{padding:.3rem .7rem;text-align:left;border-bottom:1px solid #ccc}\
+.rejected,.exception{border:2px solid #a32020;border-radius:.4rem;padding:.5rem .8rem;margin:.6rem 0;max-width:60rem}\
+.exception{border-color:#b56b00}.err{color:#8a1c1c}.resend label{margin-right:.8rem}.resend button,.ack{min-height:2.6rem;font-size:1.1rem}\
+.none{color:#2d6a2d}#msg{font-size:1.2rem;min-height:1.6rem}";
+
+const JS: &str = r#"
+const el = document.getElementById('carrierpage');
+const csrf = el.dataset.csrf;
+async function api(path, body) {
+  const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) });
+  if (r.status === 204) return {};
+  const j = await r.json();
+  if (!r.ok) throw new Error(j.message || 'error');
+  return j;
+}
+function say(text, ok) { const m = document.getElementById('msg'); m.textContent = text; m.className = ok ? 'okmsg' : 'err'; }
+for (const f of document.querySelectorAll('form.resend')) f.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const id = f.closest('.rejected').dataset.booking, d = new FormData(f);
+  const body = { carrier: d.get('carrier'), service: d.get('service') };
+  if (d.get('note')) body.note = d.get('note');
+  try { await api('/api/bookings/' + id + '/resend', body); location.reload(); } catch (e) { say(e.message, false); }
+});
+for (const b of document.querySelectorAll('button.ack')) b.addEventListener('click', async () => {
+  try { await api('/api/tracking/exceptions/' + b.closest('.exception').dataset.booking + '/ack', {}); location.reload(); }
+  catch (e) { say(e.message, false); }
+});
+"#;

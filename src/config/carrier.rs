@@ -38,6 +38,8 @@ pub struct CarrierConfig {
     /// The last handover of the day per carrier (`HH:MM`, Copenhagen), shown on the handover
     /// page.
     pub cutoff: BTreeMap<String, String>,
+    /// Where returned parcels' packs go, in quarantine (a location of kind `quarantine`).
+    pub returns_location: String,
     /// PostNord (`[carrier.postnord]`): present, the adapter is built.
     pub postnord: Option<PostNordConfig>,
     /// Shared secrets for pushed tracking events, per carrier (`[carrier.push_secrets]`; set
@@ -61,6 +63,7 @@ impl Default for CarrierConfig {
             track_every_seconds: 900,
             push_window_seconds: 300,
             cutoff: BTreeMap::new(),
+            returns_location: "RETUR".into(),
             postnord: None,
             push_secrets: BTreeMap::new(),
         }

@@ -142,10 +142,12 @@ pub enum OpKind {
     Pick,
     /// Packs that left the warehouse with a parcel handed to the carrier.
     Ship,
+    /// Packs that came back in a returned parcel: into quarantine, owned by the payer.
+    Return,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 9] = [
+    pub const ALL: [OpKind; 10] = [
         OpKind::Receive,
         OpKind::Move,
         OpKind::Adjust,
@@ -155,6 +157,7 @@ impl OpKind {
         OpKind::Transfer,
         OpKind::Pick,
         OpKind::Ship,
+        OpKind::Return,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -167,6 +170,7 @@ impl OpKind {
             OpKind::Transfer => "transfer",
             OpKind::Pick => "pick",
             OpKind::Ship => "ship",
+            OpKind::Return => "return",
         }
     }
     pub fn from_db(s: &str) -> Option<Self> {
@@ -184,6 +188,7 @@ impl OpKind {
             OpKind::Transfer => "stock.ownership_transferred",
             OpKind::Pick => "stock.picked",
             OpKind::Ship => "stock.shipped",
+            OpKind::Return => "stock.returned",
         }
     }
 }
@@ -327,6 +332,8 @@ impl Statement {
                 OpKind::Transfer => {} // given split by direction
                 // Goods that left the warehouse are issues, as goods handed to another owner.
                 OpKind::Ship => s.issues += sum,
+                // A returned parcel's packs come back in, still the payer's (in quarantine).
+                OpKind::Return => s.receipts += sum,
             }
         }
         s

@@ -16,6 +16,7 @@ pub mod parcel_view;
 pub mod parcels;
 pub mod picking;
 pub mod printing;
+pub mod returns;
 pub mod scans;
 pub mod stock;
 pub mod tracking;

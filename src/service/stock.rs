@@ -381,7 +381,7 @@ pub async fn unit_op(
         }
         OpKind::Scrap => (vec![out(Amount::By(-qty))], None),
         OpKind::Adjust => (vec![out(Amount::SetTo(qty))], None),
-        OpKind::Receive | OpKind::Pick | OpKind::Ship => {
+        OpKind::Receive | OpKind::Pick | OpKind::Ship | OpKind::Return => {
             return Err(Error::invalid(
                 "kind",
                 format!("{} is not an operation on an existing unit", kind.as_str()),

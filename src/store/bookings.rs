@@ -478,6 +478,8 @@ pub struct Shipment {
     /// The latest tracking status: booked, in_transit, out_for_delivery, delivered,
     /// failed_attempt, returned or exception.
     pub tracking_status: Option<String>,
+    /// The parcel came back and was booked into quarantine.
+    pub returned: bool,
 }
 
 /// The order's closed parcels with their bookings, in closing order.
@@ -486,7 +488,8 @@ pub async fn shipments_of_order(
     order_id: i64,
 ) -> Result<Vec<Shipment>, sqlx::Error> {
     let rows = sqlx::query(
-        "select p.sscc, p.booking_state, b.carrier, b.service, b.tracking_number, b.tracking_url, b.tracking_status
+        "select p.sscc, p.booking_state, b.carrier, b.service, b.tracking_number, b.tracking_url, b.tracking_status,
+                (select count(*) from parcel_returns r where r.parcel_id = p.id) as returned
          from parcels p left join bookings b on b.parcel_id = p.id
          where p.order_id = $1 and p.state = 'closed' order by p.closed_at, p.id",
     )
@@ -503,6 +506,7 @@ pub async fn shipments_of_order(
                 tracking_number: r.try_get("tracking_number")?,
                 tracking_url: r.try_get("tracking_url")?,
                 tracking_status: r.try_get("tracking_status")?,
+                returned: r.try_get::<i64, _>("returned")? > 0,
             })
         })
         .collect()

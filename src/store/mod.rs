@@ -12,6 +12,7 @@ pub mod orders;
 pub mod packing;
 pub mod parcels;
 pub mod printing;
+pub mod returns;
 pub mod scanners;
 pub mod sqlite_writer;
 pub mod stock;

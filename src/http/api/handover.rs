@@ -98,3 +98,30 @@ pub async fn list_pdf(
     let pdf = svc::list_pdf(&s.ctx, id).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf))
 }
+
+/// A returned parcel is scanned in: its packs go into quarantine at the returns location, owned
+/// by the payer. A repeated scan answers the same return.
+#[utoipa::path(post, path = "/api/returns", tag = "handover", request_body = crate::service::returns::ReturnScan,
+    responses((status = 200, body = crate::store::returns::ReturnRow), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn return_scan(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(r): Json<crate::service::returns::ReturnScan>,
+) -> ApiResult<Json<crate::store::returns::ReturnRow>> {
+    let p = caller.require(allow::PACKING)?;
+    Ok(Json(
+        crate::service::returns::scan(&s.ctx, &p.actor, &r).await?,
+    ))
+}
+
+/// Returned parcels, newest first.
+#[utoipa::path(get, path = "/api/returns", tag = "handover",
+    responses((status = 200, body = Vec<crate::store::returns::ReturnRow>)), security(("session" = []), ("bearer" = [])))]
+pub async fn returns(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<crate::store::returns::ReturnRow>>> {
+    caller.require(allow::PARCELS_READ)?;
+    Ok(Json(crate::service::returns::list(&s.ctx).await?))
+}

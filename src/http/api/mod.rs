@@ -106,6 +106,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(handover::scan))
         .routes(routes!(handover::close))
         .routes(routes!(handover::list_pdf))
+        .routes(routes!(handover::return_scan, handover::returns))
         .routes(routes!(carriers::list))
         .routes(routes!(carriers::push))
         .routes(routes!(carriers::pushes))

@@ -84,6 +84,20 @@ async fn a_packer_hands_a_cage_over_on_the_handover_page() {
         )
         .await;
     browser.screenshot("handover-3-closed").await;
+    // W-1's parcel comes back from the carrier: scanned in as a return.
+    browser
+        .js("document.getElementById('returns').open = true; return 1;")
+        .await;
+    browser
+        .type_into("#returnscan", &format!("00{}\u{e007}", sscc(&one)))
+        .await;
+    browser
+        .until(
+            "the return is booked",
+            "document.getElementById('retmsg').textContent.includes('W-1') && document.getElementById('retmsg').textContent.includes('RETUR')",
+        )
+        .await;
+    browser.screenshot("handover-3b-returned").await;
     // In English, on a wide screen.
     browser
         .cmd(

@@ -31,6 +31,9 @@ fn texts(l: Lang) -> serde_json::Value {
         "parcels": t("kolli", "parcels"),
         "close_ask": t("Luk buret? Pakkerne i det er så overleveret.", "Close the cage? Its parcels are then handed over."),
         "offline": t("Ingen forbindelse: prøv igen", "No connection: try again"),
+        "returned": t("Returneret og sat i karantæne", "Returned and put in quarantine"),
+        "packs": t("pakninger", "packs"),
+        "pack": t("pakning", "pack"),
     })
 }
 
@@ -98,6 +101,13 @@ async fn handover(
                     }
                     button #newcage type="button" { (tr("Åbn nyt bur", "Open a new cage")) }
                 }
+                details #returns {
+                    summary { (tr("Returpakke fra transportøren", "A parcel returned by the carrier")) }
+                    form #returnform autocomplete="off" {
+                        input #returnscan name="returnscan" placeholder=(tr("Scan returpakkens etiket", "Scan the returned parcel's label")) inputmode="none";
+                    }
+                    p #retmsg role="status" {}
+                }
                 div #work hidden {
                     h2 #cagehead {}
                     form #scanform autocomplete="off" {
@@ -120,7 +130,7 @@ async fn handover(
 const STYLE: &str = "#cages{display:flex;flex-wrap:wrap;gap:.6rem;margin:1rem 0}#cages button{min-height:3.5rem;font-size:1.3rem}\
 #scan{width:100%;font-size:1.6rem;padding:.6rem;box-sizing:border-box}#msg{font-size:1.4rem;min-height:2rem}\
 #closecage{min-height:3.5rem;font-size:1.3rem;background:#a32020}#work li{font-family:monospace;font-size:1.2rem}\
-#result{font-size:1.3rem;margin:.8rem 0}.cutoff{font-size:1.2rem}#waiting{margin:.6rem 0;font-size:1.1rem}.err{color:#8a1c1c}[hidden]{display:none!important}";
+#result{font-size:1.3rem;margin:.8rem 0}.cutoff{font-size:1.2rem}#waiting,#returns{margin:.6rem 0;font-size:1.1rem}#returnscan{width:100%;font-size:1.3rem;padding:.5rem;box-sizing:border-box}.err{color:#8a1c1c}[hidden]{display:none!important}";
 
 const JS: &str = r#"
 const el = document.getElementById('handover');
@@ -179,6 +189,15 @@ $('closecage').addEventListener('click', async () => {
   if (!confirm(T.close_ask)) return;
   try { const r = await api('POST', '/api/cages/' + cage + '/close'); await load(); showClosed(r.cage, r.shipped); flash(true, T.closed); }
   catch (e) { flash(false, e.message); }
+});
+$('returnform').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = $('returnscan'), data = f.value; f.value = '';
+  if (!data.trim()) return;
+  const scan_id = 'ret-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
+  const say = (ok, text) => { flash(ok, text); const m = $('retmsg'); m.textContent = text; m.className = ok ? 'okmsg' : 'err'; };
+  try { const r = await api('POST', '/api/returns', { scan_id, data }); say(true, T.returned + ': ' + r.order + ', ' + r.packs + ' ' + (r.packs === 1 ? T.pack : T.packs) + ' → ' + r.location); }
+  catch (e) { say(false, e.status ? e.message : T.offline); }
 });
 load();
 "#;

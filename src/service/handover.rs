@@ -56,6 +56,8 @@ pub struct CageClosed {
     pub shipped: Vec<String>,
     /// The handover list (PDF).
     pub list_url: String,
+    /// Whether the carrier's own close call succeeded; absent when it has none (PostNord).
+    pub carrier_closed: Option<bool>,
 }
 
 pub async fn open(ctx: &Ctx, actor: &Actor, r: &OpenCage) -> Result<CageRow> {
@@ -323,7 +325,9 @@ pub async fn close(ctx: &Ctx, actor: &Actor, cage_id: i64) -> Result<CageClosed>
         .ok_or_else(|| Error::NotFound(format!("cage {cage_id}")))?;
     tx.commit().await?;
     tracing::info!(cage = %cage.code, parcels = parcels.len(), shipped = shipped.len(), "cage closed: handed over");
+    let carrier_closed = carrier_close(ctx, &cage, &parcels).await;
     Ok(CageClosed {
+        carrier_closed,
         list_url: format!("/api/cages/{cage_id}/list.pdf"),
         cage,
         parcels,
@@ -331,6 +335,37 @@ pub async fn close(ctx: &Ctx, actor: &Actor, cage_id: i64) -> Result<CageClosed>
         unexpected,
         shipped,
     })
+}
+
+/// Tells the carrier the cage was handed over, where it has such a call (PostNord has none: its
+/// bookings were the pre-advice). The handover stands whatever the carrier answers: a failure is
+/// logged and an event raised for a lead.
+async fn carrier_close(ctx: &Ctx, cage: &CageRow, parcels: &[CageParcel]) -> Option<bool> {
+    let c = ctx.carriers.get(&cage.carrier)?;
+    if !c.capabilities().close_handover {
+        return None;
+    }
+    let ssccs: Vec<String> = parcels.iter().map(|p| p.sscc.clone()).collect();
+    let timeout = std::time::Duration::from_millis(ctx.config.carrier.timeout_ms);
+    let ok = match tokio::time::timeout(timeout, c.close_handover(&cage.code, &ssccs)).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => {
+            tracing::warn!(cage = %cage.code, error = %e, "the carrier's close failed");
+            false
+        }
+        Err(_) => false,
+    };
+    if let Ok(mut tx) = ctx.db.begin_write().await {
+        let _ = tx
+            .event(
+                "cage.carrier_closed",
+                &format!("cage:{}", cage.code),
+                &json!({ "cage": cage.code, "carrier": cage.carrier, "ok": ok }),
+            )
+            .await;
+        let _ = tx.commit().await;
+    }
+    Some(ok)
 }
 
 /// The handover list of a cage as an A4 PDF: carrier, cage, time, count, SSCCs and tracking

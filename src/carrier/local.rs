@@ -7,7 +7,7 @@ use super::{
     ParcelOutcome,
 };
 
-pub const ID: &str = "local";
+pub const ID: &str = crate::domain::carrier::LOCAL;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Local;

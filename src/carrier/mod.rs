@@ -177,7 +177,7 @@ pub trait Carrier: Send + Sync {
 }
 
 /// The carrier adapters konsign can build, by id.
-pub const KNOWN: [&str; 2] = [local::ID, postnord::ID];
+pub use crate::domain::carrier::KNOWN;
 
 /// The adapters of the configured carriers.
 #[derive(Clone, Default)]

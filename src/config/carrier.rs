@@ -50,7 +50,7 @@ pub struct CarrierConfig {
 impl Default for CarrierConfig {
     fn default() -> Self {
         Self {
-            default: crate::carrier::local::ID.into(),
+            default: crate::domain::carrier::LOCAL.into(),
             default_service: "17".into(),
             rules: Vec::new(),
             poll_ms: 500,
@@ -134,7 +134,7 @@ impl CarrierConfig {
     }
 
     pub(super) fn validate(&self) -> anyhow::Result<()> {
-        let known = crate::carrier::KNOWN;
+        let known = crate::domain::carrier::KNOWN;
         for c in self.carriers() {
             anyhow::ensure!(
                 known.contains(&c.as_str()),
@@ -142,7 +142,7 @@ impl CarrierConfig {
                 known.join(", ")
             );
             anyhow::ensure!(
-                c != crate::carrier::postnord::ID || self.postnord.is_some(),
+                c != crate::domain::carrier::POSTNORD || self.postnord.is_some(),
                 "invalid configuration: carrier: postnord is used but [carrier.postnord] is missing"
             );
         }

@@ -5,6 +5,11 @@
 
 use chrono::Duration;
 
+/// The carriers konsign has an adapter for, by id.
+pub const LOCAL: &str = "local";
+pub const POSTNORD: &str = "postnord";
+pub const KNOWN: [&str; 2] = [LOCAL, POSTNORD];
+
 /// Why a booking attempt failed, in the classes every carrier's errors fall into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {

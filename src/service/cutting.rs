@@ -1181,10 +1181,12 @@ async fn order_after_cut(tx: &mut WriteTx, job_id: &str) -> std::result::Result<
         return Ok(());
     }
     crate::store::orders::set_order_status(tx.conn(), j.order_id, OrderStatus::Picked).await?;
+    // The order's feed event, shaped as every other (`orders::order_event`).
     tx.event(
         "order.cut",
         &format!("order:{external_id}"),
-        &json!({ "order_id": j.order_id, "jobs": jobs.len(), "status": OrderStatus::Picked.as_str() }),
+        &json!({ "external_id": external_id, "order_id": j.order_id, "jobs": jobs.len(),
+                 "status": OrderStatus::Picked.as_str() }),
     )
     .await?;
     tracing::info!(order = %external_id, "all cutting jobs finished: on to packing");

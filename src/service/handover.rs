@@ -295,11 +295,13 @@ pub async fn close(ctx: &Ctx, actor: &Actor, cage_id: i64) -> Result<CageClosed>
             .filter(|p| p.order_id == order_id)
             .filter_map(|p| p.tracking_number.as_deref())
             .collect();
+        // What the ordering system follows: each parcel's carrier, service, tracking number and URL.
+        let shipments = crate::store::bookings::shipments_of_order(tx.conn(), order_id).await?;
         super::orders::event(
             &mut tx,
             "order.shipped",
             (o.id, &o.external_id, OrderStatus::Shipped),
-            json!({ "carrier": cage.carrier, "tracking_numbers": tracking, "cage": cage.code }),
+            json!({ "carrier": cage.carrier, "tracking_numbers": tracking, "cage": cage.code, "parcels": shipments }),
         )
         .await?;
         shipped.push(o.external_id);

@@ -16,7 +16,7 @@ use crate::domain::carrier::Failure;
 use crate::domain::tracking::TrackEvent;
 use std::time::Duration;
 
-pub const ID: &str = "postnord";
+pub const ID: &str = crate::domain::carrier::POSTNORD;
 
 /// The largest answer read from PostNord (labels for a full batch fit well inside).
 const MAX_ANSWER: usize = 16 * 1024 * 1024;

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 on_both_backends!(
+    the_adapter_reads_a_partial_answer_and_a_refused_key_from_the_double,
     a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers_the_order,
     no_sequence_of_failures_books_a_parcel_twice,
     after_an_outage_every_waiting_parcel_is_booked_once,
@@ -162,6 +163,21 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
         .post(&format!("/api/cages/{cage}/close"), json!({}))
         .await;
     assert_eq!(r.body["shipped"], json!(["W-1"]), "{:?}", r.body);
+    // Pulled: PostNord's track-and-trace says the parcel is on its way.
+    assert!(d.add_event(&sscc, "C10", "EN_ROUTE", "Forsendelsen er undervejs"));
+    let lead = p.app.user("lene", Role::Lead).await;
+    let pulled = lead.post("/api/tracking/pull", json!({})).await;
+    assert_eq!(pulled.status, StatusCode::OK, "{:?}", pulled.body);
+    assert!(
+        pulled.body.as_i64().unwrap() >= 2,
+        "the booked and the en-route events: {:?}",
+        pulled.body
+    );
+    let status = p.web.get("/api/orders/W-1/status").await.body;
+    assert_eq!(
+        status["parcels"][0]["tracking_status"], "in_transit",
+        "{status}"
+    );
     // Pushed events: refused unless signed, fresh and well formed; a good one delivers.
     let now = chrono::Utc::now();
     let item = format!("00{sscc}");
@@ -176,7 +192,7 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
             "C20",
             "DELIVERED",
             "Leveret",
-            now - chrono::Duration::minutes(5),
+            now,
         ),
     ];
     let body = konsign::carrier::double::tracking_body(&item, &events);
@@ -208,7 +224,6 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
     assert_eq!(again.body["duplicates"], 2);
     let status = p.web.get("/api/orders/W-1").await.body;
     assert_eq!(status["status"], "delivered", "{status}");
-    let lead = p.app.user("lene", Role::Lead).await;
     let log = lead.get("/api/carriers/pushes").await.body;
     let outcomes: Vec<&str> = log
         .as_array()
@@ -375,4 +390,71 @@ async fn a_rejected_booking_waits_for_a_lead_and_refused_credentials_raise_an_al
         "{bk}"
     );
     p.printer.stop();
+}
+
+/// The adapter alone against the double: a mixed answer books one parcel and rejects the
+/// other with PostNord's reason; a refused key is `unauthorized`; a stopped carrier is a
+/// connect error (transient); a parcel PostNord never booked is not found.
+async fn the_adapter_reads_a_partial_answer_and_a_refused_key_from_the_double(_b: Backend) {
+    use konsign::carrier::Carrier as _;
+    use konsign::domain::carrier::Failure;
+    let d = Double::start("127.0.0.1:0", KEY).await.unwrap();
+    let mut cfg = konsign::config::Config::default();
+    cfg.carrier.postnord = Some(konsign::config::PostNordConfig {
+        base_url: d.base_url(),
+        api_key: KEY.into(),
+        customer_number: "12345678".into(),
+        ..Default::default()
+    });
+    let pn = konsign::carrier::postnord::PostNord::new(
+        cfg.carrier.postnord.as_ref().unwrap(),
+        &cfg.carrier,
+        &cfg.packing,
+    )
+    .unwrap();
+    let plan = konsign::domain::sscc::SsccPlan::new(0, "5790002", None, None).unwrap();
+    let req = |n: u64| konsign::carrier::BookingRequest {
+        request_id: format!("t-{n}"),
+        sscc: plan.sscc(n).unwrap().as_str().to_string(),
+        service: "17".into(),
+        additional: vec![],
+        weight_g: 800,
+        length_mm: 250,
+        width_mm: 180,
+        height_mm: 100,
+        order_ref: format!("W-{n}"),
+        recipient_name: "Karen Jensen".into(),
+        address_lines: vec!["Søndergade 1".into()],
+        postcode: "8000".into(),
+        city: "Aarhus C".into(),
+        country: "DK".into(),
+        phone: Some("20304050".into()),
+        email: None,
+    };
+    d.script([Behaviour::Partial, Behaviour::Status(403)]);
+    let batch = [req(1), req(2)];
+    let out = pn.book(&batch).await.unwrap();
+    assert!(out[0].result.is_ok(), "{out:?}");
+    let e = out[1].result.as_ref().unwrap_err();
+    assert_eq!(e.class, Failure::Rejected);
+    assert!(e.message.contains("ADDRESS"), "{e}");
+    assert_eq!(d.bookings_of(&batch[0].sscc), 1);
+    assert_eq!(d.bookings_of(&batch[1].sscc), 0);
+    assert_requests_valid(&d);
+    let e = pn.book(&[req(3)]).await.unwrap_err();
+    assert_eq!(e.class, Failure::Unauthorized, "{e}");
+    assert!(e.message.contains("Invalid API Key"), "{e}");
+    // Found again by its SSCC (with its label); one PostNord never saw is not found.
+    let found = pn.find_booking(&batch[0].sscc).await.unwrap().unwrap();
+    assert_eq!(found.tracking_number, format!("00{}", batch[0].sscc));
+    assert!(found.label.unwrap().data.contains("^XA"));
+    assert_eq!(pn.find_booking(&batch[1].sscc).await.unwrap(), None);
+    assert_eq!(
+        pn.cancel(&batch[0].sscc).await.unwrap(),
+        konsign::carrier::Cancelled::NotSupported
+    );
+    drop(d);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let e = pn.book(&[req(4)]).await.unwrap_err();
+    assert!(matches!(e.class, Failure::Transient { .. }), "{e}");
 }

@@ -188,12 +188,7 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
             "Undervejs",
             now - chrono::Duration::hours(3),
         ),
-        konsign::carrier::double::push_event(
-            "C20",
-            "DELIVERED",
-            "Leveret",
-            now,
-        ),
+        konsign::carrier::double::push_event("C20", "DELIVERED", "Leveret", now),
     ];
     let body = konsign::carrier::double::tracking_body(&item, &events);
     assert_eq!(

@@ -102,6 +102,44 @@ async fn a_returned_parcel_goes_into_quarantine_owned_by_the_payer(b: Backend) {
         kinds.contains(&"order.returned") && kinds.contains(&"stock.returned"),
         "{kinds:?}"
     );
+    // The local carrier has no tracking: a lead enters W-2's delivery by hand.
+    let lead = p.app.user("lene", konsign::domain::auth::Role::Lead).await;
+    let bookings = lead.get("/api/bookings").await.body;
+    let b2 = bookings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["parcel_id"] == kept["id"])
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = lead
+        .post(
+            &format!("/api/bookings/{b2}/tracking"),
+            json!({ "status": "delivered", "text": "Kvittering fra chauffør" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["delivered"], json!(["W-2"]));
+    let r = lead
+        .post(
+            &format!("/api/bookings/{b2}/tracking"),
+            json!({ "status": "lost" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = p
+        .packer
+        .post(
+            &format!("/api/bookings/{b2}/tracking"),
+            json!({ "status": "delivered" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        p.web.get("/api/orders/W-2/status").await.body["status"],
+        "delivered"
+    );
     let bad = p
         .packer
         .post("/api/returns", json!({ "scan_id": "r3", "data": "hello" }))

@@ -112,6 +112,78 @@ pub async fn ingest(
     Ok(out)
 }
 
+/// A tracking event entered by hand (the `local` carrier, or a carrier's phone call).
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualEvent {
+    /// booked, in_transit, out_for_delivery, delivered, failed_attempt, returned or exception.
+    pub status: String,
+    /// What happened, in the carrier's or the lead's words.
+    pub text: Option<String>,
+}
+
+/// Enters a tracking event for a booked parcel by hand (audit-logged); kept like any other.
+pub async fn manual(
+    ctx: &Ctx,
+    actor: &Actor,
+    booking_id: i64,
+    m: &ManualEvent,
+) -> Result<Ingested> {
+    let status = Tracking::from_db(m.status.trim()).ok_or_else(|| {
+        Error::invalid(
+            "status",
+            "must be booked, in_transit, out_for_delivery, delivered, failed_attempt, returned or exception",
+        )
+    })?;
+    let text = m.text.clone().unwrap_or_default();
+    if text.chars().count() > 300 || crate::domain::order::looks_like_cpr(&text) {
+        return Err(Error::invalid(
+            "text",
+            "at most 300 characters, and no CPR number",
+        ));
+    }
+    let b = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        crate::store::bookings::booking(&mut conn, booking_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("booking {booking_id}")))?
+    };
+    let Some(tracking) = b.tracking_number.clone().filter(|_| b.state == "booked") else {
+        return Err(Error::conflict(
+            "not_booked",
+            format!("booking {booking_id} is {}", b.state),
+        ));
+    };
+    let event = TrackEvent {
+        item_id: tracking,
+        code: format!("manual-{}", status.as_str()),
+        raw_status: status.as_str().to_uppercase(),
+        text: if text.is_empty() {
+            status.danish().to_string()
+        } else {
+            text
+        },
+        location: None,
+        at: chrono::Utc::now(),
+        status,
+    };
+    let r = ingest(ctx, &b.carrier, std::slice::from_ref(&event), "manual").await?;
+    let mut tx = ctx.db.begin_write().await?;
+    crate::store::audit::append(
+        tx.conn(),
+        crate::store::audit::NewAudit {
+            actor: &actor.name,
+            action: "tracking.manual",
+            subject: &format!("booking:{booking_id}"),
+            purpose: None,
+            detail: json!({ "status": status.as_str(), "text": event.text }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
 /// A pushed message's headers.
 pub struct Pushed<'a> {
     pub timestamp: Option<&'a str>,

@@ -124,3 +124,19 @@ pub async fn resend(
         crate::service::bookings::resolve(&s.ctx, &p.actor, id, &r).await?,
     ))
 }
+
+/// Enter a tracking event by hand for a booked parcel (the `local` carrier, or what a carrier
+/// said on the phone). Audit-logged; a delivered parcel can deliver its order.
+#[utoipa::path(post, path = "/api/bookings/{id}/tracking", tag = "carriers", params(("id" = i64, Path)),
+    request_body = crate::service::tracking::ManualEvent,
+    responses((status = 200, body = Ingested), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn manual(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(m): Json<crate::service::tracking::ManualEvent>,
+) -> ApiResult<Json<Ingested>> {
+    let p = caller.require(allow::LEAD)?;
+    Ok(Json(svc::manual(&s.ctx, &p.actor, id, &m).await?))
+}

@@ -114,6 +114,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(carriers::exceptions))
         .routes(routes!(carriers::ack))
         .routes(routes!(carriers::resend))
+        .routes(routes!(carriers::manual))
         .merge(imports())
 }
 

@@ -134,6 +134,29 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
     let zpl = carrier_label.expect("PostNord's label was not printed");
     let bk = booking(&p.packer, id, "booked").await;
     assert!(bk["label_job"].is_string(), "{bk}");
+    // The carrier's label again, on request (audit-logged like any reprint).
+    let r = p
+        .packer
+        .post(
+            &format!("/api/parcels/{id}/reprint"),
+            json!({ "document": "carrier_label" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let mut n = 0;
+    for _ in 0..200 {
+        n = p
+            .printer
+            .printed()
+            .iter()
+            .filter(|z| z.contains("^FDService "))
+            .count();
+        if n == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(n, 2, "the carrier's label printed again");
     if let Some(node_modules) = common::decode::tools() {
         let dir = tempfile::tempdir().unwrap();
         let png = common::decode::to_png(&node_modules, &zpl, 100.0, 150.0, dir.path(), "postnord");

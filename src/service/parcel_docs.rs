@@ -17,12 +17,15 @@ use serde_json::json;
 pub enum Document {
     Label,
     Slip,
+    /// The label the carrier returned with the booking (PostNord's).
+    CarrierLabel,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReprintRequest {
-    /// `label` (the shipping label) or `slip` (the packing slip, on a document printer).
+    /// `label` (the shipping label), `slip` (the packing slip, on a document printer) or
+    /// `carrier_label` (the carrier's own label, when it returned one).
     pub document: Document,
     /// Another printer than the station's.
     pub printer: Option<String>,
@@ -230,9 +233,15 @@ pub async fn reprint(ctx: &Ctx, actor: &Actor, id: i64, r: &ReprintRequest) -> R
             ),
         ));
     }
+    let booking = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        crate::store::bookings::of_parcel(&mut conn, id).await?
+    };
+    let carrier_job = booking.as_ref().and_then(|b| b.label_job.clone());
     let (job, what) = match r.document {
         Document::Label => (&p.label_job, "shipping label"),
         Document::Slip => (&p.slip_job, "packing slip"),
+        Document::CarrierLabel => (&carrier_job, "carrier label"),
     };
     let Some(job) = job else {
         return Err(Error::conflict(
@@ -255,9 +264,13 @@ pub async fn reprint(ctx: &Ctx, actor: &Actor, id: i64, r: &ReprintRequest) -> R
         },
     )
     .await?;
-    match r.document {
-        Document::Label => pdb::set_jobs(tx.conn(), id, Some(&j.id), None).await?,
-        Document::Slip => pdb::set_jobs(tx.conn(), id, None, Some(&j.id)).await?,
+    match (r.document, &booking) {
+        (Document::Label, _) => pdb::set_jobs(tx.conn(), id, Some(&j.id), None).await?,
+        (Document::Slip, _) => pdb::set_jobs(tx.conn(), id, None, Some(&j.id)).await?,
+        (Document::CarrierLabel, Some(b)) => {
+            crate::store::bookings::set_label_job(tx.conn(), b.id, &j.id).await?
+        }
+        (Document::CarrierLabel, None) => {}
     }
     tx.commit().await?;
     view(ctx, id).await

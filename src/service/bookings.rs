@@ -358,9 +358,19 @@ async fn round(
             pause = Some(p);
         }
     }
+    // One alarm for the round, however many bookings the refusal touched.
+    if let Some((after, message)) = &pause {
+        tx.event(
+            "carrier.alarm",
+            &format!("carrier:{}", carrier.id()),
+            &json!({ "carrier": carrier.id(), "message": message, "paused_seconds": after.num_seconds() }),
+        )
+        .await?;
+        tracing::error!(carrier = carrier.id(), error = %message, "the carrier refused our credentials: booking paused");
+    }
     tx.commit().await?;
-    if let Some(p) = pause {
-        breaker.hold(chrono::Utc::now(), p);
+    if let Some((after, _)) = pause {
+        breaker.hold(chrono::Utc::now(), after);
     }
     Ok(claimed.len())
 }
@@ -379,8 +389,8 @@ fn note_failure(breaker: &mut Breaker, e: &CarrierError, carrier: &str) {
     }
 }
 
-/// Stores one booking's outcome and attempt; `Some(pause)` when the carrier refused our
-/// credentials.
+/// Stores one booking's outcome and attempt; `Some((pause, message))` when the carrier refused
+/// our credentials.
 async fn store_outcome(
     tx: &mut WriteTx,
     timing: rules::Timing,
@@ -388,7 +398,7 @@ async fn store_outcome(
     r: std::result::Result<Booked, CarrierError>,
     ms: i64,
     looked_up: bool,
-) -> Result<Option<chrono::Duration>> {
+) -> Result<Option<(chrono::Duration, String)>> {
     let b = &c.b;
     let request_id = &c.req.request_id;
     match r {
@@ -452,14 +462,7 @@ async fn store_outcome(
                 Next::PauseCarrier { after } => {
                     let at = crate::domain::time::to_db(chrono::Utc::now() + after);
                     db::retry_later(tx.conn(), b.id, &at, b.look_up_first, &e.to_string()).await?;
-                    tx.event(
-                        "carrier.alarm",
-                        &format!("carrier:{}", b.carrier),
-                        &json!({ "carrier": b.carrier, "message": e.message, "paused_minutes": after.num_minutes() }),
-                    )
-                    .await?;
-                    tracing::error!(carrier = %b.carrier, error = %e, "the carrier refused our credentials: booking paused");
-                    Ok(Some(after))
+                    Ok(Some((after, e.message)))
                 }
             }
         }

@@ -302,6 +302,18 @@ async fn no_sequence_of_failures_books_a_parcel_twice(b: Backend) {
         "every attempt is stored"
     );
     assert!(d.lookups() >= 2, "looked up before sending again");
+    use sqlx::Row;
+    for r in sqlx::query("select detail from booking_attempts")
+        .fetch_all(p.app.ctx.db.pool())
+        .await
+        .unwrap()
+    {
+        let detail: String = r.get("detail");
+        assert!(
+            !detail.contains(KEY),
+            "the API key is in an attempt's detail: {detail}"
+        );
+    }
     assert_requests_valid(&d);
     p.printer.stop();
 }
@@ -475,4 +487,8 @@ async fn the_adapter_reads_a_partial_answer_and_a_refused_key_from_the_double(_b
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let e = pn.book(&[req(4)]).await.unwrap_err();
     assert!(matches!(e.class, Failure::Transient { .. }), "{e}");
+    assert!(
+        !e.message.contains(KEY),
+        "the API key leaked into a message: {e}"
+    );
 }

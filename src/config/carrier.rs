@@ -78,9 +78,12 @@ pub struct PostNordConfig {
     /// acceptance test), or the test double.
     pub base_url: String,
     /// The API key (32 characters); set it from the environment,
-    /// `KONSIGN_CARRIER__POSTNORD__API_KEY`.
+    /// `KONSIGN_CARRIER__POSTNORD__API_KEY`. (Given as a number by the environment, its digits
+    /// are taken; so for the customer number and the postcode.)
+    #[serde(deserialize_with = "super::packing::digits")]
     pub api_key: String,
     /// The warehouse's PostNord customer number (the consignor's party id).
+    #[serde(deserialize_with = "super::packing::digits")]
     pub customer_number: String,
     /// The id PostNord assigned this integration, if any.
     pub application_id: Option<i64>,
@@ -88,6 +91,7 @@ pub struct PostNordConfig {
     pub test_indicator: bool,
     /// The consignor's address (the sender's name is `packing.sender_name`).
     pub sender_street: String,
+    #[serde(deserialize_with = "super::packing::digits")]
     pub sender_postcode: String,
     pub sender_city: String,
     /// Print PostNord's own label when the booking lands (`false`: the warehouse's GS1 label

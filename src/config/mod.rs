@@ -414,6 +414,14 @@ impl Config {
         if c.mqtt.password.is_some() {
             c.mqtt.password = Some("***".into());
         }
+        if let Some(p) = c.carrier.postnord.as_mut() {
+            if !p.api_key.is_empty() {
+                p.api_key = "***".into();
+            }
+        }
+        for v in c.carrier.push_secrets.values_mut() {
+            *v = "***".into();
+        }
         toml::to_string_pretty(&c).context("cannot print the configuration")
     }
 }
@@ -436,6 +444,23 @@ pub fn mask_url(url: &str) -> String {
 #[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 mod tests {
     use super::*;
+
+    #[test]
+    fn carrier_keys_and_push_secrets_are_masked() {
+        let mut c = Config::default();
+        c.carrier.postnord = Some(PostNordConfig {
+            api_key: "0123456789abcdef0123456789abcdef".into(),
+            ..Default::default()
+        });
+        c.carrier
+            .push_secrets
+            .insert("postnord".into(), "a-long-shared-secret".into());
+        let t = c.to_masked_toml().unwrap();
+        assert!(
+            !t.contains("0123456789abcdef") && !t.contains("a-long-shared-secret"),
+            "{t}"
+        );
+    }
 
     #[test]
     fn passwords_in_urls_are_masked() {

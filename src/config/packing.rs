@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// A string of digits, also when the source wrote it as a number (figment reads an environment
 /// variable of digits as one). A leading zero is lost that way: quote such a prefix.
-fn digits<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(super) fn digits<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Digits {

@@ -110,7 +110,7 @@ impl PostNord {
                 Err(e) => {
                     return Err(CarrierError::new(
                         Failure::Ambiguous,
-                        format!("answer broke off: {e}"),
+                        format!("answer broke off: {}", e.without_url()),
                     ))
                 }
             }
@@ -130,6 +130,8 @@ impl PostNord {
 /// A request that failed in flight: before it was sent (connect) nothing happened; after, it
 /// may have.
 fn sent_error(e: reqwest::Error) -> CarrierError {
+    // The URL carries the API key: never into a message, a log or the database.
+    let e = e.without_url();
     if e.is_connect() {
         CarrierError::new(
             Failure::Transient { retry_after: None },

@@ -5,6 +5,7 @@
 //! PostNord has no end-of-day call: the booking was the pre-advice. What is sent and how
 //! answers are read is in `wire`; this file only does the HTTP.
 
+pub mod track;
 pub mod wire;
 
 use super::{
@@ -270,12 +271,12 @@ impl Carrier for PostNord {
             if !(200..300).contains(&status) {
                 return Err(wire::failure(status, retry_after, &answer));
             }
-            wire::tracking_answer(&answer)
+            track::tracking_answer(&answer)
         })
     }
 
     fn parse_push(&self, body: &[u8]) -> Result<Vec<TrackEvent>, CarrierError> {
-        wire::tracking_answer(body)
+        track::tracking_answer(body)
     }
 
     fn tracking_url(&self, tracking_number: &str) -> Option<String> {

@@ -168,7 +168,7 @@ async fn floor(cfg: &Config) -> anyhow::Result<f64> {
         let r = konsign::carrier::BookingRequest {
             request_id: format!("floor-{i}"),
             sscc: konsign::domain::sscc::SsccPlan::new(9, "5790002", None, None)?
-                .sscc(i)
+                .sscc(i + 1)
                 .expect("in range")
                 .as_str()
                 .to_string(),

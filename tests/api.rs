@@ -34,12 +34,21 @@ async fn health_readiness_metrics_and_openapi_answer(b: Backend) {
     let doc = c.get("/api/openapi.json").await;
     assert_eq!(doc.status, StatusCode::OK);
     assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    // Cut jobs and print jobs are two schemas, not one name for both.
+    let schemas = &doc.body["components"]["schemas"];
+    assert!(schemas["CutJobRow"].is_object() && schemas["PrintJobRow"].is_object());
+    assert!(schemas["JobRow"].is_null(), "one name for two shapes");
+    assert!(schemas["CutJobRow"]["properties"]["station_id"].is_object());
+    assert!(schemas["PrintJobRow"]["properties"]["printer_id"].is_object());
     for path in [
         "/api/stock/receive",
         "/api/stock/move",
         "/api/owners/{owner}/statement",
         "/api/audit",
         "/api/import/products",
+        "/api/carriers/{carrier}/events",
+        "/api/returns",
+        "/api/bookings/{id}/resend",
     ] {
         assert!(
             doc.body["paths"][path].is_object(),

@@ -156,6 +156,7 @@ pub async fn take_event_seq(
 
 /// A cutting job.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = CutJobRow)]
 pub struct JobRow {
     pub seq: i64,
     pub id: String,

@@ -152,6 +152,7 @@ pub async fn release_all(pool: &AnyPool, owner: &str) -> Result<(), sqlx::Error>
 /// A print job as the API shows it (the label itself is not in it: it holds a name and an
 /// address, and is read through its own audited call).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = PrintJobRow)]
 pub struct JobRow {
     pub seq: i64,
     pub id: String,

@@ -129,6 +129,7 @@ pub fn spawn_worker(ctx: Ctx) -> tokio::task::JoinHandle<()> {
         let cfg = &ctx.config.carrier;
         let poll = Duration::from_millis(cfg.poll_ms);
         let mut breakers: HashMap<String, Breaker> = HashMap::new();
+        let mut label_held: HashMap<i64, Instant> = HashMap::new();
         loop {
             for id in cfg.carriers() {
                 let Some(carrier) = ctx.carriers.get(&id) else {
@@ -157,7 +158,7 @@ pub fn spawn_worker(ctx: Ctx) -> tokio::task::JoinHandle<()> {
                     }
                 }
             }
-            if let Err(e) = print_landed_labels(&ctx).await {
+            if let Err(e) = print_landed_labels(&ctx, &mut label_held).await {
                 tracing::warn!(error = %e, "cannot print carrier labels");
             }
             tokio::time::sleep(poll).await;
@@ -165,15 +166,27 @@ pub fn spawn_worker(ctx: Ctx) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Prints the carrier labels of bookings that landed and have none printed yet.
-async fn print_landed_labels(ctx: &Ctx) -> Result<()> {
+/// How long a carrier label that could not be queued (no label printer at the station, say) is
+/// left before the next try: a person has to act, and the log should not fill meanwhile.
+const LABEL_RETRY: Duration = Duration::from_secs(60);
+
+/// Prints the carrier labels of bookings that landed and have none printed yet; one that could
+/// not be queued waits `LABEL_RETRY` in `held` before it is tried again.
+async fn print_landed_labels(ctx: &Ctx, held: &mut HashMap<i64, Instant>) -> Result<()> {
     let ids = {
         let mut conn = ctx.db.pool().acquire().await?;
         db::labels_to_print(&mut conn, 50).await?
     };
-    for id in ids {
+    let now = Instant::now();
+    held.retain(|id, until| *until > now && ids.contains(id));
+    let due: Vec<i64> = ids
+        .into_iter()
+        .filter(|id| !held.contains_key(id))
+        .collect();
+    for id in due {
         if let Err(e) = super::parcel_docs::print_carrier_label(ctx, id).await {
-            tracing::warn!(booking = id, error = %e, "cannot print the carrier's label");
+            tracing::warn!(booking = id, error = %e, "cannot print the carrier's label: trying again in a minute");
+            held.insert(id, now + LABEL_RETRY);
         }
     }
     Ok(())

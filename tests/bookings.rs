@@ -9,35 +9,13 @@ use common::packing::*;
 use common::Backend;
 use konsign::domain::auth::Role;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 on_both_backends!(
     a_closed_parcel_is_booked_once_with_the_local_carrier,
     a_booking_left_by_a_stop_is_made_after_the_restart,
 );
-
-/// Waits until the parcel's booking is in `state`, and returns it.
-async fn booking(c: &common::Client, parcel: i64, state: &str) -> Value {
-    for _ in 0..200 {
-        let list = c.get("/api/bookings").await.body;
-        if let Some(b) = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|b| b["parcel_id"] == parcel)
-        {
-            if b["state"] == state {
-                return b.clone();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!(
-        "the booking of parcel {parcel} never became {state}: {}",
-        c.get("/api/bookings").await.body
-    );
-}
 
 async fn a_closed_parcel_is_booked_once_with_the_local_carrier(b: Backend) {
     let Some((p, _dir)) = setup(b).await else {

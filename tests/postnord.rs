@@ -24,28 +24,6 @@ on_both_backends!(
     a_rejected_booking_waits_for_a_lead_and_refused_credentials_raise_an_alarm,
 );
 
-/// Waits until the parcel's booking is in `state`, and returns it.
-async fn booking(c: &common::Client, parcel: i64, state: &str) -> Value {
-    for _ in 0..400 {
-        let list = c.get("/api/bookings").await.body;
-        if let Some(b) = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|b| b["parcel_id"] == parcel)
-        {
-            if b["state"] == state {
-                return b.clone();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!(
-        "the booking of parcel {parcel} never became {state}: {}",
-        c.get("/api/bookings").await.body
-    );
-}
-
 async fn attempts(p: &Packing, parcel: i64) -> Vec<String> {
     use sqlx::Row;
     sqlx::query("select a.outcome from booking_attempts a join bookings b on b.id = a.booking_id where b.parcel_id = $1 order by a.id")

@@ -196,6 +196,25 @@ pub struct BookedWith<'a> {
     pub label: Option<(&'a str, &'a str)>,
 }
 
+/// The booking's parcel shows its booking state `to` (only from `from`, when given).
+async fn parcel_follows(
+    conn: &mut AnyConnection,
+    booking_id: i64,
+    to: &str,
+    from: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update parcels set booking_state = $2 where id = (select parcel_id from bookings where id = $1)
+           and ($3 is null or booking_state = $3)",
+    )
+    .bind(booking_id)
+    .bind(to)
+    .bind(from)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The booking is made: it and its parcel say so (only from `pending`).
 pub async fn booked(
     conn: &mut AnyConnection,
@@ -221,13 +240,7 @@ pub async fn booked(
     .rows_affected()
         == 1;
     if done {
-        sqlx::query(
-            "update parcels set booking_state = 'booked' where id = (select parcel_id from bookings where id = $1)
-               and booking_state = 'waiting'",
-        )
-        .bind(id)
-        .execute(conn)
-        .await?;
+        parcel_follows(conn, id, "booked", Some("waiting")).await?;
     }
     Ok(done)
 }
@@ -299,13 +312,7 @@ pub async fn requeue(
     .rows_affected()
         == 1;
     if done {
-        sqlx::query(
-            "update parcels set booking_state = 'waiting' where id = (select parcel_id from bookings where id = $1)
-               and booking_state = 'rejected'",
-        )
-        .bind(id)
-        .execute(conn)
-        .await?;
+        parcel_follows(conn, id, "waiting", Some("rejected")).await?;
     }
     Ok(done)
 }
@@ -370,12 +377,7 @@ pub async fn rejected(conn: &mut AnyConnection, id: i64, error: &str) -> Result<
     .rows_affected()
         == 1;
     if done {
-        sqlx::query(
-            "update parcels set booking_state = 'rejected' where id = (select parcel_id from bookings where id = $1)",
-        )
-        .bind(id)
-        .execute(conn)
-        .await?;
+        parcel_follows(conn, id, "rejected", None).await?;
     }
     Ok(())
 }

@@ -334,3 +334,25 @@ pub async fn push_signed(p: &Packing, body: &Value, ts: i64, secret: &str) -> su
     )
     .await
 }
+
+/// Waits until the parcel's booking is in `state`, and returns it.
+pub async fn booking(c: &Client, parcel: i64, state: &str) -> Value {
+    for _ in 0..400 {
+        let list = c.get("/api/bookings").await.body;
+        if let Some(b) = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["parcel_id"] == parcel)
+        {
+            if b["state"] == state {
+                return b.clone();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "the booking of parcel {parcel} never became {state}: {}",
+        c.get("/api/bookings").await.body
+    );
+}

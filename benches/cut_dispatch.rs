@@ -250,6 +250,7 @@ async fn run() {
                 cmd_id: None,
                 result: wire::AckResult::Accepted,
                 job_state: None,
+                done: None,
                 reason: None,
             };
             st.publish(

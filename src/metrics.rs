@@ -78,6 +78,11 @@ pub struct Metrics {
     pub print_jobs: Family<OutcomeLabel, Counter>,
     /// Messages from cutting stations, by outcome (ok, refused).
     pub mqtt_messages: Family<OutcomeLabel, Counter>,
+    /// Messages konsign sent to cutting stations, by kind: job, job_again (no answer yet),
+    /// catch_up (events were lost: asked again), cancel, cancel_again, command.
+    pub mqtt_sent: Family<OutcomeLabel, Counter>,
+    /// Events from cutting stations found lost (konsign asked about the jobs instead).
+    pub mqtt_lost_events: Counter,
 }
 
 impl Default for Metrics {
@@ -189,7 +194,21 @@ impl Metrics {
             "Messages from cutting stations handled, by outcome (ok, refused)",
             mqtt_messages.clone(),
         );
+        let mqtt_sent = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "mqtt_sent",
+            "Messages sent to cutting stations, by kind (job, job_again, catch_up, cancel, cancel_again, command)",
+            mqtt_sent.clone(),
+        );
+        let mqtt_lost_events = Counter::default();
+        registry.register(
+            "mqtt_lost_events",
+            "Events from cutting stations found lost (konsign asked about the jobs instead)",
+            mqtt_lost_events.clone(),
+        );
         Self {
+            mqtt_sent,
+            mqtt_lost_events,
             mqtt_messages,
             printer_state,
             print_queue_depth,

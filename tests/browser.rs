@@ -325,6 +325,7 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
                         cmd_id: None,
                         result: wire::AckResult::Accepted,
                         job_state: None,
+                        done: None,
                         reason: None,
                     };
                     stc.publish(t(Topic::Ack), QoS::AtLeastOnce, false, wire::encode(&ack))

@@ -675,6 +675,7 @@ async fn cut_then_pack(broker: Broker, backend: common::Backend) {
         cmd_id: None,
         result: wire::AckResult::Accepted,
         job_state: None,
+        done: None,
         reason: None,
     };
     st.publish(
@@ -918,6 +919,7 @@ async fn answer(
         cmd_id: None,
         result,
         job_state: None,
+        done: None,
         reason,
     };
     st.publish(
@@ -1104,6 +1106,7 @@ async fn two_instances_on_one_database_never_dispatch_a_job_twice() {
                     wire::AckResult::Accepted
                 },
                 job_state: dup.then_some(wire::JobState::Finished),
+                done: None,
                 reason: None,
             };
             let t = |x| wire::topic(&station_site, "cut-1", x);

@@ -317,13 +317,19 @@ impl Bridge {
                 return Ok(());
             }
         };
+        let known = self
+            .store
+            .d
+            .jobs
+            .get(&job.job_id)
+            .map(|m| (m.state, m.done));
         let (result, job_state, reason) = match self.store.d.jobs.get(&job.job_id) {
             Some(m) if m.revision == job.revision && m.hash == job.content_hash => {
                 (wire::AckResult::Duplicate, Some(m.state), None)
             }
             Some(m) if m.revision == job.revision => (
                 wire::AckResult::Rejected,
-                None,
+                Some(m.state),
                 Some((
                     wire::RejectCode::Conflict,
                     "another job under this id and revision".to_string(),
@@ -333,7 +339,7 @@ impl Bridge {
             // one that is on the machine must be cancelled first.
             Some(m) if m.state == wire::JobState::Running && job.revision > m.revision => (
                 wire::AckResult::Rejected,
-                None,
+                Some(m.state),
                 Some((
                     wire::RejectCode::AlreadyRunning,
                     "the earlier revision has started".to_string(),
@@ -401,6 +407,7 @@ impl Bridge {
             cmd_id: None,
             result,
             job_state,
+            done: job_state.and(known.map(|k| k.1)),
             reason: reason.map(|(code, message)| wire::Reason { code, message }),
         };
         self.publish_now(Topic::Ack, false, wire::encode(&ack))
@@ -420,34 +427,51 @@ impl Bridge {
             }
         };
         let mut reason = None;
-        match cmd.command {
-            wire::Command::StateRequest => {}
-            wire::Command::ClearFault => self.command(Verb::Clear, &[]),
-            wire::Command::Cancel => {
-                let id = cmd.job_id.clone().unwrap_or_default();
-                let state = self.store.d.jobs.get(&id).map(|m| m.state);
-                match state {
-                    Some(wire::JobState::Queued) | Some(wire::JobState::Running) => {
-                        if self.store.d.current.as_deref() == Some(id.as_str()) {
-                            self.command(Verb::Cancel, &[&id]);
-                            self.store.d.current = None;
-                        }
-                        self.store.d.queue.retain(|q| *q != id);
-                        if let Some(m) = self.store.d.jobs.get_mut(&id) {
-                            m.state = wire::JobState::Cancelled;
-                        }
-                        self.store.save()?;
-                        self.event(&id, wire::EventKind::Cancelled, None)?;
-                        self.next_job()?;
-                    }
-                    Some(_) => {}
-                    None => {
+        let mut about: Option<(wire::JobState, u32)> = None;
+        // A command about a job: the job must be here, in the revision the command names.
+        let id = cmd.job_id.clone().unwrap_or_default();
+        if matches!(cmd.command, wire::Command::Cancel | wire::Command::Start) {
+            match self.store.d.jobs.get(&id) {
+                None => {
+                    reason = Some(wire::Reason {
+                        code: wire::RejectCode::UnknownJob,
+                        message: format!("no job {id} here"),
+                    })
+                }
+                Some(m) => {
+                    about = Some((m.state, m.done));
+                    if cmd.revision.is_some_and(|r| r != m.revision) {
                         reason = Some(wire::Reason {
-                            code: wire::RejectCode::UnknownJob,
-                            message: format!("no job {id} here"),
-                        })
+                            code: wire::RejectCode::Conflict,
+                            message: format!("this station holds revision {} of {id}", m.revision),
+                        });
+                    } else if !matches!(m.state, wire::JobState::Queued | wire::JobState::Running) {
+                        reason = Some(wire::Reason {
+                            code: wire::RejectCode::AlreadyFinished,
+                            message: format!("job {id} has ended here"),
+                        });
                     }
                 }
+            }
+        }
+        match cmd.command {
+            _ if reason.is_some() => {}
+            wire::Command::StateRequest => {}
+            wire::Command::ClearFault => self.command(Verb::Clear, &[]),
+            // A job on the machine is stopped (the plates cut so far are reported in the
+            // `cancelled` event's `done`); a waiting one is dropped.
+            wire::Command::Cancel => {
+                if self.store.d.current.as_deref() == Some(id.as_str()) {
+                    self.command(Verb::Cancel, &[&id]);
+                    self.store.d.current = None;
+                }
+                self.store.d.queue.retain(|q| *q != id);
+                if let Some(m) = self.store.d.jobs.get_mut(&id) {
+                    m.state = wire::JobState::Cancelled;
+                }
+                self.store.save()?;
+                self.event(&id, wire::EventKind::Cancelled, None)?;
+                self.next_job()?;
             }
             // The machine cannot pause mid-cut: pausing the station means the job on the
             // machine finishes and no next one is loaded until `resume`.
@@ -463,19 +487,11 @@ impl Bridge {
             // The operator wants this job now: it goes on the machine next (jobs start by
             // themselves once loaded; the one on the machine is not interrupted).
             wire::Command::Start => {
-                let id = cmd.job_id.clone().unwrap_or_default();
-                if self.store.d.current.as_deref() == Some(id.as_str()) {
-                    // On the machine already.
-                } else if self.store.d.queue.contains(&id) {
+                if self.store.d.queue.contains(&id) {
                     self.store.d.queue.retain(|q| *q != id);
-                    self.store.d.queue.push_front(id);
+                    self.store.d.queue.push_front(id.clone());
                     self.store.save()?;
                     self.next_job()?;
-                } else {
-                    reason = Some(wire::Reason {
-                        code: wire::RejectCode::UnknownJob,
-                        message: format!("no job {id} waiting here"),
-                    });
                 }
             }
         }
@@ -490,7 +506,8 @@ impl Bridge {
             } else {
                 wire::AckResult::Accepted
             },
-            job_state: None,
+            job_state: about.map(|a| a.0),
+            done: about.map(|a| a.1),
             reason,
         };
         self.publish_now(Topic::Ack, false, wire::encode(&ack))
@@ -632,6 +649,36 @@ impl Bridge {
     }
 }
 
+type Serial = (
+    tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio_serial::SerialStream>>>,
+    tokio::io::WriteHalf<tokio_serial::SerialStream>,
+);
+
+fn open_serial(cfg: &Config) -> std::io::Result<Serial> {
+    let port =
+        tokio_serial::SerialStream::open(&tokio_serial::new(cfg.serial.to_string_lossy(), 115_200))
+            .map_err(io)?;
+    let (read, write) = tokio::io::split(port);
+    Ok((BufReader::new(read).lines(), write))
+}
+
+/// The next line from the machine; never ready while the port is gone.
+async fn next_line(serial: &mut Option<Serial>) -> std::io::Result<Option<String>> {
+    match serial.as_mut() {
+        Some((lines, _)) => lines.next_line().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn lose_serial(serial: &mut Option<Serial>, lost_at: &mut Option<Instant>, why: &str) {
+    if serial.take().is_some() {
+        *lost_at = Some(Instant::now());
+        tracing_free_log(&format!(
+            "lost the machine's serial port ({why}); jobs and events are kept, opening it again every second"
+        ));
+    }
+}
+
 fn tracing_free_log(msg: &str) {
     eprintln!("konsign-bridge: {msg}");
 }
@@ -639,11 +686,12 @@ fn tracing_free_log(msg: &str) {
 /// Runs the bridge until `stop` turns true.
 pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> std::io::Result<()> {
     let store = Store::open(&cfg.state_dir)?;
-    let port =
-        tokio_serial::SerialStream::open(&tokio_serial::new(cfg.serial.to_string_lossy(), 115_200))
-            .map_err(io)?;
-    let (read, mut write) = tokio::io::split(port);
-    let mut lines = BufReader::new(read).lines();
+    // The machine's port: open at start (a wrong path is an error at once); lost later (a USB
+    // cable pulled, the machine switched off), the bridge keeps its MQTT side and opens the port
+    // again every second until it is back.
+    let mut serial = Some(open_serial(&cfg)?);
+    let mut serial_lost_at: Option<Instant> = None;
+    let mut next_open = Instant::now();
     let boot_id = format!(
         "b-{:08x}",
         std::process::id() ^ (Instant::now().elapsed().subsec_nanos())
@@ -745,28 +793,59 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
                     tokio::time::sleep(Duration::from_millis(300)).await;
                 }
             },
-            line = lines.next_line() => match line {
+            line = next_line(&mut serial) => match line {
                 Ok(Some(l)) => {
-                    b.on_line(&l, &mut write).await?;
+                    if let Some((_, write)) = serial.as_mut() {
+                        if let Err(e) = b.on_line(&l, write).await {
+                            lose_serial(&mut serial, &mut serial_lost_at, &e.to_string());
+                        }
+                    }
                     b.flush_outbox().await;
                 }
-                Ok(None) => return Err(io("the serial port closed")),
-                Err(e) => return Err(e),
+                Ok(None) => lose_serial(&mut serial, &mut serial_lost_at, "the port closed"),
+                Err(e) => lose_serial(&mut serial, &mut serial_lost_at, &e.to_string()),
             },
             _ = tick.tick() => {
-                // One command at a time on the serial line; retransmitted until answered.
-                let resend = matches!(&b.pending, Some((_, at, _)) if at.elapsed() > Duration::from_millis(500));
-                if resend {
-                    if let Some((f, at, tries)) = b.pending.as_mut() {
-                        *tries += 1;
-                        *at = Instant::now();
-                        write.write_all(f.encode().as_bytes()).await?;
+                if serial.is_none() && Instant::now() >= next_open {
+                    next_open = Instant::now() + Duration::from_secs(1);
+                    match open_serial(&b.cfg) {
+                        Ok(p) => {
+                            let away = serial_lost_at.take().map(|t| t.elapsed().as_secs()).unwrap_or(0);
+                            tracing_free_log(&format!("serial port {} is back after {away} s; asking the machine what it has", b.cfg.serial.display()));
+                            serial = Some(p);
+                            // The machine may have finished or lost the job meanwhile: ask it, as
+                            // after a restart, and send the command in flight again.
+                            if b.store.d.current.is_some() {
+                                b.recovering = Some(Instant::now());
+                                b.command(Verb::Status, &[]);
+                            }
+                            if let Some((_, at, _)) = b.pending.as_mut() {
+                                *at = Instant::now() - Duration::from_secs(1);
+                            }
+                        }
+                        Err(e) => tracing_free_log(&format!("serial port {} still unavailable: {e}", b.cfg.serial.display())),
                     }
                 }
-                if b.pending.is_none() {
-                    if let Some(f) = b.commands.pop_front() {
-                        write.write_all(f.encode().as_bytes()).await?;
-                        b.pending = Some((f, Instant::now(), 0));
+                // One command at a time on the serial line; retransmitted until answered.
+                let resend = matches!(&b.pending, Some((_, at, _)) if at.elapsed() > Duration::from_millis(500));
+                if let Some((_, write)) = serial.as_mut() {
+                    let mut failed = None;
+                    if resend {
+                        if let Some((f, at, tries)) = b.pending.as_mut() {
+                            *tries += 1;
+                            *at = Instant::now();
+                            failed = write.write_all(f.encode().as_bytes()).await.err();
+                        }
+                    }
+                    if b.pending.is_none() && failed.is_none() {
+                        if let Some(f) = b.commands.pop_front() {
+                            failed = write.write_all(f.encode().as_bytes()).await.err();
+                            // Sent or not, it is pending: retransmitted until the machine answers.
+                            b.pending = Some((f, Instant::now(), 0));
+                        }
+                    }
+                    if let Some(e) = failed {
+                        lose_serial(&mut serial, &mut serial_lost_at, &e.to_string());
                     }
                 }
                 // Nothing heard of the job after a restart: loaded by this bridge before (it may

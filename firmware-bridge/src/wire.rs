@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The full protocol version this code speaks.
-pub const PROTOCOL_VERSION: &str = "1.0.0";
+pub const PROTOCOL_VERSION: &str = "1.1.0";
 /// The major version, also in the topic prefix.
 pub const MAJOR: u64 = 1;
 /// Every topic starts with this.
@@ -191,6 +191,10 @@ pub struct Cmd {
     pub command: Command,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
+    /// The revision of `job_id` the command is about (1.1; konsign always names it for `start`
+    /// and `cancel`). A station holding another revision answers `rejected` `conflict`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -223,6 +227,8 @@ pub enum RejectCode {
     UnknownShape,
     QueueFull,
     UnknownJob,
+    /// (1.1) The job has ended already (finished, failed or cancelled): `job_state` says how.
+    AlreadyFinished,
     Invalid,
     UnsupportedVersion,
 }
@@ -247,6 +253,9 @@ pub struct Ack {
     pub result: AckResult,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_state: Option<JobState>,
+    /// (1.1) With `job_state`: how many plates the station has cut for the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
 }
@@ -470,35 +479,34 @@ pub enum WireError {
     WrongSender { got: String, want: String },
 }
 
-/// Decodes a message from `site`/`station`'s topic: size, JSON, major version, and a header that
-/// matches the topic. Unknown fields are ignored.
-pub fn decode<T: DeserializeOwned>(
-    payload: &[u8],
-    site: &str,
-    station: &str,
-) -> Result<T, WireError> {
+/// Decodes a message from `site`/`station`'s topic: size, JSON, major version, the message's
+/// JSON Schema (the files published beside the protocol document, compiled into this crate), and
+/// a header that matches the topic. Unknown fields are ignored (the schemas allow them).
+pub fn decode<T: Message>(payload: &[u8], site: &str, station: &str) -> Result<T, WireError> {
     if payload.len() > MAX_PAYLOAD {
         return Err(WireError::TooLarge(payload.len()));
     }
     let v: serde_json::Value =
         serde_json::from_slice(payload).map_err(|e| WireError::Malformed(e.to_string()))?;
-    let header = v
+    // An unknown major version is refused as such, before the schema (of this major) is applied.
+    if let Some(version) = v
         .get("header")
-        .ok_or_else(|| WireError::Malformed("no header".into()))?;
-    let version = header
-        .get("version")
+        .and_then(|h| h.get("version"))
         .and_then(|x| x.as_str())
-        .ok_or_else(|| WireError::Malformed("header.version is missing".into()))?;
-    let major = version
-        .split('.')
-        .next()
-        .and_then(|m| m.parse::<u64>().ok())
-        .ok_or_else(|| WireError::Malformed(format!("header.version {version:?}")))?;
-    if major != MAJOR {
-        return Err(WireError::UnsupportedVersion(version.to_string()));
+    {
+        let major = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u64>().ok());
+        if major.is_some_and(|m| m != MAJOR) {
+            return Err(WireError::UnsupportedVersion(
+                version.chars().take(40).collect(),
+            ));
+        }
     }
-    let got_site = header.get("site").and_then(|x| x.as_str()).unwrap_or("");
-    let got_station = header.get("station").and_then(|x| x.as_str()).unwrap_or("");
+    crate::schema::check(T::SCHEMA, &v).map_err(WireError::Malformed)?;
+    let got_site = v["header"]["site"].as_str().unwrap_or("");
+    let got_station = v["header"]["station"].as_str().unwrap_or("");
     if got_site != site || got_station != station {
         return Err(WireError::WrongSender {
             got: format!("{got_site}/{got_station}"),
@@ -507,6 +515,29 @@ pub fn decode<T: DeserializeOwned>(
     }
     serde_json::from_value(v).map_err(|e| WireError::Malformed(e.to_string()))
 }
+
+/// A message of this protocol, with the name of its JSON Schema (`schemas/{SCHEMA}.json`).
+pub trait Message: DeserializeOwned + Serialize {
+    const SCHEMA: &'static str;
+}
+
+macro_rules! messages {
+    ($($t:ty => $name:literal),* $(,)?) => {
+        $( impl Message for $t { const SCHEMA: &'static str = $name; } )*
+    };
+}
+
+messages!(
+    Job => "job",
+    Cmd => "cmd",
+    Ack => "ack",
+    Event => "event",
+    State => "state",
+    Connection => "connection",
+    Factsheet => "factsheet",
+    HostState => "host-state",
+    HostError => "host-error",
+);
 
 /// Encodes a message (it is never over the limit for the messages this crate builds).
 pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {

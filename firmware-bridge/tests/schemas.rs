@@ -87,6 +87,7 @@ fn every_message_validates_against_its_schema() {
             cmd_id: "c-1".into(),
             command: Command::Cancel,
             job_id: Some("cj-000001".into()),
+            revision: Some(1),
             reason: Some("order cancelled".into()),
         }),
     );
@@ -100,6 +101,7 @@ fn every_message_validates_against_its_schema() {
             cmd_id: None,
             result: AckResult::Rejected,
             job_state: None,
+            done: None,
             reason: Some(Reason {
                 code: RejectCode::OutOfRange,
                 message: "Ø 80 mm is above 70 mm".into(),

@@ -60,6 +60,13 @@ pub struct CutStationSetting {
     /// The printer for its cut stickers.
     #[serde(default)]
     pub printer: Option<String>,
+    /// A station without a machine link (no bridge): konsign hands it jobs without messages and
+    /// the operator's buttons decide each job's outcome.
+    #[serde(default)]
+    pub manual: bool,
+    /// A manual station's queue limit (default 3); a linked station says its own.
+    #[serde(default)]
+    pub queue_limit: Option<i64>,
 }
 
 impl Default for MqttConfig {

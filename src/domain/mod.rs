@@ -4,6 +4,7 @@ pub mod allocation;
 pub mod auth;
 pub mod carrier;
 pub mod catalog;
+pub mod cutting;
 pub mod gs1;
 pub mod gtin;
 pub mod handover;

@@ -339,6 +339,8 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
             name: Some("Hulklip 1".into()),
             printer: Some("cut-1".into()),
             enabled: Some(true),
+            manual: None,
+            queue_limit: None,
         },
     )
     .await?;

@@ -37,6 +37,12 @@ pub struct Host {
     /// MQTT client to konsign's MQTT task having the ack (the wire round trip, without konsign's
     /// database work at either end).
     answers: std::sync::Mutex<std::collections::VecDeque<Duration>>,
+    /// Message ids answered lately (newest last), so a job whose answer is still waiting to be
+    /// handled is not sent again.
+    answered_ids: std::sync::Mutex<(
+        std::collections::HashSet<String>,
+        std::collections::VecDeque<String>,
+    )>,
 }
 
 impl std::fmt::Debug for Host {
@@ -90,6 +96,17 @@ impl Host {
 
     /// A station answered the job message `message_id`; `at` is when the answer arrived.
     pub fn answered(&self, message_id: &str, at: std::time::Instant) {
+        if let Ok(mut ids) = self.answered_ids.lock() {
+            let (set, order) = &mut *ids;
+            if set.insert(message_id.to_string()) {
+                order.push_back(message_id.to_string());
+                if order.len() > ANSWER_SAMPLES {
+                    if let Some(old) = order.pop_front() {
+                        set.remove(&old);
+                    }
+                }
+            }
+        }
         let Some(sent) = self
             .sent_jobs
             .lock()
@@ -106,6 +123,14 @@ impl Host {
             }
             a.push_back(took);
         }
+    }
+
+    /// Whether a station has answered this message lately (the answer may still be waiting to
+    /// be handled).
+    pub fn was_answered(&self, message_id: &str) -> bool {
+        self.answered_ids
+            .lock()
+            .is_ok_and(|ids| ids.0.contains(message_id))
     }
 
     /// The stations' answer times kept (oldest first).
@@ -246,6 +271,7 @@ pub fn start(
         connected: AtomicBool::new(false),
         sent_jobs: Default::default(),
         answers: Default::default(),
+        answered_ids: Default::default(),
     });
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     let h = host.clone();

@@ -61,7 +61,7 @@ pub async fn command(
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 pub struct JobQuery {
-    /// queued, sent, accepted, running, finished, failed, cancelled
+    /// queued, sent, accepted, running, recalling, finished, failed, cancelled
     pub state: Option<String>,
 }
 
@@ -127,7 +127,10 @@ pub struct RequeueRequest {
     pub reason: String,
 }
 
-/// Put a job back in the queue as a new revision (the station holding it is told to cancel).
+/// Take a job back from its station (a station out of service). The station is told to cancel
+/// it and the job is `recalling` until the station says what became of it: nothing cut, it goes
+/// back in the queue as a new revision; finished, it stays finished (never cut twice). A job at a
+/// manual station goes back in the queue at once.
 #[utoipa::path(post, path = "/api/cut-jobs/{id}/requeue", tag = "cutting", params(("id" = String, Path)), request_body = RequeueRequest,
     responses((status = 200, body = crate::store::cutting::JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
@@ -143,16 +146,44 @@ pub async fn requeue(
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    pub reason: String,
+    /// Must be true: the lead has looked at the machine and the plate was not cut.
+    pub plate_not_cut: bool,
+}
+
+/// Release a job being taken back whose station cannot answer (out of service): the lead says
+/// the plate was not cut, and the job goes back in the queue as a new revision. Audit-logged.
+#[utoipa::path(post, path = "/api/cut-jobs/{id}/release", tag = "cutting", params(("id" = String, Path)), request_body = ReleaseRequest,
+    responses((status = 200, body = crate::store::cutting::JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn release(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(r): Json<ReleaseRequest>,
+) -> ApiResult<Json<crate::store::cutting::JobRow>> {
+    let p = caller.require(allow::LEAD)?;
+    Ok(Json(
+        svc::release(&s.ctx, &p.actor, &id, &r.reason, r.plate_not_cut).await?,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ActionRequest {
     pub action: svc::OperatorAction,
-    /// Required for `fault`.
+    /// Required for `fault` and `problem`.
     pub reason: Option<String>,
     /// For `fault`: how many plates were ruined (default 1). They are scrapped and picked
     /// again; the job's other uncut plates go back in the queue as a new job.
     pub plates_damaged: Option<i64>,
 }
 
-/// An operator starts a job, confirms it done, or reports a fault with its reason.
+/// An operator starts a job (a linked station is told `start`; the job runs once the machine
+/// says so), reports a problem (linked stations), or, at a manual station, confirms a job done
+/// or reports a fault with its reason. At a linked station `done` and `fault` are refused (409
+/// `machine_reports`): the machine's events decide.
 #[utoipa::path(post, path = "/api/cut-jobs/{id}/action", tag = "cutting", params(("id" = String, Path)), request_body = ActionRequest,
     responses((status = 200, body = crate::store::cutting::JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]

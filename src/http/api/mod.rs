@@ -83,6 +83,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cutting::replacements))
         .routes(routes!(cutting::retry_replacement))
         .routes(routes!(cutting::requeue))
+        .routes(routes!(cutting::release))
         .routes(routes!(cutting::action))
         .routes(routes!(cutting::reprint_sticker))
         .routes(routes!(packing::open))

@@ -5,6 +5,8 @@
 //! retained messages of other tests never meet it.
 
 mod common;
+#[path = "cutting/conformance.rs"]
+mod conformance;
 
 use firmware_bridge::wire::{self, Header, Topic};
 use reqwest::StatusCode;
@@ -993,12 +995,34 @@ async fn a_rejected_job_moves_on_and_a_broken_station_keeps_its_running_job(brok
         (kept["state"].as_str(), kept["station_id"].as_str()),
         (Some("running"), Some("cut-2"))
     );
-    // A lead puts it back in the queue: a new revision, to the station that is left.
+    // A lead takes it back: it waits (recalling) for cut-2 to say what became of it, and goes
+    // nowhere else meanwhile; cut-2 cannot answer, so the lead, having looked at the machine,
+    // says the plate was not cut: a new revision, to the station that is left.
     let lead = s.app.user("lea", konsign::domain::auth::Role::Lead).await;
     let r = lead
         .post(
             &format!("/api/cut-jobs/{id}/requeue"),
             json!({ "reason": "cut-2 is out of service" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        (r.body["state"].as_str(), r.body["revision"].as_i64()),
+        (Some("recalling"), Some(1))
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(cut_job(&admin, &id, |_| true).await["state"], "recalling");
+    let r = lead
+        .post(
+            &format!("/api/cut-jobs/{id}/release"),
+            json!({ "reason": "cut-2 is broken", "plate_not_cut": false }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    let r = lead
+        .post(
+            &format!("/api/cut-jobs/{id}/release"),
+            json!({ "reason": "cut-2 is broken", "plate_not_cut": true }),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
@@ -1513,6 +1537,22 @@ async fn an_operator_fault_sends_the_uncut_plates_back_and_the_ruined_one_to_be_
         .app
         .user("ole", konsign::domain::auth::Role::Operator)
         .await;
+    // Conformance C4: at a station linked to its machine the machine decides, not the button.
+    for action in ["done", "fault"] {
+        let r = operator
+            .post(
+                "/api/cut-jobs/cj-1-1-1/action",
+                json!({ "action": action, "reason": "pladen revnede" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+        assert_eq!(r.body["code"], "machine_reports", "{:?}", r.body);
+    }
+    // The station is declared manual (its machine link is gone): the operator decides.
+    let r = admin
+        .put_json("/api/cut-stations/cut-1", json!({ "manual": true }))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let r = operator
         .post(
             "/api/cut-jobs/cj-1-1-1/action",
@@ -1542,11 +1582,16 @@ async fn an_operator_fault_sends_the_uncut_plates_back_and_the_ruined_one_to_be_
     assert_eq!(failed["followed_by"], json!(["cj-1-1-2"]), "{failed}");
     assert_eq!(failed["replacements"][0]["quantity"], 1, "{failed}");
     assert_eq!(failed["replacements"][0]["state"], "picking", "{failed}");
-    // The uncut plate is cut after all: a new job for one plate of the same lot.
-    let next = st.expect("/cut-1/job", |j| j["job_id"] == "cj-1-1-2").await;
+    // The uncut plate is cut after all: a new job for one plate of the same lot, handed to the
+    // manual station without a message.
+    let next = cut_job(&admin, "cj-1-1-2", |j| j["state"] == "accepted").await;
     assert_eq!(
-        (next["quantity"].as_u64(), next["plate"]["lot"].as_str()),
-        (Some(1), Some("PL1")),
+        (
+            next["quantity"].as_u64(),
+            next["lot"].as_str(),
+            next["station_id"].as_str()
+        ),
+        (Some(1), Some("PL1"), Some("cut-1")),
         "{next}"
     );
     let listed = admin.get("/api/cut-replacements").await;
@@ -1677,6 +1722,10 @@ async fn a_replacement_without_stock_waits_for_a_lead_to_try_again(broker: Broke
         .app
         .user("ole", konsign::domain::auth::Role::Operator)
         .await;
+    let r = admin
+        .put_json("/api/cut-stations/cut-1", json!({ "manual": true }))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let r = operator
         .post(
             "/api/cut-jobs/cj-1-1-1/action",

@@ -12,7 +12,7 @@ alter table cut_stations add column top_event_seq bigint not null default 0;
 -- Since when events have been missing (null: none).
 alter table cut_stations add column gap_since text;
 -- The station answered queue_full: it gets no job until a state shows room.
-alter table cut_stations add column full bigint not null default 0;
+alter table cut_stations add column is_full bigint not null default 0;
 -- A critical or fatal failure event's seq: unavailable until a state at or past it says so.
 alter table cut_stations add column fault_seq bigint;
 -- A station without a machine link: the operator's buttons decide its jobs.
@@ -22,3 +22,7 @@ alter table cut_stations add column queue_limit bigint not null default 3;
 -- A job being recalled (a lead's re-queue): the cancel's cmd_id, and why.
 alter table cut_jobs add column recall_cmd text;
 alter table cut_jobs add column recall_reason text;
+-- A job can be `recalling`: taken back by a lead, waiting for its station's answer.
+alter table cut_jobs drop constraint cut_jobs_state_check;
+alter table cut_jobs add constraint cut_jobs_state_check
+    check (state in ('queued', 'sent', 'accepted', 'running', 'recalling', 'finished', 'failed', 'cancelled'));

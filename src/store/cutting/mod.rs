@@ -43,7 +43,7 @@ pub struct StationRow {
     pub queue_limit: i64,
 }
 
-const COLS: &str = "id, name, printer_id, enabled, connection, connection_at, boot_id, factsheet, state, mode, state_at, last_event_seq, top_event_seq, gap_since, full, fault_seq, manual, queue_limit";
+const COLS: &str = "id, name, printer_id, enabled, connection, connection_at, boot_id, factsheet, state, mode, state_at, last_event_seq, top_event_seq, gap_since, is_full, fault_seq, manual, queue_limit";
 
 fn station(r: &AnyRow) -> Result<StationRow, sqlx::Error> {
     let json = |c: &str| -> Result<Option<serde_json::Value>, sqlx::Error> {
@@ -65,7 +65,7 @@ fn station(r: &AnyRow) -> Result<StationRow, sqlx::Error> {
         last_event_seq: r.try_get("last_event_seq")?,
         top_event_seq: r.try_get("top_event_seq")?,
         gap_since: r.try_get("gap_since")?,
-        full: r.try_get::<i64, _>("full")? == 1,
+        full: r.try_get::<i64, _>("is_full")? == 1,
         fault_seq: r.try_get("fault_seq")?,
         manual: r.try_get::<i64, _>("manual")? == 1,
         queue_limit: r.try_get("queue_limit")?,
@@ -169,7 +169,7 @@ pub async fn set_state(
         "update cut_stations set state = $2, state_at = $4, updated_at = $4,
            mode = case when fault_seq is not null and fault_seq > $5 then 'fault' else $3 end,
            fault_seq = case when fault_seq is not null and fault_seq > $5 then fault_seq else null end,
-           full = case when $6 = 1 then 0 else full end
+           is_full = case when $6 = 1 then 0 else is_full end
          where id = $1",
     )
     .bind(id)
@@ -198,7 +198,7 @@ pub async fn set_fault(conn: &mut AnyConnection, id: &str, seq: i64) -> Result<(
 
 /// The station answered `queue_full`.
 pub async fn set_full(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("update cut_stations set full = 1 where id = $1")
+    sqlx::query("update cut_stations set is_full = 1 where id = $1")
         .bind(id)
         .execute(conn)
         .await?;

@@ -310,9 +310,51 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
         loop {
             match ev.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    stc.subscribe(t(Topic::Job), QoS::AtLeastOnce)
+                    for x in [Topic::Job, Topic::Cmd] {
+                        stc.subscribe(t(x), QoS::AtLeastOnce).await.unwrap();
+                    }
+                }
+                // The operator's start: the machine starts the job, and finishes it a moment
+                // later (its events decide; the page follows them).
+                Ok(Event::Incoming(Packet::Publish(p))) if p.topic.ends_with("/cmd") => {
+                    let cmd: Value = serde_json::from_slice(&p.payload).unwrap();
+                    if cmd["command"] != "start" {
+                        continue;
+                    }
+                    n += 1;
+                    let ack = wire::Ack {
+                        header: h(n),
+                        ref_message_id: cmd["header"]["message_id"].as_str().unwrap().into(),
+                        job_id: None,
+                        revision: None,
+                        cmd_id: Some(cmd["cmd_id"].as_str().unwrap().into()),
+                        result: wire::AckResult::Accepted,
+                        job_state: None,
+                        done: None,
+                        reason: None,
+                    };
+                    stc.publish(t(Topic::Ack), QoS::AtLeastOnce, false, wire::encode(&ack))
                         .await
                         .unwrap();
+                    let stc = stc.clone();
+                    tokio::spawn(async move {
+                        for (seq, kind, done) in [(1, wire::EventKind::Started, 0), (2, wire::EventKind::Finished, 1)] {
+                            tokio::time::sleep(Duration::from_millis(1500)).await;
+                            let e = wire::Event {
+                                header: h(100 + seq),
+                                seq,
+                                job_id: cmd["job_id"].as_str().unwrap().into(),
+                                revision: cmd["revision"].as_u64().unwrap() as u32,
+                                kind,
+                                done,
+                                quantity: 1,
+                                error: None,
+                            };
+                            stc.publish(t(Topic::Event), QoS::AtLeastOnce, false, wire::encode(&e))
+                                .await
+                                .unwrap();
+                        }
+                    });
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) if p.topic.ends_with("/job") => {
                     let job: Value = serde_json::from_slice(&p.payload).unwrap();
@@ -433,15 +475,28 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
             "document.getElementById('conn').className.includes('ok')",
         )
         .await;
+    // A station linked to its machine: no "done" or "fault" button; the machine reports.
+    browser
+        .until(
+            "the machine decides",
+            "document.getElementById('done').hidden && document.getElementById('fault').hidden && !document.getElementById('problem').hidden && document.getElementById('how').textContent.length > 0",
+        )
+        .await;
     browser.screenshot("operator-job").await;
     browser.click("#start").await;
+    browser
+        .until(
+            "still accepted until the machine says started",
+            "document.getElementById('msg').textContent.length > 0 && document.getElementById('current').dataset.state === 'accepted'",
+        )
+        .await;
     browser
         .until(
             "running",
             "document.getElementById('current').dataset.state === 'running'",
         )
         .await;
-    browser.click("#done").await;
+    browser.screenshot("operator-running").await;
     browser
         .until(
             "finished",
@@ -594,8 +649,50 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
     assert!(printer.printed()[0].contains(parcels[0]["sscc"].as_str().unwrap()));
     printer.stop();
 
-    // The lead's start page: the station in the Hulklip section, paused with one click.
-    app.user("lene", Role::Lead).await;
+    // A second cut order reaches the station; the lead takes its job back (the station is
+    // going out of service and does not answer the cancel), so it waits in "being taken back".
+    let order = json!({
+        "external_id": "WEB-201",
+        "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
+        "grant_ref": "BEV-1", "citizen_id": "cit-201",
+        "recipient": { "name": "Bo Ibsen", "address_line1": "Søndergade 2", "postcode": "8000", "city": "Aarhus C" },
+        "delivery_date": common::in_days(2),
+        "lines": [{ "gtin": seed.plate, "quantity": 1, "cut": { "shape": "round", "diameter_mm": 28, "measured_on": common::in_days(-3) } }],
+    });
+    assert_eq!(admin.post("/api/orders", order).await.body["status"], "allocated");
+    let r = admin
+        .post("/api/locations", json!({ "code": "T-02", "zone": "T", "kind": "tote", "walk_seq": 901 }))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let wave = admin.post("/api/waves", json!({ "max_orders": 1 })).await.body["id"]
+        .as_i64()
+        .unwrap();
+    picker.post(&format!("/api/waves/{wave}/take"), json!({})).await;
+    let r = picker
+        .post(
+            &format!("/api/waves/{wave}/scan"),
+            json!({ "scan_id": "s3", "data": wedge(&seed.plate, &expiry, "B-22") }),
+        )
+        .await;
+    assert_eq!(r.body["code"], "confirmed", "{:?}", r.body);
+    let mut second = String::new();
+    for _ in 0..100 {
+        let jobs = admin.get("/api/cut-jobs?state=accepted").await.body;
+        if let Some(id) = jobs[0]["id"].as_str() {
+            second = id.to_string();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!second.is_empty(), "the second job reached the station");
+    let lene = app.user("lene", Role::Lead).await;
+    let r = lene
+        .post(&format!("/api/cut-jobs/{second}/requeue"), json!({ "reason": "cut-1 skal til service" }))
+        .await;
+    assert_eq!(r.body["state"], "recalling", "{:?}", r.body);
+
+    // The lead's start page: the job being taken back, released by the lead (the plate was
+    // not cut); the station in the Hulklip section, paused with one click.
     browser.login(&app.base, "lene", "lene-password-1").await;
     browser.goto(&format!("{}/", app.base)).await;
     browser
@@ -604,7 +701,36 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
             "!!document.querySelector('#cutstations tr[data-cutstation=\"cut-1\"] button.cutcmd[data-command=\"pause\"]')",
         )
         .await;
+    browser
+        .until(
+            "the job being taken back, with its release button",
+            &format!("!!document.querySelector('#recalling tr[data-job=\"{second}\"] button.cutrelease')"),
+        )
+        .await;
+    browser
+        .js("document.getElementById('recalling').scrollIntoView(); return 1;")
+        .await;
     browser.screenshot("lead-hulklip").await;
+    browser
+        .js("window.prompt = () => 'maskinen er ude af drift, pladen ligger uklippet'; window.confirm = () => true; return 1;")
+        .await;
+    browser.click("#recalling button.cutrelease").await;
+    let mut released = Value::Null;
+    for _ in 0..50 {
+        released = admin.get(&format!("/api/cut-jobs/{second}")).await.body;
+        if released["revision"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(released["revision"], 2, "released as revision 2: {released}");
+    assert!(released["log"].to_string().contains("released by user:lene"), "{released}");
+    browser
+        .until(
+            "the page reloaded without the job",
+            "!!document.getElementById('cutstations') && !document.getElementById('recalling')",
+        )
+        .await;
     browser.click("#cutstations button.cutcmd").await;
     let mut sent = false;
     for _ in 0..50 {

@@ -15,9 +15,11 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// The hulklip operator's page at a cutting station, for a touch screen: the station's state,
-/// the current job in large type (the cut, the quantity, the plate and its lot) with buttons to
-/// start it, confirm it done, report a fault with a reason and print the sticker again, and the
-/// queue. It follows the jobs live (polls every second) without a reload.
+/// the current job in large type (the cut, the quantity, the plate and its lot) with buttons,
+/// and the queue. At a station linked to its machine the machine reports each job's outcome:
+/// the operator can start a job (the machine is told) or report a problem (the job is taken
+/// back, or the machine is asked for its state). At a manual station the operator confirms a
+/// job done or reports a fault. It follows the jobs live (polls every second) without a reload.
 async fn cut_station(
     State(s): State<AppState>,
     axum::extract::Path(station): axum::extract::Path<String>,
@@ -51,11 +53,14 @@ async fn cut_station(
         "plates": if da { "plader" } else { "plates" },
         "lot": "Lot",
         "ask_reason": if da { "Hvad gik galt?" } else { "What went wrong?" },
+        "ask_problem": if da { "Hvad er problemet? (jobbet tages tilbage, hvis det ikke er startet)" } else { "What is the problem? (the job is taken back if it has not started)" },
+        "machine_reports": if da { "Maskinen melder selv, når jobbet er færdigt eller fejler." } else { "The machine reports when the job is finished or fails." },
+        "start_asked": if da { "Maskinen er bedt om at starte jobbet." } else { "The machine was asked to start the job." },
         "ask_damaged": if da { "Hvor mange plader er ødelagt? (de bliver kasseret og plukket igen)" } else { "How many plates are ruined? (they are scrapped and picked again)" },
         "states": if da {
-            serde_json::json!({"queued":"i kø","sent":"sendt","accepted":"modtaget","running":"i gang","finished":"færdig","failed":"fejl","cancelled":"annulleret"})
+            serde_json::json!({"queued":"i kø","sent":"sendt","accepted":"modtaget","running":"i gang","recalling":"tages tilbage","finished":"færdig","failed":"fejl","cancelled":"annulleret"})
         } else {
-            serde_json::json!({"queued":"queued","sent":"sent","accepted":"accepted","running":"running","finished":"finished","failed":"failed","cancelled":"cancelled"})
+            serde_json::json!({"queued":"queued","sent":"sent","accepted":"accepted","running":"running","recalling":"being taken back","finished":"finished","failed":"failed","cancelled":"cancelled"})
         },
     })
     .to_string();
@@ -71,8 +76,10 @@ async fn cut_station(
                         button #start.big type="button" { "Start" }
                         button #done.big.ok type="button" { (if da { "Færdig" } else { "Done" }) }
                         button #fault.big.bad type="button" { (if da { "Fejl" } else { "Fault" }) }
+                        button #problem.big.bad type="button" hidden { (if da { "Meld et problem" } else { "Report a problem" }) }
                         button #reprint.big type="button" { (if da { "Udskriv etiket igen" } else { "Print sticker again" }) }
                     }
+                    p #how.how {}
                     p #msg role="status" {}
                 }
                 h2 { (if da { "Kø" } else { "Queue" }) }
@@ -88,12 +95,12 @@ async fn cut_station(
 const CUT_JS: &str = r#"
 const el = document.getElementById('cut');
 const station = el.dataset.station, csrf = el.dataset.csrf, T = JSON.parse(el.dataset.texts);
-let current = null, last = null;
+let current = null, last = null, manual = false;
 const $ = (id) => document.getElementById(id);
 async function post(path, body) {
   const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body || {}) });
   const j = await r.json().catch(() => ({}));
-  $('msg').textContent = r.ok ? '' : (j.message || r.status);
+  $('msg').textContent = r.ok ? (body && body.action === 'start' && !manual ? T.start_asked : '') : (j.message || r.status);
   $('msg').className = r.ok ? '' : 'err';
   poll(false);
 }
@@ -102,13 +109,14 @@ async function poll(again = true) {
     const [sr, jr] = await Promise.all([fetch('/api/cut-stations'), fetch('/api/cut-jobs')]);
     if (sr.ok) {
       const st = (await sr.json()).find((x) => x.id === station);
-      const c = st ? st.connection : 'unknown';
+      const c = st ? (st.manual ? 'online' : st.connection) : 'unknown';
+      manual = !!(st && st.manual);
       $('conn').textContent = T[c] || c;
       $('conn').className = 'badge ' + (c === 'online' ? 'ok' : 'bad');
     }
     if (jr.ok) {
       const jobs = (await jr.json()).filter((j) => j.station_id === station);
-      const open = jobs.filter((j) => ['sent', 'accepted', 'running'].includes(j.state));
+      const open = jobs.filter((j) => ['sent', 'accepted', 'running', 'recalling'].includes(j.state));
       const done = jobs.filter((j) => j.state === 'finished');
       current = open.find((j) => j.state === 'running') || open[0] || null;
       last = done.length ? done[done.length - 1] : null;
@@ -118,8 +126,11 @@ async function poll(again = true) {
       $('current').dataset.job = show ? show.id : '';
       $('current').dataset.state = show ? show.state : '';
       $('start').disabled = !(current && ['sent', 'accepted'].includes(current.state));
+      $('done').hidden = !manual; $('fault').hidden = !manual; $('problem').hidden = manual;
+      $('how').textContent = manual ? '' : T.machine_reports;
       $('done').disabled = !(current && ['accepted', 'running'].includes(current.state));
-      $('fault').disabled = !current;
+      $('fault').disabled = !(current && ['accepted', 'running'].includes(current.state));
+      $('problem').disabled = !(current && ['sent', 'accepted', 'running'].includes(current.state));
       $('reprint').disabled = !(last && last.sticker_job);
       const q = $('queue'); q.replaceChildren();
       for (const j of open.filter((j) => j !== current)) {
@@ -138,6 +149,11 @@ $('fault').onclick = () => {
   const d = prompt(T.ask_damaged, '1'); if (d === null) return;
   const n = parseInt(d, 10);
   post('/api/cut-jobs/' + current.id + '/action', { action: 'fault', reason: r, plates_damaged: Number.isFinite(n) ? n : 1 });
+};
+$('problem').onclick = () => {
+  if (!current) return;
+  const r = prompt(T.ask_problem); if (!r) return;
+  post('/api/cut-jobs/' + current.id + '/action', { action: 'problem', reason: r });
 };
 $('reprint').onclick = () => last && post('/api/cut-jobs/' + last.id + '/reprint-sticker');
 poll();

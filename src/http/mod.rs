@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 mod carrier_page;
+mod cut_lead;
 mod cut_page;
 pub mod error;
 mod handover_page;

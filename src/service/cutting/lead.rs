@@ -118,6 +118,8 @@ pub struct CutOverview {
     pub stations: Vec<(StationView, i64)>,
     pub by_state: Vec<(String, i64)>,
     pub replacements: Vec<db::Replacement>,
+    /// Jobs being taken back, waiting for their station's answer (a lead may release them).
+    pub recalling: Vec<JobRow>,
 }
 
 pub async fn overview(ctx: &Ctx) -> Result<CutOverview> {
@@ -129,10 +131,12 @@ pub async fn overview(ctx: &Ctx) -> Result<CutOverview> {
         .into_iter()
         .filter(|r| r.state != "picked")
         .collect();
+    let recalling = db::jobs(ctx.db.pool(), "recalling", 100).await?;
     Ok(CutOverview {
         stations,
         by_state,
         replacements,
+        recalling,
     })
 }
 

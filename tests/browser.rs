@@ -338,7 +338,10 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
                         .unwrap();
                     let stc = stc.clone();
                     tokio::spawn(async move {
-                        for (seq, kind, done) in [(1, wire::EventKind::Started, 0), (2, wire::EventKind::Finished, 1)] {
+                        for (seq, kind, done) in [
+                            (1, wire::EventKind::Started, 0),
+                            (2, wire::EventKind::Finished, 1),
+                        ] {
                             tokio::time::sleep(Duration::from_millis(1500)).await;
                             let e = wire::Event {
                                 header: h(100 + seq),
@@ -659,15 +662,26 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
         "delivery_date": common::in_days(2),
         "lines": [{ "gtin": seed.plate, "quantity": 1, "cut": { "shape": "round", "diameter_mm": 28, "measured_on": common::in_days(-3) } }],
     });
-    assert_eq!(admin.post("/api/orders", order).await.body["status"], "allocated");
+    assert_eq!(
+        admin.post("/api/orders", order).await.body["status"],
+        "allocated"
+    );
     let r = admin
-        .post("/api/locations", json!({ "code": "T-02", "zone": "T", "kind": "tote", "walk_seq": 901 }))
+        .post(
+            "/api/locations",
+            json!({ "code": "T-02", "zone": "T", "kind": "tote", "walk_seq": 901 }),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let wave = admin.post("/api/waves", json!({ "max_orders": 1 })).await.body["id"]
+    let wave = admin
+        .post("/api/waves", json!({ "max_orders": 1 }))
+        .await
+        .body["id"]
         .as_i64()
         .unwrap();
-    picker.post(&format!("/api/waves/{wave}/take"), json!({})).await;
+    picker
+        .post(&format!("/api/waves/{wave}/take"), json!({}))
+        .await;
     let r = picker
         .post(
             &format!("/api/waves/{wave}/scan"),
@@ -687,7 +701,10 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
     assert!(!second.is_empty(), "the second job reached the station");
     let lene = app.user("lene", Role::Lead).await;
     let r = lene
-        .post(&format!("/api/cut-jobs/{second}/requeue"), json!({ "reason": "cut-1 skal til service" }))
+        .post(
+            &format!("/api/cut-jobs/{second}/requeue"),
+            json!({ "reason": "cut-1 skal til service" }),
+        )
         .await;
     assert_eq!(r.body["state"], "recalling", "{:?}", r.body);
 
@@ -723,8 +740,16 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(released["revision"], 2, "released as revision 2: {released}");
-    assert!(released["log"].to_string().contains("released by user:lene"), "{released}");
+    assert_eq!(
+        released["revision"], 2,
+        "released as revision 2: {released}"
+    );
+    assert!(
+        released["log"]
+            .to_string()
+            .contains("released by user:lene"),
+        "{released}"
+    );
     browser
         .until(
             "the page reloaded without the job",

@@ -7,6 +7,8 @@
 mod common;
 #[path = "cutting/conformance.rs"]
 mod conformance;
+#[path = "cutting/soak.rs"]
+mod soak;
 
 use firmware_bridge::wire::{self, Header, Topic};
 use reqwest::StatusCode;
@@ -2386,4 +2388,61 @@ async fn a_state_that_overtakes_its_event_is_not_taken_for_lost_events(broker: B
         );
     }
     st.task.abort();
+}
+
+/// The machine's serial port disappears (a USB cable pulled) and comes back: `konsign-bridge`
+/// keeps its MQTT side and its jobs, opens the port again, and the next job is cut on the
+/// machine that is back; the job that was waiting is cut once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_waits_for_a_lost_serial_port_and_carries_on() {
+    use firmware_bridge::machine::{Machine, MachineConfig};
+    let Some(s) = setup(Broker::Embedded).await else {
+        return;
+    };
+    let admin = s.app.admin().await;
+    let expiry = plates_in_stock(&s, &admin).await;
+    tote(&admin, "T-02", 901).await;
+    let r = admin.put_json("/api/cut-stations/cut-1", json!({})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let dir = tempfile::tempdir().unwrap();
+    // The bridge opens the port by a stable name (as udev gives a USB adapter).
+    let link = dir.path().join("ttyHULKLIP");
+    let first = Machine::start(MachineConfig {
+        cut_ms: 30,
+        ..Default::default()
+    })
+    .unwrap();
+    std::os::unix::fs::symlink(&first.path, &link).unwrap();
+    let cfg = firmware_bridge::bridge::Config {
+        serial: link.clone(),
+        ..bridge_config(&s, &first, &dir.path().join("state"))
+    };
+    let (stop, bridge) = spawn_bridge(cfg);
+    until_station(&admin, |v| v["available"] == true).await;
+    let web = picked_cut_order(&s, &admin, "W-SER-1", "PL1", &expiry).await;
+    cut_job(&admin, "cj-1-1-1", |j| j["state"] == "finished").await;
+    assert_eq!(first.loads.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // The port goes away.
+    std::fs::remove_file(&link).unwrap();
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!bridge.is_finished(), "the bridge waits for its port");
+    picked_cut_order(&s, &admin, "W-SER-2", "PL1", &expiry).await;
+    cut_job(&admin, "cj-2-1-1", |j| j["state"] == "accepted").await;
+    // The port is back (another pseudo-terminal under the same name).
+    let second = Machine::start(MachineConfig {
+        cut_ms: 30,
+        ..Default::default()
+    })
+    .unwrap();
+    std::os::unix::fs::symlink(&second.path, &link).unwrap();
+    cut_job(&admin, "cj-2-1-1", |j| j["state"] == "finished").await;
+    assert_eq!(
+        second.loads.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "cut once"
+    );
+    order_status(&web, "W-SER-2", "picked").await;
+    let _ = stop.send(true);
+    let _ = bridge.await;
 }

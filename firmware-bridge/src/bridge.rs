@@ -612,6 +612,12 @@ impl Bridge {
                         self.event(&id, wire::EventKind::Finished, None)?;
                         self.next_job()?;
                     }
+                    _ if self
+                        .store
+                        .d
+                        .jobs
+                        .get(&id)
+                        .is_some_and(|m| m.state != wire::JobState::Running) => {}
                     _ => {
                         let code = if f.args[1] == "PLATE" {
                             "plate_damaged"
@@ -813,6 +819,10 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
                             let away = serial_lost_at.take().map(|t| t.elapsed().as_secs()).unwrap_or(0);
                             tracing_free_log(&format!("serial port {} is back after {away} s; asking the machine what it has", b.cfg.serial.display()));
                             serial = Some(p);
+                            // It may be another machine (or one restarted) counting its frames
+                            // from 1 again: what it says is new, and each job outcome is still
+                            // handled once (by the job's own state).
+                            b.machine_events.clear();
                             // The machine may have finished or lost the job meanwhile: ask it, as
                             // after a restart, and send the command in flight again.
                             if b.store.d.current.is_some() {

@@ -93,12 +93,31 @@ impl Machine {
         let mut reader = master.try_clone()?;
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::channel::<String>();
+        let reading = stop.clone();
         std::thread::Builder::new()
             .name("machine-read".into())
             .spawn(move || {
                 let mut buf = Vec::new();
                 let mut byte = [0u8; 256];
-                while let Ok(n) = reader.read(&mut byte) {
+                // Wait for input in short slices, so that a stopped machine closes its side of
+                // the pseudo-terminal (the port disappears, as a pulled cable's would).
+                loop {
+                    if reading.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let mut fds = [nix::poll::PollFd::new(
+                        std::os::fd::AsFd::as_fd(&reader),
+                        nix::poll::PollFlags::POLLIN,
+                    )];
+                    match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)) {
+                        Ok(0) => continue,
+                        Ok(_) => {}
+                        Err(nix::errno::Errno::EINTR) => continue,
+                        Err(_) => return,
+                    }
+                    let Ok(n) = reader.read(&mut byte) else {
+                        return;
+                    };
                     if n == 0 {
                         break;
                     }

@@ -213,3 +213,89 @@ fn the_schemas_refuse_what_the_protocol_forbids() {
         &json!({ "header": v(&header()), "cmd_id": "c-1", "command": "start" }),
     );
 }
+
+/// The content-hash test vectors published beside the document (`docs/devices/hash-vectors.json`,
+/// §4.1): this crate's canonical form and hash match them byte for byte.
+#[test]
+fn the_content_hash_matches_the_published_vectors() {
+    let text = std::fs::read_to_string(schema_dir().join("../hash-vectors.json")).unwrap();
+    let vectors: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(vectors.len(), 2);
+    for v in vectors {
+        let mut j = v["job"].clone();
+        j["header"] = serde_json::to_value(header()).unwrap();
+        j["content_hash"] = "".into();
+        let job: Job = serde_json::from_value(j).unwrap();
+        assert_eq!(
+            job.compute_hash(),
+            v["sha256"].as_str().unwrap(),
+            "{}",
+            v["canonical"]
+        );
+        let digest =
+            <sha2::Sha256 as sha2::Digest>::digest(v["canonical"].as_str().unwrap().as_bytes());
+        assert_eq!(hex::encode(digest), v["sha256"].as_str().unwrap());
+    }
+}
+
+/// Decoding applies the schemas: what the outside station's run showed konsign accepting is
+/// refused, each with the place it breaks; a missing `site` is a schema error, not a sender
+/// mismatch; an unknown major version is refused as such.
+#[test]
+fn decoding_refuses_what_the_schemas_refuse() {
+    let good = serde_json::to_value(Connection {
+        header: header(),
+        connection: ConnectionState::Online,
+    })
+    .unwrap();
+    let broken: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        (
+            "/header/version",
+            Box::new(|v| v["header"]["version"] = "1".into()),
+        ),
+        (
+            "/header/version",
+            Box::new(|v| v["header"]["version"] = "1.0".into()),
+        ),
+        (
+            "/header/version",
+            Box::new(|v| v["header"]["version"] = "01.0.0".into()),
+        ),
+        (
+            "/header/timestamp",
+            Box::new(|v| v["header"]["timestamp"] = "yesterday".into()),
+        ),
+        (
+            "/header/message_id",
+            Box::new(|v| v["header"]["message_id"] = "".into()),
+        ),
+        (
+            "site",
+            Box::new(|v| {
+                v["header"].as_object_mut().unwrap().remove("site");
+            }),
+        ),
+        (
+            "/connection",
+            Box::new(|v| v["connection"] = "maybe".into()),
+        ),
+    ];
+    for (at, f) in &broken {
+        let mut v = good.clone();
+        f(&mut v);
+        match decode::<Connection>(&serde_json::to_vec(&v).unwrap(), "vejle", "cut-1") {
+            Err(WireError::Malformed(m)) => assert!(m.contains(at), "{at}: {m}"),
+            other => panic!("{at}: {other:?}"),
+        }
+    }
+    let mut v = good.clone();
+    v["header"]["version"] = "2.0.0".into();
+    assert!(matches!(
+        decode::<Connection>(&serde_json::to_vec(&v).unwrap(), "vejle", "cut-1"),
+        Err(WireError::UnsupportedVersion(_))
+    ));
+    let mut v = good;
+    v["unknown_field"] = 1.into();
+    v["header"]["version"] = "1.7.3".into();
+    assert!(decode::<Connection>(&serde_json::to_vec(&v).unwrap(), "vejle", "cut-1").is_ok());
+}

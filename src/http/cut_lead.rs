@@ -128,4 +128,3 @@ const CUT_LEAD_JS: &str = r#"
   }
 })();
 "#;
-

@@ -107,7 +107,7 @@ async fn gaps(ctx: &Ctx, h: &Host, now: chrono::DateTime<chrono::Utc>) -> Sql<()
         let age = crate::domain::time::from_db(&g.since)
             .map(|t| (now - t).num_milliseconds())
             .unwrap_or(0);
-        if !rules::gap_is_lost(age, g.later_event) {
+        if !rules::gap_is_lost(age, g.seen_above > 0) {
             continue;
         }
         let mut conn = ctx.db.pool().acquire().await?;
@@ -122,8 +122,8 @@ async fn gaps(ctx: &Ctx, h: &Host, now: chrono::DateTime<chrono::Utc>) -> Sql<()
         tx.commit().await?;
         ctx.metrics
             .mqtt_lost_events
-            .inc_by((g.top - g.floor).max(0) as u64);
-        tracing::warn!(station = %g.station, from = g.floor + 1, to = g.top, jobs = held.len(),
+            .inc_by((g.top - g.floor - g.seen_above).max(0) as u64);
+        tracing::warn!(station = %g.station, from = g.floor + 1, to = g.top, lost = g.top - g.floor - g.seen_above, jobs = held.len(),
             "events from the station were lost: asking about its jobs");
         for j in held {
             if let Some(mid) = &j.message_id {

@@ -296,8 +296,8 @@ pub struct Gap {
     pub station: String,
     pub floor: i64,
     pub top: i64,
-    /// An event above the hole has arrived (not only a state counting it).
-    pub later_event: bool,
+    /// Events seen above the floor (above the hole): none when only a state counts the hole.
+    pub seen_above: i64,
     pub since: String,
 }
 
@@ -315,7 +315,7 @@ pub async fn gaps(pool: &AnyPool) -> Result<Vec<Gap>, sqlx::Error> {
                 station: r.try_get("id")?,
                 floor: r.try_get("last_event_seq")?,
                 top: r.try_get("top_event_seq")?,
-                later_event: r.try_get::<i64, _>("later")? > 0,
+                seen_above: r.try_get("later")?,
                 since: r.try_get("gap_since")?,
             })
         })

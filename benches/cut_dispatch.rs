@@ -169,6 +169,8 @@ async fn run() {
             name: None,
             printer: None,
             enabled: Some(true),
+            manual: None,
+            queue_limit: None,
         },
     )
     .await

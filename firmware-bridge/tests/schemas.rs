@@ -248,7 +248,7 @@ fn decoding_refuses_what_the_schemas_refuse() {
         connection: ConnectionState::Online,
     })
     .unwrap();
-    let broken: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let broken: Vec<(&str, Breaker)> = vec![
         (
             "/header/version",
             Box::new(|v| v["header"]["version"] = "1".into()),
@@ -299,3 +299,6 @@ fn decoding_refuses_what_the_schemas_refuse() {
     v["header"]["version"] = "1.7.3".into();
     assert!(decode::<Connection>(&serde_json::to_vec(&v).unwrap(), "vejle", "cut-1").is_ok());
 }
+
+/// Breaks a good message in one way.
+type Breaker = Box<dyn Fn(&mut Value)>;

@@ -2,7 +2,7 @@
 //! as bars, the jobs being taken back (with "plate not cut: release"), and the replacement
 //! plates not picked yet (a short one can be tried again).
 
-use super::pages::{t, Lang};
+use super::texts::{t, Lang};
 use maud::{html, Markup};
 
 /// The lead's hulklip view: stations (with pause/resume), jobs per state as bars, and the

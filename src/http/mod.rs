@@ -10,6 +10,7 @@ mod handover_page;
 mod pack_page;
 pub mod pages;
 mod pick_page;
+mod texts;
 
 use crate::service::Ctx;
 use axum::extract::{MatchedPath, Request, State};

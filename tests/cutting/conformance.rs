@@ -476,7 +476,7 @@ async fn c7_malformed_headers_are_refused_and_change_nothing(broker: Broker) {
     )
     .await;
     let good = serde_json::to_value(event(&s.site, 1, &job, wire::EventKind::Finished, 2)).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Breaker)> = vec![
         (
             "/header/version",
             Box::new(|v| v["header"]["version"] = "1".into()),
@@ -529,3 +529,6 @@ async fn c7_malformed_headers_are_refused_and_change_nothing(broker: Broker) {
     obs.task.abort();
     st.task.abort();
 }
+
+/// Breaks a good message in one way.
+type Breaker = Box<dyn Fn(&mut Value)>;

@@ -394,25 +394,27 @@ async fn run(
     for t in &tasks {
         t.abort();
     }
-    let seen = seen.lock().unwrap();
-    assert!(
-        seen.bad.is_empty(),
-        "konsign sent messages outside the schemas: {:?}",
-        seen.bad
-    );
-    for id in &ids {
-        let q = if id == "cj-1-1-1" { 2 } else { 1 };
-        assert_eq!(
-            seen.cuts.get(id).copied().unwrap_or(0),
-            q,
-            "{id} cut exactly once (seed {seed})"
+    {
+        let seen = seen.lock().unwrap();
+        assert!(
+            seen.bad.is_empty(),
+            "konsign sent messages outside the schemas: {:?}",
+            seen.bad
+        );
+        for id in &ids {
+            let q = if id == "cj-1-1-1" { 2 } else { 1 };
+            assert_eq!(
+                seen.cuts.get(id).copied().unwrap_or(0),
+                q,
+                "{id} cut exactly once (seed {seed})"
+            );
+        }
+        let most = seen.job_messages.values().copied().max().unwrap_or(0);
+        assert!(
+            most <= 12,
+            "at most 12 job messages for one job, got {most} (seed {seed})"
         );
     }
-    let most = seen.job_messages.values().copied().max().unwrap_or(0);
-    assert!(
-        most <= 12,
-        "at most 12 job messages for one job, got {most} (seed {seed})"
-    );
     let status = web.get("/api/orders/W-SOAK/status").await.body;
     assert_eq!(status["status"], "picked", "the order moved on: {status}");
     let kinds = [

@@ -1,8 +1,10 @@
 //! Cutting stations, their jobs (`jobs`) and replacement plates (`replacements`).
 
 mod jobs;
+mod reads;
 mod replacements;
 pub use jobs::*;
+pub use reads::*;
 pub use replacements::*;
 
 use serde::Serialize;

@@ -318,11 +318,12 @@ fn metric(s: &Setup, kind: &str) -> u64 {
 /// `n` jobs through two scripted stations with `faults`; returns what konsign sent, by kind.
 async fn run(
     broker: Broker,
+    backend: common::Backend,
     n: u32,
     faults: Faults,
     seed: u64,
 ) -> Option<HashMap<&'static str, u64>> {
-    let s = setup(broker).await?;
+    let s = setup_on(broker, backend).await?;
     let admin = s.app.admin().await;
     let expiry = plates_in_stock(&s, &admin).await;
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -452,7 +453,14 @@ async fn two_hundred_jobs_under_faults_are_each_cut_exactly_once() {
         requeue: 0.4,
         restart: 0.03,
     };
-    run(Broker::Mosquitto, 200, faults, seed).await;
+    run(
+        Broker::Mosquitto,
+        common::Backend::Sqlite,
+        200,
+        faults,
+        seed,
+    )
+    .await;
 }
 
 /// 50 jobs and no faults: konsign never catches up and never sends anything again.
@@ -463,7 +471,7 @@ async fn fifty_jobs_without_faults_need_no_catch_up_and_no_resend() {
         requeue: 0.0,
         restart: 0.0,
     };
-    let Some(sent) = run(Broker::Embedded, 50, faults, 7).await else {
+    let Some(sent) = run(Broker::Embedded, common::Backend::Sqlite, 50, faults, 7).await else {
         return;
     };
     assert_eq!(
@@ -472,4 +480,26 @@ async fn fifty_jobs_without_faults_need_no_catch_up_and_no_resend() {
         "{sent:?}"
     );
     assert_eq!(sent["job"], 50, "{sent:?}");
+}
+
+/// The same 200 jobs under faults on PostgreSQL (as several instances would share it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_jobs_under_faults_on_postgres() {
+    let seed = std::env::var("SOAK_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(rand::random::<u16>) as u64;
+    let faults = Faults {
+        loss: 0.1,
+        requeue: 0.4,
+        restart: 0.03,
+    };
+    run(
+        Broker::Mosquitto,
+        common::Backend::Postgres,
+        200,
+        faults,
+        seed,
+    )
+    .await;
 }

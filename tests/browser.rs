@@ -769,3 +769,89 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
     assert!(sent, "the pause command was sent, in the lead's name");
     browser.close().await;
 }
+
+/// Receiving at a station page with a serial scanner on a pseudo-terminal: the form shows the
+/// scan it will receive (product, GTIN, lot, expiry); after a receipt the quantity is cleared and
+/// the scan is used up; a second product scanned next replaces what the form shows, so one click
+/// can never receive the first product's quantity as the second product.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_sees_exactly_which_scan_the_form_receives() {
+    let Some(app) = common::spawn_app(common::Backend::Sqlite).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(pty) = common::pty::Pty::plug(dir.path()) else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let seed = app.seed(&admin).await;
+    let r = common::Client::send(
+        admin
+            .req(reqwest::Method::PUT, "/api/scanners/rcv-1")
+            .json(&json!({ "path": pty.dev.display().to_string(), "station": "receiving-1" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let r = common::Client::send(
+        admin
+            .req(reqwest::Method::PUT, "/api/stations/receiving-1/workflow")
+            .json(&json!({ "workflow": "receiving" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    for _ in 0..100 {
+        if admin.get("/api/scanners").await.body[0]["status"]["connected"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.user("rikke", Role::Picker).await;
+    browser.login(&app.base, "rikke", "rikke-password-1").await;
+    browser.goto(&format!("{}/stations/receiving-1", app.base)).await;
+    browser
+        .until("the empty form", "document.getElementById('will').dataset.scan === undefined || document.getElementById('will').dataset.scan === ''")
+        .await;
+    let plate_exp = chrono::NaiveDate::parse_from_str(&common::in_days(300), "%Y-%m-%d").unwrap();
+    pty.send(format!("]d201{}17{}10R-77\r\n", seed.plate, plate_exp.format("%y%m%d")).as_bytes());
+    browser
+        .until(
+            "the plate shown with its lot",
+            &format!("document.getElementById('will').textContent.includes('{}') && document.getElementById('will').textContent.includes('R-77')", seed.plate),
+        )
+        .await;
+    browser.screenshot("receive-1-shown").await;
+    browser
+        .js("document.querySelector('#receive input[name=quantity]').value = '4'; document.querySelector('#receive input[name=location]').value = 'A-02-1'; return 1;")
+        .await;
+    browser.click("#receive button[type=submit]").await;
+    browser
+        .until(
+            "received, quantity cleared, scan used up",
+            "document.getElementById('result').className === 'okmsg' && document.querySelector('#receive input[name=quantity]').value === '' && document.getElementById('will').dataset.scan === ''",
+        )
+        .await;
+    browser.screenshot("receive-2-done").await;
+    // The next product: the form follows it, with nothing carried over but the location.
+    pty.send(format!("]E0{}\r\n", &seed.pouch[1..]).as_bytes());
+    browser
+        .until(
+            "the pouch shown, lot to be typed",
+            &format!("document.getElementById('will').textContent.includes('{}') && document.querySelector('#receive input[name=quantity]').value === ''", seed.pouch),
+        )
+        .await;
+    browser.screenshot("receive-3-next").await;
+    // A click without a quantity receives nothing (the field is required).
+    browser.click("#receive button[type=submit]").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let units = admin.get("/api/stock/units").await.body;
+    let units = units.as_array().unwrap();
+    assert_eq!(units.len(), 1, "only the plate was received: {units:?}");
+    assert_eq!(
+        (units[0]["gtin"].as_str(), units[0]["quantity"].as_i64()),
+        (Some(seed.plate.as_str()), Some(4))
+    );
+    browser.close().await;
+}

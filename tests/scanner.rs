@@ -262,6 +262,43 @@ async fn stock_is_received_through_a_pty_scanner(b: common::Backend) {
         set("receiving").await.status,
         reqwest::StatusCode::NO_CONTENT
     );
+    // The plate's scan is no longer the newest product scan (the pouch came after it): a page
+    // still showing it is behind, and receiving it is refused.
+    let r = picker
+        .post("/api/stations/receiving-1/receive", body.clone())
+        .await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (reqwest::StatusCode::CONFLICT, Some("scan_not_latest")),
+        "{:?}",
+        r.body
+    );
+    // No lot on the pouch's barcode: the receiver types lot and expiry.
+    let r = picker
+        .post(
+            "/api/stations/receiving-1/receive",
+            json!({ "scan_id": pouch_scan, "quantity": 3, "location": "A-02-1" }),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (reqwest::StatusCode::UNPROCESSABLE_ENTITY, Some("lot"))
+    );
+    let r = picker
+        .post(
+            "/api/stations/receiving-1/receive",
+            json!({ "scan_id": pouch_scan, "quantity": 3, "location": "A-02-1",
+        "lot": "P-1", "expiry": common::in_days(200) }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{:?}", r.body);
+    // The plate scanned again: now it is the newest, and it is received.
+    host.write_all(
+        format!("]d201{}17{}10R-55\r\n", seed.plate, expiry.format("%y%m%d")).as_bytes(),
+    )
+    .unwrap();
+    let plate_scan = stored_scans(&admin, 5).await[4]["id"].as_i64().unwrap();
+    let body = json!({ "scan_id": plate_scan, "quantity": 12, "location": "A-01-1" });
     let r = picker
         .post("/api/stations/receiving-1/receive", body.clone())
         .await;
@@ -292,32 +329,22 @@ async fn stock_is_received_through_a_pty_scanner(b: common::Backend) {
     assert_eq!(ledger[0]["reference"], format!("scan {plate_scan}"));
     let used = admin.get("/api/scans?station=receiving-1").await.body;
     assert!(
-        used[0]["used_for"]
+        used[4]["used_for"]
             .as_str()
             .unwrap()
             .starts_with("receiving:op "),
         "{used}"
     );
-
-    // No lot on the barcode: the receiver types lot and expiry.
-    let r = picker
+    // Its receipt replays even after newer scans (a retry is never refused).
+    host.write_all(b"]E05708932000024\r\n").unwrap();
+    stored_scans(&admin, 6).await;
+    let again = picker
         .post(
             "/api/stations/receiving-1/receive",
-            json!({ "scan_id": pouch_scan, "quantity": 3, "location": "A-02-1" }),
+            json!({ "scan_id": plate_scan, "quantity": 12, "location": "A-01-1" }),
         )
         .await;
-    assert_eq!(
-        (r.status, r.body["field"].as_str()),
-        (reqwest::StatusCode::UNPROCESSABLE_ENTITY, Some("lot"))
-    );
-    let r = picker
-        .post(
-            "/api/stations/receiving-1/receive",
-            json!({ "scan_id": pouch_scan, "quantity": 3, "location": "A-02-1",
-        "lot": "P-1", "expiry": common::in_days(200) }),
-        )
-        .await;
-    assert_eq!(r.status, reqwest::StatusCode::OK, "{:?}", r.body);
+    assert_eq!(again.body["replayed"], true, "{:?}", again.body);
     // A rejected scan, another station's scan, or an unknown scan receive nothing.
     let r = picker
         .post(

@@ -58,7 +58,9 @@ body.good{background:#a5d6a7}body.bad{background:#ef9a9a}#card{background:#fff;b
 #loc{font-size:3.5rem;font-weight:800;letter-spacing:.05em}#prod{font-size:1.6rem;margin:.4rem 0}#detail{font-size:1.3rem}\
 #scanform{display:flex;gap:.5rem;margin:1rem 0}#scan{flex:1;font-size:1.5rem}#qty{width:5rem}#msg{font-size:1.4rem;min-height:2rem}\
 .buttons{display:flex;gap:.5rem;flex-wrap:wrap}.buttons button{flex:1}form.take button{width:100%;margin:.3rem 0;font-size:1.4rem}label.station{display:grid;margin-bottom:1rem}\
-#pick[data-online=no] #progress::after{content:' · offline';color:#a40000}a.big{font-size:1.3rem;font-weight:600}.previews{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}.previews figure{margin:0;border:1px solid #ccc;padding:.4em;background:#fff}.previews img{display:block;max-width:100%;height:auto}.current{background:#fff;border:2px solid #123c5a;border-radius:.6rem;padding:1rem;margin:1rem 0}.spec{font-size:4rem;font-weight:700;margin:.2rem 0}.what{font-size:1.5rem}.actions{display:flex;flex-wrap:wrap;gap:.8rem}.actions button:disabled{opacity:.35}.actions button.ok{background:#1f7a3a}.actions button.bad{background:#a32020}.actions button{min-width:9rem;min-height:4rem;font-size:1.5rem}.badge{font-size:1rem;padding:.2rem .6rem;border-radius:1rem;background:#ddd}.badge.ok{background:#c8f0d0}.badge.bad{background:#f6c9c9}#queue li{font-size:1.3rem;margin:.3rem 0}";
+#pick[data-online=no] #progress::after{content:' · offline';color:#a40000}a.big{font-size:1.3rem;font-weight:600}.previews{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}.previews figure{margin:0;border:1px solid #ccc;padding:.4em;background:#fff}.previews img{display:block;max-width:100%;height:auto}.current{background:#fff;border:2px solid #123c5a;border-radius:.6rem;padding:1rem;margin:1rem 0}.spec{font-size:4rem;font-weight:700;margin:.2rem 0}.what{font-size:1.5rem}.actions{display:flex;flex-wrap:wrap;gap:.8rem}.actions button:disabled{opacity:.35}.actions button.ok{background:#1f7a3a}.actions button.bad{background:#a32020}.actions button{min-width:9rem;min-height:4rem;font-size:1.5rem}.badge{font-size:1rem;padding:.2rem .6rem;border-radius:1rem;background:#ddd}.badge.ok{background:#c8f0d0}.badge.bad{background:#f6c9c9}#queue li{font-size:1.3rem;margin:.3rem 0}\
+.will{background:#fff;border:2px solid #123c5a;border-radius:.5rem;padding:.8rem;margin:.8rem 0;max-width:26rem;font-size:1.2rem}\
+.will.flash{animation:flash 1.2s}@keyframes flash{from{background:#fff59d}to{background:#fff}}";
 
 #[derive(Deserialize)]
 pub(super) struct LangQuery {
@@ -436,8 +438,16 @@ async fn station(
     } else {
         Vec::new()
     };
-    let texts =
-        serde_json::json!({ "received": t(l, "received"), "no_scan": t(l, "no_scan") }).to_string();
+    let da = l == Lang::Da;
+    let texts = serde_json::json!({
+        "received": t(l, "received"), "no_scan": t(l, "no_scan"),
+        "will": if da { "Modtager" } else { "Will receive" },
+        "lot": "Lot", "expiry": if da { "Udløb" } else { "Expiry" },
+        "none": if da { "(mangler på stregkoden: skriv det)" } else { "(not on the barcode: type it)" },
+        "next": if da { "Scan næste vare." } else { "Scan the next product." },
+        "newer": if da { "En nyere scanning er kommet: se hvad der modtages nu, og modtag igen." } else { "A newer scan came in: check what will be received now, and receive again." },
+    })
+    .to_string();
     let body = page(
         l,
         html! {
@@ -445,6 +455,7 @@ async fn station(
             div #station data-station=(station) data-csrf=(csrf) data-texts=(texts) {
                 @if !receiving { p { (t(l, "lookup_mode")) } }
                 h2 hidden[!receiving] { (t(l, "receive")) }
+                div #will.will hidden[!receiving] role="status" aria-live="polite" { (t(l, "no_scan")) }
                 form #receive hidden[!receiving] {
                     label { (t(l, "quantity")) input name="quantity" type="number" min="1" required; }
                     label { (t(l, "location")) input name="location" required; }
@@ -467,19 +478,45 @@ async fn station(
     with_lang_cookie(l, &q, body)
 }
 
-/// Polls the scans API and posts receipts; the CSRF token comes from the page.
+/// Polls the scans API and posts receipts; the CSRF token comes from the page. The form shows
+/// exactly the scan it will receive (product, GTIN, lot, expiry); a new product scan replaces it
+/// and clears the quantity, and a receipt consumes it (the next one needs a new scan).
 const STATION_JS: &str = r#"
 const el = document.getElementById('station');
 const station = el.dataset.station, csrf = el.dataset.csrf, texts = JSON.parse(el.dataset.texts);
-let after = 0, lastOk = null;
+const will = document.getElementById('will'), form = document.getElementById('receive');
+const qty = form.querySelector('input[name=quantity]');
+let after = 0, shown = null;
+const names = {};
+async function productName(gtin) {
+  if (!(gtin in names)) {
+    const r = await fetch('/api/products/' + encodeURIComponent(gtin));
+    names[gtin] = r.ok ? (await r.json()).name : '';
+  }
+  return names[gtin];
+}
+async function show(s) {
+  shown = s;
+  qty.value = '';
+  if (!s) { will.textContent = texts.no_scan; will.dataset.scan = ''; return; }
+  const p = s.parsed || {};
+  const name = await productName(p.gtin);
+  will.replaceChildren();
+  const h = document.createElement('strong'); h.textContent = texts.will + ': ' + (name || p.gtin);
+  const d = document.createElement('div');
+  d.textContent = 'GTIN ' + p.gtin + ' · ' + texts.lot + ' ' + (p.lot || texts.none) + ' · ' + texts.expiry + ' ' + (p.expiry || texts.none);
+  will.append(h, d);
+  will.dataset.scan = String(s.id);
+  will.classList.remove('flash'); void will.offsetWidth; will.classList.add('flash');
+}
 async function poll() {
   try {
     const r = await fetch('/api/scans?station=' + encodeURIComponent(station) + '&after=' + after + '&limit=200');
     if (r.ok) {
       for (const s of await r.json()) {
         after = s.id;
-        if (s.kind === 'location' && s.parsed) document.querySelector('input[name=location]').value = s.parsed.location;
-        else if (s.outcome === 'ok') lastOk = s.id;
+        if (s.kind === 'location' && s.parsed) form.querySelector('input[name=location]').value = s.parsed.location;
+        else if (s.outcome === 'ok' && s.parsed && s.parsed.gtin) await show(s);
         const tr = document.createElement('tr');
         tr.className = s.outcome === 'ok' ? 'ok' : 'bad';
         const time = new Date(s.at).toLocaleTimeString('da-DK', { timeZone: 'Europe/Copenhagen' });
@@ -491,19 +528,26 @@ async function poll() {
     }
   } finally { setTimeout(poll, 1000); }
 }
-document.getElementById('receive').addEventListener('submit', async (ev) => {
+form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const out = document.getElementById('result');
-  if (lastOk === null) { out.textContent = texts.no_scan; return; }
+  if (!shown) { out.textContent = texts.no_scan; out.className = 'err'; return; }
   const f = new FormData(ev.target);
-  const body = { scan_id: lastOk, quantity: Number(f.get('quantity')), location: f.get('location') };
+  const body = { scan_id: shown.id, quantity: Number(f.get('quantity')), location: f.get('location') };
   if (f.get('lot')) body.lot = f.get('lot');
   if (f.get('expiry')) body.expiry = f.get('expiry');
   const r = await fetch('/api/stations/' + encodeURIComponent(station) + '/receive', {
     method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) });
   const j = await r.json();
-  out.textContent = r.ok ? texts.received + ': ' + j.entries[0].delta + ' (' + j.entries[0].location + ')' : j.message;
-  out.className = r.ok ? 'okmsg' : 'err';
+  if (r.ok) {
+    out.textContent = texts.received + ': ' + j.entries[0].delta + ' · ' + will.querySelector('strong').textContent.replace(texts.will + ': ', '') + ' (' + j.entries[0].location + '). ' + texts.next;
+    out.className = 'okmsg';
+    form.querySelector('input[name=lot]').value = ''; form.querySelector('input[name=expiry]').value = '';
+    await show(null);
+  } else {
+    out.textContent = j.code === 'scan_not_latest' ? texts.newer : j.message;
+    out.className = 'err';
+  }
 });
 poll();
 "#;

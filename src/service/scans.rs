@@ -356,6 +356,18 @@ pub async fn receive_by_scan(
             format!("scan {} was rejected: {}", scan.id, scan.message),
         ));
     }
+    // The receiver confirms what the page shows: the newest product scan at the station. A newer
+    // one means the page (or the receiver) is behind; a scan already received is a replay.
+    if !scan.used_for.starts_with("receiving:") {
+        if let Some(newer) = db::latest_product_scan(ctx.db.pool(), station).await? {
+            if newer > scan.id {
+                return Err(Error::conflict(
+                    "scan_not_latest",
+                    format!("a newer scan ({newer}) came in at station {station}: check what the page shows now and receive that, or scan this pack again"),
+                ));
+            }
+        }
+    }
     let parsed = scan.parsed.unwrap_or_default();
     let field = |k: &str| parsed.get(k).and_then(|v| v.as_str()).map(str::to_string);
     let gtin =

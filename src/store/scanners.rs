@@ -132,6 +132,16 @@ pub async fn scan(pool: &AnyPool, id: i64) -> Result<Option<ScanRecord>, sqlx::E
     row.as_ref().map(scan_row).transpose()
 }
 
+/// The newest accepted scan of a product (not a location label) at a station.
+pub async fn latest_product_scan(pool: &AnyPool, station: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select max(id) from scans where station = $1 and outcome = 'ok' and coalesce(kind, '') <> 'location'",
+    )
+    .bind(station)
+    .fetch_one(pool)
+    .await
+}
+
 /// Records what a scan was used for (for example the receipt it became).
 pub async fn mark_used(pool: &AnyPool, id: i64, used_for: &str) -> Result<(), sqlx::Error> {
     sqlx::query("update scans set used_for = $1 where id = $2")

@@ -810,12 +810,21 @@ async fn a_receiver_sees_exactly_which_scan_the_form_receives() {
     }
     app.user("rikke", Role::Picker).await;
     browser.login(&app.base, "rikke", "rikke-password-1").await;
-    browser.goto(&format!("{}/stations/receiving-1", app.base)).await;
+    browser
+        .goto(&format!("{}/stations/receiving-1", app.base))
+        .await;
     browser
         .until("the empty form", "document.getElementById('will').dataset.scan === undefined || document.getElementById('will').dataset.scan === ''")
         .await;
     let plate_exp = chrono::NaiveDate::parse_from_str(&common::in_days(300), "%Y-%m-%d").unwrap();
-    pty.send(format!("]d201{}17{}10R-77\r\n", seed.plate, plate_exp.format("%y%m%d")).as_bytes());
+    pty.send(
+        format!(
+            "]d201{}17{}10R-77\r\n",
+            seed.plate,
+            plate_exp.format("%y%m%d")
+        )
+        .as_bytes(),
+    );
     browser
         .until(
             "the plate shown with its lot",
@@ -852,6 +861,164 @@ async fn a_receiver_sees_exactly_which_scan_the_form_receives() {
     assert_eq!(
         (units[0]["gtin"].as_str(), units[0]["quantity"].as_i64()),
         (Some(seed.plate.as_str()), Some(4))
+    );
+    browser.close().await;
+}
+
+/// The stock page on a phone-sized window: a picker finds a lot by searching, puts a received
+/// pack away by scanning it and then the suggested location; a lead counts a location blind (the
+/// system's quantity shows only after the count) and books the difference with a reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_is_searched_put_away_and_counted_on_the_stock_page() {
+    let Some(app) = common::spawn_app(common::Backend::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let seed = app.seed(&admin).await;
+    let exp = common::in_days(300);
+    common::receive(&admin, &seed.plate, "B-1", &exp, "A-02-1", 5).await;
+    let received = common::receive(&admin, &seed.plate, "R-9", &exp, "RCV-01", 4).await;
+    let pouch = common::receive(
+        &admin,
+        &seed.pouch,
+        "P-3",
+        &common::in_days(200),
+        "A-01-1",
+        6,
+    )
+    .await;
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": 412, "height": 915 })),
+        )
+        .await;
+    app.user("pia", Role::Picker).await;
+    browser.login(&app.base, "pia", "pia-password-1").await;
+    browser.goto(&format!("{}/stock", app.base)).await;
+    // Search.
+    browser
+        .until(
+            "the stock list",
+            "document.querySelectorAll('#units tbody tr').length === 3",
+        )
+        .await;
+    browser
+        .js("const q = document.getElementById('q'); q.value = 'r-9'; q.dispatchEvent(new Event('input')); return 1;")
+        .await;
+    browser
+        .until("one lot found", "document.querySelectorAll('#units tbody tr').length === 1 && document.querySelector('#units tbody tr').textContent.includes('RCV-01')")
+        .await;
+    browser.screenshot("stock-1-search").await;
+    let wide: i64 = browser
+        .js("return document.documentElement.scrollWidth;")
+        .await
+        .as_i64()
+        .unwrap();
+    assert!(wide <= 412, "no sideways scrolling on a phone: {wide}");
+    // Put away: the pack, then the location it suggests.
+    browser.click("nav.tabs button[data-tab=putaway]").await;
+    let d = chrono::NaiveDate::parse_from_str(&exp, "%Y-%m-%d").unwrap();
+    browser
+        .js(&format!("document.getElementById('pa_scan').value = '01{}17{}10R-9'; document.querySelector('#pa_form button').click(); return 1;", seed.plate, d.format("%y%m%d")))
+        .await;
+    browser
+        .until("the received pack, the suggested place", "document.getElementById('pa_card').textContent.includes('RCV-01') && document.getElementById('pa_step').textContent.includes('A-02-1')")
+        .await;
+    browser
+        .js("document.getElementById('pa_scan').value = 'A-02-1'; document.querySelector('#pa_form button').click(); return 1;")
+        .await;
+    browser.until("the quantity to move", "!document.getElementById('pa_confirm').hidden && document.getElementById('pa_qty').value === '4'").await;
+    browser.screenshot("stock-2-putaway").await;
+    browser.click("#pa_confirm button").await;
+    browser
+        .until(
+            "moved",
+            "document.getElementById('pa_msg').className === 'okmsg'",
+        )
+        .await;
+    let u = admin
+        .get(&format!("/api/stock/units/{received}"))
+        .await
+        .body;
+    assert_eq!(u["quantity"], 0, "the receiving location is empty: {u}");
+    let there = admin
+        .get("/api/stock/units?location=A-02-1&lot=R-9")
+        .await
+        .body;
+    assert_eq!(there[0]["quantity"], 4, "{there}");
+    // A picker does not count.
+    assert_eq!(
+        browser
+            .js("return document.querySelectorAll('nav.tabs button[data-tab=count]').length;")
+            .await,
+        0
+    );
+    // A lead counts A-01-1 blind: 5 where the system says 6.
+    app.user("lene", Role::Lead).await;
+    browser.login(&app.base, "lene", "lene-password-1").await;
+    browser.goto(&format!("{}/stock#count", app.base)).await;
+    browser
+        .js("document.getElementById('ct_scan').value = 'A-01-1'; document.querySelector('#ct_form button').click(); return 1;")
+        .await;
+    browser
+        .until(
+            "a line to count",
+            "document.querySelectorAll('#ct_lines tbody tr').length === 1",
+        )
+        .await;
+    let blind = browser
+        .js("return [...document.querySelectorAll('#ct_lines th, #ct_lines td')].map((c) => c.textContent);")
+        .await;
+    let cells: Vec<&str> = blind
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        !cells.contains(&"6") && cells.len() == 6,
+        "the expected quantity is hidden: {cells:?}"
+    );
+    browser
+        .js("document.querySelector('#ct_lines input').value = '5'; document.getElementById('ct_show').click(); return 1;")
+        .await;
+    browser
+        .until(
+            "the difference",
+            "document.querySelector('td.diff').textContent === '-1'",
+        )
+        .await;
+    browser
+        .js("document.getElementById('ct_reason').value = 'knust pakke'; return 1;")
+        .await;
+    browser.screenshot("stock-3-count").await;
+    browser.click("#ct_book").await;
+    browser
+        .until(
+            "booked",
+            "document.getElementById('ct_msg').className === 'okmsg'",
+        )
+        .await;
+    let u = admin.get(&format!("/api/stock/units/{pouch}")).await.body;
+    assert_eq!(u["quantity"], 5, "{u}");
+    let ledger = admin
+        .get(&format!("/api/stock/units/{pouch}/ledger"))
+        .await
+        .body;
+    let last = ledger.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["kind"].as_str(), last["delta"].as_i64()),
+        (Some("adjust"), Some(-1)),
+        "{last}"
+    );
+    assert!(
+        last["reason"].as_str().unwrap().contains("knust pakke"),
+        "{last}"
     );
     browser.close().await;
 }

@@ -207,6 +207,9 @@ async fn home(
             @if matches!(role, Role::Admin | Role::Lead | Role::Picker) {
                 p { a.big href="/pick" { (t(l, "go_pick")) } }
             }
+            @if matches!(role, Role::Admin | Role::Lead | Role::Picker | Role::Packer) {
+                p { a.big #gostock href="/stock" { (if l == Lang::Da { "Lager: søg, læg på plads, flyt og tæl" } else { "Stock: search, put away, move and count" }) } }
+            }
             @if matches!(role, Role::Admin | Role::Lead | Role::Packer) {
                 p { a.big #gopack href="/pack" { (t(l, "go_pack")) } }
                 p { a.big #gohandover href="/handover" { (t(l, "go_handover")) } }

@@ -19,6 +19,7 @@ pub mod printing;
 pub mod returns;
 pub mod scans;
 pub mod stock;
+pub mod stock_lookup;
 pub mod tracking;
 
 use crate::config::Config;

@@ -201,7 +201,7 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
 
 /// The location a scanned label names, with its kind, if the scan is a known location code
 /// (AIM identifier, if any, removed).
-async fn location_label(ctx: &Ctx, bytes: &[u8]) -> Result<Option<(String, String)>> {
+pub(super) async fn location_label(ctx: &Ctx, bytes: &[u8]) -> Result<Option<(String, String)>> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Ok(None);
     };

@@ -133,7 +133,10 @@ pub async fn scan(pool: &AnyPool, id: i64) -> Result<Option<ScanRecord>, sqlx::E
 }
 
 /// The newest accepted scan of a product (not a location label) at a station.
-pub async fn latest_product_scan(pool: &AnyPool, station: &str) -> Result<Option<i64>, sqlx::Error> {
+pub async fn latest_product_scan(
+    pool: &AnyPool,
+    station: &str,
+) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "select max(id) from scans where station = $1 and outcome = 'ok' and coalesce(kind, '') <> 'location'",
     )

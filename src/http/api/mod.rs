@@ -43,6 +43,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(stock::unit_ledger))
         .routes(routes!(stock::on_hand))
         .routes(routes!(stock::expiring))
+        .routes(routes!(stock::lookup))
         .routes(routes!(stock::statement))
         .routes(routes!(log::events))
         .routes(routes!(log::audit))

@@ -251,3 +251,25 @@ pub async fn statement(
     caller.require(allow::STATEMENTS)?;
     Ok(Json(svc::statement(&s.ctx, &owner, &q.from, &q.to).await?))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct LookupQuery {
+    /// A scanned or typed barcode: a product (GS1, EAN, HIBC) or a location label.
+    pub code: String,
+}
+
+/// What a scanned code names on the floor: a product (its stock, by lot when the code carries
+/// one, and where it is usually put away) or a location (what should be there).
+#[utoipa::path(get, path = "/api/stock/lookup", tag = "stock", params(LookupQuery),
+    responses((status = 200, body = crate::service::stock_lookup::Lookup), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("bearer" = [])))]
+pub async fn lookup(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<LookupQuery>,
+) -> ApiResult<Json<crate::service::stock_lookup::Lookup>> {
+    caller.require(allow::STOCK_FLOOR)?;
+    Ok(Json(
+        crate::service::stock_lookup::lookup(&s.ctx, &q.code).await?,
+    ))
+}

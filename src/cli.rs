@@ -404,6 +404,8 @@ async fn run_printer_simulator(cmd: SimulateCmd) -> anyhow::Result<()> {
     else {
         anyhow::bail!("not the printer simulator");
     };
+    // Ctrl-C is caught from here on (the handler is in place before the first line is printed).
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let preview = Preview::find();
     let sim = Simulator::start(&listen, Some(out.clone()), preview.clone())
         .await
@@ -429,11 +431,11 @@ async fn run_printer_simulator(cmd: SimulateCmd) -> anyhow::Result<()> {
         tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
             line = lines.next_line() => {
                 let Ok(Some(line)) = line else {
                     // stdin closed: keep serving until Ctrl-C.
-                    tokio::signal::ctrl_c().await?;
+                    interrupt.recv().await;
                     break;
                 };
                 match line.trim() {
@@ -454,7 +456,10 @@ async fn run_printer_simulator(cmd: SimulateCmd) -> anyhow::Result<()> {
         }
     }
     sim.stop();
-    Ok(())
+    eprintln!("simulated printer stopped");
+    // Tokio's stdin reader is a blocking thread that the runtime would wait for at shutdown
+    // (until the next Enter): Ctrl-C ends the process here.
+    std::process::exit(0);
 }
 
 fn run_simulate(cmd: SimulateCmd) -> anyhow::Result<()> {

@@ -747,6 +747,44 @@ async fn pages_are_danish_by_default_and_english_on_request(b: Backend) {
         .await
         .unwrap();
     assert_eq!(anon.status(), StatusCode::SEE_OTHER);
+    // ... saying where they were going, and the login takes them there (only within this site).
+    assert_eq!(
+        anon.headers()["location"],
+        "/login?next=%2Fstations%2Freceiving-1"
+    );
+    let form = http
+        .get(format!("{}/login?next=%2Fstations%2Freceiving-1", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains(r#"name="next" value="/stations/receiving-1""#),
+        "{form}"
+    );
+    for (next, to) in [
+        ("/stations/receiving-1", "/stations/receiving-1"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+    ] {
+        let r = http
+            .post(format!("{}/login", app.base))
+            .form(&[
+                ("username", "lone"),
+                ("password", "lone-password-1"),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.status(), r.headers()["location"].to_str().unwrap()),
+            (StatusCode::SEE_OTHER, to),
+            "{next}"
+        );
+    }
 }
 
 async fn setting_a_password_ends_the_users_sessions(b: Backend) {

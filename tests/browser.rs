@@ -468,7 +468,15 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
     app.user("olga", Role::Operator).await;
 
     browser.login(&app.base, "olga", "olga-password-1").await;
-    browser.goto(&format!("{}/cut/cut-1", app.base)).await;
+    // The operator's start page leads to their station.
+    browser.goto(&format!("{}/", app.base)).await;
+    browser
+        .until(
+            "a link to the station",
+            "!!document.querySelector('a.gocut[href=\"/cut/cut-1\"]')",
+        )
+        .await;
+    browser.click("a.gocut").await;
     browser
         .until("the job on the page, accepted", "document.getElementById('spec').textContent === 'oval 30 x 25 mm' && document.getElementById('current').dataset.state === 'accepted'")
         .await;

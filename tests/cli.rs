@@ -313,3 +313,43 @@ fn labels_are_listed_and_rendered_to_zpl_from_the_shipped_templates() {
         "{err}"
     );
 }
+
+/// `konsign simulate printer` stops on Ctrl-C (SIGINT) even while it waits for a command on its
+/// terminal, as the README says.
+#[test]
+fn the_printer_simulator_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = konsign(dir.path())
+        .args([
+            "simulate",
+            "printer",
+            "--listen",
+            "127.0.0.1:0",
+            "--out",
+            "labels",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for it to listen (its first line on stderr).
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut err, &mut first).unwrap();
+    assert!(first.contains("simulated printer on"), "{first}");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 5 s after Ctrl-C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(child.stdin.take());
+}

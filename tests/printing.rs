@@ -261,6 +261,24 @@ async fn a_label_prints_and_is_confirmed(backend: Backend) {
         .unwrap();
     assert_eq!(pdf.status(), StatusCode::OK);
     assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    // `{}` and `{"sample": true}` render the example data, as the documentation says.
+    for body in [json!({}), json!({ "sample": true })] {
+        let zpl = packer
+            .req(
+                reqwest::Method::POST,
+                "/api/labels/cut-sticker/render?format=zpl",
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(zpl.status(), StatusCode::OK, "{body}");
+        let text = zpl.text().await.unwrap();
+        assert!(
+            text.contains("^XA") && text.contains("T-017"),
+            "{body}: {text}"
+        );
+    }
     let bad = packer
         .req(
             reqwest::Method::POST,

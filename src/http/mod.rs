@@ -90,10 +90,39 @@ pub fn router(ctx: Ctx) -> Router {
         .merge(stock_page::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(login_then_back))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(axum::extract::DefaultBodyLimit::max(api::MAX_JSON_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A page that sends a visitor without a session to the login page says where they were going
+/// (`/login?next=/cut/cut-1`), so that the login takes them there.
+async fn login_then_back(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .filter(|p| p != "/" && req.method() == axum::http::Method::GET);
+    let mut res = next.run(req).await;
+    if let Some(t) = target {
+        if res.status().is_redirection()
+            && res
+                .headers()
+                .get(header::LOCATION)
+                .is_some_and(|l| l == "/login")
+        {
+            let to = format!("/login?next={}", pages::encode_component(&t));
+            if let Ok(v) = axum::http::HeaderValue::from_str(&to) {
+                res.headers_mut().insert(header::LOCATION, v);
+            }
+        }
+    }
+    res
 }
 
 async fn not_found() -> error::ApiError {

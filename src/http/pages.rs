@@ -54,7 +54,7 @@ td.bar{width:30%}.bars{display:flex;height:1rem;background:#eee}.bars span{displ
 .bars .ok{background:#2e7d32}.bars .q{background:#f9a825}.bars .x{background:#c62828}\
 tr.ok td{color:#1b5e20}tr.bad td{color:#a40000;font-weight:600}.okmsg{color:#1b5e20;font-weight:600}\
 form#receive,form#makewave{display:grid;gap:.5rem;max-width:26rem}form#makewave label{display:grid}form.assign{display:flex;gap:.3rem}form.assign input,form.assign button{font-size:1rem;padding:.3rem}form#receive label{display:grid}#scans td{text-align:left}\
-body.good{background:#a5d6a7}body.bad{background:#ef9a9a}#card{background:#fff;border-radius:.5rem;padding:1rem;text-align:center}\
+body.good{background:#a5d6a7}body.bad{background:#ef9a9a}body.warn{background:#ffe082}.warnmsg{color:#8a5a00;font-weight:600}#card{background:#fff;border-radius:.5rem;padding:1rem;text-align:center}\
 #loc{font-size:3.5rem;font-weight:800;letter-spacing:.05em}#prod{font-size:1.6rem;margin:.4rem 0}#detail{font-size:1.3rem}\
 #scanform{display:flex;gap:.5rem;margin:1rem 0}#scan{flex:1;font-size:1.5rem}#qty{width:5rem}#msg{font-size:1.4rem;min-height:2rem}\
 .buttons{display:flex;gap:.5rem;flex-wrap:wrap}.buttons button{flex:1}form.take button{width:100%;margin:.3rem 0;font-size:1.4rem}label.station{display:grid;margin-bottom:1rem}\
@@ -77,13 +77,42 @@ pub(super) fn with_lang_cookie(l: Lang, q: &LangQuery, body: Markup) -> Response
     }
 }
 
-fn login_form(l: Lang, error: Option<&str>, username: &str) -> Markup {
+/// Percent-encodes a URL query value (everything but unreserved characters).
+pub(super) fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where a login may send the user on: a path on this site only (never another host).
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.starts_with("/login")
+                && n.len() <= 500 =>
+        {
+            n
+        }
+        _ => "/",
+    }
+}
+
+fn login_form(l: Lang, error: Option<&str>, username: &str, next: &str) -> Markup {
     page(
         l,
         html! {
             h1 { (t(l, "login")) }
             @if let Some(e) = error { p.err role="alert" { (e) } }
             form.login method="post" action="/login" {
+                input type="hidden" name="next" value=(next);
                 label { (t(l, "username")) input name="username" autocomplete="username" value=(username) required autofocus[username.is_empty()]; }
                 label { (t(l, "password")) input name="password" type="password" autocomplete="current-password" required autofocus[!username.is_empty()]; }
                 button type="submit" { (t(l, "login")) }
@@ -92,15 +121,29 @@ fn login_form(l: Lang, error: Option<&str>, username: &str) -> Markup {
     )
 }
 
-async fn login_page(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+#[derive(Deserialize)]
+struct LoginQuery {
+    lang: Option<String>,
+    next: Option<String>,
+}
+
+async fn login_page(Query(q): Query<LoginQuery>, headers: HeaderMap) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    with_lang_cookie(l, &q, login_form(l, None, ""))
+    let lq = LangQuery {
+        lang: q.lang.clone(),
+    };
+    with_lang_cookie(
+        l,
+        &lq,
+        login_form(l, None, "", safe_next(q.next.as_deref())),
+    )
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     username: String,
     password: String,
+    next: Option<String>,
 }
 
 async fn login_submit(
@@ -116,18 +159,41 @@ async fn login_submit(
     match svc::login(&s.ctx, &f.username, &f.password, &client).await {
         Ok(ok) => {
             let c = session_cookie(&s, ok.session, i64::from(s.ctx.config.http.session_hours));
-            (AppendHeaders([(header::SET_COOKIE, c)]), Redirect::to("/")).into_response()
+            let to = safe_next(f.next.as_deref());
+            (AppendHeaders([(header::SET_COOKIE, c)]), Redirect::to(to)).into_response()
         }
-        Err(crate::error::Error::BadCredentials) => {
-            Html(login_form(l, Some(t(l, "bad_credentials")), &f.username).into_string())
-                .into_response()
-        }
-        Err(crate::error::Error::Locked { .. }) => {
-            Html(login_form(l, Some(t(l, "locked")), &f.username).into_string()).into_response()
-        }
+        Err(crate::error::Error::BadCredentials) => Html(
+            login_form(
+                l,
+                Some(t(l, "bad_credentials")),
+                &f.username,
+                safe_next(f.next.as_deref()),
+            )
+            .into_string(),
+        )
+        .into_response(),
+        Err(crate::error::Error::Locked { .. }) => Html(
+            login_form(
+                l,
+                Some(t(l, "locked")),
+                &f.username,
+                safe_next(f.next.as_deref()),
+            )
+            .into_string(),
+        )
+        .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "login page failed");
-            Html(login_form(l, Some(t(l, "error")), &f.username).into_string()).into_response()
+            Html(
+                login_form(
+                    l,
+                    Some(t(l, "error")),
+                    &f.username,
+                    safe_next(f.next.as_deref()),
+                )
+                .into_string(),
+            )
+            .into_response()
         }
     }
 }
@@ -158,6 +224,18 @@ async fn home(
     use crate::domain::auth::Role;
     let role = principal.actor.role;
     let lead = matches!(role, Role::Admin | Role::Lead);
+    // An operator's way to their cutting station.
+    let cut_stations = if role == Role::Operator {
+        crate::service::cutting::list_stations(&s.ctx)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| v.station.enabled)
+            .map(|v| (v.station.id, v.station.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let (orders, waves, backorders, exceptions) = if lead {
         let orders = crate::service::orders::counts(&s.ctx).await;
         let waves = crate::service::picking::open_waves(&s.ctx).await;
@@ -206,6 +284,9 @@ async fn home(
             p { (t(l, "welcome")) " " strong { (principal.username) } " (" (principal.actor.role.as_str()) ")" }
             @if matches!(role, Role::Admin | Role::Lead | Role::Picker) {
                 p { a.big href="/pick" { (t(l, "go_pick")) } }
+            }
+            @for (id, name) in &cut_stations {
+                p { a.big.gocut href=(format!("/cut/{id}")) { (if l == Lang::Da { "Hulklip: " } else { "Cutting: " }) (name) } }
             }
             @if matches!(role, Role::Admin | Role::Lead | Role::Picker | Role::Packer) {
                 p { a.big #gostock href="/stock" { (if l == Lang::Da { "Lager: søg, læg på plads, flyt og tæl" } else { "Stock: search, put away, move and count" }) } }
@@ -600,20 +681,26 @@ for (const f of document.querySelectorAll('form.assign')) {
 /// red one, with the message in `#msg` (the page's script defines `msg`).
 pub(super) const FEEDBACK_JS: &str = r#"
 let audio = null;
+function tone(type, hz, at, len) {
+  const o = audio.createOscillator(), g = audio.createGain();
+  o.type = type; o.frequency.value = hz;
+  o.connect(g); g.connect(audio.destination); g.gain.value = 0.2;
+  o.start(audio.currentTime + at); o.stop(audio.currentTime + at + len);
+}
 function beep(ok) {
   try {
     audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-    const o = audio.createOscillator(), g = audio.createGain();
-    o.type = ok ? 'sine' : 'square'; o.frequency.value = ok ? 1200 : 220;
-    o.connect(g); g.connect(audio.destination); g.gain.value = 0.2;
-    o.start(); o.stop(audio.currentTime + (ok ? 0.12 : 0.45));
+    if (ok === 'warn') { tone('triangle', 660, 0, 0.15); tone('triangle', 660, 0.25, 0.15); }
+    else if (ok) tone('sine', 1200, 0, 0.12);
+    else tone('square', 220, 0, 0.45);
   } catch (e) {}
 }
+// ok: true (good), false (refused), or 'warn' (done, but someone must look: a short pick).
 function flash(ok, text) {
-  document.body.className = ok ? 'good' : 'bad';
-  msg.textContent = text; msg.className = ok ? 'okmsg' : 'err';
+  document.body.className = ok === 'warn' ? 'warn' : ok ? 'good' : 'bad';
+  msg.textContent = text; msg.className = ok === 'warn' ? 'warnmsg' : ok ? 'okmsg' : 'err';
   beep(ok);
-  setTimeout(() => { document.body.className = ''; }, ok ? 500 : 1500);
+  setTimeout(() => { document.body.className = ''; }, ok === true ? 500 : 1500);
 }
 "#;
 

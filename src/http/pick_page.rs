@@ -78,6 +78,7 @@ async fn pick_page(
                 "offline": if l == Lang::Da { "Ingen forbindelse: scanningen er gemt og sendes senere" } else { "No connection: the scan is kept and sent later" },
                 "location_first": if l == Lang::Da { "Scan lokationen" } else { "Scan the location" },
                 "short_confirm": if l == Lang::Da { "Meld resten af dette pluk som manglende?" } else { "Report the rest of this pick as short?" },
+                "short_done": if l == Lang::Da { "Meldt manglende: placeringen skal tælles." } else { "Reported short: the location is to be counted." },
             })
             .to_string();
             page(
@@ -209,7 +210,7 @@ undoButton.addEventListener('click', async () => {
 });
 document.getElementById('short').addEventListener('click', async () => {
   if (!current || !confirm(T.short_confirm)) return;
-  try { epoch++; render(await api('POST', '/api/waves/' + wave + '/short', { pick_id: current.id })); flash(true, '!'); } catch (e) { flash(false, e.message); }
+  try { epoch++; render(await api('POST', '/api/waves/' + wave + '/short', { pick_id: current.id })); flash('warn', T.short_done); } catch (e) { flash(false, e.message); }
   input.focus();
 });
 document.addEventListener('click', (ev) => { if (ev.target.tagName !== 'BUTTON' && ev.target !== qty) input.focus(); });

@@ -178,9 +178,9 @@ pub struct RenderQuery {
 }
 
 /// Render a label with the data in the body, or with the template's example data when the body
-/// is empty: a preview (PNG), a PDF, or the ZPL.
+/// is empty, `{}` or `{"sample": true}`: a preview (PNG), a PDF, or the ZPL.
 #[utoipa::path(post, path = "/api/labels/{template}/render", tag = "printing", params(("template" = String, Path), RenderQuery),
-    request_body(content = Object, description = "the label data; empty for the example data"),
+    request_body(content = Object, description = "the label data; empty, {} or {\"sample\": true} for the example data"),
     responses((status = 200, content_type = "image/png"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn render(
@@ -204,6 +204,16 @@ pub async fn render(
                 crate::error::Error::invalid("body", format!("not a JSON object: {e}"))
             })?)
         };
+    // `{}` and `{"sample": true}` ask for the example data, as an empty body does.
+    let data = match data {
+        Some(serde_json::Value::Object(m))
+            if m.is_empty()
+                || (m.len() == 1 && m.get("sample") == Some(&serde_json::Value::Bool(true))) =>
+        {
+            None
+        }
+        other => other,
+    };
     let bytes = svc::render(
         &s.ctx,
         &template,

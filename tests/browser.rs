@@ -72,14 +72,17 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
     let waves = admin.get("/api/waves").await.body;
     let wave = waves[0]["id"].as_i64().unwrap();
     assert_eq!(waves.as_array().unwrap().len(), 1);
-    // … and assigns it to Pia in the waves table.
+    // … and assigns it to Pia, chosen from the pickers in the waves table.
     browser
         .until(
-            "the waves table",
-            "document.querySelector('form.assign input') !== null",
+            "the waves table with the pickers to choose from",
+            "!!document.querySelector('form.assign select option[value=\"pia\"]')",
         )
         .await;
-    browser.type_into("form.assign input", "pia").await;
+    browser
+        .js("document.querySelector('form.assign select').value = 'pia'; return 1;")
+        .await;
+    browser.screenshot("lead-assign").await;
     browser.click("form.assign button").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while admin.get(&format!("/api/waves/{wave}")).await.body["picker"] != "pia" {
@@ -213,6 +216,13 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
             "the lead's overview",
             "document.getElementById('orders') && document.getElementById('orders').textContent.indexOf('Til hulklip') >= 0 \
              && document.getElementById('backorders').textContent.indexOf('WEB-200') >= 0",
+        )
+        .await;
+    // The finished wave stays on the page for the day, with its order and tote.
+    browser
+        .until(
+            "today's finished wave",
+            "!!document.querySelector('#waves tr.done') && document.querySelector('#waves tr.done').textContent.includes('WEB-100 → T-01') && document.querySelector('#waves tr.done').textContent.includes('færdig')",
         )
         .await;
     browser.screenshot("lead-home").await;

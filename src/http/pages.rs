@@ -53,7 +53,7 @@ td:first-child,th:first-child{text-align:left}\
 td.bar{width:30%}.bars{display:flex;height:1rem;background:#eee}.bars span{display:block}\
 .bars .ok{background:#2e7d32}.bars .q{background:#f9a825}.bars .x{background:#c62828}\
 tr.ok td{color:#1b5e20}tr.bad td{color:#a40000;font-weight:600}.okmsg{color:#1b5e20;font-weight:600}\
-form#receive,form#makewave{display:grid;gap:.5rem;max-width:26rem}form#makewave label{display:grid}form.assign{display:flex;gap:.3rem}form.assign input,form.assign button{font-size:1rem;padding:.3rem}form#receive label{display:grid}#scans td{text-align:left}\
+form#receive,form#makewave{display:grid;gap:.5rem;max-width:26rem}form#makewave label{display:grid}form.assign{display:flex;gap:.3rem}form.assign select,form.assign button{font-size:1rem;padding:.3rem}tr.done td{color:#555}small.waveorders{font-weight:400}form#receive label{display:grid}#scans td{text-align:left}\
 body.good{background:#a5d6a7}body.bad{background:#ef9a9a}body.warn{background:#ffe082}.warnmsg{color:#8a5a00;font-weight:600}#card{background:#fff;border-radius:.5rem;padding:1rem;text-align:center}\
 #loc{font-size:3.5rem;font-weight:800;letter-spacing:.05em}#prod{font-size:1.6rem;margin:.4rem 0}#detail{font-size:1.3rem}\
 #scanform{display:flex;gap:.5rem;margin:1rem 0}#scan{flex:1;font-size:1.5rem}#qty{width:5rem}#msg{font-size:1.4rem;min-height:2rem}\
@@ -236,9 +236,16 @@ async fn home(
     } else {
         Vec::new()
     };
+    let pickers = if lead {
+        crate::service::picking::pickers(&s.ctx)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let (orders, waves, backorders, exceptions) = if lead {
         let orders = crate::service::orders::counts(&s.ctx).await;
-        let waves = crate::service::picking::open_waves(&s.ctx).await;
+        let waves = crate::service::picking::todays_waves(&s.ctx).await;
         let backorders = crate::service::orders::list(&s.ctx, Some("backordered"), 0, 50).await;
         let exceptions = crate::service::picking::recent_exceptions(&s.ctx).await;
         let failed = [
@@ -337,16 +344,21 @@ async fn home(
                 p #waveresult role="status" {}
                 script { (maud::PreEscaped(MAKE_WAVE_JS)) }
                 @if !waves.is_empty() {
-                    h2 { (t(l, "open_waves")) }
+                    h2 { (if l == Lang::Da { "Dagens plukrunder" } else { "Today's waves" }) }
                     table #waves {
                         thead { tr { th { (t(l, "wave")) } th { (t(l, "picker")) } th { "Status" } th { (t(l, "progress")) } th {} } }
-                        tbody { @for (w, p) in &waves { tr {
-                            td { "#" (w.id) }
-                            td { form.assign data-wave=(w.id) {
-                                input name="picker" value=(w.picker.clone().unwrap_or_default()) size="8" aria-label=(t(l, "picker"));
+                        tbody { @for (w, p, wave_orders) in &waves { tr class=(if w.status == "done" { "done" } else { "" }) data-wave=(w.id) {
+                            td { "#" (w.id)
+                                br; small.waveorders { @for (i, (o, tote)) in wave_orders.iter().enumerate() { @if i > 0 { ", " } (o) " → " (tote) } } }
+                            td { @if w.status == "done" { (w.picker.clone().unwrap_or_default()) } @else { form.assign data-wave=(w.id) {
+                                select name="picker" aria-label=(t(l, "picker")) {
+                                    option value="" { "–" }
+                                    @for name in &pickers { option value=(name) selected[w.picker.as_deref() == Some(name.as_str())] { (name) } }
+                                    @if let Some(cur) = &w.picker { @if !pickers.contains(cur) { option value=(cur) selected { (cur) } } }
+                                }
                                 button type="submit" { (t(l, "assign")) }
-                            } }
-                            td { (w.status) }
+                            } } }
+                            td { (wave_status(l, &w.status)) }
                             td { (p.done + p.short) " / " (p.picks) }
                             td.bar { div.bars {
                                 span.ok style=(format!("width:{:.1}%", p.done as f64 * 100.0 / p.picks.max(1) as f64)) {}
@@ -452,6 +464,17 @@ pub(super) async fn page_principal(
         Ok(Some(p)) => Ok(p),
         Ok(None) => Err(Redirect::to("/login").into_response()),
         Err(e) => Err(super::error::ApiError::from(e).into_response()),
+    }
+}
+
+/// A wave's status in the page's language.
+fn wave_status(l: Lang, status: &str) -> &str {
+    match (status, l) {
+        ("open", Lang::Da) => "åben",
+        ("assigned", Lang::Da) => "tildelt",
+        ("picking", Lang::Da) => "plukkes",
+        ("done", Lang::Da) => "færdig",
+        (s, _) => s,
     }
 }
 
@@ -662,12 +685,12 @@ mw.addEventListener('submit', async (ev) => {
 });
 "#;
 
-/// Assigns a wave to the picker typed in its row.
+/// Assigns a wave to the picker chosen in its row.
 const ASSIGN_JS: &str = r#"
 for (const f of document.querySelectorAll('form.assign')) {
   f.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const picker = new FormData(f).get('picker').trim();
+    const picker = String(new FormData(f).get('picker') || '').trim();
     if (!picker) return;
     const r = await fetch('/api/waves/' + f.dataset.wave + '/assign', { method: 'POST',
       headers: { 'content-type': 'application/json', 'x-csrf-token': document.getElementById('makewave').dataset.csrf },

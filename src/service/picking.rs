@@ -341,13 +341,53 @@ pub async fn recent_exceptions(ctx: &Ctx) -> Result<Vec<PickException>> {
 }
 
 /// Waves that are not done, newest first, each with its progress.
+/// The day's waves for the lead: every wave not done, and the waves finished today, each with
+/// its progress and its orders with their totes.
+pub async fn todays_waves(ctx: &Ctx) -> Result<Vec<(WaveRow, Progress, Vec<(String, String)>)>> {
+    let today = crate::service::today().to_string();
+    let waves = db::list_waves(ctx.db.pool(), false, 200).await?;
+    let mut conn = ctx.db.pool().acquire().await?;
+    let mut out = vec![];
+    for (w, p) in with_progress(&mut conn, waves).await? {
+        let finished_today = w
+            .done_at
+            .as_deref()
+            .and_then(crate::domain::time::from_db)
+            .map(|t| crate::domain::time::business_day(t).to_string())
+            .is_some_and(|d| d == today);
+        if w.status == "done" && !finished_today {
+            continue;
+        }
+        let orders = db::wave_orders(&mut conn, w.id).await?;
+        out.push((w, p, orders));
+    }
+    Ok(out)
+}
+
+/// The users a lead can give a wave to: active pickers (and leads, who may pick).
+pub async fn pickers(ctx: &Ctx) -> Result<Vec<String>> {
+    Ok(crate::store::auth::list_users(ctx.db.pool())
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled && u.role == "picker")
+        .map(|u| u.username)
+        .collect())
+}
+
 pub async fn open_waves(ctx: &Ctx) -> Result<Vec<(WaveRow, Progress)>> {
     let waves = db::list_waves(ctx.db.pool(), true, 50).await?;
     let mut conn = ctx.db.pool().acquire().await?;
+    with_progress(&mut conn, waves).await
+}
+
+async fn with_progress(
+    conn: &mut sqlx::AnyConnection,
+    waves: Vec<WaveRow>,
+) -> Result<Vec<(WaveRow, Progress)>> {
     let mut out = Vec::with_capacity(waves.len());
     for w in waves {
         let (picks, done, short, open, packs, packs_picked) =
-            db::wave_progress(&mut conn, w.id).await?;
+            db::wave_progress(&mut *conn, w.id).await?;
         out.push((
             w,
             Progress {

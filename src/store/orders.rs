@@ -1031,6 +1031,23 @@ pub async fn list_waves(
     rows.iter().map(wave_row).collect()
 }
 
+/// Each order of a wave with its tote (order reference, tote), in the wave's pick order.
+pub async fn wave_orders(
+    conn: &mut AnyConnection,
+    wave_id: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select o.external_id, p.tote, min(p.seq) as first from picks p join orders o on o.id = p.order_id
+         where p.wave_id = $1 group by o.external_id, p.tote order by first",
+    )
+    .bind(wave_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("external_id")?, r.try_get("tote")?)))
+        .collect()
+}
+
 pub async fn set_wave(
     conn: &mut AnyConnection,
     id: i64,

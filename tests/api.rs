@@ -810,3 +810,140 @@ async fn setting_a_password_ends_the_users_sessions(b: Backend) {
         StatusCode::OK
     );
 }
+
+/// No English on a Danish page: every page, rendered in Danish for a role that may see it (with
+/// a station, printers, a wave and stock so its tables are there), contains none of the texts of
+/// the English table (`src/http/texts.rs`, where the English differs from the Danish), outside
+/// its scripts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn danish_pages_carry_no_english_text() {
+    let Some(app) = common::spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let seed = app.seed(&admin).await;
+    common::receive(
+        &admin,
+        &seed.pouch,
+        "P-1",
+        &common::in_days(200),
+        "A-01-1",
+        5,
+    )
+    .await;
+    let r = admin
+        .put_json("/api/cut-stations/cut-1", json!({ "name": "Hulklip 1" }))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // The English table: ("key", Lang::En) => "text" where the Danish text differs.
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/texts.rs")).unwrap();
+    let entry = |lang: &str| -> std::collections::HashMap<String, String> {
+        source
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                let rest = l.strip_prefix("(\"")?;
+                let (key, rest) = rest.split_once("\", ")?;
+                let rest = rest.strip_prefix(&format!("Lang::{lang}) => \""))?;
+                let text = rest.strip_suffix("\",")?;
+                Some((key.to_string(), text.to_string()))
+            })
+            .collect()
+    };
+    let (en, da) = (entry("En"), entry("Da"));
+    let english: Vec<&String> = en
+        .iter()
+        .filter(|(k, v)| da.get(*k) != Some(*v) && v.len() >= 5)
+        .map(|(_, v)| v)
+        .collect();
+    assert!(
+        english.len() > 50,
+        "the English table was read: {}",
+        english.len()
+    );
+    let without_scripts = |html: &str| -> String {
+        let mut out = String::new();
+        let mut rest = html;
+        while let Some(at) = rest.find("<script") {
+            out.push_str(&rest[..at]);
+            rest = rest[at..]
+                .find("</script>")
+                .map_or("", |end| &rest[at + end + 9..]);
+        }
+        out.push_str(rest);
+        // The texts a page's script shows are chosen by language; their JSON keys are names.
+        let mut clean = String::new();
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find("data-texts=\"") {
+            clean.push_str(&rest[..at]);
+            let after = &rest[at + 12..];
+            rest = after.find('"').map_or("", |end| &after[end + 1..]);
+        }
+        clean.push_str(rest);
+        clean
+    };
+    for (role, user, pages) in [
+        (
+            Role::Lead,
+            "lea",
+            vec![
+                "/",
+                "/pick",
+                "/pack",
+                "/handover",
+                "/carriers",
+                "/stock",
+                "/stations/receiving-1",
+                "/cut/cut-1",
+            ],
+        ),
+        (Role::Picker, "pia", vec!["/", "/pick", "/stock"]),
+        (Role::Operator, "ole", vec!["/", "/cut/cut-1"]),
+        (
+            Role::Packer,
+            "per",
+            vec!["/", "/pack", "/handover", "/stock"],
+        ),
+    ] {
+        app.user(user, role).await;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = http
+            .post(format!("{}/login", app.base))
+            .form(&[
+                ("username", user),
+                ("password", &format!("{user}-password-1")),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        for page in pages {
+            let r = http
+                .get(format!("{}{page}", app.base))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{page} as {user}");
+            let html = without_scripts(&r.text().await.unwrap());
+            let found: Vec<&&String> = english
+                .iter()
+                .filter(|e| html.contains(e.as_str()))
+                .collect();
+            assert!(
+                found.is_empty(),
+                "{page} as {user} carries English: {found:?}"
+            );
+        }
+    }
+}

@@ -36,21 +36,23 @@ async fn cut_station(
         principal.actor.role,
         Role::Operator | Role::Lead | Role::Admin
     ) {
-        return (
-            axum::http::StatusCode::FORBIDDEN,
-            "only hulklip operators and leads use this page",
-        )
-            .into_response();
+        let text = if l == Lang::Da {
+            "Hulklipsiden er for hulklipoperatører og ledere."
+        } else {
+            "Only hulklip operators and leads use this page."
+        };
+        return (axum::http::StatusCode::FORBIDDEN, text).into_response();
     }
     let csrf = principal.csrf.clone().unwrap_or_default();
     let da = l == Lang::Da;
     let texts = serde_json::json!({
-        "online": "online",
+        "online": if da { "forbundet" } else { "online" },
         "offline": if da { "ikke forbundet" } else { "not connected" },
         "broken": if da { "forbindelsen er tabt" } else { "connection lost" },
         "unknown": if da { "ukendt" } else { "unknown" },
         "none": if da { "Ingen opgave lige nu." } else { "No job right now." },
         "plates": if da { "plader" } else { "plates" },
+        "plate": if da { "plade" } else { "plate" },
         "lot": "Lot",
         "ask_reason": if da { "Hvad gik galt?" } else { "What went wrong?" },
         "ask_problem": if da { "Hvad er problemet? (jobbet tages tilbage, hvis det ikke er startet)" } else { "What is the problem? (the job is taken back if it has not started)" },
@@ -122,7 +124,7 @@ async function poll(again = true) {
       last = done.length ? done[done.length - 1] : null;
       const show = current || last;
       $('spec').textContent = show ? show.sticker.cut_spec : T.none;
-      $('what').textContent = show ? (show.quantity + ' ' + T.plates + ' · ' + show.sticker.product + ' · ' + T.lot + ' ' + show.lot + ' · ' + (T.states[show.state] || show.state)) : '';
+      $('what').textContent = show ? (show.quantity + ' ' + (show.quantity === 1 ? T.plate : T.plates) + ' · ' + show.sticker.product + ' · ' + T.lot + ' ' + show.lot + ' · ' + (T.states[show.state] || show.state)) : '';
       $('current').dataset.job = show ? show.id : '';
       $('current').dataset.state = show ? show.state : '';
       $('start').disabled = !(current && ['sent', 'accepted'].includes(current.state));
@@ -135,7 +137,7 @@ async function poll(again = true) {
       const q = $('queue'); q.replaceChildren();
       for (const j of open.filter((j) => j !== current)) {
         const li = document.createElement('li');
-        li.textContent = j.sticker.cut_spec + ' · ' + j.quantity + ' ' + T.plates + ' · ' + T.lot + ' ' + j.lot;
+        li.textContent = j.sticker.cut_spec + ' · ' + j.quantity + ' ' + (j.quantity === 1 ? T.plate : T.plates) + ' · ' + T.lot + ' ' + j.lot;
         q.appendChild(li);
       }
     }

@@ -1103,3 +1103,121 @@ async fn an_order_of_which_nothing_could_be_picked_goes_back_to_backordered(b: B
         .unwrap()
         .is_empty());
 }
+
+/// With `picking.require_tote_scan` (the default outside these tests), the picker scans each
+/// order's tote before its first pack: a pack before that is refused, another tote is refused,
+/// and the order's later picks need no second tote scan; the next order of the wave asks for its
+/// own tote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_pick_of_each_order_confirms_its_tote() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = common::database_url(Backend::Sqlite, dir.path()).await else {
+        return;
+    };
+    let app = common::start_app(url, Some(dir), |c| {
+        c.picking.require_tote_scan = true;
+        c.picking.require_location_scan = false;
+    })
+    .await;
+    let admin = app.admin().await;
+    app.seed(&admin).await;
+    for (code, seq) in [("T-01", 900), ("T-02", 901)] {
+        let r = admin
+            .post(
+                "/api/locations",
+                json!({ "code": code, "zone": "Z", "kind": "tote", "walk_seq": seq }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let web = app.user("web", Role::Integration).await;
+    let exp = common::in_days(200);
+    common::receive(&admin, "05708932000024", "L1", &exp, "A-01-1", 5).await;
+    common::receive(
+        &admin,
+        "05708932000017",
+        "PL1",
+        &common::in_days(300),
+        "A-02-1",
+        5,
+    )
+    .await;
+    web.post(
+        "/api/orders",
+        order(
+            "W-T1",
+            json!([pouch(1), json!({ "gtin": "05708932000017", "quantity": 1 })]),
+        ),
+    )
+    .await;
+    web.post("/api/orders", order("W-T2", json!([pouch(1)])))
+        .await;
+    let w = admin.post("/api/waves", json!({ "max_orders": 2 })).await;
+    assert_eq!(w.status, StatusCode::CREATED, "{:?}", w.body);
+    let wave = w.body["id"].as_i64().unwrap();
+    let picker = app.user("pia", Role::Picker).await;
+    let r = picker
+        .post(&format!("/api/waves/{wave}/take"), json!({}))
+        .await;
+    assert_eq!(
+        (
+            r.body["require_tote_scan"].as_bool(),
+            r.body["pick"]["tote_ok"].as_bool()
+        ),
+        (Some(true), Some(false)),
+        "{:?}",
+        r.body
+    );
+    let first = r.body["pick"].clone();
+    let (tote, other) = if first["tote"] == "T-01" {
+        ("T-01", "T-02")
+    } else {
+        ("T-02", "T-01")
+    };
+    let pouch_pack = pack("05708932000024", &exp, "L1");
+    // A pack before the tote: refused, nothing picked.
+    let r = scan(&picker, wave, "s1", &pouch_pack).await;
+    assert_eq!(
+        (r["accepted"].as_bool(), r["code"].as_str()),
+        (Some(false), Some("scan_tote_first")),
+        "{r}"
+    );
+    assert!(r["message_da"].as_str().unwrap().contains(tote), "{r}");
+    // The other order's tote: refused.
+    let r = scan(&picker, wave, "s2", other).await;
+    assert_eq!(r["accepted"], false, "{r}");
+    // The right tote, then the pack.
+    let r = scan(&picker, wave, "s3", tote).await;
+    assert_eq!(
+        (r["accepted"].as_bool(), r["code"].as_str()),
+        (Some(true), Some("tote_ok")),
+        "{r}"
+    );
+    let r = scan(&picker, wave, "s4", &pouch_pack).await;
+    assert_eq!(r["code"], "confirmed", "{r}");
+    // Each later pick: the same order needs no second tote scan; a new order asks for its own.
+    let mut n = 5;
+    loop {
+        let next = picker.get(&format!("/api/waves/{wave}/next")).await.body;
+        let Some(p) = next["pick"].as_object() else {
+            break;
+        };
+        let same_order = p["external_id"] == first["external_id"];
+        assert_eq!(p["tote_ok"].as_bool(), Some(same_order), "{next}");
+        if !same_order {
+            let r = scan(&picker, wave, &format!("s{n}"), p["tote"].as_str().unwrap()).await;
+            assert_eq!(r["code"], "tote_ok", "{r}");
+            n += 1;
+        }
+        let data = if p["gtin"] == "05708932000024" {
+            pouch_pack.clone()
+        } else {
+            pack("05708932000017", &common::in_days(300), "PL1")
+        };
+        let r = scan(&picker, wave, &format!("s{n}"), &data).await;
+        assert_eq!(r["code"], "confirmed", "{r}");
+        n += 1;
+    }
+    let done = admin.get(&format!("/api/waves/{wave}")).await.body;
+    assert_eq!(done["status"], "done", "{done}");
+}

@@ -199,6 +199,9 @@ impl PrintingConfig {
 pub struct PickingConfig {
     /// The picker scans the location label before the product.
     pub require_location_scan: bool,
+    /// The picker scans an order's tote before the order's first pack goes in (a pack in the
+    /// wrong tote is otherwise unnoticed until packing).
+    pub require_tote_scan: bool,
     /// Most orders one wave takes when the lead gives no limit.
     pub wave_max_orders: u32,
     /// Make a wave by itself every this many minutes when allocated orders wait (0: only a lead
@@ -210,6 +213,7 @@ impl Default for PickingConfig {
     fn default() -> Self {
         Self {
             require_location_scan: true,
+            require_tote_scan: true,
             wave_max_orders: 20,
             auto_wave_minutes: 0,
         }

@@ -161,6 +161,10 @@ pub struct PickInHand {
     pub remaining: i64,
     pub location_ok: bool,
     pub require_location_scan: bool,
+    /// The order's tote, and whether the picker has scanned it in this wave.
+    pub tote: String,
+    pub tote_ok: bool,
+    pub require_tote_scan: bool,
     pub min_shelf_life_days: i64,
     pub delivery: NaiveDate,
 }
@@ -170,6 +174,8 @@ pub struct PickInHand {
 pub enum Decision {
     /// The right location label: go on with the product.
     LocationConfirmed,
+    /// The order's tote: its packs may go in.
+    ToteConfirmed,
     /// Confirm `qty` packs from `unit_id` (the reserved unit, or another lot at the location
     /// when `swap` is true: the pick's whole remaining reservation moves to it first).
     Confirm { unit_id: i64, qty: i64, swap: bool },
@@ -206,6 +212,8 @@ pub fn decide<'a>(
         Scanned::Location(code) => {
             if code.eq_ignore_ascii_case(&pick.location) {
                 Ok(Decision::LocationConfirmed)
+            } else if code.eq_ignore_ascii_case(&pick.tote) {
+                Ok(Decision::ToteConfirmed)
             } else {
                 Err(refuse(
                     "wrong_location",
@@ -220,6 +228,16 @@ pub fn decide<'a>(
                     "scan_location_first",
                     format!("scan the location label {} first", pick.location),
                     format!("Scan først lokationen {}", pick.location),
+                ));
+            }
+            if pick.require_tote_scan && !pick.tote_ok {
+                return Err(refuse(
+                    "scan_tote_first",
+                    format!(
+                        "first pack of this order: scan its tote {} first",
+                        pick.tote
+                    ),
+                    format!("Første pakning til ordren: scan først kassen {}", pick.tote),
                 ));
             }
             if *gtin != pick.gtin {
@@ -364,6 +382,9 @@ mod tests {
             remaining: 3,
             location_ok: true,
             require_location_scan: true,
+            tote: "T-01".into(),
+            tote_ok: true,
+            require_tote_scan: true,
             min_shelf_life_days: 30,
             delivery: d("2026-12-01"),
         }
@@ -426,6 +447,27 @@ mod tests {
         ));
         assert!(read_wedge("hello world!", "A-01-1", &lots, d(TODAY)).is_err());
         assert!(read_wedge("", "A-01-1", &lots, d(TODAY)).is_err());
+    }
+
+    #[test]
+    fn an_orders_first_pack_waits_for_its_tote() {
+        let mut p = pick();
+        p.tote_ok = false;
+        let e = decide(&p, &prod("LOT1"), 1, &here(), d(TODAY)).unwrap_err();
+        assert_eq!(e.code, "scan_tote_first");
+        assert!(e.message_da.contains("T-01"));
+        assert_eq!(
+            decide(&p, &Scanned::Location("t-01".into()), 1, &here(), d(TODAY)),
+            Ok(Decision::ToteConfirmed)
+        );
+        assert_eq!(
+            decide(&p, &Scanned::Location("T-02".into()), 1, &here(), d(TODAY))
+                .unwrap_err()
+                .code,
+            "wrong_location"
+        );
+        p.require_tote_scan = false;
+        assert!(decide(&p, &prod("LOT1"), 1, &here(), d(TODAY)).is_ok());
     }
 
     #[test]

@@ -78,6 +78,7 @@ async fn pick_page(
                 "offline": if l == Lang::Da { "Ingen forbindelse: scanningen er gemt og sendes senere" } else { "No connection: the scan is kept and sent later" },
                 "location_first": if l == Lang::Da { "Scan lokationen" } else { "Scan the location" },
                 "short_confirm": if l == Lang::Da { "Meld resten af dette pluk som manglende?" } else { "Report the rest of this pick as short?" },
+                "tote_first": if l == Lang::Da { "scan kassen {tote} først (ordrens første pakning)" } else { "scan the tote {tote} first (the order's first pack)" },
                 "short_done": if l == Lang::Da { "Meldt manglende: placeringen skal tælles." } else { "Reported short: the location is to be counted." },
             })
             .to_string();
@@ -144,11 +145,12 @@ function render(next) {
   document.getElementById('progress').textContent = T.picks + ' ' + (p.done + p.short) + ' / ' + p.picks + ' · ' + T.packs + ' ' + p.packs_picked + ' / ' + p.packs;
   const loc = document.getElementById('loc'), prod = document.getElementById('prod'), det = document.getElementById('detail');
   if (!current) { loc.textContent = '✓'; prod.textContent = T.done; det.textContent = ''; el.dataset.state = 'done'; return; }
-  el.dataset.state = current.location_ok || !next.require_location_scan ? 'product' : 'location';
+  el.dataset.state = current.location_ok || !next.require_location_scan ? (current.tote_ok || !next.require_tote_scan ? 'product' : 'tote') : 'location';
   loc.textContent = current.location;
   prod.textContent = current.product_name;
   det.textContent = (current.quantity - current.picked) + ' stk · ' + T.lot + ' ' + current.lot + ' · ' + T.tote + ' ' + current.tote
-    + (el.dataset.state === 'location' ? ' · ' + T.location_first : '');
+    + (el.dataset.state === 'location' ? ' · ' + T.location_first : '')
+    + (el.dataset.state === 'tote' ? ' · ' + T.tote_first.replace('{tote}', current.tote) : '');
 }
 async function api(method, path, body) {
   const r = await fetch(path, { method, headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },

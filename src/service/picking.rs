@@ -62,6 +62,9 @@ pub struct NextPick {
     pub wave_id: i64,
     pub wave_status: String,
     pub require_location_scan: bool,
+    /// The picker scans an order's tote before its first pack (the pick's `tote_ok` says
+    /// whether that is done).
+    pub require_tote_scan: bool,
     pub progress: Progress,
     /// `None` when nothing is left to pick.
     pub pick: Option<PickRow>,
@@ -475,6 +478,7 @@ async fn next_in(tx: &mut WriteTx, ctx: &Ctx, w: &WaveRow) -> Result<NextPick> {
             w.status.clone()
         },
         require_location_scan: ctx.config.picking.require_location_scan,
+        require_tote_scan: ctx.config.picking.require_tote_scan,
         progress: Progress {
             picks,
             done,
@@ -498,6 +502,7 @@ pub async fn next(ctx: &Ctx, id: i64) -> Result<NextPick> {
         wave_id: id,
         wave_status: w.status,
         require_location_scan: ctx.config.picking.require_location_scan,
+        require_tote_scan: ctx.config.picking.require_tote_scan,
         progress: progress(&picks),
         pick: picks.into_iter().find(|p| p.status == "open"),
     })
@@ -601,6 +606,9 @@ pub async fn scan_input(
         remaining: pick.quantity - pick.picked,
         location_ok: pick.location_ok,
         require_location_scan: ctx.config.picking.require_location_scan,
+        tote: pick.tote.clone(),
+        tote_ok: pick.tote_ok,
+        require_tote_scan: ctx.config.picking.require_tote_scan,
         min_shelf_life_days: pick.min_shelf_life_days,
         delivery: date(&pick.delivery_date),
     };
@@ -655,6 +663,14 @@ pub async fn scan_input(
                 replayed: false,
                 next,
             });
+        }
+        Ok(Decision::ToteConfirmed) => {
+            db::set_tote_ok(tx.conn(), wave_id, pick.order_id).await?;
+            (
+                "tote_ok",
+                format!("tote {} ok: take {}", pick.tote, pick.product_name),
+                format!("Kasse {} ok: tag {}", pick.tote, pick.product_name),
+            )
         }
         Ok(Decision::LocationConfirmed) => {
             db::set_location_ok(tx.conn(), pick.id).await?;

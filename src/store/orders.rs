@@ -1095,6 +1095,8 @@ pub struct PickRow {
     /// open, done, short
     pub status: String,
     pub location_ok: bool,
+    /// The order's tote was scanned in this wave.
+    pub tote_ok: bool,
     pub cut: bool,
     #[serde(skip)]
     pub min_shelf_life_days: i64,
@@ -1103,7 +1105,7 @@ pub struct PickRow {
 }
 
 const PICK_SELECT: &str = "select k.id, k.wave_id, k.seq, k.order_id, o.external_id, k.line_id, k.reservation_id, k.location,
-    k.stock_unit_id, k.gtin, p.name, k.lot, k.expiry, k.tote, k.quantity, k.picked, k.status, k.location_ok,
+    k.stock_unit_id, k.gtin, p.name, k.lot, k.expiry, k.tote, k.quantity, k.picked, k.status, k.location_ok, k.tote_ok,
     (case when l.cut_shape is null then 0 else 1 end) as cut, p.min_shelf_life_days, o.delivery_date
     from picks k join orders o on o.id = k.order_id join products p on p.gtin = k.gtin
     join order_lines l on l.id = k.line_id";
@@ -1128,6 +1130,7 @@ fn pick_row(r: &AnyRow) -> Result<PickRow, sqlx::Error> {
         picked: r.try_get("picked")?,
         status: r.try_get("status")?,
         location_ok: r.try_get::<i64, _>("location_ok")? == 1,
+        tote_ok: r.try_get::<i64, _>("tote_ok")? == 1,
         cut: r.try_get::<i64, _>("cut")? == 1,
         min_shelf_life_days: r.try_get("min_shelf_life_days")?,
         delivery_date: r.try_get("delivery_date")?,
@@ -1176,6 +1179,20 @@ pub async fn max_seq(conn: &mut AnyConnection, wave_id: i64) -> Result<i64, sqlx
         .fetch_one(conn)
         .await?
         .try_get("m")
+}
+
+/// The order's tote was scanned: every pick of the order in the wave knows it.
+pub async fn set_tote_ok(
+    conn: &mut AnyConnection,
+    wave_id: i64,
+    order_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update picks set tote_ok = 1 where wave_id = $1 and order_id = $2")
+        .bind(wave_id)
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn set_location_ok(conn: &mut AnyConnection, pick_id: i64) -> Result<(), sqlx::Error> {

@@ -98,6 +98,36 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
         .click(&format!("form.take[data-wave='{wave}'] button"))
         .await;
     browser.until("the first pick is shown", "document.getElementById('loc') && document.getElementById('loc').textContent === 'A-01-1'").await;
+    // On a 412 px phone the pick page fits without sideways scrolling, and the keyboard can be
+    // asked for (it stays away by default, for the scanner).
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": 412, "height": 915 })),
+        )
+        .await;
+    let wide = browser
+        .js("return document.documentElement.scrollWidth;")
+        .await;
+    assert!(
+        wide.as_i64().unwrap() <= 412,
+        "the pick page scrolls sideways: {wide}"
+    );
+    assert_eq!(
+        browser
+            .js("return document.getElementById('scan').getAttribute('inputmode');")
+            .await,
+        "none"
+    );
+    browser.click("#kbd").await;
+    assert_eq!(
+        browser
+            .js("return document.getElementById('scan').getAttribute('inputmode');")
+            .await,
+        "text"
+    );
+    browser.click("#kbd").await;
     browser.screenshot("picker-1-first-pick").await;
 
     // Enter (\u{e007}) ends every scan, as a wedge scanner's suffix does.

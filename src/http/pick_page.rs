@@ -95,6 +95,9 @@ async fn pick_page(
                         form #scanform autocomplete="off" {
                             input #scan name="scan" autofocus placeholder=(t(l, "scan_here")) inputmode="none";
                             input #qty name="qty" type="number" min="1" value="1" aria-label=(t(l, "quantity"));
+                            // A phone without a scanner: the keyboard on demand (the field keeps
+                            // it off by default, so a scanner's input is not covered by it).
+                            button #kbd type="button" aria-pressed="false" title=(if l == Lang::Da { "Vis tastatur" } else { "Show keyboard" }) { "⌨" }
                         }
                         p #msg role="status" {}
                         div.buttons {
@@ -209,6 +212,13 @@ undoButton.addEventListener('click', async () => {
   } catch (e) { flash(false, e.message); }
   undoButton.disabled = false;
   input.focus();
+});
+document.getElementById('kbd').addEventListener('click', () => {
+  const f = document.getElementById('scan'), b = document.getElementById('kbd');
+  const on = f.getAttribute('inputmode') === 'none';
+  f.setAttribute('inputmode', on ? 'text' : 'none');
+  b.setAttribute('aria-pressed', on ? 'true' : 'false');
+  f.blur(); f.focus();
 });
 document.getElementById('short').addEventListener('click', async () => {
   if (!current || !confirm(T.short_confirm)) return;

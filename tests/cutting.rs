@@ -1348,8 +1348,10 @@ async fn a_lead_requeues_a_job_waiting_at_the_bridge_and_it_is_cut_once(broker: 
     tote(&admin, "T-02", 901).await;
     let r = admin.put_json("/api/cut-stations/cut-1", json!({})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // The first job takes long enough (2 plates of 2 s) that the second is still waiting at
+    // the bridge when the lead's recall arrives, even on a busy machine.
     let machine = Machine::start(MachineConfig {
-        cut_ms: 700,
+        cut_ms: 2000,
         ..Default::default()
     })
     .unwrap();

@@ -10,6 +10,7 @@ mod handover_page;
 mod pack_page;
 pub mod pages;
 mod pick_page;
+mod station_page;
 mod stock_page;
 mod texts;
 
@@ -88,6 +89,7 @@ pub fn router(ctx: Ctx) -> Router {
         .merge(handover_page::routes())
         .merge(carrier_page::routes())
         .merge(stock_page::routes())
+        .merge(station_page::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(login_then_back))

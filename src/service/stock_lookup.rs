@@ -4,7 +4,6 @@
 
 use super::stock::{units, UnitView};
 use super::{today, Ctx};
-use crate::domain::gs1;
 use crate::error::{Error, Result};
 use crate::store::stock::UnitFilter;
 use serde::Serialize;
@@ -58,10 +57,12 @@ pub async fn lookup(ctx: &Ctx, code: &str) -> Result<Lookup> {
             suggested_location: None,
         });
     }
-    let scan = read_typed(code)
-        .map_err(|e| Error::invalid("code", format!("not a product or location barcode: {e}")))?;
-    let Some(gtin) = scan.gtin.map(|g| g.to_string()) else {
-        return Err(Error::invalid("code", "not a product or location barcode"));
+    // Read as the pick page reads a keyboard-wedge or scanner code (no pick location or lots to
+    // tell it apart here: the location was tried above).
+    let (gtin, lot, expiry) = match crate::domain::picking::read_wedge(code, "", &[], today()) {
+        Ok(crate::domain::picking::Scanned::Product { gtin, lot, expiry }) => (gtin, lot, expiry),
+        Ok(_) => return Err(Error::invalid("code", "not a product or location barcode")),
+        Err(e) => return Err(Error::invalid("code", e)),
     };
     let mut conn = ctx.db.pool().acquire().await?;
     let Some(product) = crate::store::catalog::product(&mut conn, &gtin).await? else {
@@ -82,7 +83,7 @@ pub async fn lookup(ctx: &Ctx, code: &str) -> Result<Lookup> {
             .max_by_key(|u| u.quantity)
             .map(|u| u.location.clone())
     });
-    let units = match &scan.lot {
+    let units = match &lot {
         Some(lot) => all.into_iter().filter(|u| &u.lot == lot).collect(),
         None => all,
     };
@@ -90,26 +91,11 @@ pub async fn lookup(ctx: &Ctx, code: &str) -> Result<Lookup> {
         kind: "product".into(),
         gtin: Some(gtin),
         product_name: Some(product.name),
-        lot: scan.lot,
-        expiry: scan.expiry.map(|d| d.to_string()),
+        lot,
+        expiry: expiry.map(|d| d.to_string()),
         location: None,
         location_kind: None,
         units,
         suggested_location,
     })
-}
-
-/// Reads a code as a scanner sends it (with its AIM identifier) or as a keyboard-wedge handheld
-/// or a person types it: a GS1 element string starting with `01` (the lot last, or ended by a
-/// group separator), a bare GTIN, an EAN, a HIBC or the bracketed form.
-fn read_typed(code: &str) -> std::result::Result<gs1::Scan, gs1::Gs1Error> {
-    let t = code.trim();
-    let digits16 = t.len() > 16 && t.bytes().take(16).all(|b| b.is_ascii_digit());
-    if !t.starts_with(']') && t.starts_with("01") && digits16 {
-        return gs1::parse(format!("]C1{t}").as_bytes(), today());
-    }
-    if t.len() == 14 && t.bytes().all(|b| b.is_ascii_digit()) {
-        return gs1::parse(format!("]C101{t}").as_bytes(), today());
-    }
-    gs1::parse(t.as_bytes(), today())
 }

@@ -243,25 +243,12 @@ pub(super) async fn apply(
             ended(moved)
         }
         Step::Requeue => {
-            let mut next = j.clone();
-            next.revision += 1;
-            next.content_hash = jobs::wire_job(&next, jobs::no_header()).compute_hash();
-            let detail = format!(
-                "{station} did not cut it ({why}): back in the queue as revision {}",
-                next.revision
-            );
-            let moved = db::new_revision(
-                tx.conn(),
-                &j.id,
-                &j.state,
-                next.revision,
-                &next.content_hash,
-                Some(station),
-                &detail,
-            )
+            let moved = jobs::requeue_next_revision(tx, j, &j.state, Some(station), |rev| {
+                format!("{station} did not cut it ({why}): back in the queue as revision {rev}")
+            })
             .await?;
             if moved {
-                tracing::info!(station, job = %j.id, revision = next.revision, "cutting job back in the queue");
+                tracing::info!(station, job = %j.id, revision = j.revision + 1, "cutting job back in the queue");
             }
             None
         }

@@ -439,6 +439,30 @@ pub(super) async fn print_sticker(ctx: &Ctx, job_id: &str) {
     }
 }
 
+/// Puts a job back in the queue as its next revision (nothing of it was cut), when it is still
+/// in `from`; `detail` gets the new revision for the job's log. True when it moved.
+pub(super) async fn requeue_next_revision(
+    tx: &mut WriteTx,
+    j: &JobRow,
+    from: &str,
+    station: Option<&str>,
+    detail: impl FnOnce(i64) -> String,
+) -> std::result::Result<bool, sqlx::Error> {
+    let mut next = j.clone();
+    next.revision += 1;
+    next.content_hash = wire_job(&next, no_header()).compute_hash();
+    db::new_revision(
+        tx.conn(),
+        &j.id,
+        from,
+        next.revision,
+        &next.content_hash,
+        station,
+        &detail(next.revision),
+    )
+    .await
+}
+
 /// An order's reference short enough for large type on a sticker: whole up to 12 characters,
 /// else its last 10.
 pub(super) fn short_ref(external_id: &str) -> String {

@@ -268,19 +268,9 @@ async fn recall(ctx: &Ctx, actor: &Actor, id: &str, reason: &str, action: &str) 
         .is_some_and(|s| s.manual);
     let cmd_id = new_cmd_id();
     if manual {
-        let mut next = j.clone();
-        next.revision += 1;
-        next.content_hash = cut_jobs::wire_job(&next, cut_jobs::no_header()).compute_hash();
-        let detail = format!("put back in the queue by {}: {reason}", actor.name);
-        db::new_revision(
-            tx.conn(),
-            id,
-            &j.state,
-            next.revision,
-            &next.content_hash,
-            Some(&station),
-            &detail,
-        )
+        cut_jobs::requeue_next_revision(&mut tx, &j, &j.state, Some(&station), |_| {
+            format!("put back in the queue by {}: {reason}", actor.name)
+        })
         .await?;
     } else {
         let detail = format!(
@@ -348,22 +338,12 @@ pub async fn release(
             ),
         ));
     }
-    let mut next = j.clone();
-    next.revision += 1;
-    next.content_hash = cut_jobs::wire_job(&next, cut_jobs::no_header()).compute_hash();
-    let detail = format!(
-        "released by {}: the plate was not cut ({reason}); back in the queue as revision {}",
-        actor.name, next.revision
-    );
-    db::new_revision(
-        tx.conn(),
-        id,
-        "recalling",
-        next.revision,
-        &next.content_hash,
-        j.station_id.as_deref(),
-        &detail,
-    )
+    cut_jobs::requeue_next_revision(&mut tx, &j, "recalling", j.station_id.as_deref(), |rev| {
+        format!(
+            "released by {}: the plate was not cut ({reason}); back in the queue as revision {rev}",
+            actor.name
+        )
+    })
     .await?;
     audit(
         &mut tx,

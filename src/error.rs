@@ -52,6 +52,30 @@ impl Error {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Error::Invalid(Invalid::new(field, message))
     }
+
+    /// The stable code the API answers with: `invalid_input`, a conflict's own code, ...
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid_input",
+            Error::InvalidMany(_) => "invalid_rows",
+            Error::NotFound(_) => "not_found",
+            Error::Conflict { code, .. } => code,
+            Error::Stock(_) => "insufficient_stock",
+            Error::Unauthenticated => "unauthenticated",
+            Error::BadCredentials => "bad_credentials",
+            Error::Locked { .. } => "account_locked",
+            Error::Forbidden(_) => "forbidden",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The input field the problem is in, when there is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Invalid(i) => Some(&i.field),
+            _ => None,
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1061,7 +1061,7 @@ async fn stock_is_searched_put_away_and_counted_on_the_stock_page() {
     let last = ledger.as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         (last["kind"].as_str(), last["delta"].as_i64()),
-        (Some("adjust"), Some(-1)),
+        (Some("count"), Some(-1)),
         "{last}"
     );
     assert!(

@@ -548,14 +548,14 @@ async fn an_order_is_packed_with_a_serial_scanner_bound_to_a_pack_station(b: Bac
         "{scans}"
     );
     assert!(
-        scans[1]["message"]
+        scans[1]["message_da"]
             .as_str()
             .unwrap()
             .contains("ikke plukket til denne ordre"),
         "the reason, in Danish: {scans}"
     );
     assert!(
-        scans[4]["message"]
+        scans[4]["message_da"]
             .as_str()
             .unwrap()
             .contains("allerede i pakken"),

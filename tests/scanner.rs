@@ -448,6 +448,18 @@ async fn scans_from_a_pty_scanner_are_judged_stored_and_answered(b: common::Back
     assert_eq!(verdicts[1], ("rejected", "unknown product 05708932000048"));
     assert_eq!(verdicts[2].0, "rejected");
     assert!(verdicts[2].1.contains("check digit"), "{verdicts:?}");
+    // The station page shows the verdicts in Danish, the GS1 rule included.
+    assert_eq!(scans[1]["message_da"], "Ukendt vare 05708932000048");
+    let bad = scans[2]["message_da"].as_str().unwrap();
+    assert!(
+        bad.starts_with("Ulæselig stregkode: AI 01 ved position ")
+            && bad.ends_with(": kontrolcifferet er 8, men skal være 7"),
+        "{bad}"
+    );
+    assert!(scans[0]["message_da"]
+        .as_str()
+        .unwrap()
+        .contains(", udløb "));
     assert_eq!(scans[0]["raw_hex"], hex::encode(good.trim_end().as_bytes()));
     assert_eq!(scans[0]["parsed"]["lot"], "LOT7");
     // Feedback reached the scanner, in order: good, bad, bad.
@@ -684,6 +696,10 @@ async fn a_wave_is_picked_with_a_pty_scanner_at_a_picking_station(b: common::Bac
     let early = stored_scans(&admin, 1).await;
     assert_eq!(early[0]["outcome"], "rejected");
     assert_eq!(early[0]["message"], "no pick wave is taken at this station");
+    assert_eq!(
+        early[0]["message_da"],
+        "Ingen plukrunde er taget ved denne station"
+    );
     let picker = app
         .user("rasmus", konsign::domain::auth::Role::Picker)
         .await;

@@ -307,6 +307,19 @@ impl LocationKind {
             LocationKind::Tote => "tote",
         }
     }
+    /// The kind in Danish, for the floor's pages.
+    pub fn da(self) -> &'static str {
+        match self {
+            LocationKind::Receiving => "modtagelse",
+            LocationKind::Pick => "pluklokation",
+            LocationKind::Reserve => "reservelager",
+            LocationKind::Quarantine => "karantæne",
+            LocationKind::Cutting => "hulklip",
+            LocationKind::Packing => "pakning",
+            LocationKind::Dispatch => "afsendelse",
+            LocationKind::Tote => "kasse",
+        }
+    }
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         Self::ALL
             .into_iter()

@@ -4,15 +4,23 @@
 use super::gs1;
 use super::packing::{refuse, Refusal};
 use super::sscc::Sscc;
+use super::Unreadable;
 use chrono::NaiveDate;
 
 /// Reads the SSCC a scan names: a GS1 element string or bracket form with AI 00 (with or without
 /// an AIM id), or the 18 digits alone.
-pub fn read_sscc(input: &[u8], today: NaiveDate) -> Result<Sscc, String> {
-    let text = std::str::from_utf8(input).map_err(|_| "not a parcel label".to_string())?;
+pub fn read_sscc(input: &[u8], today: NaiveDate) -> Result<Sscc, Unreadable> {
+    let not_sscc = |e: super::Invalid| {
+        Unreadable::new(
+            e.message,
+            "Ugyldigt SSCC: 18 cifre med et kontrolciffer, der passer",
+        )
+    };
+    let text = std::str::from_utf8(input)
+        .map_err(|_| Unreadable::new("not a parcel label", "Det er ikke en pakkelabel"))?;
     let t = text.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ');
     if t.len() == 18 && t.bytes().all(|b| b.is_ascii_digit()) {
-        return Sscc::parse(t).map_err(|e| e.message);
+        return Sscc::parse(t).map_err(not_sscc);
     }
     let scan = if t.starts_with('(') {
         gs1::parse_hri(t, today)
@@ -21,10 +29,13 @@ pub fn read_sscc(input: &[u8], today: NaiveDate) -> Result<Sscc, String> {
     } else {
         gs1::parse(format!("]C1{t}").as_bytes(), today)
     }
-    .map_err(|e| format!("unreadable barcode: {e}"))?;
+    .map_err(|e| Unreadable::barcode(&e))?;
     match scan.sscc {
-        Some(s) => Sscc::parse(&s).map_err(|e| e.message),
-        None => Err("the barcode carries no SSCC (AI 00)".into()),
+        Some(s) => Sscc::parse(&s).map_err(not_sscc),
+        None => Err(Unreadable::new(
+            "the barcode carries no SSCC (AI 00)",
+            "Stregkoden har intet SSCC (AI 00): scan pakkens label",
+        )),
     }
 }
 

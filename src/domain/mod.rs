@@ -4,6 +4,7 @@ pub mod allocation;
 pub mod auth;
 pub mod carrier;
 pub mod catalog;
+pub mod counting;
 pub mod cutting;
 pub mod gs1;
 pub mod gtin;
@@ -33,5 +34,31 @@ impl Invalid {
             field: field.into(),
             message: message.into(),
         }
+    }
+}
+
+/// A scan that could not be read as what was expected: why, in English (the API's language)
+/// and in Danish (the floor's). Displays as the English.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Unreadable {
+    pub message: String,
+    pub message_da: String,
+}
+
+impl Unreadable {
+    pub fn new(message: impl Into<String>, message_da: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            message_da: message_da.into(),
+        }
+    }
+
+    /// A barcode that breaks a GS1 rule.
+    pub fn barcode(e: &gs1::Gs1Error) -> Self {
+        Self::new(
+            format!("unreadable barcode: {e}"),
+            format!("Ulæselig stregkode: {}", e.da()),
+        )
     }
 }

@@ -2,6 +2,7 @@
 //! 91), or a code (a tote label, an order reference). Pure.
 
 use super::gs1::{self, Kind};
+use super::Unreadable;
 use chrono::NaiveDate;
 
 /// What a scan at the pack station turned out to be.
@@ -27,7 +28,7 @@ fn is_job_id(t: &str) -> bool {
         && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-fn from_gs1(scan: &gs1::Scan) -> Result<PackScanned, String> {
+fn from_gs1(scan: &gs1::Scan) -> Result<PackScanned, Unreadable> {
     if let Some(job) = scan.value(CUT_JOB_AI) {
         if is_job_id(job) {
             return Ok(PackScanned::CutBox(job.to_ascii_lowercase()));
@@ -39,7 +40,10 @@ fn from_gs1(scan: &gs1::Scan) -> Result<PackScanned, String> {
             lot: scan.lot.clone(),
             expiry: scan.expiry,
         }),
-        None => Err("the barcode carries no GTIN".into()),
+        None => Err(Unreadable::new(
+            "the barcode carries no GTIN",
+            "Stregkoden har intet GTIN: scan varens stregkode",
+        )),
     }
 }
 
@@ -50,17 +54,17 @@ pub fn read_wedge(
     text: &str,
     known_lots: &[String],
     today: NaiveDate,
-) -> Result<PackScanned, String> {
+) -> Result<PackScanned, Unreadable> {
     let t = text.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ');
     if t.is_empty() {
-        return Err("empty scan".into());
+        return Err(Unreadable::new("empty scan", "Tom scanning"));
     }
     if is_job_id(t) {
         return Ok(PackScanned::CutBox(t.to_ascii_lowercase()));
     }
     if t.starts_with('(') {
         return gs1::parse_hri(t, today)
-            .map_err(|e| format!("unreadable barcode: {e}"))
+            .map_err(|e| Unreadable::barcode(&e))
             .and_then(|s| from_gs1(&s));
     }
     let lower = t.to_ascii_lowercase();
@@ -87,13 +91,17 @@ pub fn read_wedge(
         Err(_) if t.len() <= 64 && t.chars().all(|c| c.is_ascii_graphic()) => {
             Ok(PackScanned::Code(t.to_string()))
         }
-        Err(e) => Err(e),
+        // What it refuses here is no printable code at all.
+        Err(e) => Err(Unreadable::new(
+            e.message,
+            "Ulæselig stregkode: hverken en vare, en hulklip-æske, en kasse eller en ordre",
+        )),
     }
 }
 
 /// Reads a scan from a serial scanner (with its AIM id).
-pub fn read_serial(bytes: &[u8], today: NaiveDate) -> Result<PackScanned, String> {
-    let scan = gs1::parse(bytes, today).map_err(|e| format!("unreadable barcode: {e}"))?;
+pub fn read_serial(bytes: &[u8], today: NaiveDate) -> Result<PackScanned, Unreadable> {
+    let scan = gs1::parse(bytes, today).map_err(|e| Unreadable::barcode(&e))?;
     if scan.kind == Kind::Unknown {
         let text = std::str::from_utf8(bytes).unwrap_or("");
         let body = if text.starts_with(']') {
@@ -106,7 +114,10 @@ pub fn read_serial(bytes: &[u8], today: NaiveDate) -> Result<PackScanned, String
             return Ok(PackScanned::CutBox(body.to_ascii_lowercase()));
         }
         if body.is_empty() || body.len() > 64 || !body.chars().all(|c| c.is_ascii_graphic()) {
-            return Err("not a product, cut box, tote or order barcode".into());
+            return Err(Unreadable::new(
+                "not a product, cut box, tote or order barcode",
+                "Hverken en vare, en hulklip-æske, en kasse eller en ordre",
+            ));
         }
         return Ok(PackScanned::Code(body.to_string()));
     }

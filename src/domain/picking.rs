@@ -9,6 +9,7 @@
 
 use super::allocation::{lot_refusal, Ineligible};
 use super::gs1::{self, Kind};
+use super::Unreadable;
 use chrono::NaiveDate;
 
 /// What a scan turned out to be.
@@ -41,10 +42,10 @@ pub fn read_wedge(
     location: &str,
     known_lots: &[String],
     today: NaiveDate,
-) -> Result<Scanned, String> {
+) -> Result<Scanned, Unreadable> {
     let t = text.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ');
     if t.is_empty() {
-        return Err("empty scan".into());
+        return Err(Unreadable::new("empty scan", "Tom scanning: scan igen"));
     }
     if t.starts_with(']') {
         return read_serial(t.as_bytes(), today);
@@ -83,7 +84,7 @@ pub fn read_wedge(
         }
         return match plain {
             Ok(scan) => product(&scan),
-            Err(e) => Err(format!("unreadable barcode: {e}")),
+            Err(e) => Err(Unreadable::barcode(&e)),
         };
     }
     if all_digits && t.len() == 14 {
@@ -93,16 +94,19 @@ pub fn read_wedge(
                 lot: None,
                 expiry: None,
             }),
-            Err(e) => Err(format!("unreadable barcode: {e}")),
+            Err(e) => Err(Unreadable::new(
+                format!("unreadable barcode: {e}"),
+                "Ulæselig stregkode: GTIN'ets kontrolciffer stemmer ikke",
+            )),
         };
     }
     match gs1::parse(t.as_bytes(), today) {
         Ok(scan) if scan.kind != Kind::Unknown => product(&scan),
         Ok(_) => match super::catalog::LocationCode::parse(t) {
             Ok(code) => Ok(Scanned::Location(code.as_str().to_string())),
-            Err(_) => Err("not a product or location barcode".into()),
+            Err(_) => Err(not_product_or_location()),
         },
-        Err(e) => Err(format!("unreadable barcode: {e}")),
+        Err(e) => Err(Unreadable::barcode(&e)),
     }
 }
 
@@ -112,8 +116,8 @@ fn all_digits_or_gs1(t: &str) -> bool {
 }
 
 /// Reads a scan from a serial scanner (with its AIM id).
-pub fn read_serial(bytes: &[u8], today: NaiveDate) -> Result<Scanned, String> {
-    let scan = gs1::parse(bytes, today).map_err(|e| format!("unreadable barcode: {e}"))?;
+pub fn read_serial(bytes: &[u8], today: NaiveDate) -> Result<Scanned, Unreadable> {
+    let scan = gs1::parse(bytes, today).map_err(|e| Unreadable::barcode(&e))?;
     if scan.kind == Kind::Unknown {
         let text = std::str::from_utf8(bytes).unwrap_or("");
         let body = if text.starts_with(']') {
@@ -123,19 +127,29 @@ pub fn read_serial(bytes: &[u8], today: NaiveDate) -> Result<Scanned, String> {
         };
         return super::catalog::LocationCode::parse(body)
             .map(|c| Scanned::Location(c.as_str().to_string()))
-            .map_err(|_| "not a product or location barcode".into());
+            .map_err(|_| not_product_or_location());
     }
     product(&scan)
 }
 
-fn product(scan: &gs1::Scan) -> Result<Scanned, String> {
+fn not_product_or_location() -> Unreadable {
+    Unreadable::new(
+        "not a product or location barcode",
+        "Hverken en vare- eller lokationsstregkode",
+    )
+}
+
+fn product(scan: &gs1::Scan) -> Result<Scanned, Unreadable> {
     match &scan.gtin {
         Some(g) => Ok(Scanned::Product {
             gtin: g.to_string(),
             lot: scan.lot.clone(),
             expiry: scan.expiry,
         }),
-        None => Err("the barcode carries no GTIN".into()),
+        None => Err(Unreadable::new(
+            "the barcode carries no GTIN",
+            "Stregkoden har intet GTIN (varenummer)",
+        )),
     }
 }
 

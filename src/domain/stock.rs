@@ -144,10 +144,12 @@ pub enum OpKind {
     Ship,
     /// Packs that came back in a returned parcel: into quarantine, owned by the payer.
     Return,
+    /// A location counted: each lot's differences booked, held packs found released.
+    Count,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 10] = [
+    pub const ALL: [OpKind; 11] = [
         OpKind::Receive,
         OpKind::Move,
         OpKind::Adjust,
@@ -158,6 +160,7 @@ impl OpKind {
         OpKind::Pick,
         OpKind::Ship,
         OpKind::Return,
+        OpKind::Count,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -171,6 +174,7 @@ impl OpKind {
             OpKind::Pick => "pick",
             OpKind::Ship => "ship",
             OpKind::Return => "return",
+            OpKind::Count => "count",
         }
     }
     pub fn from_db(s: &str) -> Option<Self> {
@@ -189,6 +193,7 @@ impl OpKind {
             OpKind::Pick => "stock.picked",
             OpKind::Ship => "stock.shipped",
             OpKind::Return => "stock.returned",
+            OpKind::Count => "stock.counted",
         }
     }
 }
@@ -324,7 +329,8 @@ impl Statement {
         for (kind, sum) in sums {
             match kind {
                 OpKind::Receive => s.receipts += sum,
-                OpKind::Adjust => s.adjustments += sum,
+                // A count's differences are adjustments (its releases net to zero).
+                OpKind::Adjust | OpKind::Count => s.adjustments += sum,
                 OpKind::Scrap => s.scrap += sum,
                 OpKind::Move | OpKind::Quarantine | OpKind::Release | OpKind::Pick => {
                     s.internal += sum

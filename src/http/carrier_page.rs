@@ -27,6 +27,30 @@ fn short_time(at: &str) -> String {
         .unwrap_or_else(|_| at.chars().take(16).collect())
 }
 
+/// A booking's last error as the page shows it. In Danish the failure class (the stored text's
+/// first word) is said in words; the carrier's own text follows in quotes, as konsign cannot
+/// translate what a carrier answers.
+fn last_error(l: Lang, stored: Option<&str>) -> String {
+    let stored = stored.unwrap_or("");
+    if l == Lang::En || stored.is_empty() {
+        return stored.to_string();
+    }
+    let (class, said) = stored.split_once(": ").unwrap_or((stored, ""));
+    let class = match class {
+        "transient" => "Transportøren kunne ikke nås; der prøves igen",
+        "ambiguous" => "Intet svar i tide: det er uvist, om pakken blev booket; der tjekkes igen",
+        "rejected" => "Transportøren afviste bookingen",
+        "unauthorized" => "Transportøren afviste konsigns adgang (nøgle eller adgangskode)",
+        "partial" => "Transportørens svar manglede denne pakke",
+        _ => return format!("Transportøren svarede: «{stored}»"),
+    };
+    if said.is_empty() {
+        format!("{class}.")
+    } else {
+        format!("{class}. Transportørens svar: «{said}»")
+    }
+}
+
 async fn carriers(
     State(s): State<AppState>,
     Query(q): Query<LangQuery>,
@@ -38,7 +62,12 @@ async fn carriers(
         Err(r) => return r,
     };
     if !crate::domain::auth::allow::LEAD.contains(&principal.actor.role) {
-        return (StatusCode::FORBIDDEN, "a lead's page").into_response();
+        let text = if l == Lang::Da {
+            "Siden er for ledere."
+        } else {
+            "A lead's page."
+        };
+        return (StatusCode::FORBIDDEN, text).into_response();
     }
     let ctx = &s.ctx;
     let all = crate::service::bookings::list(ctx, None)
@@ -77,7 +106,7 @@ async fn carriers(
                 @for b in &rejected {
                     div.rejected data-booking=(b.id) {
                         p { strong { (b.sscc.as_deref().unwrap_or("–")) } " · " (tr("ordre", "order")) " " (b.order_ref) " · " (b.carrier) " " (b.service) }
-                        p.err { (b.last_error.as_deref().unwrap_or("")) }
+                        p.err { (last_error(l, b.last_error.as_deref())) }
                         form.resend {
                             label { (tr("Transportør", "Carrier")) " "
                                 select name="carrier" { @for id in &ids { option value=(id) selected[*id == b.carrier] { (id) } } } }
@@ -94,7 +123,7 @@ async fn carriers(
                         th { (tr("Forsøg", "Attempts")) } th { (tr("Næste forsøg", "Next attempt")) } th { (tr("Sidste fejl", "Last error")) } } }
                     tbody { @for b in &pending { tr {
                         td { (b.sscc.as_deref().unwrap_or("–")) } td { (b.order_ref) } td { (b.carrier) }
-                        td { (b.attempts) } td { (short_time(&b.next_attempt_at)) } td.err { (b.last_error.as_deref().unwrap_or("")) }
+                        td { (b.attempts) } td { (short_time(&b.next_attempt_at)) } td.err { (last_error(l, b.last_error.as_deref())) }
                     } } }
                 } }
                 h2 { (tr("Afvigelser i leveringen", "Delivery exceptions")) " (" (exceptions.len()) ")" }
@@ -127,7 +156,7 @@ async function api(path, body) {
   const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) });
   if (r.status === 204) return {};
   const j = await r.json();
-  if (!r.ok) throw new Error(j.message || 'error');
+  if (!r.ok) throw new Error((document.documentElement.lang === 'da' ? j.message_da : j.message) || 'error');
   return j;
 }
 function say(text, ok) { const m = document.getElementById('msg'); m.textContent = text; m.className = ok ? 'okmsg' : 'err'; }

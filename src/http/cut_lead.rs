@@ -109,7 +109,7 @@ const CUT_LEAD_JS: &str = r#"
   const csrf = document.getElementById('makewave').dataset.csrf;
   const send = async (path, body) => {
     const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) });
-    if (r.ok) setTimeout(() => location.reload(), 800); else alert((await r.json()).message);
+    if (r.ok) setTimeout(() => location.reload(), 800); else { const j = await r.json(); alert(document.documentElement.lang === 'da' ? j.message_da : j.message); }
   };
   for (const b of document.querySelectorAll('button.cutcmd')) {
     b.addEventListener('click', () => send('/api/cut-stations/' + encodeURIComponent(b.dataset.station) + '/command', { command: b.dataset.command }));

@@ -102,7 +102,7 @@ const $ = (id) => document.getElementById(id);
 async function post(path, body) {
   const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body || {}) });
   const j = await r.json().catch(() => ({}));
-  $('msg').textContent = r.ok ? (body && body.action === 'start' && !manual ? T.start_asked : '') : (j.message || r.status);
+  $('msg').textContent = r.ok ? (body && body.action === 'start' && !manual ? T.start_asked : '') : ((document.documentElement.lang === 'da' ? j.message_da : j.message) || r.status);
   $('msg').className = r.ok ? '' : 'err';
   poll(false);
 }

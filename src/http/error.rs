@@ -1,5 +1,8 @@
-//! The one HTTP error type: a stable machine code, a human message, and for 5xx no internals.
+//! The one HTTP error type: a stable machine code, a human message (in English, and in Danish
+//! for the pages), and for 5xx no internals.
 
+use super::messages;
+use super::texts::Lang;
 use crate::error::{Error, LineError};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
@@ -13,6 +16,8 @@ pub struct ErrorBody {
     pub code: String,
     /// What went wrong, for a person.
     pub message: String,
+    /// The message in Danish, for pages.
+    pub message_da: String,
     /// The input field the problem is in, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -24,19 +29,22 @@ pub struct ErrorBody {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: handlers return `Result<_, ApiError>`, and a small `Err` keeps every `Ok` small.
+    pub body: Box<ErrorBody>,
 }
 
 impl ApiError {
+    /// An error answer; its Danish text is the one of `code` in the messages catalogue.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 code: code.into(),
                 message: message.into(),
+                message_da: messages::text(code, None, Lang::Da),
                 field: None,
                 problems: None,
-            },
+            }),
         }
     }
 }
@@ -44,7 +52,8 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         use StatusCode as S;
-        match e {
+        let message_da = messages::error_text(&e, Lang::Da);
+        let mut a = match e {
             Error::Invalid(i) => {
                 let mut a = ApiError::new(S::UNPROCESSABLE_ENTITY, "invalid_input", i.to_string());
                 a.body.field = Some(i.field);
@@ -91,7 +100,9 @@ impl From<Error> for ApiError {
                     "internal error; it has been logged",
                 )
             }
-        }
+        };
+        a.body.message_da = message_da;
+        a
     }
 }
 

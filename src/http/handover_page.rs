@@ -142,7 +142,7 @@ async function api(method, path, body) {
   const r = await fetch(path, { method, headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
     body: body === undefined ? undefined : JSON.stringify(body) });
   const j = await r.json();
-  if (!r.ok) throw Object.assign(new Error(j.message || 'error'), { status: r.status });
+  if (!r.ok) throw Object.assign(new Error((T.da ? j.message_da : j.message) || 'error'), { status: r.status });
   return j;
 }
 function fill(id, items, text) {
@@ -173,7 +173,7 @@ for (const b of document.querySelectorAll('button.cagebtn')) b.addEventListener(
 $('newcage').addEventListener('click', async () => {
   const sel = $('carrier');
   try { const c = await api('POST', '/api/cages', sel ? { carrier: sel.value } : {}); cage = c.id; history.replaceState(null, '', '?cage=' + cage); await load(); input.focus(); }
-  catch (e) { flash(false, e.message); }
+  catch (e) { flash(false, e.status ? e.message : T.offline); }
 });
 input.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); submitScan(); } });
 $('scanform').addEventListener('submit', (ev) => { ev.preventDefault(); submitScan(); });
@@ -188,7 +188,7 @@ async function submitScan() {
 $('closecage').addEventListener('click', async () => {
   if (!confirm(T.close_ask)) return;
   try { const r = await api('POST', '/api/cages/' + cage + '/close'); await load(); showClosed(r.cage, r.shipped); flash(true, T.closed); }
-  catch (e) { flash(false, e.message); }
+  catch (e) { flash(false, e.status ? e.message : T.offline); }
 });
 $('returnform').addEventListener('submit', async (ev) => {
   ev.preventDefault();

@@ -3,13 +3,17 @@
 pub mod api;
 pub mod auth;
 mod carrier_page;
+mod count_pane;
 mod cut_lead;
 mod cut_page;
 pub mod error;
 mod handover_page;
+pub mod messages;
+mod messages_conflict;
 mod pack_page;
 pub mod pages;
 mod pick_page;
+mod start_live;
 mod station_page;
 mod stock_page;
 mod texts;
@@ -40,6 +44,7 @@ pub struct AppState {
         (name = "auth", description = "Login, sessions, users and API tokens"),
         (name = "catalog", description = "Producers, products and locations"),
         (name = "stock", description = "Consignment stock operations, ledger and reports"),
+        (name = "counting", description = "Counting locations: blind counts, count tasks from short picks, cycle count runs"),
         (name = "log", description = "Domain events and the audit log"),
         (name = "scanners", description = "Serial barcode scanners and their scans"),
         (name = "orders", description = "Citizen orders: intake, allocation, status and change feed"),

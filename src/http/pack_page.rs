@@ -178,7 +178,7 @@ async function api(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body) });
   if (r.status === 204) return null;
   const j = await r.json();
-  if (!r.ok) throw Object.assign(new Error(j.message || 'error'), { status: r.status, code: j.code });
+  if (!r.ok) throw Object.assign(new Error((T.da ? j.message_da : j.message) || 'error'), { status: r.status, code: j.code });
   return j;
 }
 const base = '/api/pack-stations/' + encodeURIComponent(station);
@@ -260,7 +260,7 @@ async function loadRecipient() {
 }
 async function act(path, body) {
   try { await api('POST', path, body); epoch++; await load(); flash(true, '✓'); }
-  catch (e) { flash(false, e.message); }
+  catch (e) { flash(false, e.status ? e.message : T.offline); }
   input.focus();
 }
 input.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); submitScan(); } });
@@ -285,9 +285,9 @@ async function closeParcel(more) {
     const p = await api('POST', base + '/close', body);
     $('weight').value = '';
     epoch++;
-    flash(true, T.closed + ': SSCC ' + p.sscc + (p.print_error ? ' · ' + p.print_error : ''));
+    flash(true, T.closed + ': SSCC ' + p.sscc + (p.print_error ? ' · ' + (T.da ? p.print_error_da : p.print_error) : ''));
     await load();
-  } catch (e) { flash(false, e.message); }
+  } catch (e) { flash(false, e.status ? e.message : T.offline); }
   input.focus();
 }
 $('close').addEventListener('click', () => closeParcel(false));
@@ -297,7 +297,7 @@ $('short').addEventListener('click', async () => {
   const reason = prompt(T.short_ask); if (!reason) return;
   const [gtin, lot] = v.split('|');
   try { render(await api('POST', base + '/short', { request_key: 's-' + Date.now().toString(36), gtin, lot, reason })); flash(true, '!'); }
-  catch (e) { flash(false, e.message); }
+  catch (e) { flash(false, e.status ? e.message : T.offline); }
   input.focus();
 });
 $('leave').addEventListener('click', async () => { await act(base + '/leave'); recipientFor = null; });

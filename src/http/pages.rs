@@ -281,7 +281,6 @@ async fn home(
     } else {
         Default::default()
     };
-    let order_max = orders.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let max = rows.iter().map(|r| r.on_hand).max().unwrap_or(0).max(1);
     let pct = |n: i64| format!("width:{:.1}%", n as f64 * 100.0 / max as f64);
     let csrf = principal.csrf.clone().unwrap_or_default();
@@ -305,16 +304,7 @@ async fn home(
             @if lead {
                 p { a.big #gocarriers href="/carriers" { (t(l, "go_carriers")) } }
                 h1 { (t(l, "orders_by_status")) }
-                @if orders.is_empty() { p { (t(l, "no_orders")) } }
-                table #orders {
-                    tbody { @for (st, n) in &orders { tr {
-                        td { (t(l, &format!("st_{}", st.as_str()))) } td { (n) }
-                        td.bar { div.bars {
-                            span class=(if *st == crate::domain::order::OrderStatus::Backordered { "q" } else { "ok" })
-                                style=(format!("width:{:.1}%", *n as f64 * 100.0 / order_max as f64)) {}
-                        } }
-                    } } }
-                }
+                (super::start_live::orders_table(l, &orders))
                 @if !backorders.is_empty() {
                     h2 { (t(l, "backorders")) }
                     table #backorders data-csrf=(csrf) data-ask=(t(l, "release_reason")) {
@@ -492,7 +482,7 @@ pub(super) fn printers_table(
                     td { (p.printer.name) " (" (p.printer.id) ")" }
                     td { (p.printer.station.clone().unwrap_or_default()) }
                     td.state { (if l == Lang::Da { p.state_da.clone() } else { p.printer.state.replace('_', " ") })
-                        @if !p.printer.state_detail.is_empty() { br; small { (p.printer.state_detail) } } }
+                        @if !p.printer.state_detail.is_empty() { br; small { (if l == Lang::Da { &p.state_detail_da } else { &p.printer.state_detail }) } } }
                     td.queue { (p.queue_depth) }
                 } } }
             }
@@ -511,7 +501,7 @@ async function pollPrinters() {
         const tr = document.querySelector('tr[data-printer="' + CSS.escape(p.id) + '"]');
         if (!tr) continue;
         tr.className = p.alarm ? 'bad' : 'ok';
-        tr.querySelector('.state').textContent = (da ? p.state_da : p.state.replace('_', ' ')) + (p.state_detail ? ' – ' + p.state_detail : '');
+        tr.querySelector('.state').textContent = (da ? p.state_da : p.state.replace('_', ' ')) + (p.state_detail ? ' – ' + (da ? p.state_detail_da : p.state_detail) : '');
         tr.querySelector('.queue').textContent = p.queue_depth;
       }
     }
@@ -531,7 +521,7 @@ if (bo) for (const b of bo.querySelectorAll('button.release')) {
     if (!reason) return;
     const r = await fetch('/api/orders/' + encodeURIComponent(b.dataset.order) + '/release', { method: 'POST',
       headers: { 'content-type': 'application/json', 'x-csrf-token': bo.dataset.csrf }, body: JSON.stringify({ reason }) });
-    if (r.ok) location.reload(); else alert((await r.json()).message);
+    if (r.ok) location.reload(); else { const j = await r.json(); alert(document.documentElement.lang === 'da' ? j.message_da : j.message); }
   });
 }
 const mw = document.getElementById('makewave');
@@ -544,7 +534,7 @@ mw.addEventListener('submit', async (ev) => {
     headers: { 'content-type': 'application/json', 'x-csrf-token': mw.dataset.csrf }, body: JSON.stringify(body) });
   const j = await r.json();
   if (r.ok) { out.className = 'okmsg'; out.textContent = '#' + j.id + ': ' + j.progress.picks; setTimeout(() => location.reload(), 600); }
-  else { out.className = 'err'; out.textContent = j.message; }
+  else { out.className = 'err'; out.textContent = document.documentElement.lang === 'da' ? j.message_da : j.message; }
 });
 "#;
 
@@ -558,7 +548,7 @@ for (const f of document.querySelectorAll('form.assign')) {
     const r = await fetch('/api/waves/' + f.dataset.wave + '/assign', { method: 'POST',
       headers: { 'content-type': 'application/json', 'x-csrf-token': document.getElementById('makewave').dataset.csrf },
       body: JSON.stringify({ picker }) });
-    if (r.ok) location.reload(); else alert((await r.json()).message);
+    if (r.ok) location.reload(); else { const j = await r.json(); alert(document.documentElement.lang === 'da' ? j.message_da : j.message); }
   });
 }
 "#;

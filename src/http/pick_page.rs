@@ -127,7 +127,7 @@ for (const f of document.querySelectorAll('form.take')) {
       headers: { 'content-type': 'application/json', 'x-csrf-token': box.dataset.csrf },
       body: JSON.stringify(station ? { station } : {}) });
     if (r.ok) location.href = '/pick?wave=' + id;
-    else alert((await r.json()).message);
+    else { const j = await r.json(); alert(document.documentElement.lang === 'da' ? j.message_da : j.message); }
   });
 }
 "#;
@@ -159,7 +159,7 @@ async function api(method, path, body) {
   const r = await fetch(path, { method, headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
     body: body === undefined ? undefined : JSON.stringify(body) });
   const j = await r.json();
-  if (!r.ok) throw Object.assign(new Error(j.message || 'error'), { status: r.status });
+  if (!r.ok) throw Object.assign(new Error((T.da ? j.message_da : j.message) || 'error'), { status: r.status });
   return j;
 }
 async function flush() {

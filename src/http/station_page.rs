@@ -44,7 +44,7 @@ async fn station(
     };
     let da = l == Lang::Da;
     let texts = serde_json::json!({
-        "received": t(l, "received"), "no_scan": t(l, "no_scan"),
+        "da": da, "received": t(l, "received"), "no_scan": t(l, "no_scan"),
         "will": if da { "Modtager" } else { "Will receive" },
         "lot": "Lot", "expiry": if da { "Udløb" } else { "Expiry" },
         "none": if da { "(mangler på stregkoden: skriv det)" } else { "(not on the barcode: type it)" },
@@ -124,7 +124,7 @@ async function poll() {
         const tr = document.createElement('tr');
         tr.className = s.outcome === 'ok' ? 'ok' : 'bad';
         const time = new Date(s.at).toLocaleTimeString('da-DK', { timeZone: 'Europe/Copenhagen' });
-        for (const v of [time, s.scanner_id, s.message]) {
+        for (const v of [time, s.scanner_id, texts.da ? s.message_da : s.message]) {
           const td = document.createElement('td'); td.textContent = v; tr.appendChild(td);
         }
         document.getElementById('scans').prepend(tr);
@@ -149,7 +149,7 @@ form.addEventListener('submit', async (ev) => {
     form.querySelector('input[name=lot]').value = ''; form.querySelector('input[name=expiry]').value = '';
     await show(null);
   } else {
-    out.textContent = j.code === 'scan_not_latest' ? texts.newer : j.message;
+    out.textContent = j.code === 'scan_not_latest' ? texts.newer : texts.da ? j.message_da : j.message;
     out.className = 'err';
   }
 });

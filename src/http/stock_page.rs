@@ -39,7 +39,24 @@ async fn stock_page(
     let may_count = matches!(principal.actor.role, Role::Admin | Role::Lead);
     let csrf = principal.csrf.clone().unwrap_or_default();
     let tr = |d: &'static str, e: &'static str| if da { d } else { e };
+    // System-written quarantine reasons, in Danish on a Danish page (people's own reasons as typed).
+    let reasons = if da {
+        serde_json::json!([
+            [
+                "short pick: count the location",
+                "mangel ved pluk: tæl placeringen"
+            ],
+            [
+                "damaged: found at packing:",
+                "beskadiget, fundet ved pakning:"
+            ],
+            ["returned", "returneret"]
+        ])
+    } else {
+        serde_json::json!([])
+    };
     let texts = serde_json::json!({
+        "reasons": reasons, "da": da,
         "product": tr("Produkt", "Product"), "lot": "Lot", "expiry": tr("Udløb", "Expiry"),
         "location": tr("Placering", "Location"), "qty": tr("Antal", "Quantity"), "free": tr("fri", "free"),
         "status": tr("Status", "Status"), "none": tr("Intet fundet.", "Nothing found."),
@@ -55,14 +72,6 @@ async fn stock_page(
         "not_location": tr("Det var ikke en placering: scan placeringens stregkode.", "That was not a location: scan the location's barcode."),
         "not_pack": tr("Det var en placering: scan først pakken.", "That was a location: scan the pack first."),
         "choose": tr("Vælg hvilken:", "Choose which:"),
-        "scan_location": tr("Scan placeringen der skal tælles", "Scan the location to count"),
-        "counted": tr("Optalt", "Counted"), "expected": tr("Forventet", "Expected"), "diff": tr("Forskel", "Difference"),
-        "show_diff": tr("Vis forskelle", "Show differences"), "book": tr("Bogfør forskelle", "Book the differences"),
-        "reason": tr("Årsag til forskellen", "Reason for the difference"),
-        "fill_all": tr("Skriv det optalte antal for hver linje først.", "Enter the counted quantity on every line first."),
-        "need_reason": tr("Skriv en årsag.", "Give a reason."),
-        "booked": tr("Bogført", "Booked"), "no_diff": tr("Ingen forskelle: optællingen stemmer.", "No differences: the count matches."),
-        "empty_location": tr("Intet på denne placering ifølge systemet.", "Nothing at this location according to the system."),
     })
     .to_string();
     let body = page(
@@ -94,23 +103,11 @@ async fn stock_page(
                     }
                     p #pa_msg role="status" {}
                 }
-                @if may_count {
-                    section #count.pane hidden {
-                        p.step { (tr("Scan placeringen der skal tælles. Antallene i systemet vises først, når du har talt.", "Scan the location to count. The system's quantities show only after you have counted.")) }
-                        form #ct_form.scanform { input #ct_scan autocomplete="off" placeholder=(tr("Placeringens stregkode", "The location's barcode")); button type="submit" { "OK" } }
-                        h2 #ct_title {}
-                        div.scroll { table #ct_lines { thead {} tbody {} } }
-                        label #ct_reason_l hidden { (tr("Årsag til forskellen", "Reason for the difference")) input #ct_reason; }
-                        div.buttons {
-                            button #ct_show type="button" hidden { (tr("Vis forskelle", "Show differences")) }
-                            button #ct_book type="button" hidden { (tr("Bogfør forskelle", "Book the differences")) }
-                        }
-                        p #ct_msg role="status" {}
-                    }
-                }
+                @if may_count { (super::count_pane::pane(l)) }
             }
             style { (maud::PreEscaped(STOCK_CSS)) }
             script { (maud::PreEscaped(STOCK_JS)) }
+            @if may_count { (super::count_pane::script()) }
         },
     );
     with_lang_cookie(l, &q, body)
@@ -138,8 +135,12 @@ async function api(method, path, body) {
 }
 const lookup = (code) => api('GET', '/api/stock/lookup?code=' + encodeURIComponent(code));
 function cell(tr, text) { const td = document.createElement('td'); td.textContent = text; tr.appendChild(td); return td; }
+function reasonText(r) {
+  for (const [en, da] of T.reasons) if (r.startsWith(en)) return da + r.slice(en.length);
+  return r;
+}
 function statusText(u) {
-  if (u.status !== 'available') return T.quarantine;
+  if (u.status !== 'available') return T.quarantine + (u.quarantine_reason ? ' (' + reasonText(u.quarantine_reason) + ')' : '');
   if (u.freshness === 'expired') return T.expired;
   if (u.freshness === 'short_dated') return T.short;
   if (u.location_kind === 'receiving') return T.to_put_away;
@@ -201,7 +202,7 @@ $('pa_form').onsubmit = async (ev) => {
   const code = $('pa_scan').value; $('pa_scan').value = '';
   if (!code.trim()) return;
   const r = await lookup(code);
-  if (!r.ok) { $('pa_msg').textContent = r.body.message || r.status; $('pa_msg').className = 'err'; return; }
+  if (!r.ok) { $('pa_msg').textContent = (T.da ? r.body.message_da : r.body.message) || r.status; $('pa_msg').className = 'err'; return; }
   $('pa_msg').className = '';
   const l = r.body;
   if (!pa.unit) {
@@ -232,70 +233,9 @@ $('pa_confirm').onsubmit = async (ev) => {
   const n = Number($('pa_qty').value);
   const r = await api('POST', '/api/stock/move', { idempotency_key: key(), stock_unit_id: pa.unit.id, quantity: n, to_location: pa.target });
   if (r.ok) { paReset(T.moved + ': ' + n + ' × ' + pa.unit.product_name + ' → ' + pa.target); $('pa_msg').className = 'okmsg'; loadUnits(); }
-  else { $('pa_msg').textContent = r.body.message || r.status; $('pa_msg').className = 'err'; }
+  else { $('pa_msg').textContent = (T.da ? r.body.message_da : r.body.message) || r.status; $('pa_msg').className = 'err'; }
   $('pa_scan').focus();
 };
-// Blind count: counted first, the system's quantities after.
-let ct = { location: null, units: [] };
-if ($('ct_form')) {
-  $('ct_form').onsubmit = async (ev) => {
-    ev.preventDefault();
-    const code = $('ct_scan').value; $('ct_scan').value = '';
-    const r = await lookup(code);
-    $('ct_msg').className = ''; $('ct_msg').textContent = '';
-    if (!r.ok || r.body.kind !== 'location') { $('ct_msg').textContent = r.ok ? T.not_location : (r.body.message || r.status); $('ct_msg').className = 'err'; return; }
-    ct = { location: r.body.location, units: r.body.units };
-    $('ct_title').textContent = T.location + ' ' + ct.location;
-    const head = $('ct_lines').querySelector('thead'); head.replaceChildren();
-    const hr = document.createElement('tr'); for (const h of [T.product, T.lot + ' · ' + T.expiry, T.counted]) { const th = document.createElement('th'); th.textContent = h; hr.appendChild(th); }
-    head.appendChild(hr);
-    const body = $('ct_lines').querySelector('tbody'); body.replaceChildren();
-    for (const u of ct.units) {
-      const tr = document.createElement('tr'); tr.dataset.unit = u.id;
-      cell(tr, u.product_name); cell(tr, u.lot + ' · ' + u.expiry);
-      const td = document.createElement('td'); const inp = document.createElement('input'); inp.type = 'number'; inp.min = '0'; inp.className = 'counted'; td.appendChild(inp); tr.appendChild(td);
-      body.appendChild(tr);
-    }
-    if (!ct.units.length) $('ct_msg').textContent = T.empty_location;
-    $('ct_show').hidden = !ct.units.length; $('ct_book').hidden = true; $('ct_reason_l').hidden = true;
-    const first = body.querySelector('input'); if (first) first.focus();
-  };
-  $('ct_show').onclick = () => {
-    const inputs = [...$('ct_lines').querySelectorAll('input.counted')];
-    if (inputs.some((i) => i.value === '')) { $('ct_msg').textContent = T.fill_all; $('ct_msg').className = 'err'; return; }
-    $('ct_msg').textContent = '';
-    const hr = $('ct_lines').querySelector('thead tr');
-    for (const h of [T.expected, T.diff]) { const th = document.createElement('th'); th.textContent = h; hr.appendChild(th); }
-    let diffs = 0;
-    for (const tr of $('ct_lines').querySelectorAll('tbody tr')) {
-      const u = ct.units.find((x) => String(x.id) === tr.dataset.unit);
-      const n = Number(tr.querySelector('input').value);
-      tr.querySelector('input').disabled = true;
-      cell(tr, String(u.quantity));
-      const d = cell(tr, (n - u.quantity > 0 ? '+' : '') + (n - u.quantity)); d.className = 'diff' + (n !== u.quantity ? ' bad' : '');
-      if (n !== u.quantity) diffs++;
-    }
-    $('ct_show').hidden = true;
-    if (diffs) { $('ct_reason_l').hidden = false; $('ct_book').hidden = false; $('ct_reason').focus(); }
-    else { $('ct_msg').textContent = T.no_diff; $('ct_msg').className = 'okmsg'; }
-  };
-  $('ct_book').onclick = async () => {
-    const reason = $('ct_reason').value.trim();
-    if (!reason) { $('ct_msg').textContent = T.need_reason; $('ct_msg').className = 'err'; return; }
-    let booked = 0, failed = '';
-    for (const tr of $('ct_lines').querySelectorAll('tbody tr')) {
-      const u = ct.units.find((x) => String(x.id) === tr.dataset.unit);
-      const n = Number(tr.querySelector('input').value);
-      if (n === u.quantity) continue;
-      const r = await api('POST', '/api/stock/adjust', { idempotency_key: 'count-' + ct.location + '-' + u.id + '-' + key(), stock_unit_id: u.id, quantity: n, reason: 'count: ' + reason });
-      if (r.ok) booked++; else failed = r.body.message || String(r.status);
-    }
-    $('ct_book').hidden = true;
-    $('ct_msg').textContent = failed ? failed : T.booked + ': ' + booked;
-    $('ct_msg').className = failed ? 'err' : 'okmsg';
-    loadUnits();
-  };
-}
 paReset();
 loadUnits();
 show((location.hash || '#search').slice(1) in { search: 1, putaway: 1, count: 1 } && document.getElementById((location.hash || '#search').slice(1)) ? (location.hash || '#search').slice(1) : 'search');

@@ -136,11 +136,7 @@ pub async fn scan(ctx: &Ctx, actor: &Actor, cage_id: i64, r: &CageScan) -> Resul
         ))
     } else {
         match rules::read_sscc(r.data.as_bytes(), super::today()) {
-            Err(e) => Err(refuse(
-                "unreadable",
-                e.clone(),
-                format!("Ulæselig stregkode: {e}"),
-            )),
+            Err(e) => Err(refuse("unreadable", e.message, e.message_da)),
             Ok(sscc) => {
                 let p = db::parcel_by_sscc(tx.conn(), sscc.as_str()).await?;
                 rules::judge(&cage.code, &cage.carrier, &sscc, p.as_ref())

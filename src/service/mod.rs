@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod bookings;
 pub mod catalog;
+pub mod counting;
 pub mod cutting;
 pub mod demo;
 pub mod handover;

@@ -165,7 +165,7 @@ async fn scan_input(
                 _ => None,
             };
             return Ok(refused(
-                rules::refuse("unreadable", e.clone(), format!("Ulæselig stregkode: {e}")),
+                rules::refuse("unreadable", e.message, e.message_da),
                 view,
             ));
         }

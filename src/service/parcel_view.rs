@@ -21,6 +21,12 @@ pub struct ParcelView {
     /// Why the label could not be queued, if it could not (the parcel is closed all the same).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub print_error: Option<String>,
+    /// The same in Danish, for pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub print_error_da: Option<String>,
+    /// The print error's code and field, which `print_error_da` is worded from.
+    #[serde(skip)]
+    pub print_error_code: Option<(String, Option<String>)>,
 }
 
 pub(crate) async fn view(ctx: &Ctx, id: i64) -> Result<ParcelView> {
@@ -40,6 +46,8 @@ pub(crate) async fn view(ctx: &Ctx, id: i64) -> Result<ParcelView> {
         items,
         transfers,
         print_error: None,
+        print_error_da: None,
+        print_error_code: None,
     })
 }
 

@@ -385,15 +385,15 @@ pub async fn close(
         .inc();
     tracing::info!(order = %o.external_id, parcel = parcel.id, sscc = %sscc, weight, last, "parcel closed");
     let print_error = if last {
-        super::parcel_docs::print_labels(ctx, o.id)
-            .await
-            .err()
-            .map(|e| e.to_string())
+        super::parcel_docs::print_labels(ctx, o.id).await.err()
     } else {
         None
     };
     let mut v = view(ctx, parcel.id).await?;
-    v.print_error = print_error;
+    if let Some(e) = print_error {
+        v.print_error = Some(e.to_string());
+        v.print_error_code = Some((e.code().to_string(), e.field().map(str::to_string)));
+    }
     Ok(v)
 }
 

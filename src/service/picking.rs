@@ -613,13 +613,10 @@ pub async fn scan_input(
         delivery: date(&pick.delivery_date),
     };
     let decision = match &scanned {
-        Err(message) => Err(rules::refuse(
+        Err(u) => Err(rules::refuse(
             "unreadable",
-            message.clone(),
-            format!(
-                "Ulæselig stregkode ({}): scan igen",
-                message.trim_start_matches("unreadable barcode: ")
-            ),
+            u.message.clone(),
+            format!("{}: scan igen", u.message_da),
         )),
         // A label that is no known location is no location at all.
         Ok(Scanned::Location(code))
@@ -1146,6 +1143,22 @@ pub async fn short(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &ShortRequest) -> 
         },
     )
     .await?;
+    // The location is to be counted: the count decides whether the held packs are there.
+    if let Some(into) = held.iter().find(|e| e.delta > 0) {
+        let note = format!("{rem} × {} · #{wave_id}", pick.gtin);
+        crate::store::counting::insert_short_task(
+            tx.conn(),
+            &crate::store::counting::NewShortTask {
+                location: &pick.location,
+                pick_id: pick.id,
+                hold_unit_id: into.stock_unit_id,
+                hold_qty: rem,
+                note: &note,
+                by: &actor.name,
+            },
+        )
+        .await?;
+    }
     if reallocated < rem {
         // The order leaves with less than ordered; the missing packs are named on it.
         if let Some(o) = db::order_by_id(tx.conn(), pick.order_id).await? {

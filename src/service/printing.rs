@@ -167,6 +167,8 @@ pub struct PrinterView {
     pub alarm: bool,
     /// The state in Danish, for the pages.
     pub state_da: String,
+    /// The state detail (why it cannot be reached, ...) in Danish, for the pages.
+    pub state_detail_da: String,
 }
 
 pub async fn list_printers(ctx: &Ctx) -> Result<Vec<PrinterView>> {
@@ -184,6 +186,7 @@ pub async fn list_printers(ctx: &Ctx) -> Result<Vec<PrinterView>> {
                 queue_depth,
                 alarm: st.is_alarm(),
                 state_da: st.da().to_string(),
+                state_detail_da: crate::devices::printer::status::detail_da(&p.state_detail),
                 printer: p,
             }
         })

@@ -11,9 +11,11 @@
 
 use super::{today, Ctx};
 use crate::devices::scanner::{ScanEvent, ScannerConfig};
+use crate::domain::catalog::LocationKind;
 use crate::domain::gs1::{self, Kind};
+use crate::domain::Unreadable;
 use crate::error::{Error, Result};
-use crate::store::scanners::{self as db, NewScan};
+use crate::store::scanners::{self as db, NewScan, VerdictText};
 use serde_json::json;
 
 /// The workflows a station can run.
@@ -75,24 +77,56 @@ pub struct Verdict {
     pub message: String,
 }
 
+/// A verdict's words in English and Danish.
+fn said(en: impl Into<String>, da: impl Into<String>) -> VerdictText {
+    VerdictText {
+        en: en.into(),
+        da: da.into(),
+        code: None,
+        field: None,
+    }
+}
+
+/// A refused request as a verdict: the Danish is worded from its code where it is shown.
+fn refused(e: &Error) -> VerdictText {
+    VerdictText {
+        en: e.to_string(),
+        da: String::new(),
+        code: Some(e.code().to_string()),
+        field: e.field().map(str::to_string),
+    }
+}
+
 /// Judges, stores and reports one scan.
 pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
     let day = today();
     let parsed = gs1::parse(&ev.bytes, day);
-    let (mut accepted, mut message, kind, parsed_json) = match &parsed {
-        Err(e) => (false, format!("unreadable barcode: {e}"), None, None),
+    let (mut accepted, mut text, kind, parsed_json) = match &parsed {
+        Err(e) => {
+            let u = Unreadable::barcode(e);
+            (false, said(u.message, u.message_da), None, None)
+        }
         // A barcode that is no product may be a location label (Code 128 of the location code):
         // at a receiving station that is the target location.
         Ok(scan) if scan.kind == Kind::Unknown => match location_label(ctx, &ev.bytes).await? {
-            Some((code, kind)) => (
-                true,
-                format!("location {code} ({kind})"),
-                Some("location".to_string()),
-                Some(json!({ "location": code }).to_string()),
-            ),
+            Some((code, kind)) => {
+                let kind_da = LocationKind::parse(&kind).map_or(kind.clone(), |k| k.da().into());
+                (
+                    true,
+                    said(
+                        format!("location {code} ({kind})"),
+                        format!("Lokation {code} ({kind_da})"),
+                    ),
+                    Some("location".to_string()),
+                    Some(json!({ "location": code }).to_string()),
+                )
+            }
             None => (
                 false,
-                "not a product or location barcode".to_string(),
+                said(
+                    "not a product or location barcode",
+                    "Hverken en vare- eller en lokationsstregkode",
+                ),
                 Some("unknown".to_string()),
                 serde_json::to_string(scan).ok(),
             ),
@@ -101,33 +135,47 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
             let kind = serde_json::to_value(scan.kind)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string));
-            let (ok, msg) = match &scan.gtin {
-                None => (false, "the barcode carries no GTIN".to_string()),
+            let (ok, text) = match &scan.gtin {
+                None => (
+                    false,
+                    said("the barcode carries no GTIN", "Stregkoden har intet GTIN"),
+                ),
                 Some(gtin) => {
                     let mut conn = ctx.db.pool().acquire().await?;
                     match crate::store::catalog::product(&mut conn, gtin.as_str()).await? {
-                        None => (false, format!("unknown product {gtin}")),
+                        None => (
+                            false,
+                            said(
+                                format!("unknown product {gtin}"),
+                                format!("Ukendt vare {gtin}"),
+                            ),
+                        ),
                         Some(p) => match scan.expiry {
-                            Some(exp) if exp < day => {
-                                (false, format!("{}: lot expired on {exp}", p.name))
-                            }
+                            Some(exp) if exp < day => (
+                                false,
+                                said(
+                                    format!("{}: lot expired on {exp}", p.name),
+                                    format!("{}: lottet udløb {exp}", p.name),
+                                ),
+                            ),
                             _ => {
-                                let lot = scan
-                                    .lot
-                                    .as_deref()
-                                    .map(|l| format!(", lot {l}"))
-                                    .unwrap_or_default();
-                                let exp = scan
-                                    .expiry
-                                    .map(|e| format!(", expiry {e}"))
-                                    .unwrap_or_default();
-                                (true, format!("{} ({}){lot}{exp}", p.name, p.producer))
+                                let lot = scan.lot.as_deref().map(|l| format!(", lot {l}"));
+                                let lot = lot.unwrap_or_default();
+                                let (exp, exp_da) = match scan.expiry {
+                                    Some(e) => (format!(", expiry {e}"), format!(", udløb {e}")),
+                                    None => Default::default(),
+                                };
+                                let what = format!("{} ({}){lot}", p.name, p.producer);
+                                (
+                                    true,
+                                    said(format!("{what}{exp}"), format!("{what}{exp_da}")),
+                                )
                             }
                         },
                     }
                 }
             };
-            (ok, msg, kind, serde_json::to_string(scan).ok())
+            (ok, text, kind, serde_json::to_string(scan).ok())
         }
     };
     let workflow = workflow_of(ctx, &ev.station).await?;
@@ -138,12 +186,18 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
             ev.scanner,
             ev.at.timestamp_nanos_opt().unwrap_or_default()
         );
-        (accepted, message) =
+        (accepted, text) =
             match super::picking::station_scan(ctx, &ev.station, &key, &ev.bytes).await {
-                Ok(Some(r)) => (r.accepted, r.message),
-                Ok(None) => (false, "no pick wave is taken at this station".to_string()),
+                Ok(Some(r)) => (r.accepted, said(r.message, r.message_da)),
+                Ok(None) => (
+                    false,
+                    said(
+                        "no pick wave is taken at this station",
+                        "Ingen plukrunde er taget ved denne station",
+                    ),
+                ),
                 Err(e @ Error::Internal(_)) => return Err(e),
-                Err(e) => (false, e.to_string()),
+                Err(e) => (false, refused(&e)),
             };
     }
     if workflow == "packing" {
@@ -154,11 +208,11 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
             ev.scanner,
             ev.at.timestamp_nanos_opt().unwrap_or_default()
         );
-        (accepted, message) =
+        (accepted, text) =
             match super::pack_scan::station_scan(ctx, &ev.station, &key, &ev.bytes).await {
-                Ok(r) => (r.accepted, r.message_da),
+                Ok(r) => (r.accepted, said(r.message, r.message_da)),
                 Err(e @ Error::Internal(_)) => return Err(e),
-                Err(e) => (false, e.to_string()),
+                Err(e) => (false, refused(&e)),
             };
     }
     let raw_hex = hex::encode(&ev.bytes);
@@ -173,14 +227,15 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
         parsed: parsed_json,
         used_for: &workflow,
         outcome,
-        message: &message,
+        message: &text,
         at: &at,
     };
     let scan_id = db::insert_scan(tx.conn(), &scan).await?;
     tx.event(
         "scan.recorded",
         &format!("station:{}", ev.station),
-        &json!({ "scan_id": scan_id, "scanner": ev.scanner, "outcome": outcome, "message": message }),
+        &json!({ "scan_id": scan_id, "scanner": ev.scanner, "outcome": outcome,
+                 "message": text.en, "message_da": text.da }),
     )
     .await?;
     tx.commit().await?;
@@ -191,11 +246,11 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
             outcome: outcome.into(),
         })
         .inc();
-    tracing::info!(scanner = %ev.scanner, station = %ev.station, scan_id, outcome, %message, "scan");
+    tracing::info!(scanner = %ev.scanner, station = %ev.station, scan_id, outcome, message = %text.en, "scan");
     Ok(Verdict {
         scan_id,
         accepted,
-        message,
+        message: text.en,
     })
 }
 

@@ -64,7 +64,7 @@ pub struct UnitOpRequest {
     pub reference: Option<String>,
 }
 
-fn idem_key(k: &Option<String>) -> Result<Option<String>> {
+pub(super) fn idem_key(k: &Option<String>) -> Result<Option<String>> {
     match k.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(k) if k.len() > 128 => Err(Error::invalid(
@@ -85,7 +85,7 @@ fn request_hash(request: &serde_json::Value) -> String {
 }
 
 /// Writes a planned operation (one transaction) and turns the outcome into the API's terms.
-async fn run(ctx: &Ctx, kind: OpKind, plan: OpPlan) -> Result<OpResult> {
+pub(super) async fn run(ctx: &Ctx, kind: OpKind, plan: OpPlan) -> Result<OpResult> {
     let key = plan.idempotency_key.clone().unwrap_or_default();
     match db::execute(&ctx.db, plan).await? {
         Outcome::Done {
@@ -133,10 +133,14 @@ async fn run(ctx: &Ctx, kind: OpKind, plan: OpPlan) -> Result<OpResult> {
             "idempotency_key_in_use",
             "the idempotency key is in use by a request still running",
         )),
+        Outcome::Superseded => Err(Error::conflict(
+            "count_superseded",
+            "the location was counted by someone else meanwhile; count it again",
+        )),
     }
 }
 
-fn plan(
+pub(super) fn plan(
     kind: OpKind,
     key: Option<String>,
     request: &serde_json::Value,
@@ -150,6 +154,7 @@ fn plan(
         request_hash: request_hash(request),
         actor: actor.name.clone(),
         legs,
+        count: None,
     }
 }
 
@@ -381,7 +386,7 @@ pub async fn unit_op(
         }
         OpKind::Scrap => (vec![out(Amount::By(-qty))], None),
         OpKind::Adjust => (vec![out(Amount::SetTo(qty))], None),
-        OpKind::Receive | OpKind::Pick | OpKind::Ship | OpKind::Return => {
+        OpKind::Receive | OpKind::Pick | OpKind::Ship | OpKind::Return | OpKind::Count => {
             return Err(Error::invalid(
                 "kind",
                 format!("{} is not an operation on an existing unit", kind.as_str()),
@@ -411,6 +416,8 @@ pub struct UnitView {
     pub freshness: Freshness,
     /// Can be allocated to an order: available status, in a pick or reserve location, not expired.
     pub available: bool,
+    /// Why a quarantined unit is in quarantine (the reason its packs were put there).
+    pub quarantine_reason: Option<String>,
 }
 
 fn judge(u: UnitRow, today: NaiveDate) -> UnitView {
@@ -435,16 +442,24 @@ fn judge(u: UnitRow, today: NaiveDate) -> UnitView {
         reserved: u.reserved,
         freshness: fresh,
         available,
+        quarantine_reason: None,
     }
 }
 
 pub async fn units(ctx: &Ctx, f: &UnitFilter) -> Result<Vec<UnitView>> {
     let today = today();
-    Ok(db::list_units(ctx.db.pool(), f)
+    let mut units: Vec<UnitView> = db::list_units(ctx.db.pool(), f)
         .await?
         .into_iter()
         .map(|u| judge(u, today))
-        .collect())
+        .collect();
+    if units.iter().any(|u| u.status == StockStatus::Quarantined) {
+        let reasons = db::quarantine_reasons(ctx.db.pool()).await?;
+        for u in &mut units {
+            u.quarantine_reason = reasons.get(&u.id).cloned();
+        }
+    }
+    Ok(units)
 }
 
 pub async fn unit(ctx: &Ctx, id: i64) -> Result<UnitView> {

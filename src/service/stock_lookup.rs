@@ -62,7 +62,7 @@ pub async fn lookup(ctx: &Ctx, code: &str) -> Result<Lookup> {
     let (gtin, lot, expiry) = match crate::domain::picking::read_wedge(code, "", &[], today()) {
         Ok(crate::domain::picking::Scanned::Product { gtin, lot, expiry }) => (gtin, lot, expiry),
         Ok(_) => return Err(Error::invalid("code", "not a product or location barcode")),
-        Err(e) => return Err(Error::invalid("code", e)),
+        Err(e) => return Err(Error::invalid("code", e.message)),
     };
     let mut conn = ctx.db.pool().acquire().await?;
     let Some(product) = crate::store::catalog::product(&mut conn, &gtin).await? else {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod bookings;
 pub mod catalog;
+pub mod counting;
 pub mod cutting;
 pub mod events;
 pub mod handover;

@@ -47,8 +47,43 @@ pub struct NewScan<'a> {
     pub parsed: Option<String>,
     pub used_for: &'a str,
     pub outcome: &'a str,
-    pub message: &'a str,
+    pub message: &'a VerdictText,
     pub at: &'a str,
+}
+
+/// A verdict's words: the English, and the Danish or, for a verdict that is an error, the code
+/// (and field) the Danish is worded from where it is shown.
+///
+/// Stored as JSON in the one `message` column (`{"en": …, "da": …}`): a column of its own would
+/// need a migration for a text that is only read back here. Rows from before hold the plain
+/// text, which is then both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct VerdictText {
+    pub en: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub da: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl VerdictText {
+    fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| self.en.clone())
+    }
+
+    fn decode(stored: String) -> Self {
+        match serde_json::from_str::<VerdictText>(&stored) {
+            Ok(v) if stored.starts_with('{') => v,
+            _ => VerdictText {
+                en: stored.clone(),
+                da: stored,
+                code: None,
+                field: None,
+            },
+        }
+    }
 }
 
 pub async fn insert_scan(conn: &mut AnyConnection, s: &NewScan<'_>) -> Result<i64, sqlx::Error> {
@@ -63,7 +98,7 @@ pub async fn insert_scan(conn: &mut AnyConnection, s: &NewScan<'_>) -> Result<i6
     .bind(s.parsed.as_deref())
     .bind(s.used_for)
     .bind(s.outcome)
-    .bind(s.message)
+    .bind(s.message.encode())
     .bind(s.at)
     .fetch_one(conn)
     .await?
@@ -85,6 +120,11 @@ pub struct ScanRecord {
     /// ok or rejected.
     pub outcome: String,
     pub message: String,
+    /// The message in Danish, for pages.
+    pub message_da: String,
+    /// A verdict that is an error: its code and field, which `message_da` is worded from.
+    #[serde(skip)]
+    pub error: Option<(String, Option<String>)>,
     pub at: String,
 }
 
@@ -93,6 +133,7 @@ const SCAN_COLS: &str =
 
 fn scan_row(r: &sqlx::any::AnyRow) -> Result<ScanRecord, sqlx::Error> {
     let parsed: Option<String> = r.try_get("parsed")?;
+    let text = VerdictText::decode(r.try_get("message")?);
     Ok(ScanRecord {
         id: r.try_get("id")?,
         scanner_id: r.try_get("scanner_id")?,
@@ -102,7 +143,9 @@ fn scan_row(r: &sqlx::any::AnyRow) -> Result<ScanRecord, sqlx::Error> {
         parsed: parsed.and_then(|p| serde_json::from_str(&p).ok()),
         used_for: r.try_get("used_for")?,
         outcome: r.try_get("outcome")?,
-        message: r.try_get("message")?,
+        message: text.en,
+        message_da: text.da,
+        error: text.code.map(|c| (c, text.field)),
         at: r.try_get("at")?,
     })
 }

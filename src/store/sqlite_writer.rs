@@ -260,6 +260,11 @@ fn execute(tx: &Connection, plan: &OpPlan) -> rusqlite::Result<Outcome> {
             at: now.clone(),
         });
     }
+    if let Some(c) = &plan.count {
+        if !close_count(tx, c, op_id, &plan.actor, &now)? {
+            return Ok(Outcome::Superseded);
+        }
+    }
     let subject = entries
         .first()
         .map(|e| format!("stock_unit:{}", e.stock_unit_id))
@@ -278,4 +283,43 @@ fn execute(tx: &Connection, plan: &OpPlan) -> rusqlite::Result<Outcome> {
         entries,
         replayed: false,
     })
+}
+
+/// The same statements as `counting::close`.
+fn close_count(
+    tx: &Connection,
+    c: &super::counting::CountClose,
+    op_id: i64,
+    actor: &str,
+    now: &str,
+) -> rusqlite::Result<bool> {
+    let last: Option<i64> = tx
+        .prepare_cached(
+            "select id from count_tasks where location = ?1 and status = 'done' order by id desc limit 1",
+        )?
+        .query_row(params![c.location], |r| r.get(0))
+        .optional()?;
+    if last != c.last_count_id {
+        return Ok(false);
+    }
+    if c.task_ids.is_empty() {
+        tx.prepare_cached(
+            "insert into count_tasks (location, source, status, created_by, created_at, op_id, counted_by, counted_at, lines, difference)
+             values (?1, 'adhoc', 'done', ?2, ?3, ?4, ?2, ?3, ?5, ?6)",
+        )?
+        .execute(params![c.location, actor, now, op_id, c.lines, c.difference])?;
+        return Ok(true);
+    }
+    for id in &c.task_ids {
+        let n = tx
+            .prepare_cached(
+                "update count_tasks set status = 'done', op_id = ?2, counted_by = ?3, counted_at = ?4, lines = ?5, difference = ?6
+                 where id = ?1 and status = 'open'",
+            )?
+            .execute(params![id, op_id, actor, now, c.lines, c.difference])?;
+        if n != 1 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -373,6 +373,25 @@ pub async fn list_units(pool: &AnyPool, f: &UnitFilter) -> Result<Vec<UnitRow>, 
     rows.iter().map(unit_row).collect()
 }
 
+/// Why each quarantined unit holding packs is in quarantine: the reason of the last entry that
+/// put packs into it.
+pub async fn quarantine_reasons(
+    pool: &AnyPool,
+) -> Result<std::collections::HashMap<i64, String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select l.stock_unit_id, l.reason from ledger l
+         join (select stock_unit_id, max(id) as id from ledger
+               where delta > 0 and stock_unit_id in (select id from stock_units where status = 'quarantined' and qty > 0)
+               group by stock_unit_id) m on m.id = l.id
+         where l.reason is not null",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
 /// Sum of an owner's ledger deltas before instant `before` (exclusive).
 pub async fn owner_balance(pool: &AnyPool, owner: &str, before: &str) -> Result<i64, sqlx::Error> {
     sqlx::query("select cast(coalesce(sum(delta), 0) as bigint) as total from ledger where owner = $1 and at < $2")
@@ -495,6 +514,8 @@ pub struct OpPlan {
     pub request_hash: String,
     pub actor: String,
     pub legs: Vec<Leg>,
+    /// A count: the count tasks it closes, checked and closed in the same transaction.
+    pub count: Option<super::counting::CountClose>,
 }
 
 #[derive(Debug)]
@@ -510,6 +531,8 @@ pub enum Outcome {
     KeyReused { kind: String },
     /// The idempotency key is held by a request that has not committed yet.
     KeyInUse,
+    /// A count whose location was counted by someone else since it was read; nothing written.
+    Superseded,
 }
 
 /// The event payload of a committed operation (the same shape the API returns).
@@ -615,6 +638,11 @@ async fn execute_sqlx(db: &super::Db, plan: &OpPlan) -> anyhow::Result<Outcome> 
             actor: &plan.actor,
         };
         entries.push(insert_ledger(tx.conn(), &e).await?);
+    }
+    if let Some(c) = &plan.count {
+        if !super::counting::close(tx.conn(), c, op_id, &plan.actor).await? {
+            return Ok(Outcome::Superseded);
+        }
     }
     let subject = entries
         .first()

@@ -232,7 +232,7 @@ pub async fn query(
         Ok(Ok(None)) => Err(QueryError::NoAnswer(
             "the connection closed before a full answer".into(),
         )),
-        Ok(Err(e)) => Err(QueryError::NoAnswer(e.to_string())),
+        Ok(Err(e)) => Err(QueryError::NoAnswer(io_problem(&e))),
         Err(_) => Err(QueryError::NoAnswer(format!(
             "nothing within {} ms",
             timeout.as_millis()
@@ -244,7 +244,7 @@ pub async fn query(
 pub async fn connect(addr: &str, timeout: Duration) -> Result<TcpStream, QueryError> {
     let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(QueryError::Connect(e.to_string())),
+        Ok(Err(e)) => return Err(QueryError::Connect(io_problem(&e))),
         Err(_) => {
             return Err(QueryError::Connect(format!(
                 "timed out after {} ms",
@@ -256,6 +256,61 @@ pub async fn connect(addr: &str, timeout: Duration) -> Result<TcpStream, QueryEr
     let sock = socket2::SockRef::from(&stream);
     let _ = sock.set_keepalive(true);
     Ok(stream)
+}
+
+/// An I/O error in the words `detail_da` knows (the system's own text where it has none).
+pub fn io_problem(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let text = e.to_string();
+    let words = match e.kind() {
+        K::ConnectionRefused => "connection refused",
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => "connection reset",
+        K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable => {
+            "no route to the printer"
+        }
+        K::TimedOut => "timed out",
+        _ if text.contains("lookup address") || text.contains("Name or service") => {
+            "unknown host name"
+        }
+        _ => return text,
+    };
+    words.to_string()
+}
+
+/// A printer's state detail (why it cannot be reached or gave no answer) in Danish, for the
+/// pages. The details are worded by `connect`, `query` and `io_problem`; anything else is named
+/// as a network error, never shown in English.
+pub fn detail_da(detail: &str) -> String {
+    let d = detail
+        .trim_start_matches("cannot connect: ")
+        .trim_start_matches("no status answer: ");
+    let lower = d.to_ascii_lowercase();
+    let ms = |prefix: &str| {
+        d.strip_prefix(prefix)
+            .and_then(|r| r.strip_suffix(" ms"))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    if d.is_empty() {
+        String::new()
+    } else if let Some(n) = ms("timed out after ") {
+        format!("intet svar inden for {n} ms: er printeren tændt og på netværket?")
+    } else if let Some(n) = ms("nothing within ") {
+        format!("intet statussvar inden for {n} ms")
+    } else if lower.contains("connection refused") {
+        "forbindelsen blev afvist: er printeren tændt, og er porten rigtig?".into()
+    } else if lower.contains("connection reset") || lower.contains("broken pipe") {
+        "printeren afbrød forbindelsen".into()
+    } else if lower.contains("no route") || lower.contains("unreachable") {
+        "ingen netværksforbindelse til printeren: tjek kabel og netværk".into()
+    } else if lower.contains("unknown host name") || lower.contains("lookup address") {
+        "ukendt værtsnavn: tjek printerens adresse".into()
+    } else if lower.contains("timed out") {
+        "tiden løb ud: er printeren tændt og på netværket?".into()
+    } else if lower.contains("closed before a full answer") {
+        "printeren lukkede forbindelsen før et helt svar".into()
+    } else {
+        "netværksfejl".into()
+    }
 }
 
 #[cfg(test)]
@@ -277,6 +332,31 @@ mod tests {
         s.paper_out = false;
         s.head_up = true;
         assert_eq!(parse(&format(&s)).unwrap().state(), PrinterState::HeadOpen);
+    }
+
+    #[test]
+    fn connection_problems_read_in_danish() {
+        assert_eq!(
+            detail_da("cannot connect: connection refused"),
+            "forbindelsen blev afvist: er printeren tændt, og er porten rigtig?"
+        );
+        // Stored before the details were worded here: the system's own text.
+        assert_eq!(
+            detail_da("Connection refused (os error 111)"),
+            detail_da("connection refused")
+        );
+        assert_eq!(
+            detail_da("timed out after 1500 ms"),
+            "intet svar inden for 1500 ms: er printeren tændt og på netværket?"
+        );
+        assert_eq!(
+            detail_da("nothing within 800 ms"),
+            "intet statussvar inden for 800 ms"
+        );
+        assert_eq!(detail_da("something nobody foresaw"), "netværksfejl");
+        assert_eq!(detail_da(""), "");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(io_problem(&refused), "connection refused");
     }
 
     #[test]

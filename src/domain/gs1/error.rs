@@ -45,6 +45,17 @@ impl fmt::Display for Gs1Error {
 
 impl std::error::Error for Gs1Error {}
 
+impl Gs1Error {
+    /// The error in Danish, for the floor's pages: `AI 01 ved position 2: kontrolcifferet er 8,
+    /// men skal være 7`.
+    pub fn da(&self) -> String {
+        match &self.ai {
+            Some(ai) => format!("AI {ai} ved position {}: {}", self.position, self.rule.da()),
+            None => format!("position {}: {}", self.position, self.rule.da()),
+        }
+    }
+}
+
 /// What a length rule asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
@@ -151,6 +162,57 @@ impl fmt::Display for Rule {
     }
 }
 
+impl Rule {
+    /// The rule in Danish. The free-text rules (linters, Digital Link, HIBC) are named by kind:
+    /// their English detail stays in the API's message.
+    pub fn da(&self) -> String {
+        match self {
+            Rule::Empty => "tom scanning".into(),
+            Rule::NotUtf8 { byte } => format!("byte 0x{byte:02x} er ikke gyldig tekst (UTF-8)"),
+            Rule::BadSymbologyId => "ufuldstændigt symbologi-id".into(),
+            Rule::NoGs1Symbology => "ligner en GS1-kode, men mangler GS1-symbologi-id (]C1, ]d2, ]Q3, ]e0): indstil scanneren til at sende AIM-id".into(),
+            Rule::UnknownAi(ai) => format!("ukendt AI {}", ai.escape_debug()),
+            Rule::Length { need, digits, got } => {
+                let unit = |n: usize| match (digits, n) {
+                    (true, 1) => "ciffer",
+                    (true, _) => "cifre",
+                    (false, _) => "tegn",
+                };
+                match need {
+                    Need::Exactly(n) => format!("skal have {n} {}, har {got}", unit(*n)),
+                    Need::AtLeast(n) => format!("skal have mindst {n} {}, har {got}", unit(*n)),
+                    Need::AtMost(n) => format!("må højst have {n} {}, har {got}", unit(*n)),
+                }
+            }
+            Rule::Charset { ch, set } => {
+                let set = match set {
+                    Charset::Numeric => "er ikke et ciffer",
+                    Charset::Cset82 => "er ikke i GS1-tegnsættet med 82 tegn",
+                    Charset::Cset39 => "er ikke i GS1-tegnsættet med 39 tegn",
+                    Charset::Cset64 => "er ikke i GS1-tegnsættet med 64 tegn",
+                };
+                format!("tegnet {ch:?} {set}")
+            }
+            Rule::CheckDigit { found, expected } => {
+                format!("kontrolcifferet er {found}, men skal være {expected}")
+            }
+            Rule::NotADate(v) => format!("{v} er ikke en dato"),
+            Rule::Requires { what, alternatives } => match alternatives.as_slice() {
+                [one] => format!("{what} kræver {one}"),
+                many => format!("{what} kræver en af {}", many.join(", ")),
+            },
+            Rule::Excludes { what, other } => format!("{what} må ikke stå sammen med AI {other}"),
+            Rule::Duplicate { first } => {
+                format!("står der igen med en anden værdi end ved position {first}")
+            }
+            Rule::Lint(_) => "værdien overholder ikke GS1-reglerne".into(),
+            Rule::DigitalLink(_) => "GS1 Digital Link-adressen kan ikke læses".into(),
+            Rule::Hibc(_) => "HIBC-koden kan ikke læses".into(),
+            Rule::Dictionary(_) => "den indbyggede GS1-ordbog er defekt (en fejl i konsign)".into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +244,30 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "ai 21 at position 30: character '#' is not in the GS1 82-character set"
+        );
+    }
+
+    #[test]
+    fn errors_have_a_danish_text() {
+        let e = Gs1Error::ai(
+            "01",
+            2,
+            Rule::CheckDigit {
+                found: 8,
+                expected: 7,
+            },
+        );
+        assert_eq!(
+            e.da(),
+            "AI 01 ved position 2: kontrolcifferet er 8, men skal være 7"
+        );
+        let e = Gs1Error::at(0, Rule::UnknownAi("9A".into()));
+        assert_eq!(e.da(), "position 0: ukendt AI 9A");
+        let e = Gs1Error::at(0, Rule::Lint("gtin must contain digits only".into()));
+        assert!(
+            !e.da().contains("gtin must"),
+            "no English detail: {}",
+            e.da()
         );
     }
 

@@ -4,6 +4,7 @@ mod auth;
 pub use auth::session_cookie;
 mod carriers;
 mod catalog;
+mod counting;
 mod cutting;
 mod handover;
 mod log;
@@ -45,6 +46,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(stock::expiring))
         .routes(routes!(stock::lookup))
         .routes(routes!(stock::statement))
+        .routes(routes!(counting::sheet))
+        .routes(routes!(counting::count))
+        .routes(routes!(counting::tasks))
+        .routes(routes!(counting::runs, counting::create_run))
+        .routes(routes!(counting::cancel_run))
         .routes(routes!(log::events))
         .routes(routes!(log::audit))
         .routes(routes!(scanners::list))
@@ -55,6 +61,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::intake, orders::list))
         .routes(routes!(orders::read, orders::change))
         .routes(routes!(orders::status))
+        .routes(routes!(orders::counts))
         .routes(routes!(orders::cancel))
         .routes(routes!(orders::release))
         .routes(routes!(orders::changes))

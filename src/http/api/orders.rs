@@ -62,6 +62,32 @@ pub async fn list(
     ))
 }
 
+/// How many orders are in each status (statuses with none are left out), for live overviews.
+#[utoipa::path(get, path = "/api/order-counts", tag = "orders",
+    responses((status = 200, body = Vec<StatusCount>)), security(("session" = []), ("bearer" = [])))]
+pub async fn counts(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<StatusCount>>> {
+    caller.require(allow::ORDERS)?;
+    Ok(Json(
+        svc::counts(&s.ctx)
+            .await?
+            .into_iter()
+            .map(|(st, count)| StatusCount {
+                status: st.as_str().to_string(),
+                count,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StatusCount {
+    pub status: String,
+    pub count: i64,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ReadQuery {
     /// Why the citizen's data is read; written to the audit log (default `order follow-up`).

@@ -113,7 +113,15 @@ pub async fn close(
     Json(r): Json<CloseRequest>,
 ) -> ApiResult<Json<ParcelView>> {
     let p = caller.require(allow::PACKING)?;
-    Ok(Json(parcels::close(&s.ctx, &p.actor, &station, &r).await?))
+    let mut v = parcels::close(&s.ctx, &p.actor, &station, &r).await?;
+    if let Some((code, field)) = &v.print_error_code {
+        v.print_error_da = Some(crate::http::messages::text(
+            code,
+            field.as_deref(),
+            crate::http::pages::Lang::Da,
+        ));
+    }
+    Ok(Json(v))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

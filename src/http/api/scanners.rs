@@ -83,15 +83,21 @@ pub async fn scans(
     if !(1..=1000).contains(&limit) {
         return Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into());
     }
-    Ok(Json(
-        crate::store::scanners::list_scans(
-            s.ctx.db.pool(),
-            q.station.as_deref(),
-            q.after.max(0),
-            limit,
-        )
-        .await?,
-    ))
+    let mut scans = crate::store::scanners::list_scans(
+        s.ctx.db.pool(),
+        q.station.as_deref(),
+        q.after.max(0),
+        limit,
+    )
+    .await?;
+    // A verdict that is a refused request is worded in Danish from its code, like an error answer.
+    for scan in &mut scans {
+        if let Some((code, field)) = &scan.error {
+            scan.message_da =
+                crate::http::messages::text(code, field.as_deref(), crate::http::pages::Lang::Da);
+        }
+    }
+    Ok(Json(scans))
 }
 
 /// Receive the product of an accepted scan at a receiving station: quantity and target location

@@ -1,0 +1,33 @@
+-- Counting locations: count tasks (from a short pick, a lead's cycle count, or a count made
+-- without a task), grouped by the cycle count run that made them. A count closes every open task
+-- at its location in the transaction that books its differences.
+create table count_runs (
+    id bigint generated always as identity primary key,
+    scope text not null,
+    title text not null,
+    created_by text not null,
+    created_at text not null
+);
+
+create table count_tasks (
+    id bigint generated always as identity primary key,
+    location text not null references locations(code),
+    source text not null,
+    run_id bigint references count_runs(id),
+    pick_id bigint references picks(id),
+    hold_unit_id bigint references stock_units(id),
+    hold_qty bigint not null default 0,
+    note text,
+    status text not null default 'open',
+    created_by text not null,
+    created_at text not null,
+    op_id bigint references stock_ops(id),
+    counted_by text,
+    counted_at text,
+    lines bigint,
+    difference bigint
+);
+create index count_tasks_open on count_tasks(location) where status = 'open';
+create index count_tasks_run on count_tasks(run_id);
+create index count_tasks_counted on count_tasks(location, counted_at) where status = 'done';
+create index count_tasks_op on count_tasks(op_id);

@@ -95,7 +95,11 @@ async fn run() {
     let port = free_port();
     let mosquitto = std::env::var("BENCH_MQTT").is_ok_and(|v| v == "mosquitto");
     let mut broker_proc = None;
-    let mut config = Config::default();
+    // The bench loads the demo data, which production refuses.
+    let mut config = Config {
+        environment: konsign::config::Environment::Test,
+        ..Config::default()
+    };
     config.database.url = format!("sqlite://{}/bench.db", dir.path().display());
     config.mqtt.site = "bench".into();
     config.mqtt.host_id = Some("h1".into());

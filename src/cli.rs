@@ -38,7 +38,8 @@ pub struct Global {
 pub enum Command {
     /// Run the service.
     Serve {
-        /// Load the demo dataset first (only into an empty catalog) and print the demo logins.
+        /// Load the demo dataset first and print the demo logins: only into an empty database and
+        /// never when `environment` is `production` (then konsign refuses to start).
         #[arg(long)]
         demo: bool,
     },
@@ -46,7 +47,7 @@ pub enum Command {
     Config,
     /// Run database migrations and exit.
     Migrate,
-    /// Load the demo dataset and print the demo logins.
+    /// Load the demo dataset and print the demo logins (empty database, not in production).
     Demo,
     /// Manage users.
     #[command(subcommand)]
@@ -336,12 +337,13 @@ fn print_demo(report: &service::demo::DemoReport) {
              `konsign simulate printer --listen 127.0.0.1:9100 --out printed-labels`"
         );
     } else {
-        println!("demo data already present; catalog and stock left as they are");
+        println!(
+            "demo data already present; catalog, stock and users left as they are \
+             (demo passwords: konsign-<role>, unless changed)"
+        );
     }
-    if report.users.is_empty() {
-        println!("demo users exist already (password: konsign-<role>, unless changed)");
-    } else {
-        println!("demo logins (for demonstration only; change them before real use):");
+    if !report.users.is_empty() {
+        println!("demo logins (for demonstration only; never for real use):");
         for (name, role, password) in &report.users {
             println!("  {name:<12} {:<12} password: {password}", role.as_str());
         }

@@ -24,6 +24,12 @@ pub enum Error {
     Locked { until: String },
     #[error("{0}")]
     Forbidden(String),
+    /// Too many attempts: try again after the given seconds.
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    TooMany { retry_after_secs: u64 },
+    /// The service is at its limit for this kind of work just now.
+    #[error("the service is busy; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -65,6 +71,8 @@ impl Error {
             Error::BadCredentials => "bad_credentials",
             Error::Locked { .. } => "account_locked",
             Error::Forbidden(_) => "forbidden",
+            Error::TooMany { .. } => "too_many_requests",
+            Error::Busy { .. } => "busy",
             Error::Internal(_) => "internal",
         }
     }

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 pub async fn context(config: Config) -> anyhow::Result<Ctx> {
     let db = Db::connect(&config.database.url, config.database.max_connections).await?;
     db.migrate().await?;
+    let demo = crate::service::demo::DemoFlag::read(&db, config.environment).await?;
     let intake = (db.backend() == crate::store::Backend::Sqlite)
         .then(|| crate::service::orders::IntakeQueue::start(db.clone()));
     let labels = crate::labels::template::Template::load(config.printing.templates.as_deref())?;
@@ -29,6 +30,7 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
     crate::service::cutting::configure_stations(&db, &config.mqtt.stations).await?;
     let carriers = Arc::new(crate::carrier::Carriers::from_config(&config)?);
     Ok(Ctx {
+        login_guard: Arc::new(crate::service::login_guard::LoginGuard::new(&config.auth)),
         carriers,
         intake,
         db,
@@ -36,6 +38,7 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
         spooler,
         cutting: Arc::new(crate::service::cutting::Hub::default()),
         config: Arc::new(config),
+        demo,
         metrics,
         scanners: Arc::new(crate::devices::scanner::Supervisor::new()),
         stock_arrived: Arc::new(tokio::sync::Notify::new()),
@@ -95,12 +98,8 @@ impl App {
         tracing::info!(scanners, "scanner links started");
         let router = crate::http::router(self.ctx.clone());
         tracing::info!(addr = %self.addr, backend = ?self.ctx.db.backend(), "konsign is serving");
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let http = self.ctx.config.http.clone();
+        let served = crate::http::serve::serve(self.listener, router, &http, shutdown).await;
         janitor.abort();
         backorders.abort();
         spooler.abort();

@@ -184,10 +184,15 @@ async fn five_failed_logins_lock_the_account(b: Backend) {
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
         assert_eq!(r.body["code"], "bad_credentials");
     }
-    // The right password no longer helps: the account is locked for 15 minutes.
+    // The right password no longer helps: the account is locked for 15 minutes. The answer is
+    // the one of a wrong password or an unknown user: it does not tell that the user exists.
     let r = app.login("lars", "lars-password-1").await;
-    assert_eq!(r.status, StatusCode::LOCKED, "{:?}", r.body);
-    assert_eq!(r.body["code"], "account_locked");
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{:?}", r.body);
+    assert_eq!(r.body["code"], "bad_credentials");
+    assert_eq!(
+        r.body,
+        app.login("nobody-here", "lars-password-1").await.body
+    );
     // An admin can lift the lock by setting a new password.
     let admin = app.admin().await;
     let r = Client::send(

@@ -9,6 +9,7 @@ fn konsign(dir: &std::path::Path) -> Command {
         .env_remove("DATABASE_URL")
         .env_remove("KONSIGN_LISTEN")
         .env_remove("KONSIGN_CONFIG")
+        .env_remove("KONSIGN_ENVIRONMENT")
         .env("RUST_LOG", "warn");
     c
 }
@@ -160,7 +161,12 @@ fn users_tokens_and_imports_from_the_command_line() {
 #[test]
 fn demo_loads_a_realistic_dataset_once() {
     let dir = tempfile::tempdir().unwrap();
-    let out = konsign(dir.path()).arg("demo").output().unwrap();
+    let demo = || {
+        let mut c = konsign(dir.path());
+        c.arg("demo").env("KONSIGN_ENVIRONMENT", "development");
+        c
+    };
+    let out = demo().output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -185,8 +191,85 @@ fn demo_loads_a_realistic_dataset_once() {
             "{text}"
         );
     }
-    let again = konsign(dir.path()).arg("demo").output().unwrap();
-    assert!(String::from_utf8_lossy(&again.stdout).contains("already present"));
+    let again = demo().output().unwrap();
+    assert!(again.status.success());
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(text.contains("already present"), "{text}");
+    assert!(!text.contains("password: konsign-"), "{text}");
+}
+
+/// Runs `konsign` to its end, or kills it after a minute (a `serve` that does not refuse).
+fn finishes(mut c: Command) -> std::process::Output {
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "still running after a minute: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn demo_data_is_refused_in_production_and_on_a_database_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    // Production is the default: no demo users, on an empty database too, and no start.
+    for args in [
+        &["demo"][..],
+        &["serve", "--demo", "--listen", "127.0.0.1:0"],
+    ] {
+        let mut c = konsign(dir.path());
+        c.args(args);
+        let out = finishes(c);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains("refusing to load demo data: environment is production"),
+            "{err}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("konsign-admin"));
+    }
+    // A database with a user of its own: refused in development too.
+    let mut child = konsign(dir.path())
+        .args(["user", "add", "--role", "admin", "birgit"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-password\n")
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    for args in [
+        &["demo"][..],
+        &["serve", "--demo", "--listen", "127.0.0.1:0"],
+    ] {
+        let mut c = konsign(dir.path());
+        c.args(args).env("KONSIGN_ENVIRONMENT", "development");
+        let out = finishes(c);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains(
+                "the database is not empty (users 1, API tokens 0, producers 0, products 0)"
+            ),
+            "{err}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("konsign-admin"));
+    }
 }
 
 #[test]

@@ -689,6 +689,16 @@ fn tracing_free_log(msg: &str) {
     eprintln!("konsign-bridge: {msg}");
 }
 
+/// A boot id from the operating system's random source: konsign tells a restart of the bridge
+/// by it, so it must differ from every earlier boot's (the process id repeats, on a restarted
+/// device even at once).
+pub fn new_boot_id() -> std::io::Result<String> {
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| std::io::Error::other(format!("no random boot id: {e}")))?;
+    Ok(format!("b-{}", hex::encode(bytes)))
+}
+
 /// Runs the bridge until `stop` turns true.
 pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> std::io::Result<()> {
     let store = Store::open(&cfg.state_dir)?;
@@ -698,10 +708,7 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
     let mut serial = Some(open_serial(&cfg)?);
     let mut serial_lost_at: Option<Instant> = None;
     let mut next_open = Instant::now();
-    let boot_id = format!(
-        "b-{:08x}",
-        std::process::id() ^ (Instant::now().elapsed().subsec_nanos())
-    );
+    let boot_id = new_boot_id()?;
     let mut o = MqttOptions::new(
         format!("station-{}-{}", cfg.site, cfg.station),
         cfg.broker_host.clone(),
@@ -880,6 +887,21 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
                 }
                 b.flush_outbox().await;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_boot_id;
+
+    #[test]
+    fn every_boot_gets_its_own_random_id() {
+        let ids: std::collections::HashSet<String> =
+            (0..64).map(|_| new_boot_id().unwrap()).collect();
+        assert_eq!(ids.len(), 64, "boot ids repeat within one process");
+        for id in &ids {
+            assert!(id.starts_with("b-") && id.len() == 18, "{id}");
         }
     }
 }

@@ -2,9 +2,13 @@
 //! environment variables (`DATABASE_URL` too) < command-line flags.
 
 mod carrier;
+mod environment;
+mod mask;
 mod packing;
 
 pub use carrier::{CarrierConfig, PostNordConfig};
+pub use environment::Environment;
+pub use mask::mask_url;
 pub use packing::{PackStationSetting, PackingConfig};
 
 use anyhow::Context as _;
@@ -17,6 +21,9 @@ use std::path::Path;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// `production` (default), `test` or `development`; demo data only outside production.
+    /// First, so that the printed TOML has it before the tables.
+    pub environment: Environment,
     pub http: HttpConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
@@ -229,6 +236,14 @@ pub struct HttpConfig {
     pub cookie_secure: bool,
     /// How long a browser session lives, in hours (a shift and a bit).
     pub session_hours: u32,
+    /// A request that takes longer is answered 408 and dropped.
+    pub request_timeout_secs: u32,
+    /// Requests handled at once; more are refused at once with 503 (load shedding).
+    pub max_concurrent_requests: u32,
+    /// A client must send its request headers within this time (slow clients are cut off).
+    pub header_read_timeout_secs: u32,
+    /// Open connections at once; more wait in the listen queue.
+    pub max_connections: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -246,6 +261,15 @@ pub struct AuthConfig {
     pub lockout_threshold: u32,
     /// How long a locked account stays locked.
     pub lockout_minutes: u32,
+    /// Password hashes computed at once (each takes 19 MiB and a core for tens of
+    /// milliseconds); 0: one less than the machine's cores, at least one.
+    pub password_hash_concurrency: u32,
+    /// How long a login waits for a free hashing slot before it is refused with 503.
+    pub password_hash_wait_ms: u32,
+    /// Login attempts one client address may make per minute (429 beyond).
+    pub login_per_client_per_minute: u32,
+    /// Login attempts for one username per minute, from anywhere (429 beyond).
+    pub login_per_user_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +293,10 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             cookie_secure: true,
             session_hours: 12,
+            request_timeout_secs: 30,
+            max_concurrent_requests: 512,
+            header_read_timeout_secs: 10,
+            max_connections: 1024,
         }
     }
 }
@@ -287,6 +315,10 @@ impl Default for AuthConfig {
         Self {
             lockout_threshold: 5,
             lockout_minutes: 15,
+            password_hash_concurrency: 0,
+            password_hash_wait_ms: 2000,
+            login_per_client_per_minute: 30,
+            login_per_user_per_minute: 10,
         }
     }
 }
@@ -390,6 +422,62 @@ impl Config {
             (1..=1440).contains(&self.auth.lockout_minutes),
             "invalid configuration: auth.lockout_minutes must be between 1 and 1440"
         );
+        let ranges: [(&str, u32, u32, u32); 8] = [
+            (
+                "http.request_timeout_secs",
+                self.http.request_timeout_secs,
+                1,
+                3600,
+            ),
+            (
+                "http.max_concurrent_requests",
+                self.http.max_concurrent_requests,
+                1,
+                100_000,
+            ),
+            (
+                "http.header_read_timeout_secs",
+                self.http.header_read_timeout_secs,
+                1,
+                300,
+            ),
+            (
+                "http.max_connections",
+                self.http.max_connections,
+                1,
+                100_000,
+            ),
+            (
+                "auth.password_hash_concurrency",
+                self.auth.password_hash_concurrency,
+                0,
+                64,
+            ),
+            (
+                "auth.password_hash_wait_ms",
+                self.auth.password_hash_wait_ms,
+                0,
+                60_000,
+            ),
+            (
+                "auth.login_per_client_per_minute",
+                self.auth.login_per_client_per_minute,
+                1,
+                10_000,
+            ),
+            (
+                "auth.login_per_user_per_minute",
+                self.auth.login_per_user_per_minute,
+                1,
+                10_000,
+            ),
+        ];
+        for (name, v, lo, hi) in ranges {
+            anyhow::ensure!(
+                (lo..=hi).contains(&v),
+                "invalid configuration: {name} must be between {lo} and {hi} (is {v})"
+            );
+        }
         anyhow::ensure!(
             (1..=200).contains(&self.picking.wave_max_orders),
             "invalid configuration: picking.wave_max_orders must be between 1 and 200"
@@ -413,6 +501,13 @@ impl Config {
             segment(&self.mqtt.site),
             "invalid configuration: mqtt.site must be 1 to 32 lower-case letters, digits, '-' or '_'"
         );
+        // Below 100 ms an idle printer would be asked for its state all the time; above 20 s the
+        // printer's 30 s lease could run out between two polls.
+        anyhow::ensure!(
+            (100..=20_000).contains(&self.printing.idle_poll_ms),
+            "invalid configuration: printing.idle_poll_ms must be between 100 and 20000 (is {})",
+            self.printing.idle_poll_ms
+        );
         self.packing.validate()?;
         self.carrier.validate()?;
         Ok(())
@@ -422,6 +517,7 @@ impl Config {
     pub fn to_masked_toml(&self) -> anyhow::Result<String> {
         let mut c = self.clone();
         c.database.url = mask_url(&c.database.url);
+        c.mqtt.url = c.mqtt.url.as_deref().map(mask_url);
         if c.mqtt.password.is_some() {
             c.mqtt.password = Some("***".into());
         }
@@ -429,25 +525,12 @@ impl Config {
             if !p.api_key.is_empty() {
                 p.api_key = "***".into();
             }
+            p.base_url = mask_url(&p.base_url);
         }
         for v in c.carrier.push_secrets.values_mut() {
             *v = "***".into();
         }
         toml::to_string_pretty(&c).context("cannot print the configuration")
-    }
-}
-
-/// Hides the password in a URL such as `postgres://user:secret@host/db`.
-pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
     }
 }
 
@@ -471,16 +554,6 @@ mod tests {
             !t.contains("0123456789abcdef") && !t.contains("a-long-shared-secret"),
             "{t}"
         );
-    }
-
-    #[test]
-    fn passwords_in_urls_are_masked() {
-        assert_eq!(
-            mask_url("postgres://app:s3cret@db:5432/k"),
-            "postgres://app:***@db:5432/k"
-        );
-        assert_eq!(mask_url("postgres://app@db/k"), "postgres://app@db/k");
-        assert_eq!(mask_url("sqlite://data/k.db"), "sqlite://data/k.db");
     }
 
     #[test]

@@ -42,6 +42,19 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The CSRF token sent matches the session's, compared in constant time (a byte-by-byte compare
+/// that stops at the first difference would tell an attacker, by its timing, how much is right).
+fn csrf_matches(sent: Option<&str>, expected: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq as _;
+    match (sent, expected) {
+        // The length is no secret: every token has the same length.
+        (Some(sent), Some(expected)) if !expected.is_empty() => {
+            sent.as_bytes().ct_eq(expected.as_bytes()).into()
+        }
+        _ => false,
+    }
+}
+
 fn is_safe(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -92,7 +105,7 @@ impl FromRequestParts<AppState> for Caller {
         if !is_safe(&parts.method) {
             same_origin(&parts.headers)?;
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-            if sent.is_none() || sent != p.csrf.as_deref() {
+            if !csrf_matches(sent, p.csrf.as_deref()) {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "csrf_token_invalid",
@@ -135,5 +148,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             addr.map(|c| c.0.ip().to_string())
                 .unwrap_or_else(|| "unknown".into()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csrf_matches;
+
+    #[test]
+    fn csrf_token_must_be_sent_and_equal() {
+        assert!(csrf_matches(Some("abc123"), Some("abc123")));
+        assert!(!csrf_matches(Some("abc124"), Some("abc123")));
+        assert!(!csrf_matches(Some("abc12"), Some("abc123")));
+        assert!(!csrf_matches(Some("abc1234"), Some("abc123")));
+        assert!(!csrf_matches(None, Some("abc123")));
+        assert!(!csrf_matches(Some("abc123"), None));
+        assert!(!csrf_matches(None, None));
+        // A session without a token accepts no token, not even an empty one.
+        assert!(!csrf_matches(Some(""), Some("")));
     }
 }

@@ -85,6 +85,7 @@ async fn carriers(
     let tr = |d: &'static str, e: &'static str| if da { d } else { e };
     let body = page(
         l,
+        s.ctx.demo.loaded(),
         html! {
             style { (STYLE) }
             div #carrierpage data-csrf=(csrf) data-da=(da) {

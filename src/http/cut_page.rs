@@ -68,6 +68,7 @@ async fn cut_station(
     .to_string();
     let body = page(
         l,
+        s.ctx.demo.loaded(),
         html! {
             div #cut data-station=(station) data-csrf=(csrf) data-texts=(texts) {
                 h1 { "Hulklip " (station) " " span #conn.badge { "…" } }

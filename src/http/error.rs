@@ -31,6 +31,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// Boxed: handlers return `Result<_, ApiError>`, and a small `Err` keeps every `Ok` small.
     pub body: Box<ErrorBody>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -45,6 +47,7 @@ impl ApiError {
                 field: None,
                 problems: None,
             }),
+            retry_after: None,
         }
     }
 }
@@ -92,6 +95,16 @@ impl From<Error> for ApiError {
             ),
             e @ Error::Locked { .. } => ApiError::new(S::LOCKED, "account_locked", e.to_string()),
             Error::Forbidden(m) => ApiError::new(S::FORBIDDEN, "forbidden", m),
+            e @ Error::TooMany { retry_after_secs } => {
+                let mut a = ApiError::new(S::TOO_MANY_REQUESTS, "too_many_requests", e.to_string());
+                a.retry_after = Some(retry_after_secs);
+                a
+            }
+            e @ Error::Busy { retry_after_secs } => {
+                let mut a = ApiError::new(S::SERVICE_UNAVAILABLE, "busy", e.to_string());
+                a.retry_after = Some(retry_after_secs);
+                a
+            }
             Error::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");
                 ApiError::new(
@@ -147,7 +160,12 @@ impl From<PathRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body)).into_response()
+        let mut res = (self.status, axum::Json(self.body)).into_response();
+        if let Some(s) = self.retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        res
     }
 }
 

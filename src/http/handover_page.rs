@@ -76,6 +76,7 @@ async fn handover(
     let tr = |d: &'static str, e: &'static str| if da { d } else { e };
     let body = page(
         l,
+        s.ctx.demo.loaded(),
         html! {
             style { (STYLE) }
             div #handover data-csrf=(csrf) data-texts=(texts(l).to_string()) {

@@ -39,8 +39,18 @@ const GENERAL: &[Entry] = &[
     ),
     (
         "bad_credentials",
-        "Forkert brugernavn eller adgangskode.",
-        "Wrong username or password.",
+        "Forkert brugernavn eller adgangskode – eller kontoen er låst en tid efter for mange forkerte forsøg.",
+        "Wrong username or password – or the account is locked for a while after too many failed attempts.",
+    ),
+    (
+        "too_many_requests",
+        "For mange forsøg. Vent lidt, og prøv igen.",
+        "Too many attempts. Wait a little and try again.",
+    ),
+    (
+        "busy",
+        "konsign har travlt lige nu. Prøv igen om et øjeblik.",
+        "konsign is busy just now. Try again in a moment.",
     ),
     (
         "account_locked",
@@ -369,6 +379,9 @@ pub fn text(code: &str, field: Option<&str>, lang: Lang) -> String {
 /// stock on hand, the thing not found).
 pub fn error_text(e: &Error, lang: Lang) -> String {
     match (e, lang) {
+        (Error::TooMany { retry_after_secs }, Lang::Da) => {
+            format!("For mange forsøg. Prøv igen om {retry_after_secs} sekunder.")
+        }
         (Error::Locked { until }, Lang::Da) if !until.is_empty() => {
             format!("Kontoen er låst efter for mange forkerte forsøg. Prøv igen efter {until}.")
         }

@@ -8,14 +8,17 @@ mod cut_lead;
 mod cut_page;
 pub mod error;
 mod handover_page;
+mod headers;
 pub mod messages;
 mod messages_conflict;
 mod pack_page;
 pub mod pages;
 mod pick_page;
+pub mod serve;
 mod start_live;
 mod station_page;
 mod stock_page;
+mod style;
 mod texts;
 
 use crate::service::Ctx;
@@ -73,12 +76,13 @@ impl Modify for SecuritySchemes {
 
 /// The whole application router.
 pub fn router(ctx: Ctx) -> Router {
+    let http = ctx.config.http.clone();
     let state = AppState { ctx };
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::routes())
         .split_for_parts();
     let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
-    Router::new()
+    let router = Router::new()
         .merge(api)
         .route(
             "/api/openapi.json",
@@ -101,7 +105,8 @@ pub fn router(ctx: Ctx) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(axum::extract::DefaultBodyLimit::max(api::MAX_JSON_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    serve::limited(router, &http).layer(axum::middleware::from_fn(headers::security_headers))
 }
 
 /// A page that sends a visitor without a session to the login page says where they were going
@@ -187,7 +192,8 @@ async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response 
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    // A client may send any method: only the standard ones are labels of their own.
+    let method = crate::metrics::method_label(req.method()).to_string();
     let start = Instant::now();
     let res = next.run(req).await;
     let m = &s.ctx.metrics;

@@ -80,6 +80,7 @@ async fn choose(
     }
     let body = page(
         l,
+        s.ctx.demo.loaded(),
         html! {
             h1 { (if l == Lang::Da { "Vælg pakkebord" } else { "Choose the pack station" }) }
             div #stations {
@@ -110,6 +111,7 @@ async fn station(
     let tr = |d: &'static str, e: &'static str| if da { d } else { e };
     let body = page(
         l,
+        s.ctx.demo.loaded(),
         html! {
             style { (PACK_STYLE) }
             div #pack data-station=(station) data-csrf=(csrf) data-texts=(texts(l).to_string()) {

@@ -53,6 +53,7 @@ async fn pick_page(
                 .collect();
             page(
                 l,
+                s.ctx.demo.loaded(),
                 html! {
                     h1 { (t(l, "waves")) }
                     @if mine.is_empty() { p #nowaves { (t(l, "no_waves")) } }
@@ -84,6 +85,7 @@ async fn pick_page(
             .to_string();
             page(
                 l,
+                s.ctx.demo.loaded(),
                 html! {
                     div #pick data-wave=(wave) data-csrf=(csrf) data-texts=(texts) {
                         p #progress {}

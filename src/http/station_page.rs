@@ -54,6 +54,7 @@ async fn station(
     .to_string();
     let body = page(
         l,
+        s.ctx.demo.loaded(),
         html! {
             h1 { (t(l, "station")) " " (station) }
             div #station data-station=(station) data-csrf=(csrf) data-texts=(texts) {

@@ -76,6 +76,7 @@ async fn stock_page(
     .to_string();
     let body = page(
         l,
+        s.ctx.demo.loaded(),
         html! {
             h1 { (tr("Lager", "Stock")) }
             div #stock data-csrf=(csrf) data-texts=(texts) {

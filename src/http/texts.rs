@@ -25,14 +25,12 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
         ("username", Lang::En) => "Username",
         ("password", Lang::Da) => "Adgangskode",
         ("password", Lang::En) => "Password",
-        ("bad_credentials", Lang::Da) => "Forkert brugernavn eller adgangskode.",
-        ("bad_credentials", Lang::En) => "Wrong username or password.",
-        ("locked", Lang::Da) => {
-            "Kontoen er låst efter for mange forkerte forsøg. Prøv igen om lidt."
-        }
-        ("locked", Lang::En) => {
-            "The account is locked after too many failed attempts. Try again later."
-        }
+        ("bad_credentials", Lang::Da) => "Forkert brugernavn eller adgangskode – eller kontoen er låst en tid efter for mange forkerte forsøg.",
+        ("bad_credentials", Lang::En) => "Wrong username or password – or the account is locked for a while after too many failed attempts.",
+        ("too_many", Lang::Da) => "For mange forsøg. Vent et minut, og prøv igen.",
+        ("too_many", Lang::En) => "Too many attempts. Wait a minute and try again.",
+        ("busy", Lang::Da) => "konsign har travlt lige nu. Prøv igen om et øjeblik.",
+        ("busy", Lang::En) => "konsign is busy just now. Try again in a moment.",
         ("error", Lang::Da) => "Noget gik galt. Prøv igen.",
         ("error", Lang::En) => "Something went wrong. Please try again.",
         ("logout", Lang::Da) => "Log ud",
@@ -223,6 +221,16 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
         ("go_handover", Lang::En) => "Handover to the carrier",
         ("go_carriers", Lang::Da) => "Transportører: afviste bookinger og afvigelser",
         ("go_carriers", Lang::En) => "Carriers: rejected bookings and exceptions",
+        ("demo_band", Lang::Da) => "DEMO – testdata, ikke til drift",
+        ("demo_band", Lang::En) => "DEMO – test data, not for production",
         _ => "?",
+    }
+}
+
+/// The band on top of every page while the database holds demo data (users with known
+/// passwords): nobody should take it for the real warehouse.
+pub(super) fn demo_band(l: Lang) -> maud::Markup {
+    maud::html! {
+        div.demoband #demo role="note" { (t(l, "demo_band")) }
     }
 }

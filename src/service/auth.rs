@@ -14,29 +14,27 @@ use rand::RngCore;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-/// Hashes a password with argon2id on a blocking thread.
-pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(anyhow::anyhow!("password hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?
+fn hash_now(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("password hashing failed: {e}")))
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
+/// Hashes a password with argon2id on a blocking thread (user administration).
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_now(&password))
+        .await
+        .map_err(|e| Error::Internal(e.into()))?
+}
+
+fn verify_now(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
     })
-    .await
-    .unwrap_or(false)
 }
 
 pub fn random_secret(bytes: usize) -> String {
@@ -68,15 +66,36 @@ pub struct Principal {
     pub csrf: Option<String>,
 }
 
+/// The username as it may appear in logs: a password typed into the username field must not
+/// land there, so a name that is no valid username is logged only by a short hash.
+fn loggable(name: &str) -> String {
+    match rules::username(name) {
+        Ok(n) => n,
+        Err(_) => format!("invalid:{}", &sha256_hex(name)[..12]),
+    }
+}
+
+/// Logs in. Every attempt is first admitted by the rate limits (429), then counted against the
+/// account before the password is checked, in one transaction: attempts beyond the lockout
+/// threshold lock the account whatever their password, and a right password is accepted only
+/// if no parallel attempt locked the account meanwhile. A locked, disabled or unknown account
+/// gets the same answer as a wrong password, so an answer never tells whether a user exists.
 pub async fn login(ctx: &Ctx, username: &str, password: &str, client: &str) -> Result<LoginOk> {
-    let name = rules::username(username).unwrap_or_else(|_| username.chars().take(64).collect());
+    let name = loggable(username);
+    if let Err(e) = ctx.login_guard.admit(client, &name) {
+        ctx.metrics.login("rate_limited");
+        tracing::warn!(username = %name, client, "login refused: rate limit");
+        return Err(e);
+    }
+    let rule = lockout(ctx);
+    let now = Utc::now();
     let mut tx = ctx.db.begin_write().await?;
     let user = db::user_by_name(tx.conn(), &name).await?;
-    let now = Utc::now();
     let Some(user) = user else {
         drop(tx);
         // Spend the same time as a real verification so that unknown names cannot be told apart.
-        let _ = hash_password(password.to_string()).await;
+        let password = password.to_string();
+        let _ = ctx.login_guard.hash(move || hash_now(&password)).await?;
         let mut tx = ctx.db.begin_write().await?;
         audit_login(tx.conn(), &name, "login.failed", client, "unknown user").await?;
         tx.commit().await?;
@@ -85,40 +104,62 @@ pub async fn login(ctx: &Ctx, username: &str, password: &str, client: &str) -> R
         return Err(Error::BadCredentials);
     };
     let locked_until = user.locked_until.as_deref().and_then(from_db);
-    if user.disabled || Lockout::is_locked(locked_until, now) {
-        let why = if user.disabled {
-            "account disabled"
-        } else {
-            "account locked"
-        };
+    let why = if user.disabled {
+        Some("account disabled")
+    } else if Lockout::is_locked(locked_until, now) {
+        Some("account locked")
+    } else {
+        // Count this attempt now, before the password is known: parallel attempts each see
+        // the ones before them.
+        let failures_before = db::increment_failures(tx.conn(), user.id).await? - 1;
+        match crate::domain::rate::attempt(failures_before, rule.threshold) {
+            crate::domain::rate::Attempt::Verify => None,
+            crate::domain::rate::Attempt::LockAndRefuse => {
+                db::lock_unless_locked(
+                    tx.conn(),
+                    user.id,
+                    &to_db(now + rule.lock_for),
+                    &to_db(now),
+                    None,
+                )
+                .await?;
+                Some("account locked: too many attempts at once")
+            }
+        }
+    };
+    if let Some(why) = why {
         audit_login(tx.conn(), &name, "login.refused", client, why).await?;
         tx.commit().await?;
         ctx.metrics.login("locked");
         tracing::warn!(username = %name, client, "login refused: {why}");
-        if user.disabled {
-            return Err(Error::BadCredentials);
-        }
-        let until = locked_until
-            .map(crate::domain::time::business_local)
-            .unwrap_or_default();
-        return Err(Error::Locked { until });
+        return Err(Error::BadCredentials);
     }
-    // Verify outside the write transaction: hashing takes tens of milliseconds.
-    drop(tx);
-    let ok = verify_password(password.to_string(), user.password_hash.clone()).await;
+    tx.commit().await?;
+    // Verify outside the write transaction, in one of the few hashing slots.
+    let ok = {
+        let (password, hash) = (password.to_string(), user.password_hash.clone());
+        ctx.login_guard
+            .hash(move || verify_now(&password, &hash))
+            .await?
+    };
+    let now = Utc::now();
     let mut tx = ctx.db.begin_write().await?;
     if !ok {
-        let failures = db::increment_failures(tx.conn(), user.id).await?;
-        let rule = lockout(ctx);
-        let (_, lock) = rule.after_failure(failures - 1, now);
-        let detail = if let Some(until) = lock {
-            db::lock_user(tx.conn(), user.id, &to_db(until)).await?;
+        let locked = db::lock_unless_locked(
+            tx.conn(),
+            user.id,
+            &to_db(now + rule.lock_for),
+            &to_db(now),
+            Some(rule.threshold),
+        )
+        .await?;
+        let detail = if locked {
             format!(
                 "wrong password; account locked for {} minutes",
                 rule.lock_for.num_minutes()
             )
         } else {
-            format!("wrong password ({failures} in a row)")
+            "wrong password".to_string()
         };
         audit_login(tx.conn(), &name, "login.failed", client, &detail).await?;
         tx.commit().await?;
@@ -126,8 +167,15 @@ pub async fn login(ctx: &Ctx, username: &str, password: &str, client: &str) -> R
         tracing::warn!(username = %name, client, "login failed: {detail}");
         return Err(Error::BadCredentials);
     }
+    if !db::succeed_unless_locked(tx.conn(), user.id, &to_db(now)).await? {
+        let why = "right password, but the account was locked by attempts in parallel";
+        audit_login(tx.conn(), &name, "login.refused", client, why).await?;
+        tx.commit().await?;
+        ctx.metrics.login("locked");
+        tracing::warn!(username = %name, client, "login refused: {why}");
+        return Err(Error::BadCredentials);
+    }
     let role = Role::parse(&user.role)?;
-    db::record_success(tx.conn(), user.id).await?;
     let session = random_secret(32);
     let csrf = random_secret(16);
     let expires_at = now + Duration::hours(i64::from(ctx.config.http.session_hours));

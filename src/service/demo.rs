@@ -1,16 +1,68 @@
 //! A realistic demo dataset: producers, products (with cut-to-fit baseplates), locations in
-//! walking order, stock in several lots, and one user per role.
+//! walking order, stock in several lots, and one user per role with a known password. Loaded
+//! only outside production and only into an empty database; a database that has it is marked,
+//! and every page then shows the demo band.
 
 use super::stock::{self, ReceiveRequest, UnitOpRequest};
 use super::{auth, catalog, Actor, Ctx};
+use crate::config::Environment;
 use crate::domain::auth::Role;
 use crate::domain::catalog::{Location, ProductInput};
 use crate::domain::gtin::Gtin;
 use crate::domain::stock::OpKind;
-use crate::error::Result;
-use crate::store::catalog::{count, CountTable};
+use crate::error::{Error, Result};
+use crate::store::meta::{self, Contents, Marked};
 use chrono::Duration;
 use rand::{rngs::StdRng, Rng, SeedableRng};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Whether this database holds demo data (the pages show a band then); cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct DemoFlag(Arc<AtomicBool>);
+
+impl DemoFlag {
+    /// Reads the mark from the database. A production instance on a demo database says so
+    /// loudly (its users have known passwords) and still shows the band.
+    pub async fn read(db: &crate::store::Db, environment: Environment) -> anyhow::Result<Self> {
+        let loaded = meta::get(db.pool(), meta::DEMO_DATA).await?.is_some();
+        if loaded && environment == Environment::Production {
+            tracing::error!(
+                "this database holds demo data (users with known passwords) but environment is \
+                 production; use a new, empty database for production"
+            );
+        }
+        Ok(Self(Arc::new(AtomicBool::new(loaded))))
+    }
+
+    pub fn loaded(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Why demo data may not be loaded here, if it may not: in production never; elsewhere only
+/// into a database without users, API tokens, producers or products.
+fn refusal(environment: Environment, contents: Option<&Contents>) -> Option<String> {
+    if !environment.allows_demo_data() {
+        return Some(
+            "refusing to load demo data: environment is production; demo data (users with known \
+             passwords) is only for environment = \"development\" or \"test\" \
+             (KONSIGN_ENVIRONMENT), on a new, empty database"
+                .into(),
+        );
+    }
+    let c = contents.filter(|c| !c.is_empty())?;
+    Some(format!(
+        "refusing to load demo data: the database is not empty (users {}, API tokens {}, \
+         producers {}, products {}); demo data (users with known passwords) goes only into a \
+         new, empty database",
+        c.users, c.api_tokens, c.producers, c.products
+    ))
+}
 
 /// What was loaded, for the operator to read.
 #[derive(Debug, Default)]
@@ -192,23 +244,37 @@ pub fn demo_password(role: Role) -> String {
     format!("konsign-{}", role.as_str())
 }
 
-/// Loads the demo data unless the catalog already has producers. Idempotent.
+/// Loads the demo data into an empty database outside production; refuses (`demo_refused`)
+/// anywhere else. A database that has the demo data already is left as it is (`loaded` false).
 pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
-    let mut report = DemoReport::default();
+    let environment = ctx.config.environment;
+    let refused = |why: String| Error::conflict("demo_refused", why);
+    if let Some(why) = refusal(environment, None) {
+        return Err(refused(why));
+    }
+    // The mark goes in first, in the transaction that finds the database empty: a load that
+    // stops half-way still leaves a database marked as demo data.
+    match meta::mark_if_empty(&ctx.db, meta::DEMO_DATA, environment.as_str()).await? {
+        Marked::Now => ctx.demo.set(),
+        Marked::Already => {
+            ctx.demo.set();
+            return Ok(DemoReport::default());
+        }
+        Marked::NotEmpty(c) => {
+            return Err(refused(refusal(environment, Some(&c)).unwrap_or_default()))
+        }
+    }
+    let mut report = DemoReport {
+        loaded: true,
+        ..Default::default()
+    };
     let actor = Actor::system();
     for role in Role::ALL {
         let name = role.as_str();
         let password = demo_password(role);
-        match auth::create_user(ctx, &actor, name, role, &password).await {
-            Ok(_) => report.users.push((name.to_string(), role, password)),
-            Err(crate::error::Error::Conflict { .. }) => {}
-            Err(e) => return Err(e),
-        }
+        auth::create_user(ctx, &actor, name, role, &password).await?;
+        report.users.push((name.to_string(), role, password));
     }
-    if count(ctx.db.pool(), CountTable::Producers).await? > 0 {
-        return Ok(report);
-    }
-    report.loaded = true;
     for (code, name, _) in PRODUCERS {
         catalog::create_producer(ctx, &actor, code, name).await?;
         report.producers += 1;
@@ -278,7 +344,7 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
                 let done = stock::receive(ctx, &actor, &req).await?;
                 report.receipts += 1;
                 // A few damaged packs from the first deliveries wait in quarantine.
-                if report.receipts % 37 == 0 {
+                if report.receipts.is_multiple_of(37) {
                     let unit = done.entries[0].stock_unit_id;
                     let q = UnitOpRequest {
                         idempotency_key: Some(format!("demo-quarantine-{unit}")),
@@ -432,5 +498,38 @@ fn demo_weight(category: &str) -> i64 {
         "one_piece" => 240,
         "irrigation" => 650,
         _ => 120,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_data_is_refused_in_production_even_on_an_empty_database() {
+        let why = refusal(Environment::Production, Some(&Contents::default())).unwrap();
+        assert!(why.contains("environment is production"), "{why}");
+        assert!(refusal(Environment::Production, None).is_some());
+    }
+
+    #[test]
+    fn demo_data_is_refused_on_a_database_that_holds_anything() {
+        for c in [
+            Contents {
+                users: 1,
+                ..Default::default()
+            },
+            Contents {
+                products: 3,
+                ..Default::default()
+            },
+        ] {
+            for env in [Environment::Test, Environment::Development] {
+                let why = refusal(env, Some(&c)).unwrap();
+                assert!(why.contains("not empty"), "{why}");
+            }
+        }
+        assert_eq!(refusal(Environment::Development, None), None);
+        assert_eq!(refusal(Environment::Test, Some(&Contents::default())), None);
     }
 }

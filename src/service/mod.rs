@@ -8,6 +8,7 @@ pub mod cutting;
 pub mod demo;
 pub mod handover;
 pub mod import;
+pub mod login_guard;
 pub mod lots;
 pub mod orders;
 pub mod pack_scan;
@@ -34,6 +35,8 @@ use std::sync::Arc;
 pub struct Ctx {
     pub db: Db,
     pub config: Arc<Config>,
+    /// Whether the database holds demo data (every page shows the demo band then).
+    pub demo: demo::DemoFlag,
     pub metrics: Arc<Metrics>,
     /// The serial scanner links (started by `serve`).
     pub scanners: Arc<crate::devices::scanner::Supervisor>,
@@ -50,6 +53,8 @@ pub struct Ctx {
     pub cutting: Arc<cutting::Hub>,
     /// The carrier adapters the configuration names.
     pub carriers: Arc<crate::carrier::Carriers>,
+    /// Login rate limits and the bound on password hashes at once.
+    pub login_guard: Arc<login_guard::LoginGuard>,
 }
 
 /// Who is acting: a logged-in user, an API token, or the system itself.

@@ -114,6 +114,48 @@ pub async fn lock_user(
     Ok(())
 }
 
+/// Locks the account unless it is locked already: when `over` is given, only if its failures
+/// reached that many. True when this call locked it.
+pub async fn lock_unless_locked(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    until: &str,
+    now: &str,
+    over: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "update users set failed_logins = 0, locked_until = $1
+         where id = $2 and (locked_until is null or locked_until <= $3) and failed_logins >= $4",
+    )
+    .bind(until)
+    .bind(user_id)
+    .bind(now)
+    .bind(over.unwrap_or(i64::MIN))
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// A right password: the failures are cleared, unless the account was locked meanwhile (by
+/// attempts that arrived in parallel). False when it is locked.
+pub async fn succeed_unless_locked(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    now: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "update users set failed_logins = 0, locked_until = null
+         where id = $1 and (locked_until is null or locked_until <= $2)",
+    )
+    .bind(user_id)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
 pub async fn record_success(conn: &mut AnyConnection, user_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("update users set failed_logins = 0, locked_until = null where id = $1")
         .bind(user_id)

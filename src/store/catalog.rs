@@ -164,6 +164,22 @@ pub struct ProductFilter {
     pub search: Option<String>,
 }
 
+/// A LIKE pattern (with `escape '!'`) that matches `text` anywhere, taking `%`, `_` and `!` in it
+/// literally. `!` rather than a backslash: a backslash in a string literal depends on
+/// PostgreSQL's `standard_conforming_strings`; `!` means the same on both backends.
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            p.push('!');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
 pub async fn list_products(
     pool: &AnyPool,
     f: &ProductFilter,
@@ -171,10 +187,13 @@ pub async fn list_products(
     let sql = format!(
         "select {PRODUCT_COLS} from products
          where ($1 is null or producer = $1) and ($2 is null or category = $2)
-           and ($3 is null or lower(name) like $3 or gtin like $3)
+           and ($3 is null or lower(name) like $3 escape '!' or gtin like $3 escape '!')
          order by producer, name"
     );
-    let search = f.search.as_ref().map(|s| format!("%{}%", s.to_lowercase()));
+    let search = f
+        .search
+        .as_ref()
+        .map(|s| contains_pattern(&s.to_lowercase()));
     let rows = sqlx::query(&sql)
         .bind(f.producer.as_deref())
         .bind(f.category.as_deref())
@@ -258,4 +277,18 @@ pub enum CountTable {
     Producers,
     Products,
     Locations,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn like_wildcards_in_a_search_are_taken_literally() {
+        assert_eq!(contains_pattern("pose"), "%pose%");
+        assert_eq!(contains_pattern("50%"), "%50!%%");
+        assert_eq!(contains_pattern("a_b"), "%a!_b%");
+        assert_eq!(contains_pattern("hej!"), "%hej!!%");
+        assert_eq!(contains_pattern(""), "%%");
+    }
 }

@@ -9,6 +9,7 @@ pub mod counting;
 pub mod cutting;
 pub mod events;
 pub mod handover;
+pub mod meta;
 pub mod orders;
 pub mod packing;
 pub mod parcels;

@@ -109,7 +109,10 @@ pub async fn database_url(backend: Backend, dir: &std::path::Path) -> Option<Str
 pub async fn context(backend: Backend) -> Option<(Ctx, tempfile::TempDir)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = database_url(backend, dir.path()).await?;
-    let mut config = Config::default();
+    let mut config = Config {
+        environment: konsign::config::Environment::Test,
+        ..Config::default()
+    };
     config.database.url = url;
     config.database.max_connections = 5;
     Some((
@@ -131,7 +134,10 @@ pub async fn start_app(
     dir: Option<tempfile::TempDir>,
     tweak: impl FnOnce(&mut Config),
 ) -> TestApp {
-    let mut config = Config::default();
+    let mut config = Config {
+        environment: konsign::config::Environment::Test,
+        ..Config::default()
+    };
     config.database.url = url;
     config.database.max_connections = 5;
     config.http.listen = "127.0.0.1:0".parse().unwrap();
@@ -179,6 +185,7 @@ pub struct Resp {
     pub status: StatusCode,
     pub body: Value,
     pub set_cookie: Option<String>,
+    pub retry_after: Option<String>,
 }
 
 impl Client {
@@ -207,12 +214,18 @@ impl Client {
             .get("set-cookie")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = res.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Resp {
             status,
             body,
             set_cookie,
+            retry_after,
         }
     }
 

@@ -292,6 +292,13 @@ fn backoff_next(b: &mut Duration, max: Duration) -> Duration {
     *b
 }
 
+/// How long a queued job still in its backoff is waited for: at least 20 ms, and at most the
+/// idle poll (so the printer's state stays fresh), even when the idle poll is shorter than
+/// 20 ms (`Duration::clamp` would panic then).
+fn backoff_wait(left: Duration, idle_poll: Duration) -> Duration {
+    left.min(idle_poll).max(Duration::from_millis(20))
+}
+
 /// One round of a printer's queue.
 async fn round(
     sp: &Arc<Spooler>,
@@ -390,9 +397,7 @@ async fn round(
     if let Some(at) = crate::domain::time::from_db(&job.next_attempt_at) {
         if let Ok(wait) = (at - chrono::Utc::now()).to_std() {
             // Still in its backoff after a failed connection.
-            return Ok(Step::Wait(
-                wait.clamp(Duration::from_millis(20), t.idle_poll),
-            ));
+            return Ok(Step::Wait(backoff_wait(wait, t.idle_poll)));
         }
     }
     let bytes = match job.encoding.as_str() {
@@ -520,5 +525,33 @@ async fn send(
             tracing::warn!(printer, job, written, error = %e, "print job failed while sending");
             Ok(Step::Again)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_wait;
+    use std::time::Duration;
+
+    #[test]
+    fn a_short_idle_poll_does_not_break_the_backoff_wait() {
+        // idle_poll_ms 10 to 19 (the smallest the timings allow) made `clamp` panic.
+        for ms in 10..=19 {
+            let idle = Duration::from_millis(ms);
+            assert_eq!(
+                backoff_wait(Duration::from_millis(500), idle),
+                Duration::from_millis(20)
+            );
+        }
+        let idle = Duration::from_secs(10);
+        assert_eq!(
+            backoff_wait(Duration::from_millis(5), idle),
+            Duration::from_millis(20)
+        );
+        assert_eq!(
+            backoff_wait(Duration::from_secs(2), idle),
+            Duration::from_secs(2)
+        );
+        assert_eq!(backoff_wait(Duration::from_secs(30), idle), idle);
     }
 }

@@ -1,0 +1,122 @@
+//! What stands between a login flood and the service: per-client and per-username rate limits
+//! (429 with `Retry-After`), and a bound on password hashes computed at once (each takes
+//! 19 MiB and a core): a login that cannot get a hashing slot soon is refused with 503. The
+//! hashes run on a fixed set of threads, one per slot, so that the memory they take (which the
+//! allocator keeps per thread) stays bounded by the slots however many logins arrive.
+
+use crate::config::AuthConfig;
+use crate::domain::rate::Buckets;
+use crate::error::{Error, Result};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Keys each limiter remembers at most (an entry is a few dozen bytes).
+const MAX_KEYS: usize = 100_000;
+
+pub struct LoginGuard {
+    start: Instant,
+    clients: Mutex<Buckets>,
+    users: Mutex<Buckets>,
+    hashing: Semaphore,
+    slots: usize,
+    wait: Duration,
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl LoginGuard {
+    pub fn new(cfg: &AuthConfig) -> Self {
+        let slots = match cfg.password_hash_concurrency {
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1))
+                .max(1),
+            n => n as usize,
+        };
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        for i in 0..slots {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("konsign-hash-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        Self {
+            jobs: Mutex::new(tx),
+            start: Instant::now(),
+            clients: Mutex::new(Buckets::new(cfg.login_per_client_per_minute, MAX_KEYS)),
+            users: Mutex::new(Buckets::new(cfg.login_per_user_per_minute, MAX_KEYS)),
+            hashing: Semaphore::new(slots),
+            slots,
+            wait: Duration::from_millis(u64::from(cfg.password_hash_wait_ms)),
+        }
+    }
+
+    /// Password hashes that may run at once.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// Counts one login attempt from `client` for `username`; refused beyond either limit.
+    pub fn admit(&self, client: &str, username: &str) -> Result<()> {
+        let now = self.start.elapsed().as_secs_f64();
+        let user_key = username.trim().to_lowercase();
+        let by_client = self
+            .clients
+            .lock()
+            .map_err(|_| Error::Internal(anyhow::anyhow!("login limiter poisoned")))?
+            .take(client, now);
+        by_client.map_err(|s| Error::TooMany {
+            retry_after_secs: s,
+        })?;
+        let by_user = self
+            .users
+            .lock()
+            .map_err(|_| Error::Internal(anyhow::anyhow!("login limiter poisoned")))?
+            .take(&user_key, now);
+        by_user.map_err(|s| Error::TooMany {
+            retry_after_secs: s,
+        })
+    }
+
+    /// Runs `work` (a password hash) on a hashing thread once a slot is free; refused with 503
+    /// when none frees up in time.
+    pub async fn hash<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let _permit = match tokio::time::timeout(self.wait, self.hashing.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(Error::Internal(anyhow::anyhow!("hashing slots closed"))),
+            Err(_) => {
+                return Err(Error::Busy {
+                    retry_after_secs: 1,
+                })
+            }
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(work());
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| Error::Internal(anyhow::anyhow!("hashing queue poisoned")))?
+            .send(job)
+            .map_err(|_| Error::Internal(anyhow::anyhow!("the hashing threads have stopped")))?;
+        rx.await
+            .map_err(|_| Error::Internal(anyhow::anyhow!("a password hash was dropped")))
+    }
+}

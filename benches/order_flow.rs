@@ -116,13 +116,15 @@ async fn run(
         gtins.push(gtin);
     }
     let (_, token) =
-        konsign::service::auth::create_token(&ctx, &a, "bench-web", Role::Integration).await?;
+        konsign::service::auth::create_token(&ctx, &a, "bench-web", Role::Integration, None)
+            .await?;
     let (_, lead) =
-        konsign::service::auth::create_token(&ctx, &a, "bench-lead", Role::Lead).await?;
+        konsign::service::auth::create_token(&ctx, &a, "bench-lead", Role::Lead, None).await?;
     konsign::service::auth::create_user(&ctx, &a, "bench-picker", Role::Picker, "bench-picker-1")
         .await?;
     let (_, picker) =
-        konsign::service::auth::create_token(&ctx, &a, "bench-picker-token", Role::Picker).await?;
+        konsign::service::auth::create_token(&ctx, &a, "bench-picker-token", Role::Picker, None)
+            .await?;
     eprintln!("{backend}: {PRODUCTS} products in {LOCATIONS} locations; posting {orders} orders of 4 lines with {clients} clients");
 
     // Intake.

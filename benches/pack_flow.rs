@@ -169,7 +169,7 @@ async fn run(mut config: Config, parcels: usize, dir: &std::path::Path) -> anyho
         let ctx = ctx.clone();
         let name = name.to_string();
         async move {
-            konsign::service::auth::create_token(&ctx, &Actor::system(), &name, role)
+            konsign::service::auth::create_token(&ctx, &Actor::system(), &name, role, None)
                 .await
                 .map(|(_, t)| t)
         }

@@ -560,7 +560,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(TokenCmd::Create { role, name }) => {
             let role = Role::parse(&role)?;
             let ctx = crate::startup::context(config).await?;
-            let (_, secret) = service::auth::create_token(&ctx, &Actor::cli(), &name, role).await?;
+            let (_, secret) =
+                service::auth::create_token(&ctx, &Actor::cli(), &name, role, None).await?;
             eprintln!(
                 "token {name} created with role {}; it is shown only now:",
                 role.as_str()

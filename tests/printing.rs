@@ -436,11 +436,37 @@ async fn a_connection_dropped_mid_job_fails_the_job_and_is_not_resent(backend: B
     assert_eq!(p.dropped(), 1);
     assert!(p.printed().is_empty(), "{:?}", p.printed());
     assert_eq!(job(&admin, id).await["state"], "failed");
-    // A person reprints it: a new job, printed once.
+    // A shipping label names a person: an operator (who may print) may not reprint it, and a
+    // lead must say why; nothing is queued by a refusal.
+    let operator = app
+        .user("olga", konsign::domain::auth::Role::Operator)
+        .await;
+    let r = operator
+        .post(
+            &format!("/api/print-jobs/{id}/reprint"),
+            json!({ "purpose": "x" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
     let r = admin
         .post(&format!("/api/print-jobs/{id}/reprint"), json!({}))
         .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.body["field"], "purpose");
+    assert_eq!(common::count(&app.ctx, "print_jobs").await, 1);
+    // A person reprints it with a purpose: a new job, printed once, and an audit entry.
+    let r = admin
+        .post(
+            &format!("/api/print-jobs/{id}/reprint"),
+            json!({ "purpose": "label torn at the pack station" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    let audit = admin.get("/api/audit?action=print_job.reprint").await.body;
+    assert_eq!(
+        audit[0]["purpose"], "label torn at the pack station",
+        "{audit}"
+    );
     assert_eq!(r.body["reprint_of"], id);
     let new_id = r.body["id"].as_str().unwrap().to_string();
     assert_ne!(new_id, id);

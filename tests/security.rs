@@ -11,7 +11,10 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-on_both_backends!(parallel_guesses_at_the_threshold_leave_the_account_locked,);
+on_both_backends!(
+    parallel_guesses_at_the_threshold_leave_the_account_locked,
+    api_tokens_expire_and_record_their_last_use,
+);
 
 /// The tests here measure the process (memory, latency): they run one at a time.
 static SERIAL: std::sync::LazyLock<tokio::sync::Mutex<()>> =
@@ -322,5 +325,58 @@ async fn a_slow_client_is_cut_off_and_others_are_served() {
         started.elapsed() < Duration::from_secs(3),
         "cut off after the 1 s header timeout, not later: {:?}",
         started.elapsed()
+    );
+}
+
+/// API tokens expire and say when they were last used.
+async fn api_tokens_expire_and_record_their_last_use(b: Backend) {
+    let _one = SERIAL.lock().await;
+    let Some(app) = app(b, |_| {}).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let r = admin
+        .post(
+            "/api/tokens",
+            json!({ "name": "shop", "role": "integration", "valid_days": 0 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    let r = admin
+        .post(
+            "/api/tokens",
+            json!({ "name": "shop", "role": "integration" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let token = common::Client {
+        base: app.base.clone(),
+        http: app.http.clone(),
+        auth: common::Auth::Bearer(r.body["token"].as_str().unwrap().to_string()),
+    };
+    assert_eq!(token.get("/api/orders").await.status, StatusCode::OK);
+    let list = admin.get("/api/tokens").await.body;
+    let shop = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "shop")
+        .unwrap()
+        .clone();
+    assert!(shop["last_used_at"].is_string(), "{shop}");
+    let expires = shop["expires_at"].as_str().unwrap().to_string();
+    let in_a_year = konsign::domain::time::to_db(chrono::Utc::now() + chrono::Duration::days(364));
+    assert!(expires > in_a_year, "a year by default: {expires}");
+    // A year later (the clock moved on: the expiry is put in the past): refused like a revoked one.
+    sqlx::query("update api_tokens set expires_at = $1 where name = 'shop'")
+        .bind(konsign::domain::time::to_db(
+            chrono::Utc::now() - chrono::Duration::seconds(1),
+        ))
+        .execute(app.ctx.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        token.get("/api/orders").await.status,
+        StatusCode::UNAUTHORIZED
     );
 }

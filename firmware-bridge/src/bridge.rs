@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// The bridge's settings.
 #[derive(Debug, Clone)]
@@ -655,24 +655,66 @@ impl Bridge {
     }
 }
 
-type Serial = (
-    tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio_serial::SerialStream>>>,
-    tokio::io::WriteHalf<tokio_serial::SerialStream>,
-);
+/// The machine's serial port: a reader that keeps a partly read line between polls (so that
+/// waiting for a line can be cancelled by `select!` without losing bytes), and the writer.
+struct Serial {
+    reader: BufReader<tokio::io::ReadHalf<tokio_serial::SerialStream>>,
+    write: tokio::io::WriteHalf<tokio_serial::SerialStream>,
+    partial: Vec<u8>,
+    too_long: bool,
+}
 
 fn open_serial(cfg: &Config) -> std::io::Result<Serial> {
     let port =
         tokio_serial::SerialStream::open(&tokio_serial::new(cfg.serial.to_string_lossy(), 115_200))
             .map_err(io)?;
     let (read, write) = tokio::io::split(port);
-    Ok((BufReader::new(read).lines(), write))
+    Ok(Serial {
+        reader: BufReader::new(read),
+        write,
+        partial: Vec::new(),
+        too_long: false,
+    })
 }
 
-/// The next line from the machine; never ready while the port is gone.
+/// Takes the bytes of `avail` up to a line end into `partial`, never keeping more than a line
+/// may hold: a longer line is cut there and marked, and the rest of it is skipped up to its line
+/// end. Returns how many bytes were taken and whether a line ended.
+pub fn take_line_bytes(partial: &mut Vec<u8>, too_long: &mut bool, avail: &[u8]) -> (usize, bool) {
+    let (taken, ended) = match avail.iter().position(|&b| b == b'\n') {
+        Some(i) => (i + 1, true),
+        None => (avail.len(), false),
+    };
+    if !*too_long {
+        partial.extend_from_slice(&avail[..taken]);
+        if partial.len() > crate::line::MAX_LINE + 1 {
+            partial.truncate(crate::line::MAX_LINE + 1);
+            *too_long = true;
+        }
+    }
+    (taken, ended)
+}
+
+/// The next line from the machine (bytes that are no UTF-8 are replaced, so the line decoder
+/// refuses them by name; a line longer than a frame may be comes back cut, and is refused as too
+/// long); never ready while the port is gone. Cancel-safe.
 async fn next_line(serial: &mut Option<Serial>) -> std::io::Result<Option<String>> {
-    match serial.as_mut() {
-        Some((lines, _)) => lines.next_line().await,
-        None => std::future::pending().await,
+    let Some(s) = serial.as_mut() else {
+        return std::future::pending().await;
+    };
+    loop {
+        let avail = s.reader.fill_buf().await?;
+        if avail.is_empty() {
+            return Ok(None);
+        }
+        let (taken, ended) = take_line_bytes(&mut s.partial, &mut s.too_long, avail);
+        std::pin::Pin::new(&mut s.reader).consume(taken);
+        if ended {
+            let line = String::from_utf8_lossy(&s.partial).into_owned();
+            s.partial.clear();
+            s.too_long = false;
+            return Ok(Some(line));
+        }
     }
 }
 
@@ -808,7 +850,7 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
             },
             line = next_line(&mut serial) => match line {
                 Ok(Some(l)) => {
-                    if let Some((_, write)) = serial.as_mut() {
+                    if let Some(Serial { write, .. }) = serial.as_mut() {
                         if let Err(e) = b.on_line(&l, write).await {
                             lose_serial(&mut serial, &mut serial_lost_at, &e.to_string());
                         }
@@ -845,7 +887,7 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
                 }
                 // One command at a time on the serial line; retransmitted until answered.
                 let resend = matches!(&b.pending, Some((_, at, _)) if at.elapsed() > Duration::from_millis(500));
-                if let Some((_, write)) = serial.as_mut() {
+                if let Some(Serial { write, .. }) = serial.as_mut() {
                     let mut failed = None;
                     if resend {
                         if let Some((f, at, tries)) = b.pending.as_mut() {
@@ -893,6 +935,39 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_line_longer_than_a_frame_is_cut_and_its_rest_skipped() {
+        let (mut partial, mut long) = (Vec::new(), false);
+        // 10 000 bytes without a line end, in chunks: never more than a frame is kept.
+        for _ in 0..100 {
+            let chunk = [b'A'; 100];
+            assert_eq!(
+                super::take_line_bytes(&mut partial, &mut long, &chunk),
+                (100, false)
+            );
+            assert!(partial.len() <= crate::line::MAX_LINE + 1);
+        }
+        assert!(long);
+        // The line end: the cut line is given (and refused by the decoder as too long).
+        assert_eq!(
+            super::take_line_bytes(&mut partial, &mut long, b"AA\r\nOK 1*00\r\n"),
+            (4, true)
+        );
+        let line = String::from_utf8_lossy(&partial).into_owned();
+        assert!(matches!(
+            crate::line::Frame::decode(&line),
+            Err(crate::line::LineError::TooLong)
+        ));
+        // The next line is read whole.
+        partial.clear();
+        long = false;
+        assert_eq!(
+            super::take_line_bytes(&mut partial, &mut long, b"OK 1*00\r\n"),
+            (9, true)
+        );
+        assert_eq!(partial, b"OK 1*00\r\n");
+    }
+
     use super::new_boot_id;
 
     #[test]

@@ -119,7 +119,12 @@ impl Frame {
             body.push(' ');
             body.push_str(&a.replace('*', "x").replace(['\r', '\n'], " "));
         }
-        body.truncate(MAX_LINE - 5);
+        // Cut at a character boundary: a text argument may hold any character.
+        let mut cut = body.len().min(MAX_LINE - 5);
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
         format!("{body}*{:02X}\r\n", checksum(&body))
     }
 
@@ -180,6 +185,15 @@ pub fn next_seq(seq: u32) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_long_text_of_any_characters_is_cut_without_a_panic() {
+        let text = "æøå ".repeat(100);
+        let f = Frame::new(Verb::Fault, 7, &["E1", &text]);
+        let line = f.encode();
+        assert!(line.len() <= MAX_LINE, "{}", line.len());
+        assert!(line.ends_with("\r\n"));
+    }
+
     use super::*;
 
     #[test]

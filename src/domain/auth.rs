@@ -83,6 +83,14 @@ pub mod allow {
     pub const PACKING: &[Role] = &[Admin, Lead, Packer];
     /// See parcels (no personal data).
     pub const PARCELS_READ: &[Role] = &[Admin, Lead, Packer, Finance, Integration];
+    /// See cutting stations and their jobs (a packer waits for an order's cut box).
+    pub const CUTTING_READ: &[Role] = &[Admin, Lead, Operator, Packer];
+    /// Work at a cutting station: start jobs, report problems, command the station, reprint stickers.
+    pub const CUTTING: &[Role] = &[Admin, Lead, Operator];
+    /// See the replacement picks of damaged plates (pickers pick them, operators wait for them).
+    pub const CUT_REPLACEMENTS_READ: &[Role] = &[Admin, Lead, Operator, Picker];
+    /// See the serial scanners and their connection.
+    pub const SCANNERS_READ: &[Role] = &[Admin, Lead];
 }
 
 pub fn username(s: &str) -> Result<String, Invalid> {

@@ -3,12 +3,12 @@
 //! service), the parcels still waiting for a booking, and the parcels whose journey went wrong
 //! (marked as dealt with from here). Danish by default; no personal data beyond order numbers.
 
-use super::pages::{lang, page, page_principal, with_lang_cookie, Lang, LangQuery};
+use super::pages::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
 use super::AppState;
 use crate::domain::tracking::Tracking;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use maud::html;
@@ -57,18 +57,12 @@ async fn carriers(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let principal = match page_principal(&s, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if !crate::domain::auth::allow::LEAD.contains(&principal.actor.role) {
-        let text = if l == Lang::Da {
-            "Siden er for ledere."
-        } else {
-            "A lead's page."
+    let refusal = ("Siden er for ledere.", "A lead's page.");
+    let principal =
+        match page_principal_in(&s, &headers, crate::domain::auth::allow::LEAD, l, refusal).await {
+            Ok(p) => p,
+            Err(r) => return r,
         };
-        return (StatusCode::FORBIDDEN, text).into_response();
-    }
     let ctx = &s.ctx;
     let all = crate::service::bookings::list(ctx, None)
         .await

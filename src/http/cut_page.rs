@@ -1,10 +1,11 @@
 //! The hulklip operator's page at a cutting station.
 
-use super::pages::{lang, page, page_principal, with_lang_cookie, Lang, LangQuery};
+use super::pages::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
 use super::AppState;
+use crate::domain::auth::allow;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use maud::html;
@@ -27,22 +28,14 @@ async fn cut_station(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let principal = match page_principal(&s, &headers).await {
+    let refusal = (
+        "Hulklipsiden er for hulklipoperatører og ledere.",
+        "Only hulklip operators and leads use this page.",
+    );
+    let principal = match page_principal_in(&s, &headers, allow::CUTTING, l, refusal).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    use crate::domain::auth::Role;
-    if !matches!(
-        principal.actor.role,
-        Role::Operator | Role::Lead | Role::Admin
-    ) {
-        let text = if l == Lang::Da {
-            "Hulklipsiden er for hulklipoperatører og ledere."
-        } else {
-            "Only hulklip operators and leads use this page."
-        };
-        return (axum::http::StatusCode::FORBIDDEN, text).into_response();
-    }
     let csrf = principal.csrf.clone().unwrap_or_default();
     let da = l == Lang::Da;
     let texts = serde_json::json!({

@@ -191,3 +191,14 @@ pub struct Query<T>(pub T);
 pub struct Path<T>(pub T);
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A JSON body as a handler takes it: read (`let Json(r) = r?;`) only after `caller.require`,
+/// so that a role that may not call the endpoint gets 403 whatever it sent, and no hint of the
+/// body the endpoint wants (axum runs a handler's extractors before its code, and a `Json<T>`
+/// argument would answer 400 first).
+pub type Body<T> = ApiResult<Json<T>>;
+
+/// Query parameters as a handler takes them: read after the role check, as [`Body`]. Their
+/// `IntoParams` type says `#[into_params(parameter_in = Query)]`: utoipa takes the place of a
+/// parameter from a `Query<T>` argument and, not seeing one here, would document a path one.
+pub type Params<T> = ApiResult<Query<T>>;

@@ -2,8 +2,9 @@
 //! is refused with the reason), see what is on it and what is still expected, and close it; the
 //! handover list opens as a PDF for the driver's signature. Danish by default.
 
-use super::pages::{lang, page, page_principal, with_lang_cookie, Lang, LangQuery};
+use super::pages::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
 use super::AppState;
+use crate::domain::auth::allow;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -49,7 +50,12 @@ async fn handover(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let principal = match page_principal(&s, &headers).await {
+    // The page shows open cages and parcels waiting for booking, and works cages: packing.
+    let refusal = (
+        "Overleveringssiden er for pakkere og ledere.",
+        "The handover page is for packers and leads.",
+    );
+    let principal = match page_principal_in(&s, &headers, allow::PACKING, l, refusal).await {
         Ok(p) => p,
         Err(r) => return r,
     };

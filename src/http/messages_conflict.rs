@@ -35,6 +35,11 @@ pub(super) const CONFLICTS: &[(&str, &str, &str)] = &[
         "Someone else counted the location meanwhile. Count it again.",
     ),
     (
+        "demo_refused",
+        "Demodata indlæses kun i en tom database uden for drift (environment = production).",
+        "Demo data is loaded only into an empty database outside production (environment = production).",
+    ),
+    (
         "cut_or_scanned",
         "Der er ikke flere uscannede pakninger af lottet i kassen. En ødelagt hulklippet plade meldes ved hulklipstationen.",
         "There are no more unscanned packs of the lot in the tote. A ruined cut plate is reported at the cutting station.",

@@ -16,6 +16,7 @@ pub mod pages;
 mod pick_page;
 pub mod serve;
 mod start_live;
+mod start_page;
 mod station_page;
 mod stock_page;
 mod style;
@@ -92,6 +93,7 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(pages::routes())
+        .merge(start_page::routes())
         .merge(pick_page::routes())
         .merge(cut_page::routes())
         .merge(pack_page::routes())

@@ -3,8 +3,9 @@
 //! recipient and what goes into the parcel, scan every pack and cut box, choose the box, close
 //! it (or split), report a damaged pack, and reprint or void a closed parcel. Danish by default.
 
-use super::pages::{lang, page, page_principal, with_lang_cookie, Lang, LangQuery};
+use super::pages::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
 use super::AppState;
+use crate::domain::auth::allow;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -55,6 +56,12 @@ fn texts(l: Lang) -> serde_json::Value {
     })
 }
 
+/// What a role outside `allow::PACKING` is told.
+const REFUSAL: (&str, &str) = (
+    "Pakkesiden er for pakkere og ledere.",
+    "The packing page is for packers and leads.",
+);
+
 /// The pack station's pages.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -69,7 +76,7 @@ async fn choose(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    if let Err(r) = page_principal(&s, &headers).await {
+    if let Err(r) = page_principal_in(&s, &headers, allow::PACKING, l, REFUSAL).await {
         return r;
     }
     let stations = crate::service::packing::stations(&s.ctx)
@@ -102,7 +109,7 @@ async fn station(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let principal = match page_principal(&s, &headers).await {
+    let principal = match page_principal_in(&s, &headers, allow::PACKING, l, REFUSAL).await {
         Ok(p) => p,
         Err(r) => return r,
     };

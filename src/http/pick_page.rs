@@ -1,8 +1,11 @@
 //! The picker's page: the waves to take (with the station for a serial scanner), and the
 //! picking screen that shows the next pick and takes scans, kept in the browser while offline.
 
-use super::pages::{lang, page, page_principal, t, with_lang_cookie, Lang, LangQuery, FEEDBACK_JS};
+use super::pages::{
+    lang, page, page_principal_in, t, with_lang_cookie, Lang, LangQuery, FEEDBACK_JS,
+};
 use super::AppState;
+use crate::domain::auth::allow;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -36,7 +39,12 @@ async fn pick_page(
         lang: q.lang.clone(),
     };
     let l = lang(q.lang.as_deref(), &headers);
-    let principal = match page_principal(&s, &headers).await {
+    // The page lists waves and picks them: the picking group, not everyone who may read waves.
+    let refusal = (
+        "Plukkesiden er for plukkere og ledere.",
+        "The picking page is for pickers and leads.",
+    );
+    let principal = match page_principal_in(&s, &headers, allow::PICKING, l, refusal).await {
         Ok(p) => p,
         Err(r) => return r,
     };

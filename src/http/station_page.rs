@@ -2,9 +2,11 @@
 //! receiving station the receive form, showing exactly the scan it will receive.
 
 use super::pages::{
-    lang, page, page_principal, printers_table, t, with_lang_cookie, Lang, LangQuery, PRINTERS_JS,
+    lang, page, page_principal_in, printers_table, t, with_lang_cookie, Lang, LangQuery,
+    PRINTERS_JS,
 };
 use super::AppState;
+use crate::domain::auth::allow;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -23,16 +25,24 @@ async fn station(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let principal = match page_principal(&s, &headers).await {
+    // The page shows the station's scans (`/api/scans`); receiving them is floor work.
+    let refusal = (
+        "Stationssiden er for lagerets medarbejdere.",
+        "The station page is for the warehouse staff.",
+    );
+    let principal = match page_principal_in(&s, &headers, allow::STOCK_READ, l, refusal).await {
         Ok(p) => p,
         Err(r) => return r,
     };
+    let role = principal.actor.role;
     let receiving = match crate::service::scans::workflow_of(&s.ctx, &station).await {
         Ok(w) => w == "receiving",
         Err(e) => return super::error::ApiError::from(e).into_response(),
     };
+    // The receive form only for those who may receive (`/api/stations/{station}/receive`).
+    let receive_form = receiving && allow::STOCK_FLOOR.contains(&role);
     let csrf = principal.csrf.clone().unwrap_or_default();
-    let printers: Vec<_> = if crate::domain::auth::allow::PRINTING.contains(&principal.actor.role) {
+    let printers: Vec<_> = if allow::PRINTING.contains(&role) {
         crate::service::printing::list_printers(&s.ctx)
             .await
             .unwrap_or_default()
@@ -59,9 +69,9 @@ async fn station(
             h1 { (t(l, "station")) " " (station) }
             div #station data-station=(station) data-csrf=(csrf) data-texts=(texts) {
                 @if !receiving { p { (t(l, "lookup_mode")) } }
-                h2 hidden[!receiving] { (t(l, "receive")) }
-                div #will.will hidden[!receiving] role="status" aria-live="polite" { (t(l, "no_scan")) }
-                form #receive hidden[!receiving] {
+                h2 hidden[!receive_form] { (t(l, "receive")) }
+                div #will.will hidden[!receive_form] role="status" aria-live="polite" { (t(l, "no_scan")) }
+                form #receive hidden[!receive_form] {
                     label { (t(l, "quantity")) input name="quantity" type="number" min="1" required; }
                     label { (t(l, "location")) input name="location" required; }
                     label { (t(l, "lot_if_missing")) input name="lot"; }

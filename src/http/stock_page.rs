@@ -3,11 +3,11 @@
 //! then the target location, and (leads) count a location blind and book the differences. Every
 //! action goes through the ledgered stock API; scans are read by `GET /api/stock/lookup`.
 
-use super::pages::{lang, page, page_principal, with_lang_cookie, Lang, LangQuery};
+use super::pages::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
 use super::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use maud::html;
@@ -22,21 +22,17 @@ async fn stock_page(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let principal = match page_principal(&s, &headers).await {
+    use crate::domain::auth::allow;
+    let refusal = (
+        "Lagersiden er for ledere, plukkere og pakkere.",
+        "The stock page is for leads, pickers and packers.",
+    );
+    let principal = match page_principal_in(&s, &headers, allow::STOCK_FLOOR, l, refusal).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    use crate::domain::auth::{allow, Role};
     let da = l == Lang::Da;
-    if !allow::STOCK_FLOOR.contains(&principal.actor.role) {
-        let text = if da {
-            "Lagersiden er for ledere, plukkere og pakkere."
-        } else {
-            "The stock page is for leads, pickers and packers."
-        };
-        return (axum::http::StatusCode::FORBIDDEN, text).into_response();
-    }
-    let may_count = matches!(principal.actor.role, Role::Admin | Role::Lead);
+    let may_count = allow::STOCK_CONTROL.contains(&principal.actor.role);
     let csrf = principal.csrf.clone().unwrap_or_default();
     let tr = |d: &'static str, e: &'static str| if da { d } else { e };
     // System-written quarantine reasons, in Danish on a Danish page (people's own reasons as typed).

@@ -229,6 +229,14 @@ pub struct Template {
     pub elements: Vec<Element>,
 }
 
+impl Template {
+    /// A template whose labels name a person (fields `recipient_*`: the shipping label and the
+    /// packing slip): reading or reprinting them is reading personal data.
+    pub fn personal_data(&self) -> bool {
+        self.fields.keys().any(|k| k.starts_with("recipient_"))
+    }
+}
+
 /// The placeholders every text may use without declaring them.
 pub const BUILT_IN: [&str; 2] = ["page", "pages"];
 

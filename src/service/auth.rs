@@ -249,10 +249,16 @@ pub async fn session_principal(ctx: &Ctx, session: &str) -> Result<Option<Princi
 }
 
 pub async fn token_principal(ctx: &Ctx, token: &str) -> Result<Option<Principal>> {
-    let found = db::token_by_hash(ctx.db.pool(), &sha256_hex(token)).await?;
+    let hash = sha256_hex(token);
+    let now = store::now_db();
+    let found = db::token_by_hash(ctx.db.pool(), &hash, &now).await?;
     let Some((name, role)) = found else {
         return Ok(None);
     };
+    // Last use is written at most once a minute per token, not on every request.
+    if ctx.login_guard.token_use_due(&hash) {
+        db::touch_token(ctx.db.pool(), &hash, &now).await?;
+    }
     let role = Role::parse(&role)?;
     Ok(Some(Principal {
         actor: Actor::token(&name, role),
@@ -333,8 +339,27 @@ pub async fn set_password(ctx: &Ctx, by: &Actor, username: &str, password: &str)
 }
 
 /// Creates an API token and returns its secret, which is shown once and stored only hashed.
-pub async fn create_token(ctx: &Ctx, by: &Actor, name: &str, role: Role) -> Result<(i64, String)> {
+/// How long a token lives when its maker says nothing, and at most.
+pub const TOKEN_DAYS_DEFAULT: u32 = 365;
+pub const TOKEN_DAYS_MAX: u32 = 1825;
+
+/// Makes an API token valid for `valid_days` (default a year); returns its id and secret.
+pub async fn create_token(
+    ctx: &Ctx,
+    by: &Actor,
+    name: &str,
+    role: Role,
+    valid_days: Option<u32>,
+) -> Result<(i64, String)> {
     let name = rules::username(name).map_err(|e| Error::invalid("name", e.message))?;
+    let days = valid_days.unwrap_or(TOKEN_DAYS_DEFAULT);
+    if !(1..=TOKEN_DAYS_MAX).contains(&days) {
+        return Err(Error::invalid(
+            "valid_days",
+            format!("must be between 1 and {TOKEN_DAYS_MAX}"),
+        ));
+    }
+    let expires_at = to_db(Utc::now() + Duration::days(i64::from(days)));
     let secret = format!("ks_{}", random_secret(32));
     let mut tx = ctx.db.begin_write().await?;
     let id = match db::insert_token(
@@ -343,6 +368,7 @@ pub async fn create_token(ctx: &Ctx, by: &Actor, name: &str, role: Role) -> Resu
         role.as_str(),
         &sha256_hex(&secret),
         &by.name,
+        &expires_at,
     )
     .await
     {
@@ -363,7 +389,7 @@ pub async fn create_token(ctx: &Ctx, by: &Actor, name: &str, role: Role) -> Resu
             action: "token.created",
             subject: &subject,
             purpose: None,
-            detail: json!({ "role": role }),
+            detail: json!({ "role": role, "expires_at": expires_at }),
         },
     )
     .await?;

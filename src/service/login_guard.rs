@@ -24,6 +24,8 @@ pub struct LoginGuard {
     slots: usize,
     wait: Duration,
     jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+    /// When each API token's last use was last written.
+    token_use: Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 impl LoginGuard {
@@ -55,6 +57,7 @@ impl LoginGuard {
             }
         }
         Self {
+            token_use: Mutex::new(std::collections::HashMap::new()),
             jobs: Mutex::new(tx),
             start: Instant::now(),
             clients: Mutex::new(Buckets::new(cfg.login_per_client_per_minute, MAX_KEYS)),
@@ -62,6 +65,24 @@ impl LoginGuard {
             hashing: Semaphore::new(slots),
             slots,
             wait: Duration::from_millis(u64::from(cfg.password_hash_wait_ms)),
+        }
+    }
+
+    /// Whether a token's last use is due to be written (at most once a minute per token).
+    pub fn token_use_due(&self, token_hash: &str) -> bool {
+        let Ok(mut seen) = self.token_use.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        if seen.len() > 10_000 {
+            seen.retain(|_, at| now.duration_since(*at) < Duration::from_secs(60));
+        }
+        match seen.get(token_hash) {
+            Some(at) if now.duration_since(*at) < Duration::from_secs(60) => false,
+            _ => {
+                seen.insert(token_hash.to_string(), now);
+                true
+            }
         }
     }
 

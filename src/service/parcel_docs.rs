@@ -251,7 +251,14 @@ pub async fn reprint(ctx: &Ctx, actor: &Actor, id: i64, r: &ReprintRequest) -> R
             ),
         ));
     };
-    let j = super::printing::reprint(ctx, actor, job, r.printer.as_deref()).await?;
+    let j = super::printing::reprint(
+        ctx,
+        actor,
+        job,
+        r.printer.as_deref(),
+        Some("the parcel's label or slip printed again at the pack station"),
+    )
+    .await?;
     let mut tx = ctx.db.begin_write().await?;
     crate::store::audit::append(
         tx.conn(),

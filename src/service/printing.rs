@@ -407,11 +407,15 @@ async fn queue(ctx: &Ctx, j: &db::NewJob<'_>) -> Result<JobRow> {
 }
 
 /// Prints a job's label again, as a new job (on the same printer unless another is named).
+/// Prints a job again as a new job. A label that names a person (a shipping label, a packing
+/// slip) is personal data: only the roles that may read a recipient may reprint it, with a
+/// purpose, and the reprint is audit-logged.
 pub async fn reprint(
     ctx: &Ctx,
     actor: &Actor,
     job_id: &str,
     printer: Option<&str>,
+    purpose: Option<&str>,
 ) -> Result<JobRow> {
     let (old_printer, payload) = db::job_payload(ctx.db.pool(), job_id)
         .await?
@@ -419,6 +423,34 @@ pub async fn reprint(
     let old = db::get_job(ctx.db.pool(), job_id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("print job {job_id}")))?;
+    let personal = ctx
+        .labels
+        .iter()
+        .find(|t| t.name == old.template)
+        .is_some_and(|t| t.personal_data());
+    if personal {
+        if !crate::domain::auth::allow::ORDER_PERSONAL.contains(&actor.role) {
+            return Err(Error::Forbidden(format!(
+                "a {} label names a person: only a role that may read recipients may print it again",
+                old.template
+            )));
+        }
+        let purpose = crate::domain::stock::note("purpose", purpose.unwrap_or(""), true)?
+            .ok_or_else(|| Error::invalid("purpose", "say why the label is printed again"))?;
+        let mut tx = ctx.db.begin_write().await?;
+        crate::store::audit::append(
+            tx.conn(),
+            crate::store::audit::NewAudit {
+                actor: &actor.name,
+                action: "print_job.reprint",
+                subject: &format!("print_job:{job_id}"),
+                purpose: Some(&purpose),
+                detail: json!({ "template": old.template, "printer": printer.unwrap_or(&old_printer) }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+    }
     let printer_id = printer.unwrap_or(&old_printer);
     let p = db::get_printer(ctx.db.pool(), printer_id)
         .await?

@@ -256,6 +256,10 @@ pub struct TokenInfo {
     pub created_by: String,
     pub created_at: String,
     pub revoked_at: Option<String>,
+    /// After this the token is refused (none: a token from before tokens expired).
+    pub expires_at: Option<String>,
+    /// When it was last used (to the minute).
+    pub last_used_at: Option<String>,
 }
 
 pub async fn insert_token(
@@ -264,38 +268,53 @@ pub async fn insert_token(
     role: &str,
     hash: &str,
     created_by: &str,
+    expires_at: &str,
 ) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
-        "insert into api_tokens (name, role, token_hash, created_by, created_at) values ($1, $2, $3, $4, $5) returning id",
+        "insert into api_tokens (name, role, token_hash, created_by, created_at, expires_at) values ($1, $2, $3, $4, $5, $6) returning id",
     )
     .bind(name)
     .bind(role)
     .bind(hash)
     .bind(created_by)
     .bind(super::now_db())
+    .bind(expires_at)
     .fetch_one(conn)
     .await?;
     row.try_get("id")
 }
 
-/// A live token's (name, role).
+/// A live token's (name, role): not revoked, not expired at `now`.
 pub async fn token_by_hash(
     pool: &AnyPool,
     hash: &str,
+    now: &str,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
     let row = sqlx::query(
-        "select name, role from api_tokens where token_hash = $1 and revoked_at is null",
+        "select name, role from api_tokens where token_hash = $1 and revoked_at is null
+           and (expires_at is null or expires_at > $2)",
     )
     .bind(hash)
+    .bind(now)
     .fetch_optional(pool)
     .await?;
     row.map(|r| Ok((r.try_get("name")?, r.try_get("role")?)))
         .transpose()
 }
 
+/// Notes that a token was used now.
+pub async fn touch_token(pool: &AnyPool, hash: &str, now: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update api_tokens set last_used_at = $1 where token_hash = $2")
+        .bind(now)
+        .bind(hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 pub async fn list_tokens(pool: &AnyPool) -> Result<Vec<TokenInfo>, sqlx::Error> {
     let rows = sqlx::query(
-        "select id, name, role, created_by, created_at, revoked_at from api_tokens order by id",
+        "select id, name, role, created_by, created_at, revoked_at, expires_at, last_used_at from api_tokens order by id",
     )
     .fetch_all(pool)
     .await?;
@@ -308,6 +327,8 @@ pub async fn list_tokens(pool: &AnyPool) -> Result<Vec<TokenInfo>, sqlx::Error> 
                 created_by: r.try_get("created_by")?,
                 created_at: r.try_get("created_at")?,
                 revoked_at: r.try_get("revoked_at")?,
+                expires_at: r.try_get("expires_at")?,
+                last_used_at: r.try_get("last_used_at")?,
             })
         })
         .collect()

@@ -2,7 +2,7 @@
 
 use crate::domain::auth::{allow, Role};
 use crate::http::auth::{same_origin, Caller, ClientAddr, SESSION_COOKIE};
-use crate::http::error::{ApiResult, ErrorBody, Json, Path};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Path};
 use crate::http::AppState;
 use crate::service::auth as svc;
 use crate::store::auth::{TokenInfo, UserInfo};
@@ -131,9 +131,10 @@ pub struct Created {
 pub async fn create_user(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<NewUser>,
+    r: Body<NewUser>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::ADMIN)?;
+    let Json(r) = r?;
     let id = svc::create_user(&s.ctx, &p.actor, &r.username, r.role, &r.password).await?;
     Ok((StatusCode::CREATED, axum::Json(Created { id })))
 }
@@ -151,9 +152,10 @@ pub async fn set_password(
     State(s): State<AppState>,
     caller: Caller,
     Path(username): Path<String>,
-    Json(r): Json<NewPassword>,
+    r: Body<NewPassword>,
 ) -> ApiResult<StatusCode> {
     let p = caller.require(allow::ADMIN)?;
+    let Json(r) = r?;
     svc::set_password(&s.ctx, &p.actor, &username, &r.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -175,6 +177,9 @@ pub async fn list_tokens(
 pub struct NewToken {
     pub name: String,
     pub role: Role,
+    /// Days the token is valid (1 to 1825; default 365). An expired token is refused like a
+    /// revoked one.
+    pub valid_days: Option<u32>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -191,10 +196,11 @@ pub struct CreatedToken {
 pub async fn create_token(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<NewToken>,
+    r: Body<NewToken>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::ADMIN)?;
-    let (id, token) = svc::create_token(&s.ctx, &p.actor, &r.name, r.role).await?;
+    let Json(r) = r?;
+    let (id, token) = svc::create_token(&s.ctx, &p.actor, &r.name, r.role, r.valid_days).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedToken {

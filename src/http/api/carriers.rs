@@ -5,7 +5,7 @@
 use crate::carrier::Capabilities;
 use crate::domain::auth::allow;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, ErrorBody, Json, Path};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Path};
 use crate::http::AppState;
 use crate::service::bookings::Resolve;
 use crate::service::tracking::{self as svc, Ingested, Pushed};
@@ -117,9 +117,10 @@ pub async fn resend(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(r): Json<Resolve>,
+    r: Body<Resolve>,
 ) -> ApiResult<Json<BookingRow>> {
     let p = caller.require(allow::LEAD)?;
+    let Json(r) = r?;
     Ok(Json(
         crate::service::bookings::resolve(&s.ctx, &p.actor, id, &r).await?,
     ))
@@ -135,8 +136,9 @@ pub async fn manual(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(m): Json<crate::service::tracking::ManualEvent>,
+    m: Body<crate::service::tracking::ManualEvent>,
 ) -> ApiResult<Json<Ingested>> {
     let p = caller.require(allow::LEAD)?;
+    let Json(m) = m?;
     Ok(Json(svc::manual(&s.ctx, &p.actor, id, &m).await?))
 }

@@ -3,7 +3,7 @@
 use crate::domain::auth::allow;
 use crate::domain::catalog::{CutRange, Location, ProductInput};
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::service::{catalog as svc, import};
 use crate::store::catalog::{self as db, LocationView, ProducerView, ProductFilter, ProductView};
@@ -37,14 +37,16 @@ pub struct NewProducer {
 pub async fn create_producer(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<NewProducer>,
+    r: Body<NewProducer>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::CATALOG_WRITE)?;
+    let Json(r) = r?;
     let v = svc::create_producer(&s.ctx, &p.actor, &r.code, &r.name).await?;
     Ok((StatusCode::CREATED, axum::Json(v)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductQuery {
     pub producer: Option<String>,
     pub category: Option<String>,
@@ -58,9 +60,10 @@ pub struct ProductQuery {
 pub async fn list_products(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<ProductQuery>,
+    q: Params<ProductQuery>,
 ) -> ApiResult<Json<Vec<ProductView>>> {
     caller.require(allow::CATALOG_READ)?;
+    let Query(q) = q?;
     let f = ProductFilter {
         producer: q.producer.map(|p| p.trim().to_ascii_uppercase()),
         category: q.category,
@@ -117,9 +120,10 @@ impl ProductBody {
 pub async fn create_product(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<ProductBody>,
+    r: Body<ProductBody>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::CATALOG_WRITE)?;
+    let Json(r) = r?;
     let v = svc::put_product(&s.ctx, &p.actor, &r.input(), false).await?;
     Ok((StatusCode::CREATED, axum::Json(v)))
 }
@@ -144,9 +148,10 @@ pub async fn put_product(
     State(s): State<AppState>,
     caller: Caller,
     Path(gtin): Path<String>,
-    Json(r): Json<ProductBody>,
+    r: Body<ProductBody>,
 ) -> ApiResult<Json<ProductView>> {
     let p = caller.require(allow::CATALOG_WRITE)?;
+    let Json(r) = r?;
     let input = r.input();
     let (a, b) = (
         crate::domain::gtin::Gtin::parse(&gtin),
@@ -167,6 +172,7 @@ pub async fn put_product(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LocationQuery {
     pub kind: Option<String>,
     pub zone: Option<String>,
@@ -178,9 +184,10 @@ pub struct LocationQuery {
 pub async fn list_locations(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<LocationQuery>,
+    q: Params<LocationQuery>,
 ) -> ApiResult<Json<Vec<LocationView>>> {
     caller.require(allow::CATALOG_READ)?;
+    let Query(q) = q?;
     let zone = q.zone.map(|z| z.trim().to_ascii_uppercase());
     Ok(Json(
         db::list_locations(s.ctx.db.pool(), q.kind.as_deref(), zone.as_deref()).await?,
@@ -203,9 +210,10 @@ pub struct NewLocation {
 pub async fn create_location(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<NewLocation>,
+    r: Body<NewLocation>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::CATALOG_WRITE)?;
+    let Json(r) = r?;
     let l =
         Location::new(&r.code, &r.zone, &r.kind, r.walk_seq).map_err(crate::error::Error::from)?;
     let v = svc::create_location(&s.ctx, &p.actor, &l).await?;

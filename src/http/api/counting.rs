@@ -3,7 +3,7 @@
 
 use crate::domain::auth::allow;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::service::counting::{self as svc, CountRequest, CountResult, CountSheet, RunRequest};
 use crate::store::counting::{RunRow, TaskFilter, TaskRow};
@@ -35,13 +35,15 @@ pub async fn sheet(
 pub async fn count(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<CountRequest>,
+    r: Body<CountRequest>,
 ) -> ApiResult<Json<CountResult>> {
     let p = caller.require(allow::STOCK_CONTROL)?;
+    let Json(r) = r?;
     Ok(Json(svc::count(&s.ctx, &p.actor, &r).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     /// open, done or cancelled
     pub status: Option<String>,
@@ -58,9 +60,10 @@ pub struct TaskQuery {
 pub async fn tasks(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<TaskQuery>,
+    q: Params<TaskQuery>,
 ) -> ApiResult<Json<Vec<TaskRow>>> {
     caller.require(allow::STOCK_FLOOR)?;
+    let Query(q) = q?;
     let f = TaskFilter {
         status: q.status,
         run_id: q.run_id,
@@ -86,9 +89,10 @@ pub async fn runs(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<V
 pub async fn create_run(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<RunRequest>,
+    r: Body<RunRequest>,
 ) -> ApiResult<Json<RunRow>> {
     let p = caller.require(allow::STOCK_CONTROL)?;
+    let Json(r) = r?;
     Ok(Json(svc::create_run(&s.ctx, &p.actor, &r).await?))
 }
 

@@ -1,8 +1,8 @@
 //! Hulklip cutting stations.
 
-use crate::domain::auth::{allow, Role};
+use crate::domain::auth::allow;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, ErrorBody, Json, Path};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::service::cutting::{self as svc, StationInput, StationView};
 use axum::extract::State;
@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 #[utoipa::path(get, path = "/api/cut-stations", tag = "cutting", responses((status = 200, body = Vec<StationView>)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn list(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<StationView>>> {
-    caller.require(&[Role::Admin, Role::Lead, Role::Operator, Role::Packer])?;
+    caller.require(allow::CUTTING_READ)?;
     Ok(Json(svc::list_stations(&s.ctx).await?))
 }
 
@@ -24,9 +24,10 @@ pub async fn put(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(r): Json<StationInput>,
+    r: Body<StationInput>,
 ) -> ApiResult<StatusCode> {
     let p = caller.require(allow::ADMIN)?;
+    let Json(r) = r?;
     svc::put_station(&s.ctx, &p.actor, &id, &r).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -52,14 +53,16 @@ pub async fn command(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(r): Json<CommandRequest>,
+    r: Body<CommandRequest>,
 ) -> ApiResult<(StatusCode, Json<CommandSent>)> {
-    let p = caller.require(&[Role::Admin, Role::Lead, Role::Operator])?;
+    let p = caller.require(allow::CUTTING)?;
+    let Json(r) = r?;
     let cmd_id = svc::station_command(&s.ctx, &p.actor, &id, r.command).await?;
     Ok((StatusCode::ACCEPTED, Json(CommandSent { cmd_id })))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobQuery {
     /// queued, sent, accepted, running, recalling, finished, failed, cancelled
     pub state: Option<String>,
@@ -71,13 +74,15 @@ pub struct JobQuery {
 pub async fn jobs(
     State(s): State<AppState>,
     caller: Caller,
-    crate::http::error::Query(q): crate::http::error::Query<JobQuery>,
+    q: Params<JobQuery>,
 ) -> ApiResult<Json<Vec<crate::store::cutting::JobRow>>> {
-    caller.require(&[Role::Admin, Role::Lead, Role::Operator, Role::Packer])?;
+    caller.require(allow::CUTTING_READ)?;
+    let Query(q) = q?;
     Ok(Json(svc::jobs(&s.ctx, q.state.as_deref()).await?))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReplacementQuery {
     /// Only this order's (its internal id).
     pub order_id: Option<i64>,
@@ -90,9 +95,10 @@ pub struct ReplacementQuery {
 pub async fn replacements(
     State(s): State<AppState>,
     caller: Caller,
-    crate::http::error::Query(q): crate::http::error::Query<ReplacementQuery>,
+    q: Params<ReplacementQuery>,
 ) -> ApiResult<Json<Vec<crate::store::cutting::Replacement>>> {
-    caller.require(&[Role::Admin, Role::Lead, Role::Operator, Role::Picker])?;
+    caller.require(allow::CUT_REPLACEMENTS_READ)?;
+    let Query(q) = q?;
     Ok(Json(svc::replacements(&s.ctx, q.order_id).await?))
 }
 
@@ -117,7 +123,7 @@ pub async fn job(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<svc::JobView>> {
-    caller.require(&[Role::Admin, Role::Lead, Role::Operator, Role::Packer])?;
+    caller.require(allow::CUTTING_READ)?;
     Ok(Json(svc::job(&s.ctx, &id).await?))
 }
 
@@ -138,9 +144,10 @@ pub async fn requeue(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(r): Json<RequeueRequest>,
+    r: Body<RequeueRequest>,
 ) -> ApiResult<Json<crate::store::cutting::JobRow>> {
     let p = caller.require(allow::LEAD)?;
+    let Json(r) = r?;
     Ok(Json(svc::requeue(&s.ctx, &p.actor, &id, &r.reason).await?))
 }
 
@@ -161,9 +168,10 @@ pub async fn release(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(r): Json<ReleaseRequest>,
+    r: Body<ReleaseRequest>,
 ) -> ApiResult<Json<crate::store::cutting::JobRow>> {
     let p = caller.require(allow::LEAD)?;
+    let Json(r) = r?;
     Ok(Json(
         svc::release(&s.ctx, &p.actor, &id, &r.reason, r.plate_not_cut).await?,
     ))
@@ -191,9 +199,10 @@ pub async fn action(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(r): Json<ActionRequest>,
+    r: Body<ActionRequest>,
 ) -> ApiResult<Json<crate::store::cutting::JobRow>> {
-    let p = caller.require(&[Role::Admin, Role::Lead, Role::Operator])?;
+    let p = caller.require(allow::CUTTING)?;
+    let Json(r) = r?;
     Ok(Json(
         svc::operator_action(
             &s.ctx,
@@ -216,7 +225,7 @@ pub async fn reprint_sticker(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, axum::Json<crate::store::printing::JobRow>)> {
-    let p = caller.require(&[Role::Admin, Role::Lead, Role::Operator])?;
+    let p = caller.require(allow::CUTTING)?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(svc::reprint_sticker(&s.ctx, &p.actor, &id).await?),

@@ -2,7 +2,7 @@
 
 use crate::domain::auth::allow;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::service::handover::{
     self as svc, CageClosed, CageScan, CageScanResult, CageView, OpenCage,
@@ -19,9 +19,10 @@ use serde::Deserialize;
 pub async fn open(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<OpenCage>,
+    r: Body<OpenCage>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::PACKING)?;
+    let Json(r) = r?;
     Ok((
         StatusCode::CREATED,
         axum::Json(svc::open(&s.ctx, &p.actor, &r).await?),
@@ -29,6 +30,7 @@ pub async fn open(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CageQuery {
     /// open or closed
     pub state: Option<String>,
@@ -40,9 +42,10 @@ pub struct CageQuery {
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<CageQuery>,
+    q: Params<CageQuery>,
 ) -> ApiResult<Json<Vec<CageRow>>> {
     caller.require(allow::PARCELS_READ)?;
+    let Query(q) = q?;
     Ok(Json(svc::list(&s.ctx, q.state.as_deref()).await?))
 }
 
@@ -66,9 +69,10 @@ pub async fn scan(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(r): Json<CageScan>,
+    r: Body<CageScan>,
 ) -> ApiResult<Json<CageScanResult>> {
     let p = caller.require(allow::PACKING)?;
+    let Json(r) = r?;
     Ok(Json(svc::scan(&s.ctx, &p.actor, id, &r).await?))
 }
 
@@ -107,9 +111,10 @@ pub async fn list_pdf(
 pub async fn return_scan(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<crate::service::returns::ReturnScan>,
+    r: Body<crate::service::returns::ReturnScan>,
 ) -> ApiResult<Json<crate::store::returns::ReturnRow>> {
     let p = caller.require(allow::PACKING)?;
+    let Json(r) = r?;
     Ok(Json(
         crate::service::returns::scan(&s.ctx, &p.actor, &r).await?,
     ))

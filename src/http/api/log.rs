@@ -2,7 +2,7 @@
 
 use crate::domain::auth::allow;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, ErrorBody, Json, Query};
+use crate::http::error::{ApiResult, ErrorBody, Json, Params, Query};
 use crate::http::AppState;
 use crate::store::audit::{AuditEntry, AuditFilter};
 use crate::store::events::Event;
@@ -10,6 +10,7 @@ use axum::extract::State;
 use serde::Deserialize;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// Return events with a cursor greater than this (0 = from the start).
     #[serde(default)]
@@ -24,9 +25,10 @@ pub struct EventQuery {
 pub async fn events(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<EventQuery>,
+    q: Params<EventQuery>,
 ) -> ApiResult<Json<Vec<Event>>> {
     caller.require(allow::EVENTS)?;
+    let Query(q) = q?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into());
@@ -37,6 +39,7 @@ pub async fn events(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// `user:NAME` or `token:NAME`.
     pub actor: Option<String>,
@@ -73,9 +76,10 @@ fn instant(field: &str, v: &Option<String>) -> ApiResult<Option<String>> {
 pub async fn audit(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<AuditQuery>,
+    q: Params<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
     caller.require(allow::ADMIN)?;
+    let Query(q) = q?;
     let limit = q.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
         return Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into());

@@ -3,7 +3,7 @@
 use crate::domain::auth::allow;
 use crate::domain::order::OrderInput;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::service::orders::{self as svc, IntakeResult, OrderStatusView, OrderView};
 use crate::service::picking::{
@@ -26,9 +26,10 @@ use serde::Deserialize;
 pub async fn intake(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<OrderInput>,
+    r: Body<OrderInput>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::ORDERS)?;
+    let Json(r) = r?;
     let res = svc::intake(&s.ctx, &p.actor, &r).await?;
     let status = if res.created {
         StatusCode::CREATED
@@ -39,6 +40,7 @@ pub async fn intake(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrderListQuery {
     /// received, allocated, backordered, picking, picked, cutting, packed, shipped, delivered, cancelled
     pub status: Option<String>,
@@ -54,9 +56,10 @@ pub struct OrderListQuery {
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<OrderListQuery>,
+    q: Params<OrderListQuery>,
 ) -> ApiResult<Json<Vec<OrderStatusView>>> {
     caller.require(allow::ORDERS)?;
+    let Query(q) = q?;
     Ok(Json(
         svc::list(&s.ctx, q.status.as_deref(), q.after, q.limit.unwrap_or(100)).await?,
     ))
@@ -89,6 +92,7 @@ pub struct StatusCount {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReadQuery {
     /// Why the citizen's data is read; written to the audit log (default `order follow-up`).
     pub purpose: Option<String>,
@@ -102,9 +106,10 @@ pub async fn read(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<ReadQuery>,
+    q: Params<ReadQuery>,
 ) -> ApiResult<Json<OrderView>> {
     let p = caller.require(allow::ORDER_PERSONAL)?;
+    let Query(q) = q?;
     let purpose = q.purpose.unwrap_or_else(|| "order follow-up".into());
     Ok(Json(svc::read(&s.ctx, &p.actor, &id, &purpose).await?))
 }
@@ -117,9 +122,10 @@ pub async fn change(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(r): Json<OrderInput>,
+    r: Body<OrderInput>,
 ) -> ApiResult<Json<OrderStatusView>> {
     let p = caller.require(allow::ORDERS)?;
+    let Json(r) = r?;
     Ok(Json(svc::change(&s.ctx, &p.actor, &id, &r).await?))
 }
 
@@ -148,9 +154,10 @@ pub async fn cancel(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(r): Json<ReasonBody>,
+    r: Body<ReasonBody>,
 ) -> ApiResult<Json<OrderStatusView>> {
     let p = caller.require(allow::ORDERS)?;
+    let Json(r) = r?;
     Ok(Json(svc::cancel(&s.ctx, &p.actor, &id, &r.reason).await?))
 }
 
@@ -162,15 +169,17 @@ pub async fn release(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(r): Json<ReasonBody>,
+    r: Body<ReasonBody>,
 ) -> ApiResult<Json<OrderStatusView>> {
     let p = caller.require(allow::LEAD)?;
+    let Json(r) = r?;
     Ok(Json(
         svc::release_partial(&s.ctx, &p.actor, &id, &r.reason).await?,
     ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// The cursor: the last event id seen (0 for the beginning).
     #[serde(default)]
@@ -185,9 +194,10 @@ pub struct ChangesQuery {
 pub async fn changes(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<ChangesQuery>,
+    q: Params<ChangesQuery>,
 ) -> ApiResult<Json<Vec<Event>>> {
     caller.require(allow::ORDERS)?;
+    let Query(q) = q?;
     Ok(Json(
         svc::changes(&s.ctx, q.after, q.limit.unwrap_or(100)).await?,
     ))
@@ -199,9 +209,10 @@ pub async fn changes(
 pub async fn create_wave(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<WaveRequest>,
+    r: Body<WaveRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::LEAD)?;
+    let Json(r) = r?;
     Ok((
         StatusCode::CREATED,
         axum::Json(pick::create_wave(&s.ctx, &p.actor, &r).await?),
@@ -209,6 +220,7 @@ pub async fn create_wave(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WavesQuery {
     /// Only waves that are not done.
     #[serde(default)]
@@ -221,9 +233,10 @@ pub struct WavesQuery {
 pub async fn list_waves(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<WavesQuery>,
+    q: Params<WavesQuery>,
 ) -> ApiResult<Json<Vec<WaveRow>>> {
     caller.require(allow::WAVES_READ)?;
+    let Query(q) = q?;
     Ok(Json(pick::waves(&s.ctx, q.open).await?))
 }
 
@@ -252,9 +265,10 @@ pub async fn assign(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(r): Json<AssignBody>,
+    r: Body<AssignBody>,
 ) -> ApiResult<Json<WaveView>> {
     let p = caller.require(allow::LEAD)?;
+    let Json(r) = r?;
     Ok(Json(pick::assign(&s.ctx, &p.actor, id, &r.picker).await?))
 }
 
@@ -273,9 +287,10 @@ pub async fn take(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(r): Json<TakeBody>,
+    r: Body<TakeBody>,
 ) -> ApiResult<Json<NextPick>> {
     let p = caller.require(allow::PICKING)?;
+    let Json(r) = r?;
     Ok(Json(
         pick::take(&s.ctx, &p.actor, &p.username, id, r.station.as_deref()).await?,
     ))
@@ -303,9 +318,10 @@ pub async fn scan(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(r): Json<ScanRequest>,
+    r: Body<ScanRequest>,
 ) -> ApiResult<Json<ScanResult>> {
     let p = caller.require(allow::PICKING)?;
+    let Json(r) = r?;
     Ok(Json(pick::scan(&s.ctx, &p.actor, id, &r).await?))
 }
 
@@ -316,9 +332,10 @@ pub async fn short(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(r): Json<ShortRequest>,
+    r: Body<ShortRequest>,
 ) -> ApiResult<Json<NextPick>> {
     let p = caller.require(allow::PICKING)?;
+    let Json(r) = r?;
     Ok(Json(pick::short(&s.ctx, &p.actor, id, &r).await?))
 }
 
@@ -330,8 +347,9 @@ pub async fn undo(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(r): Json<UndoRequest>,
+    r: Body<UndoRequest>,
 ) -> ApiResult<Json<NextPick>> {
     let p = caller.require(allow::PICKING)?;
+    let Json(r) = r?;
     Ok(Json(pick::undo(&s.ctx, &p.actor, id, &r).await?))
 }

@@ -3,7 +3,7 @@
 
 use crate::domain::auth::allow;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::service::lots::{self, BlockRequest};
 use crate::service::pack_scan::{self, PackScanRequest, PackScanResult, ShortRequest};
@@ -27,13 +27,15 @@ pub async fn open(
     State(s): State<AppState>,
     caller: Caller,
     Path(station): Path<String>,
-    Json(r): Json<OpenRequest>,
+    r: Body<OpenRequest>,
 ) -> ApiResult<Json<PackView>> {
     let p = caller.require(allow::PACKING)?;
+    let Json(r) = r?;
     Ok(Json(pack::open(&s.ctx, &p.actor, &station, &r.code).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CurrentQuery {
     /// Include the recipient's name and postcode (audit-logged).
     #[serde(default)]
@@ -47,9 +49,10 @@ pub async fn current(
     State(s): State<AppState>,
     caller: Caller,
     Path(station): Path<String>,
-    Query(q): Query<CurrentQuery>,
+    q: Params<CurrentQuery>,
 ) -> ApiResult<axum::response::Response> {
     let p = caller.require(allow::PACKING)?;
+    let Query(q) = q?;
     Ok(
         match pack::current(&s.ctx, &p.actor, &station, q.with_recipient).await? {
             Some(v) => axum::Json(v).into_response(),
@@ -80,9 +83,10 @@ pub async fn scan(
     State(s): State<AppState>,
     caller: Caller,
     Path(station): Path<String>,
-    Json(r): Json<PackScanRequest>,
+    r: Body<PackScanRequest>,
 ) -> ApiResult<Json<PackScanResult>> {
     let p = caller.require(allow::PACKING)?;
+    let Json(r) = r?;
     Ok(Json(pack_scan::scan(&s.ctx, &p.actor, &station, &r).await?))
 }
 
@@ -93,9 +97,10 @@ pub async fn short(
     State(s): State<AppState>,
     caller: Caller,
     Path(station): Path<String>,
-    Json(r): Json<ShortRequest>,
+    r: Body<ShortRequest>,
 ) -> ApiResult<Json<PackView>> {
     let p = caller.require(allow::PACKING)?;
+    let Json(r) = r?;
     Ok(Json(
         pack_scan::short(&s.ctx, &p.actor, &station, &r).await?,
     ))
@@ -110,9 +115,10 @@ pub async fn close(
     State(s): State<AppState>,
     caller: Caller,
     Path(station): Path<String>,
-    Json(r): Json<CloseRequest>,
+    r: Body<CloseRequest>,
 ) -> ApiResult<Json<ParcelView>> {
     let p = caller.require(allow::PACKING)?;
+    let Json(r) = r?;
     let mut v = parcels::close(&s.ctx, &p.actor, &station, &r).await?;
     if let Some((code, field)) = &v.print_error_code {
         v.print_error_da = Some(crate::http::messages::text(
@@ -125,6 +131,7 @@ pub async fn close(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ParcelQuery {
     /// open, closed or voided
     pub state: Option<String>,
@@ -142,9 +149,10 @@ pub struct ParcelQuery {
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<ParcelQuery>,
+    q: Params<ParcelQuery>,
 ) -> ApiResult<Json<Vec<ParcelRow>>> {
     caller.require(allow::PARCELS_READ)?;
+    let Query(q) = q?;
     Ok(Json(
         parcel_view::list(
             &s.ctx,
@@ -178,9 +186,10 @@ pub async fn void(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(r): Json<VoidRequest>,
+    r: Body<VoidRequest>,
 ) -> ApiResult<Json<ParcelView>> {
     let p = caller.require(allow::PACKING)?;
+    let Json(r) = r?;
     Ok(Json(parcels::void(&s.ctx, &p.actor, id, &r).await?))
 }
 
@@ -191,9 +200,10 @@ pub async fn reprint(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(r): Json<ReprintRequest>,
+    r: Body<ReprintRequest>,
 ) -> ApiResult<Json<ParcelView>> {
     let p = caller.require(allow::PACKING)?;
+    let Json(r) = r?;
     Ok(Json(parcel_docs::reprint(&s.ctx, &p.actor, id, &r).await?))
 }
 
@@ -231,6 +241,7 @@ pub async fn retry_short(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BookingQuery {
     /// pending, booked, rejected or cancelled
     pub state: Option<String>,
@@ -243,9 +254,10 @@ pub struct BookingQuery {
 pub async fn bookings(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<BookingQuery>,
+    q: Params<BookingQuery>,
 ) -> ApiResult<Json<Vec<BookingRow>>> {
     caller.require(allow::PARCELS_READ)?;
+    let Query(q) = q?;
     Ok(Json(
         crate::service::bookings::list(&s.ctx, q.state.as_deref()).await?,
     ))
@@ -257,9 +269,10 @@ pub async fn bookings(
 pub async fn block(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<BlockRequest>,
+    r: Body<BlockRequest>,
 ) -> ApiResult<StatusCode> {
     let p = caller.require(allow::STOCK_CONTROL)?;
+    let Json(r) = r?;
     lots::block(&s.ctx, &p.actor, &r).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -270,14 +283,16 @@ pub async fn block(
 pub async fn release(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<BlockRequest>,
+    r: Body<BlockRequest>,
 ) -> ApiResult<StatusCode> {
     let p = caller.require(allow::STOCK_CONTROL)?;
+    let Json(r) = r?;
     lots::release(&s.ctx, &p.actor, &r).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BlockQuery {
     /// Only blocks not released (default true).
     pub active: Option<bool>,
@@ -289,8 +304,9 @@ pub struct BlockQuery {
 pub async fn blocks(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<BlockQuery>,
+    q: Params<BlockQuery>,
 ) -> ApiResult<Json<Vec<BlockRow>>> {
     caller.require(allow::STOCK_READ)?;
+    let Query(q) = q?;
     Ok(Json(lots::list(&s.ctx, q.active.unwrap_or(true)).await?))
 }

@@ -2,7 +2,7 @@
 
 use crate::domain::auth::allow;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Path, Query};
 use crate::http::AppState;
 use crate::labels::Format;
 use crate::service::printing::{
@@ -32,9 +32,10 @@ pub async fn put_printer(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(r): Json<PrinterInput>,
+    r: Body<PrinterInput>,
 ) -> ApiResult<StatusCode> {
     let p = caller.require(allow::ADMIN)?;
+    let Json(r) = r?;
     svc::put_printer(&s.ctx, &p.actor, &id, &r).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -62,9 +63,10 @@ pub async fn delete_printer(
 pub async fn print(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<PrintRequest>,
+    r: Body<PrintRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::PRINTING)?;
+    let Json(r) = r?;
     let job = svc::print(&s.ctx, &p.actor, &r).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(job)))
 }
@@ -142,19 +144,31 @@ pub async fn job_label(
 pub struct ReprintRequest {
     /// Another printer (default: the job's own).
     pub printer: Option<String>,
+    /// Why: required for a label that names a person (shipping label, packing slip), which only
+    /// admin, lead, packer and integration may reprint; audit-logged.
+    pub purpose: Option<String>,
 }
 
-/// Print a job's label again, as a new job (202).
+/// Print a job's label again, as a new job (202). A label naming a person needs a role that may
+/// read recipients and a `purpose` (403 / 422 otherwise); the reprint is audit-logged.
 #[utoipa::path(post, path = "/api/print-jobs/{id}/reprint", tag = "printing", params(("id" = String, Path)), request_body = ReprintRequest,
     responses((status = 202, body = JobRow), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn reprint(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(r): Json<ReprintRequest>,
+    r: Body<ReprintRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(allow::PRINTING)?;
-    let job = svc::reprint(&s.ctx, &p.actor, &id, r.printer.as_deref()).await?;
+    let Json(r) = r?;
+    let job = svc::reprint(
+        &s.ctx,
+        &p.actor,
+        &id,
+        r.printer.as_deref(),
+        r.purpose.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, axum::Json(job)))
 }
 

@@ -1,9 +1,9 @@
 //! Serial scanners (admin manages them at run time) and the scans they sent.
 
 use crate::devices::scanner::{LinkStatus, ScannerConfig};
-use crate::domain::auth::{allow, Role};
+use crate::domain::auth::allow;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::service::scans as svc;
 use crate::store::scanners::ScanRecord;
@@ -21,7 +21,7 @@ pub struct ScannerView {
 #[utoipa::path(get, path = "/api/scanners", tag = "scanners", responses((status = 200, body = Vec<ScannerView>)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn list(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ScannerView>>> {
-    caller.require(&[Role::Admin, Role::Lead])?;
+    caller.require(allow::SCANNERS_READ)?;
     Ok(Json(
         s.ctx
             .scanners
@@ -39,9 +39,10 @@ pub async fn put(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(mut cfg): Json<ScannerConfig>,
+    cfg: Body<ScannerConfig>,
 ) -> ApiResult<StatusCode> {
     let p = caller.require(allow::ADMIN)?;
+    let Json(mut cfg) = cfg?;
     cfg.id = id;
     svc::put_scanner(&s.ctx, &p.actor, cfg).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -61,6 +62,7 @@ pub async fn delete(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ScanQuery {
     pub station: Option<String>,
     /// Scans with an id above this (0 = from the start).
@@ -76,9 +78,10 @@ pub struct ScanQuery {
 pub async fn scans(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<ScanQuery>,
+    q: Params<ScanQuery>,
 ) -> ApiResult<Json<Vec<ScanRecord>>> {
     caller.require(allow::STOCK_READ)?;
+    let Query(q) = q?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into());
@@ -110,9 +113,10 @@ pub async fn receive(
     State(s): State<AppState>,
     caller: Caller,
     Path(station): Path<String>,
-    Json(r): Json<svc::ReceiveByScan>,
+    r: Body<svc::ReceiveByScan>,
 ) -> ApiResult<Json<crate::service::stock::OpResult>> {
     let p = caller.require(allow::STOCK_FLOOR)?;
+    let Json(r) = r?;
     Ok(Json(
         svc::receive_by_scan(&s.ctx, &p.actor, &station, &r).await?,
     ))
@@ -132,9 +136,10 @@ pub async fn set_workflow(
     State(s): State<AppState>,
     caller: Caller,
     Path(station): Path<String>,
-    Json(r): Json<StationWorkflow>,
+    r: Body<StationWorkflow>,
 ) -> ApiResult<StatusCode> {
     let p = caller.require(allow::CATALOG_WRITE)?;
+    let Json(r) = r?;
     svc::set_workflow(&s.ctx, &p.actor, &station, r.workflow.trim()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

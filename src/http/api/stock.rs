@@ -3,7 +3,7 @@
 use crate::domain::auth::{allow, Role};
 use crate::domain::stock::OpKind;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, ErrorBody, Json, Path, Query};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::service::stock::{
     self as svc, GroupBy, OnHand, OpResult, OwnerStatement, ReceiveRequest, UnitOpRequest, UnitView,
@@ -19,9 +19,10 @@ use serde::Deserialize;
 pub async fn receive(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<ReceiveRequest>,
+    r: Body<ReceiveRequest>,
 ) -> ApiResult<Json<OpResult>> {
     let p = caller.require(allow::STOCK_FLOOR)?;
+    let Json(r) = r?;
     Ok(Json(svc::receive(&s.ctx, &p.actor, &r).await?))
 }
 
@@ -30,10 +31,11 @@ async fn op(
     caller: &Caller,
     roles: &[Role],
     kind: OpKind,
-    r: &UnitOpRequest,
+    r: Body<UnitOpRequest>,
 ) -> ApiResult<Json<OpResult>> {
     let p = caller.require(roles)?;
-    Ok(Json(svc::unit_op(&s.ctx, &p.actor, kind, r).await?))
+    let Json(r) = r?;
+    Ok(Json(svc::unit_op(&s.ctx, &p.actor, kind, &r).await?))
 }
 
 /// Put away or move `quantity` packs of a stock unit to `to_location`.
@@ -43,9 +45,9 @@ async fn op(
 pub async fn move_stock(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<UnitOpRequest>,
+    r: Body<UnitOpRequest>,
 ) -> ApiResult<Json<OpResult>> {
-    op(&s, &caller, allow::STOCK_FLOOR, OpKind::Move, &r).await
+    op(&s, &caller, allow::STOCK_FLOOR, OpKind::Move, r).await
 }
 
 /// Record a count: `quantity` is the counted quantity; the difference is booked with `reason`.
@@ -55,9 +57,9 @@ pub async fn move_stock(
 pub async fn adjust(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<UnitOpRequest>,
+    r: Body<UnitOpRequest>,
 ) -> ApiResult<Json<OpResult>> {
-    op(&s, &caller, allow::STOCK_CONTROL, OpKind::Adjust, &r).await
+    op(&s, &caller, allow::STOCK_CONTROL, OpKind::Adjust, r).await
 }
 
 /// Block `quantity` packs of a unit (they stay where they are but cannot be allocated).
@@ -67,9 +69,9 @@ pub async fn adjust(
 pub async fn quarantine(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<UnitOpRequest>,
+    r: Body<UnitOpRequest>,
 ) -> ApiResult<Json<OpResult>> {
-    op(&s, &caller, allow::STOCK_CONTROL, OpKind::Quarantine, &r).await
+    op(&s, &caller, allow::STOCK_CONTROL, OpKind::Quarantine, r).await
 }
 
 /// Release `quantity` packs of a quarantined unit.
@@ -79,9 +81,9 @@ pub async fn quarantine(
 pub async fn release(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<UnitOpRequest>,
+    r: Body<UnitOpRequest>,
 ) -> ApiResult<Json<OpResult>> {
-    op(&s, &caller, allow::STOCK_CONTROL, OpKind::Release, &r).await
+    op(&s, &caller, allow::STOCK_CONTROL, OpKind::Release, r).await
 }
 
 /// Scrap `quantity` packs (expired, damaged, recalled, returned or other) with a reason.
@@ -91,9 +93,9 @@ pub async fn release(
 pub async fn scrap(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<UnitOpRequest>,
+    r: Body<UnitOpRequest>,
 ) -> ApiResult<Json<OpResult>> {
-    op(&s, &caller, allow::STOCK_CONTROL, OpKind::Scrap, &r).await
+    op(&s, &caller, allow::STOCK_CONTROL, OpKind::Scrap, r).await
 }
 
 /// Transfer ownership of `quantity` packs to `new_owner` (a producer code or `payer:CODE`).
@@ -103,12 +105,13 @@ pub async fn scrap(
 pub async fn transfer(
     State(s): State<AppState>,
     caller: Caller,
-    Json(r): Json<UnitOpRequest>,
+    r: Body<UnitOpRequest>,
 ) -> ApiResult<Json<OpResult>> {
-    op(&s, &caller, allow::STOCK_CONTROL, OpKind::Transfer, &r).await
+    op(&s, &caller, allow::STOCK_CONTROL, OpKind::Transfer, r).await
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StockQuery {
     pub gtin: Option<String>,
     pub lot: Option<String>,
@@ -155,9 +158,10 @@ impl StockQuery {
 pub async fn list_units(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<StockQuery>,
+    q: Params<StockQuery>,
 ) -> ApiResult<Json<Vec<UnitView>>> {
     caller.require(allow::STOCK_READ)?;
+    let Query(q) = q?;
     Ok(Json(svc::units(&s.ctx, &q.filter()?).await?))
 }
 
@@ -186,6 +190,7 @@ pub async fn unit_ledger(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OnHandQuery {
     /// product, lot, location or owner
     pub group_by: GroupBy,
@@ -197,14 +202,17 @@ pub struct OnHandQuery {
 pub async fn on_hand(
     State(s): State<AppState>,
     caller: Caller,
-    Query(g): Query<OnHandQuery>,
-    Query(q): Query<StockQuery>,
+    g: Params<OnHandQuery>,
+    q: Params<StockQuery>,
 ) -> ApiResult<Json<Vec<OnHand>>> {
     caller.require(allow::STOCK_READ)?;
+    let Query(g) = g?;
+    let Query(q) = q?;
     Ok(Json(svc::on_hand(&s.ctx, g.group_by, &q.filter()?).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExpiringQuery {
     /// Expiring within this many days from today (expired units included).
     pub days: i64,
@@ -218,9 +226,10 @@ pub struct ExpiringQuery {
 pub async fn expiring(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<ExpiringQuery>,
+    q: Params<ExpiringQuery>,
 ) -> ApiResult<Json<Vec<UnitView>>> {
     caller.require(allow::STOCK_READ)?;
+    let Query(q) = q?;
     let f = StockQuery {
         owner: q.owner,
         producer: q.producer,
@@ -231,6 +240,7 @@ pub async fn expiring(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// First business day, `YYYY-MM-DD` (Copenhagen).
     pub from: String,
@@ -246,13 +256,15 @@ pub async fn statement(
     State(s): State<AppState>,
     caller: Caller,
     Path(owner): Path<String>,
-    Query(q): Query<PeriodQuery>,
+    q: Params<PeriodQuery>,
 ) -> ApiResult<Json<OwnerStatement>> {
     caller.require(allow::STATEMENTS)?;
+    let Query(q) = q?;
     Ok(Json(svc::statement(&s.ctx, &owner, &q.from, &q.to).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LookupQuery {
     /// A scanned or typed barcode: a product (GS1, EAN, HIBC) or a location label.
     pub code: String,
@@ -266,9 +278,10 @@ pub struct LookupQuery {
 pub async fn lookup(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<LookupQuery>,
+    q: Params<LookupQuery>,
 ) -> ApiResult<Json<crate::service::stock_lookup::Lookup>> {
     caller.require(allow::STOCK_FLOOR)?;
+    let Query(q) = q?;
     Ok(Json(
         crate::service::stock_lookup::lookup(&s.ctx, &q.code).await?,
     ))

@@ -566,5 +566,5 @@ pub async fn reprint_sticker(
             ),
         ));
     };
-    crate::service::printing::reprint(ctx, actor, &pj, None).await
+    crate::service::printing::reprint(ctx, actor, &pj, None, None).await
 }

@@ -131,6 +131,7 @@ async fn run(mut config: Config, parcels: usize, dir: &std::path::Path) -> anyho
                 station: Some(format!("PAK-{i:02}")),
                 enabled: None,
                 kind: None,
+                templates: None,
             },
         )
         .await?;

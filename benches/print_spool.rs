@@ -51,6 +51,7 @@ async fn run() {
             station: None,
             enabled: Some(true),
             kind: None,
+            templates: None,
         },
     )
     .await

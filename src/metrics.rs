@@ -102,6 +102,13 @@ pub struct Metrics {
     pub mqtt_sent: Family<OutcomeLabel, Counter>,
     /// Events from cutting stations found lost (konsign asked about the jobs instead).
     pub mqtt_lost_events: Counter,
+    /// Station events not applied, by reason (copy, settled, conflict, too_far).
+    pub mqtt_dropped_events: Family<OutcomeLabel, Counter>,
+    /// Stations whose event numbering began again (a bridge that lost its state).
+    pub mqtt_seq_restarts: Counter,
+    /// Refused or dropped station messages counted but not stored or answered (over the rate
+    /// at which they are stored).
+    pub mqtt_refusals_unstored: Counter,
 }
 
 impl Default for Metrics {
@@ -225,9 +232,30 @@ impl Metrics {
             "Events from cutting stations found lost (konsign asked about the jobs instead)",
             mqtt_lost_events.clone(),
         );
+        let mqtt_dropped_events = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "mqtt_dropped_events",
+            "Station events not applied, by reason (copy, settled, conflict, too_far)",
+            mqtt_dropped_events.clone(),
+        );
+        let mqtt_seq_restarts = Counter::default();
+        registry.register(
+            "mqtt_seq_restarts",
+            "Stations whose event numbering began again (a bridge that lost its state)",
+            mqtt_seq_restarts.clone(),
+        );
+        let mqtt_refusals_unstored = Counter::default();
+        registry.register(
+            "mqtt_refusals_unstored",
+            "Refused or dropped station messages over the storing rate: counted only",
+            mqtt_refusals_unstored.clone(),
+        );
         Self {
             mqtt_sent,
             mqtt_lost_events,
+            mqtt_dropped_events,
+            mqtt_seq_restarts,
+            mqtt_refusals_unstored,
             mqtt_messages,
             printer_state,
             print_queue_depth,

@@ -9,6 +9,8 @@ mod common;
 mod conformance;
 #[path = "cutting/soak.rs"]
 mod soak;
+#[path = "cutting/trust.rs"]
+mod trust;
 
 use firmware_bridge::wire::{self, Header, Topic};
 use reqwest::StatusCode;
@@ -483,6 +485,12 @@ struct PrivateBroker {
 impl PrivateBroker {
     /// Starts one, or returns None (with a printed reason) when the mosquitto binary is missing.
     async fn start() -> Option<Self> {
+        Self::start_with(|_| "allow_anonymous true\n".into()).await
+    }
+
+    /// Starts one whose configuration (after its listener) is what `conf` writes, given a
+    /// folder for the files it names.
+    async fn start_with(conf: impl FnOnce(&std::path::Path) -> String) -> Option<Self> {
         if std::process::Command::new("mosquitto")
             .arg("-h")
             .output()
@@ -497,10 +505,11 @@ impl PrivateBroker {
         }
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
+        let extra = conf(dir.path());
         let conf = dir.path().join("m.conf");
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\n"),
+            format!("listener {port} 127.0.0.1\nset_tcp_nodelay true\npersistence false\n{extra}"),
         )
         .unwrap();
         let mut b = Self {
@@ -2321,6 +2330,7 @@ fn bridge_config(
         min_mm: 10.0,
         max_mm: 70.0,
         queue_limit: 3,
+        credentials: None,
     }
 }
 

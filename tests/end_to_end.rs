@@ -407,6 +407,7 @@ async fn start_cutting(admin: &Client, app: &common::TestApp, site: &str) -> Cut
         min_mm: 10.0,
         max_mm: 70.0,
         queue_limit: 3,
+        credentials: None,
     };
     let (stop, rx) = tokio::sync::watch::channel(false);
     let bridge = tokio::spawn(firmware_bridge::bridge::run(cfg, rx));

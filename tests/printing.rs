@@ -21,6 +21,7 @@ on_both_backends!(
     a_connection_dropped_mid_job_fails_the_job_and_is_not_resent,
     a_slow_printer_gets_the_whole_label,
     jobs_survive_a_restart_and_an_interrupted_send_is_not_repeated,
+    a_printer_limited_to_its_stations_labels_refuses_others,
 );
 
 /// Short spooler timings so the tests run in seconds.
@@ -600,4 +601,93 @@ async fn first_ctx(url: &str) -> konsign::service::Ctx {
     let mut config = Config::default();
     config.database.url = url.to_string();
     konsign::startup::context(config).await.unwrap()
+}
+
+/// A printer at a cutting station limited to the cut sticker: a shipping label (which names a
+/// person) is refused there, printed or reprinted; what it may print prints; the limit can be
+/// lifted; a bad list is refused by name.
+async fn a_printer_limited_to_its_stations_labels_refuses_others(backend: Backend) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let p = sim().await;
+    add_printer(&admin, "pack-1", p.addr().port()).await;
+    let put = |templates: Value| {
+        let admin = &admin;
+        let port = p.addr().port();
+        async move {
+            admin
+                .put_json(
+                    "/api/printers/cut-1",
+                    json!({ "host": "127.0.0.1", "port": port, "label_width_mm": 102,
+                            "label_height_mm": 152, "station": "cut-1", "templates": templates }),
+                )
+                .await
+        }
+    };
+    for bad in [json!([]), json!(["Shipping"]), json!(["a,b"])] {
+        let r = put(bad.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {:?}",
+            r.body
+        );
+        assert_eq!(r.body["field"], "templates");
+    }
+    let r = put(json!(["cut-sticker"])).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    assert_eq!(
+        printer(&admin, "cut-1").await["templates"],
+        json!(["cut-sticker"])
+    );
+    let r = admin
+        .post(
+            "/api/print",
+            json!({ "printer": "cut-1", "template": "shipping", "sample": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["code"], "template_not_allowed");
+    assert!(
+        r.body["message_da"].as_str().unwrap().contains("printer"),
+        "{:?}",
+        r.body
+    );
+    // A shipping label printed at the pack station cannot be reprinted at the cutting station.
+    let a = print(&admin, "pack-1", None).await;
+    let id = a["id"].as_str().unwrap();
+    until_job(&admin, id, "confirmed").await;
+    let r = admin
+        .post(
+            &format!("/api/print-jobs/{id}/reprint"),
+            json!({ "printer": "cut-1", "purpose": "label torn" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["code"], "template_not_allowed");
+    // Its own label prints.
+    let r = admin
+        .post(
+            "/api/print",
+            json!({ "printer": "cut-1", "template": "cut-sticker", "sample": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    until_job(&admin, r.body["id"].as_str().unwrap(), "confirmed").await;
+    // Lifted, the shipping label prints there too.
+    let r = put(Value::Null).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    assert!(printer(&admin, "cut-1").await["templates"].is_null());
+    let r = admin
+        .post(
+            "/api/print",
+            json!({ "printer": "cut-1", "template": "shipping", "sample": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    until_job(&admin, r.body["id"].as_str().unwrap(), "confirmed").await;
+    assert_eq!(p.printed().len(), 3, "pack-1 and cut-1 share the simulator");
+    p.stop();
 }

@@ -25,6 +25,9 @@ pub struct Config {
     pub min_mm: f64,
     pub max_mm: f64,
     pub queue_limit: u32,
+    /// The user name and password at the broker, when it asks for them (the user name is the
+    /// station id: the broker's ACL keys on it).
+    pub credentials: Option<(String, String)>,
 }
 
 /// What the bridge remembers of a job.
@@ -758,6 +761,9 @@ pub async fn run(cfg: Config, mut stop: tokio::sync::watch::Receiver<bool>) -> s
     );
     o.set_keep_alive(Duration::from_secs(5));
     o.set_clean_session(false);
+    if let Some((user, password)) = &cfg.credentials {
+        o.set_credentials(user.clone(), password.clone());
+    }
     let will = wire::Connection {
         header: Header::new(
             &cfg.site,

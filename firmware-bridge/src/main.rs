@@ -38,6 +38,12 @@ enum Cmd {
         /// Jobs the station takes at a time (the one on the machine included).
         #[arg(long, default_value_t = 3)]
         queue_limit: u32,
+        /// The user name at the broker (default: the station id). The password is read from
+        /// the environment variable KONSIGN_BRIDGE_PASSWORD (never from the command line, which
+        /// other users of the machine can see); without it the bridge connects without
+        /// credentials.
+        #[arg(long)]
+        username: Option<String>,
     },
     /// Run a simulated cutting machine on a new pseudo-terminal (PROTOCOL.md), until Ctrl-C.
     Simulate {
@@ -70,6 +76,7 @@ fn main() -> std::process::ExitCode {
             min_mm,
             max_mm,
             queue_limit,
+            username,
         } => {
             let Some((host, port)) = broker
                 .strip_prefix("mqtt://")
@@ -87,6 +94,10 @@ fn main() -> std::process::ExitCode {
                 }
             };
             let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let credentials = std::env::var("KONSIGN_BRIDGE_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty())
+                .map(|p| (username.unwrap_or_else(|| station.clone()), p));
             let cfg = firmware_bridge::bridge::Config {
                 site,
                 station,
@@ -97,6 +108,7 @@ fn main() -> std::process::ExitCode {
                 min_mm,
                 max_mm,
                 queue_limit: queue_limit.max(1),
+                credentials,
             };
             match rt.block_on(firmware_bridge::bridge::run(cfg, stop_rx)) {
                 Ok(()) => std::process::ExitCode::SUCCESS,

@@ -4,11 +4,13 @@
 mod carrier;
 mod environment;
 mod mask;
+mod mqtt;
 mod packing;
 
 pub use carrier::{CarrierConfig, PostNordConfig};
 pub use environment::Environment;
 pub use mask::mask_url;
+pub use mqtt::{CutStationSetting, MqttConfig};
 pub use packing::{PackStationSetting, PackingConfig};
 
 use anyhow::Context as _;
@@ -33,93 +35,6 @@ pub struct Config {
     pub mqtt: MqttConfig,
     pub packing: PackingConfig,
     pub carrier: CarrierConfig,
-}
-
-/// The MQTT broker the cutting stations talk through.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MqttConfig {
-    /// Talk to cutting stations at all (off: no broker, no MQTT link).
-    pub enabled: bool,
-    /// `mqtt://HOST:PORT` of an external broker (Mosquitto, EMQX, HiveMQ). Without it konsign
-    /// starts its own broker on `embedded_listen`.
-    pub url: Option<String>,
-    /// Where the embedded broker listens (loopback by default).
-    pub embedded_listen: SocketAddr,
-    /// konsign's user name and password at the broker, if it asks for them.
-    pub username: Option<String>,
-    pub password: Option<String>,
-    /// The site segment of the topics (`konsign/v1/{site}/...`).
-    pub site: String,
-    /// This instance's id in `_host/{host}` (default: the host name and process id).
-    pub host_id: Option<String>,
-    /// Cutting stations set up at start (more can be added through the API).
-    pub stations: Vec<CutStationSetting>,
-}
-
-/// A cutting station in the configuration file (`[[mqtt.stations]]`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CutStationSetting {
-    pub id: String,
-    #[serde(default)]
-    pub name: Option<String>,
-    /// The printer for its cut stickers.
-    #[serde(default)]
-    pub printer: Option<String>,
-    /// A station without a machine link (no bridge): konsign hands it jobs without messages and
-    /// the operator's buttons decide each job's outcome.
-    #[serde(default)]
-    pub manual: bool,
-    /// A manual station's queue limit (default 3); a linked station says its own.
-    #[serde(default)]
-    pub queue_limit: Option<i64>,
-}
-
-impl Default for MqttConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            url: None,
-            embedded_listen: SocketAddr::from(([127, 0, 0, 1], 18830)),
-            username: None,
-            password: None,
-            site: "vejle".into(),
-            host_id: None,
-            stations: Vec::new(),
-        }
-    }
-}
-
-impl MqttConfig {
-    /// Host and port of the broker to connect to (the embedded one without `url`).
-    pub fn broker(&self) -> anyhow::Result<(String, u16)> {
-        match &self.url {
-            None => Ok((
-                self.embedded_listen.ip().to_string(),
-                self.embedded_listen.port(),
-            )),
-            Some(u) => {
-                let rest = u
-                    .strip_prefix("mqtt://")
-                    .or_else(|| u.strip_prefix("tcp://"))
-                    .ok_or_else(|| anyhow::anyhow!("mqtt.url must start with mqtt:// (got {u})"))?;
-                let rest = rest.trim_end_matches('/');
-                let (host, port) = match rest.rsplit_once(':') {
-                    Some((h, p)) => (
-                        h.to_string(),
-                        p.parse::<u16>()
-                            .map_err(|_| anyhow::anyhow!("mqtt.url has a bad port: {u}"))?,
-                    ),
-                    None => (rest.to_string(), 1883),
-                };
-                if host.is_empty() {
-                    anyhow::bail!("mqtt.url has no host: {u}");
-                }
-                Ok((host, port))
-            }
-        }
-    }
 }
 
 /// Label templates, printers and the spooler's timings.
@@ -161,6 +76,10 @@ pub struct PrinterSetting {
     /// `zpl` (labels, the default) or `pdf` (a document printer for the A4 packing slip).
     #[serde(default)]
     pub kind: Option<String>,
+    /// The label templates it may print (for example `["shipping", "carrier-postnord"]` at a
+    /// pack station); missing: any.
+    #[serde(default)]
+    pub templates: Option<Vec<String>>,
 }
 
 fn default_printer_port() -> u16 {
@@ -488,19 +407,7 @@ impl Config {
         );
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map_err(|e| anyhow::anyhow!("invalid configuration: log.filter: {e}"))?;
-        self.mqtt
-            .broker()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        let segment = |v: &str| {
-            !v.is_empty()
-                && v.len() <= 32
-                && v.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        };
-        anyhow::ensure!(
-            segment(&self.mqtt.site),
-            "invalid configuration: mqtt.site must be 1 to 32 lower-case letters, digits, '-' or '_'"
-        );
+        self.mqtt.validate()?;
         // Below 100 ms an idle printer would be asked for its state all the time; above 20 s the
         // printer's 30 s lease could run out between two polls.
         anyhow::ensure!(

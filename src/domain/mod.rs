@@ -15,6 +15,7 @@ pub mod packing;
 pub mod picking;
 pub mod rate;
 pub mod sscc;
+pub mod station_seq;
 pub mod stock;
 pub mod time;
 pub mod tracking;

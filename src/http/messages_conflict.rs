@@ -325,6 +325,11 @@ pub(super) const CONFLICTS: &[(&str, &str, &str)] = &[
         "The SSCC serial range is used up. Ask an administrator to set up a new range.",
     ),
     (
+        "template_not_allowed",
+        "Denne printer må ikke udskrive denne slags etiket (den er begrænset til sin stations etiketter).",
+        "This printer may not print this kind of label (it is limited to its station's labels).",
+    ),
+    (
         "token_exists",
         "Der findes allerede et API-token med det navn.",
         "An API token with that name already exists.",

@@ -391,6 +391,7 @@ pub async fn load(ctx: &Ctx) -> Result<DemoReport> {
                 station: Some(station.into()),
                 enabled: Some(true),
                 kind: Some(kind.into()),
+                templates: None,
             },
         )
         .await?;

@@ -32,6 +32,45 @@ pub struct PrinterInput {
     /// PJL job on the same raw port, for the A4 packing slip).
     #[serde(default)]
     pub kind: Option<String>,
+    /// The label templates it may print (job template names, for example `shipping`,
+    /// `cut-sticker`, `packing-slip`, `carrier-postnord`): a printer at a station limited to
+    /// that station's labels. Missing or null: any.
+    #[serde(default)]
+    pub templates: Option<Vec<String>>,
+}
+
+/// A list of template names: 1 to 50 names of 1 to 64 lower-case letters, digits, '-' or '_'.
+fn check_templates(t: &Option<Vec<String>>) -> Result<Option<Vec<String>>> {
+    let Some(t) = t else { return Ok(None) };
+    let ok_name = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 64
+            && n.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    };
+    if t.is_empty() || t.len() > 50 || !t.iter().all(|n| ok_name(n)) {
+        return Err(Error::invalid(
+            "templates",
+            "must be 1 to 50 template names (lower-case letters, digits, '-' or '_'), or null for any",
+        ));
+    }
+    Ok(Some(t.clone()))
+}
+
+/// Refuses a job of `template` on a printer limited to other templates.
+fn check_allowed(p: &PrinterRow, template: &str) -> Result<()> {
+    if p.allows(template) {
+        Ok(())
+    } else {
+        Err(Error::conflict(
+            "template_not_allowed",
+            format!(
+                "printer {} prints only {}; not a {template} label",
+                p.id,
+                p.templates.as_deref().unwrap_or_default().join(", ")
+            ),
+        ))
+    }
 }
 
 fn check_id(id: &str) -> Result<()> {
@@ -105,6 +144,7 @@ fn row(id: &str, p: &PrinterInput) -> Result<PrinterRow> {
         state_detail: String::new(),
         state_at: String::new(),
         owner: None,
+        templates: check_templates(&p.templates)?,
     })
 }
 
@@ -146,6 +186,7 @@ pub async fn configure_printers(
             station: p.station.clone(),
             enabled: Some(true),
             kind: p.kind.clone(),
+            templates: p.templates.clone(),
         };
         let r =
             row(&p.id, &input).map_err(|e| anyhow::anyhow!("printing.printers {}: {e}", p.id))?;
@@ -344,6 +385,7 @@ pub async fn print(ctx: &Ctx, actor: &Actor, r: &PrintRequest) -> Result<JobRow>
             ),
         ));
     }
+    check_allowed(&printer, &r.template)?;
     let t = template(ctx, &r.template)?.clone();
     if t.width_mm > printer.label_width_mm + 1.0 || t.height_mm > printer.label_height_mm + 1.0 {
         return Err(Error::invalid(
@@ -461,6 +503,7 @@ pub async fn reprint(
             format!("printer {} is switched off", p.id),
         ));
     }
+    check_allowed(&p, &old.template)?;
     let id = new_job_id();
     if p.kind != job_kind(&old) {
         return Err(Error::invalid(
@@ -540,6 +583,7 @@ pub async fn print_document(
             format!("printer {} is switched off", printer.id),
         ));
     }
+    check_allowed(&printer, template)?;
     let id = new_job_id();
     let payload = {
         use base64::Engine as _;
@@ -595,6 +639,7 @@ pub async fn print_zpl(
             ),
         ));
     }
+    check_allowed(&printer, template)?;
     let id = new_job_id();
     // The job names itself inside the label, as rendered labels do.
     let payload = zpl

@@ -24,11 +24,20 @@ pub struct PrinterRow {
     pub state_at: String,
     /// The konsign instance running its queue.
     pub owner: Option<String>,
+    /// The label templates (job template names) it may print; none: any.
+    pub templates: Option<Vec<String>>,
 }
 
 impl PrinterRow {
     pub fn addr(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+
+    /// May it print a job of `template`?
+    pub fn allows(&self, template: &str) -> bool {
+        self.templates
+            .as_ref()
+            .is_none_or(|t| t.iter().any(|n| n == template))
     }
 }
 
@@ -48,10 +57,13 @@ fn printer(r: &AnyRow) -> Result<PrinterRow, sqlx::Error> {
         state_detail: r.try_get("state_detail")?,
         state_at: r.try_get("state_at")?,
         owner: r.try_get("owner")?,
+        templates: r
+            .try_get::<Option<String>, _>("templates")?
+            .map(|t| t.split(',').map(str::to_string).collect()),
     })
 }
 
-const PRINTER_COLS: &str = "id, name, host, port, dpi, label_width_mm, label_height_mm, station, kind, enabled, state, state_detail, state_at, owner";
+const PRINTER_COLS: &str = "id, name, host, port, dpi, label_width_mm, label_height_mm, station, kind, enabled, state, state_detail, state_at, owner, templates";
 
 pub async fn list_printers(pool: &AnyPool) -> Result<Vec<PrinterRow>, sqlx::Error> {
     let rows = sqlx::query(&format!("select {PRINTER_COLS} from printers order by id"))
@@ -74,11 +86,12 @@ pub async fn get_printer(pool: &AnyPool, id: &str) -> Result<Option<PrinterRow>,
 pub async fn put_printer(conn: &mut AnyConnection, p: &PrinterRow) -> Result<(), sqlx::Error> {
     let now = super::now_db();
     sqlx::query(
-        "insert into printers (id, name, host, port, dpi, label_width_mm, label_height_mm, station, enabled, state, state_detail, state_at, updated_at, kind)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'unknown', '', $10, $10, $11)
+        "insert into printers (id, name, host, port, dpi, label_width_mm, label_height_mm, station, enabled, state, state_detail, state_at, updated_at, kind, templates)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'unknown', '', $10, $10, $11, $12)
          on conflict (id) do update set name = excluded.name, host = excluded.host, port = excluded.port,
            dpi = excluded.dpi, label_width_mm = excluded.label_width_mm, label_height_mm = excluded.label_height_mm,
-           station = excluded.station, enabled = excluded.enabled, updated_at = excluded.updated_at, kind = excluded.kind",
+           station = excluded.station, enabled = excluded.enabled, updated_at = excluded.updated_at, kind = excluded.kind,
+           templates = excluded.templates",
     )
     .bind(&p.id)
     .bind(&p.name)
@@ -91,6 +104,7 @@ pub async fn put_printer(conn: &mut AnyConnection, p: &PrinterRow) -> Result<(),
     .bind(i64::from(p.enabled))
     .bind(&now)
     .bind(&p.kind)
+    .bind(p.templates.as_ref().map(|t| t.join(",")))
     .execute(conn)
     .await?;
     Ok(())

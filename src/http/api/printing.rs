@@ -2,7 +2,7 @@
 
 use crate::domain::auth::allow;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiResult, Body, ErrorBody, Json, Path, Query};
+use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::labels::Format;
 use crate::service::printing::{
@@ -72,6 +72,7 @@ pub async fn print(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobQuery {
     pub printer: Option<String>,
     /// queued, sending, sent, confirmed, failed
@@ -86,9 +87,10 @@ pub struct JobQuery {
 pub async fn list_jobs(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<JobQuery>,
+    q: Params<JobQuery>,
 ) -> ApiResult<Json<Vec<JobRow>>> {
     caller.require(allow::PRINTING)?;
+    let Query(q) = q?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(crate::error::Error::invalid("limit", "must be between 1 and 500").into());
@@ -184,6 +186,7 @@ pub async fn templates(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RenderQuery {
     /// png (default), pdf or zpl
     pub format: Option<String>,
@@ -201,10 +204,11 @@ pub async fn render(
     State(s): State<AppState>,
     caller: Caller,
     Path(template): Path<String>,
-    Query(q): Query<RenderQuery>,
+    q: Params<RenderQuery>,
     body: axum::body::Bytes,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(allow::PRINTING)?;
+    let Query(q) = q?;
     let format = match q.format.as_deref() {
         None => Format::Png,
         Some(f) => Format::parse(f)

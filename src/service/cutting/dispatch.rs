@@ -110,25 +110,37 @@ async fn gaps(ctx: &Ctx, h: &Host, now: chrono::DateTime<chrono::Utc>) -> Sql<()
         if !rules::gap_is_lost(age, g.seen_above > 0) {
             continue;
         }
-        let mut conn = ctx.db.pool().acquire().await?;
-        let held: Vec<JobRow> = db::held_by(&mut conn, &g.station)
-            .await?
-            .into_iter()
-            .filter(|j| j.state != "sent")
-            .collect();
-        drop(conn);
         let mut tx = ctx.db.begin_write().await?;
         db::write_off_gap(tx.conn(), &g.station, g.top).await?;
         tx.commit().await?;
         ctx.metrics
             .mqtt_lost_events
             .inc_by((g.top - g.floor - g.seen_above).max(0) as u64);
-        tracing::warn!(station = %g.station, from = g.floor + 1, to = g.top, lost = g.top - g.floor - g.seen_above, jobs = held.len(),
+        tracing::warn!(station = %g.station, from = g.floor + 1, to = g.top, lost = g.top - g.floor - g.seen_above,
             "events from the station were lost: asking about its jobs");
-        for j in held {
-            if let Some(mid) = &j.message_id {
-                publish_job(ctx, h, &j, &g.station, mid, "catch_up").await;
-            }
+        ask_about_jobs(ctx, h, &g.station).await?;
+    }
+    Ok(())
+}
+
+/// Asks about every job konsign thinks `station` holds (and has had an answer for): the job
+/// message again, unchanged; the station answers `duplicate` with what became of it.
+pub(super) async fn ask_about_jobs(ctx: &Ctx, h: &Host, station: &str) -> Sql<()> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    let held: Vec<JobRow> = db::held_by(&mut conn, station)
+        .await?
+        .into_iter()
+        .filter(|j| j.state != "sent")
+        .collect();
+    drop(conn);
+    tracing::info!(
+        station,
+        jobs = held.len(),
+        "asking the station about its jobs"
+    );
+    for j in held {
+        if let Some(mid) = &j.message_id {
+            publish_job(ctx, h, &j, station, mid, "catch_up").await;
         }
     }
     Ok(())

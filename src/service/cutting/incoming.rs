@@ -4,9 +4,11 @@
 //! message is applied in one transaction; what it says about a job goes through the rules of
 //! `domain::cutting` (a job being recalled leaves its station only once its outcome is known).
 
+use super::guard::{drop_event, reject};
 use super::{jobs, Ctx};
 use crate::devices::cutting::host::{Host, Incoming};
 use crate::domain::cutting::{self as rules, Outcome, Step, HELD};
+use crate::domain::station_seq::{self as seqs, EventVerdict, StateVerdict};
 use crate::store::cutting::{self as db, JobRow};
 use crate::store::WriteTx;
 use firmware_bridge::wire::{self, Connection, Factsheet, State, Topic, WireError};
@@ -65,6 +67,7 @@ pub(super) async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> Sql<()> {
     }
     let mut tx = ctx.db.begin_write().await?;
     let mut ended: Option<String> = None;
+    let mut restart = false;
     match msg {
         Msg::Connection(c) => {
             let state = match c.connection {
@@ -86,23 +89,70 @@ pub(super) async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> Sql<()> {
             db::set_factsheet(tx.conn(), station, &strip_header(v)).await?;
         }
         Msg::State(s) => {
+            let book = db::seq_book(tx.conn(), station).await?.unwrap_or_default();
+            let boot = &s.header.boot_id;
+            let reported = match seqs::judge_state(&book, s.last_event_seq, boot) {
+                StateVerdict::TooFar => {
+                    drop(tx);
+                    return refused(format!(
+                        "state: last_event_seq {} is far above every event number konsign knows ({})",
+                        s.last_event_seq,
+                        book.floor.max(book.top)
+                    ))
+                    .await;
+                }
+                StateVerdict::Restarted { base } => {
+                    restarted(ctx, &mut tx, station, &book, base, boot).await?;
+                    restart = true;
+                    Some(base)
+                }
+                StateVerdict::Behind => {
+                    tracing::warn!(station, boot, last_event_seq = s.last_event_seq, floor = book.floor,
+                        "station state counts fewer events than konsign has from the same numbering: number not noted");
+                    None
+                }
+                StateVerdict::Note => Some(s.last_event_seq as i64),
+            };
             let mode = serde_json::to_value(s.mode)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
             let room = rules::has_room(s.queue.len(), s.current_job.is_some(), s.queue_limit);
-            let seq = s.last_event_seq as i64;
+            // A fault stays until a state counts its event (an older state leaves it).
+            let counts = i64::try_from(s.last_event_seq).unwrap_or(i64::MAX);
             let v = serde_json::to_value(&s).unwrap_or_default();
-            db::set_state(tx.conn(), station, &strip_header(v), &mode, seq, room).await?;
+            db::set_state(tx.conn(), station, &strip_header(v), &mode, counts, room).await?;
             // Events the state counts and konsign has not had are missing from now on: the
             // dispatcher asks about the station's jobs if they stay missing (`dispatch::gaps`).
-            db::note_reported_seq(tx.conn(), station, seq).await?;
+            if let Some(seq) = reported {
+                db::note_reported_seq(tx.conn(), station, seq, boot).await?;
+            }
         }
         Msg::Event(e) => {
-            if !db::take_event_seq(tx.conn(), station, e.seq as i64).await? {
-                tracing::debug!(station, seq = e.seq, "duplicate event ignored");
-                return Ok(());
+            let book = db::seq_book(tx.conn(), station).await?.unwrap_or_default();
+            let (mid, boot) = (&e.header.message_id, &e.header.boot_id);
+            let recorded = match i64::try_from(e.seq) {
+                Ok(n) => db::recorded_seq(tx.conn(), station, n).await?,
+                Err(_) => None,
+            };
+            match seqs::judge_event(&book, e.seq, mid, boot, recorded.as_ref()) {
+                EventVerdict::Take => {}
+                EventVerdict::Restarted { base } => {
+                    restarted(ctx, &mut tx, station, &book, base, boot).await?;
+                    restart = true;
+                }
+                EventVerdict::Copy => {
+                    drop(tx);
+                    drop_event(ctx, station, e.seq, mid, boot, None).await;
+                    return Ok(());
+                }
+                EventVerdict::Drop(why) => {
+                    drop(tx);
+                    drop_event(ctx, station, e.seq, mid, boot, Some(why)).await;
+                    return Ok(());
+                }
             }
+            db::take_event_seq(tx.conn(), station, e.seq as i64, mid, boot).await?;
             tx.event(
                 "cut_station.event",
                 station,
@@ -137,6 +187,9 @@ pub(super) async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> Sql<()> {
     if let Some(job) = &ended {
         jobs::print_sticker(ctx, job).await;
     }
+    if restart {
+        super::dispatch::ask_about_jobs(ctx, h, station).await?;
+    }
     ctx.cutting.wake.notify_one();
     ctx.metrics
         .mqtt_messages
@@ -147,37 +200,33 @@ pub(super) async fn handle(ctx: &Ctx, h: &Host, m: &Incoming) -> Sql<()> {
     Ok(())
 }
 
+/// The station's numbering began again: a new book at `base`, said loudly and stored.
+async fn restarted(
+    ctx: &Ctx,
+    tx: &mut WriteTx,
+    station: &str,
+    book: &seqs::SeqBook,
+    base: i64,
+    boot: &str,
+) -> Sql<()> {
+    tracing::warn!(station, boot, old_boot = ?book.boot, old_floor = book.floor, new_floor = base,
+        "station event numbering BEGAN AGAIN (its bridge lost its state?): following the new numbering and asking about its jobs");
+    ctx.metrics.mqtt_seq_restarts.inc();
+    db::restart_book(tx.conn(), station, base, boot).await?;
+    tx.event(
+        "cut_station.seq_restarted",
+        station,
+        &json!({ "boot_id": boot, "old_boot_id": book.boot, "old_floor": book.floor, "old_top": book.top, "new_floor": base }),
+    )
+    .await?;
+    Ok(())
+}
+
 fn strip_header(mut v: serde_json::Value) -> serde_json::Value {
     if let serde_json::Value::Object(m) = &mut v {
         m.remove("header");
     }
     v
-}
-
-/// Logs, counts, stores and answers a refused message.
-async fn reject(ctx: &Ctx, h: &Host, topic: &str, reason: &str) {
-    tracing::warn!(topic, reason, "station message refused");
-    ctx.metrics
-        .mqtt_messages
-        .get_or_create(&crate::metrics::OutcomeLabel {
-            outcome: "refused".into(),
-        })
-        .inc();
-    let stored = async {
-        let mut tx = ctx.db.begin_write().await?;
-        tx.event(
-            "cut_station.message_refused",
-            topic,
-            &json!({ "topic": topic, "reason": reason }),
-        )
-        .await?;
-        tx.commit().await
-    }
-    .await;
-    if let Err(e) = stored {
-        tracing::warn!(error = %e, "cannot store the refusal");
-    }
-    h.reject(topic, reason).await;
 }
 
 /// What a station's `job_state` (with `done`) says about a job.

@@ -8,6 +8,7 @@
 //! cut); lost events are found by the gaps they leave in the station's event numbers.
 
 mod dispatch;
+mod guard;
 mod incoming;
 mod jobs;
 mod lead;
@@ -31,6 +32,8 @@ pub struct Hub {
     pub host: OnceLock<Arc<Host>>,
     /// Wakes the dispatcher (a job was queued).
     pub wake: tokio::sync::Notify,
+    /// The rate at which refused station messages are stored and answered.
+    pub gate: guard::Gate,
 }
 
 /// A station as an admin sets it up.
@@ -194,8 +197,29 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>
     if !cfg.enabled {
         return Ok(Vec::new());
     }
+    let (mut username, mut password) = (cfg.username.clone(), cfg.password.clone());
     if cfg.url.is_none() {
-        crate::devices::cutting::broker::start(cfg.embedded_listen).await?;
+        use crate::devices::cutting::{broker, passwd::Passwords};
+        let login = match &cfg.embedded_password_file {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("mqtt.embedded_password_file {}: {e}", path.display())
+                })?;
+                let passwords = Passwords::parse(&text).map_err(|e| {
+                    anyhow::anyhow!("mqtt.embedded_password_file {}: {e}", path.display())
+                })?;
+                tracing::info!(
+                    users = passwords.len(),
+                    "embedded MQTT broker: clients must log in"
+                );
+                let login = broker::Login::new(passwords, &cfg.site)?;
+                username = Some(broker::INTERNAL_USER.to_string());
+                password = Some(login.internal_secret.clone());
+                Some(std::sync::Arc::new(login))
+            }
+        };
+        broker::start(cfg.embedded_listen, login).await?;
     }
     let (host_name, port) = cfg.broker()?;
     let host_id = cfg.host_id.clone().unwrap_or_else(|| {
@@ -214,8 +238,8 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>
     let (h, mut rx, link) = host::start(host::Settings {
         host: host_name,
         port,
-        username: cfg.username.clone(),
-        password: cfg.password.clone(),
+        username,
+        password,
         site: cfg.site.clone(),
         host_id,
     });

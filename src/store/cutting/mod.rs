@@ -3,9 +3,11 @@
 mod jobs;
 mod reads;
 mod replacements;
+mod seqs;
 pub use jobs::*;
 pub use reads::*;
 pub use replacements::*;
+pub use seqs::*;
 
 use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
@@ -205,139 +207,4 @@ pub async fn set_full(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Er
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Records an event's sequence number; false when it was seen already (a duplicate). The floor
-/// moves up over every contiguous number seen; numbers above a hole wait in `cut_event_seqs`.
-pub async fn take_event_seq(
-    conn: &mut AnyConnection,
-    id: &str,
-    seq: i64,
-) -> Result<bool, sqlx::Error> {
-    let floor: Option<i64> =
-        sqlx::query_scalar("select last_event_seq from cut_stations where id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some(floor) = floor else {
-        return Ok(false);
-    };
-    if seq <= floor {
-        return Ok(false);
-    }
-    let new = sqlx::query(
-        "insert into cut_event_seqs (station_id, seq) values ($1, $2) on conflict do nothing",
-    )
-    .bind(id)
-    .bind(seq)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
-    if !new {
-        return Ok(false);
-    }
-    let seen: Vec<i64> = sqlx::query_scalar(
-        "select seq from cut_event_seqs where station_id = $1 order by seq limit 10000",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let floor = crate::domain::cutting::advance_floor(floor, &seen);
-    sqlx::query("update cut_stations set top_event_seq = $2 where id = $1 and top_event_seq < $2")
-        .bind(id)
-        .bind(seq)
-        .execute(&mut *conn)
-        .await?;
-    set_floor(conn, id, floor).await?;
-    Ok(true)
-}
-
-/// A state reported `last_event_seq`: events up to it exist.
-pub async fn note_reported_seq(
-    conn: &mut AnyConnection,
-    id: &str,
-    seq: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("update cut_stations set top_event_seq = $2 where id = $1 and top_event_seq < $2")
-        .bind(id)
-        .bind(seq)
-        .execute(&mut *conn)
-        .await?;
-    let floor: i64 = sqlx::query_scalar("select last_event_seq from cut_stations where id = $1")
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-    set_floor(conn, id, floor).await
-}
-
-/// Sets the floor, drops the numbers at or below it, and notes whether events are missing now
-/// (the floor below the highest number known) and since when.
-async fn set_floor(conn: &mut AnyConnection, id: &str, floor: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from cut_event_seqs where station_id = $1 and seq <= $2")
-        .bind(id)
-        .bind(floor)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "update cut_stations set last_event_seq = $2,
-           gap_since = case when top_event_seq > $2 then coalesce(gap_since, $3) else null end
-         where id = $1",
-    )
-    .bind(id)
-    .bind(floor)
-    .bind(crate::store::now_db())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// A station with events missing.
-#[derive(Debug, Clone)]
-pub struct Gap {
-    pub station: String,
-    pub floor: i64,
-    pub top: i64,
-    /// Events seen above the floor (above the hole): none when only a state counts the hole.
-    pub seen_above: i64,
-    pub since: String,
-}
-
-pub async fn gaps(pool: &AnyPool) -> Result<Vec<Gap>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select s.id, s.last_event_seq, s.top_event_seq, s.gap_since,
-           (select count(*) from cut_event_seqs e where e.station_id = s.id) as later
-         from cut_stations s where s.gap_since is not null",
-    )
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Gap {
-                station: r.try_get("id")?,
-                floor: r.try_get("last_event_seq")?,
-                top: r.try_get("top_event_seq")?,
-                seen_above: r.try_get("later")?,
-                since: r.try_get("gap_since")?,
-            })
-        })
-        .collect()
-}
-
-/// After konsign asked about the station's jobs: the missing events up to `top` are written
-/// off (an event among them that still arrives counts as a duplicate: what it said was asked).
-pub async fn write_off_gap(
-    conn: &mut AnyConnection,
-    id: &str,
-    top: i64,
-) -> Result<(), sqlx::Error> {
-    let seen: Vec<i64> = sqlx::query_scalar(
-        "select seq from cut_event_seqs where station_id = $1 and seq > $2 order by seq limit 10000",
-    )
-    .bind(id)
-    .bind(top)
-    .fetch_all(&mut *conn)
-    .await?;
-    let floor = crate::domain::cutting::advance_floor(top, &seen);
-    set_floor(conn, id, floor).await
 }

@@ -341,3 +341,40 @@ fn printer_idle_poll_outside_its_range_is_refused_by_name() {
         }
     }
 }
+
+/// With `http.metrics_token`, `/metrics` answers only that bearer token (and the token is
+/// masked when the configuration is printed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_metrics_token_when_one_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = common::database_url(Backend::Sqlite, dir.path()).await else {
+        return;
+    };
+    let app = common::start_app(url, Some(dir), |c| {
+        c.http.metrics_token = Some("scrape-s3cret".into());
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let get = |auth: Option<&str>| {
+        let mut r = http.get(format!("{}/metrics", app.base));
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        async move { r.send().await.unwrap() }
+    };
+    for bad in [
+        None,
+        Some("Bearer wrong"),
+        Some("Bearer scrape-s3cre"),
+        Some("scrape-s3cret"),
+    ] {
+        let r = get(bad).await;
+        assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED, "{bad:?}");
+        assert!(!r.text().await.unwrap().contains("konsign_"));
+    }
+    let r = get(Some("Bearer scrape-s3cret")).await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("konsign_http_requests"));
+    let t = app.ctx.config.to_masked_toml().unwrap();
+    assert!(!t.contains("scrape-s3cret"), "{t}");
+}

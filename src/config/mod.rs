@@ -163,6 +163,9 @@ pub struct HttpConfig {
     pub header_read_timeout_secs: u32,
     /// Open connections at once; more wait in the listen queue.
     pub max_connections: u32,
+    /// With it, `/metrics` answers only `Authorization: Bearer <token>` (Prometheus's
+    /// `authorization` setting); without it anyone who reaches the port can read the metrics.
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -216,6 +219,7 @@ impl Default for HttpConfig {
             max_concurrent_requests: 512,
             header_read_timeout_secs: 10,
             max_connections: 1024,
+            metrics_token: None,
         }
     }
 }
@@ -425,6 +429,9 @@ impl Config {
         let mut c = self.clone();
         c.database.url = mask_url(&c.database.url);
         c.mqtt.url = c.mqtt.url.as_deref().map(mask_url);
+        if c.http.metrics_token.is_some() {
+            c.http.metrics_token = Some("***".into());
+        }
         if c.mqtt.password.is_some() {
             c.mqtt.password = Some("***".into());
         }

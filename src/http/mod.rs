@@ -171,7 +171,23 @@ async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(s): State<AppState>) -> Response {
+async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &s.ctx.config.http.metrics_token {
+        use subtle::ConstantTimeEq;
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "/metrics needs the metrics token (http.metrics_token)\n",
+            )
+                .into_response();
+        }
+    }
     s.ctx.metrics.observe_scanners(&s.ctx.scanners.list());
     match crate::service::printing::list_printers(&s.ctx).await {
         Ok(printers) => s.ctx.metrics.observe_printers(&printers),

@@ -8,9 +8,19 @@
 //!    way the picker's page does it (location label, then each pack); every scan's round trip is
 //!    timed. Reported: p50/p90/p99/max in ms over PICK_SCANS scans (default 3,000).
 //!
+//!    Between two scans the same client asks `GET /healthz` (the floor of the HTTP path, on the
+//!    same connection under the same load); each figure is reported with its ratio to that.
+//!
+//! The whole run is repeated RUNS times (default 3), each on a new database, with each run's
+//! figures and the medians; the machine and its fsync are printed first.
+//!
 //! Run: `cargo bench --bench order_flow` (SQLite in a temporary folder), or with
-//! `BENCH_DATABASE_URL=postgres://…/<empty database>` for PostgreSQL.
+//! `BENCH_DATABASE_URL=postgres://…/<empty database>` for PostgreSQL (emptied before each run).
 
+#[path = "support/floor.rs"]
+mod floor;
+
+use floor::Stats;
 use konsign::config::Config;
 use konsign::domain::auth::Role;
 use konsign::domain::catalog::{Location, ProductInput};
@@ -29,10 +39,19 @@ fn env_or(name: &str, default: usize) -> usize {
 const PRODUCTS: usize = 50;
 const LOCATIONS: usize = 200;
 
+/// One run's figures.
+struct Run {
+    orders_per_s: f64,
+    first_5000_s: Option<f64>,
+    pick: Stats,
+    healthz: Stats,
+}
+
 fn main() -> anyhow::Result<()> {
     let orders = env_or("ORDERS", 10_000);
     let clients = env_or("CLIENTS", 8);
     let pick_scans = env_or("PICK_SCANS", 3_000);
+    let runs = env_or("RUNS", 3).max(1);
     // BENCH_TRACE=sqlx=debug (a tracing filter) logs every statement with its time, to stderr.
     if let Ok(filter) = std::env::var("BENCH_TRACE") {
         tracing_subscriber::fmt()
@@ -40,17 +59,63 @@ fn main() -> anyhow::Result<()> {
             .with_writer(std::io::stderr)
             .init();
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let dir = tempfile::tempdir()?;
-    let mut config = Config::default();
-    config.database.url = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.path().display()));
-    config.http.listen = "127.0.0.1:0".parse()?;
-    config.log.filter = "warn".into();
-    rt.block_on(run(config, orders, clients, pick_scans))
+    let probe = tempfile::tempdir()?;
+    println!("machine: {}", floor::machine());
+    println!(
+        "fsync (4 KiB, fdatasync, a temporary folder): {}",
+        floor::fsync(probe.path(), 200)?
+    );
+    let mut all = Vec::new();
+    for i in 1..=runs {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let dir = tempfile::tempdir()?;
+        let mut config = Config::default();
+        config.database.url = match std::env::var("BENCH_DATABASE_URL") {
+            Ok(url) => {
+                rt.block_on(empty_postgres(&url))?;
+                url
+            }
+            Err(_) => format!("sqlite://{}/bench.db", dir.path().display()),
+        };
+        config.http.listen = "127.0.0.1:0".parse()?;
+        config.log.filter = "warn".into();
+        let r = rt.block_on(run(config, orders, clients, pick_scans))?;
+        println!(
+            "run {i}: intake {:.0} orders/s, first 5,000 in {}; pick scan {}; /healthz {}; p99 ratio pick/healthz {:.2}",
+            r.orders_per_s,
+            r.first_5000_s.map_or("n/a".into(), |d| format!("{d:.2} s")),
+            r.pick,
+            r.healthz,
+            r.pick.p99 / r.healthz.p99
+        );
+        all.push(r);
+        rt.shutdown_timeout(Duration::from_secs(2));
+    }
+    let med = |f: &dyn Fn(&Run) -> f64| floor::median(&all.iter().map(f).collect::<Vec<_>>());
+    println!(
+        "median of {runs} runs: intake {:.0} orders/s, first 5,000 in {:.2} s; pick scan p50 {:.2} p99 {:.2} ms; /healthz p99 {:.2} ms; p99 ratio pick/healthz {:.2}",
+        med(&|r| r.orders_per_s),
+        med(&|r| r.first_5000_s.unwrap_or(f64::NAN)),
+        med(&|r| r.pick.p50),
+        med(&|r| r.pick.p99),
+        med(&|r| r.healthz.p99),
+        med(&|r| r.pick.p99 / r.healthz.p99),
+    );
+    Ok(())
+}
+
+/// Drops every table of a PostgreSQL database meant for benchmarks (a new run starts empty).
+async fn empty_postgres(url: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(url).await?;
+    sqlx::query("drop schema public cascade")
+        .execute(&mut c)
+        .await?;
+    sqlx::query("create schema public").execute(&mut c).await?;
+    Ok(())
 }
 
 async fn run(
@@ -58,7 +123,7 @@ async fn run(
     orders: usize,
     clients: usize,
     pick_scans: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Run> {
     let backend = if config.database.url.starts_with("sqlite") {
         "SQLite"
     } else {
@@ -176,7 +241,7 @@ async fn run(
     let total = start.elapsed();
     finished.sort_by_key(|(_, d)| *d);
     let first_5000 = finished.get(4_999).map(|(_, d)| *d);
-    println!(
+    eprintln!(
         "intake+allocation ({backend}, {clients} clients): {orders} orders in {:.2} s = {:.0} orders/s; first 5,000 in {}",
         total.as_secs_f64(),
         orders as f64 / total.as_secs_f64(),
@@ -185,6 +250,7 @@ async fn run(
 
     // Picking: waves of 20 orders, scanned one request at a time like one picker's page.
     let mut lat: Vec<f64> = Vec::new();
+    let mut health: Vec<f64> = Vec::new();
     let mut scan_no = 0;
     while lat.len() < pick_scans {
         let r = http
@@ -234,20 +300,22 @@ async fn run(
                 lat.push(t0.elapsed().as_secs_f64() * 1000.0);
                 anyhow::ensure!(v["accepted"] == true, "scan refused: {v}");
                 next = v["next"].clone();
+                let t0 = Instant::now();
+                let r = http.get(format!("{base}/healthz")).send().await?;
+                anyhow::ensure!(r.status().is_success(), "/healthz: {}", r.status());
+                r.bytes().await?;
+                health.push(t0.elapsed().as_secs_f64() * 1000.0);
             }
         }
     }
-    lat.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
-    println!(
-        "pick-scan round trip ({backend}, HTTP, one picker): {} scans, ms p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}",
-        lat.len(),
-        pct(0.50),
-        pct(0.90),
-        pct(0.99),
-        lat.last().copied().unwrap_or(0.0)
-    );
+    let (pick, healthz) = (Stats::of(&lat), Stats::of(&health));
+    eprintln!("pick-scan round trip ({backend}, HTTP, one picker): {pick}; /healthz between them: {healthz}");
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-    Ok(())
+    Ok(Run {
+        orders_per_s: orders as f64 / total.as_secs_f64(),
+        first_5000_s: first_5000.map(|d| d.as_secs_f64()),
+        pick,
+        healthz,
+    })
 }

@@ -1,16 +1,35 @@
 //! Scan-to-verdict latency under load: 200 scanners, each a real pseudo-terminal opened by its
-//! own link (tokio-serial), each sending one scan per second. Latency runs from the moment the
-//! scan's bytes are written into the PTY until its verdict is stored (the `scan.recorded` event).
-//! Run: `cargo bench --bench scan_latency` (SCANNERS and SECONDS override 200 and 20).
+//! own link (tokio-serial), each sending one scan per second. Two latencies per scan:
+//! - **to the stored verdict**: from the moment the scan's bytes are written into the PTY until
+//!   the verdict's timestamp (taken inside the storing transaction, just before its commit);
+//! - **to the feedback**: until the scanner's feedback byte (written only after the commit) is
+//!   read back from the PTY: the verdict as the scanner sees it, on one clock.
+//!
+//! Beside them, in the same run: a PTY echo round trip through a tokio-serial port on the same
+//! runtime, probed 100 times a second while the load runs (the floor of the path), and before
+//! the runs the machine's fsync. Each figure is reported with its ratio to the echo's p99. The
+//! whole run is repeated RUNS times (default 3), each on a new database.
+//!
+//! Each scan slower than SLOW_MS (default 2) from its last byte to its feedback is logged by
+//! konsign with its timeline (`log.slow_ms`); the benchmark collects those and prints where
+//! their time went, step by step (the mean of each step over the slow scans).
+//!
+//! Run: `cargo bench --bench scan_latency` (SCANNERS, SECONDS and RUNS override 200, 20, 3).
 
+#[path = "support/floor.rs"]
+mod floor;
+
+use floor::Stats;
 use konsign::config::Config;
 use konsign::devices::scanner::{ScannerConfig, Terminator};
 use konsign::domain::catalog::ProductInput;
 use konsign::service::{catalog, Actor};
 use sqlx::Row;
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing_subscriber::Layer as _;
 
 const GTIN: &str = "05708932000017";
 
@@ -21,10 +40,118 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// One run's figures.
+struct Run {
+    stored: Stats,
+    feedback: Stats,
+    echo: Stats,
+}
+
+/// The timelines of the slow scans konsign logged ("slow scan", field `timeline`).
+#[derive(Clone, Default)]
+struct SlowScans(Arc<Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SlowScans {
+    fn on_event(&self, e: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct V(Option<String>);
+        impl tracing::field::Visit for V {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                if f.name() == "timeline" {
+                    self.0 = Some(format!("{v:?}"));
+                }
+            }
+        }
+        let mut v = V(None);
+        e.record(&mut v);
+        if let Some(t) = v.0 {
+            self.0.lock().unwrap().push(t);
+        }
+    }
+}
+
+/// The mean of each step over the timelines `queued 0.10 parse 0.02 ... = 1.20 ms`.
+fn steps(timelines: &[String]) -> String {
+    let mut sum: Vec<(String, f64)> = Vec::new();
+    for t in timelines {
+        let words: Vec<&str> = t.split_whitespace().collect();
+        for pair in words.chunks(2) {
+            let [name, v] = pair else { continue };
+            let Ok(v) = v.parse::<f64>() else { continue };
+            match sum.iter_mut().find(|(n, _)| n == name) {
+                Some((_, s)) => *s += v,
+                None => sum.push((name.to_string(), v)),
+            }
+        }
+    }
+    let n = timelines.len().max(1) as f64;
+    sum.iter()
+        .map(|(name, s)| format!("{name} {:.2}", s / n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; this harness takes no arguments.
     let scanners = env_or("SCANNERS", 200);
     let seconds = env_or("SECONDS", 20);
+    let runs = env_or("RUNS", 3).max(1);
+    let slow_ms = env_or("SLOW_MS", 2) as u32;
+    let slow = SlowScans::default();
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_target("konsign::service::scans", tracing::Level::WARN);
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(slow.clone().with_filter(filter)),
+        )?;
+    }
+    let dir = tempfile::tempdir()?;
+    let fsync = floor::fsync(dir.path(), 200)?;
+    println!("machine: {}", floor::machine());
+    println!("fsync (4 KiB, fdatasync, the database's folder): {fsync}");
+    println!("{scanners} scanners, one scan each per second for {seconds} s, {runs} runs");
+    let mut all = Vec::new();
+    for i in 1..=runs {
+        slow.0.lock().unwrap().clear();
+        let r = run(scanners, seconds, slow_ms)?;
+        let timelines = slow.0.lock().unwrap().clone();
+        println!(
+            "run {i}: {} scans slower than {slow_ms} ms to their feedback; their mean steps in ms: {}",
+            timelines.len(),
+            steps(&timelines)
+        );
+        println!(
+            "run {i}: stored verdict {}; feedback {}; PTY echo {}; ratio p99 feedback/echo {:.2}, stored/echo {:.2}",
+            r.stored,
+            r.feedback,
+            r.echo,
+            r.feedback.p99 / r.echo.p99,
+            r.stored.p99 / r.echo.p99
+        );
+        all.push(r);
+    }
+    let med = |f: &dyn Fn(&Run) -> f64| floor::median(&all.iter().map(f).collect::<Vec<_>>());
+    println!(
+        "median of {runs} runs: stored p50 {:.2} p99 {:.2} ms; feedback p50 {:.2} p99 {:.2} ms; echo p99 {:.2} ms; p99 ratio feedback/echo {:.2}",
+        med(&|r| r.stored.p50),
+        med(&|r| r.stored.p99),
+        med(&|r| r.feedback.p50),
+        med(&|r| r.feedback.p99),
+        med(&|r| r.echo.p99),
+        med(&|r| r.feedback.p99 / r.echo.p99),
+    );
+    for (i, r) in all.iter().enumerate() {
+        println!(
+            "targets run {}: feedback p99 < 3.5 ms: {}; < 3x echo p99: {}",
+            i + 1,
+            r.feedback.p99 < 3.5,
+            r.feedback.p99 < 3.0 * r.echo.p99
+        );
+    }
+    Ok(())
+}
+
+fn run(scanners: usize, seconds: usize, slow_ms: u32) -> anyhow::Result<Run> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -32,6 +159,8 @@ fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut config = Config::default();
     config.database.url = format!("sqlite://{}/latency.db", dir.path().display());
+    config.log.filter = "warn".into();
+    config.log.slow_ms = slow_ms;
     let ctx = rt.block_on(konsign::startup::context(config))?;
     rt.block_on(async {
         let a = Actor::system();
@@ -52,9 +181,13 @@ fn main() -> anyhow::Result<()> {
         anyhow::Ok(())
     })?;
 
-    // One PTY per scanner: the link opens the slave by path, we write into the master.
+    // One PTY per scanner: the link opens the slave by path, we write into the master and a
+    // thread per scanner reads its feedback bytes back.
     let mut masters = Vec::new();
     let mut slaves = Vec::new();
+    let feedback: Arc<Vec<Mutex<Vec<Instant>>>> =
+        Arc::new((0..scanners).map(|_| Mutex::new(Vec::new())).collect());
+    let mut readers = Vec::new();
     {
         let _guard = rt.enter();
         let _router = konsign::service::scans::spawn_router(ctx.clone());
@@ -73,10 +206,24 @@ fn main() -> anyhow::Result<()> {
                 terminator: Terminator::CrLf,
                 max_frame_len: 256,
                 inter_byte_timeout_ms: 200,
-                good_feedback: None,
-                bad_feedback: None,
+                good_feedback: Some("06".into()),
+                bad_feedback: Some("15".into()),
             });
-            masters.push(std::fs::File::from(pty.master));
+            let master = std::fs::File::from(pty.master);
+            let mut read = master.try_clone()?;
+            let fb = feedback.clone();
+            readers.push(std::thread::spawn(move || {
+                let mut b = [0u8; 64];
+                while let Ok(n) = read.read(&mut b) {
+                    if n == 0 {
+                        break;
+                    }
+                    let at = Instant::now();
+                    let mut v = fb[i].lock().unwrap();
+                    v.extend(std::iter::repeat_n(at, n));
+                }
+            }));
+            masters.push(master);
             slaves.push(pty.slave);
         }
     }
@@ -95,12 +242,11 @@ fn main() -> anyhow::Result<()> {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    eprintln!(
-        "{scanners} scanners connected; sending one scan per scanner per second for {seconds} s"
-    );
+    let echo = floor::PtyEcho::start(rt.handle(), Duration::from_millis(10))?;
 
     // Spread the scanners evenly over each second.
     let mut sent: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
+    let mut sent_at: Vec<Vec<Instant>> = vec![Vec::new(); scanners];
     let start = Instant::now();
     let step = Duration::from_secs(1) / scanners as u32;
     for s in 0..seconds {
@@ -112,6 +258,7 @@ fn main() -> anyhow::Result<()> {
             let serial = format!("S{i}X{s}");
             let bytes = format!("]d201{GTIN}21{serial}\r\n");
             sent.insert(serial, chrono::Utc::now());
+            sent_at[i].push(Instant::now());
             m.write_all(bytes.as_bytes())?;
         }
     }
@@ -125,12 +272,14 @@ fn main() -> anyhow::Result<()> {
             )
             .fetch_all(ctx.db.pool()),
         )?;
-        if rows.len() >= total || t0.elapsed() > Duration::from_secs(30) {
+        let answered: usize = feedback.iter().map(|v| v.lock().unwrap().len()).sum();
+        if (rows.len() >= total && answered >= total) || t0.elapsed() > Duration::from_secs(30) {
             break rows;
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let mut lat: Vec<f64> = Vec::new();
+    let echo = echo.finish();
+    let mut stored: Vec<f64> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for r in &rows {
         let raw = hex::decode(r.get::<String, _>("raw_hex"))?;
@@ -142,27 +291,37 @@ fn main() -> anyhow::Result<()> {
         };
         anyhow::ensure!(seen.insert(serial.clone()), "scan {serial} stored twice");
         let at = konsign::domain::time::from_db(&r.get::<String, _>("at")).expect("event time");
-        lat.push((at - *t_sent).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+        stored.push((at - *t_sent).num_microseconds().unwrap_or(0) as f64 / 1000.0);
     }
-    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
-    println!(
-        "scanners: {scanners}, scans sent: {total}, verdicts stored: {} (each once)",
-        lat.len()
-    );
-    println!(
-        "scan-to-verdict latency ms: p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}",
-        pct(0.50),
-        pct(0.90),
-        pct(0.99),
-        lat.last().copied().unwrap_or(0.0)
-    );
     anyhow::ensure!(
-        lat.len() == total,
+        stored.len() == total,
         "{} of {total} scans were stored",
-        lat.len()
+        stored.len()
     );
+    // The k-th feedback byte of a scanner answers its k-th scan (each scan gets one byte).
+    let mut answered = Vec::new();
+    for (i, sent) in sent_at.iter().enumerate() {
+        let fb = feedback[i].lock().unwrap();
+        anyhow::ensure!(
+            fb.len() == sent.len(),
+            "scanner {i}: {} feedback bytes for {} scans",
+            fb.len(),
+            sent.len()
+        );
+        for (s, f) in sent.iter().zip(fb.iter()) {
+            answered.push(f.duration_since(*s).as_secs_f64() * 1000.0);
+        }
+    }
     ctx.scanners.shutdown();
     drop(slaves);
-    Ok(())
+    drop(masters);
+    rt.shutdown_timeout(Duration::from_secs(2));
+    for r in readers {
+        let _ = r.join();
+    }
+    Ok(Run {
+        stored: Stats::of(&stored),
+        feedback: Stats::of(&answered),
+        echo,
+    })
 }

@@ -306,11 +306,7 @@ async fn an_operator_cuts_a_job_on_the_station_page() {
     let Some(db) = common::database_url(common::Backend::Sqlite, dir.path()).await else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::listen_port();
     let app = common::start_app(db, Some(dir), move |c| {
         c.mqtt.enabled = true;
         c.mqtt.embedded_listen = format!("127.0.0.1:{port}").parse().unwrap();

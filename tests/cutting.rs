@@ -56,11 +56,7 @@ on_both_brokers!(
 );
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    common::listen_port()
 }
 
 fn mosquitto_url() -> Option<String> {

@@ -618,6 +618,5 @@ fn test_site() -> String {
 }
 
 fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    common::listen_port()
 }

@@ -46,11 +46,7 @@ async fn sim() -> Simulator {
 
 /// A port nothing listens on (bound, then released).
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    common::listen_port()
 }
 
 async fn add_printer(c: &common::Client, id: &str, port: u16) {

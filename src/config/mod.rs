@@ -207,6 +207,9 @@ pub struct LogConfig {
     pub format: LogFormat,
     /// A `tracing` filter such as `info,konsign=debug`; `RUST_LOG` wins when set.
     pub filter: String,
+    /// A scan slower than this (ms, from its last byte to its feedback) is logged as a warning
+    /// with where its time went (queued, lookups, write lock, commit); 0: never.
+    pub slow_ms: u32,
 }
 
 impl Default for HttpConfig {
@@ -251,6 +254,7 @@ impl Default for LogConfig {
         Self {
             format: LogFormat::Text,
             filter: "info".into(),
+            slow_ms: 50,
         }
     }
 }

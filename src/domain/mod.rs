@@ -18,6 +18,7 @@ pub mod sscc;
 pub mod station_seq;
 pub mod stock;
 pub mod time;
+pub mod timeline;
 pub mod tracking;
 
 /// A rule was broken by input; the message is for the user who sent it.

@@ -23,6 +23,7 @@ pub mod scans;
 pub mod stock;
 pub mod stock_lookup;
 pub mod tracking;
+pub mod workflow_cache;
 
 use crate::config::Config;
 use crate::domain::auth::Role;
@@ -55,6 +56,8 @@ pub struct Ctx {
     pub carriers: Arc<crate::carrier::Carriers>,
     /// Login rate limits and the bound on password hashes at once.
     pub login_guard: Arc<login_guard::LoginGuard>,
+    /// Scanner stations' workflows, remembered for a moment (`workflow_cache`).
+    pub workflows: Arc<workflow_cache::WorkflowCache>,
 }
 
 /// Who is acting: a logged-in user, an API token, or the system itself.

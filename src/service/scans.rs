@@ -13,19 +13,26 @@ use super::{today, Ctx};
 use crate::devices::scanner::{ScanEvent, ScannerConfig};
 use crate::domain::catalog::LocationKind;
 use crate::domain::gs1::{self, Kind};
+use crate::domain::timeline::Timeline;
 use crate::domain::Unreadable;
 use crate::error::{Error, Result};
 use crate::store::scanners::{self as db, NewScan, VerdictText};
 use serde_json::json;
+use std::time::Duration;
 
 /// The workflows a station can run.
 pub const WORKFLOWS: &[&str] = &["lookup", "receiving", "picking", "packing"];
 
 /// The workflow of a station (`lookup` unless set).
 pub async fn workflow_of(ctx: &Ctx, station: &str) -> Result<String> {
-    Ok(db::station_workflow(ctx.db.pool(), station)
+    if let Some(w) = ctx.workflows.get(station) {
+        return Ok(w);
+    }
+    let w = db::station_workflow(ctx.db.pool(), station)
         .await?
-        .unwrap_or_else(|| "lookup".into()))
+        .unwrap_or_else(|| "lookup".into());
+    ctx.workflows.put(station, &w);
+    Ok(w)
 }
 
 /// Sets the workflow a station runs.
@@ -66,6 +73,7 @@ pub async fn set_workflow(
     )
     .await?;
     tx.commit().await?;
+    ctx.workflows.forget(station);
     Ok(())
 }
 
@@ -99,8 +107,14 @@ fn refused(e: &Error) -> VerdictText {
 
 /// Judges, stores and reports one scan.
 pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
+    record_timed(ctx, ev, &mut Timeline::start(Duration::ZERO)).await
+}
+
+/// [`record`], noting its steps on `t`.
+async fn record_timed(ctx: &Ctx, ev: &ScanEvent, t: &mut Timeline) -> Result<Verdict> {
     let day = today();
     let parsed = gs1::parse(&ev.bytes, day);
+    t.step("parse");
     let (mut accepted, mut text, kind, parsed_json) = match &parsed {
         Err(e) => {
             let u = Unreadable::barcode(e);
@@ -178,7 +192,9 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
             (ok, text, kind, serde_json::to_string(scan).ok())
         }
     };
+    t.step("lookup");
     let workflow = workflow_of(ctx, &ev.station).await?;
+    t.step("workflow");
     if workflow == "picking" {
         // At a picking station the scan drives the wave taken there; its verdict is the answer.
         let key = format!(
@@ -215,10 +231,18 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
                 Err(e) => (false, refused(&e)),
             };
     }
+    if workflow == "picking" || workflow == "packing" {
+        t.step(if workflow == "picking" {
+            "pick"
+        } else {
+            "pack"
+        });
+    }
     let raw_hex = hex::encode(&ev.bytes);
     let at = crate::domain::time::to_db(ev.at);
     let outcome = if accepted { "ok" } else { "rejected" };
     let mut tx = ctx.db.begin_write().await?;
+    t.step("write_lock");
     let scan = NewScan {
         scanner_id: &ev.scanner,
         station: &ev.station,
@@ -238,7 +262,9 @@ pub async fn record(ctx: &Ctx, ev: &ScanEvent) -> Result<Verdict> {
                  "message": text.en, "message_da": text.da }),
     )
     .await?;
+    t.step("write");
     tx.commit().await?;
+    t.step("commit");
     ctx.metrics
         .scans
         .get_or_create(&crate::metrics::ScanLabels {
@@ -274,13 +300,42 @@ pub(super) async fn location_label(ctx: &Ctx, bytes: &[u8]) -> Result<Option<(St
         .map(|l| (l.code, l.kind)))
 }
 
-/// Drains the scans of every link until the links are gone. A scan that cannot be stored is
-/// answered with the bad feedback, so the person scanning knows to scan again.
+/// Scans of one scanner waiting to be judged; past it the router waits (backpressure).
+const LANE_DEPTH: usize = 64;
+
+/// Drains the scans of every link until the links are gone. Each scanner has its own lane (a
+/// task that judges its scans one after another, in the order they were scanned), so one
+/// scanner's scan never waits behind another's: scans of different scanners are judged side by
+/// side and the SQLite writer commits them together. A scan that cannot be stored is answered
+/// with the bad feedback, so the person scanning knows to scan again.
 pub fn spawn_router(ctx: Ctx) -> Option<tokio::task::JoinHandle<()>> {
+    use tokio::sync::mpsc::error::SendError;
     let mut rx = ctx.scanners.take_events()?;
     Some(tokio::spawn(async move {
+        let mut lanes = std::collections::HashMap::new();
         while let Some(ev) = rx.recv().await {
-            let accepted = match record(&ctx, &ev).await {
+            let key = ev.scanner.clone();
+            let tx = lanes
+                .entry(key.clone())
+                .or_insert_with(|| lane(ctx.clone()));
+            if let Err(SendError(ev)) = tx.send(ev).await {
+                // The lane's task ended (a panic): a new lane takes the scan.
+                let fresh = lane(ctx.clone());
+                let _ = fresh.send(ev).await;
+                lanes.insert(key, fresh);
+            }
+        }
+    }))
+}
+
+/// A scanner's lane: judges its scans in order and answers each.
+fn lane(ctx: Ctx) -> tokio::sync::mpsc::Sender<ScanEvent> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<ScanEvent>(LANE_DEPTH);
+    tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            let waited = (chrono::Utc::now() - ev.at).to_std().unwrap_or_default();
+            let mut t = Timeline::start(waited);
+            let accepted = match record_timed(&ctx, &ev, &mut t).await {
                 Ok(v) => v.accepted,
                 Err(e) => {
                     tracing::error!(scanner = %ev.scanner, error = %e, "scan could not be stored");
@@ -294,8 +349,14 @@ pub fn spawn_router(ctx: Ctx) -> Option<tokio::task::JoinHandle<()>> {
             {
                 ctx.scanners.feedback(&ev.scanner, bytes);
             }
+            t.step("feedback");
+            let slow = ctx.config.log.slow_ms;
+            if slow > 0 && t.total() >= Duration::from_millis(u64::from(slow)) {
+                tracing::warn!(scanner = %ev.scanner, station = %ev.station, timeline = %t, "slow scan");
+            }
         }
-    }))
+    });
+    tx
 }
 
 /// Starts a link for every stored scanner.

@@ -391,3 +391,22 @@ pub async fn count(ctx: &Ctx, table: &str) -> i64 {
         .unwrap()
         .get::<i64, _>("n")
 }
+
+/// A free port for a server a test starts itself (the embedded broker, a private Mosquitto),
+/// outside the kernel's range of ephemeral ports (32768-60999 here): a port taken from that
+/// range (bind to port 0, then let go) can meanwhile become the local port of any client
+/// connection of a test running beside it, and the server then cannot listen on it. Each call
+/// in a process gets another port; the start is spread by the process id.
+#[allow(dead_code)]
+pub fn listen_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (start.wrapping_add(n) % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}

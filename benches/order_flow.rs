@@ -286,6 +286,12 @@ async fn run(
             );
             let remaining = p["quantity"].as_i64().unwrap_or(0) - p["picked"].as_i64().unwrap_or(0);
             let mut scans = vec![p["location"].as_str().unwrap_or_default().to_string()];
+            // The first pack of an order goes into its tote: the tote is scanned first.
+            if p["tote_ok"] == false {
+                if let Some(tote) = p["tote"].as_str() {
+                    scans.push(tote.to_string());
+                }
+            }
             scans.extend(std::iter::repeat_n(product, remaining as usize));
             for data in scans {
                 scan_no += 1;

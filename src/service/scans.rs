@@ -241,30 +241,56 @@ async fn record_timed(ctx: &Ctx, ev: &ScanEvent, t: &mut Timeline) -> Result<Ver
     let raw_hex = hex::encode(&ev.bytes);
     let at = crate::domain::time::to_db(ev.at);
     let outcome = if accepted { "ok" } else { "rejected" };
-    let mut tx = ctx.db.begin_write().await?;
-    t.step("write_lock");
-    let scan = NewScan {
-        scanner_id: &ev.scanner,
-        station: &ev.station,
-        raw_hex: &raw_hex,
-        kind: kind.as_deref(),
-        parsed: parsed_json,
-        used_for: &workflow,
-        outcome,
-        message: &text,
-        at: &at,
+    let subject = format!("station:{}", ev.station);
+    let payload = json!({ "scanner": ev.scanner, "outcome": outcome,
+                          "message": text.en, "message_da": text.da });
+    let scan_id = match ctx.db.sqlite_writer() {
+        // SQLite: the writer thread stores it in one step, committed together with the other
+        // scans and stock operations waiting (no write lock to queue for, one commit).
+        Some(w) => {
+            let id = w
+                .write_scan(crate::store::sqlite_writer::ScanWrite {
+                    scanner_id: ev.scanner.clone(),
+                    station: ev.station.clone(),
+                    raw_hex,
+                    kind,
+                    parsed: parsed_json,
+                    used_for: workflow.clone(),
+                    outcome: outcome.into(),
+                    message: text.encode(),
+                    at,
+                    event_subject: subject,
+                    event_payload: payload,
+                })
+                .await
+                .map_err(Error::Internal)?;
+            t.step("write+commit");
+            id
+        }
+        None => {
+            let mut tx = ctx.db.begin_write().await?;
+            t.step("write_lock");
+            let scan = NewScan {
+                scanner_id: &ev.scanner,
+                station: &ev.station,
+                raw_hex: &raw_hex,
+                kind: kind.as_deref(),
+                parsed: parsed_json,
+                used_for: &workflow,
+                outcome,
+                message: &text,
+                at: &at,
+            };
+            let scan_id = db::insert_scan(tx.conn(), &scan).await?;
+            let mut payload = payload;
+            payload["scan_id"] = scan_id.into();
+            tx.event("scan.recorded", &subject, &payload).await?;
+            t.step("write");
+            tx.commit().await?;
+            t.step("commit");
+            scan_id
+        }
     };
-    let scan_id = db::insert_scan(tx.conn(), &scan).await?;
-    tx.event(
-        "scan.recorded",
-        &format!("station:{}", ev.station),
-        &json!({ "scan_id": scan_id, "scanner": ev.scanner, "outcome": outcome,
-                 "message": text.en, "message_da": text.da }),
-    )
-    .await?;
-    t.step("write");
-    tx.commit().await?;
-    t.step("commit");
     ctx.metrics
         .scans
         .get_or_create(&crate::metrics::ScanLabels {

@@ -69,7 +69,7 @@ pub struct VerdictText {
 }
 
 impl VerdictText {
-    fn encode(&self) -> String {
+    pub fn encode(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| self.en.clone())
     }
 

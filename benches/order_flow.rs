@@ -81,6 +81,9 @@ fn main() -> anyhow::Result<()> {
             Err(_) => format!("sqlite://{}/bench.db", dir.path().display()),
         };
         config.http.listen = "127.0.0.1:0".parse()?;
+        // No hulklip here; an embedded broker would also keep its port after a run (rumqttd
+        // runs on threads of its own), so the next run could not start.
+        config.mqtt.enabled = false;
         config.log.filter = "warn".into();
         let r = rt.block_on(run(config, orders, clients, pick_scans))?;
         println!(

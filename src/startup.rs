@@ -24,7 +24,7 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
     let spooler = crate::devices::printer::spooler::Spooler::new(
         db.clone(),
         metrics.clone(),
-        config.printing.timings(),
+        crate::devices::printer::spooler::Timings::of(&config.printing),
     );
     crate::service::printing::configure_printers(&db, &config.printing.printers).await?;
     crate::service::cutting::configure_stations(&db, &config.mqtt.stations).await?;

@@ -3,7 +3,7 @@
 
 mod carrier;
 mod environment;
-mod mask;
+pub mod mask;
 mod mqtt;
 mod packing;
 
@@ -101,21 +101,6 @@ impl Default for PrintingConfig {
             idle_poll_ms: 10_000,
             max_backoff_ms: 30_000,
             printers: Vec::new(),
-        }
-    }
-}
-
-impl PrintingConfig {
-    pub fn timings(&self) -> crate::devices::printer::spooler::Timings {
-        use std::time::Duration;
-        crate::devices::printer::spooler::Timings {
-            connect: Duration::from_millis(self.connect_timeout_ms.max(1)),
-            write: Duration::from_millis(self.write_timeout_ms.max(1)),
-            status: Duration::from_millis(self.status_timeout_ms.max(1)),
-            hold_poll: Duration::from_millis(self.hold_poll_ms.max(10)),
-            idle_poll: Duration::from_millis(self.idle_poll_ms.max(10)),
-            max_backoff: Duration::from_millis(self.max_backoff_ms.max(10)),
-            lease: Duration::from_secs(30),
         }
     }
 }

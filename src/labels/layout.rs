@@ -14,8 +14,7 @@ use super::template::{
 use super::RenderError;
 use std::collections::BTreeMap;
 
-/// Line height as a share of the font size.
-pub const LINE: f64 = 1.2;
+pub use super::template::LINE;
 /// The smallest a text may be shrunk to, as a share of its template size.
 const MIN_SHRINK: f64 = 0.4;
 

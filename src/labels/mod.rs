@@ -5,6 +5,7 @@
 pub mod code128;
 pub mod font;
 pub mod layout;
+mod load;
 pub mod pdf;
 pub mod png;
 pub mod template;

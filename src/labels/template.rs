@@ -7,7 +7,9 @@
 use super::code128;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::Path;
+
+/// Line height as a share of the font size.
+pub const LINE: f64 = 1.2;
 
 /// A problem in a template, named by file and element.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -344,10 +346,9 @@ pub fn check_barcode(
 }
 
 impl Template {
-    /// Parses and checks a template file's text: its own fields, the elements against the
-    /// label's edges, and a full layout of its sample data (barcodes that cannot carry it,
-    /// texts that do not fit).
-    pub fn parse(file: &str, text: &str) -> Result<Self, TemplateError> {
+    /// Parses and checks a template file's text: its own fields and the elements against the
+    /// label's edges. `Template::parse` (in `load.rs`) adds the layout of its sample data.
+    pub(super) fn parse_definition(file: &str, text: &str) -> Result<Self, TemplateError> {
         let err = |place: String, message: String| TemplateError {
             file: file.to_string(),
             place,
@@ -428,7 +429,7 @@ impl Template {
                         *x_mm,
                         *y_mm,
                         *max_width_mm,
-                        font_mm * f64::from(*max_lines) * super::layout::LINE,
+                        font_mm * f64::from(*max_lines) * LINE,
                     )
                 }
                 Element::Barcode {
@@ -518,89 +519,7 @@ impl Template {
         template
             .check_data(&template.sample)
             .map_err(|e| err("sample".into(), e.to_string()))?;
-        // The sample must lay out: texts fit, barcodes encode.
-        super::layout::layout(&template, &template.sample, today).map_err(|e| match e {
-            super::RenderError::Barcode { element, message }
-            | super::RenderError::Text { element, message } => {
-                let kind = template
-                    .elements
-                    .get(element - 1)
-                    .map_or("?", Element::kind);
-                err(
-                    format!("element {element} ({kind})"),
-                    format!("sample data: {message}"),
-                )
-            }
-            other => err("sample".into(), other.to_string()),
-        })?;
         Ok(template)
-    }
-
-    /// Loads and checks every `*.toml` in a folder, sorted by name. The first broken template
-    /// stops the load with its error.
-    pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Template>> {
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| {
-                anyhow::anyhow!("cannot read the label templates in {}: {e}", dir.display())
-            })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        let mut out = Vec::new();
-        for f in files {
-            let text = std::fs::read_to_string(&f)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
-            out.push(Template::parse(&f.display().to_string(), &text)?);
-        }
-        Ok(out)
-    }
-
-    /// The templates shipped in `label-templates/`, built into the binary: used where no
-    /// templates folder is configured or present.
-    pub fn built_in() -> Vec<Template> {
-        const FILES: [(&str, &str); 5] = [
-            (
-                "cut-sticker.toml",
-                include_str!("../../label-templates/cut-sticker.toml"),
-            ),
-            (
-                "handover-list.toml",
-                include_str!("../../label-templates/handover-list.toml"),
-            ),
-            (
-                "location.toml",
-                include_str!("../../label-templates/location.toml"),
-            ),
-            (
-                "packing-slip.toml",
-                include_str!("../../label-templates/packing-slip.toml"),
-            ),
-            (
-                "shipping.toml",
-                include_str!("../../label-templates/shipping.toml"),
-            ),
-        ];
-        FILES
-            .iter()
-            .map(|(f, text)| {
-                // Checked by the unit tests on every build; a broken shipped template is a bug.
-                Template::parse(&format!("(built in) {f}"), text)
-                    .unwrap_or_else(|e| panic!("shipped template broken: {e}"))
-            })
-            .collect()
-    }
-
-    /// The templates in `dir` when given (an error when it cannot be read), otherwise those in
-    /// `./label-templates` when present, otherwise the built-in ones.
-    pub fn load(dir: Option<&Path>) -> anyhow::Result<Vec<Template>> {
-        match dir {
-            Some(d) => Self::load_dir(d),
-            None if Path::new("label-templates").is_dir() => {
-                Self::load_dir(Path::new("label-templates"))
-            }
-            None => Ok(Self::built_in()),
-        }
     }
 
     /// Checks that data has every declared field and table column, and nothing else.

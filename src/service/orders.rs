@@ -372,7 +372,7 @@ struct Intake {
 
 /// Writes one new order inside `tx`: the order and its lines, the FEFO reservations, and the
 /// events. `None` when the external id is known already (nothing is written then).
-async fn write_intake(tx: &mut WriteTx, job: &Intake) -> Result<Option<(i64, OrderStatus)>> {
+async fn write_intake(tx: &mut WriteTx, job: &Intake) -> Result<Option<Written>> {
     let order = &job.order;
     // Stock is promised first, with the line numbers standing in for the line ids, so that the
     // order is written once, with its status.
@@ -404,7 +404,7 @@ async fn write_intake(tx: &mut WriteTx, job: &Intake) -> Result<Option<(i64, Ord
         status,
         missing: missing_json.as_deref(),
     };
-    let Some((id, line_ids)) = db::insert_order(tx.conn(), &new).await? else {
+    let Some(inserted) = db::insert_order(tx.conn(), &new).await? else {
         // Known already: give the promised stock back (the transaction is not rolled back in a
         // batch) and let the caller replay the stored order.
         for (unit, qty) in per_unit(&takes) {
@@ -412,9 +412,10 @@ async fn write_intake(tx: &mut WriteTx, job: &Intake) -> Result<Option<(i64, Ord
         }
         return Ok(None);
     };
+    let id = inserted.id;
     let takes: Vec<(i64, i64, i64)> = takes
         .into_iter()
-        .map(|(unit, line_no, qty)| (unit, line_ids[(line_no - 1) as usize], qty))
+        .map(|(unit, line_no, qty)| (unit, inserted.line_ids[(line_no - 1) as usize], qty))
         .collect();
     db::insert_reservations(tx.conn(), id, &takes).await?;
     order_event(
@@ -436,10 +437,23 @@ async fn write_intake(tx: &mut WriteTx, job: &Intake) -> Result<Option<(i64, Ord
         json!({ "missing": missing }),
     )
     .await?;
-    Ok(Some((id, status)))
+    Ok(Some(Written {
+        status,
+        missing,
+        version: inserted.version,
+        updated_at: inserted.updated_at,
+    }))
 }
 
-type IntakeReply = tokio::sync::oneshot::Sender<Result<Option<(i64, OrderStatus)>>>;
+/// A new order as its intake wrote it: what the answer needs.
+struct Written {
+    status: OrderStatus,
+    missing: Vec<Missing>,
+    version: i64,
+    updated_at: String,
+}
+
+type IntakeReply = tokio::sync::oneshot::Sender<Result<Option<Written>>>;
 
 /// SQLite has one writer, and a commit costs about as much as writing an order, so intakes are
 /// written by one task in batches: the orders that queued up while the last batch was written
@@ -474,7 +488,7 @@ impl IntakeQueue {
         Self { jobs }
     }
 
-    async fn write(&self, job: Intake) -> Result<Option<(i64, OrderStatus)>> {
+    async fn write(&self, job: Intake) -> Result<Option<Written>> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         self.jobs
             .send((job, reply))
@@ -543,9 +557,10 @@ pub async fn intake(ctx: &Ctx, actor: &Actor, input: &OrderInput) -> Result<Inta
             done
         }
     };
-    let Some((id, status)) = written else {
+    let Some(w) = written else {
         return replay(ctx, &external_id, &request_hash).await;
     };
+    let status = w.status;
     ctx.metrics
         .orders
         .get_or_create(&crate::metrics::OutcomeLabel {
@@ -555,13 +570,20 @@ pub async fn intake(ctx: &Ctx, actor: &Actor, input: &OrderInput) -> Result<Inta
     if status == OrderStatus::Backordered {
         tracing::info!(order = %external_id, "order backordered");
     }
-    let mut conn = ctx.db.pool().acquire().await?;
-    let row = db::order_by_id(&mut conn, id)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("order {id}")))?;
+    // The answer comes from the write itself: the order is not read back.
     Ok(IntakeResult {
         created: true,
-        order: status_view(&row),
+        order: OrderStatusView {
+            external_id,
+            status,
+            version: w.version,
+            missing: w.missing,
+            partial_release: false,
+            wave_id: None,
+            tote: None,
+            updated_at: w.updated_at,
+            parcels: Vec::new(),
+        },
     })
 }
 

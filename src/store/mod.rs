@@ -168,7 +168,7 @@ impl Db {
             .with_context(|| {
                 format!(
                     "cannot connect to the database at {}",
-                    crate::config::mask_url(&url)
+                    crate::config::mask::mask_url(&url)
                 )
             })?;
         let sqlite_fast = match backend {

@@ -308,19 +308,28 @@ pub struct NewOrderRow<'a> {
     pub missing: Option<&'a str>,
 }
 
-/// Inserts a new order with its lines; returns its id and the line ids (in line order), or
-/// `None` when its external id exists already (nothing is written then).
+/// A new order as written: what its intake answers without reading it back.
+pub struct InsertedOrder {
+    pub id: i64,
+    /// The line ids, in line order.
+    pub line_ids: Vec<i64>,
+    pub version: i64,
+    pub updated_at: String,
+}
+
+/// Inserts a new order with its lines, or returns `None` when its external id exists already
+/// (nothing is written then).
 pub async fn insert_order(
     conn: &mut AnyConnection,
     n: &NewOrderRow<'_>,
-) -> Result<Option<(i64, Vec<i64>)>, sqlx::Error> {
+) -> Result<Option<InsertedOrder>, sqlx::Error> {
     let now = super::now_db();
     let q = sqlx::query(
         "insert into orders (payer_code, payer_name, payer_ean, grant_ref, citizen_id, recipient_name,
             address_line1, address_line2, postcode, city, country, phone, email, delivery_date, has_cut,
             external_id, request_hash, status, missing, created_by, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)
-         on conflict (external_id) do nothing returning id",
+         on conflict (external_id) do nothing returning id, version",
     );
     let row = bind_order(q, n.order)
         .bind(&n.order.external_id)
@@ -328,13 +337,19 @@ pub async fn insert_order(
         .bind(n.status.as_str())
         .bind(n.missing)
         .bind(n.actor)
-        .bind(now)
+        .bind(&now)
         .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else { return Ok(None) };
     let id: i64 = row.try_get("id")?;
-    let lines = insert_lines(conn, id, n.order).await?;
-    Ok(Some((id, lines)))
+    let version: i64 = row.try_get("version")?;
+    let line_ids = insert_lines(conn, id, n.order).await?;
+    Ok(Some(InsertedOrder {
+        id,
+        line_ids,
+        version,
+        updated_at: now,
+    }))
 }
 
 /// Inserts all lines of an order in one statement; returns their ids in line order.

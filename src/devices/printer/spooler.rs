@@ -35,6 +35,21 @@ pub struct Timings {
     pub lease: Duration,
 }
 
+impl Timings {
+    /// The spooler's timings from `[printing]`, each at least its smallest sensible value.
+    pub fn of(config: &crate::config::PrintingConfig) -> Self {
+        Self {
+            connect: Duration::from_millis(config.connect_timeout_ms.max(1)),
+            write: Duration::from_millis(config.write_timeout_ms.max(1)),
+            status: Duration::from_millis(config.status_timeout_ms.max(1)),
+            hold_poll: Duration::from_millis(config.hold_poll_ms.max(10)),
+            idle_poll: Duration::from_millis(config.idle_poll_ms.max(10)),
+            max_backoff: Duration::from_millis(config.max_backoff_ms.max(10)),
+            lease: Duration::from_secs(30),
+        }
+    }
+}
+
 impl Default for Timings {
     fn default() -> Self {
         Self {

@@ -244,6 +244,32 @@ fn describe(group: &[String]) -> String {
     group.join(" with ")
 }
 
+/// The keys whose serial component is optional, with the length of their value without it.
+/// A digital signature (8030) must name one instance, so these keys satisfy its `req=` only
+/// with the serial (GS1 General Specifications 3.9.19; the GS1 Syntax Engine checks the same).
+const SERIALISABLE_KEYS: [(&str, usize); 3] = [("253", 13), ("255", 13), ("8003", 14)];
+
+/// Whether `e` may stand in the `req=` of `needed_by`.
+fn satisfies(needed_by: &str, e: &Located) -> bool {
+    needed_by != "8030"
+        || SERIALISABLE_KEYS
+            .iter()
+            .find(|(ai, _)| *ai == e.ai)
+            .is_none_or(|(_, bare)| e.value.len() > *bare)
+}
+
+/// A requirement as shown in an error; for 8030, the keys that need their serial say so.
+fn describe_for(needed_by: &str, group: &[String]) -> String {
+    if needed_by == "8030" {
+        if let [one] = group {
+            if SERIALISABLE_KEYS.iter().any(|(ai, _)| ai == one) {
+                return format!("{one} with its serial component");
+            }
+        }
+    }
+    describe(group)
+}
+
 /// Checks the pairing rules over all elements of one scan: no AI twice with different values,
 /// no `ex=` combination, and every `req=` satisfied.
 pub fn check_pairs(elements: &[Located]) -> Result<(), Gs1Error> {
@@ -261,6 +287,11 @@ pub fn check_pairs(elements: &[Located]) -> Result<(), Gs1Error> {
         }
     }
     let present = |pattern: &str| elements.iter().any(|o| pattern_matches(pattern, &o.ai));
+    let present_for = |needed_by: &str, pattern: &str| {
+        elements
+            .iter()
+            .any(|o| pattern_matches(pattern, &o.ai) && satisfies(needed_by, o))
+    };
     for e in elements {
         let Some(entry) = table.get(&e.ai) else {
             continue;
@@ -285,11 +316,14 @@ pub fn check_pairs(elements: &[Located]) -> Result<(), Gs1Error> {
         for alternatives in &entry.req {
             let met = alternatives
                 .iter()
-                .any(|group| group.iter().all(|p| present(p)));
+                .any(|group| group.iter().all(|p| present_for(&e.ai, p)));
             if !met {
                 let rule = Rule::Requires {
                     what: name_of(entry),
-                    alternatives: alternatives.iter().map(|g| describe(g)).collect(),
+                    alternatives: alternatives
+                        .iter()
+                        .map(|g| describe_for(&e.ai, g))
+                        .collect(),
                 };
                 return Err(Gs1Error::ai(&e.ai, e.pos, rule));
             }
@@ -496,6 +530,26 @@ mod tests {
             check_pairs(&bad).unwrap_err().to_string(),
             "ai 3103 at position 10: net weight (kg) cannot appear together with ai 3102"
         );
+    }
+
+    #[test]
+    fn a_digital_signature_needs_a_serialised_key() {
+        // (253) GDTI without its serial names a document type, not one document.
+        let bare = located(&[("253", "5708932000000"), ("8030", "SIG")]);
+        let e = check_pairs(&bare).unwrap_err().to_string();
+        assert!(e.contains("253 with its serial component"), "{e}");
+        for (ai, value) in [
+            ("253", "5708932000000A1"),
+            ("255", "57089320000001"),
+            ("8003", "057089320000001"),
+        ] {
+            let keyed = located(&[(ai, value), ("8030", "SIG")]);
+            assert!(check_pairs(&keyed).is_ok(), "{ai} {value}");
+        }
+        let bare_grai = located(&[("8003", "05708932000000"), ("8030", "SIG")]);
+        assert!(check_pairs(&bare_grai).is_err());
+        // Other AIs needing 253 are not affected.
+        assert!(check_pairs(&located(&[("253", "5708932000000")])).is_ok());
     }
 
     #[test]

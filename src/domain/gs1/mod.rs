@@ -6,8 +6,8 @@
 //! relative to the current year.
 //!
 //! How the input is recognised ([`parse`]):
-//! - With an AIM symbology identifier: `]C1`, `]d2`, `]Q3`, `]e0` carry a GS1 element string;
-//!   `]E0` an EAN-13/UPC-A, `]E4` an EAN-8. Any other identifier (`]C0`, `]d1`, `]Q1`, `]A0`, …)
+//! - With an AIM symbology identifier: `]C1`, `]d2`, `]Q3`, `]e0`, `]J1` carry a GS1 element
+//!   string; `]E0` an EAN-13/UPC-A (13 digits), `]E4` an EAN-8. Any other identifier (`]C0`, `]d1`, `]Q1`, `]A0`, …)
 //!   carries HIBC when the data starts with `+`, a Digital Link when it starts with `http://` or
 //!   `https://`, and otherwise data without GS1 meaning ([`Kind::Unknown`]).
 //! - Without one: 8, 12 or 13 digits are an EAN/UPC; `+` starts HIBC; `(` the bracket form;
@@ -211,7 +211,7 @@ pub fn parse(input: &[u8], today: NaiveDate) -> Result<Scan, Gs1Error> {
     };
     match aim.map(symbology::carrier) {
         Some(Carrier::Gs1) => gs1(Kind::Gs1),
-        Some(Carrier::Ean13) => ean(sym, body, base, &[12, 13]),
+        Some(Carrier::Ean13) => ean(sym, body, base, &[13]),
         Some(Carrier::Ean8) => ean(sym, body, base, &[8]),
         Some(Carrier::Other) => {
             if body.starts_with('+') {
@@ -363,6 +363,19 @@ mod tests {
             err(b"]E0570893200001X"),
             "position 15: character 'X' is not a digit"
         );
+        // With its symbology identifier, EAN-13 (and UPC-A in it) is always 13 digits.
+        assert_eq!(
+            err(b"]E0036000291452"),
+            "position 3: an ean/upc needs 13 digits, got 12"
+        );
+    }
+
+    #[test]
+    fn gs1_dotcode_carries_an_element_string() {
+        let s = scan(b"]J10105708932000017\x1d10LOT1");
+        assert_eq!((s.symbology.as_str(), s.kind), ("]J1", Kind::Gs1));
+        assert_eq!(s.gtin.unwrap().as_str(), "05708932000017");
+        assert_eq!(s.lot.as_deref(), Some("LOT1"));
     }
 
     #[test]

@@ -7,9 +7,9 @@ use super::error::{Gs1Error, Rule};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Carrier {
     /// A GS1 element string with FNC1 in first position: `]C1` GS1-128, `]d2` GS1 DataMatrix,
-    /// `]Q3` GS1 QR Code, `]e0` GS1 DataBar.
+    /// `]Q3` GS1 QR Code, `]e0` GS1 DataBar, `]J1` GS1 DotCode.
     Gs1,
-    /// `]E0`: EAN-13, or UPC-A sent as 13 digits (12 are accepted too).
+    /// `]E0`: EAN-13, or UPC-A, which the scanner sends as 13 digits with a leading zero.
     Ean13,
     /// `]E4`: EAN-8.
     Ean8,
@@ -20,7 +20,7 @@ pub enum Carrier {
 
 pub fn carrier(id: &str) -> Carrier {
     match id {
-        "]C1" | "]d2" | "]Q3" | "]e0" => Carrier::Gs1,
+        "]C1" | "]d2" | "]Q3" | "]e0" | "]J1" => Carrier::Gs1,
         "]E0" => Carrier::Ean13,
         "]E4" => Carrier::Ean8,
         _ => Carrier::Other,
@@ -47,10 +47,10 @@ mod tests {
 
     #[test]
     fn gs1_identifiers_are_told_apart_from_plain_ones() {
-        for id in ["]C1", "]d2", "]Q3", "]e0"] {
+        for id in ["]C1", "]d2", "]Q3", "]e0", "]J1"] {
             assert_eq!(carrier(id), Carrier::Gs1, "{id}");
         }
-        for id in ["]C0", "]d1", "]Q1", "]A0", "]I1"] {
+        for id in ["]C0", "]d1", "]Q1", "]A0", "]I1", "]J0"] {
             assert_eq!(carrier(id), Carrier::Other, "{id}");
         }
         assert_eq!(carrier("]E0"), Carrier::Ean13);

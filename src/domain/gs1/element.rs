@@ -286,7 +286,7 @@ pub fn check_pairs(elements: &[Located]) -> Result<(), Gs1Error> {
             ));
         }
     }
-    let present = |pattern: &str| elements.iter().any(|o| pattern_matches(pattern, &o.ai));
+    let _present = |pattern: &str| elements.iter().any(|o| pattern_matches(pattern, &o.ai));
     let present_for = |needed_by: &str, pattern: &str| {
         elements
             .iter()

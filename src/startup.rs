@@ -17,8 +17,6 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
     let db = Db::connect(&config.database.url, config.database.max_connections).await?;
     db.migrate().await?;
     let demo = crate::service::demo::DemoFlag::read(&db, config.environment).await?;
-    let intake = (db.backend() == crate::store::Backend::Sqlite)
-        .then(|| crate::service::orders::IntakeQueue::start(db.clone()));
     let labels = crate::labels::template::Template::load(config.printing.templates.as_deref())?;
     let metrics = Arc::new(Metrics::new());
     let spooler = crate::devices::printer::spooler::Spooler::new(
@@ -32,7 +30,6 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
     Ok(Ctx {
         login_guard: Arc::new(crate::service::login_guard::LoginGuard::new(&config.auth)),
         carriers,
-        intake,
         db,
         labels: Arc::new(labels),
         spooler,

@@ -249,6 +249,18 @@ pub fn hold_back(candidates: &mut [Candidate], claims: &HashMap<String, i64>) {
     }
 }
 
+/// Sums sorted takes `(unit, line, packs)` per unit.
+pub fn per_unit(takes: &[(i64, i64, i64)]) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for (unit, _, qty) in takes {
+        match out.last_mut() {
+            Some((u, q)) if u == unit => *q += qty,
+            _ => out.push((*unit, *qty)),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -328,6 +328,14 @@ pub struct NewLine {
     pub cut_measured_on: Option<NaiveDate>,
 }
 
+/// A missing quantity on a backordered order (stored as JSON in this field order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Missing {
+    pub line_no: i64,
+    pub gtin: String,
+    pub missing: i64,
+}
+
 /// A validated order, ready to be stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewOrder {
@@ -616,6 +624,21 @@ impl OrderInput {
             lines,
         })
     }
+}
+
+/// An order event's payload: ids and status (no personal data), then `extra`'s fields.
+pub fn event_payload(
+    (id, external_id, status): (i64, &str, OrderStatus),
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut payload =
+        serde_json::json!({ "external_id": external_id, "order_id": id, "status": status });
+    if let (Some(p), serde_json::Value::Object(e)) = (payload.as_object_mut(), extra) {
+        for (k, v) in e {
+            p.insert(k, v);
+        }
+    }
+    payload
 }
 
 #[cfg(test)]

@@ -44,8 +44,6 @@ pub struct Ctx {
     /// Woken after stock may have become allocatable (receipt, move, release): backordered
     /// orders are retried.
     pub stock_arrived: Arc<tokio::sync::Notify>,
-    /// SQLite: the task that writes order intakes in batches (`None` on PostgreSQL).
-    pub intake: Option<orders::IntakeQueue>,
     /// The label templates, checked when loaded.
     pub labels: Arc<Vec<crate::labels::template::Template>>,
     /// The print spooler (its workers start with `serve`).

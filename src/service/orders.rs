@@ -14,17 +14,11 @@ use crate::domain::order::{self as rules, NewOrder, OrderInput, OrderStatus};
 use crate::error::{Error, Result};
 use crate::store::orders::{self as db, LineRow, OrderRow};
 use crate::store::WriteTx;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
 
-/// A missing quantity on a backordered order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Missing {
-    pub line_no: i64,
-    pub gtin: String,
-    pub missing: i64,
-}
+pub use crate::domain::order::Missing;
 
 /// An order's status without personal data: what the ordering system follows.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -131,16 +125,11 @@ async fn validate(ctx: &Ctx, input: &OrderInput) -> Result<(NewOrder, HashMap<St
 pub(crate) async fn order_event(
     tx: &mut WriteTx,
     event_type: &str,
-    (id, external_id, status): (i64, &str, OrderStatus),
+    key: (i64, &str, OrderStatus),
     extra: serde_json::Value,
 ) -> Result<()> {
-    let mut payload = json!({ "external_id": external_id, "order_id": id, "status": status });
-    if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
-        for (k, v) in e {
-            p.insert(k.clone(), v.clone());
-        }
-    }
-    tx.event(event_type, &format!("order:{external_id}"), &payload)
+    let payload = crate::domain::order::event_payload(key, extra);
+    tx.event(event_type, &format!("order:{}", key.1), &payload)
         .await?;
     Ok(())
 }
@@ -238,7 +227,7 @@ async fn promise(
             .collect();
         takes.sort();
         // Packs per unit (two lines of one GTIN may share a unit), promised in one statement.
-        let per_unit = per_unit(&takes);
+        let per_unit = allocation::per_unit(&takes);
         let promised = db::reserve_many(tx.conn(), &per_unit).await?;
         if promised.len() < per_unit.len() {
             // Another allocation got there first: give back what was promised and re-read.
@@ -253,18 +242,6 @@ async fn promise(
         "allocation_contended",
         "stock for this order kept changing while it was allocated; try again",
     ))
-}
-
-/// Sums sorted takes `(unit, line, packs)` per unit.
-fn per_unit(takes: &[(i64, i64, i64)]) -> Vec<(i64, i64)> {
-    let mut out: Vec<(i64, i64)> = Vec::new();
-    for (unit, _, qty) in takes {
-        match out.last_mut() {
-            Some((u, q)) if u == unit => *q += qty,
-            _ => out.push((*unit, *qty)),
-        }
-    }
-    out
 }
 
 /// Records promised stock as the order's reservations: a line that holds nothing yet gets new
@@ -407,7 +384,7 @@ async fn write_intake(tx: &mut WriteTx, job: &Intake) -> Result<Option<Written>>
     let Some(inserted) = db::insert_order(tx.conn(), &new).await? else {
         // Known already: give the promised stock back (the transaction is not rolled back in a
         // batch) and let the caller replay the stored order.
-        for (unit, qty) in per_unit(&takes) {
+        for (unit, qty) in allocation::per_unit(&takes) {
             db::unreserve(tx.conn(), unit, qty).await?;
         }
         return Ok(None);
@@ -453,89 +430,6 @@ struct Written {
     updated_at: String,
 }
 
-type IntakeReply = tokio::sync::oneshot::Sender<Result<Option<Written>>>;
-
-/// SQLite has one writer, and a commit costs about as much as writing an order, so intakes are
-/// written by one task in batches: the orders that queued up while the last batch was written
-/// go into one transaction with one commit for all. If one of them fails, the batch is rolled
-/// back and its orders are written one by one. Nobody is answered before their commit. PostgreSQL, where writers
-/// run concurrently and each order's row locks must come before its event lock, writes every
-/// order in its own transaction instead.
-#[derive(Clone)]
-pub struct IntakeQueue {
-    jobs: tokio::sync::mpsc::Sender<(Intake, IntakeReply)>,
-}
-
-/// Most orders written in one transaction.
-const MAX_INTAKE_BATCH: usize = 64;
-
-impl IntakeQueue {
-    /// Starts the writer task; it ends when the last handle is dropped.
-    pub fn start(db: crate::store::Db) -> Self {
-        let (jobs, mut rx) = tokio::sync::mpsc::channel::<(Intake, IntakeReply)>(1024);
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_INTAKE_BATCH {
-                    match rx.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
-                }
-                write_intake_batch(&db, batch).await;
-            }
-        });
-        Self { jobs }
-    }
-
-    async fn write(&self, job: Intake) -> Result<Option<Written>> {
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send((job, reply))
-            .await
-            .map_err(|_| Error::Internal(anyhow::anyhow!("the order intake writer has stopped")))?;
-        rx.await.map_err(|_| {
-            Error::Internal(anyhow::anyhow!("the order intake writer dropped an order"))
-        })?
-    }
-}
-
-async fn write_intake_batch(db: &crate::store::Db, batch: Vec<(Intake, IntakeReply)>) {
-    // The common case: every order of the batch is written and committed together.
-    let together = async {
-        let mut tx = db.begin_write().await?;
-        let mut results = Vec::with_capacity(batch.len());
-        for (job, _) in &batch {
-            results.push(write_intake(&mut tx, job).await?);
-        }
-        tx.commit().await?;
-        Ok::<_, Error>(results)
-    }
-    .await;
-    match together {
-        Ok(results) => {
-            for ((_, reply), result) in batch.into_iter().zip(results) {
-                let _ = reply.send(Ok(result));
-            }
-        }
-        // One failed, so nothing of the batch was written: each order is written again in a
-        // transaction of its own, so that the failure stays with the order that caused it.
-        Err(e) => {
-            tracing::warn!(error = %e, orders = batch.len(), "intake batch failed; writing its orders one by one");
-            for (job, reply) in batch {
-                let one = async {
-                    let mut tx = db.begin_write().await?;
-                    let done = write_intake(&mut tx, &job).await?;
-                    tx.commit().await?;
-                    Ok(done)
-                }
-                .await;
-                let _ = reply.send(one);
-            }
-        }
-    }
-}
-
 /// Takes in an order from the ordering system. The external id is the idempotency key: the same
 /// order again returns the stored one (`created: false`); different content under a known id is
 /// refused with 409 `order_conflict`.
@@ -548,8 +442,26 @@ pub async fn intake(ctx: &Ctx, actor: &Actor, input: &OrderInput) -> Result<Inta
         actor: actor.name.clone(),
     };
     let (external_id, request_hash) = (job.order.external_id.clone(), job.request_hash.clone());
-    let written = match &ctx.intake {
-        Some(queue) => queue.write(job).await?,
+    let written = match ctx.db.sqlite_writer() {
+        // SQLite: the writer thread writes the whole intake in one step, and the orders that
+        // arrive together share one commit.
+        Some(w) => w
+            .write_order(crate::store::sqlite_writer::OrderWrite {
+                order: job.order,
+                request_hash: job.request_hash,
+                actor: job.actor,
+                shelf: job.shelf,
+                today: today(),
+            })
+            .await
+            .map_err(Error::Internal)?
+            .map(|o| Written {
+                status: o.status,
+                missing: o.missing,
+                version: o.version,
+                updated_at: o.updated_at,
+            }),
+        // PostgreSQL: writers run concurrently, each order in its own transaction.
         None => {
             let mut tx = ctx.db.begin_write().await?;
             let done = write_intake(&mut tx, &job).await?;

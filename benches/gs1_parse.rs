@@ -1,5 +1,6 @@
 //! Barcode parse throughput: scans per second through the GS1 engine, for the kinds of scans
-//! the warehouse sees. Run: `cargo bench --bench gs1_parse`.
+//! the warehouse sees. Run: `cargo bench --bench gs1_parse`. `floor_sha256_1kib` (SHA-256 of
+//! 1 KiB) is the CPU floor measured in the same run: report each parse as a ratio to it.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use konsign::domain::gs1;
@@ -21,6 +22,11 @@ fn bench(c: &mut Criterion) {
     ];
     let mut g = c.benchmark_group("gs1_parse");
     g.throughput(Throughput::Elements(1));
+    // The CPU floor: the same work on any machine, so figures compare across machines as ratios.
+    let block = [0x5au8; 1024];
+    g.bench_function("floor_sha256_1kib", |b| {
+        b.iter(|| <sha2::Sha256 as sha2::Digest>::digest(std::hint::black_box(&block)))
+    });
     for (name, bytes) in scans {
         // Make sure the vectors are valid (or, for HIBC, fail the same way each time).
         let _ = gs1::parse(bytes, today);

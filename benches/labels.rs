@@ -1,5 +1,6 @@
 //! Render time per label: the shipping label (100 x 150 mm) laid out and rendered to ZPL, PDF
 //! and PNG (203 dpi), and the cut sticker to ZPL. Run: `cargo bench --bench labels`.
+//! `floor_sha256_1kib` (SHA-256 of 1 KiB) is the CPU floor measured in the same run.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use konsign::labels::template::Template;
@@ -18,6 +19,11 @@ fn bench(c: &mut Criterion) {
     let _ = pdf::render(&l, "warm").unwrap();
 
     let mut g = c.benchmark_group("label");
+    // The CPU floor: the same work on any machine, so figures compare across machines as ratios.
+    let block = [0x5au8; 1024];
+    g.bench_function("floor_sha256_1kib", |b| {
+        b.iter(|| <sha2::Sha256 as sha2::Digest>::digest(black_box(&block)))
+    });
     g.bench_function("shipping_layout", |b| {
         b.iter(|| layout::layout(black_box(shipping), &shipping.sample, today).unwrap())
     });

@@ -78,6 +78,22 @@ fn bench(c: &mut Criterion) {
             async move { sqlx::query("select 1").execute(&pool).await.unwrap() }
         })
     });
+    // The disk's floor: 4 KiB appended to a file in the same folder and synced (fdatasync).
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("fsync-floor"))
+            .unwrap();
+        let block = [0x5au8; 4096];
+        c.bench_function("floor_fsync_4kib", |b| {
+            b.iter(|| {
+                f.write_all(&block).unwrap();
+                f.sync_data().unwrap();
+            })
+        });
+    }
     let mut g = c.benchmark_group("stock");
     g.throughput(Throughput::Elements(1));
     g.measurement_time(Duration::from_secs(8));

@@ -15,9 +15,17 @@ impl Lang {
     }
 }
 
-/// Every text a page shows, in both languages.
+/// Every text a page shows, in both languages. A key without a text is a test failure (`tests`
+/// below reads every `t(…, "key")` in `src/http`); should one slip through anyway, Danish falls
+/// back to English and a key neither knows shows nothing, never a placeholder.
 pub(super) fn t(l: Lang, key: &str) -> &'static str {
-    match (key, l) {
+    lookup(l, key)
+        .or_else(|| lookup(Lang::En, key))
+        .unwrap_or_default()
+}
+
+fn lookup(l: Lang, key: &str) -> Option<&'static str> {
+    Some(match (key, l) {
         ("title", _) => "konsign",
         ("login", Lang::Da) => "Log ind",
         ("login", Lang::En) => "Log in",
@@ -223,8 +231,8 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
         ("go_carriers", Lang::En) => "Carriers: rejected bookings and exceptions",
         ("demo_band", Lang::Da) => "DEMO – testdata, ikke til drift",
         ("demo_band", Lang::En) => "DEMO – test data, not for production",
-        _ => "?",
-    }
+        _ => return None,
+    })
 }
 
 /// The band on top of every page while the database holds demo data (users with known
@@ -232,5 +240,87 @@ pub(super) fn t(l: Lang, key: &str) -> &'static str {
 pub(super) fn demo_band(l: Lang) -> maud::Markup {
     maud::html! {
         div.demoband #demo role="note" { (t(l, "demo_band")) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{lookup, Lang};
+    use crate::domain::order::OrderStatus;
+
+    /// Every `.rs` file under `dir`, recursively.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                sources(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// The keys a call `t(lang, …)` may name: every string literal up to the call's closing
+    /// parenthesis (`if … { "a" } else { "b" }` names both); `format!("st_{}", …)` names one
+    /// key per order status.
+    fn keys_of_call(rest: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        let (mut depth, mut i) = (1, 0);
+        let b = rest.as_bytes();
+        while i < b.len() && depth > 0 {
+            match b[i] {
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                b'"' => {
+                    let end = rest[i + 1..].find('"').map(|e| i + 1 + e).unwrap_or(b.len());
+                    let lit = &rest[i + 1..end];
+                    if let Some(prefix) = lit.strip_suffix("{}") {
+                        keys.extend(OrderStatus::ALL.iter().map(|s| format!("{prefix}{}", s.as_str())));
+                    } else if !lit.is_empty() && lit.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_') {
+                        keys.push(lit.to_string());
+                    }
+                    i = end;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        keys
+    }
+
+    #[test]
+    fn every_text_a_page_asks_for_exists_in_both_languages() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        let (mut seen, mut missing) = (0, Vec::new());
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for call in ["t(l, ", "t(lang, "] {
+                for (at, _) in text.match_indices(call) {
+                    // `t(` as a call of its own, not the end of another name (`split(l, …`).
+                    let before = text[..at].chars().last().unwrap_or(' ');
+                    if before.is_alphanumeric() || before == '_' {
+                        continue;
+                    }
+                    for key in keys_of_call(&text[at + call.len()..]) {
+                        seen += 1;
+                        for l in [Lang::Da, Lang::En] {
+                            if lookup(l, &key).is_none() {
+                                missing.push(format!("{}: {key} ({})", f.display(), l.code()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen > 50, "the scan found only {seen} texts: has `t(l, …)` been renamed?");
+        assert!(missing.is_empty(), "texts missing: {missing:#?}");
+    }
+
+    #[test]
+    fn a_missing_key_shows_nothing_rather_than_a_placeholder() {
+        assert_eq!(super::t(Lang::Da, "no_such_key"), "");
+        assert_eq!(super::t(Lang::Da, "login"), "Log ind");
     }
 }

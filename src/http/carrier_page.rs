@@ -133,7 +133,7 @@ async fn carriers(
                 }
                 p #msg role="status" {}
             }
-            script { (maud::PreEscaped(JS)) }
+            (super::assets::script(super::assets::Script::Carrier))
         },
     );
     with_lang_cookie(l, &q, body)
@@ -143,27 +143,3 @@ const STYLE: &str = "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{
 .rejected,.exception{border:2px solid #a32020;border-radius:.4rem;padding:.5rem .8rem;margin:.6rem 0;max-width:60rem}\
 .exception{border-color:#b56b00}.err{color:#8a1c1c}.resend label{margin-right:.8rem}.resend button,.ack{min-height:2.6rem;font-size:1.1rem}\
 .none{color:#2d6a2d}#msg{font-size:1.2rem;min-height:1.6rem}";
-
-const JS: &str = r#"
-const el = document.getElementById('carrierpage');
-const csrf = el.dataset.csrf;
-async function api(path, body) {
-  const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) });
-  if (r.status === 204) return {};
-  const j = await r.json();
-  if (!r.ok) throw new Error((document.documentElement.lang === 'da' ? j.message_da : j.message) || 'error');
-  return j;
-}
-function say(text, ok) { const m = document.getElementById('msg'); m.textContent = text; m.className = ok ? 'okmsg' : 'err'; }
-for (const f of document.querySelectorAll('form.resend')) f.addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  const id = f.closest('.rejected').dataset.booking, d = new FormData(f);
-  const body = { carrier: d.get('carrier'), service: d.get('service') };
-  if (d.get('note')) body.note = d.get('note');
-  try { await api('/api/bookings/' + id + '/resend', body); location.reload(); } catch (e) { say(e.message, false); }
-});
-for (const b of document.querySelectorAll('button.ack')) b.addEventListener('click', async () => {
-  try { await api('/api/tracking/exceptions/' + b.closest('.exception').dataset.booking + '/ack', {}); location.reload(); }
-  catch (e) { say(e.message, false); }
-});
-"#;

@@ -1,6 +1,7 @@
 //! HTTP: the JSON API (documented as OpenAPI), health and metrics, and the server-rendered pages.
 
 pub mod api;
+mod assets;
 pub mod auth;
 mod carrier_page;
 mod count_pane;
@@ -93,6 +94,7 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(pages::routes())
+        .merge(assets::routes())
         .merge(start_page::routes())
         .merge(pick_page::routes())
         .merge(cut_page::routes())

@@ -2,7 +2,7 @@
 //! lead's orders, waves and cutting; printers; the stock by owner).
 
 use super::pages::{
-    lang, page, page_principal, printers_table, t, with_lang_cookie, Lang, LangQuery, PRINTERS_JS,
+    lang, page, page_principal, printers_table, t, with_lang_cookie, Lang, LangQuery,
 };
 use super::AppState;
 use crate::domain::auth::{allow, Role};
@@ -159,7 +159,7 @@ async fn home(
                     button type="submit" { (t(l, "make_wave")) }
                 }
                 p #waveresult role="status" {}
-                script { (maud::PreEscaped(MAKE_WAVE_JS)) }
+                (super::assets::script(super::assets::Script::MakeWave))
                 @if !waves.is_empty() {
                     h2 { (if l == Lang::Da { "Dagens plukrunder" } else { "Today's waves" }) }
                     table #waves {
@@ -183,14 +183,14 @@ async fn home(
                             } }
                         } } }
                     }
-                    script { (maud::PreEscaped(ASSIGN_JS)) }
+                    (super::assets::script(super::assets::Script::Assign))
                 }
                 (super::cut_lead::cutting_section(l, &cut))
             }
             @if !printers.is_empty() {
                 h2 { (t(l, "printers")) }
                 (printers_table(l, &printers))
-                script { (maud::PreEscaped(PRINTERS_JS)) }
+                (super::assets::script(super::assets::Script::Printers))
             }
             @if lead {
                 h2 { (t(l, "templates")) }
@@ -244,44 +244,3 @@ fn wave_status(l: Lang, status: &str) -> &str {
         (s, _) => s,
     }
 }
-
-/// The lead's "make a wave" form and partial-release buttons: post to the API and reload.
-const MAKE_WAVE_JS: &str = r#"
-const bo = document.getElementById('backorders');
-if (bo) for (const b of bo.querySelectorAll('button.release')) {
-  b.addEventListener('click', async () => {
-    const reason = prompt(bo.dataset.ask);
-    if (!reason) return;
-    const r = await fetch('/api/orders/' + encodeURIComponent(b.dataset.order) + '/release', { method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': bo.dataset.csrf }, body: JSON.stringify({ reason }) });
-    if (r.ok) location.reload(); else { const j = await r.json(); alert(document.documentElement.lang === 'da' ? j.message_da : j.message); }
-  });
-}
-const mw = document.getElementById('makewave');
-mw.addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  const f = new FormData(mw), body = { max_orders: Number(f.get('max_orders')) || 20 };
-  if (f.get('delivery_until')) body.delivery_until = f.get('delivery_until');
-  const out = document.getElementById('waveresult');
-  const r = await fetch('/api/waves', { method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-csrf-token': mw.dataset.csrf }, body: JSON.stringify(body) });
-  const j = await r.json();
-  if (r.ok) { out.className = 'okmsg'; out.textContent = '#' + j.id + ': ' + j.progress.picks; setTimeout(() => location.reload(), 600); }
-  else { out.className = 'err'; out.textContent = document.documentElement.lang === 'da' ? j.message_da : j.message; }
-});
-"#;
-
-/// Assigns a wave to the picker chosen in its row.
-const ASSIGN_JS: &str = r#"
-for (const f of document.querySelectorAll('form.assign')) {
-  f.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const picker = String(new FormData(f).get('picker') || '').trim();
-    if (!picker) return;
-    const r = await fetch('/api/waves/' + f.dataset.wave + '/assign', { method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': document.getElementById('makewave').dataset.csrf },
-      body: JSON.stringify({ picker }) });
-    if (r.ok) location.reload(); else { const j = await r.json(); alert(document.documentElement.lang === 'da' ? j.message_da : j.message); }
-  });
-}
-"#;

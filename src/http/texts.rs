@@ -272,11 +272,22 @@ mod tests {
                 b'(' => depth += 1,
                 b')' => depth -= 1,
                 b'"' => {
-                    let end = rest[i + 1..].find('"').map(|e| i + 1 + e).unwrap_or(b.len());
+                    let end = rest[i + 1..]
+                        .find('"')
+                        .map(|e| i + 1 + e)
+                        .unwrap_or(b.len());
                     let lit = &rest[i + 1..end];
                     if let Some(prefix) = lit.strip_suffix("{}") {
-                        keys.extend(OrderStatus::ALL.iter().map(|s| format!("{prefix}{}", s.as_str())));
-                    } else if !lit.is_empty() && lit.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_') {
+                        keys.extend(
+                            OrderStatus::ALL
+                                .iter()
+                                .map(|s| format!("{prefix}{}", s.as_str())),
+                        );
+                    } else if !lit.is_empty()
+                        && lit
+                            .bytes()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+                    {
                         keys.push(lit.to_string());
                     }
                     i = end;
@@ -314,7 +325,10 @@ mod tests {
                 }
             }
         }
-        assert!(seen > 50, "the scan found only {seen} texts: has `t(l, …)` been renamed?");
+        assert!(
+            seen > 50,
+            "the scan found only {seen} texts: has `t(l, …)` been renamed?"
+        );
         assert!(missing.is_empty(), "texts missing: {missing:#?}");
     }
 

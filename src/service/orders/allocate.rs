@@ -238,4 +238,3 @@ pub fn spawn_backorder_worker(ctx: Ctx) -> tokio::task::JoinHandle<()> {
         }
     })
 }
-

@@ -197,4 +197,3 @@ pub async fn release_partial(
     tx.commit().await?;
     Ok(status_view(&row))
 }
-

@@ -10,7 +10,10 @@ pub(super) fn hash(o: &NewOrder) -> String {
 }
 
 /// Validates an intake against the catalog. Also returns each product's minimum shelf life.
-pub(super) async fn validate(ctx: &Ctx, input: &OrderInput) -> Result<(NewOrder, HashMap<String, i64>)> {
+pub(super) async fn validate(
+    ctx: &Ctx,
+    input: &OrderInput,
+) -> Result<(NewOrder, HashMap<String, i64>)> {
     // The line limit first: the catalog is asked for each distinct GTIN once.
     if input.lines.len() > rules::MAX_LINES {
         return Err(Error::invalid(
@@ -223,4 +226,3 @@ async fn replay(ctx: &Ctx, external_id: &str, request_hash: &str) -> Result<Inta
         order: status_view(&existing),
     })
 }
-

@@ -32,7 +32,6 @@ use std::collections::HashMap;
 
 pub use crate::domain::order::Missing;
 
-
 /// An order's status without personal data: what the ordering system follows.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderStatusView {

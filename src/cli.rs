@@ -1,4 +1,8 @@
 //! The command line: `konsign serve | config | migrate | demo | user | token | import | gs1`.
+//!
+//! Size: about 600 lines, on purpose: every subcommand's arguments and its few lines of work
+//! side by side, so `konsign --help` and this file read alike. A new subcommand with more than a
+//! call into a service gets a file of its own.
 
 use crate::config::{Config, Overrides};
 use crate::domain::auth::Role;

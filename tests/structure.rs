@@ -1,6 +1,8 @@
 //! The house rules of `docs/architecture.md` that a machine can check: no import cycle among the
 //! files of `src/` (read from their `crate::`, `super::` and `self::` paths, the way
-//! `../shared/tools/cycles.py` reads them; a parent `mod.rs` and its own children do not count).
+//! `../shared/tools/cycles.py` reads them; a parent `mod.rs` and its own children do not count);
+//! no file over 600 lines of code (its unit tests not counted) without a `//! Size:` reason at
+//! its top; SQL only in `src/store/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -309,4 +311,58 @@ fn the_cycle_check_sees_what_it_should() {
     );
     let found = cycles(&graph(&files));
     assert_eq!(found, vec![vec!["a.rs".to_string(), "c/d.rs".to_string()]]);
+}
+
+/// The lines of a file before its unit tests (`#[cfg(test)]` at the start of a line).
+fn code_lines(text: &str) -> usize {
+    text.lines()
+        .take_while(|l| !l.starts_with("#[cfg(test)]"))
+        .count()
+}
+
+/// Whether the file's opening comment states why it is long.
+fn states_its_size(text: &str) -> bool {
+    text.lines()
+        .take_while(|l| l.starts_with("//!"))
+        .any(|l| l.starts_with("//! Size:"))
+}
+
+#[test]
+fn no_file_in_src_is_over_600_lines_without_a_stated_reason() {
+    let files = sources(&src_dir());
+    let long: Vec<String> = files
+        .iter()
+        .filter(|(_, text)| code_lines(text) > 600 && !states_its_size(text))
+        .map(|(rel, text)| format!("src/{rel}: {} lines", code_lines(text)))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these files by concern, or say at their top why not (`//! Size: …`): {long:#?}"
+    );
+    // The check reads what it should.
+    assert_eq!(code_lines("a\nb\n#[cfg(test)]\nmod tests {}\n"), 2);
+    assert!(states_its_size(
+        "//! A file.\n//!\n//! Size: long because.\nuse x;"
+    ));
+    assert!(!states_its_size("//! A file.\nuse x;\n//! Size: too late"));
+}
+
+#[test]
+fn sql_is_written_only_in_the_store() {
+    let files = sources(&src_dir());
+    let outside: Vec<&String> = files
+        .iter()
+        .filter(|(rel, text)| {
+            !rel.starts_with("store/")
+                && ["sqlx::query", "query_as(", "rusqlite::"]
+                    .iter()
+                    .any(|needle| code(text).contains(needle))
+        })
+        .map(|(rel, _)| rel)
+        .collect();
+    assert!(outside.is_empty(), "SQL outside src/store/: {outside:?}");
+    // The check reads what it should: the store's own queries are seen.
+    assert!(files
+        .iter()
+        .any(|(rel, text)| rel.starts_with("store/") && code(text).contains("sqlx::query")));
 }

@@ -1,4 +1,8 @@
 //! Stock operations (each one transaction: stock change + ledger entries + event) and queries.
+//!
+//! Size: over 600 lines because each operation (receive, put away, move, scrap, quarantine,
+//! release, adjust) is its request type, its checks and its plan, and they are easier to compare
+//! side by side; the queries and reports could move to a file of their own when it grows.
 
 use super::{today, Actor, Ctx};
 use crate::domain::catalog::{LocationCode, LocationKind};

@@ -72,6 +72,21 @@ pub async fn list_printers(pool: &AnyPool) -> Result<Vec<PrinterRow>, sqlx::Erro
     rows.iter().map(printer).collect()
 }
 
+/// Removes a printer that has no print jobs on record; false when it has some (nothing is
+/// removed then).
+pub async fn delete_unused_printer(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "delete from printers where id = $1 and not exists (select 1 from print_jobs where printer_id = $1)",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 pub async fn get_printer(pool: &AnyPool, id: &str) -> Result<Option<PrinterRow>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "select {PRINTER_COLS} from printers where id = $1"

@@ -1,4 +1,8 @@
 //! Consignment stock units, stock operations (for idempotency) and the append-only ledger.
+//!
+//! Size: over 600 lines because `execute_sqlx` is the PostgreSQL description of a stock
+//! operation's statements and reads best whole, beside its SQLite twin in
+//! `sqlite_writer/stock.rs` (`tests/property.rs` runs both and compares their ledgers).
 
 use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};

@@ -193,6 +193,7 @@ pub async fn unit_ledger(
 #[into_params(parameter_in = Query)]
 pub struct OnHandQuery {
     /// product, lot, location or owner
+    #[param(inline)]
     pub group_by: GroupBy,
 }
 

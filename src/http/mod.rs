@@ -12,6 +12,7 @@ mod handover_page;
 mod headers;
 pub mod messages;
 mod messages_conflict;
+mod openapi;
 mod pack_page;
 pub mod pages;
 mod pick_page;
@@ -76,46 +77,6 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Operation ids are the handlers' names, and several tags have a `list`, `scan` or `release`:
-/// such an id gets its tag in front (`handover_scan`, `picking_scan`), so that every id is
-/// unique, as OpenAPI requires and client generators need.
-fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
-    fn operations(
-        item: &mut utoipa::openapi::path::PathItem,
-    ) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
-        [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-            &mut item.head,
-            &mut item.options,
-            &mut item.trace,
-        ]
-        .into_iter()
-        .filter_map(|o| o.as_mut())
-    }
-    let mut seen: std::collections::HashMap<String, usize> = Default::default();
-    for item in doc.paths.paths.values_mut() {
-        for op in operations(item) {
-            if let Some(id) = &op.operation_id {
-                *seen.entry(id.clone()).or_default() += 1;
-            }
-        }
-    }
-    for item in doc.paths.paths.values_mut() {
-        for op in operations(item) {
-            let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
-            if let (Some(id), Some(tag)) = (&op.operation_id, tag) {
-                if seen.get(id).is_some_and(|n| *n > 1) {
-                    op.operation_id = Some(format!("{tag}_{id}"));
-                }
-            }
-        }
-    }
-}
-
 /// The whole application router.
 pub fn router(ctx: Ctx) -> Router {
     let http = ctx.config.http.clone();
@@ -124,7 +85,7 @@ pub fn router(ctx: Ctx) -> Router {
         .merge(api::routes())
         .split_for_parts();
     let mut doc = doc;
-    unique_operation_ids(&mut doc);
+    openapi::complete(&mut doc);
     let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
     let router = Router::new()
         .merge(api)

@@ -380,6 +380,7 @@ pub struct RunRequest {
     pub zone: Option<String>,
     pub gtin: Option<String>,
     /// Every countable location not counted for this many days (or never).
+    #[schema(minimum = 1, maximum = 3650)]
     pub not_counted_for_days: Option<i64>,
     /// Shown to the counters; pages describe the scope when it is empty.
     pub title: Option<String>,

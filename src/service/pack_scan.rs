@@ -26,6 +26,7 @@ pub struct PackScanRequest {
     pub data: String,
     /// Packs proven by this scan (default 1).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: Option<i64>,
 }
 
@@ -54,6 +55,7 @@ pub struct ShortRequest {
     pub lot: String,
     /// Packs (default 1).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: Option<i64>,
     /// What the packer found, for the ledger and the lead.
     pub reason: String,

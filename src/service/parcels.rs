@@ -30,6 +30,7 @@ pub struct CloseRequest {
     /// A configured parcel type (default: the first).
     pub parcel_type: Option<String>,
     /// The scale's reading in grams; without it the weight is computed from the products.
+    #[schema(minimum = 1, maximum = 100000)]
     pub weight_g: Option<i64>,
     /// More parcels follow (the order is split): close this one although packs remain.
     #[serde(default)]

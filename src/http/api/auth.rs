@@ -179,6 +179,7 @@ pub struct NewToken {
     pub role: Role,
     /// Days the token is valid (1 to 1825; default 365). An expired token is refused like a
     /// revoked one.
+    #[schema(minimum = 1, maximum = 1825)]
     pub valid_days: Option<u32>,
 }
 

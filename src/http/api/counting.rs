@@ -50,6 +50,7 @@ pub struct TaskQuery {
     pub run_id: Option<i64>,
     pub location: Option<String>,
     /// At most this many (1 to 1000, default 200).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

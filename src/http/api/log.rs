@@ -16,6 +16,7 @@ pub struct EventQuery {
     #[serde(default)]
     pub after: i64,
     /// At most this many (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -51,6 +52,7 @@ pub struct AuditQuery {
     pub to: Option<String>,
     /// Page backwards: entries with an id below this.
     pub before_id: Option<i64>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

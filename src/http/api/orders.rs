@@ -47,6 +47,7 @@ pub struct OrderListQuery {
     /// Orders after this internal id (paging).
     #[serde(default)]
     pub after: i64,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -184,6 +185,7 @@ pub struct ChangesQuery {
     /// The cursor: the last event id seen (0 for the beginning).
     #[serde(default)]
     pub after: i64,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

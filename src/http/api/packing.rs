@@ -140,6 +140,7 @@ pub struct ParcelQuery {
     pub carrier: Option<String>,
     #[serde(default)]
     pub after: i64,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

@@ -78,6 +78,7 @@ pub struct JobQuery {
     /// queued, sending, sent, confirmed, failed
     pub state: Option<String>,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

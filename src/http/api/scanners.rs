@@ -69,6 +69,7 @@ pub struct ScanQuery {
     #[serde(default)]
     pub after: i64,
     /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -107,7 +108,7 @@ pub async fn scans(
 /// (and lot/expiry only for barcodes without them). Idempotent per scan.
 #[utoipa::path(post, path = "/api/stations/{station}/receive", tag = "scanners", params(("station" = String, Path)),
     request_body = svc::ReceiveByScan,
-    responses((status = 200, body = crate::service::stock::OpResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = crate::service::stock::OpResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn receive(
     State(s): State<AppState>,

@@ -216,6 +216,7 @@ pub async fn on_hand(
 #[into_params(parameter_in = Query)]
 pub struct ExpiringQuery {
     /// Expiring within this many days from today (expired units included).
+    #[param(minimum = 0, maximum = 3650)]
     pub days: i64,
     pub owner: Option<String>,
     pub producer: Option<String>,

@@ -24,9 +24,11 @@ use serde_json::json;
 pub struct WaveRequest {
     /// Most orders (default `picking.wave_max_orders`, at most 200).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 200)]
     pub max_orders: Option<i64>,
     /// Most order lines to pick (reservations); at least one order is always taken.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000)]
     pub max_lines: Option<i64>,
     /// Assign the wave to this picker at once.
     #[serde(default)]

@@ -425,3 +425,13 @@ pub async fn revoke_token(ctx: &Ctx, by: &Actor, id: i64) -> Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// All users (admin).
+pub async fn users(ctx: &Ctx) -> Result<Vec<db::UserInfo>> {
+    Ok(db::list_users(ctx.db.pool()).await?)
+}
+
+/// All API tokens, without their secrets (admin).
+pub async fn tokens(ctx: &Ctx) -> Result<Vec<db::TokenInfo>> {
+    Ok(db::list_tokens(ctx.db.pool()).await?)
+}

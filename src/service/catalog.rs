@@ -125,3 +125,22 @@ pub async fn location(ctx: &Ctx, code: &str) -> Result<db::LocationView> {
         .await?
         .ok_or_else(|| Error::NotFound(format!("location {code}")))
 }
+
+/// All producers (consignment owners).
+pub async fn producers(ctx: &Ctx) -> Result<Vec<db::ProducerView>> {
+    Ok(db::list_producers(ctx.db.pool()).await?)
+}
+
+/// Products by producer, category or a search in name and GTIN.
+pub async fn products(ctx: &Ctx, f: &db::ProductFilter) -> Result<Vec<db::ProductView>> {
+    Ok(db::list_products(ctx.db.pool(), f).await?)
+}
+
+/// Locations in walking order, of a kind or a zone.
+pub async fn locations(
+    ctx: &Ctx,
+    kind: Option<&str>,
+    zone: Option<&str>,
+) -> Result<Vec<db::LocationView>> {
+    Ok(db::list_locations(ctx.db.pool(), kind, zone).await?)
+}

@@ -8,6 +8,7 @@ pub mod cutting;
 pub mod demo;
 pub mod handover;
 pub mod import;
+pub mod log;
 pub mod login_guard;
 pub mod lots;
 pub mod orders;

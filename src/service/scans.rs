@@ -562,3 +562,16 @@ pub async fn receive_by_scan(
     .await?;
     Ok(done)
 }
+
+/// Stored scans with their verdicts, oldest first after a cursor (`limit` 1 to 1000).
+pub async fn list(
+    ctx: &Ctx,
+    station: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<db::ScanRecord>> {
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::invalid("limit", "must be between 1 and 1000"));
+    }
+    Ok(db::list_scans(ctx.db.pool(), station, after.max(0), limit).await?)
+}

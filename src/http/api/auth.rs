@@ -108,7 +108,7 @@ pub async fn list_users(
     caller: Caller,
 ) -> ApiResult<Json<Vec<UserInfo>>> {
     caller.require(allow::ADMIN)?;
-    Ok(Json(crate::store::auth::list_users(s.ctx.db.pool()).await?))
+    Ok(Json(svc::users(&s.ctx).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -168,9 +168,7 @@ pub async fn list_tokens(
     caller: Caller,
 ) -> ApiResult<Json<Vec<TokenInfo>>> {
     caller.require(allow::ADMIN)?;
-    Ok(Json(
-        crate::store::auth::list_tokens(s.ctx.db.pool()).await?,
-    ))
+    Ok(Json(svc::tokens(&s.ctx).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

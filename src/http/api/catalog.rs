@@ -6,7 +6,7 @@ use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::service::{catalog as svc, import};
-use crate::store::catalog::{self as db, LocationView, ProducerView, ProductFilter, ProductView};
+use crate::store::catalog::{LocationView, ProducerView, ProductFilter, ProductView};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,7 +21,7 @@ pub async fn list_producers(
     caller: Caller,
 ) -> ApiResult<Json<Vec<ProducerView>>> {
     caller.require(allow::CATALOG_READ)?;
-    Ok(Json(db::list_producers(s.ctx.db.pool()).await?))
+    Ok(Json(svc::producers(&s.ctx).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -69,7 +69,7 @@ pub async fn list_products(
         category: q.category,
         search: q.q,
     };
-    Ok(Json(db::list_products(s.ctx.db.pool(), &f).await?))
+    Ok(Json(svc::products(&s.ctx, &f).await?))
 }
 
 /// A product as posted: GTIN-8/12/13/14, price in minor units, optional cut range.
@@ -190,7 +190,7 @@ pub async fn list_locations(
     let Query(q) = q?;
     let zone = q.zone.map(|z| z.trim().to_ascii_uppercase());
     Ok(Json(
-        db::list_locations(s.ctx.db.pool(), q.kind.as_deref(), zone.as_deref()).await?,
+        svc::locations(&s.ctx, q.kind.as_deref(), zone.as_deref()).await?,
     ))
 }
 

@@ -30,12 +30,8 @@ pub async fn events(
 ) -> ApiResult<Json<Vec<Event>>> {
     caller.require(allow::EVENTS)?;
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into());
-    }
     Ok(Json(
-        crate::store::events::list_after(s.ctx.db.pool(), q.after.max(0), limit).await?,
+        crate::service::log::events_after(&s.ctx, q.after, q.limit.unwrap_or(100)).await?,
     ))
 }
 
@@ -83,9 +79,6 @@ pub async fn audit(
     caller.require(allow::ADMIN)?;
     let Query(q) = q?;
     let limit = q.limit.unwrap_or(200);
-    if !(1..=1000).contains(&limit) {
-        return Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into());
-    }
     let f = AuditFilter {
         actor: q.actor,
         subject: q.subject,
@@ -95,5 +88,5 @@ pub async fn audit(
         before_id: q.before_id,
         limit,
     };
-    Ok(Json(crate::store::audit::list(s.ctx.db.pool(), &f).await?))
+    Ok(Json(crate::service::log::audit(&s.ctx, &f).await?))
 }

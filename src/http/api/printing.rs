@@ -92,25 +92,12 @@ pub async fn list_jobs(
 ) -> ApiResult<Json<Vec<JobRow>>> {
     caller.require(allow::PRINTING)?;
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(crate::error::Error::invalid("limit", "must be between 1 and 500").into());
-    }
-    if let Some(st) = &q.state {
-        if !["queued", "sending", "sent", "confirmed", "failed"].contains(&st.as_str()) {
-            return Err(crate::error::Error::invalid(
-                "state",
-                "must be queued, sending, sent, confirmed or failed",
-            )
-            .into());
-        }
-    }
     Ok(Json(
-        crate::store::printing::list_jobs(
-            s.ctx.db.pool(),
+        svc::jobs(
+            &s.ctx,
             q.printer.as_deref(),
             q.state.as_deref(),
-            limit,
+            q.limit.unwrap_or(50),
         )
         .await?,
     ))

@@ -83,15 +83,11 @@ pub async fn scans(
 ) -> ApiResult<Json<Vec<ScanRecord>>> {
     caller.require(allow::STOCK_READ)?;
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into());
-    }
-    let mut scans = crate::store::scanners::list_scans(
-        s.ctx.db.pool(),
+    let mut scans = svc::list(
+        &s.ctx,
         q.station.as_deref(),
-        q.after.max(0),
-        limit,
+        q.after,
+        q.limit.unwrap_or(100),
     )
     .await?;
     // A verdict that is a refused request is worded in Danish from its code, like an error answer.

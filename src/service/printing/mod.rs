@@ -468,3 +468,24 @@ pub async fn render(
     .map_err(|e| Error::Internal(anyhow::anyhow!("rendering stopped: {e}")))?
     .map_err(render_error)
 }
+
+/// Print jobs, newest first, of a printer or in a state (`limit` 1 to 500).
+pub async fn jobs(
+    ctx: &Ctx,
+    printer: Option<&str>,
+    state: Option<&str>,
+    limit: i64,
+) -> Result<Vec<JobRow>> {
+    if !(1..=500).contains(&limit) {
+        return Err(Error::invalid("limit", "must be between 1 and 500"));
+    }
+    if let Some(st) = state {
+        if !["queued", "sending", "sent", "confirmed", "failed"].contains(&st) {
+            return Err(Error::invalid(
+                "state",
+                "must be queued, sending, sent, confirmed or failed",
+            ));
+        }
+    }
+    Ok(db::list_jobs(ctx.db.pool(), printer, state, limit).await?)
+}

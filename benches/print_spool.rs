@@ -94,13 +94,17 @@ async fn run() {
     for id in &ids {
         loop {
             let j = printing::job(&ctx, id).await.unwrap();
-            if j.job.state == "confirmed" {
+            if j.job.state == konsign::domain::print_job::JobState::Confirmed {
                 let created = konsign::domain::time::from_db(&j.job.created_at).unwrap();
                 let done = konsign::domain::time::from_db(&j.job.updated_at).unwrap();
                 latencies.push((done - created).num_microseconds().unwrap_or(0) as f64 / 1000.0);
                 break;
             }
-            assert_ne!(j.job.state, "failed", "{j:?}");
+            assert_ne!(
+                j.job.state,
+                konsign::domain::print_job::JobState::Failed,
+                "{j:?}"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
@@ -140,7 +144,7 @@ async fn run() {
         .unwrap();
         loop {
             let v = printing::job(&ctx, &j.id).await.unwrap();
-            if v.job.state == "confirmed" {
+            if v.job.state == konsign::domain::print_job::JobState::Confirmed {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(1)).await;

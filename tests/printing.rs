@@ -551,8 +551,8 @@ async fn jobs_survive_a_restart_and_an_interrupted_send_is_not_repeated(backend:
         assert!(konsign::store::printing::transition(
             &ctx.db,
             "pj-crashed",
-            "queued",
-            "sending",
+            konsign::domain::print_job::JobState::Queued,
+            konsign::domain::print_job::JobState::Sending,
             "test",
             None
         )

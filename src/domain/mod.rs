@@ -13,6 +13,7 @@ pub mod order;
 pub mod pack_scan;
 pub mod packing;
 pub mod picking;
+pub mod print_job;
 pub mod rate;
 pub mod sscc;
 pub mod station_seq;

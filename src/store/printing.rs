@@ -1,5 +1,6 @@
 //! Printers and their job queues.
 
+use crate::domain::print_job::JobState;
 use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
@@ -187,8 +188,7 @@ pub struct JobRow {
     pub id: String,
     pub printer_id: String,
     pub template: String,
-    /// queued, sending, sent, confirmed, failed
-    pub state: String,
+    pub state: JobState,
     /// Connection attempts that failed before any byte was written.
     pub attempts: i64,
     pub error: Option<String>,
@@ -202,6 +202,12 @@ pub struct JobRow {
     pub next_attempt_at: String,
 }
 
+/// A stored job state; an unknown one is a decoding error, not a guess.
+fn job_state(s: &str) -> Result<JobState, sqlx::Error> {
+    JobState::parse(s)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown print job state {s:?}").into()))
+}
+
 const JOB_COLS: &str = "seq, id, printer_id, template, state, attempts, error, reprint_of, subject, encoding, requested_by, created_at, updated_at, next_attempt_at";
 
 fn job(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
@@ -210,7 +216,7 @@ fn job(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
         id: r.try_get("id")?,
         printer_id: r.try_get("printer_id")?,
         template: r.try_get("template")?,
-        state: r.try_get("state")?,
+        state: job_state(&r.try_get::<String, _>("state")?)?,
         attempts: r.try_get("attempts")?,
         error: r.try_get("error")?,
         reprint_of: r.try_get("reprint_of")?,
@@ -258,7 +264,7 @@ pub async fn insert_job(conn: &mut AnyConnection, j: &NewJob<'_>) -> Result<(), 
     log(
         conn,
         j.id,
-        "queued",
+        JobState::Queued,
         &format!("by {}", j.requested_by),
         &now,
     )
@@ -268,13 +274,13 @@ pub async fn insert_job(conn: &mut AnyConnection, j: &NewJob<'_>) -> Result<(), 
 async fn log(
     conn: &mut AnyConnection,
     job: &str,
-    state: &str,
+    state: JobState,
     detail: &str,
     at: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("insert into print_job_log (job_id, state, detail, at) values ($1, $2, $3, $4)")
         .bind(job)
-        .bind(state)
+        .bind(state.as_str())
         .bind(detail)
         .bind(at)
         .execute(conn)
@@ -326,7 +332,7 @@ pub async fn job_payload(
 pub async fn list_jobs(
     pool: &AnyPool,
     printer: Option<&str>,
-    state: Option<&str>,
+    state: Option<JobState>,
     limit: i64,
 ) -> Result<Vec<JobRow>, sqlx::Error> {
     let rows = sqlx::query(&format!(
@@ -335,7 +341,7 @@ pub async fn list_jobs(
          order by seq desc limit $3"
     ))
     .bind(printer.unwrap_or(""))
-    .bind(state.unwrap_or(""))
+    .bind(state.map_or("", JobState::as_str))
     .bind(limit)
     .fetch_all(pool)
     .await?;
@@ -377,8 +383,8 @@ pub async fn next_queued(
 pub async fn transition(
     db: &super::Db,
     id: &str,
-    from: &str,
-    to: &str,
+    from: JobState,
+    to: JobState,
     detail: &str,
     error: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
@@ -389,8 +395,8 @@ pub async fn transition(
          where id = $1 and state = $2",
     )
     .bind(id)
-    .bind(from)
-    .bind(to)
+    .bind(from.as_str())
+    .bind(to.as_str())
     .bind(error)
     .bind(&now)
     .execute(tx.conn())
@@ -424,14 +430,14 @@ pub async fn defer(
     .bind(&now)
     .execute(tx.conn())
     .await?;
-    log(tx.conn(), id, "queued", detail, &now).await?;
+    log(tx.conn(), id, JobState::Queued, detail, &now).await?;
     tx.commit().await
 }
 
 /// A job's transitions, oldest first.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobLogEntry {
-    pub state: String,
+    pub state: JobState,
     pub detail: String,
     pub at: String,
 }
@@ -445,7 +451,7 @@ pub async fn job_log(pool: &AnyPool, id: &str) -> Result<Vec<JobLogEntry>, sqlx:
     rows.iter()
         .map(|r| {
             Ok(JobLogEntry {
-                state: r.try_get("state")?,
+                state: job_state(&r.try_get::<String, _>("state")?)?,
                 detail: r.try_get("detail")?,
                 at: r.try_get("at")?,
             })

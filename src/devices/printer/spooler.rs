@@ -9,6 +9,7 @@
 //! job was `sending` finds it on restart and fails it for the same reason.
 
 use super::status::{self, PrinterState, QueryError};
+use crate::domain::print_job::JobState;
 use crate::metrics::Metrics;
 use crate::store::printing as store;
 use crate::store::Db;
@@ -245,11 +246,11 @@ impl Spooler {
         }
     }
 
-    fn outcome(&self, outcome: &str) {
+    fn outcome(&self, outcome: JobState) {
         self.metrics
             .print_jobs
             .get_or_create(&crate::metrics::OutcomeLabel {
-                outcome: outcome.into(),
+                outcome: outcome.as_str().into(),
             })
             .inc();
     }
@@ -342,11 +343,20 @@ async fn round(
     // A job left `sending` was interrupted with bytes maybe written: never resent by itself.
     let in_flight = store::in_flight(sp.db.pool(), printer).await?;
     if let Some(j) = &in_flight {
-        if j.state == "sending" {
+        if j.state == JobState::Sending {
             let why = "konsign stopped while sending this label: it may or may not have printed. \
                        It is not sent again by itself; reprint it if it is missing";
-            if store::transition(&sp.db, &j.id, "sending", "failed", why, Some(why)).await? {
-                sp.outcome("failed");
+            if store::transition(
+                &sp.db,
+                &j.id,
+                JobState::Sending,
+                JobState::Failed,
+                why,
+                Some(why),
+            )
+            .await?
+            {
+                sp.outcome(JobState::Failed);
                 tracing::warn!(printer, job = %j.id, "job interrupted while sending: failed");
             }
             return Ok(Step::Again);
@@ -391,14 +401,14 @@ async fn round(
             if store::transition(
                 &sp.db,
                 &j.id,
-                "sent",
-                "confirmed",
+                JobState::Sent,
+                JobState::Confirmed,
                 "the printer reports its buffer empty",
                 None,
             )
             .await?
             {
-                sp.outcome("confirmed");
+                sp.outcome(JobState::Confirmed);
             }
             // The same answer says the printer is ready for the next job.
         } else {
@@ -422,10 +432,17 @@ async fn round(
                 Ok(b) => b,
                 Err(e) => {
                     let why = format!("the stored document is not valid base64 ({e})");
-                    if store::transition(&sp.db, &job.id, "queued", "failed", &why, Some(&why))
-                        .await?
+                    if store::transition(
+                        &sp.db,
+                        &job.id,
+                        JobState::Queued,
+                        JobState::Failed,
+                        &why,
+                        Some(&why),
+                    )
+                    .await?
                     {
-                        sp.outcome("failed");
+                        sp.outcome(JobState::Failed);
                     }
                     return Ok(Step::Again);
                 }
@@ -463,8 +480,8 @@ async fn send(
     if !store::transition(
         &sp.db,
         job,
-        "queued",
-        "sending",
+        JobState::Queued,
+        JobState::Sending,
         &format!("sending to {addr}"),
         None,
     )
@@ -520,8 +537,8 @@ async fn send(
             store::transition(
                 &sp.db,
                 job,
-                "sending",
-                "sent",
+                JobState::Sending,
+                JobState::Sent,
                 &format!("{} bytes written", bytes.len()),
                 None,
             )
@@ -534,8 +551,17 @@ async fn send(
                  check the printer and reprint it if the label is missing",
                 bytes.len()
             );
-            if store::transition(&sp.db, job, "sending", "failed", &why, Some(&why)).await? {
-                sp.outcome("failed");
+            if store::transition(
+                &sp.db,
+                job,
+                JobState::Sending,
+                JobState::Failed,
+                &why,
+                Some(&why),
+            )
+            .await?
+            {
+                sp.outcome(JobState::Failed);
             }
             tracing::warn!(printer, job, written, error = %e, "print job failed while sending");
             Ok(Step::Again)

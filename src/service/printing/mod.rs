@@ -4,6 +4,7 @@
 
 use super::{Actor, Ctx};
 use crate::config::PrinterSetting;
+use crate::domain::print_job::JobState;
 use crate::error::{Error, Result};
 use crate::labels::template::{LabelData, Template};
 use crate::labels::{layout, zpl, Format, RenderError};
@@ -479,13 +480,14 @@ pub async fn jobs(
     if !(1..=500).contains(&limit) {
         return Err(Error::invalid("limit", "must be between 1 and 500"));
     }
-    if let Some(st) = state {
-        if !["queued", "sending", "sent", "confirmed", "failed"].contains(&st) {
-            return Err(Error::invalid(
+    let state = match state {
+        Some(st) => Some(JobState::parse(st).ok_or_else(|| {
+            Error::invalid(
                 "state",
                 "must be queued, sending, sent, confirmed or failed",
-            ));
-        }
-    }
+            )
+        })?),
+        None => None,
+    };
     Ok(db::list_jobs(ctx.db.pool(), printer, state, limit).await?)
 }

@@ -21,6 +21,7 @@ pub mod stock;
 pub mod time;
 pub mod timeline;
 pub mod tracking;
+pub mod wave;
 
 /// A rule was broken by input; the message is for the user who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,6 +6,7 @@ use super::pages::{
 };
 use super::AppState;
 use crate::domain::auth::{allow, Role};
+use crate::domain::wave::WaveStatus;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -164,10 +165,10 @@ async fn home(
                     h2 { (if l == Lang::Da { "Dagens plukrunder" } else { "Today's waves" }) }
                     table #waves {
                         thead { tr { th { (t(l, "wave")) } th { (t(l, "picker")) } th { "Status" } th { (t(l, "progress")) } th {} } }
-                        tbody { @for (w, p, wave_orders) in &waves { tr class=(if w.status == "done" { "done" } else { "" }) data-wave=(w.id) {
+                        tbody { @for (w, p, wave_orders) in &waves { tr class=(if w.status == WaveStatus::Done { "done" } else { "" }) data-wave=(w.id) {
                             td { "#" (w.id)
                                 br; small.waveorders { @for (i, (o, tote)) in wave_orders.iter().enumerate() { @if i > 0 { ", " } (o) " → " (tote) } } }
-                            td { @if w.status == "done" { (w.picker.clone().unwrap_or_default()) } @else { form.assign data-wave=(w.id) {
+                            td { @if w.status == WaveStatus::Done { (w.picker.clone().unwrap_or_default()) } @else { form.assign data-wave=(w.id) {
                                 select name="picker" aria-label=(t(l, "picker")) {
                                     option value="" { "–" }
                                     @for name in &pickers { option value=(name) selected[w.picker.as_deref() == Some(name.as_str())] { (name) } }
@@ -175,7 +176,7 @@ async fn home(
                                 }
                                 button type="submit" { (t(l, "assign")) }
                             } } }
-                            td { (wave_status(l, &w.status)) }
+                            td { (wave_status(l, w.status)) }
                             td { (p.done + p.short) " / " (p.picks) }
                             td.bar { div.bars {
                                 span.ok style=(format!("width:{:.1}%", p.done as f64 * 100.0 / p.picks.max(1) as f64)) {}
@@ -235,12 +236,12 @@ async fn home(
 }
 
 /// A wave's status in the page's language.
-fn wave_status(l: Lang, status: &str) -> &str {
+fn wave_status(l: Lang, status: WaveStatus) -> &'static str {
     match (status, l) {
-        ("open", Lang::Da) => "åben",
-        ("assigned", Lang::Da) => "tildelt",
-        ("picking", Lang::Da) => "plukkes",
-        ("done", Lang::Da) => "færdig",
-        (s, _) => s,
+        (WaveStatus::Open, Lang::Da) => "åben",
+        (WaveStatus::Assigned, Lang::Da) => "tildelt",
+        (WaveStatus::Picking, Lang::Da) => "plukkes",
+        (WaveStatus::Done, Lang::Da) => "færdig",
+        (s, Lang::En) => s.as_str(),
     }
 }

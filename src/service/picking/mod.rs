@@ -10,6 +10,7 @@ use crate::domain::allocation::{self, Need};
 use crate::domain::order::OrderStatus;
 use crate::domain::picking::{self as rules, Decision, LotHere, PickInHand, Scanned};
 use crate::domain::stock::StockStatus;
+use crate::domain::wave::{PickStatus, WaveStatus};
 use crate::error::{Error, Result};
 use crate::store::orders::{self as db, PickException, PickRow, WaveRow};
 use crate::store::stock::{self as stock_db, NewLedger, UnitKey};
@@ -62,7 +63,7 @@ pub struct WaveView {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NextPick {
     pub wave_id: i64,
-    pub wave_status: String,
+    pub wave_status: WaveStatus,
     pub require_location_scan: bool,
     /// The picker scans an order's tote before its first pack (the pick's `tote_ok` says
     /// whether that is done).
@@ -126,10 +127,10 @@ fn progress(picks: &[PickRow]) -> Progress {
         ..Default::default()
     };
     for k in picks {
-        match k.status.as_str() {
-            "done" => p.done += 1,
-            "short" => p.short += 1,
-            _ => p.open += 1,
+        match k.status {
+            PickStatus::Done => p.done += 1,
+            PickStatus::Short => p.short += 1,
+            PickStatus::Open => p.open += 1,
         }
         p.packs += k.quantity;
         p.packs_picked += k.picked;
@@ -162,7 +163,7 @@ fn own_wave(w: &WaveRow, actor: &Actor) -> Result<()> {
 }
 
 fn open_wave(w: &WaveRow) -> Result<()> {
-    if w.status == "done" {
+    if w.status == WaveStatus::Done {
         return Err(Error::conflict(
             "wave_done",
             format!("wave {} is done and its totes are closed", w.id),
@@ -360,7 +361,7 @@ pub async fn todays_waves(ctx: &Ctx) -> Result<Vec<(WaveRow, Progress, Vec<(Stri
             .and_then(crate::domain::time::from_db)
             .map(|t| crate::domain::time::business_day(t).to_string())
             .is_some_and(|d| d == today);
-        if w.status == "done" && !finished_today {
+        if w.status == WaveStatus::Done && !finished_today {
             continue;
         }
         let orders = db::wave_orders(&mut conn, w.id).await?;
@@ -414,10 +415,10 @@ pub async fn assign(ctx: &Ctx, actor: &Actor, id: i64, picker: &str) -> Result<W
     let mut tx = ctx.db.begin_write().await?;
     let w = wave_row(&mut tx, id).await?;
     open_wave(&w)?;
-    let status = if w.status == "picking" {
-        "picking"
+    let status = if w.status == WaveStatus::Picking {
+        WaveStatus::Picking
     } else {
-        "assigned"
+        WaveStatus::Assigned
     };
     db::set_wave(tx.conn(), id, status, Some(&picker), None).await?;
     tx.event(
@@ -456,7 +457,7 @@ pub async fn take(
             ));
         }
     }
-    db::set_wave(tx.conn(), id, "picking", Some(username), station).await?;
+    db::set_wave(tx.conn(), id, WaveStatus::Picking, Some(username), station).await?;
     tx.event(
         "wave.taken",
         &format!("wave:{id}"),
@@ -475,9 +476,9 @@ async fn next_in(tx: &mut WriteTx, ctx: &Ctx, w: &WaveRow) -> Result<NextPick> {
     Ok(NextPick {
         wave_id: w.id,
         wave_status: if open == 0 {
-            "done".into()
+            WaveStatus::Done
         } else {
-            w.status.clone()
+            w.status
         },
         require_location_scan: ctx.config.picking.require_location_scan,
         require_tote_scan: ctx.config.picking.require_tote_scan,
@@ -506,7 +507,7 @@ pub async fn next(ctx: &Ctx, id: i64) -> Result<NextPick> {
         require_location_scan: ctx.config.picking.require_location_scan,
         require_tote_scan: ctx.config.picking.require_tote_scan,
         progress: progress(&picks),
-        pick: picks.into_iter().find(|p| p.status == "open"),
+        pick: picks.into_iter().find(|p| p.status == PickStatus::Open),
     })
 }
 

@@ -150,7 +150,7 @@ pub(super) async fn finish_rows(tx: &mut WriteTx, wave_id: i64) -> Result<Option
     // A replacement wave (a cutting job's damaged plates) carries no order: its plates become
     // new cutting jobs.
     crate::service::cutting::replacements_picked(tx, wave_id).await?;
-    db::set_wave(tx.conn(), wave_id, "done", None, None).await?;
+    db::set_wave(tx.conn(), wave_id, WaveStatus::Done, None, None).await?;
     Ok(Some(finished))
 }
 

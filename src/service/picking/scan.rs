@@ -62,12 +62,12 @@ pub async fn scan_input(
     }
     open_wave(&w)?;
     own_wave(&w, actor)?;
-    if w.status != "picking" {
+    if w.status != WaveStatus::Picking {
         // The first accepted scan starts the wave; a refused one rolls this back with the rest.
-        db::set_wave(tx.conn(), wave_id, "picking", None, None).await?;
+        db::set_wave(tx.conn(), wave_id, WaveStatus::Picking, None, None).await?;
     }
     let w = WaveRow {
-        status: "picking".into(),
+        status: WaveStatus::Picking,
         ..w
     };
     let Some(pick) = db::next_pick(tx.conn(), wave_id).await? else {

@@ -15,7 +15,7 @@ pub async fn short(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &ShortRequest) -> 
         .await?
         .filter(|p| p.wave_id == wave_id)
         .ok_or_else(|| Error::NotFound(format!("pick {} in wave {wave_id}", r.pick_id)))?;
-    if pick.status != "open" {
+    if pick.status != PickStatus::Open {
         return Err(Error::conflict(
             "pick_not_open",
             format!("pick {} is {}", pick.id, pick.status),
@@ -192,7 +192,7 @@ pub async fn undo(ctx: &Ctx, actor: &Actor, wave_id: i64, r: &UndoRequest) -> Re
     let pick = db::pick(tx.conn(), c.pick_id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("pick {}", c.pick_id)))?;
-    if pick.status == "short" || pick.stock_unit_id != c.from_unit {
+    if pick.status == PickStatus::Short || pick.stock_unit_id != c.from_unit {
         return Err(Error::conflict(
             "cannot_undo",
             format!(

@@ -3,6 +3,7 @@
 
 use super::*;
 
+use crate::domain::wave::PickStatus;
 use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
@@ -96,8 +97,7 @@ pub struct PickRow {
     pub tote: String,
     pub quantity: i64,
     pub picked: i64,
-    /// open, done, short
-    pub status: String,
+    pub status: PickStatus,
     pub location_ok: bool,
     /// The order's tote was scanned in this wave.
     pub tote_ok: bool,
@@ -106,6 +106,12 @@ pub struct PickRow {
     pub min_shelf_life_days: i64,
     #[serde(skip)]
     pub delivery_date: String,
+}
+
+/// A stored pick status; an unknown one is a decoding error, not a guess.
+fn pick_status(s: &str) -> Result<PickStatus, sqlx::Error> {
+    PickStatus::parse(s)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown pick status {s:?}").into()))
 }
 
 const PICK_SELECT: &str = "select k.id, k.wave_id, k.seq, k.order_id, o.external_id, k.line_id, k.reservation_id, k.location,
@@ -132,7 +138,7 @@ fn pick_row(r: &AnyRow) -> Result<PickRow, sqlx::Error> {
         tote: r.try_get("tote")?,
         quantity: r.try_get("quantity")?,
         picked: r.try_get("picked")?,
-        status: r.try_get("status")?,
+        status: pick_status(&r.try_get::<String, _>("status")?)?,
         location_ok: r.try_get::<i64, _>("location_ok")? == 1,
         tote_ok: r.try_get::<i64, _>("tote_ok")? == 1,
         cut: r.try_get::<i64, _>("cut")? == 1,

@@ -1,6 +1,7 @@
 //! Pick waves: making them (candidates, totes, the wave-making lock), reading and changing them,
 //! their orders and their progress.
 
+use crate::domain::wave::WaveStatus;
 use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
@@ -77,7 +78,14 @@ pub async fn insert_wave(
         "insert into waves (status, picker, max_orders, max_lines, created_by, created_at)
          values ($1, $2, $3, $4, $5, $6) returning id",
     )
-    .bind(if picker.is_some() { "assigned" } else { "open" })
+    .bind(
+        if picker.is_some() {
+            WaveStatus::Assigned
+        } else {
+            WaveStatus::Open
+        }
+        .as_str(),
+    )
     .bind(picker)
     .bind(max_orders)
     .bind(max_lines)
@@ -113,8 +121,7 @@ pub async fn put_order_in_wave(
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WaveRow {
     pub id: i64,
-    /// open, assigned, picking, done
-    pub status: String,
+    pub status: WaveStatus,
     pub picker: Option<String>,
     pub station: Option<String>,
     pub created_by: String,
@@ -123,12 +130,18 @@ pub struct WaveRow {
     pub done_at: Option<String>,
 }
 
+/// A stored wave status; an unknown one is a decoding error, not a guess.
+fn wave_status(s: &str) -> Result<WaveStatus, sqlx::Error> {
+    WaveStatus::parse(s)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown wave status {s:?}").into()))
+}
+
 const WAVE_COLS: &str = "id, status, picker, station, created_by, created_at, started_at, done_at";
 
 fn wave_row(r: &AnyRow) -> Result<WaveRow, sqlx::Error> {
     Ok(WaveRow {
         id: r.try_get("id")?,
-        status: r.try_get("status")?,
+        status: wave_status(&r.try_get::<String, _>("status")?)?,
         picker: r.try_get("picker")?,
         station: r.try_get("station")?,
         created_by: r.try_get("created_by")?,
@@ -221,7 +234,7 @@ pub async fn wave_orders(
 pub async fn set_wave(
     conn: &mut AnyConnection,
     id: i64,
-    status: &str,
+    status: WaveStatus,
     picker: Option<&str>,
     station: Option<&str>,
 ) -> Result<(), sqlx::Error> {
@@ -232,7 +245,7 @@ pub async fn set_wave(
             done_at = case when $1 = 'done' then $4 else done_at end
          where id = $5",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(picker)
     .bind(station)
     .bind(now)

@@ -29,7 +29,7 @@ pub(crate) async fn queue(
     parcel_id: i64,
     parcel_type: &str,
     postcode: &str,
-) -> std::result::Result<(), sqlx::Error> {
+) -> crate::error::Result<()> {
     let c = &ctx.config.carrier;
     let choice = rules::choose(
         &c.rules,
@@ -46,6 +46,7 @@ pub(crate) async fn queue(
         &choice.additional.join(","),
     )
     .await
+    .map_err(Into::into)
 }
 
 pub async fn list(ctx: &Ctx, state: Option<&str>) -> Result<Vec<BookingRow>> {

@@ -12,7 +12,8 @@ use firmware_bridge::wire;
 use std::sync::Arc;
 use std::time::Duration;
 
-type Sql<T> = std::result::Result<T, sqlx::Error>;
+/// The dispatcher's steps answer with the service's own error.
+type Sql<T> = crate::error::Result<T>;
 
 pub(super) fn spawn(ctx: Ctx, h: Arc<Host>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -161,9 +162,7 @@ async fn hand_out(
     if queued.is_empty() {
         return Ok(());
     }
-    let stations = list_stations(ctx)
-        .await
-        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let stations = list_stations(ctx).await?;
     let mut loads: std::collections::HashMap<String, i64> = db::station_loads(ctx.db.pool())
         .await?
         .into_iter()

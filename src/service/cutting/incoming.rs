@@ -14,7 +14,8 @@ use crate::store::WriteTx;
 use firmware_bridge::wire::{self, Connection, Factsheet, State, Topic, WireError};
 use serde_json::json;
 
-type Sql<T> = std::result::Result<T, sqlx::Error>;
+/// A message's handling answers with the service's own error.
+type Sql<T> = crate::error::Result<T>;
 
 /// Handles one incoming message. A message that breaks the protocol is refused (and that is
 /// handled: `Ok`); `Err` only for a database failure.

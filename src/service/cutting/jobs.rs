@@ -72,7 +72,7 @@ pub async fn create_jobs(
     tx: &mut WriteTx,
     order_id: i64,
     lines: &[crate::store::orders::LineRow],
-) -> std::result::Result<usize, sqlx::Error> {
+) -> crate::error::Result<usize> {
     let mut made = 0;
     for l in lines {
         let Some(spec) = &l.cut else { continue };
@@ -114,7 +114,7 @@ async fn new_job(
     spec: &CutSpec,
     id: &str,
     c: &NewCut<'_>,
-) -> std::result::Result<(), sqlx::Error> {
+) -> crate::error::Result<()> {
     let line_ref = {
         use sha2::Digest as _;
         let h = sha2::Sha256::digest(format!("konsign-line:{order_id}:{}", l.id).as_bytes());
@@ -191,7 +191,7 @@ async fn next_job_id(
     tx: &mut WriteTx,
     order_id: i64,
     l: &crate::store::orders::LineRow,
-) -> std::result::Result<String, sqlx::Error> {
+) -> crate::error::Result<String> {
     let n = db::jobs_of_line(tx.conn(), l.id).await?;
     Ok(format!("cj-{order_id}-{}-{}", l.line_no, n + 1))
 }
@@ -206,7 +206,7 @@ pub(super) async fn after_failure(
     job_id: &str,
     damaged: i64,
     why: &str,
-) -> std::result::Result<(), sqlx::Error> {
+) -> crate::error::Result<()> {
     db::set_reason(tx.conn(), job_id, why).await?;
     let Some(j) = db::get_job(tx.conn(), job_id).await? else {
         return Ok(());
@@ -260,7 +260,7 @@ async fn scrap_damaged(
     j: &JobRow,
     qty: i64,
     why: &str,
-) -> std::result::Result<(), sqlx::Error> {
+) -> crate::error::Result<()> {
     use crate::store::stock as stock_db;
     let Some((unit_id, owner, location)) =
         db::tote_unit(tx.conn(), j.order_id, &j.gtin, &j.lot, qty).await?
@@ -275,7 +275,7 @@ async fn scrap_damaged(
         return Ok(()); // booked already
     };
     let Ok((before, after)) = stock_db::change_qty(tx.conn(), unit_id, -qty).await? else {
-        return Err(sqlx::Error::Protocol(format!(
+        return Err(Error::Internal(anyhow::anyhow!(
             "stock unit {unit_id} changed while its damaged plates were booked out"
         )));
     };
@@ -312,10 +312,7 @@ async fn scrap_damaged(
 
 /// After a replacement wave is picked (in its transaction): each replacement it carried gets its
 /// new job(s), one per picked lot; a replacement that got nothing is `short`.
-pub async fn replacements_picked(
-    tx: &mut WriteTx,
-    wave_id: i64,
-) -> std::result::Result<(), sqlx::Error> {
+pub async fn replacements_picked(tx: &mut WriteTx, wave_id: i64) -> crate::error::Result<()> {
     for r in db::replacements_of_wave(tx.conn(), wave_id).await? {
         let lines = crate::store::orders::lines(tx.conn(), r.order_id).await?;
         let Some(l) = lines.iter().find(|l| l.id == r.line_id) else {
@@ -348,10 +345,7 @@ pub async fn replacements_picked(
 }
 
 /// After a job finished: when all jobs of its order are finished, the order moves on to packing.
-pub(super) async fn order_after_cut(
-    tx: &mut WriteTx,
-    job_id: &str,
-) -> std::result::Result<(), sqlx::Error> {
+pub(super) async fn order_after_cut(tx: &mut WriteTx, job_id: &str) -> crate::error::Result<()> {
     let Some(j) = db::get_job(tx.conn(), job_id).await? else {
         return Ok(());
     };
@@ -447,7 +441,7 @@ pub(super) async fn requeue_next_revision(
     from: &str,
     station: Option<&str>,
     detail: impl FnOnce(i64) -> String,
-) -> std::result::Result<bool, sqlx::Error> {
+) -> crate::error::Result<bool> {
     let mut next = j.clone();
     next.revision += 1;
     next.content_hash = wire_job(&next, no_header()).compute_hash();
@@ -461,6 +455,7 @@ pub(super) async fn requeue_next_revision(
         &detail(next.revision),
     )
     .await
+    .map_err(Into::into)
 }
 
 /// An order's reference short enough for large type on a sticker: whole up to 12 characters,

@@ -252,12 +252,20 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>
             loop {
                 match incoming::handle(&c, &h, &m).await {
                     Ok(()) => break,
-                    Err(e) => {
-                        // The database failed: the message is kept (not acknowledged) and
-                        // handled again.
+                    // The database failed (or is busy): the message is kept (not acknowledged)
+                    // and handled again.
+                    Err(
+                        e @ (crate::error::Error::Internal(_) | crate::error::Error::Busy { .. }),
+                    ) => {
                         tracing::warn!(error = %e, topic = %m.topic, "cannot handle a station message yet");
                         tokio::time::sleep(wait).await;
                         wait = (wait * 2).min(Duration::from_secs(10));
+                    }
+                    // A verdict on the message itself: handling it again would give the same
+                    // answer and hold up every message behind it, so it is acknowledged.
+                    Err(e) => {
+                        tracing::error!(error = %e, topic = %m.topic, "station message refused by a rule; acknowledged without effect");
+                        break;
                     }
                 }
             }

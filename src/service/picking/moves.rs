@@ -162,7 +162,7 @@ pub(crate) async fn replacement_wave(
     order_id: i64,
     line_id: i64,
     qty: i64,
-) -> std::result::Result<Option<i64>, sqlx::Error> {
+) -> Result<Option<i64>> {
     let Some(o) = db::order_by_id(tx.conn(), order_id).await? else {
         return Ok(None);
     };

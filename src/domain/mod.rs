@@ -22,6 +22,7 @@ pub mod time;
 pub mod timeline;
 pub mod tracking;
 pub mod wave;
+pub mod workflow;
 
 /// A rule was broken by input; the message is for the user who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -35,7 +35,7 @@ async fn station(
     };
     let role = principal.actor.role;
     let receiving = match crate::service::scans::workflow_of(&s.ctx, &station).await {
-        Ok(w) => w == "receiving",
+        Ok(w) => w == crate::domain::workflow::Workflow::Receiving,
         Err(e) => return super::error::ApiError::from(e).into_response(),
     };
     // The receive form only for those who may receive (`/api/stations/{station}/receive`).

@@ -14,24 +14,27 @@ use crate::devices::scanner::{ScanEvent, ScannerConfig};
 use crate::domain::catalog::LocationKind;
 use crate::domain::gs1::{self, Kind};
 use crate::domain::timeline::Timeline;
+use crate::domain::workflow::Workflow;
 use crate::domain::Unreadable;
 use crate::error::{Error, Result};
 use crate::store::scanners::{self as db, NewScan, VerdictText};
 use serde_json::json;
 use std::time::Duration;
 
-/// The workflows a station can run.
-pub const WORKFLOWS: &[&str] = &["lookup", "receiving", "picking", "packing"];
-
 /// The workflow of a station (`lookup` unless set).
-pub async fn workflow_of(ctx: &Ctx, station: &str) -> Result<String> {
+pub async fn workflow_of(ctx: &Ctx, station: &str) -> Result<Workflow> {
     if let Some(w) = ctx.workflows.get(station) {
         return Ok(w);
     }
-    let w = db::station_workflow(ctx.db.pool(), station)
-        .await?
-        .unwrap_or_else(|| "lookup".into());
-    ctx.workflows.put(station, &w);
+    let w = match db::station_workflow(ctx.db.pool(), station).await? {
+        Some(s) => Workflow::parse(&s).ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!(
+                "station {station} has an unknown workflow {s:?}"
+            ))
+        })?,
+        None => Workflow::Lookup,
+    };
+    ctx.workflows.put(station, w);
     Ok(w)
 }
 
@@ -46,14 +49,15 @@ pub async fn set_workflow(
     if station.is_empty() || station.len() > 64 || station.chars().any(char::is_control) {
         return Err(Error::invalid("station", "must be 1 to 64 characters"));
     }
-    if !WORKFLOWS.contains(&workflow) {
+    let Some(workflow) = Workflow::parse(workflow) else {
+        let all: Vec<&str> = Workflow::ALL.iter().map(|w| w.as_str()).collect();
         return Err(Error::invalid(
             "workflow",
-            format!("must be one of {}", WORKFLOWS.join(", ")),
+            format!("must be one of {}", all.join(", ")),
         ));
-    }
+    };
     let mut tx = ctx.db.begin_write().await?;
-    db::put_station_workflow(tx.conn(), station, workflow).await?;
+    db::put_station_workflow(tx.conn(), station, workflow.as_str()).await?;
     let subject = format!("station:{station}");
     crate::store::audit::append(
         tx.conn(),
@@ -195,7 +199,7 @@ async fn record_timed(ctx: &Ctx, ev: &ScanEvent, t: &mut Timeline) -> Result<Ver
     t.step("lookup");
     let workflow = workflow_of(ctx, &ev.station).await?;
     t.step("workflow");
-    if workflow == "picking" {
+    if workflow == Workflow::Picking {
         // At a picking station the scan drives the wave taken there; its verdict is the answer.
         let key = format!(
             "{}:{}",
@@ -216,7 +220,7 @@ async fn record_timed(ctx: &Ctx, ev: &ScanEvent, t: &mut Timeline) -> Result<Ver
                 Err(e) => (false, refused(&e)),
             };
     }
-    if workflow == "packing" {
+    if workflow == Workflow::Packing {
         // At a pack station the scan opens an order (tote or order reference) or proves an item
         // of the order packed there; its verdict is the answer.
         let key = format!(
@@ -231,8 +235,8 @@ async fn record_timed(ctx: &Ctx, ev: &ScanEvent, t: &mut Timeline) -> Result<Ver
                 Err(e) => (false, refused(&e)),
             };
     }
-    if workflow == "picking" || workflow == "packing" {
-        t.step(if workflow == "picking" {
+    if workflow == Workflow::Picking || workflow == Workflow::Packing {
+        t.step(if workflow == Workflow::Picking {
             "pick"
         } else {
             "pack"
@@ -255,7 +259,7 @@ async fn record_timed(ctx: &Ctx, ev: &ScanEvent, t: &mut Timeline) -> Result<Ver
                     raw_hex,
                     kind,
                     parsed: parsed_json,
-                    used_for: workflow.clone(),
+                    used_for: workflow.as_str().to_string(),
                     outcome: outcome.into(),
                     message: text.encode(),
                     at,
@@ -276,7 +280,7 @@ async fn record_timed(ctx: &Ctx, ev: &ScanEvent, t: &mut Timeline) -> Result<Ver
                 raw_hex: &raw_hex,
                 kind: kind.as_deref(),
                 parsed: parsed_json,
-                used_for: &workflow,
+                used_for: workflow.as_str(),
                 outcome,
                 message: &text,
                 at: &at,
@@ -474,7 +478,7 @@ pub async fn receive_by_scan(
     r: &ReceiveByScan,
 ) -> Result<super::stock::OpResult> {
     let workflow = workflow_of(ctx, station).await?;
-    if workflow != "receiving" {
+    if workflow != Workflow::Receiving {
         return Err(Error::conflict(
             "wrong_workflow",
             format!("station {station} runs the {workflow} workflow; set it to receiving to receive by scan"),

@@ -839,7 +839,7 @@ async fn setting_a_password_ends_the_users_sessions(b: Backend) {
 
 /// No English on a Danish page: every page, rendered in Danish for a role that may see it (with
 /// a station, printers, a wave and stock so its tables are there), contains none of the texts of
-/// the English table (`src/http/texts.rs`, where the English differs from the Danish), outside
+/// the English table (`src/http/pages/texts.rs`, where the English differs from the Danish), outside
 /// its scripts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn danish_pages_carry_no_english_text() {
@@ -862,8 +862,11 @@ async fn danish_pages_carry_no_english_text() {
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     // The English table: ("key", Lang::En) => "text" where the Danish text differs.
-    let source =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/texts.rs")).unwrap();
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/http/pages/texts.rs"
+    ))
+    .unwrap();
     let entry = |lang: &str| -> std::collections::HashMap<String, String> {
         source
             .lines()

@@ -183,7 +183,7 @@ const PLAIN_PUBLIC: &[&str] = &[
     "/login",
 ];
 
-/// Static files anyone may fetch: the pages' scripts, which hold no data (`src/http/assets.rs`).
+/// Static files anyone may fetch: the pages' scripts, which hold no data (`src/http/pages/assets.rs`).
 const STATIC_PUBLIC: &[&str] = &["/static/{file}"];
 
 /// Every page (a GET route outside `/api`) with the API group behind it: what the page shows and
@@ -356,9 +356,12 @@ fn no_redirects(c: &Client) -> Client {
 
 /// The GET routes outside `/api` that the app's source declares (`.route("/x", get(...))`).
 fn page_routes_in_source() -> BTreeSet<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
     let mut found = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
+    let files = std::fs::read_dir(&root)
+        .unwrap()
+        .chain(std::fs::read_dir(root.join("pages")).unwrap());
+    for entry in files {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "rs") {
             continue;

@@ -2,7 +2,7 @@
 //! for the pages), and for 5xx no internals.
 
 use super::messages;
-use super::texts::Lang;
+use super::pages::texts::Lang;
 use crate::error::{Error, LineError};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;

@@ -6,7 +6,7 @@
 //! code used in `src/` has no text here.
 
 use super::messages_conflict::CONFLICTS;
-use super::texts::Lang;
+use super::pages::texts::Lang;
 use crate::domain::stock::StockError;
 use crate::error::Error;
 

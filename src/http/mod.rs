@@ -1,28 +1,14 @@
 //! HTTP: the JSON API (documented as OpenAPI), health and metrics, and the server-rendered pages.
 
 pub mod api;
-mod assets;
 pub mod auth;
-mod carrier_page;
-mod count_pane;
-mod cut_lead;
-mod cut_page;
 pub mod error;
-mod handover_page;
 mod headers;
 pub mod messages;
 mod messages_conflict;
 mod openapi;
-mod pack_page;
 pub mod pages;
-mod pick_page;
 pub mod serve;
-mod start_live;
-mod start_page;
-mod station_page;
-mod stock_page;
-mod style;
-mod texts;
 
 use crate::service::Ctx;
 use axum::extract::{MatchedPath, Request, State};
@@ -96,16 +82,7 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(pages::routes())
-        .merge(assets::routes())
-        .merge(start_page::routes())
-        .merge(pick_page::routes())
-        .merge(cut_page::routes())
-        .merge(pack_page::routes())
-        .merge(handover_page::routes())
-        .merge(carrier_page::routes())
-        .merge(stock_page::routes())
-        .merge(station_page::routes())
+        .merge(pages::all_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(login_then_back))

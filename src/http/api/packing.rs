@@ -124,7 +124,7 @@ pub async fn close(
         v.print_error_da = Some(crate::http::messages::text(
             code,
             field.as_deref(),
-            crate::http::pages::Lang::Da,
+            crate::http::pages::texts::Lang::Da,
         ));
     }
     Ok(Json(v))

@@ -93,8 +93,11 @@ pub async fn scans(
     // A verdict that is a refused request is worded in Danish from its code, like an error answer.
     for scan in &mut scans {
         if let Some((code, field)) = &scan.error {
-            scan.message_da =
-                crate::http::messages::text(code, field.as_deref(), crate::http::pages::Lang::Da);
+            scan.message_da = crate::http::messages::text(
+                code,
+                field.as_deref(),
+                crate::http::pages::texts::Lang::Da,
+            );
         }
     }
     Ok(Json(scans))

@@ -1,9 +1,9 @@
-//! The pages' scripts as static files (`src/http/scripts/`). Each is served under a name that
+//! The pages' scripts as static files (`src/http/pages/scripts/`). Each is served under a name that
 //! carries a hash of its content (`/static/pick.3f9a…c2.js`), so a browser may keep it for a
 //! year and a new release is fetched at once; pages name them by `Script`, checked when
 //! compiled, and the Content-Security-Policy needs no inline script (`script-src 'self'`).
 
-use super::AppState;
+use crate::http::AppState;
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -142,7 +142,7 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), files.len());
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http/scripts");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http/pages/scripts");
         let mut on_disk: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -3,9 +3,9 @@
 //! service), the parcels still waiting for a booking, and the parcels whose journey went wrong
 //! (marked as dealt with from here). Danish by default; no personal data beyond order numbers.
 
-use super::pages::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
-use super::AppState;
+use super::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
 use crate::domain::tracking::Tracking;
+use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;

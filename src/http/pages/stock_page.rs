@@ -3,8 +3,8 @@
 //! then the target location, and (leads) count a location blind and book the differences. Every
 //! action goes through the ledgered stock API; scans are read by `GET /api/stock/lookup`.
 
-use super::pages::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
-use super::AppState;
+use super::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
+use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;

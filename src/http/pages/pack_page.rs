@@ -3,9 +3,9 @@
 //! recipient and what goes into the parcel, scan every pack and cut box, choose the box, close
 //! it (or split), report a damaged pack, and reprint or void a closed parcel. Danish by default.
 
-use super::pages::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
-use super::AppState;
+use super::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
 use crate::domain::auth::allow;
+use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};

@@ -1,9 +1,9 @@
 //! The picker's page: the waves to take (with the station for a serial scanner), and the
 //! picking screen that shows the next pick and takes scans, kept in the browser while offline.
 
-use super::pages::{lang, page, page_principal_in, t, with_lang_cookie, Lang, LangQuery};
-use super::AppState;
+use super::{lang, page, page_principal_in, t, with_lang_cookie, Lang, LangQuery};
 use crate::domain::auth::allow;
+use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -51,7 +51,7 @@ async fn pick_page(
         None => {
             let waves = match crate::service::picking::waves(&s.ctx, true).await {
                 Ok(w) => w,
-                Err(e) => return super::error::ApiError::from(e).into_response(),
+                Err(e) => return crate::http::error::ApiError::from(e).into_response(),
             };
             let mine: Vec<_> = waves
                 .into_iter()

@@ -1,11 +1,9 @@
 //! A scanning station's page (`/stations/{station}`): its scans as they come, and at a
 //! receiving station the receive form, showing exactly the scan it will receive.
 
-use super::pages::{
-    lang, page, page_principal_in, printers_table, t, with_lang_cookie, Lang, LangQuery,
-};
-use super::AppState;
+use super::{lang, page, page_principal_in, printers_table, t, with_lang_cookie, Lang, LangQuery};
 use crate::domain::auth::allow;
+use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -36,7 +34,7 @@ async fn station(
     let role = principal.actor.role;
     let receiving = match crate::service::scans::workflow_of(&s.ctx, &station).await {
         Ok(w) => w == crate::domain::workflow::Workflow::Receiving,
-        Err(e) => return super::error::ApiError::from(e).into_response(),
+        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
     };
     // The receive form only for those who may receive (`/api/stations/{station}/receive`).
     let receive_form = receiving && allow::STOCK_FLOOR.contains(&role);

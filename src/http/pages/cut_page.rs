@@ -1,8 +1,8 @@
 //! The hulklip operator's page at a cutting station.
 
-use super::pages::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
-use super::AppState;
+use super::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
 use crate::domain::auth::allow;
+use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;

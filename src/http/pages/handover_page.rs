@@ -2,9 +2,9 @@
 //! is refused with the reason), see what is on it and what is still expected, and close it; the
 //! handover list opens as a PDF for the driver's signature. Danish by default.
 
-use super::pages::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
-use super::AppState;
+use super::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
 use crate::domain::auth::allow;
+use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;

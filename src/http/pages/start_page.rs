@@ -1,12 +1,10 @@
 //! The start page: a way to each page the role may use, and the overviews it may read (the
 //! lead's orders, waves and cutting; printers; the stock by owner).
 
-use super::pages::{
-    lang, page, page_principal, printers_table, t, with_lang_cookie, Lang, LangQuery,
-};
-use super::AppState;
+use super::{lang, page, page_principal, printers_table, t, with_lang_cookie, Lang, LangQuery};
 use crate::domain::auth::{allow, Role};
 use crate::domain::wave::WaveStatus;
+use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;

@@ -1,6 +1,21 @@
 //! Server-rendered pages for people: Danish by default, English with `?lang=en` (remembered in a
 //! cookie). The page frame, login and logout, and what the other pages share.
 
+pub(super) mod assets;
+mod carrier_page;
+mod count_pane;
+mod cut_lead;
+mod cut_page;
+mod handover_page;
+mod pack_page;
+mod pick_page;
+mod start_live;
+mod start_page;
+mod station_page;
+mod stock_page;
+mod style;
+pub(super) mod texts;
+
 use super::api::session_cookie;
 use super::auth::{cookie, same_origin, ClientAddr, SESSION_COOKIE};
 use super::AppState;
@@ -14,8 +29,8 @@ use axum::Router;
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
-pub(super) use super::texts::t;
-pub use super::texts::Lang;
+use texts::t;
+pub use texts::Lang;
 
 /// The page language: `?lang=` wins, then the `lang` cookie, then Danish.
 pub(super) fn lang(q: Option<&str>, headers: &HeaderMap) -> Lang {
@@ -35,10 +50,10 @@ pub(super) fn page(l: Lang, demo: bool, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (t(l, "title")) }
-                style { (super::style::STYLE) }
+                style { (style::STYLE) }
             }
             body {
-                @if demo { (super::texts::demo_band(l)) }
+                @if demo { (texts::demo_band(l)) }
                 header { strong { "konsign" } a.lang href={ "?lang=" (other) } { (t(l, "other_lang")) } }
                 main { (body) }
             }
@@ -305,4 +320,18 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", axum::routing::post(logout_submit))
+}
+
+/// Every page's routes, and the static scripts they load.
+pub fn all_routes() -> Router<AppState> {
+    routes()
+        .merge(start_page::routes())
+        .merge(pick_page::routes())
+        .merge(cut_page::routes())
+        .merge(pack_page::routes())
+        .merge(handover_page::routes())
+        .merge(carrier_page::routes())
+        .merge(stock_page::routes())
+        .merge(station_page::routes())
+        .merge(assets::routes())
 }

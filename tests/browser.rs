@@ -256,6 +256,16 @@ async fn a_picker_completes_a_wave_by_typing_scans_into_the_page() {
         )
         .await;
     browser.screenshot("lead-home").await;
+    // The lead's start page fits a 412 px phone too: a wide table scrolls inside its box, the
+    // page does not scroll sideways.
+    let wide = browser
+        .js("return document.documentElement.scrollWidth;")
+        .await;
+    let wide = wide.as_i64().unwrap_or(i64::MAX);
+    assert!(
+        wide <= 412,
+        "the lead's start page scrolls sideways on a phone: {wide} px"
+    );
     browser.click("#backorders button.release").await;
     browser
         .cmd(

@@ -205,7 +205,8 @@ async fn home(
             }
             @if may_read_stock {
                 h1 { (t(l, "stock_by_owner")) }
-                table #owners {
+                // Six figures per owner are wider than a phone: the table scrolls, not the page.
+                div.scroll { table #owners {
                     thead { tr {
                         th { (t(l, "owner")) } th { (t(l, "on_hand")) } th { (t(l, "available")) }
                         th { (t(l, "quarantined")) } th { (t(l, "short_dated")) } th { (t(l, "expired")) } th {}
@@ -219,7 +220,7 @@ async fn home(
                             span.x style=(pct(r.expired)) {}
                         } }
                     } } }
-                }
+                } }
                 @if stock_error { p.err role="alert" { (t(l, "stock_error")) } }
                 p { small { (t(l, "packs")) } }
             }

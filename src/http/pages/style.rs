@@ -6,7 +6,7 @@ header a{color:#fff}main{max-width:60rem;margin:1.5rem auto;padding:0 1rem}\
 form.login{max-width:22rem;display:grid;gap:.6rem}input,button{font-size:1.2rem;padding:.6rem}\
 button{background:#123c5a;color:#fff;border:0;border-radius:.3rem}.err{color:#a40000;font-weight:600}\
 table{border-collapse:collapse;width:100%;background:#fff}td,th{padding:.4rem .6rem;border-bottom:1px solid #ddd;text-align:right}\
-td:first-child,th:first-child{text-align:left}\
+td:first-child,th:first-child{text-align:left}.scroll{overflow-x:auto;max-width:100%}\
 td.bar{width:30%}.bars{display:flex;height:1rem;background:#eee}.bars span{display:block}\
 .bars .ok{background:#2e7d32}.bars .q{background:#f9a825}.bars .x{background:#c62828}\
 tr.ok td{color:#1b5e20}tr.bad td{color:#a40000;font-weight:600}.okmsg{color:#1b5e20;font-weight:600}\

@@ -49,6 +49,16 @@ impl Backend {
     }
 }
 
+/// A state kept as text, read back through its one mapping (`parse`); an unknown value is a
+/// decoding error, not a guess.
+pub(crate) fn decode_state<T>(
+    s: &str,
+    parse: fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<T, sqlx::Error> {
+    parse(s).ok_or_else(|| sqlx::Error::Decode(format!("unknown {what} {s:?}").into()))
+}
+
 /// A cheap handle to the database.
 #[derive(Clone)]
 pub struct Db {

@@ -202,12 +202,6 @@ pub struct JobRow {
     pub next_attempt_at: String,
 }
 
-/// A stored job state; an unknown one is a decoding error, not a guess.
-fn job_state(s: &str) -> Result<JobState, sqlx::Error> {
-    JobState::parse(s)
-        .ok_or_else(|| sqlx::Error::Decode(format!("unknown print job state {s:?}").into()))
-}
-
 const JOB_COLS: &str = "seq, id, printer_id, template, state, attempts, error, reprint_of, subject, encoding, requested_by, created_at, updated_at, next_attempt_at";
 
 fn job(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
@@ -216,7 +210,11 @@ fn job(r: &AnyRow) -> Result<JobRow, sqlx::Error> {
         id: r.try_get("id")?,
         printer_id: r.try_get("printer_id")?,
         template: r.try_get("template")?,
-        state: job_state(&r.try_get::<String, _>("state")?)?,
+        state: crate::store::decode_state(
+            &r.try_get::<String, _>("state")?,
+            JobState::parse,
+            "print job state",
+        )?,
         attempts: r.try_get("attempts")?,
         error: r.try_get("error")?,
         reprint_of: r.try_get("reprint_of")?,
@@ -451,7 +449,11 @@ pub async fn job_log(pool: &AnyPool, id: &str) -> Result<Vec<JobLogEntry>, sqlx:
     rows.iter()
         .map(|r| {
             Ok(JobLogEntry {
-                state: job_state(&r.try_get::<String, _>("state")?)?,
+                state: crate::store::decode_state(
+                    &r.try_get::<String, _>("state")?,
+                    JobState::parse,
+                    "print job state",
+                )?,
                 detail: r.try_get("detail")?,
                 at: r.try_get("at")?,
             })

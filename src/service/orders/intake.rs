@@ -4,6 +4,7 @@
 
 use super::allocate::{promise, LineNeed};
 use super::*;
+use crate::store::sqlite_writer::{OrderWrite, OrderWritten};
 
 pub(super) fn hash(o: &NewOrder) -> String {
     crate::service::auth::sha256_hex(&serde_json::to_string(o).unwrap_or_default())
@@ -39,17 +40,9 @@ pub(super) async fn validate(
     Ok((input.validate(&products, today())?, shelf))
 }
 
-/// A validated order waiting to be written, with what its allocation needs.
-struct Intake {
-    order: NewOrder,
-    shelf: HashMap<String, i64>,
-    request_hash: String,
-    actor: String,
-}
-
 /// Writes one new order inside `tx`: the order and its lines, the FEFO reservations, and the
 /// events. `None` when the external id is known already (nothing is written then).
-async fn write_intake(tx: &mut WriteTx, job: &Intake) -> Result<Option<Written>> {
+async fn write_intake(tx: &mut WriteTx, job: &OrderWrite) -> Result<Option<OrderWritten>> {
     let order = &job.order;
     // Stock is promised first, with the line numbers standing in for the line ids, so that the
     // order is written once, with its status.
@@ -114,7 +107,8 @@ async fn write_intake(tx: &mut WriteTx, job: &Intake) -> Result<Option<Written>>
         json!({ "missing": missing }),
     )
     .await?;
-    Ok(Some(Written {
+    Ok(Some(OrderWritten {
+        id,
         status,
         missing,
         version: inserted.version,
@@ -122,45 +116,24 @@ async fn write_intake(tx: &mut WriteTx, job: &Intake) -> Result<Option<Written>>
     }))
 }
 
-/// A new order as its intake wrote it: what the answer needs.
-struct Written {
-    status: OrderStatus,
-    missing: Vec<Missing>,
-    version: i64,
-    updated_at: String,
-}
-
 /// Takes in an order from the ordering system. The external id is the idempotency key: the same
 /// order again returns the stored one (`created: false`); different content under a known id is
 /// refused with 409 `order_conflict`.
 pub async fn intake(ctx: &Ctx, actor: &Actor, input: &OrderInput) -> Result<IntakeResult> {
     let (order, shelf) = validate(ctx, input).await?;
-    let job = Intake {
+    // One description of the write for both backends.
+    let job = OrderWrite {
         request_hash: hash(&order),
         order,
         shelf,
         actor: actor.name.clone(),
+        today: today(),
     };
     let (external_id, request_hash) = (job.order.external_id.clone(), job.request_hash.clone());
     let written = match ctx.db.sqlite_writer() {
         // SQLite: the writer thread writes the whole intake in one step, and the orders that
         // arrive together share one commit.
-        Some(w) => w
-            .write_order(crate::store::sqlite_writer::OrderWrite {
-                order: job.order,
-                request_hash: job.request_hash,
-                actor: job.actor,
-                shelf: job.shelf,
-                today: today(),
-            })
-            .await
-            .map_err(Error::Internal)?
-            .map(|o| Written {
-                status: o.status,
-                missing: o.missing,
-                version: o.version,
-                updated_at: o.updated_at,
-            }),
+        Some(w) => w.write_order(job).await.map_err(Error::Internal)?,
         // PostgreSQL: writers run concurrently, each order in its own transaction.
         None => {
             let mut tx = ctx.db.begin_write().await?;

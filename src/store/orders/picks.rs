@@ -108,12 +108,6 @@ pub struct PickRow {
     pub delivery_date: String,
 }
 
-/// A stored pick status; an unknown one is a decoding error, not a guess.
-fn pick_status(s: &str) -> Result<PickStatus, sqlx::Error> {
-    PickStatus::parse(s)
-        .ok_or_else(|| sqlx::Error::Decode(format!("unknown pick status {s:?}").into()))
-}
-
 const PICK_SELECT: &str = "select k.id, k.wave_id, k.seq, k.order_id, o.external_id, k.line_id, k.reservation_id, k.location,
     k.stock_unit_id, k.gtin, p.name, k.lot, k.expiry, k.tote, k.quantity, k.picked, k.status, k.location_ok, k.tote_ok,
     (case when l.cut_shape is null then 0 else 1 end) as cut, p.min_shelf_life_days, o.delivery_date
@@ -138,7 +132,11 @@ fn pick_row(r: &AnyRow) -> Result<PickRow, sqlx::Error> {
         tote: r.try_get("tote")?,
         quantity: r.try_get("quantity")?,
         picked: r.try_get("picked")?,
-        status: pick_status(&r.try_get::<String, _>("status")?)?,
+        status: crate::store::decode_state(
+            &r.try_get::<String, _>("status")?,
+            PickStatus::parse,
+            "pick status",
+        )?,
         location_ok: r.try_get::<i64, _>("location_ok")? == 1,
         tote_ok: r.try_get::<i64, _>("tote_ok")? == 1,
         cut: r.try_get::<i64, _>("cut")? == 1,

@@ -130,18 +130,16 @@ pub struct WaveRow {
     pub done_at: Option<String>,
 }
 
-/// A stored wave status; an unknown one is a decoding error, not a guess.
-fn wave_status(s: &str) -> Result<WaveStatus, sqlx::Error> {
-    WaveStatus::parse(s)
-        .ok_or_else(|| sqlx::Error::Decode(format!("unknown wave status {s:?}").into()))
-}
-
 const WAVE_COLS: &str = "id, status, picker, station, created_by, created_at, started_at, done_at";
 
 fn wave_row(r: &AnyRow) -> Result<WaveRow, sqlx::Error> {
     Ok(WaveRow {
         id: r.try_get("id")?,
-        status: wave_status(&r.try_get::<String, _>("status")?)?,
+        status: crate::store::decode_state(
+            &r.try_get::<String, _>("status")?,
+            WaveStatus::parse,
+            "wave status",
+        )?,
         picker: r.try_get("picker")?,
         station: r.try_get("station")?,
         created_by: r.try_get("created_by")?,

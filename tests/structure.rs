@@ -2,7 +2,8 @@
 //! files of `src/` (read from their `crate::`, `super::` and `self::` paths, the way
 //! `../shared/tools/cycles.py` reads them; a parent `mod.rs` and its own children do not count);
 //! no file over 600 lines of code (its unit tests not counted) without a `//! Size:` reason at
-//! its top; SQL only in `src/store/`.
+//! its top; SQL only in `src/store/`; `src/http` never names `crate::store`, and no store row carries
+//! an API schema (the API answers with the views of `src/service/views/`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -365,4 +366,49 @@ fn sql_is_written_only_in_the_store() {
     assert!(files
         .iter()
         .any(|(rel, text)| rel.starts_with("store/") && code(text).contains("sqlx::query")));
+}
+
+#[test]
+fn no_file_in_src_http_names_the_store() {
+    let files = sources(&src_dir());
+    let mut found = Vec::new();
+    for (rel, text) in files.iter().filter(|(rel, _)| rel.starts_with("http/")) {
+        let module = module_of(rel);
+        if paths(text, &module)
+            .iter()
+            .any(|p| p.first().is_some_and(|s| s == "store"))
+        {
+            found.push(rel.clone());
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "these files of src/http use crate::store (go through a service, answer with a view): {found:?}"
+    );
+    // The check reads what it should: services name the store.
+    let service = files
+        .get("service/printing/mod.rs")
+        .expect("a service file");
+    assert!(paths(service, &module_of("service/printing/mod.rs"))
+        .iter()
+        .any(|p| p.first().is_some_and(|s| s == "store")));
+}
+
+#[test]
+fn no_store_row_carries_an_api_schema() {
+    // The API's bodies are the views of `src/service/views/`; a row with a schema could be sent
+    // as it is, and a storage change would then change the API without a diff anywhere.
+    let files = sources(&src_dir());
+    let with_schema: Vec<&String> = files
+        .iter()
+        .filter(|(rel, text)| rel.starts_with("store/") && code(text).contains("ToSchema"))
+        .map(|(rel, _)| rel)
+        .collect();
+    assert!(
+        with_schema.is_empty(),
+        "store files deriving ToSchema: {with_schema:?}"
+    );
+    assert!(files
+        .iter()
+        .any(|(rel, text)| rel.starts_with("service/views/") && code(text).contains("ToSchema")));
 }

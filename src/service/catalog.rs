@@ -4,6 +4,9 @@ use super::{Actor, Ctx};
 use crate::domain::catalog::{Location, Producer, Product, ProductInput};
 use crate::domain::gtin::Gtin;
 use crate::error::{Error, Result};
+use crate::service::views;
+/// The criteria of a list query, as the store reads them (an input, not an API body).
+pub use crate::store::catalog::ProductFilter;
 use crate::store::{self, catalog as db};
 use serde_json::json;
 
@@ -75,7 +78,7 @@ pub async fn put_product(
     tx.event(
         kind,
         &format!("product:{}", p.gtin),
-        &json!({ "product": view, "by": actor.name }),
+        &json!({ "product": views::catalog::Product::from(view.clone()), "by": actor.name }),
     )
     .await?;
     tx.commit().await?;
@@ -111,7 +114,7 @@ pub async fn create_location(ctx: &Ctx, actor: &Actor, l: &Location) -> Result<d
     tx.event(
         "catalog.location_created",
         &format!("location:{}", l.code.as_str()),
-        &json!({ "location": view, "by": actor.name }),
+        &json!({ "location": views::catalog::Location::from(view.clone()), "by": actor.name }),
     )
     .await?;
     tx.commit().await?;

@@ -9,8 +9,11 @@ use crate::domain::counting::{self as rules, CountError, SystemUnit};
 use crate::domain::gtin::Gtin;
 use crate::domain::stock::{note, parse_expiry, Lot, OpKind, MAX_OP_QUANTITY};
 use crate::error::{Error, Result};
+use crate::service::views;
 use crate::store;
-use crate::store::counting::{self as db, CountClose, RunRow, TaskFilter, TaskRow};
+/// The criteria of a list query, as the store reads them (an input, not an API body).
+pub use crate::store::counting::TaskFilter;
+use crate::store::counting::{self as db, CountClose, RunRow, TaskRow};
 use crate::store::stock::{Amount, Leg, LegTarget, UnitFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -27,7 +30,7 @@ pub struct CountSheet {
     pub location: String,
     pub location_kind: String,
     pub last_counted_at: Option<String>,
-    pub tasks: Vec<TaskRow>,
+    pub tasks: Vec<views::counting::CountTask>,
     pub lots: Vec<SheetLot>,
 }
 
@@ -152,7 +155,7 @@ pub async fn sheet(ctx: &Ctx, location: &str) -> Result<CountSheet> {
         location: code.as_str().to_string(),
         location_kind: here.kind,
         last_counted_at: here.last.map(|(_, at)| at),
-        tasks: here.tasks,
+        tasks: views::all(here.tasks),
         lots,
     })
 }
@@ -189,8 +192,8 @@ pub struct CountResult {
     pub location: String,
     pub lots: Vec<CountedLot>,
     /// The count tasks this count closed (or the record of a count made without one).
-    pub tasks: Vec<TaskRow>,
-    pub entries: Vec<store::stock::LedgerEntry>,
+    pub tasks: Vec<views::counting::CountTask>,
+    pub entries: Vec<views::stock::LedgerEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -369,7 +372,7 @@ pub async fn count(ctx: &Ctx, actor: &Actor, r: &CountRequest) -> Result<CountRe
         replayed,
         location,
         lots: if replayed { Vec::new() } else { lots },
-        tasks,
+        tasks: views::all(tasks),
         entries,
     })
 }

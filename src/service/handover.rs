@@ -10,7 +10,8 @@ use crate::domain::handover as rules;
 use crate::domain::order::OrderStatus;
 use crate::domain::packing::refuse;
 use crate::error::{Error, Result};
-use crate::store::handover::{self as db, CageParcel, CageRow, Refused};
+use crate::service::views;
+use crate::store::handover::{self as db, CageParcel, CageRow};
 use crate::store::parcels as pdb;
 use crate::store::stock::{self as stock_db, NewLedger, UnitKey};
 use serde::{Deserialize, Serialize};
@@ -41,17 +42,17 @@ pub struct CageScanResult {
     pub code: String,
     pub message: String,
     pub message_da: String,
-    pub cage: CageRow,
+    pub cage: views::handover::Cage,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CageClosed {
-    pub cage: CageRow,
-    pub parcels: Vec<CageParcel>,
+    pub cage: views::handover::Cage,
+    pub parcels: Vec<views::handover::CageParcel>,
     /// Booked parcels of this carrier that were not scanned onto any cage.
-    pub missing: Vec<CageParcel>,
+    pub missing: Vec<views::handover::CageParcel>,
     /// Scans the cage refused.
-    pub unexpected: Vec<Refused>,
+    pub unexpected: Vec<views::handover::Refused>,
     /// The orders that are now shipped (every parcel handed over).
     pub shipped: Vec<String>,
     /// The handover list (PDF).
@@ -117,7 +118,7 @@ pub async fn scan(ctx: &Ctx, actor: &Actor, cage_id: i64, r: &CageScan) -> Resul
         code: code.into(),
         message: m,
         message_da: da,
-        cage,
+        cage: cage.into(),
     };
     if db::scan_taken(tx.conn(), &key).await? {
         return Ok(answer(
@@ -292,7 +293,8 @@ pub async fn close(ctx: &Ctx, actor: &Actor, cage_id: i64) -> Result<CageClosed>
             .filter_map(|p| p.tracking_number.as_deref())
             .collect();
         // What the ordering system follows: each parcel's carrier, service, tracking number and URL.
-        let shipments = crate::store::bookings::shipments_of_order(tx.conn(), order_id).await?;
+        let shipments: Vec<views::carrier::Shipment> =
+            views::all(crate::store::bookings::shipments_of_order(tx.conn(), order_id).await?);
         super::orders::event(
             &mut tx,
             "order.shipped",
@@ -327,10 +329,10 @@ pub async fn close(ctx: &Ctx, actor: &Actor, cage_id: i64) -> Result<CageClosed>
     Ok(CageClosed {
         carrier_closed,
         list_url: format!("/api/cages/{cage_id}/list.pdf"),
-        cage,
-        parcels,
-        missing,
-        unexpected,
+        cage: cage.into(),
+        parcels: views::all(parcels),
+        missing: views::all(missing),
+        unexpected: views::all(unexpected),
         shipped,
     })
 }
@@ -409,11 +411,11 @@ pub async fn list_pdf(ctx: &Ctx, cage_id: i64) -> Result<Vec<u8>> {
 /// A cage with what is on it, what its carrier still has booked, and what it refused.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CageView {
-    pub cage: CageRow,
-    pub parcels: Vec<CageParcel>,
+    pub cage: views::handover::Cage,
+    pub parcels: Vec<views::handover::CageParcel>,
     /// Booked parcels of the cage's carrier on no cage yet.
-    pub expected: Vec<CageParcel>,
-    pub refused: Vec<Refused>,
+    pub expected: Vec<views::handover::CageParcel>,
+    pub refused: Vec<views::handover::Refused>,
 }
 
 pub async fn get(ctx: &Ctx, cage_id: i64) -> Result<CageView> {
@@ -422,9 +424,9 @@ pub async fn get(ctx: &Ctx, cage_id: i64) -> Result<CageView> {
         .await?
         .ok_or_else(|| Error::NotFound(format!("cage {cage_id}")))?;
     Ok(CageView {
-        parcels: db::parcels_on(&mut conn, cage_id).await?,
-        expected: db::expected(&mut conn, &cage.carrier).await?,
-        refused: db::refusals(&mut conn, cage_id).await?,
-        cage,
+        parcels: views::all(db::parcels_on(&mut conn, cage_id).await?),
+        expected: views::all(db::expected(&mut conn, &cage.carrier).await?),
+        refused: views::all(db::refusals(&mut conn, cage_id).await?),
+        cage: cage.into(),
     })
 }

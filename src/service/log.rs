@@ -2,7 +2,9 @@
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::store::audit::{AuditEntry, AuditFilter};
+use crate::store::audit::AuditEntry;
+/// The criteria of a list query, as the store reads them (an input, not an API body).
+pub use crate::store::audit::AuditFilter;
 use crate::store::events::Event;
 
 /// Domain events after a cursor, oldest first (`limit` 1 to 1000).

@@ -24,6 +24,7 @@ pub mod scans;
 pub mod stock;
 pub mod stock_lookup;
 pub mod tracking;
+pub mod views;
 pub mod workflow_cache;
 
 use crate::config::Config;

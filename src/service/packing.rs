@@ -8,8 +8,9 @@ use super::{Actor, Ctx};
 use crate::domain::order::OrderStatus;
 use crate::domain::packing::{self as rules, CutBox, Missing, ParcelType, ToteLot};
 use crate::error::{Error, Result};
+use crate::service::views;
 use crate::store::orders::{self as orders_db, OrderRow};
-use crate::store::packing::{self as db, ItemRow, ShortRow};
+use crate::store::packing::{self as db, ItemRow};
 use crate::store::parcels::{self as pdb, ParcelRow};
 use crate::store::WriteTx;
 use serde::{Deserialize, Serialize};
@@ -52,11 +53,11 @@ pub struct PackView {
     pub lots: Vec<ToteLot>,
     pub cut_boxes: Vec<CutBox>,
     /// The parcel being filled, with what was scanned into it.
-    pub open_parcel: Option<ParcelRow>,
-    pub items: Vec<ItemRow>,
+    pub open_parcel: Option<views::parcels::Parcel>,
+    pub items: Vec<views::packing::PackItem>,
     /// The order's closed and voided parcels.
-    pub parcels: Vec<ParcelRow>,
-    pub shorts: Vec<ShortRow>,
+    pub parcels: Vec<views::parcels::Parcel>,
+    pub shorts: Vec<views::packing::ShortItem>,
     /// What must still go in before the last parcel may close.
     pub missing: Vec<Missing>,
     /// Nothing is missing: the parcel can close as the order's last.
@@ -298,10 +299,10 @@ pub(crate) async fn view_from(
         complete: c.missing.is_empty() && o.status == OrderStatus::Picked,
         lots: c.lots,
         cut_boxes: c.boxes,
-        open_parcel: c.open,
-        items: c.items,
-        parcels,
-        shorts,
+        open_parcel: c.open.map(Into::into),
+        items: views::all(c.items),
+        parcels: views::all(parcels),
+        shorts: views::all(shorts),
         missing: c.missing,
         estimated_weight_g,
         parcel_types: ctx.config.packing.parcel_types.clone(),

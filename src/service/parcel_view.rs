@@ -3,17 +3,18 @@
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::store::packing::{self as db, ItemRow};
-use crate::store::parcels::{self as pdb, ParcelRow, TransferRow};
+use crate::service::views;
+use crate::store::packing as db;
+use crate::store::parcels::{self as pdb, ParcelRow};
 use serde::Serialize;
 
 /// A parcel with its contents, its ownership transfers and where its documents are.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ParcelView {
     #[serde(flatten)]
-    pub parcel: ParcelRow,
-    pub items: Vec<ItemRow>,
-    pub transfers: Vec<TransferRow>,
+    pub parcel: views::parcels::Parcel,
+    pub items: Vec<views::packing::PackItem>,
+    pub transfers: Vec<views::parcels::Transfer>,
     /// `GET` of the shipping label as printed (audit-logged), when it was printed.
     pub label_url: Option<String>,
     /// `GET` of the packing slip PDF (audit-logged).
@@ -42,9 +43,9 @@ pub(crate) async fn view(ctx: &Ctx, id: i64) -> Result<ParcelView> {
             .as_ref()
             .map(|j| format!("/api/print-jobs/{j}/label")),
         slip_url: format!("/api/parcels/{id}/packing-slip.pdf"),
-        parcel,
-        items,
-        transfers,
+        parcel: parcel.into(),
+        items: views::all(items),
+        transfers: views::all(transfers),
         print_error: None,
         print_error_da: None,
         print_error_code: None,

@@ -13,9 +13,12 @@ use crate::domain::stock::{
 };
 use crate::domain::time::{start_of_business_day, to_db};
 use crate::error::{Error, Result};
+use crate::service::views;
 use crate::store;
+/// The criteria of a list query, as the store reads them (an input, not an API body).
+pub use crate::store::stock::UnitFilter;
 use crate::store::stock::{
-    self as db, Amount, LedgerEntry, Leg, LegTarget, OpPlan, Outcome, UnitFilter, UnitRow,
+    self as db, Amount, LedgerEntry, Leg, LegTarget, OpPlan, Outcome, UnitRow,
 };
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -28,7 +31,7 @@ pub struct OpResult {
     pub kind: OpKind,
     /// True when this is the stored result of an earlier request with the same idempotency key.
     pub replayed: bool,
-    pub entries: Vec<LedgerEntry>,
+    pub entries: Vec<views::stock::LedgerEntry>,
 }
 
 /// Receive goods from a producer into a location.
@@ -123,7 +126,7 @@ pub(super) async fn run(ctx: &Ctx, kind: OpKind, plan: OpPlan) -> Result<OpResul
                 op_id,
                 kind,
                 replayed,
-                entries,
+                entries: views::all(entries),
             })
         }
         Outcome::Insufficient { on_hand, requested } => {

@@ -1,9 +1,8 @@
 //! The append-only audit log: who did or read what, when, and for reads of personal data, why.
 
-use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: String,
@@ -12,7 +11,6 @@ pub struct AuditEntry {
     pub action: String,
     pub subject: String,
     pub purpose: Option<String>,
-    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
 

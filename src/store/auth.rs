@@ -1,6 +1,5 @@
 //! Users, browser sessions and API tokens. Secrets are stored only as hashes.
 
-use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool, Row};
 
 #[derive(Debug, Clone)]
@@ -14,7 +13,7 @@ pub struct UserRow {
     pub disabled: bool,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct UserInfo {
     pub id: i64,
     pub username: String,
@@ -248,7 +247,7 @@ pub async fn delete_expired_sessions(pool: &AnyPool, now: &str) -> Result<u64, s
         .rows_affected())
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct TokenInfo {
     pub id: i64,
     pub name: String,

@@ -1,10 +1,9 @@
 //! Carrier bookings (an outbox) and every attempt to send them.
 
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// A parcel's booking with its carrier.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct BookingRow {
     pub id: i64,
     pub parcel_id: i64,
@@ -468,7 +467,7 @@ pub async fn parcel_for_booking(
 }
 
 /// A parcel of an order as the ordering system follows it (no personal data).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Shipment {
     pub sscc: Option<String>,
     /// waiting (for its booking), booked, rejected or handed_over.

@@ -1,18 +1,17 @@
 //! Producers, products and locations.
 
 use crate::domain::catalog::{CutRange, Location, Producer, Product};
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// A producer as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ProducerView {
     pub code: String,
     pub name: String,
 }
 
 /// A product as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ProductView {
     pub gtin: String,
     pub name: String,
@@ -29,7 +28,7 @@ pub struct ProductView {
 }
 
 /// A location as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct LocationView {
     pub code: String,
     pub zone: String,

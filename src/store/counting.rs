@@ -1,14 +1,13 @@
 //! Count tasks and cycle count runs. A count closes the open tasks it read at its location in
 //! the transaction that books its differences (`close`, run by the stock operation's executor).
 
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// The location kinds that hold stock a person can count.
 pub const COUNTABLE_KINDS: &str = "('receiving', 'pick', 'reserve', 'quarantine')";
 
 /// A count task: a location to count, why, and when done what the count found.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct TaskRow {
     pub id: i64,
     pub location: String,
@@ -215,7 +214,7 @@ pub async fn tasks(pool: &AnyPool, f: &TaskFilter) -> Result<Vec<TaskRow>, sqlx:
 }
 
 /// A cycle count run with its progress.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct RunRow {
     pub id: i64,
     /// `zone:<zone>`, `product:<gtin>` or `not_counted_for:<days>`

@@ -1,20 +1,18 @@
 //! The domain event log: every state change appends one event in its own transaction.
 
 use super::Backend;
-use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 /// Any fixed number; it names the lock that orders event commits on PostgreSQL.
 const EVENT_LOCK_KEY: i64 = 0x6b6f_6e73_6967_6e01;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Event {
     /// The cursor: strictly increasing in commit order.
     pub id: i64,
     pub event_type: String,
     pub subject: String,
     pub at: String,
-    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
 }
 

@@ -1,10 +1,9 @@
 //! Cages (or trailers) per carrier, the parcels scanned onto them, and the scans they refused.
 
 use crate::domain::handover::ParcelAtCage;
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct CageRow {
     pub id: i64,
     pub code: String,
@@ -192,7 +191,7 @@ pub async fn refusal(
 }
 
 /// A parcel on a cage, for the handover list.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct CageParcel {
     pub parcel_id: i64,
     pub order_id: i64,
@@ -245,7 +244,7 @@ pub async fn expected(
     rows.iter().map(parcel_row).collect()
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Refused {
     pub scanned: String,
     pub code: String,

@@ -1,7 +1,6 @@
 //! Packing: what lies in a tote, the cut jobs and lot blocks it is judged against, what was
 //! scanned into a parcel, pack station sessions, shorts found at packing, and lot blocks.
 
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// One stock unit lying in a tote, with its product.
@@ -169,7 +168,7 @@ pub async fn blocks_of(
 }
 
 /// What was scanned into a parcel.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ItemRow {
     pub id: i64,
     pub parcel_id: i64,
@@ -302,7 +301,7 @@ pub async fn end_sessions_of(conn: &mut AnyConnection, order_id: i64) -> Result<
 }
 
 /// A pack found damaged at packing.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ShortRow {
     pub id: i64,
     pub order_id: i64,
@@ -390,7 +389,7 @@ fn short_row(r: &AnyRow) -> Result<ShortRow, sqlx::Error> {
 }
 
 /// A block on a lot.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct BlockRow {
     pub id: i64,
     pub gtin: String,

@@ -1,11 +1,10 @@
 //! Parcels: their rows, closing with an SSCC from the counter, numbering, voiding, and the
 //! ownership transfers of what they hold.
 
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// A parcel as stored.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ParcelRow {
     pub id: i64,
     pub order_id: i64,
@@ -273,7 +272,7 @@ pub async fn void_parcel(
 }
 
 /// One lot's change of owner, as settlement reads it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct TransferRow {
     pub op_id: i64,
     pub sscc: String,

@@ -1,11 +1,10 @@
 //! Printers and their job queues.
 
 use crate::domain::print_job::JobState;
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// A configured printer with its last known state.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PrinterRow {
     pub id: String,
     pub name: String,
@@ -181,8 +180,7 @@ pub async fn release_all(pool: &AnyPool, owner: &str) -> Result<(), sqlx::Error>
 
 /// A print job as the API shows it (the label itself is not in it: it holds a name and an
 /// address, and is read through its own audited call).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[schema(as = PrintJobRow)]
+#[derive(Debug, Clone)]
 pub struct JobRow {
     pub seq: i64,
     pub id: String,
@@ -433,7 +431,7 @@ pub async fn defer(
 }
 
 /// A job's transitions, oldest first.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct JobLogEntry {
     pub state: JobState,
     pub detail: String,

@@ -1,11 +1,10 @@
 //! Returned parcels: one return per parcel, with the ledger operation that put its packs into
 //! quarantine.
 
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// A returned parcel (no personal data).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ReturnRow {
     pub id: i64,
     pub parcel_id: i64,

@@ -106,7 +106,7 @@ pub async fn insert_scan(conn: &mut AnyConnection, s: &NewScan<'_>) -> Result<i6
 }
 
 /// A recorded scan as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ScanRecord {
     pub id: i64,
     pub scanner_id: String,
@@ -114,7 +114,6 @@ pub struct ScanRecord {
     /// The bytes exactly as received, hex-encoded.
     pub raw_hex: String,
     pub kind: Option<String>,
-    #[schema(value_type = Object)]
     pub parsed: Option<serde_json::Value>,
     pub used_for: String,
     /// ok or rejected.
@@ -123,7 +122,6 @@ pub struct ScanRecord {
     /// The message in Danish, for pages.
     pub message_da: String,
     /// A verdict that is an error: its code and field, which `message_da` is worded from.
-    #[serde(skip)]
     pub error: Option<(String, Option<String>)>,
     pub at: String,
 }

@@ -4,7 +4,6 @@
 //! operation's statements and reads best whole, beside its SQLite twin in
 //! `sqlite_writer/stock.rs` (`tests/property.rs` runs both and compares their ledgers).
 
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// The identity of a stock unit.
@@ -230,8 +229,9 @@ pub async fn insert_op(
     row.map(|r| r.try_get("id")).transpose()
 }
 
-/// One line of the ledger: a change of one stock unit.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// One line of the ledger: a change of one stock unit. Serialized only into the stored payload of
+/// a `stock.*` event (`event_payload`); the API sends `service::views::stock::LedgerEntry`.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct LedgerEntry {
     pub id: i64,
     pub op_id: i64,

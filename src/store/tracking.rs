@@ -1,7 +1,6 @@
 //! Tracking events (each kept once per carrier, parcel, code and time), the bookings whose
 //! tracking is pulled, the log of pushed messages, and the exception list a lead works through.
 
-use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool, Row};
 
 /// A booked parcel to follow.
@@ -183,7 +182,7 @@ pub async fn log_push(
 }
 
 /// A pushed message as logged.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PushRow {
     pub id: i64,
     pub carrier: String,
@@ -216,7 +215,7 @@ pub async fn pushes(pool: &AnyPool, limit: i64) -> Result<Vec<PushRow>, sqlx::Er
 }
 
 /// A tracking event as the order's parcels show it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct EventRow {
     pub code: String,
     pub raw_status: String,
@@ -253,7 +252,7 @@ pub async fn events_of_parcel(
 }
 
 /// A parcel whose journey went wrong, for a lead (no personal data).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ExceptionRow {
     pub booking_id: i64,
     pub parcel_id: i64,

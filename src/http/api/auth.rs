@@ -5,7 +5,10 @@ use crate::http::auth::{same_origin, Caller, ClientAddr, SESSION_COOKIE};
 use crate::http::error::{ApiResult, Body, ErrorBody, Json, Path};
 use crate::http::AppState;
 use crate::service::auth as svc;
-use crate::store::auth::{TokenInfo, UserInfo};
+use crate::service::views::{
+    self,
+    auth::{Token, User},
+};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse};
@@ -101,14 +104,11 @@ pub async fn me(caller: Caller) -> Json<Me> {
 }
 
 /// All users (admin).
-#[utoipa::path(get, path = "/api/users", tag = "auth", responses((status = 200, body = Vec<UserInfo>), (status = 403, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/users", tag = "auth", responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn list_users(
-    State(s): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<UserInfo>>> {
+pub async fn list_users(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<User>>> {
     caller.require(allow::ADMIN)?;
-    Ok(Json(svc::users(&s.ctx).await?))
+    Ok(Json(views::all(svc::users(&s.ctx).await?)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -161,14 +161,11 @@ pub async fn set_password(
 }
 
 /// All API tokens, without their secrets (admin).
-#[utoipa::path(get, path = "/api/tokens", tag = "auth", responses((status = 200, body = Vec<TokenInfo>)),
+#[utoipa::path(get, path = "/api/tokens", tag = "auth", responses((status = 200, body = Vec<Token>)),
     security(("session" = []), ("bearer" = [])))]
-pub async fn list_tokens(
-    State(s): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<TokenInfo>>> {
+pub async fn list_tokens(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Token>>> {
     caller.require(allow::ADMIN)?;
-    Ok(Json(svc::tokens(&s.ctx).await?))
+    Ok(Json(views::all(svc::tokens(&s.ctx).await?)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -9,8 +9,10 @@ use crate::http::error::{ApiResult, Body, ErrorBody, Json, Path};
 use crate::http::AppState;
 use crate::service::bookings::Resolve;
 use crate::service::tracking::{self as svc, Ingested, Pushed};
-use crate::store::bookings::BookingRow;
-use crate::store::tracking::{ExceptionRow, PushRow};
+use crate::service::views::{
+    self,
+    carrier::{Booking, DeliveryException, TrackingPush},
+};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -71,10 +73,13 @@ pub async fn push(
 
 /// Pushed messages, newest first, with what came of each (a lead's check on the carriers).
 #[utoipa::path(get, path = "/api/carriers/pushes", tag = "carriers",
-    responses((status = 200, body = Vec<PushRow>)), security(("session" = []), ("bearer" = [])))]
-pub async fn pushes(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<PushRow>>> {
+    responses((status = 200, body = Vec<TrackingPush>)), security(("session" = []), ("bearer" = [])))]
+pub async fn pushes(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<TrackingPush>>> {
     caller.require(allow::LEAD)?;
-    Ok(Json(svc::pushes(&s.ctx).await?))
+    Ok(Json(views::all(svc::pushes(&s.ctx).await?)))
 }
 
 /// Pull tracking now for the parcels due.
@@ -88,13 +93,13 @@ pub async fn pull(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<u
 /// Parcels whose journey went wrong (a failed attempt, a return, an exception), not yet
 /// dealt with.
 #[utoipa::path(get, path = "/api/tracking/exceptions", tag = "carriers",
-    responses((status = 200, body = Vec<ExceptionRow>)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Vec<DeliveryException>)), security(("session" = []), ("bearer" = [])))]
 pub async fn exceptions(
     State(s): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Vec<ExceptionRow>>> {
+) -> ApiResult<Json<Vec<DeliveryException>>> {
     caller.require(allow::LEAD)?;
-    Ok(Json(svc::exceptions(&s.ctx).await?))
+    Ok(Json(views::all(svc::exceptions(&s.ctx).await?)))
 }
 
 /// A lead has dealt with a parcel's tracking exception. Audit-logged.
@@ -112,17 +117,19 @@ pub async fn ack(
 
 /// Send a rejected booking again, with another carrier or service if given. Audit-logged.
 #[utoipa::path(post, path = "/api/bookings/{id}/resend", tag = "carriers", params(("id" = i64, Path)), request_body = Resolve,
-    responses((status = 200, body = BookingRow), (status = 409, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Booking), (status = 409, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn resend(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
     r: Body<Resolve>,
-) -> ApiResult<Json<BookingRow>> {
+) -> ApiResult<Json<Booking>> {
     let p = caller.require(allow::LEAD)?;
     let Json(r) = r?;
     Ok(Json(
-        crate::service::bookings::resolve(&s.ctx, &p.actor, id, &r).await?,
+        crate::service::bookings::resolve(&s.ctx, &p.actor, id, &r)
+            .await?
+            .into(),
     ))
 }
 

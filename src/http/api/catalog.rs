@@ -5,8 +5,12 @@ use crate::domain::catalog::{CutRange, Location, ProductInput};
 use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
+use crate::service::catalog::ProductFilter;
+use crate::service::views::{
+    self,
+    catalog::{Location as LocationView, Producer, Product},
+};
 use crate::service::{catalog as svc, import};
-use crate::store::catalog::{LocationView, ProducerView, ProductFilter, ProductView};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,14 +18,14 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 
 /// All producers (consignment owners).
-#[utoipa::path(get, path = "/api/producers", tag = "catalog", responses((status = 200, body = Vec<ProducerView>)),
+#[utoipa::path(get, path = "/api/producers", tag = "catalog", responses((status = 200, body = Vec<Producer>)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn list_producers(
     State(s): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Vec<ProducerView>>> {
+) -> ApiResult<Json<Vec<Producer>>> {
     caller.require(allow::CATALOG_READ)?;
-    Ok(Json(svc::producers(&s.ctx).await?))
+    Ok(Json(views::all(svc::producers(&s.ctx).await?)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -32,7 +36,7 @@ pub struct NewProducer {
 
 /// Create a producer.
 #[utoipa::path(post, path = "/api/producers", tag = "catalog", request_body = NewProducer,
-    responses((status = 201, body = ProducerView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = Producer), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn create_producer(
     State(s): State<AppState>,
@@ -42,7 +46,7 @@ pub async fn create_producer(
     let p = caller.require(allow::CATALOG_WRITE)?;
     let Json(r) = r?;
     let v = svc::create_producer(&s.ctx, &p.actor, &r.code, &r.name).await?;
-    Ok((StatusCode::CREATED, axum::Json(v)))
+    Ok((StatusCode::CREATED, axum::Json(Producer::from(v))))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -55,13 +59,13 @@ pub struct ProductQuery {
 }
 
 /// Products, filtered.
-#[utoipa::path(get, path = "/api/products", tag = "catalog", params(ProductQuery), responses((status = 200, body = Vec<ProductView>)),
+#[utoipa::path(get, path = "/api/products", tag = "catalog", params(ProductQuery), responses((status = 200, body = Vec<Product>)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn list_products(
     State(s): State<AppState>,
     caller: Caller,
     q: Params<ProductQuery>,
-) -> ApiResult<Json<Vec<ProductView>>> {
+) -> ApiResult<Json<Vec<Product>>> {
     caller.require(allow::CATALOG_READ)?;
     let Query(q) = q?;
     let f = ProductFilter {
@@ -69,7 +73,7 @@ pub async fn list_products(
         category: q.category,
         search: q.q,
     };
-    Ok(Json(svc::products(&s.ctx, &f).await?))
+    Ok(Json(views::all(svc::products(&s.ctx, &f).await?)))
 }
 
 /// A product as posted: GTIN-8/12/13/14, price in minor units, optional cut range.
@@ -115,7 +119,7 @@ impl ProductBody {
 
 /// Create a product.
 #[utoipa::path(post, path = "/api/products", tag = "catalog", request_body = ProductBody,
-    responses((status = 201, body = ProductView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = Product), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn create_product(
     State(s): State<AppState>,
@@ -125,31 +129,31 @@ pub async fn create_product(
     let p = caller.require(allow::CATALOG_WRITE)?;
     let Json(r) = r?;
     let v = svc::put_product(&s.ctx, &p.actor, &r.input(), false).await?;
-    Ok((StatusCode::CREATED, axum::Json(v)))
+    Ok((StatusCode::CREATED, axum::Json(Product::from(v))))
 }
 
 /// One product by GTIN (any GTIN length).
 #[utoipa::path(get, path = "/api/products/{gtin}", tag = "catalog", params(("gtin" = String, Path)),
-    responses((status = 200, body = ProductView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Product), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn get_product(
     State(s): State<AppState>,
     caller: Caller,
     Path(gtin): Path<String>,
-) -> ApiResult<Json<ProductView>> {
+) -> ApiResult<Json<Product>> {
     caller.require(allow::CATALOG_READ)?;
-    Ok(Json(svc::product(&s.ctx, &gtin).await?))
+    Ok(Json(svc::product(&s.ctx, &gtin).await?.into()))
 }
 
 /// Create or replace a product.
 #[utoipa::path(put, path = "/api/products/{gtin}", tag = "catalog", params(("gtin" = String, Path)), request_body = ProductBody,
-    responses((status = 200, body = ProductView), (status = 422, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Product), (status = 422, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn put_product(
     State(s): State<AppState>,
     caller: Caller,
     Path(gtin): Path<String>,
     r: Body<ProductBody>,
-) -> ApiResult<Json<ProductView>> {
+) -> ApiResult<Json<Product>> {
     let p = caller.require(allow::CATALOG_WRITE)?;
     let Json(r) = r?;
     let input = r.input();
@@ -167,7 +171,9 @@ pub async fn put_product(
         }
     }
     Ok(Json(
-        svc::put_product(&s.ctx, &p.actor, &input, true).await?,
+        svc::put_product(&s.ctx, &p.actor, &input, true)
+            .await?
+            .into(),
     ))
 }
 
@@ -189,9 +195,9 @@ pub async fn list_locations(
     caller.require(allow::CATALOG_READ)?;
     let Query(q) = q?;
     let zone = q.zone.map(|z| z.trim().to_ascii_uppercase());
-    Ok(Json(
+    Ok(Json(views::all(
         svc::locations(&s.ctx, q.kind.as_deref(), zone.as_deref()).await?,
-    ))
+    )))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -217,7 +223,7 @@ pub async fn create_location(
     let l =
         Location::new(&r.code, &r.zone, &r.kind, r.walk_seq).map_err(crate::error::Error::from)?;
     let v = svc::create_location(&s.ctx, &p.actor, &l).await?;
-    Ok((StatusCode::CREATED, axum::Json(v)))
+    Ok((StatusCode::CREATED, axum::Json(LocationView::from(v))))
 }
 
 /// One location.
@@ -229,7 +235,7 @@ pub async fn get_location(
     Path(code): Path<String>,
 ) -> ApiResult<Json<LocationView>> {
     caller.require(allow::CATALOG_READ)?;
-    Ok(Json(svc::location(&s.ctx, &code).await?))
+    Ok(Json(svc::location(&s.ctx, &code).await?.into()))
 }
 
 /// Import products from CSV (`text/csv` body). Columns: gtin, name, producer, category,

@@ -5,8 +5,12 @@ use crate::domain::auth::allow;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
+use crate::service::counting::TaskFilter;
 use crate::service::counting::{self as svc, CountRequest, CountResult, CountSheet, RunRequest};
-use crate::store::counting::{RunRow, TaskFilter, TaskRow};
+use crate::service::views::{
+    self,
+    counting::{CountRun, CountTask},
+};
 use axum::extract::State;
 use serde::Deserialize;
 
@@ -56,13 +60,13 @@ pub struct TaskQuery {
 
 /// Count tasks: open ones in walk order first, then the newest done or cancelled.
 #[utoipa::path(get, path = "/api/count-tasks", tag = "counting", params(TaskQuery),
-    responses((status = 200, body = Vec<TaskRow>), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Vec<CountTask>), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn tasks(
     State(s): State<AppState>,
     caller: Caller,
     q: Params<TaskQuery>,
-) -> ApiResult<Json<Vec<TaskRow>>> {
+) -> ApiResult<Json<Vec<CountTask>>> {
     caller.require(allow::STOCK_FLOOR)?;
     let Query(q) = q?;
     let f = TaskFilter {
@@ -71,41 +75,41 @@ pub async fn tasks(
         location: q.location,
         limit: q.limit.unwrap_or(200),
     };
-    Ok(Json(svc::tasks(&s.ctx, &f).await?))
+    Ok(Json(views::all(svc::tasks(&s.ctx, &f).await?)))
 }
 
 /// Cycle count runs with their progress, newest first.
 #[utoipa::path(get, path = "/api/count-runs", tag = "counting",
-    responses((status = 200, body = Vec<RunRow>)), security(("session" = []), ("bearer" = [])))]
-pub async fn runs(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<RunRow>>> {
+    responses((status = 200, body = Vec<CountRun>)), security(("session" = []), ("bearer" = [])))]
+pub async fn runs(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<CountRun>>> {
     caller.require(allow::STOCK_FLOOR)?;
-    Ok(Json(svc::runs(&s.ctx).await?))
+    Ok(Json(views::all(svc::runs(&s.ctx).await?)))
 }
 
 /// Start a cycle count: a count task for every countable location of a zone, holding a
 /// product, or not counted for some days.
 #[utoipa::path(post, path = "/api/count-runs", tag = "counting", request_body = RunRequest,
-    responses((status = 200, body = RunRow), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = CountRun), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn create_run(
     State(s): State<AppState>,
     caller: Caller,
     r: Body<RunRequest>,
-) -> ApiResult<Json<RunRow>> {
+) -> ApiResult<Json<CountRun>> {
     let p = caller.require(allow::STOCK_CONTROL)?;
     let Json(r) = r?;
-    Ok(Json(svc::create_run(&s.ctx, &p.actor, &r).await?))
+    Ok(Json(svc::create_run(&s.ctx, &p.actor, &r).await?.into()))
 }
 
 /// Cancel a cycle count run's open tasks (those counted stay counted).
 #[utoipa::path(post, path = "/api/count-runs/{id}/cancel", tag = "counting", params(("id" = i64, Path)),
-    responses((status = 200, body = RunRow), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = CountRun), (status = 404, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn cancel_run(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> ApiResult<Json<RunRow>> {
+) -> ApiResult<Json<CountRun>> {
     let p = caller.require(allow::STOCK_CONTROL)?;
-    Ok(Json(svc::cancel_run(&s.ctx, &p.actor, id).await?))
+    Ok(Json(svc::cancel_run(&s.ctx, &p.actor, id).await?.into()))
 }

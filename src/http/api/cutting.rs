@@ -5,6 +5,11 @@ use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::service::cutting::{self as svc, StationInput, StationView};
+use crate::service::views::{
+    self,
+    cutting::{CutJob, Replacement},
+    printing::PrintJob,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 
@@ -70,15 +75,17 @@ pub struct JobQuery {
 
 /// Cutting jobs, oldest first (at most 500).
 #[utoipa::path(get, path = "/api/cut-jobs", tag = "cutting", params(JobQuery),
-    responses((status = 200, body = Vec<crate::store::cutting::JobRow>)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Vec<CutJob>)), security(("session" = []), ("bearer" = [])))]
 pub async fn jobs(
     State(s): State<AppState>,
     caller: Caller,
     q: Params<JobQuery>,
-) -> ApiResult<Json<Vec<crate::store::cutting::JobRow>>> {
+) -> ApiResult<Json<Vec<CutJob>>> {
     caller.require(allow::CUTTING_READ)?;
     let Query(q) = q?;
-    Ok(Json(svc::jobs(&s.ctx, q.state.as_deref()).await?))
+    Ok(Json(views::all(
+        svc::jobs(&s.ctx, q.state.as_deref()).await?,
+    )))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -91,28 +98,32 @@ pub struct ReplacementQuery {
 /// Damaged plates of failed cutting jobs, scrapped and picked again (newest first): `picking`
 /// (a replacement wave is out), `short` (no stock: a lead must act) or `picked` (new job made).
 #[utoipa::path(get, path = "/api/cut-replacements", tag = "cutting", params(ReplacementQuery),
-    responses((status = 200, body = Vec<crate::store::cutting::Replacement>)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Vec<Replacement>)), security(("session" = []), ("bearer" = [])))]
 pub async fn replacements(
     State(s): State<AppState>,
     caller: Caller,
     q: Params<ReplacementQuery>,
-) -> ApiResult<Json<Vec<crate::store::cutting::Replacement>>> {
+) -> ApiResult<Json<Vec<Replacement>>> {
     caller.require(allow::CUT_REPLACEMENTS_READ)?;
     let Query(q) = q?;
-    Ok(Json(svc::replacements(&s.ctx, q.order_id).await?))
+    Ok(Json(views::all(
+        svc::replacements(&s.ctx, q.order_id).await?,
+    )))
 }
 
 /// Try a `short` replacement again once stock has come in: its replacement wave is made now.
 #[utoipa::path(post, path = "/api/cut-replacements/{id}/retry", tag = "cutting", params(("id" = i64, Path)),
-    responses((status = 200, body = crate::store::cutting::Replacement), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = Replacement), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn retry_replacement(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> ApiResult<Json<crate::store::cutting::Replacement>> {
+) -> ApiResult<Json<Replacement>> {
     let p = caller.require(allow::LEAD)?;
-    Ok(Json(svc::retry_replacement(&s.ctx, &p.actor, id).await?))
+    Ok(Json(
+        svc::retry_replacement(&s.ctx, &p.actor, id).await?.into(),
+    ))
 }
 
 /// One cutting job with every transition.
@@ -138,17 +149,19 @@ pub struct RequeueRequest {
 /// back in the queue as a new revision; finished, it stays finished (never cut twice). A job at a
 /// manual station goes back in the queue at once.
 #[utoipa::path(post, path = "/api/cut-jobs/{id}/requeue", tag = "cutting", params(("id" = String, Path)), request_body = RequeueRequest,
-    responses((status = 200, body = crate::store::cutting::JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = CutJob), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn requeue(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     r: Body<RequeueRequest>,
-) -> ApiResult<Json<crate::store::cutting::JobRow>> {
+) -> ApiResult<Json<CutJob>> {
     let p = caller.require(allow::LEAD)?;
     let Json(r) = r?;
-    Ok(Json(svc::requeue(&s.ctx, &p.actor, &id, &r.reason).await?))
+    Ok(Json(
+        svc::requeue(&s.ctx, &p.actor, &id, &r.reason).await?.into(),
+    ))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -162,18 +175,20 @@ pub struct ReleaseRequest {
 /// Release a job being taken back whose station cannot answer (out of service): the lead says
 /// the plate was not cut, and the job goes back in the queue as a new revision. Audit-logged.
 #[utoipa::path(post, path = "/api/cut-jobs/{id}/release", tag = "cutting", params(("id" = String, Path)), request_body = ReleaseRequest,
-    responses((status = 200, body = crate::store::cutting::JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = CutJob), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn release(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     r: Body<ReleaseRequest>,
-) -> ApiResult<Json<crate::store::cutting::JobRow>> {
+) -> ApiResult<Json<CutJob>> {
     let p = caller.require(allow::LEAD)?;
     let Json(r) = r?;
     Ok(Json(
-        svc::release(&s.ctx, &p.actor, &id, &r.reason, r.plate_not_cut).await?,
+        svc::release(&s.ctx, &p.actor, &id, &r.reason, r.plate_not_cut)
+            .await?
+            .into(),
     ))
 }
 
@@ -193,14 +208,14 @@ pub struct ActionRequest {
 /// or reports a fault with its reason. At a linked station `done` and `fault` are refused (409
 /// `machine_reports`): the machine's events decide.
 #[utoipa::path(post, path = "/api/cut-jobs/{id}/action", tag = "cutting", params(("id" = String, Path)), request_body = ActionRequest,
-    responses((status = 200, body = crate::store::cutting::JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = CutJob), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn action(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     r: Body<ActionRequest>,
-) -> ApiResult<Json<crate::store::cutting::JobRow>> {
+) -> ApiResult<Json<CutJob>> {
     let p = caller.require(allow::CUTTING)?;
     let Json(r) = r?;
     Ok(Json(
@@ -212,22 +227,23 @@ pub async fn action(
             r.reason.as_deref(),
             r.plates_damaged,
         )
-        .await?,
+        .await?
+        .into(),
     ))
 }
 
 /// Print a finished job's sticker again (a new print job).
 #[utoipa::path(post, path = "/api/cut-jobs/{id}/reprint-sticker", tag = "cutting", params(("id" = String, Path)),
-    responses((status = 202, body = crate::store::printing::JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 202, body = PrintJob), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn reprint_sticker(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<(StatusCode, axum::Json<crate::store::printing::JobRow>)> {
+) -> ApiResult<(StatusCode, axum::Json<PrintJob>)> {
     let p = caller.require(allow::CUTTING)?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(svc::reprint_sticker(&s.ctx, &p.actor, &id).await?),
+        axum::Json(svc::reprint_sticker(&s.ctx, &p.actor, &id).await?.into()),
     ))
 }

@@ -7,7 +7,10 @@ use crate::http::AppState;
 use crate::service::handover::{
     self as svc, CageClosed, CageScan, CageScanResult, CageView, OpenCage,
 };
-use crate::store::handover::CageRow;
+use crate::service::views::{
+    self,
+    handover::{Cage, Return},
+};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -15,7 +18,7 @@ use serde::Deserialize;
 
 /// Open a cage (or trailer) for a carrier's parcels today.
 #[utoipa::path(post, path = "/api/cages", tag = "handover", request_body = OpenCage,
-    responses((status = 201, body = CageRow), (status = 422, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 201, body = Cage), (status = 422, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn open(
     State(s): State<AppState>,
     caller: Caller,
@@ -25,7 +28,7 @@ pub async fn open(
     let Json(r) = r?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(svc::open(&s.ctx, &p.actor, &r).await?),
+        axum::Json(Cage::from(svc::open(&s.ctx, &p.actor, &r).await?)),
     ))
 }
 
@@ -38,15 +41,17 @@ pub struct CageQuery {
 
 /// Cages, newest first.
 #[utoipa::path(get, path = "/api/cages", tag = "handover", params(CageQuery),
-    responses((status = 200, body = Vec<CageRow>)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Vec<Cage>)), security(("session" = []), ("bearer" = [])))]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
     q: Params<CageQuery>,
-) -> ApiResult<Json<Vec<CageRow>>> {
+) -> ApiResult<Json<Vec<Cage>>> {
     caller.require(allow::PARCELS_READ)?;
     let Query(q) = q?;
-    Ok(Json(svc::list(&s.ctx, q.state.as_deref()).await?))
+    Ok(Json(views::all(
+        svc::list(&s.ctx, q.state.as_deref()).await?,
+    )))
 }
 
 /// A cage with its parcels, the booked parcels not on a cage yet, and the refused scans.
@@ -106,27 +111,28 @@ pub async fn list_pdf(
 /// A returned parcel is scanned in: its packs go into quarantine at the returns location, owned
 /// by the payer. A repeated scan answers the same return.
 #[utoipa::path(post, path = "/api/returns", tag = "handover", request_body = crate::service::returns::ReturnScan,
-    responses((status = 200, body = crate::store::returns::ReturnRow), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Return), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn return_scan(
     State(s): State<AppState>,
     caller: Caller,
     r: Body<crate::service::returns::ReturnScan>,
-) -> ApiResult<Json<crate::store::returns::ReturnRow>> {
+) -> ApiResult<Json<Return>> {
     let p = caller.require(allow::PACKING)?;
     let Json(r) = r?;
     Ok(Json(
-        crate::service::returns::scan(&s.ctx, &p.actor, &r).await?,
+        crate::service::returns::scan(&s.ctx, &p.actor, &r)
+            .await?
+            .into(),
     ))
 }
 
 /// Returned parcels, newest first.
 #[utoipa::path(get, path = "/api/returns", tag = "handover",
-    responses((status = 200, body = Vec<crate::store::returns::ReturnRow>)), security(("session" = []), ("bearer" = [])))]
-pub async fn returns(
-    State(s): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<crate::store::returns::ReturnRow>>> {
+    responses((status = 200, body = Vec<Return>)), security(("session" = []), ("bearer" = [])))]
+pub async fn returns(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Return>>> {
     caller.require(allow::PARCELS_READ)?;
-    Ok(Json(crate::service::returns::list(&s.ctx).await?))
+    Ok(Json(views::all(
+        crate::service::returns::list(&s.ctx).await?,
+    )))
 }

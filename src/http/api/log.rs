@@ -4,8 +4,11 @@ use crate::domain::auth::allow;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, ErrorBody, Json, Params, Query};
 use crate::http::AppState;
-use crate::store::audit::{AuditEntry, AuditFilter};
-use crate::store::events::Event;
+use crate::service::log::AuditFilter;
+use crate::service::views::{
+    self,
+    log::{AuditEntry, Event},
+};
 use axum::extract::State;
 use serde::Deserialize;
 
@@ -30,9 +33,9 @@ pub async fn events(
 ) -> ApiResult<Json<Vec<Event>>> {
     caller.require(allow::EVENTS)?;
     let Query(q) = q?;
-    Ok(Json(
+    Ok(Json(views::all(
         crate::service::log::events_after(&s.ctx, q.after, q.limit.unwrap_or(100)).await?,
-    ))
+    )))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -88,5 +91,7 @@ pub async fn audit(
         before_id: q.before_id,
         limit,
     };
-    Ok(Json(crate::service::log::audit(&s.ctx, &f).await?))
+    Ok(Json(views::all(
+        crate::service::log::audit(&s.ctx, &f).await?,
+    )))
 }

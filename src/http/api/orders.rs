@@ -10,8 +10,7 @@ use crate::service::picking::{
     self as pick, NextPick, ScanRequest, ScanResult, ShortRequest, UndoRequest, WaveRequest,
     WaveView,
 };
-use crate::store::events::Event;
-use crate::store::orders::WaveRow;
+use crate::service::views::{self, log::Event, orders::Wave};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -200,9 +199,9 @@ pub async fn changes(
 ) -> ApiResult<Json<Vec<Event>>> {
     caller.require(allow::ORDERS)?;
     let Query(q) = q?;
-    Ok(Json(
+    Ok(Json(views::all(
         svc::changes(&s.ctx, q.after, q.limit.unwrap_or(100)).await?,
-    ))
+    )))
 }
 
 /// Make a pick wave from allocated orders (cut orders first), one free tote per order.
@@ -231,15 +230,15 @@ pub struct WavesQuery {
 
 /// Waves, newest first.
 #[utoipa::path(get, path = "/api/waves", tag = "picking", params(WavesQuery),
-    responses((status = 200, body = Vec<WaveRow>)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Vec<Wave>)), security(("session" = []), ("bearer" = [])))]
 pub async fn list_waves(
     State(s): State<AppState>,
     caller: Caller,
     q: Params<WavesQuery>,
-) -> ApiResult<Json<Vec<WaveRow>>> {
+) -> ApiResult<Json<Vec<Wave>>> {
     caller.require(allow::WAVES_READ)?;
     let Query(q) = q?;
-    Ok(Json(pick::waves(&s.ctx, q.open).await?))
+    Ok(Json(views::all(pick::waves(&s.ctx, q.open).await?)))
 }
 
 /// A wave with its picks in walking order, its progress and its exceptions.

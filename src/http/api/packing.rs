@@ -11,9 +11,12 @@ use crate::service::packing::{self as pack, OpenRequest, PackView};
 use crate::service::parcel_docs::{self, ReprintRequest};
 use crate::service::parcel_view::{self, ParcelView};
 use crate::service::parcels::{self, CloseRequest, VoidRequest};
-use crate::store::bookings::BookingRow;
-use crate::store::packing::{BlockRow, ShortRow};
-use crate::store::parcels::ParcelRow;
+use crate::service::views::{
+    self,
+    carrier::Booking,
+    packing::{LotBlock, ShortItem},
+    parcels::Parcel,
+};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -146,15 +149,15 @@ pub struct ParcelQuery {
 
 /// Parcels, without personal data.
 #[utoipa::path(get, path = "/api/parcels", tag = "packing", params(ParcelQuery),
-    responses((status = 200, body = Vec<ParcelRow>)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Vec<Parcel>)), security(("session" = []), ("bearer" = [])))]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
     q: Params<ParcelQuery>,
-) -> ApiResult<Json<Vec<ParcelRow>>> {
+) -> ApiResult<Json<Vec<Parcel>>> {
     caller.require(allow::PARCELS_READ)?;
     let Query(q) = q?;
-    Ok(Json(
+    Ok(Json(views::all(
         parcel_view::list(
             &s.ctx,
             q.state.as_deref(),
@@ -164,7 +167,7 @@ pub async fn list(
             q.limit.unwrap_or(200),
         )
         .await?,
-    ))
+    )))
 }
 
 /// A parcel with its contents, SSCC, ownership transfers and document links.
@@ -223,22 +226,24 @@ pub async fn packing_slip(
 
 /// Damaged packs found at packing whose replacement found no stock (state `short`).
 #[utoipa::path(get, path = "/api/pack-shorts", tag = "packing",
-    responses((status = 200, body = Vec<ShortRow>)), security(("session" = []), ("bearer" = [])))]
-pub async fn shorts(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ShortRow>>> {
+    responses((status = 200, body = Vec<ShortItem>)), security(("session" = []), ("bearer" = [])))]
+pub async fn shorts(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ShortItem>>> {
     caller.require(allow::PACKING)?;
-    Ok(Json(pack_scan::open_shorts(&s.ctx).await?))
+    Ok(Json(views::all(pack_scan::open_shorts(&s.ctx).await?)))
 }
 
 /// Try a short's replacement pick again once stock has come in (lead; audit-logged).
 #[utoipa::path(post, path = "/api/pack-shorts/{id}/retry", tag = "packing", params(("id" = i64, Path)),
-    responses((status = 200, body = ShortRow), (status = 409, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = ShortItem), (status = 409, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn retry_short(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> ApiResult<Json<ShortRow>> {
+) -> ApiResult<Json<ShortItem>> {
     let p = caller.require(allow::LEAD)?;
-    Ok(Json(pack_scan::retry_short(&s.ctx, &p.actor, id).await?))
+    Ok(Json(
+        pack_scan::retry_short(&s.ctx, &p.actor, id).await?.into(),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -251,17 +256,17 @@ pub struct BookingQuery {
 /// Carrier bookings, newest first: each closed parcel's booking with its carrier, its state,
 /// the attempts so far and the tracking number once booked.
 #[utoipa::path(get, path = "/api/bookings", tag = "packing", params(BookingQuery),
-    responses((status = 200, body = Vec<BookingRow>)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Vec<Booking>)), security(("session" = []), ("bearer" = [])))]
 pub async fn bookings(
     State(s): State<AppState>,
     caller: Caller,
     q: Params<BookingQuery>,
-) -> ApiResult<Json<Vec<BookingRow>>> {
+) -> ApiResult<Json<Vec<Booking>>> {
     caller.require(allow::PARCELS_READ)?;
     let Query(q) = q?;
-    Ok(Json(
+    Ok(Json(views::all(
         crate::service::bookings::list(&s.ctx, q.state.as_deref()).await?,
-    ))
+    )))
 }
 
 /// Block a lot: it is refused at packing until released. Audit-logged.
@@ -301,13 +306,15 @@ pub struct BlockQuery {
 
 /// Lot blocks, newest first.
 #[utoipa::path(get, path = "/api/lot-blocks", tag = "packing", params(BlockQuery),
-    responses((status = 200, body = Vec<BlockRow>)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Vec<LotBlock>)), security(("session" = []), ("bearer" = [])))]
 pub async fn blocks(
     State(s): State<AppState>,
     caller: Caller,
     q: Params<BlockQuery>,
-) -> ApiResult<Json<Vec<BlockRow>>> {
+) -> ApiResult<Json<Vec<LotBlock>>> {
     caller.require(allow::STOCK_READ)?;
     let Query(q) = q?;
-    Ok(Json(lots::list(&s.ctx, q.active.unwrap_or(true)).await?))
+    Ok(Json(views::all(
+        lots::list(&s.ctx, q.active.unwrap_or(true)).await?,
+    )))
 }

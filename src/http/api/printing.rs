@@ -8,7 +8,7 @@ use crate::labels::Format;
 use crate::service::printing::{
     self as svc, JobView, PrintRequest, PrinterInput, PrinterView, TemplateView,
 };
-use crate::store::printing::JobRow;
+use crate::service::views::{self, printing::PrintJob};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -58,7 +58,7 @@ pub async fn delete_printer(
 /// `/api/print-jobs/{id}`. Bad data is refused here (422), before anything is queued. A
 /// repeated `request_key` returns the same job.
 #[utoipa::path(post, path = "/api/print", tag = "printing", request_body = PrintRequest,
-    responses((status = 202, body = JobRow), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 202, body = PrintJob), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn print(
     State(s): State<AppState>,
@@ -68,7 +68,7 @@ pub async fn print(
     let p = caller.require(allow::PRINTING)?;
     let Json(r) = r?;
     let job = svc::print(&s.ctx, &p.actor, &r).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(job)))
+    Ok((StatusCode::ACCEPTED, axum::Json(PrintJob::from(job))))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -84,23 +84,22 @@ pub struct JobQuery {
 
 /// Print jobs, newest first.
 #[utoipa::path(get, path = "/api/print-jobs", tag = "printing", params(JobQuery),
-    responses((status = 200, body = Vec<JobRow>)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Vec<PrintJob>)), security(("session" = []), ("bearer" = [])))]
 pub async fn list_jobs(
     State(s): State<AppState>,
     caller: Caller,
     q: Params<JobQuery>,
-) -> ApiResult<Json<Vec<JobRow>>> {
+) -> ApiResult<Json<Vec<PrintJob>>> {
     caller.require(allow::PRINTING)?;
     let Query(q) = q?;
-    Ok(Json(
-        svc::jobs(
-            &s.ctx,
-            q.printer.as_deref(),
-            q.state.as_deref(),
-            q.limit.unwrap_or(50),
-        )
-        .await?,
-    ))
+    let jobs = svc::jobs(
+        &s.ctx,
+        q.printer.as_deref(),
+        q.state.as_deref(),
+        q.limit.unwrap_or(50),
+    )
+    .await?;
+    Ok(Json(views::all(jobs)))
 }
 
 /// One print job with every transition it went through.
@@ -142,7 +141,7 @@ pub struct ReprintRequest {
 /// Print a job's label again, as a new job (202). A label naming a person needs a role that may
 /// read recipients and a `purpose` (403 / 422 otherwise); the reprint is audit-logged.
 #[utoipa::path(post, path = "/api/print-jobs/{id}/reprint", tag = "printing", params(("id" = String, Path)), request_body = ReprintRequest,
-    responses((status = 202, body = JobRow), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 202, body = PrintJob), (status = 404, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn reprint(
     State(s): State<AppState>,
     caller: Caller,
@@ -159,7 +158,7 @@ pub async fn reprint(
         r.purpose.as_deref(),
     )
     .await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(job)))
+    Ok((StatusCode::ACCEPTED, axum::Json(PrintJob::from(job))))
 }
 
 /// The label templates with their fields.

@@ -6,7 +6,7 @@ use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
 use crate::service::scans as svc;
-use crate::store::scanners::ScanRecord;
+use crate::service::views::{self, scans::ScanRecord};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -100,7 +100,7 @@ pub async fn scans(
             );
         }
     }
-    Ok(Json(scans))
+    Ok(Json(views::all(scans)))
 }
 
 /// Receive the product of an accepted scan at a receiving station: quantity and target location

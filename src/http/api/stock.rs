@@ -5,10 +5,11 @@ use crate::domain::stock::OpKind;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, Body, ErrorBody, Json, Params, Path, Query};
 use crate::http::AppState;
+use crate::service::stock::UnitFilter;
 use crate::service::stock::{
     self as svc, GroupBy, OnHand, OpResult, OwnerStatement, ReceiveRequest, UnitOpRequest, UnitView,
 };
-use crate::store::stock::{LedgerEntry, UnitFilter};
+use crate::service::views::{self, stock::LedgerEntry};
 use axum::extract::State;
 use serde::Deserialize;
 
@@ -186,7 +187,7 @@ pub async fn unit_ledger(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Vec<LedgerEntry>>> {
     caller.require(allow::STOCK_READ)?;
-    Ok(Json(svc::unit_ledger(&s.ctx, id).await?))
+    Ok(Json(views::all(svc::unit_ledger(&s.ctx, id).await?)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

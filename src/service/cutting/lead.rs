@@ -5,6 +5,7 @@
 
 use super::{jobs as cut_jobs, list_stations, new_cmd_id, send_cmd, Actor, Ctx, StationView};
 use crate::error::{Error, Result};
+use crate::service::views;
 use crate::store::cutting::{self as db, JobRow};
 use firmware_bridge::wire;
 use serde::{Deserialize, Serialize};
@@ -70,12 +71,12 @@ pub async fn station_command(
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     #[serde(flatten)]
-    pub job: JobRow,
+    pub job: views::cutting::CutJob,
     pub log: Vec<JobLogEntry>,
     /// The jobs that cut this one's plates after it failed.
     pub followed_by: Vec<String>,
     /// Its damaged plates, scrapped and picked again.
-    pub replacements: Vec<db::Replacement>,
+    pub replacements: Vec<views::cutting::Replacement>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -104,10 +105,10 @@ pub async fn job(ctx: &Ctx, id: &str) -> Result<JobView> {
     let followed_by = db::followed_by(&mut conn, id).await?;
     let replacements = db::replacements(&mut conn, None, Some(id), 100).await?;
     Ok(JobView {
-        job,
+        job: job.into(),
         log,
         followed_by,
-        replacements,
+        replacements: views::all(replacements),
     })
 }
 
@@ -117,9 +118,9 @@ pub async fn job(ctx: &Ctx, id: &str) -> Result<JobView> {
 pub struct CutOverview {
     pub stations: Vec<(StationView, i64)>,
     pub by_state: Vec<(String, i64)>,
-    pub replacements: Vec<db::Replacement>,
+    pub replacements: Vec<views::cutting::Replacement>,
     /// Jobs being taken back, waiting for their station's answer (a lead may release them).
-    pub recalling: Vec<JobRow>,
+    pub recalling: Vec<views::cutting::CutJob>,
 }
 
 pub async fn overview(ctx: &Ctx) -> Result<CutOverview> {
@@ -130,13 +131,13 @@ pub async fn overview(ctx: &Ctx) -> Result<CutOverview> {
         .await?
         .into_iter()
         .filter(|r| r.state != "picked")
-        .collect();
+        .collect::<Vec<_>>();
     let recalling = db::jobs(ctx.db.pool(), "recalling", 100).await?;
     Ok(CutOverview {
         stations,
         by_state,
-        replacements,
-        recalling,
+        replacements: views::all(replacements),
+        recalling: views::all(recalling),
     })
 }
 

@@ -20,6 +20,7 @@ use super::{Actor, Ctx};
 use crate::config::CutStationSetting;
 use crate::devices::cutting::host::{self, Host};
 use crate::error::{Error, Result};
+use crate::service::views;
 use crate::store::cutting::{self as db, StationRow};
 use firmware_bridge::wire;
 use serde::{Deserialize, Serialize};
@@ -155,7 +156,7 @@ pub async fn configure_stations(
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StationView {
     #[serde(flatten)]
-    pub station: StationRow,
+    pub station: views::cutting::Station,
     /// Takes jobs now: enabled and manual, or online, its state fresh (at most 90 s old), not
     /// paused, not in a fault, and not full.
     pub available: bool,
@@ -185,7 +186,7 @@ pub async fn list_stations(ctx: &Ctx) -> Result<Vec<StationView>> {
         .into_iter()
         .map(|s| StationView {
             available: available(&s, now),
-            station: s,
+            station: s.into(),
         })
         .collect())
 }

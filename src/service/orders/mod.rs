@@ -24,7 +24,8 @@ use super::{today, Actor, Ctx};
 use crate::domain::allocation::{self, Need};
 use crate::domain::order::{self as rules, NewOrder, OrderInput, OrderStatus};
 use crate::error::{Error, Result};
-use crate::store::orders::{self as db, LineRow, OrderRow};
+use crate::service::views;
+use crate::store::orders::{self as db, OrderRow};
 use crate::store::WriteTx;
 use serde::Serialize;
 use serde_json::json;
@@ -47,7 +48,7 @@ pub struct OrderStatusView {
     /// The order's parcels once packed (by `GET /api/orders/{id}/status`): SSCC, carrier,
     /// service, tracking number and how far each has come.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub parcels: Vec<crate::store::bookings::Shipment>,
+    pub parcels: Vec<views::carrier::Shipment>,
 }
 
 /// A whole order, personal data included. Every read of it is audit-logged.
@@ -63,7 +64,7 @@ pub struct OrderView {
     pub recipient: rules::RecipientInput,
     pub delivery_date: String,
     pub has_cut: bool,
-    pub lines: Vec<LineRow>,
+    pub lines: Vec<views::orders::Line>,
     pub missing: Vec<Missing>,
     pub partial_release: bool,
     pub wave_id: Option<i64>,
@@ -133,7 +134,7 @@ pub async fn status(ctx: &Ctx, external_id: &str) -> Result<OrderStatusView> {
         .await?
         .ok_or_else(|| Error::NotFound(format!("order {external_id}")))?;
     let mut v = status_view(&o);
-    v.parcels = crate::store::bookings::shipments_of_order(&mut conn, o.id).await?;
+    v.parcels = views::all(crate::store::bookings::shipments_of_order(&mut conn, o.id).await?);
     Ok(v)
 }
 
@@ -222,7 +223,7 @@ pub async fn read(ctx: &Ctx, actor: &Actor, external_id: &str, purpose: &str) ->
         tote: o.tote.clone(),
         created_at: o.created_at.clone(),
         updated_at: o.updated_at.clone(),
-        lines,
+        lines: views::all(lines),
     })
 }
 

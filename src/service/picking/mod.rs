@@ -12,6 +12,7 @@ use crate::domain::picking::{self as rules, Decision, LotHere, PickInHand, Scann
 use crate::domain::stock::StockStatus;
 use crate::domain::wave::{PickStatus, WaveStatus};
 use crate::error::{Error, Result};
+use crate::service::views;
 use crate::store::orders::{self as db, PickException, PickRow, WaveRow};
 use crate::store::stock::{self as stock_db, NewLedger, UnitKey};
 use crate::store::WriteTx;
@@ -53,10 +54,10 @@ pub struct Progress {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WaveView {
     #[serde(flatten)]
-    pub wave: WaveRow,
+    pub wave: views::orders::Wave,
     pub progress: Progress,
-    pub picks: Vec<PickRow>,
-    pub exceptions: Vec<PickException>,
+    pub picks: Vec<views::orders::Pick>,
+    pub exceptions: Vec<views::orders::PickException>,
 }
 
 /// What the picker sees: the next pick, or that the wave is done.
@@ -70,7 +71,7 @@ pub struct NextPick {
     pub require_tote_scan: bool,
     pub progress: Progress,
     /// `None` when nothing is left to pick.
-    pub pick: Option<PickRow>,
+    pub pick: Option<views::orders::Pick>,
 }
 
 /// One scan sent by the picker's page or a station scanner.
@@ -301,10 +302,10 @@ pub async fn wave(ctx: &Ctx, id: i64) -> Result<WaveView> {
     let picks = db::picks_of_wave(&mut conn, id).await?;
     let exceptions = db::exceptions_of_wave(&mut conn, id).await?;
     Ok(WaveView {
-        wave: w,
+        wave: w.into(),
         progress: progress(&picks),
-        picks,
-        exceptions,
+        picks: views::all(picks),
+        exceptions: views::all(exceptions),
     })
 }
 
@@ -490,7 +491,7 @@ async fn next_in(tx: &mut WriteTx, ctx: &Ctx, w: &WaveRow) -> Result<NextPick> {
             packs,
             packs_picked,
         },
-        pick,
+        pick: pick.map(Into::into),
     })
 }
 
@@ -507,7 +508,10 @@ pub async fn next(ctx: &Ctx, id: i64) -> Result<NextPick> {
         require_location_scan: ctx.config.picking.require_location_scan,
         require_tote_scan: ctx.config.picking.require_tote_scan,
         progress: progress(&picks),
-        pick: picks.into_iter().find(|p| p.status == PickStatus::Open),
+        pick: picks
+            .into_iter()
+            .find(|p| p.status == PickStatus::Open)
+            .map(Into::into),
     })
 }
 

@@ -8,7 +8,8 @@ use crate::domain::print_job::JobState;
 use crate::error::{Error, Result};
 use crate::labels::template::{LabelData, Template};
 use crate::labels::{layout, zpl, Format, RenderError};
-use crate::store::printing::{self as db, JobLogEntry, JobRow, PrinterRow};
+use crate::service::views;
+use crate::store::printing::{self as db, JobRow, PrinterRow};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -412,8 +413,8 @@ pub async fn print_zpl(
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     #[serde(flatten)]
-    pub job: JobRow,
-    pub log: Vec<JobLogEntry>,
+    pub job: views::printing::PrintJob,
+    pub log: Vec<views::printing::PrintJobLogEntry>,
 }
 
 pub async fn job(ctx: &Ctx, id: &str) -> Result<JobView> {
@@ -421,7 +422,10 @@ pub async fn job(ctx: &Ctx, id: &str) -> Result<JobView> {
         .await?
         .ok_or_else(|| Error::NotFound(format!("print job {id}")))?;
     let log = db::job_log(ctx.db.pool(), id).await?;
-    Ok(JobView { job, log })
+    Ok(JobView {
+        job: job.into(),
+        log: views::all(log),
+    })
 }
 
 /// The label of a job as sent (it may hold a name and address: the read is audit-logged).

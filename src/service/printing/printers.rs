@@ -2,6 +2,7 @@
 //! listed with their queues, limited to templates, removed when they never printed.
 
 use super::*;
+use crate::service::views;
 
 /// A printer as it is set up (through the API or the configuration file).
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
@@ -194,7 +195,7 @@ pub async fn configure_printers(
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PrinterView {
     #[serde(flatten)]
-    pub printer: PrinterRow,
+    pub printer: views::printing::Printer,
     /// Jobs queued, being sent, or sent and not yet confirmed.
     pub queue_depth: i64,
     /// True while the state holds the queue (paper out, paused, no answer, ...).
@@ -221,7 +222,7 @@ pub async fn list_printers(ctx: &Ctx) -> Result<Vec<PrinterView>> {
                 alarm: st.is_alarm(),
                 state_da: st.da().to_string(),
                 state_detail_da: crate::devices::printer::status::detail_da(&p.state_detail),
-                printer: p,
+                printer: p.into(),
             }
         })
         .collect())

@@ -1,11 +1,9 @@
 //! Cutting jobs: one row per job with its state, and the log of every transition.
 
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// A cutting job.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[schema(as = CutJobRow)]
+#[derive(Debug, Clone)]
 pub struct JobRow {
     pub seq: i64,
     pub id: String,
@@ -18,10 +16,8 @@ pub struct JobRow {
     pub lot: String,
     pub expiry: String,
     pub quantity: i64,
-    #[schema(value_type = Object)]
     pub shape: serde_json::Value,
     pub tolerance_mm: f64,
-    #[schema(value_type = Object)]
     pub sticker: serde_json::Value,
     /// queued, sent, accepted, running, recalling (a lead took it back: konsign waits for the
     /// station to say what became of it), finished, failed, cancelled

@@ -9,11 +9,10 @@ pub use reads::*;
 pub use replacements::*;
 pub use seqs::*;
 
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// A registered cutting station with what it last said.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct StationRow {
     pub id: String,
     pub name: String,
@@ -23,9 +22,7 @@ pub struct StationRow {
     pub connection: String,
     pub connection_at: Option<String>,
     pub boot_id: Option<String>,
-    #[schema(value_type = Option<Object>)]
     pub factsheet: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
     pub state: Option<serde_json::Value>,
     /// idle, busy, paused or fault
     pub mode: Option<String>,

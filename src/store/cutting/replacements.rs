@@ -1,11 +1,10 @@
 //! Replacements: a failed job's damaged plates, scrapped and picked again.
 
 use super::JobRow;
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, Row};
 
 /// A failed job's damaged plates, scrapped and picked again.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Replacement {
     pub id: i64,
     pub job_id: String,

@@ -8,7 +8,6 @@
 use crate::domain::catalog::CutRange;
 use crate::domain::order::{CutSpec, NewOrder, OrderStatus, ProductRules};
 use chrono::NaiveDate;
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 use std::collections::HashMap;
 
@@ -398,7 +397,7 @@ pub async fn replace_order(
 }
 
 /// One order line as stored.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct LineRow {
     pub id: i64,
     pub line_no: i64,
@@ -411,7 +410,6 @@ pub struct LineRow {
     /// Packs reserved and not yet picked.
     pub reserved: i64,
     pub picked: i64,
-    #[serde(skip)]
     pub min_shelf_life_days: i64,
 }
 

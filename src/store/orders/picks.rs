@@ -4,7 +4,6 @@
 use super::*;
 
 use crate::domain::wave::PickStatus;
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// Points a pick task at another lot (its reservation moved there).
@@ -78,7 +77,7 @@ pub async fn create_picks(
 }
 
 /// One pick task with what the picker needs to see.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PickRow {
     pub id: i64,
     pub wave_id: i64,
@@ -86,7 +85,6 @@ pub struct PickRow {
     pub order_id: i64,
     pub external_id: String,
     pub line_id: i64,
-    #[serde(skip)]
     pub reservation_id: i64,
     pub location: String,
     pub stock_unit_id: i64,
@@ -102,9 +100,7 @@ pub struct PickRow {
     /// The order's tote was scanned in this wave.
     pub tote_ok: bool,
     pub cut: bool,
-    #[serde(skip)]
     pub min_shelf_life_days: i64,
-    #[serde(skip)]
     pub delivery_date: String,
 }
 
@@ -361,7 +357,7 @@ pub async fn mark_undone(conn: &mut AnyConnection, confirm_id: i64) -> Result<()
 }
 
 /// A short pick or other exception, for the lead.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PickException {
     pub id: i64,
     pub wave_id: i64,

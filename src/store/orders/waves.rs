@@ -2,7 +2,6 @@
 //! their orders and their progress.
 
 use crate::domain::wave::WaveStatus;
-use serde::Serialize;
 use sqlx::{any::AnyRow, AnyConnection, AnyPool, Row};
 
 /// Takes the lock that lets one wave be made at a time (PostgreSQL; SQLite serialises writers),
@@ -118,7 +117,7 @@ pub async fn put_order_in_wave(
 }
 
 /// A wave's head row.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct WaveRow {
     pub id: i64,
     pub status: WaveStatus,

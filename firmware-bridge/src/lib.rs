@@ -4,6 +4,7 @@
 //! the serial line protocol between the bridge and the cutting machine (`line`, PROTOCOL.md).
 
 pub mod bridge;
+pub mod engine;
 pub mod line;
 pub mod machine;
 pub mod schema;

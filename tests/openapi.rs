@@ -148,3 +148,69 @@ fn the_reference_check_finds_a_dangling_reference() {
     assert_eq!(d.len(), 1, "{d:?}");
     assert!(d[0].ends_with("#/components/schemas/GroupBy"));
 }
+
+/// Every type that derives `ToSchema` under `src/`, by the schema name it takes (its own name,
+/// or `#[schema(as = ...)]`), with the files that declare it.
+fn schema_names() -> std::collections::BTreeMap<String, Vec<String>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("read src") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut names: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read file");
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !(line.contains("#[derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            // The attributes up to the item, then the item's name.
+            let mut alias = None;
+            for l in &lines[i + 1..] {
+                let l = l.trim();
+                if let Some(rest) = l.strip_prefix("#[schema(as = ") {
+                    alias = rest.split(')').next().map(str::to_string);
+                } else if l.starts_with("#[") || l.starts_with("///") {
+                    continue;
+                } else {
+                    let item = l.split_whitespace().collect::<Vec<_>>();
+                    let name = item
+                        .iter()
+                        .position(|w| *w == "struct" || *w == "enum")
+                        .and_then(|k| item.get(k + 1))
+                        .map(|n| n.trim_end_matches(['{', '(', ';']).to_string());
+                    if let Some(name) = alias.clone().or(name) {
+                        names.entry(name).or_default().push(f.display().to_string());
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn no_two_types_share_a_schema_name() {
+    // utoipa keeps the last of two schemas with one name, so the document would describe one
+    // operation's body with another's fields.
+    let names = schema_names();
+    assert!(
+        names.len() > 100,
+        "the scan finds the schemas: {}",
+        names.len()
+    );
+    let shared: Vec<_> = names.iter().filter(|(_, files)| files.len() > 1).collect();
+    assert!(shared.is_empty(), "schema names used twice: {shared:?}");
+}

@@ -1,5 +1,54 @@
 //! Pure domain: value types, invariants and rules. No I/O, no async, no database.
 
+/// Declares a state (or any closed set of words) kept as text: the enum, with serde and an
+/// OpenAPI schema that spell each variant as its text, `ALL`, `as_str`, `parse` and `Display`.
+/// `as_str` and `parse` are the one mapping between the stored text and the enum; serde and the
+/// schema spell a variant in snake_case, which must be its text (each enum's test checks it).
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant ),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $text ),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|k| k.as_str() == s)
+            }
+
+            /// The words, for a message: `a, b or c`.
+            pub fn words() -> String {
+                let all: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
+                match all.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                    _ => all.join(""),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod allocation;
 pub mod auth;
 pub mod carrier;
@@ -16,6 +65,7 @@ pub mod picking;
 pub mod print_job;
 pub mod rate;
 pub mod sscc;
+pub mod states;
 pub mod station_seq;
 pub mod stock;
 pub mod time;

@@ -333,6 +333,7 @@ pub struct NewLine {
 
 /// A missing quantity on a backordered order (stored as JSON in this field order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = OrderMissing)]
 pub struct Missing {
     pub line_no: i64,
     pub gtin: String,

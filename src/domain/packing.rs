@@ -284,6 +284,7 @@ pub fn judge_cut_box(
 
 /// Something that must still go into the order's parcels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = PackMissing)]
 pub struct Missing {
     pub what: String,
     pub what_da: String,

@@ -63,16 +63,21 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// The API's routes and its OpenAPI document (completed, see `openapi.rs`).
+fn api_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api::routes())
+        .split_for_parts();
+    openapi::complete(&mut doc);
+    (api, doc)
+}
+
 /// The whole application router.
 pub fn router(ctx: Ctx) -> Router {
     let http = ctx.config.http.clone();
     let state = AppState { ctx };
-    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(api::routes())
-        .split_for_parts();
-    let mut doc = doc;
-    openapi::complete(&mut doc);
-    let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    let (api, doc) = api_and_document();
+    let doc_json = openapi::to_json(&doc);
     let router = Router::new()
         .merge(api)
         .route(

@@ -50,13 +50,10 @@ pub(crate) async fn queue(
 }
 
 pub async fn list(ctx: &Ctx, state: Option<&str>) -> Result<Vec<BookingRow>> {
-    if let Some(s) = state {
-        if !["pending", "booked", "rejected", "cancelled"].contains(&s) {
-            return Err(Error::invalid(
-                "state",
-                "must be pending, booked, rejected or cancelled",
-            ));
-        }
+    use crate::domain::states::BookingState;
+    if state.is_some_and(|s| BookingState::parse(s).is_none()) {
+        let words = BookingState::words();
+        return Err(Error::invalid("state", format!("must be {words}")));
     }
     Ok(db::list(ctx.db.pool(), state, 500).await?)
 }

@@ -62,7 +62,7 @@ async fn read_location(ctx: &Ctx, location: &str) -> Result<(LocationCode, Here)
     let mut conn = ctx.db.pool().acquire().await?;
     let loc = store::catalog::location(&mut conn, code.as_str())
         .await?
-        .ok_or_else(|| Error::invalid("location", format!("unknown location {}", code.as_str())))?;
+        .ok_or_else(|| Error::NotFound(format!("location {}", code.as_str())))?;
     if !matches!(
         loc.kind.as_str(),
         "receiving" | "pick" | "reserve" | "quarantine"
@@ -259,7 +259,11 @@ pub async fn count(ctx: &Ctx, actor: &Actor, r: &CountRequest) -> Result<CountRe
     let key = idem_key(&r.idempotency_key)?;
     let lines = parse_lines(&r.lines)?;
     let reason = note("reason", r.reason.as_deref().unwrap_or(""), false)?;
-    let (code, here) = read_location(ctx, &r.location).await?;
+    // A location named in a body that does not exist is a wrong value (422), not a missing page.
+    let (code, here) = read_location(ctx, &r.location).await.map_err(|e| match e {
+        Error::NotFound(what) => Error::invalid("location", format!("unknown {what}")),
+        e => e,
+    })?;
     let location = code.as_str().to_string();
     let mut request_lines: Vec<_> = lines
         .iter()
@@ -484,13 +488,17 @@ pub async fn cancel_run(ctx: &Ctx, actor: &Actor, id: i64) -> Result<RunRow> {
 }
 
 pub async fn tasks(ctx: &Ctx, f: &TaskFilter) -> Result<Vec<TaskRow>> {
+    use crate::domain::states::CountTaskStatus;
+    if !(1..=1000).contains(&f.limit) {
+        return Err(Error::invalid("limit", "must be between 1 and 1000"));
+    }
     if let Some(s) = &f.status {
-        if !matches!(s.as_str(), "open" | "done" | "cancelled") {
-            return Err(Error::invalid("status", "open, done or cancelled"));
+        if CountTaskStatus::parse(s).is_none() {
+            return Err(Error::invalid("status", CountTaskStatus::words()));
         }
     }
     let f = TaskFilter {
-        limit: f.limit.clamp(1, 1000),
+        limit: f.limit,
         ..f.clone()
     };
     Ok(db::tasks(ctx.db.pool(), &f).await?)

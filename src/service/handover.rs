@@ -92,13 +92,18 @@ pub async fn open(ctx: &Ctx, actor: &Actor, r: &OpenCage) -> Result<CageRow> {
 }
 
 pub async fn list(ctx: &Ctx, state: Option<&str>) -> Result<Vec<CageRow>> {
+    use crate::domain::states::CageState;
+    if state.is_some_and(|s| CageState::parse(s).is_none()) {
+        let words = CageState::words();
+        return Err(Error::invalid("state", format!("must be {words}")));
+    }
     Ok(db::list(ctx.db.pool(), state).await?)
 }
 
 /// One parcel label scanned at the cage.
 pub async fn scan(ctx: &Ctx, actor: &Actor, cage_id: i64, r: &CageScan) -> Result<CageScanResult> {
     let id = r.scan_id.trim();
-    if id.is_empty() || id.len() > 128 || r.data.len() > 256 {
+    if id.is_empty() || id.chars().count() > 128 || r.data.chars().count() > 256 {
         return Err(Error::invalid(
             "scan_id",
             "must be 1 to 128 characters (data at most 256)",

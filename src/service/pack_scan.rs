@@ -48,6 +48,7 @@ pub struct PackScanResult {
 /// A pack found damaged (or missing) at packing.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PackShortRequest)]
 pub struct ShortRequest {
     /// Makes a retried report count once.
     pub request_key: Option<String>,
@@ -96,7 +97,7 @@ pub async fn scan(
         return Err(Error::invalid("data", "a scan is at most 512 characters"));
     }
     let id = r.scan_id.trim();
-    if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
+    if id.is_empty() || id.chars().count() > 128 || id.chars().any(char::is_control) {
         return Err(Error::invalid("scan_id", "must be 1 to 128 characters"));
     }
     let qty = r.quantity.unwrap_or(1);

@@ -23,6 +23,7 @@ pub enum Document {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ParcelReprintRequest)]
 pub struct ReprintRequest {
     /// `label` (the shipping label), `slip` (the packing slip, on a document printer) or
     /// `carrier_label` (the carrier's own label, when it returned one).

@@ -66,10 +66,10 @@ pub async fn list(
     after: i64,
     limit: i64,
 ) -> Result<Vec<ParcelRow>> {
-    if let Some(s) = state {
-        if !["open", "closed", "voided"].contains(&s) {
-            return Err(Error::invalid("state", "must be open, closed or voided"));
-        }
+    use crate::domain::states::ParcelState;
+    if state.is_some_and(|s| ParcelState::parse(s).is_none()) {
+        let words = ParcelState::words();
+        return Err(Error::invalid("state", format!("must be {words}")));
     }
     if let Some(c) = carrier {
         if !c.eq_ignore_ascii_case(&ctx.config.packing.carrier) {

@@ -23,10 +23,10 @@ pub struct ReturnScan {
 }
 
 pub async fn scan(ctx: &Ctx, actor: &Actor, r: &ReturnScan) -> Result<ReturnRow> {
-    if r.scan_id.trim().is_empty() || r.scan_id.len() > 64 {
+    if r.scan_id.trim().is_empty() || r.scan_id.chars().count() > 64 {
         return Err(Error::invalid("scan_id", "must be 1 to 64 characters"));
     }
-    if r.data.len() > 200 {
+    if r.data.chars().count() > 200 {
         return Err(Error::invalid("data", "at most 200 characters"));
     }
     let sscc = rules::read_sscc(r.data.as_bytes(), super::today())

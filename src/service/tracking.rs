@@ -117,6 +117,7 @@ pub async fn ingest(
 #[serde(deny_unknown_fields)]
 pub struct ManualEvent {
     /// booked, in_transit, out_for_delivery, delivered, failed_attempt, returned or exception.
+    #[schema(value_type = crate::domain::tracking::Tracking, inline)]
     pub status: String,
     /// What happened, in the carrier's or the lead's words.
     pub text: Option<String>,

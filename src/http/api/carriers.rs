@@ -84,7 +84,7 @@ pub async fn pushes(
 
 /// Pull tracking now for the parcels due.
 #[utoipa::path(post, path = "/api/tracking/pull", tag = "carriers",
-    responses((status = 200, body = usize)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = usize, content_type = "application/json")), security(("session" = []), ("bearer" = [])))]
 pub async fn pull(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<usize>> {
     caller.require(allow::LEAD)?;
     Ok(Json(svc::pull_once(&s.ctx).await?))

@@ -84,6 +84,7 @@ pub struct ProductBody {
     pub name: String,
     pub producer: String,
     /// baseplate, pouch, one_piece, accessory, irrigation or other
+    #[schema(value_type = crate::domain::catalog::Category, inline)]
     pub category: String,
     pub units_per_pack: i64,
     pub price_minor: i64,
@@ -204,7 +205,8 @@ pub async fn list_locations(
 pub struct NewLocation {
     pub code: String,
     pub zone: String,
-    /// receiving, pick, reserve, quarantine, cutting, packing or dispatch
+    /// receiving, pick, reserve, quarantine, cutting, packing, dispatch or tote
+    #[schema(value_type = crate::domain::catalog::LocationKind, inline)]
     pub kind: String,
     pub walk_seq: i64,
 }

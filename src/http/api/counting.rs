@@ -50,6 +50,7 @@ pub async fn count(
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     /// open, done or cancelled
+    #[param(value_type = Option<crate::domain::states::CountTaskStatus>, inline)]
     pub status: Option<String>,
     pub run_id: Option<i64>,
     pub location: Option<String>,

@@ -70,6 +70,7 @@ pub async fn command(
 #[into_params(parameter_in = Query)]
 pub struct JobQuery {
     /// queued, sent, accepted, running, recalling, finished, failed, cancelled
+    #[param(value_type = Option<crate::domain::states::CutJobState>, inline)]
     pub state: Option<String>,
 }
 

@@ -36,6 +36,7 @@ pub async fn open(
 #[into_params(parameter_in = Query)]
 pub struct CageQuery {
     /// open or closed
+    #[param(value_type = Option<crate::domain::states::CageState>, inline)]
     pub state: Option<String>,
 }
 

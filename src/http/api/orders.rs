@@ -42,6 +42,7 @@ pub async fn intake(
 #[into_params(parameter_in = Query)]
 pub struct OrderListQuery {
     /// received, allocated, backordered, picking, picked, cutting, packed, shipped, delivered, cancelled
+    #[param(value_type = Option<crate::domain::order::OrderStatus>, inline)]
     pub status: Option<String>,
     /// Orders after this internal id (paging).
     #[serde(default)]

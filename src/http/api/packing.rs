@@ -137,6 +137,7 @@ pub async fn close(
 #[into_params(parameter_in = Query)]
 pub struct ParcelQuery {
     /// open, closed or voided
+    #[param(value_type = Option<crate::domain::states::ParcelState>, inline)]
     pub state: Option<String>,
     /// Closed on this business day (`YYYY-MM-DD`, Copenhagen).
     pub day: Option<String>,
@@ -250,6 +251,7 @@ pub async fn retry_short(
 #[into_params(parameter_in = Query)]
 pub struct BookingQuery {
     /// pending, booked, rejected or cancelled
+    #[param(value_type = Option<crate::domain::states::BookingState>, inline)]
     pub state: Option<String>,
 }
 

@@ -76,6 +76,7 @@ pub async fn print(
 pub struct JobQuery {
     pub printer: Option<String>,
     /// queued, sending, sent, confirmed, failed
+    #[param(value_type = Option<crate::domain::print_job::JobState>, inline)]
     pub state: Option<String>,
     /// 1 to 500, default 50.
     #[param(minimum = 1, maximum = 500)]
@@ -130,6 +131,7 @@ pub async fn job_label(
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PrintJobReprintRequest)]
 pub struct ReprintRequest {
     /// Another printer (default: the job's own).
     pub printer: Option<String>,
@@ -176,6 +178,7 @@ pub async fn templates(
 #[into_params(parameter_in = Query)]
 pub struct RenderQuery {
     /// png (default), pdf or zpl
+    #[param(value_type = Option<crate::labels::Format>, inline)]
     pub format: Option<String>,
     /// 203 (default) or 300
     pub dpi: Option<u32>,

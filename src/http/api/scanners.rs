@@ -124,7 +124,8 @@ pub async fn receive(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct StationWorkflow {
-    /// lookup or receiving
+    /// lookup, receiving, picking or packing
+    #[schema(value_type = crate::domain::workflow::Workflow, inline)]
     pub workflow: String,
 }
 

@@ -65,7 +65,7 @@ pub async fn adjust(
 
 /// Block `quantity` packs of a unit (they stay where they are but cannot be allocated).
 #[utoipa::path(post, path = "/api/stock/quarantine", tag = "stock", request_body = UnitOpRequest,
-    responses((status = 200, body = OpResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = OpResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn quarantine(
     State(s): State<AppState>,
@@ -77,7 +77,7 @@ pub async fn quarantine(
 
 /// Release `quantity` packs of a quarantined unit.
 #[utoipa::path(post, path = "/api/stock/release", tag = "stock", request_body = UnitOpRequest,
-    responses((status = 200, body = OpResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = OpResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn release(
     State(s): State<AppState>,
@@ -89,7 +89,7 @@ pub async fn release(
 
 /// Scrap `quantity` packs (expired, damaged, recalled, returned or other) with a reason.
 #[utoipa::path(post, path = "/api/stock/scrap", tag = "stock", request_body = UnitOpRequest,
-    responses((status = 200, body = OpResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = OpResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn scrap(
     State(s): State<AppState>,
@@ -101,7 +101,7 @@ pub async fn scrap(
 
 /// Transfer ownership of `quantity` packs to `new_owner` (a producer code or `payer:CODE`).
 #[utoipa::path(post, path = "/api/stock/transfer", tag = "stock", request_body = UnitOpRequest,
-    responses((status = 200, body = OpResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = OpResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn transfer(
     State(s): State<AppState>,

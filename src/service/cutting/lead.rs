@@ -69,6 +69,7 @@ pub async fn station_command(
 
 /// A cutting job with its transitions.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = CutJobView)]
 pub struct JobView {
     #[serde(flatten)]
     pub job: views::cutting::CutJob,
@@ -80,6 +81,7 @@ pub struct JobView {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = CutJobLogEntry)]
 pub struct JobLogEntry {
     pub state: String,
     pub station_id: Option<String>,
@@ -195,6 +197,11 @@ pub async fn retry_replacement(ctx: &Ctx, actor: &Actor, id: i64) -> Result<db::
 }
 
 pub async fn jobs(ctx: &Ctx, state: Option<&str>) -> Result<Vec<JobRow>> {
+    use crate::domain::states::CutJobState;
+    if state.is_some_and(|s| CutJobState::parse(s).is_none()) {
+        let words = CutJobState::words();
+        return Err(Error::invalid("state", format!("must be {words}")));
+    }
     Ok(db::jobs(ctx.db.pool(), state.unwrap_or(""), 500).await?)
 }
 
@@ -229,7 +236,7 @@ async fn get_job(ctx: &Ctx, id: &str) -> Result<JobRow> {
 
 fn check_reason(reason: Option<&str>) -> Result<&str> {
     let reason = reason.map(str::trim).unwrap_or("");
-    if reason.is_empty() || reason.len() > 500 {
+    if reason.is_empty() || reason.chars().count() > 500 {
         return Err(Error::invalid("reason", "say why (1 to 500 characters)"));
     }
     Ok(reason)

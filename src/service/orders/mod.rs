@@ -168,7 +168,10 @@ pub async fn list(
             ));
         }
     }
-    let rows = db::list_orders(ctx.db.pool(), status, after, limit.clamp(1, 1000)).await?;
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::invalid("limit", "must be between 1 and 1000"));
+    }
+    let rows = db::list_orders(ctx.db.pool(), status, after, limit).await?;
     Ok(rows.iter().map(status_view).collect())
 }
 
@@ -233,7 +236,10 @@ pub async fn changes(
     after: i64,
     limit: i64,
 ) -> Result<Vec<crate::store::events::Event>> {
-    Ok(db::order_events_after(ctx.db.pool(), after, limit.clamp(1, 1000)).await?)
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::invalid("limit", "must be between 1 and 1000"));
+    }
+    Ok(db::order_events_after(ctx.db.pool(), after, limit).await?)
 }
 
 pub(crate) use order_event as event;

@@ -105,6 +105,7 @@ pub struct ScanResult {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PickShortRequest)]
 pub struct ShortRequest {
     /// The pick that cannot be completed (the current one).
     pub pick_id: i64,

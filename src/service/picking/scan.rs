@@ -5,7 +5,7 @@ use super::*;
 
 pub(super) fn scan_key(r: &ScanRequest) -> Result<String> {
     let k = r.scan_id.trim();
-    if k.is_empty() || k.len() > 128 || k.chars().any(char::is_control) {
+    if k.is_empty() || k.chars().count() > 128 || k.chars().any(char::is_control) {
         return Err(Error::invalid("scan_id", "must be 1 to 128 characters"));
     }
     Ok(k.to_string())

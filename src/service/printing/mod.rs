@@ -411,6 +411,7 @@ pub async fn print_zpl(
 
 /// A job with its transitions.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = PrintJobView)]
 pub struct JobView {
     #[serde(flatten)]
     pub job: views::printing::PrintJob,

@@ -59,7 +59,7 @@ view! {
 view! {
     /// A job's transitions, oldest first.
     #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-    #[schema(as = JobLogEntry)]
+    #[schema(as = PrintJobLogEntry)]
     pub struct PrintJobLogEntry from crate::store::printing::JobLogEntry {
         pub state: JobState,
         pub detail: String,

@@ -464,11 +464,43 @@ async fn scans_from_a_pty_scanner_are_judged_stored_and_answered(b: common::Back
     assert_eq!(scans[0]["parsed"]["lot"], "LOT7");
     // Feedback reached the scanner, in order: good, bad, bad.
     let mut fb = [0u8; 5];
-    let fb = tokio::task::spawn_blocking(move || host.read_exact(&mut fb).map(|_| fb))
-        .await
-        .unwrap()
-        .unwrap();
+    let (fb, fb_host) =
+        tokio::task::spawn_blocking(move || host.read_exact(&mut fb).map(|_| (fb, host)))
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(&fb, b"\x07\x1bB\x1bB");
+    // The product the scanner did not know is created: the next scan of it knows it at once
+    // (konsign remembers product names for a moment, and forgets one when it is saved).
+    let r = admin
+        .post("/api/products", json!({ "gtin": "5708932000048", "name": "Pose ny", "producer": "COLOPLAST",
+            "category": "pouch", "units_per_pack": 1, "price_minor": 1, "currency": "DKK", "min_shelf_life_days": 0 }))
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{:?}", r.body);
+    let mut host = fb_host;
+    host.write_all(b"]E05708932000048\r\n").unwrap();
+    let known = loop {
+        let s = admin.get("/api/scans?station=receiving-1").await.body;
+        if s.as_array().unwrap().len() >= 4 {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(10),
+            "scan not stored: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let newest = known
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|s| s["id"].as_i64())
+        .unwrap();
+    assert_eq!(newest["outcome"], "ok", "{newest}");
+    assert!(
+        newest["message"].as_str().unwrap().contains("Pose ny"),
+        "{newest}"
+    );
     let metrics = app.anon().get("/metrics").await.body;
     let text = metrics.as_str().unwrap();
     assert!(

@@ -82,6 +82,7 @@ pub async fn put_product(
     )
     .await?;
     tx.commit().await?;
+    ctx.products.forget(p.gtin.as_str());
     Ok(view)
 }
 

@@ -266,6 +266,7 @@ pub async fn import_products(ctx: &Ctx, actor: &Actor, bytes: &[u8]) -> Result<I
     };
     finish_import(&mut tx, actor, &report).await?;
     tx.commit().await?;
+    ctx.products.clear();
     Ok(report)
 }
 

@@ -24,8 +24,8 @@ pub mod scans;
 pub mod stock;
 pub mod stock_lookup;
 pub mod tracking;
+pub mod ttl_cache;
 pub mod views;
-pub mod workflow_cache;
 
 use crate::config::Config;
 use crate::domain::auth::Role;
@@ -56,8 +56,11 @@ pub struct Ctx {
     pub carriers: Arc<crate::carrier::Carriers>,
     /// Login rate limits and the bound on password hashes at once.
     pub login_guard: Arc<login_guard::LoginGuard>,
-    /// Scanner stations' workflows, remembered for a moment (`workflow_cache`).
-    pub workflows: Arc<workflow_cache::WorkflowCache>,
+    /// Scanner stations' workflows, remembered for a moment (`ttl_cache`).
+    pub workflows: Arc<ttl_cache::TtlCache<crate::domain::workflow::Workflow>>,
+    /// Products' names by GTIN (`None`: no such product), remembered for a moment, for the
+    /// serial lookup scan (`ttl_cache`).
+    pub products: Arc<ttl_cache::TtlCache<Option<ttl_cache::ProductName>>>,
 }
 
 /// Who is acting: a logged-in user, an API token, or the system itself.

@@ -9,6 +9,7 @@
 //! a picking station the scan goes to the pick wave taken there, and the pick's verdict is
 //! stored and answered.
 
+use super::ttl_cache::ProductName;
 use super::{today, Ctx};
 use crate::devices::scanner::{ScanEvent, ScannerConfig};
 use crate::domain::catalog::LocationKind;
@@ -36,6 +37,23 @@ pub async fn workflow_of(ctx: &Ctx, station: &str) -> Result<Workflow> {
     };
     ctx.workflows.put(station, w);
     Ok(w)
+}
+
+/// A product's name and producer by GTIN, `None` for no such product (remembered, see
+/// `ttl_cache`).
+async fn product_name(ctx: &Ctx, gtin: &str) -> Result<Option<ProductName>> {
+    if let Some(p) = ctx.products.get(gtin) {
+        return Ok(p);
+    }
+    let mut conn = ctx.db.pool().acquire().await?;
+    let p = crate::store::catalog::product(&mut conn, gtin)
+        .await?
+        .map(|p| ProductName {
+            name: p.name,
+            producer: p.producer,
+        });
+    ctx.products.put(gtin, p.clone());
+    Ok(p)
 }
 
 /// Sets the workflow a station runs.
@@ -158,40 +176,37 @@ async fn record_timed(ctx: &Ctx, ev: &ScanEvent, t: &mut Timeline) -> Result<Ver
                     false,
                     said("the barcode carries no GTIN", "Stregkoden har intet GTIN"),
                 ),
-                Some(gtin) => {
-                    let mut conn = ctx.db.pool().acquire().await?;
-                    match crate::store::catalog::product(&mut conn, gtin.as_str()).await? {
-                        None => (
+                Some(gtin) => match product_name(ctx, gtin.as_str()).await? {
+                    None => (
+                        false,
+                        said(
+                            format!("unknown product {gtin}"),
+                            format!("Ukendt vare {gtin}"),
+                        ),
+                    ),
+                    Some(p) => match scan.expiry {
+                        Some(exp) if exp < day => (
                             false,
                             said(
-                                format!("unknown product {gtin}"),
-                                format!("Ukendt vare {gtin}"),
+                                format!("{}: lot expired on {exp}", p.name),
+                                format!("{}: lottet udløb {exp}", p.name),
                             ),
                         ),
-                        Some(p) => match scan.expiry {
-                            Some(exp) if exp < day => (
-                                false,
-                                said(
-                                    format!("{}: lot expired on {exp}", p.name),
-                                    format!("{}: lottet udløb {exp}", p.name),
-                                ),
-                            ),
-                            _ => {
-                                let lot = scan.lot.as_deref().map(|l| format!(", lot {l}"));
-                                let lot = lot.unwrap_or_default();
-                                let (exp, exp_da) = match scan.expiry {
-                                    Some(e) => (format!(", expiry {e}"), format!(", udløb {e}")),
-                                    None => Default::default(),
-                                };
-                                let what = format!("{} ({}){lot}", p.name, p.producer);
-                                (
-                                    true,
-                                    said(format!("{what}{exp}"), format!("{what}{exp_da}")),
-                                )
-                            }
-                        },
-                    }
-                }
+                        _ => {
+                            let lot = scan.lot.as_deref().map(|l| format!(", lot {l}"));
+                            let lot = lot.unwrap_or_default();
+                            let (exp, exp_da) = match scan.expiry {
+                                Some(e) => (format!(", expiry {e}"), format!(", udløb {e}")),
+                                None => Default::default(),
+                            };
+                            let what = format!("{} ({}){lot}", p.name, p.producer);
+                            (
+                                true,
+                                said(format!("{what}{exp}"), format!("{what}{exp_da}")),
+                            )
+                        }
+                    },
+                },
             };
             (ok, text, kind, serde_json::to_string(scan).ok())
         }

@@ -2,6 +2,8 @@
 
 /// Carrier handoff: the carrier port, its adapters and the booking worker's rules.
 pub mod carrier;
+/// Charts drawn as SVG on the server, without I/O.
+pub mod charts;
 /// Command-line interface: serve, config, users, tokens, import, demo, gs1.
 pub mod cli;
 /// Typed configuration from defaults, file, environment and flags.

@@ -1076,3 +1076,106 @@ async fn stock_is_searched_put_away_and_counted_on_the_stock_page() {
     );
     browser.close().await;
 }
+
+/// The lead's dashboard in a real browser: the bar and the table, the late stage red, and the
+/// wall-screen look dark with large type (screenshots in `test-artefacts/`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_reads_the_flow_on_the_dashboard() {
+    let Some(app) = common::spawn_app(common::Backend::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let seed = app.seed(&admin).await;
+    for t in ["T-01", "T-02"] {
+        let r = admin
+            .post(
+                "/api/locations",
+                json!({ "code": t, "zone": "T", "kind": "tote", "walk_seq": 0 }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    common::receive(
+        &admin,
+        &seed.pouch,
+        "P-1",
+        &common::in_days(300),
+        "A-01-1",
+        20,
+    )
+    .await;
+    for i in 1..=6 {
+        let qty = if i == 6 { 500 } else { 1 };
+        let r = admin
+            .post("/api/orders", json!({
+                "external_id": format!("DB-{i}"),
+                "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
+                "grant_ref": "BEV-77", "citizen_id": "cit-1",
+                "recipient": { "name": "A B", "address_line1": "Vej 1", "postcode": "8000", "city": "Aarhus C" },
+                "delivery_date": common::in_days(2),
+                "lines": [{ "gtin": seed.pouch, "quantity": qty }] }))
+            .await;
+        assert!(r.status.is_success(), "{:?}", r.body);
+    }
+    let r = admin.post("/api/waves", json!({ "max_orders": 2 })).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let old = konsign::domain::time::to_db(chrono::Utc::now() - chrono::Duration::hours(6));
+    sqlx::query("update orders set updated_at = $1 where external_id = 'DB-6'")
+        .bind(&old)
+        .execute(app.ctx.db.pool())
+        .await
+        .unwrap();
+    app.user("lene", Role::Lead).await;
+    browser.login(&app.base, "lene", "lene-password-1").await;
+    browser.goto(&format!("{}/dashboard", app.base)).await;
+    browser
+        .until(
+            "the stage table",
+            "document.querySelectorAll('#stages tbody tr').length === 9",
+        )
+        .await;
+    let picking = browser
+        .js("return document.querySelector('tr[data-stage=picking] td.n').textContent")
+        .await;
+    assert_eq!(picking, "2");
+    let late = browser
+        .js("return getComputedStyle(document.querySelector('tr[data-stage=backordered] td')).color")
+        .await;
+    assert_eq!(late, "rgb(176, 0, 32)", "the late stage is red");
+    let bar = browser
+        .js("return document.querySelectorAll('.chart svg rect').length")
+        .await;
+    assert_eq!(
+        bar, 4,
+        "the grey ground and three stages with orders: {bar}"
+    );
+    browser.screenshot("dashboard-1-flow").await;
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": 1280, "height": 800 })),
+        )
+        .await;
+    browser
+        .goto(&format!("{}/dashboard?wall=1", app.base))
+        .await;
+    browser
+        .until(
+            "the wall look",
+            "getComputedStyle(document.body).backgroundColor === 'rgb(17, 17, 17)'",
+        )
+        .await;
+    let cell = browser
+        .js("return getComputedStyle(document.querySelector('tr[data-stage=picking] td')).color + ' on ' + getComputedStyle(document.getElementById('stages')).backgroundColor")
+        .await;
+    assert_eq!(
+        cell, "rgb(238, 238, 238) on rgb(27, 27, 27)",
+        "light text on a dark table"
+    );
+    browser.screenshot("dashboard-2-wall").await;
+    browser.close().await;
+}

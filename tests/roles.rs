@@ -168,6 +168,8 @@ const API: &[(&str, &str, Who)] = &[
     ("POST", "/api/carriers/{carrier}/events", Signed),
     ("GET", "/api/carriers/pushes", Roles(allow::LEAD)),
     ("POST", "/api/tracking/pull", Roles(allow::LEAD)),
+    // dashboard
+    ("GET", "/api/dashboard/flow", Roles(allow::LEAD)),
     ("GET", "/api/tracking/exceptions", Roles(allow::LEAD)),
     ("POST", "/api/tracking/exceptions/{booking}/ack", Roles(allow::LEAD)),
     ("POST", "/api/bookings/{id}/resend", Roles(allow::LEAD)),
@@ -198,6 +200,8 @@ const PAGES: &[(&str, &[Role])] = &[
     // Open cages, parcels waiting for booking, cage scans (`/api/cages/*`).
     ("/handover", allow::PACKING),
     ("/carriers", allow::LEAD),
+    // The lead's dashboard (`/api/dashboard/flow`).
+    ("/dashboard", allow::LEAD),
     ("/stock", allow::STOCK_FLOOR),
     // A scanner station's scans (`/api/scans`).
     ("/stations/{station}", allow::STOCK_READ),

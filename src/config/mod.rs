@@ -35,6 +35,23 @@ pub struct Config {
     pub mqtt: MqttConfig,
     pub packing: PackingConfig,
     pub carrier: CarrierConfig,
+    pub dashboard: DashboardConfig,
+}
+
+/// The logistics lead's dashboard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DashboardConfig {
+    /// An order that has waited longer than this in one stage is shown red.
+    pub stage_age_limit_minutes: u32,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self {
+            stage_age_limit_minutes: 240,
+        }
+    }
 }
 
 /// Label templates, printers and the spooler's timings.
@@ -393,6 +410,10 @@ impl Config {
         anyhow::ensure!(
             (1..=200).contains(&self.picking.wave_max_orders),
             "invalid configuration: picking.wave_max_orders must be between 1 and 200"
+        );
+        anyhow::ensure!(
+            (1..=10_080).contains(&self.dashboard.stage_age_limit_minutes),
+            "invalid configuration: dashboard.stage_age_limit_minutes must be between 1 and 10080 (a week)"
         );
         anyhow::ensure!(
             self.picking.auto_wave_minutes <= 1440,

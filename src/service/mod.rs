@@ -5,6 +5,7 @@ pub mod bookings;
 pub mod catalog;
 pub mod counting;
 pub mod cutting;
+pub mod dashboard;
 pub mod demo;
 pub mod handover;
 pub mod import;

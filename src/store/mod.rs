@@ -7,6 +7,7 @@ pub mod bookings;
 pub mod catalog;
 pub mod counting;
 pub mod cutting;
+pub mod dashboard;
 pub mod events;
 pub mod handover;
 pub mod meta;

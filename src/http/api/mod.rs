@@ -6,6 +6,7 @@ mod carriers;
 mod catalog;
 mod counting;
 mod cutting;
+mod dashboard;
 mod handover;
 mod log;
 mod orders;
@@ -62,6 +63,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::read, orders::change))
         .routes(routes!(orders::status))
         .routes(routes!(orders::counts))
+        .routes(routes!(dashboard::flow))
         .routes(routes!(orders::cancel))
         .routes(routes!(orders::release))
         .routes(routes!(orders::changes))

@@ -6,6 +6,7 @@ mod carrier_page;
 mod count_pane;
 mod cut_lead;
 mod cut_page;
+mod dashboard_page;
 mod handover_page;
 mod pack_page;
 mod pick_page;
@@ -331,6 +332,7 @@ pub fn all_routes() -> Router<AppState> {
         .merge(pack_page::routes())
         .merge(handover_page::routes())
         .merge(carrier_page::routes())
+        .merge(dashboard_page::routes())
         .merge(stock_page::routes())
         .merge(station_page::routes())
         .merge(assets::routes())

@@ -1,0 +1,17 @@
+//! The logistics lead's dashboard as data.
+
+use crate::domain::auth::allow;
+use crate::http::auth::Caller;
+use crate::http::error::{ApiResult, Json};
+use crate::http::AppState;
+use crate::service::dashboard::{self as svc, FlowNow};
+use axum::extract::State;
+
+/// Orders per stage now, with how long the oldest in each has waited (`late` past
+/// `dashboard.stage_age_limit_minutes`); `delivered` counts today's.
+#[utoipa::path(get, path = "/api/dashboard/flow", tag = "dashboard",
+    responses((status = 200, body = FlowNow)), security(("session" = []), ("bearer" = [])))]
+pub async fn flow(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<FlowNow>> {
+    caller.require(allow::LEAD)?;
+    Ok(Json(svc::flow_now(&s.ctx).await?))
+}

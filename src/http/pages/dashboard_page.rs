@@ -1,0 +1,201 @@
+//! The logistics lead's dashboard (`/dashboard`): orders per stage now, as a stacked bar and a
+//! table with the age of the oldest order in each stage (red past the configured limit).
+//! Danish by default; `?wall=1` is the wall-screen look (large type, dark, no form controls).
+//! The live updates by Server-Sent Events, the hourly throughput, people, devices, cut-off and
+//! exceptions follow (issue 19).
+
+use super::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
+use crate::domain::auth::allow;
+use crate::domain::order::OrderStatus;
+use crate::http::AppState;
+use crate::service::dashboard as svc;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, PreEscaped};
+use serde::Deserialize;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/dashboard", get(dashboard))
+}
+
+#[derive(Debug, Deserialize)]
+struct DashQuery {
+    lang: Option<String>,
+    /// `1`: the wall-screen look.
+    wall: Option<String>,
+}
+
+/// A stage's name for a lead.
+pub(super) fn stage_name(l: Lang, s: OrderStatus) -> &'static str {
+    let da = l == Lang::Da;
+    match s {
+        OrderStatus::Received => {
+            if da {
+                "Modtaget"
+            } else {
+                "Received"
+            }
+        }
+        OrderStatus::Backordered => {
+            if da {
+                "Restordre"
+            } else {
+                "Backordered"
+            }
+        }
+        OrderStatus::Allocated => {
+            if da {
+                "Reserveret"
+            } else {
+                "Allocated"
+            }
+        }
+        OrderStatus::Picking => {
+            if da {
+                "Plukkes"
+            } else {
+                "Picking"
+            }
+        }
+        OrderStatus::Cutting => {
+            if da {
+                "Hulklip"
+            } else {
+                "Cutting"
+            }
+        }
+        OrderStatus::Picked => {
+            if da {
+                "Plukket, til pakning"
+            } else {
+                "Picked, to packing"
+            }
+        }
+        OrderStatus::Packed => {
+            if da {
+                "Pakket"
+            } else {
+                "Packed"
+            }
+        }
+        OrderStatus::Shipped => {
+            if da {
+                "Overleveret"
+            } else {
+                "Handed over"
+            }
+        }
+        OrderStatus::Delivered => {
+            if da {
+                "Leveret i dag"
+            } else {
+                "Delivered today"
+            }
+        }
+        OrderStatus::Cancelled => {
+            if da {
+                "Annulleret"
+            } else {
+                "Cancelled"
+            }
+        }
+    }
+}
+
+/// Minutes as a lead reads them: `45 min`, `3 t 05 min`, `2 d 4 t`.
+pub(super) fn age(l: Lang, minutes: i64) -> String {
+    let h = if l == Lang::Da { "t" } else { "h" };
+    match minutes {
+        m if m < 60 => format!("{m} min"),
+        m if m < 24 * 60 => format!("{} {h} {:02} min", m / 60, m % 60),
+        m => format!("{} d {} {h}", m / (24 * 60), m % (24 * 60) / 60),
+    }
+}
+
+async fn dashboard(
+    State(s): State<AppState>,
+    Query(q): Query<DashQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lq = LangQuery {
+        lang: q.lang.clone(),
+    };
+    let l = lang(q.lang.as_deref(), &headers);
+    let refusal = ("Oversigten er for ledere.", "The dashboard is for leads.");
+    if let Err(r) = page_principal_in(&s, &headers, allow::LEAD, l, refusal).await {
+        return r;
+    }
+    let flow = match svc::flow_now(&s.ctx).await {
+        Ok(f) => f,
+        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+    };
+    let da = l == Lang::Da;
+    let tr = |d: &'static str, e: &'static str| if da { d } else { e };
+    let wall = q.wall.as_deref() == Some("1");
+    let chart = svc::flow_chart(
+        &flow,
+        |st| stage_name(l, st).to_string(),
+        tr("Ordrer pr. trin", "Orders per stage"),
+    );
+    let at = crate::domain::time::from_db(&flow.at)
+        .map(crate::domain::time::business_local)
+        .unwrap_or_default();
+    let body = page(
+        l,
+        s.ctx.demo.loaded(),
+        html! {
+            style { (STYLE) }
+            div #dash .wall[wall] {
+                h1 { (tr("Flow nu", "Flow now")) }
+                p.sub {
+                    (tr("I lageret", "In the warehouse")) ": " strong #inwh { (flow.in_warehouse) } " "
+                    (tr("ordrer", "orders")) " · " (tr("læst", "read")) " " (at)
+                }
+                div.chart { (PreEscaped(chart)) }
+                ul.legend { @for st in &flow.stages {
+                    li { span.sw style=(format!("background:{}", svc::colour(st.stage))) {} (stage_name(l, st.stage)) }
+                } }
+                table #stages {
+                    thead { tr {
+                        th { (tr("Trin", "Stage")) }
+                        th.n { (tr("Ordrer", "Orders")) }
+                        th.n { (tr("Ældste har ventet", "Oldest has waited")) }
+                    } }
+                    tbody { @for st in &flow.stages {
+                        tr data-stage=(st.stage.as_str()) class=(if st.late { "late" } else { "" }) {
+                            td { (stage_name(l, st.stage)) }
+                            td.n { (st.orders) }
+                            td.n { @match st.oldest_minutes { Some(m) => (age(l, m)), None => "–" } }
+                        }
+                    } }
+                }
+                p.sub { (tr("Rød: ældste ordre har ventet mere end", "Red: the oldest order has waited more than")) " "
+                    (age(l, flow.age_limit_minutes)) " " (tr("i trinnet.", "in the stage.")) }
+            }
+        },
+    );
+    with_lang_cookie(l, &lq, body)
+}
+
+const STYLE: &str = "#dash h1{margin:.2rem 0}#dash .sub{color:#555}.chart svg{width:100%;height:auto;display:block;margin:.6rem 0}\
+.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.95rem}.sw{display:inline-block;width:.9rem;height:.9rem;margin-right:.3rem;vertical-align:middle}\
+#stages{border-collapse:collapse;width:100%;max-width:44rem;font-size:1.15rem}#stages td,#stages th{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left}\
+#stages .n{text-align:right;font-variant-numeric:tabular-nums}#stages tr.late td{color:#b00020;font-weight:700}\
+body:has(#dash.wall){background:#111;color:#eee}body:has(#dash.wall) nav,body:has(#dash.wall) form{display:none}#dash.wall{font-size:1.6rem}#dash.wall #stages{font-size:2rem;max-width:none;background:#1b1b1b;color:#eee}body:has(#dash.wall) main{max-width:none}\
+#dash.wall .sub{color:#bbb}#dash.wall #stages td,#dash.wall #stages th{border-color:#333}#dash.wall #stages tr.late td{color:#ff6b6b}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_as_a_lead_says_them() {
+        assert_eq!(age(Lang::Da, 45), "45 min");
+        assert_eq!(age(Lang::Da, 185), "3 t 05 min");
+        assert_eq!(age(Lang::En, 185), "3 h 05 min");
+        assert_eq!(age(Lang::Da, 3 * 1440 + 125), "3 d 2 t");
+    }
+}

@@ -41,6 +41,7 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
         stock_arrived: Arc::new(tokio::sync::Notify::new()),
         workflows: Arc::default(),
         products: Arc::default(),
+        live: Arc::default(),
     })
 }
 
@@ -85,6 +86,7 @@ impl App {
         let spooler = self.ctx.spooler.start();
         let bookings = crate::service::bookings::spawn_worker(self.ctx.clone());
         let tracker = crate::service::tracking::spawn_tracker(self.ctx.clone());
+        let live = crate::service::live::spawn(self.ctx.clone());
         // Labels of parcels closed just before a stop are printed now.
         let unprinted = crate::service::parcel_docs::resume_printing(&self.ctx).await?;
         if unprinted > 0 {
@@ -98,7 +100,14 @@ impl App {
         let router = crate::http::router(self.ctx.clone());
         tracing::info!(addr = %self.addr, backend = ?self.ctx.db.backend(), "konsign is serving");
         let http = self.ctx.config.http.clone();
+        // Open dashboards end their streams when the shutdown begins, so they do not hold it up.
+        let hub = self.ctx.live.clone();
+        let shutdown = async move {
+            shutdown.await;
+            hub.close();
+        };
         let served = crate::http::serve::serve(self.listener, router, &http, shutdown).await;
+        live.abort();
         janitor.abort();
         backorders.abort();
         spooler.abort();

@@ -1089,7 +1089,7 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
     };
     let admin = app.admin().await;
     let seed = app.seed(&admin).await;
-    for t in ["T-01", "T-02"] {
+    for t in ["T-01", "T-02", "T-03"] {
         let r = admin
             .post(
                 "/api/locations",
@@ -1153,6 +1153,23 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         "the grey ground and three stages with orders: {bar}"
     );
     browser.screenshot("dashboard-1-flow").await;
+    // Orders move while the page is open: it follows (Server-Sent Events) without reloading.
+    browser
+        .until(
+            "the live stream",
+            "document.getElementById('dash').dataset.online === 'yes'",
+        )
+        .await;
+    browser.js("window.notReloaded = true; return 1;").await;
+    let r = admin.post("/api/waves", json!({ "max_orders": 1 })).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    browser
+        .until(
+            "picking 3 without a reload",
+            "window.notReloaded === true && document.querySelector('tr[data-stage=picking] td.n').textContent === '3' && document.querySelector('.chart svg').innerHTML.includes('Plukkes: 3')",
+        )
+        .await;
+    browser.screenshot("dashboard-1b-after-a-wave").await;
     browser
         .cmd(
             reqwest::Method::POST,

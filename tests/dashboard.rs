@@ -10,7 +10,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-on_both_backends!(flow_now_counts_each_stage_as_the_orders_table_does);
+on_both_backends!(
+    flow_now_counts_each_stage_as_the_orders_table_does,
+    the_live_stream_pushes_each_change_and_resumes_after_a_lost_connection,
+);
 
 fn order(id: &str, qty: i64) -> Value {
     json!({
@@ -130,4 +133,128 @@ async fn flow_now_counts_each_stage_as_the_orders_table_does(b: Backend) {
         picker.get("/api/dashboard/flow").await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+/// Reads Server-Sent Events from `res` until one named `flow` is complete: its id and data.
+async fn next_flow(res: &mut reqwest::Response, buf: &mut String) -> (i64, Value) {
+    loop {
+        if let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            if !block.lines().any(|l| l == "event: flow") {
+                continue;
+            }
+            let id = block
+                .lines()
+                .find_map(|l| l.strip_prefix("id: "))
+                .and_then(|v| v.parse().ok())
+                .expect("an id");
+            let data: String = block
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .collect();
+            return (id, serde_json::from_str(&data).expect("json data"));
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), res.chunk())
+            .await
+            .expect("an event within 10 s")
+            .expect("the stream reads")
+            .expect("the stream is open");
+        buf.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+}
+
+fn orders_in(p: &Value, stage: &str) -> i64 {
+    p["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == stage)
+        .unwrap()["orders"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn the_live_stream_pushes_each_change_and_resumes_after_a_lost_connection(b: Backend) {
+    let Some(app) = common::spawn_app(b).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let seed = app.seed(&admin).await;
+    common::receive(
+        &admin,
+        &seed.pouch,
+        "P-1",
+        &common::in_days(300),
+        "A-01-1",
+        10,
+    )
+    .await;
+    let lead = app.user("lone", Role::Lead).await;
+    let open = || async {
+        let res = lead
+            .req(reqwest::Method::GET, "/dashboard/live?lang=en")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        res
+    };
+    let mut res = open().await;
+    let mut buf = String::new();
+    let (first, p) = next_flow(&mut res, &mut buf).await;
+    assert_eq!(orders_in(&p, "allocated"), 0);
+    // An order arrives: the open stream is told, with a newer event id.
+    let r = admin.post("/api/orders", order("L-1", 1)).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let (second, p) = next_flow(&mut res, &mut buf).await;
+    assert!(second > first, "{second} after {first}");
+    assert_eq!(orders_in(&p, "allocated"), 1, "{p}");
+    assert!(p["svg"]
+        .as_str()
+        .unwrap()
+        .contains("<title>Allocated: 1</title>"));
+    // The connection is lost; meanwhile another order arrives; the dashboard reconnects with
+    // the last id it saw and gets the whole picture at once, the missed order in it.
+    drop(res);
+    let r = admin.post("/api/orders", order("L-2", 500)).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let mut res = lead
+        .req(reqwest::Method::GET, "/dashboard/live?lang=da")
+        .header("Last-Event-ID", second.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    let (third, p) = next_flow(&mut res, &mut buf).await;
+    assert!(third > second);
+    assert_eq!(
+        (orders_in(&p, "allocated"), orders_in(&p, "backordered")),
+        (1, 1),
+        "{p}"
+    );
+    assert!(
+        p["svg"].as_str().unwrap().contains("Restordre: 1"),
+        "Danish on request"
+    );
+    // Only leads watch.
+    let picker = app.user("pia", Role::Picker).await;
+    let r = picker
+        .req(reqwest::Method::GET, "/dashboard/live")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // An open dashboard does not hold up a shutdown: its stream ends.
+    tokio::time::timeout(std::time::Duration::from_secs(5), app.stop())
+        .await
+        .expect("the service stops with a dashboard open");
+    let end = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Ok(Some(_)) = res.chunk().await {}
+    })
+    .await;
+    assert!(end.is_ok(), "the stream ended");
 }

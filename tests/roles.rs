@@ -202,6 +202,7 @@ const PAGES: &[(&str, &[Role])] = &[
     ("/carriers", allow::LEAD),
     // The lead's dashboard (`/api/dashboard/flow`).
     ("/dashboard", allow::LEAD),
+    ("/dashboard/live", allow::LEAD),
     ("/stock", allow::STOCK_FLOOR),
     // A scanner station's scans (`/api/scans`).
     ("/stations/{station}", allow::STOCK_READ),

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod handover;
 pub mod import;
+pub mod live;
 pub mod log;
 pub mod login_guard;
 pub mod lots;
@@ -62,6 +63,8 @@ pub struct Ctx {
     /// Products' names by GTIN (`None`: no such product), remembered for a moment, for the
     /// serial lookup scan (`ttl_cache`).
     pub products: Arc<ttl_cache::TtlCache<Option<ttl_cache::ProductName>>>,
+    /// The dashboard's live picture and its watchers (`live`).
+    pub live: Arc<live::LiveHub>,
 }
 
 /// Who is acting: a logged-in user, an API token, or the system itself.

@@ -67,3 +67,12 @@ pub fn event_row(r: &sqlx::any::AnyRow) -> Result<Event, sqlx::Error> {
         payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
     })
 }
+
+/// The newest event's id (0 without events): what the live views compare to see that something
+/// happened, on this instance or another.
+pub async fn last_id(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query("select coalesce(max(id), 0) as id from events")
+        .fetch_one(pool)
+        .await?;
+    row.try_get("id")
+}

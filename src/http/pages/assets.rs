@@ -20,6 +20,7 @@ pub enum Script {
     Count,
     Cut,
     CutLead,
+    Dashboard,
     Feedback,
     Handover,
     MakeWave,
@@ -33,12 +34,13 @@ pub enum Script {
 }
 
 impl Script {
-    const ALL: [Script; 15] = [
+    const ALL: [Script; 16] = [
         Script::Assign,
         Script::Carrier,
         Script::Count,
         Script::Cut,
         Script::CutLead,
+        Script::Dashboard,
         Script::Feedback,
         Script::Handover,
         Script::MakeWave,
@@ -59,6 +61,7 @@ impl Script {
             Script::Count => ("count.js", include_str!("scripts/count.js")),
             Script::Cut => ("cut.js", include_str!("scripts/cut.js")),
             Script::CutLead => ("cut_lead.js", include_str!("scripts/cut_lead.js")),
+            Script::Dashboard => ("dashboard.js", include_str!("scripts/dashboard.js")),
             Script::Feedback => ("feedback.js", include_str!("scripts/feedback.js")),
             Script::Handover => ("handover.js", include_str!("scripts/handover.js")),
             Script::MakeWave => ("make_wave.js", include_str!("scripts/make_wave.js")),

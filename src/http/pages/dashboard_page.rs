@@ -11,6 +11,7 @@ use crate::http::AppState;
 use crate::service::dashboard as svc;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -18,7 +19,9 @@ use maud::{html, PreEscaped};
 use serde::Deserialize;
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/dashboard", get(dashboard))
+    Router::new()
+        .route("/dashboard", get(dashboard))
+        .route("/dashboard/live", get(live))
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,11 +151,11 @@ async fn dashboard(
         s.ctx.demo.loaded(),
         html! {
             style { (STYLE) }
-            div #dash .wall[wall] {
+            div #dash .wall[wall] data-live=(format!("/dashboard/live?lang={}", l.code())) {
                 h1 { (tr("Flow nu", "Flow now")) }
                 p.sub {
                     (tr("I lageret", "In the warehouse")) ": " strong #inwh { (flow.in_warehouse) } " "
-                    (tr("ordrer", "orders")) " · " (tr("læst", "read")) " " (at)
+                    (tr("ordrer", "orders")) " · " (tr("læst", "read")) " " span #readat { (at) }
                 }
                 div.chart { (PreEscaped(chart)) }
                 ul.legend { @for st in &flow.stages {
@@ -175,9 +178,80 @@ async fn dashboard(
                 p.sub { (tr("Rød: ældste ordre har ventet mere end", "Red: the oldest order has waited more than")) " "
                     (age(l, flow.age_limit_minutes)) " " (tr("i trinnet.", "in the stage.")) }
             }
+            (super::assets::script(super::assets::Script::Dashboard))
         },
     );
     with_lang_cookie(l, &lq, body)
+}
+
+/// What a live update carries, in the reader's language: each stage's count, wait and lateness,
+/// the bar, and when it was read.
+fn picture_json(flow: &svc::FlowNow, l: Lang) -> String {
+    let title = if l == Lang::Da {
+        "Ordrer pr. trin"
+    } else {
+        "Orders per stage"
+    };
+    let stages: Vec<serde_json::Value> = flow
+        .stages
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "stage": s.stage,
+                "orders": s.orders,
+                "late": s.late,
+                "waited": s.oldest_minutes.map_or_else(|| "–".to_string(), |m| age(l, m)),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "in_warehouse": flow.in_warehouse,
+        "read_at": crate::domain::time::from_db(&flow.at).map(crate::domain::time::business_local).unwrap_or_default(),
+        "stages": stages,
+        "svg": svc::flow_chart(flow, |st| stage_name(l, st).to_string(), title),
+    })
+    .to_string()
+}
+
+/// `/dashboard/live`: the dashboard's updates as Server-Sent Events (`event: flow`, `id:` the
+/// newest event included, `data:` the whole picture). The first comes at once; then one each
+/// time something happened, and once a minute. 503 past the bound on open dashboards.
+async fn live(
+    State(s): State<AppState>,
+    Query(q): Query<DashQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let l = lang(q.lang.as_deref(), &headers);
+    let refusal = ("Oversigten er for ledere.", "The dashboard is for leads.");
+    if let Err(r) = page_principal_in(&s, &headers, allow::LEAD, l, refusal).await {
+        return r;
+    }
+    let Some(watcher) = s.ctx.live.watch() else {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "30")],
+            "too many open dashboards",
+        )
+            .into_response();
+    };
+    crate::service::live::refresh(&s.ctx).await;
+    let stream = futures_util::stream::unfold((watcher, true), move |(mut w, first)| async move {
+        if !first && w.rx.changed().await.is_err() {
+            return None;
+        }
+        let p = w.rx.borrow_and_update().clone();
+        let event = match &p.flow {
+            Some(flow) => Event::default()
+                .event("flow")
+                .id(p.event_id.to_string())
+                .data(picture_json(flow, l)),
+            None => Event::default().comment("nothing read yet"),
+        };
+        Some((Ok::<_, std::convert::Infallible>(event), (w, false)))
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response()
 }
 
 const STYLE: &str = "#dash h1{margin:.2rem 0}#dash .sub{color:#555}.chart svg{width:100%;height:auto;display:block;margin:.6rem 0}\

@@ -1,0 +1,148 @@
+//! The dashboard, live: one task per instance watches the event log and, when something
+//! happened (a new event, on this instance or another) or a minute has passed (ages move on),
+//! reads the flow once and publishes it to every open
+//! dashboard (`GET /api/dashboard/stream`, Server-Sent Events). A dashboard gets the whole
+//! picture each time, so one that reconnects (with `Last-Event-ID` or not) has lost nothing.
+//! The task reads only while someone watches; watchers are bounded (`MAX_WATCHERS`).
+
+use super::dashboard::{self as dash, FlowNow};
+use super::Ctx;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// How often the event log is looked at.
+pub const LOOK_EVERY: Duration = Duration::from_millis(500);
+/// The picture is read again at least this often (the ages of the oldest orders move on).
+pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
+/// Open dashboards at most per instance; more are refused (503).
+pub const MAX_WATCHERS: usize = 200;
+
+/// One published picture: the flow and the newest event it includes.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    pub event_id: i64,
+    pub flow: Option<Arc<FlowNow>>,
+}
+
+/// The live picture of one instance.
+pub struct LiveHub {
+    tx: Mutex<Option<watch::Sender<Arc<Published>>>>,
+    rx: watch::Receiver<Arc<Published>>,
+    watchers: AtomicUsize,
+}
+
+impl Default for LiveHub {
+    fn default() -> Self {
+        let (tx, rx) = watch::channel(Arc::new(Published::default()));
+        Self {
+            tx: Mutex::new(Some(tx)),
+            rx,
+            watchers: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// A dashboard's place among the watchers; given back when dropped.
+pub struct Watcher {
+    hub: Arc<LiveHub>,
+    pub rx: watch::Receiver<Arc<Published>>,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.hub.watchers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl LiveHub {
+    /// A new watcher, or `None` when `MAX_WATCHERS` are open or the hub is closed.
+    pub fn watch(self: &Arc<Self>) -> Option<Watcher> {
+        if self.lock().is_none() {
+            return None;
+        }
+        let n = self.watchers.fetch_add(1, Ordering::SeqCst);
+        let w = Watcher {
+            hub: self.clone(),
+            rx: self.rx.clone(),
+        };
+        if n >= MAX_WATCHERS {
+            return None;
+        }
+        Some(w)
+    }
+
+    pub fn watchers(&self) -> usize {
+        self.watchers.load(Ordering::SeqCst)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<watch::Sender<Arc<Published>>>> {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ends every open stream (at shutdown: an open dashboard must not hold the server up).
+    pub fn close(&self) {
+        self.lock().take();
+    }
+
+    fn publish(&self, p: Published) {
+        if let Some(tx) = self.lock().as_ref() {
+            tx.send_replace(Arc::new(p));
+        }
+    }
+
+    /// The newest picture.
+    pub fn current(&self) -> Arc<Published> {
+        self.rx.borrow().clone()
+    }
+}
+
+/// Reads the flow and publishes it to every watcher.
+pub async fn refresh(ctx: &Ctx) {
+    let last = match crate::store::events::last_id(ctx.db.pool()).await {
+        Ok(id) => id,
+        Err(e) => return tracing::warn!(error = %e, "the event log could not be read"),
+    };
+    publish_flow(ctx, last).await;
+}
+
+async fn publish_flow(ctx: &Ctx, event_id: i64) {
+    match dash::flow_now(ctx).await {
+        Ok(flow) => ctx.live.publish(Published {
+            event_id,
+            flow: Some(Arc::new(flow)),
+        }),
+        Err(e) => tracing::warn!(error = %e, "the dashboard's flow could not be read"),
+    }
+}
+
+/// Starts the task that keeps the hub's picture fresh while someone watches.
+pub fn spawn(ctx: Ctx) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let hub = ctx.live.clone();
+        let mut tick = tokio::time::interval(LOOK_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seen: Option<i64> = None;
+        let mut read_at = Instant::now();
+        loop {
+            tick.tick().await;
+            if hub.watchers() == 0 {
+                seen = None;
+                continue;
+            }
+            let last = match crate::store::events::last_id(ctx.db.pool()).await {
+                Ok(id) => id,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the event log could not be read");
+                    continue;
+                }
+            };
+            if seen != Some(last) || read_at.elapsed() >= REFRESH_EVERY {
+                publish_flow(&ctx, last).await;
+                seen = Some(last);
+                read_at = Instant::now();
+            }
+        }
+    })
+}

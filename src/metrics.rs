@@ -70,6 +70,11 @@ pub struct PrinterLabel {
     pub printer: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabel {
+    pub stage: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<HttpLabels, Counter>,
@@ -109,6 +114,10 @@ pub struct Metrics {
     /// Refused or dropped station messages counted but not stored or answered (over the rate
     /// at which they are stored).
     pub mqtt_refusals_unstored: Counter,
+    /// Orders in each stage now (the dashboard's flow; `delivered`: today's).
+    pub orders_in_stage: Family<StageLabel, Gauge>,
+    /// Minutes the oldest order in each stage has waited (0 when the stage is empty).
+    pub oldest_order_minutes: Family<StageLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -208,6 +217,18 @@ impl Metrics {
             "Print jobs not yet finished (queued, sending, sent) per printer",
             print_queue_depth.clone(),
         );
+        let orders_in_stage = Family::<StageLabel, Gauge>::default();
+        registry.register(
+            "orders_in_stage",
+            "Orders in each stage now (received, backordered, allocated, picking, cutting, picked, packed, shipped; delivered: today)",
+            orders_in_stage.clone(),
+        );
+        let oldest_order_minutes = Family::<StageLabel, Gauge>::default();
+        registry.register(
+            "oldest_order_minutes",
+            "Minutes the oldest order in each stage has waited since its last change (0: none)",
+            oldest_order_minutes.clone(),
+        );
         let print_jobs = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "print_jobs",
@@ -259,6 +280,8 @@ impl Metrics {
             mqtt_messages,
             printer_state,
             print_queue_depth,
+            orders_in_stage,
+            oldest_order_minutes,
             print_jobs,
             orders,
             pick_scans,
@@ -314,6 +337,19 @@ impl Metrics {
                     printer: p.printer.id.clone(),
                 })
                 .set(p.queue_depth);
+        }
+    }
+
+    /// Sets the flow gauges from the dashboard's reading.
+    pub fn observe_flow(&self, flow: &crate::service::dashboard::FlowNow) {
+        for s in &flow.stages {
+            let label = StageLabel {
+                stage: s.stage.as_str().to_string(),
+            };
+            self.orders_in_stage.get_or_create(&label).set(s.orders);
+            self.oldest_order_minutes
+                .get_or_create(&label)
+                .set(s.oldest_minutes.unwrap_or(0));
         }
     }
 

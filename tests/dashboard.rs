@@ -127,6 +127,23 @@ async fn flow_now_counts_each_stage_as_the_orders_table_does(b: Backend) {
         en.contains("Flow now") && en.contains("class=\"wall\" id=\"dash\""),
         "{en}"
     );
+    // Prometheus sees the same figures.
+    let metrics = app.anon().get("/metrics").await.body;
+    let text = metrics.as_str().unwrap();
+    for s in stages {
+        let line = format!(
+            "konsign_orders_in_stage{{stage=\"{}\"}} {}",
+            s["stage"].as_str().unwrap(),
+            s["orders"]
+        );
+        assert!(text.contains(&line), "{line} in {text}");
+    }
+    let waited: i64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("konsign_oldest_order_minutes{stage=\"allocated\"} "))
+        .and_then(|v| v.parse().ok())
+        .expect("the oldest allocated order's wait");
+    assert!((299..=301).contains(&waited), "{waited}");
     // Not for pickers.
     let picker = app.user("pia", Role::Picker).await;
     assert_eq!(

@@ -1169,12 +1169,16 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
             "window.notReloaded === true && document.querySelector('tr[data-stage=picking] td.n').textContent === '3' && document.querySelector('.chart svg').innerHTML.includes('Plukkes: 3')",
         )
         .await;
+    let charts = browser
+        .js("return document.querySelectorAll('#throughput figure svg').length")
+        .await;
+    assert_eq!(charts, 4, "one hourly chart per measure");
     browser.screenshot("dashboard-1b-after-a-wave").await;
     browser
         .cmd(
             reqwest::Method::POST,
             "/window/rect",
-            Some(json!({ "width": 1280, "height": 800 })),
+            Some(json!({ "width": 1280, "height": 1500 })),
         )
         .await;
     browser

@@ -13,6 +13,7 @@ use sqlx::Row;
 on_both_backends!(
     flow_now_counts_each_stage_as_the_orders_table_does,
     the_live_stream_pushes_each_change_and_resumes_after_a_lost_connection,
+    throughput_counts_each_hour_as_the_confirmations_do,
 );
 
 fn order(id: &str, qty: i64) -> Value {
@@ -274,4 +275,98 @@ async fn the_live_stream_pushes_each_change_and_resumes_after_a_lost_connection(
     })
     .await;
     assert!(end.is_ok(), "the stream ended");
+}
+
+async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
+    let Some(app) = common::spawn_app(b).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let seed = app.seed(&admin).await;
+    let r = admin
+        .post(
+            "/api/locations",
+            json!({ "code": "T-01", "zone": "T", "kind": "tote", "walk_seq": 0 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let exp = common::in_days(300);
+    common::receive(&admin, &seed.pouch, "P-1", &exp, "A-01-1", 10).await;
+    let r = admin.post("/api/orders", order("H-1", 3)).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let r = admin.post("/api/waves", json!({})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let wave = r.body["id"].as_i64().unwrap();
+    let picker = app.user("pia", Role::Picker).await;
+    let r = picker
+        .post(&format!("/api/waves/{wave}/take"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let d = chrono::NaiveDate::parse_from_str(&exp, "%Y-%m-%d").unwrap();
+    let pack = format!("010570893200002417{}10P-1", d.format("%y%m%d"));
+    let mut confirmed = 0;
+    for (i, data) in ["T-01", "a-01-1", &pack, &pack, &pack].iter().enumerate() {
+        let r = picker
+            .post(
+                &format!("/api/waves/{wave}/scan"),
+                json!({ "scan_id": format!("s{i}"), "data": data }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        if r.body["code"] == "confirmed" {
+            confirmed += 1;
+        }
+    }
+    assert_eq!(confirmed, 3, "three packs picked");
+
+    let lead = app.user("lone", Role::Lead).await;
+    let t = lead.get("/api/dashboard/throughput").await;
+    assert_eq!(t.status, StatusCode::OK, "{:?}", t.body);
+    // The same figures, counted here from the confirmations themselves.
+    let rows = sqlx::query("select at, qty from pick_confirms where undone = 0")
+        .fetch_all(app.ctx.db.pool())
+        .await
+        .unwrap();
+    let mut by_hour = [0i64; 24];
+    for r in rows {
+        use chrono::Timelike;
+        let at: String = r.get("at");
+        let t = chrono::DateTime::parse_from_rfc3339(&at).unwrap();
+        by_hour[t.with_timezone(&chrono_tz::Europe::Copenhagen).hour() as usize] +=
+            r.get::<i64, _>("qty");
+    }
+    let picked = t.body["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["measure"] == "packs_picked")
+        .unwrap()
+        .clone();
+    let today: Vec<i64> = picked["today"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(today, by_hour.to_vec(), "{picked}");
+    assert_eq!(picked["today_total"], 3);
+    assert_eq!(picked["yesterday_total"], 0);
+    // Nothing else happened today.
+    for s in t.body["series"].as_array().unwrap() {
+        if s["measure"] != "packs_picked" {
+            assert_eq!(s["today_total"], 0, "{s}");
+        }
+    }
+    assert_eq!(
+        t.body["projected_parcels"],
+        Value::Null,
+        "no last week to go by"
+    );
+    // The page draws it.
+    let html = lead.get("/dashboard").await.body;
+    let html = html.as_str().unwrap();
+    assert!(
+        html.contains("data-measure=\"packs_picked\"") && html.contains("Pakninger plukket"),
+        "{html}"
+    );
 }

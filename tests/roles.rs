@@ -170,6 +170,7 @@ const API: &[(&str, &str, Who)] = &[
     ("POST", "/api/tracking/pull", Roles(allow::LEAD)),
     // dashboard
     ("GET", "/api/dashboard/flow", Roles(allow::LEAD)),
+    ("GET", "/api/dashboard/throughput", Roles(allow::LEAD)),
     ("GET", "/api/tracking/exceptions", Roles(allow::LEAD)),
     ("POST", "/api/tracking/exceptions/{booking}/ack", Roles(allow::LEAD)),
     ("POST", "/api/bookings/{id}/resend", Roles(allow::LEAD)),

@@ -51,6 +51,78 @@ pub fn stacked_bar(segments: &[Segment], width: u32, height: u32, title: &str) -
     out
 }
 
+/// A day by the hour: `today` as bars (hours after `now_hour` left empty), `faint` as thin grey
+/// lines over them (yesterday, the same weekday last week), with the hours marked every three
+/// and the top of the scale written at the left.
+pub fn hourly(
+    today: &[i64; 24],
+    now_hour: usize,
+    faint: &[(&[i64; 24], &'static str)],
+    width: u32,
+    height: u32,
+    title: &str,
+) -> String {
+    let (w, h) = (f64::from(width), f64::from(height));
+    let (left, bottom, top) = (34.0, 16.0, 6.0);
+    let plot_w = w - left - 4.0;
+    let plot_h = h - bottom - top;
+    let max = today
+        .iter()
+        .take(now_hour + 1)
+        .chain(faint.iter().flat_map(|(f, _)| f.iter()))
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let x = |i: usize| left + plot_w * i as f64 / 24.0;
+    let y = |v: i64| top + plot_h - plot_h * v as f64 / max as f64;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">",
+        esc(title)
+    );
+    out.push_str(&format!(
+        "<line x1=\"{left}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#999\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"currentColor\">{max}</text>",
+        top + plot_h,
+        left + plot_w,
+        top + plot_h,
+        left - 4.0,
+        top + 9.0
+    ));
+    for i in (0..24).step_by(3) {
+        out.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"currentColor\">{i:02}</text>",
+            x(i),
+            h - 3.0
+        ));
+    }
+    let bar = plot_w / 24.0 * 0.8;
+    for (i, v) in today.iter().enumerate().take(now_hour + 1) {
+        if *v > 0 {
+            out.push_str(&format!(
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"#1f6fb2\"><title>{i:02}: {v}</title></rect>",
+                x(i),
+                y(*v),
+                top + plot_h - y(*v)
+            ));
+        }
+    }
+    for (f, dash) in faint {
+        let points: Vec<String> = f
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i) + bar / 2.0, y(*v)))
+            .collect();
+        out.push_str(&format!(
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"#888\" stroke-opacity=\"0.7\" stroke-width=\"1.5\" stroke-dasharray=\"{dash}\"/>",
+            points.join(" ")
+        ));
+    }
+    out.push_str("</svg>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +154,23 @@ mod tests {
         assert!(svg.contains("<title>a: 1</title>") && svg.contains("<title>c: 3</title>"));
         assert!(!svg.contains("<title>b"));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn an_hourly_chart_draws_todays_hours_up_to_now_and_the_faint_days_whole() {
+        let mut today = [0i64; 24];
+        today[8] = 10;
+        today[9] = 5;
+        today[20] = 99; // after now: not drawn
+        let yesterday = [2i64; 24];
+        let svg = hourly(&today, 12, &[(&yesterday, "4 2")], 240, 80, "Pakker");
+        assert_eq!(svg.matches("<rect ").count(), 2, "{svg}");
+        assert!(svg.contains("<title>08: 10</title>") && svg.contains("<title>09: 5</title>"));
+        assert_eq!(svg.matches("<polyline ").count(), 1);
+        assert!(
+            svg.contains(">10</text>"),
+            "the scale's top is today's largest hour"
+        );
     }
 
     #[test]

@@ -44,12 +44,15 @@ pub struct Config {
 pub struct DashboardConfig {
     /// An order that has waited longer than this in one stage is shown red.
     pub stage_age_limit_minutes: u32,
+    /// Parcels the warehouse plans to close a day, shown beside today's projection (0: none).
+    pub daily_parcel_target: u32,
 }
 
 impl Default for DashboardConfig {
     fn default() -> Self {
         Self {
             stage_age_limit_minutes: 240,
+            daily_parcel_target: 0,
         }
     }
 }
@@ -414,6 +417,10 @@ impl Config {
         anyhow::ensure!(
             (1..=10_080).contains(&self.dashboard.stage_age_limit_minutes),
             "invalid configuration: dashboard.stage_age_limit_minutes must be between 1 and 10080 (a week)"
+        );
+        anyhow::ensure!(
+            self.dashboard.daily_parcel_target <= 1_000_000,
+            "invalid configuration: dashboard.daily_parcel_target must be between 0 (none) and 1000000"
         );
         anyhow::ensure!(
             self.picking.auto_wave_minutes <= 1440,

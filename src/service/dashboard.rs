@@ -116,3 +116,134 @@ pub fn flow_chart(flow: &FlowNow, label: impl Fn(OrderStatus) -> String, title: 
         .collect();
     charts::stacked_bar(&segments, 960, 48, title)
 }
+
+/// What is counted per hour, as the API names it.
+pub const MEASURES: [(Measure, &str); 4] = [
+    (Measure::PacksPicked, "packs_picked"),
+    (Measure::CutJobsFinished, "cut_jobs_finished"),
+    (Measure::ParcelsClosed, "parcels_closed"),
+    (Measure::ParcelsHandedOver, "parcels_handed_over"),
+];
+
+/// One measure by the local hour (0 to 23) of today, yesterday and the same weekday last week.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Hourly {
+    /// `packs_picked`, `cut_jobs_finished`, `parcels_closed` or `parcels_handed_over`.
+    pub measure: String,
+    pub today: [i64; 24],
+    pub yesterday: [i64; 24],
+    pub last_week: [i64; 24],
+    pub today_total: i64,
+    pub yesterday_total: i64,
+    pub last_week_total: i64,
+}
+
+/// Today's throughput so far.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Throughput {
+    /// The business day (`YYYY-MM-DD`, Copenhagen).
+    pub day: String,
+    /// The local hour now (0 to 23): today's later hours are still empty.
+    pub now_hour: usize,
+    pub series: Vec<Hourly>,
+    /// Parcels closed by the end of today if the rest of the day goes as the same weekday
+    /// last week did from this hour on (absent without last week's figures).
+    pub projected_parcels: Option<i64>,
+    /// `dashboard.daily_parcel_target` (absent when 0).
+    pub parcel_target: Option<i64>,
+}
+
+use crate::store::dashboard::Measure;
+
+/// The counts of `m` on business day `day`, by local hour.
+async fn day_by_hour(ctx: &Ctx, m: Measure, day: chrono::NaiveDate) -> Result<[i64; 24]> {
+    use crate::domain::time::{start_of_business_day, to_db};
+    let from = start_of_business_day(day);
+    let to = start_of_business_day(day + chrono::Duration::days(1));
+    let rows =
+        crate::store::dashboard::per_hour(ctx.db.pool(), m, &to_db(from), &to_db(to)).await?;
+    let mut out = [0i64; 24];
+    for (utc_hour, n) in rows {
+        if let Some(h) = local_hour(&utc_hour) {
+            out[h] += n;
+        }
+    }
+    Ok(out)
+}
+
+/// The Copenhagen hour (0 to 23) of a UTC hour written `YYYY-MM-DDTHH`.
+pub fn local_hour(utc_hour: &str) -> Option<usize> {
+    use chrono::Timelike;
+    let t = chrono::NaiveDateTime::parse_from_str(&format!("{utc_hour}:00"), "%Y-%m-%dT%H:%M")
+        .ok()?
+        .and_utc();
+    Some(t.with_timezone(&chrono_tz::Europe::Copenhagen).hour() as usize)
+}
+
+/// Parcels by the end of today, if the rest goes as it did on `last_week` from `now_hour` on.
+pub fn project(today: &[i64; 24], last_week: &[i64; 24], now_hour: usize) -> Option<i64> {
+    let so_far: i64 = today.iter().take(now_hour + 1).sum();
+    let rest: i64 = last_week.iter().skip(now_hour + 1).sum();
+    let last_total: i64 = last_week.iter().sum();
+    (last_total > 0).then_some(so_far + rest)
+}
+
+/// Reads today's throughput.
+pub async fn throughput(ctx: &Ctx) -> Result<Throughput> {
+    use chrono::Timelike;
+    let today = super::today();
+    let now_hour = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Copenhagen)
+        .hour() as usize;
+    let mut series = Vec::with_capacity(MEASURES.len());
+    for (m, name) in MEASURES {
+        let t = day_by_hour(ctx, m, today).await?;
+        let y = day_by_hour(ctx, m, today - chrono::Duration::days(1)).await?;
+        let w = day_by_hour(ctx, m, today - chrono::Duration::days(7)).await?;
+        series.push(Hourly {
+            measure: name.to_string(),
+            today_total: t.iter().sum(),
+            yesterday_total: y.iter().sum(),
+            last_week_total: w.iter().sum(),
+            today: t,
+            yesterday: y,
+            last_week: w,
+        });
+    }
+    let parcels = series.iter().find(|s| s.measure == "parcels_closed");
+    let projected_parcels = parcels.and_then(|p| project(&p.today, &p.last_week, now_hour));
+    let target = i64::from(ctx.config.dashboard.daily_parcel_target);
+    Ok(Throughput {
+        day: today.to_string(),
+        now_hour,
+        series,
+        projected_parcels,
+        parcel_target: (target > 0).then_some(target),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_hours_become_copenhagen_hours_in_winter_and_summer() {
+        assert_eq!(local_hour("2026-12-04T07"), Some(8));
+        assert_eq!(local_hour("2026-07-01T07"), Some(9));
+        assert_eq!(local_hour("2026-12-04T23"), Some(0));
+        assert_eq!(local_hour("nonsense"), None);
+    }
+
+    #[test]
+    fn the_projection_adds_last_weeks_rest_of_the_day_to_todays_so_far() {
+        let mut today = [0i64; 24];
+        today[8] = 100;
+        today[9] = 50;
+        let mut last = [0i64; 24];
+        last[8] = 80;
+        last[10] = 200;
+        last[14] = 20;
+        assert_eq!(project(&today, &last, 9), Some(370));
+        assert_eq!(project(&today, &[0; 24], 9), None);
+    }
+}

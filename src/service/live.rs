@@ -24,6 +24,7 @@ pub const MAX_WATCHERS: usize = 200;
 pub struct Published {
     pub event_id: i64,
     pub flow: Option<Arc<FlowNow>>,
+    pub throughput: Option<Arc<dash::Throughput>>,
 }
 
 /// The live picture of one instance.
@@ -108,10 +109,14 @@ pub async fn refresh(ctx: &Ctx) {
 }
 
 async fn publish_flow(ctx: &Ctx, event_id: i64) {
-    match dash::flow_now(ctx).await {
-        Ok(flow) => ctx.live.publish(Published {
+    let read = async {
+        Ok::<_, crate::error::Error>((dash::flow_now(ctx).await?, dash::throughput(ctx).await?))
+    };
+    match read.await {
+        Ok((flow, throughput)) => ctx.live.publish(Published {
             event_id,
             flow: Some(Arc::new(flow)),
+            throughput: Some(Arc::new(throughput)),
         }),
         Err(e) => tracing::warn!(error = %e, "the dashboard's flow could not be read"),
     }

@@ -38,3 +38,48 @@ pub async fn stage_counts(
         })
         .collect()
 }
+
+/// What is counted per hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Packs confirmed into totes (undone confirmations not counted).
+    PacksPicked,
+    /// Cutting jobs that reached `finished`.
+    CutJobsFinished,
+    /// Parcels closed at the pack stations.
+    ParcelsClosed,
+    /// Parcels scanned onto a cage (handed over).
+    ParcelsHandedOver,
+}
+
+/// How many of `m` happened in each UTC hour from `from` to `to` (instants as stored): the
+/// hour as `YYYY-MM-DDTHH` and the count; hours without any are left out.
+pub async fn per_hour(
+    pool: &AnyPool,
+    m: Measure,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let sql = match m {
+        Measure::PacksPicked => {
+            "select substr(at, 1, 13) as h, cast(coalesce(sum(qty), 0) as bigint) as n from pick_confirms
+             where at >= $1 and at < $2 and undone = 0 group by substr(at, 1, 13)"
+        }
+        Measure::CutJobsFinished => {
+            "select substr(at, 1, 13) as h, count(*) as n from cut_job_log
+             where state = 'finished' and at >= $1 and at < $2 group by substr(at, 1, 13)"
+        }
+        Measure::ParcelsClosed => {
+            "select substr(closed_at, 1, 13) as h, count(*) as n from parcels
+             where closed_at >= $1 and closed_at < $2 group by substr(closed_at, 1, 13)"
+        }
+        Measure::ParcelsHandedOver => {
+            "select substr(at, 1, 13) as h, count(*) as n from cage_parcels
+             where at >= $1 and at < $2 group by substr(at, 1, 13)"
+        }
+    };
+    let rows = sqlx::query(sql).bind(from).bind(to).fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("h")?, r.try_get("n")?)))
+        .collect()
+}

@@ -4,7 +4,7 @@ use crate::domain::auth::allow;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, Json};
 use crate::http::AppState;
-use crate::service::dashboard::{self as svc, FlowNow};
+use crate::service::dashboard::{self as svc, FlowNow, Throughput};
 use axum::extract::State;
 
 /// Orders per stage now, with how long the oldest in each has waited (`late` past
@@ -14,4 +14,14 @@ use axum::extract::State;
 pub async fn flow(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<FlowNow>> {
     caller.require(allow::LEAD)?;
     Ok(Json(svc::flow_now(&s.ctx).await?))
+}
+
+/// Today's throughput by the hour (packs picked, cutting jobs finished, parcels closed and
+/// handed over), with yesterday and the same weekday last week, and the parcels projected by
+/// the end of the day.
+#[utoipa::path(get, path = "/api/dashboard/throughput", tag = "dashboard",
+    responses((status = 200, body = Throughput)), security(("session" = []), ("bearer" = [])))]
+pub async fn throughput(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Throughput>> {
+    caller.require(allow::LEAD)?;
+    Ok(Json(svc::throughput(&s.ctx).await?))
 }

@@ -64,6 +64,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::status))
         .routes(routes!(orders::counts))
         .routes(routes!(dashboard::flow))
+        .routes(routes!(dashboard::throughput))
         .routes(routes!(orders::cancel))
         .routes(routes!(orders::release))
         .routes(routes!(orders::changes))

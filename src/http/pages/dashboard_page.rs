@@ -131,9 +131,9 @@ async fn dashboard(
     if let Err(r) = page_principal_in(&s, &headers, allow::LEAD, l, refusal).await {
         return r;
     }
-    let flow = match svc::flow_now(&s.ctx).await {
-        Ok(f) => f,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+    let (flow, throughput) = match (svc::flow_now(&s.ctx).await, svc::throughput(&s.ctx).await) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => return crate::http::error::ApiError::from(e).into_response(),
     };
     let da = l == Lang::Da;
     let tr = |d: &'static str, e: &'static str| if da { d } else { e };
@@ -177,6 +177,8 @@ async fn dashboard(
                 }
                 p.sub { (tr("Rød: ældste ordre har ventet mere end", "Red: the oldest order has waited more than")) " "
                     (age(l, flow.age_limit_minutes)) " " (tr("i trinnet.", "in the stage.")) }
+                h2 { (tr("Gennemløb i dag", "Throughput today")) }
+                div #throughput { (throughput_html(&throughput, l)) }
             }
             (super::assets::script(super::assets::Script::Dashboard))
         },
@@ -184,9 +186,74 @@ async fn dashboard(
     with_lang_cookie(l, &lq, body)
 }
 
+/// A measure's name for a lead.
+fn measure_name(l: Lang, m: &str) -> &'static str {
+    let da = l == Lang::Da;
+    match m {
+        "packs_picked" => {
+            if da {
+                "Pakninger plukket"
+            } else {
+                "Packs picked"
+            }
+        }
+        "cut_jobs_finished" => {
+            if da {
+                "Hulklip færdige"
+            } else {
+                "Cutting jobs finished"
+            }
+        }
+        "parcels_closed" => {
+            if da {
+                "Kolli lukket"
+            } else {
+                "Parcels closed"
+            }
+        }
+        "parcels_handed_over" => {
+            if da {
+                "Kolli overleveret"
+            } else {
+                "Parcels handed over"
+            }
+        }
+        _ => "",
+    }
+}
+
+/// Today's throughput: one chart per measure (today as bars, yesterday dashed and last week
+/// dotted), the totals, and the parcels projected by the end of the day against the target.
+fn throughput_html(t: &svc::Throughput, l: Lang) -> maud::Markup {
+    let da = l == Lang::Da;
+    let tr = |d: &'static str, e: &'static str| if da { d } else { e };
+    html! {
+        @if let Some(p) = t.projected_parcels {
+            p.projection {
+                (tr("Kolli forventet ved dagens slut", "Parcels expected by the end of the day")) ": " strong #projected { (p) }
+                @if let Some(target) = t.parcel_target {
+                    " · " (tr("mål", "target")) " " strong { (target) }
+                    @if p < target { " " span.short { (tr("(under målet)", "(below target)")) } }
+                }
+            }
+        }
+        div.hours { @for s in &t.series {
+            figure data-measure=(s.measure) {
+                figcaption { strong { (measure_name(l, &s.measure)) } br;
+                    (tr("i dag", "today")) " " strong.total { (s.today_total) } " · "
+                    (tr("i går", "yesterday")) " " (s.yesterday_total) " · "
+                    (tr("for en uge siden", "a week ago")) " " (s.last_week_total) }
+                (PreEscaped(crate::charts::hourly(&s.today, t.now_hour,
+                    &[(&s.yesterday, "5 3"), (&s.last_week, "1 3")], 300, 110, measure_name(l, &s.measure))))
+            }
+        } }
+        p.sub { (tr("Søjler: i dag. Stiplet: i går. Prikket: samme ugedag sidste uge.", "Bars: today. Dashed: yesterday. Dotted: the same weekday last week.")) }
+    }
+}
+
 /// What a live update carries, in the reader's language: each stage's count, wait and lateness,
 /// the bar, and when it was read.
-fn picture_json(flow: &svc::FlowNow, l: Lang) -> String {
+fn picture_json(flow: &svc::FlowNow, throughput: Option<&svc::Throughput>, l: Lang) -> String {
     let title = if l == Lang::Da {
         "Ordrer pr. trin"
     } else {
@@ -209,6 +276,7 @@ fn picture_json(flow: &svc::FlowNow, l: Lang) -> String {
         "read_at": crate::domain::time::from_db(&flow.at).map(crate::domain::time::business_local).unwrap_or_default(),
         "stages": stages,
         "svg": svc::flow_chart(flow, |st| stage_name(l, st).to_string(), title),
+        "throughput_html": throughput.map(|t| throughput_html(t, l).into_string()),
     })
     .to_string()
 }
@@ -244,7 +312,7 @@ async fn live(
             Some(flow) => Event::default()
                 .event("flow")
                 .id(p.event_id.to_string())
-                .data(picture_json(flow, l)),
+                .data(picture_json(flow, p.throughput.as_deref(), l)),
             None => Event::default().comment("nothing read yet"),
         };
         Some((Ok::<_, std::convert::Infallible>(event), (w, false)))
@@ -254,7 +322,8 @@ async fn live(
         .into_response()
 }
 
-const STYLE: &str = "#dash h1{margin:.2rem 0}#dash .sub{color:#555}.chart svg{width:100%;height:auto;display:block;margin:.6rem 0}\
+const STYLE: &str = ".hours{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:.8rem}.hours figure{margin:0;background:#fff;padding:.5rem;border-radius:.3rem}.hours svg{width:100%;height:auto}.projection{font-size:1.2rem}.short{color:#b00020}#dash.wall .hours figure{background:#1b1b1b}\
+#dash h1{margin:.2rem 0}#dash .sub{color:#555}.chart svg{width:100%;height:auto;display:block;margin:.6rem 0}\
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.95rem}.sw{display:inline-block;width:.9rem;height:.9rem;margin-right:.3rem;vertical-align:middle}\
 #stages{border-collapse:collapse;width:100%;max-width:44rem;font-size:1.15rem}#stages td,#stages th{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left}\
 #stages .n{text-align:right;font-variant-numeric:tabular-nums}#stages tr.late td{color:#b00020;font-weight:700}\

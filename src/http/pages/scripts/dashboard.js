@@ -10,6 +10,7 @@
     document.getElementById('inwh').textContent = p.in_warehouse;
     document.getElementById('readat').textContent = p.read_at;
     document.querySelector('#dash .chart').innerHTML = p.svg;
+    if (p.throughput_html) document.getElementById('throughput').innerHTML = p.throughput_html;
     for (const s of p.stages) {
       const row = document.querySelector('#stages tr[data-stage="' + s.stage + '"]');
       if (!row) continue;

@@ -1128,6 +1128,14 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         .execute(app.ctx.db.pool())
         .await
         .unwrap();
+    let r = admin
+        .put_json(
+            "/api/printers/pak-1",
+            json!({ "name": "Pakkebord 1", "host": "127.0.0.1", "port": common::listen_port(),
+                "label_width_mm": 100.0, "label_height_mm": 150.0, "enabled": false }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     app.user("lene", Role::Lead).await;
     browser.login(&app.base, "lene", "lene-password-1").await;
     browser.goto(&format!("{}/dashboard", app.base)).await;
@@ -1178,7 +1186,7 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         .cmd(
             reqwest::Method::POST,
             "/window/rect",
-            Some(json!({ "width": 1280, "height": 1500 })),
+            Some(json!({ "width": 1280, "height": 1750 })),
         )
         .await;
     browser
@@ -1197,6 +1205,10 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         cell, "rgb(238, 238, 238) on rgb(27, 27, 27)",
         "light text on a dark table"
     );
+    let printer = browser
+        .js("return document.querySelector('tr[data-device=\"printer:pak-1\"]').className")
+        .await;
+    assert_eq!(printer, "h-yellow", "a printer switched off is yellow");
     browser.screenshot("dashboard-2-wall").await;
     browser.close().await;
 }

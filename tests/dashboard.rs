@@ -14,6 +14,7 @@ on_both_backends!(
     flow_now_counts_each_stage_as_the_orders_table_does,
     the_live_stream_pushes_each_change_and_resumes_after_a_lost_connection,
     throughput_counts_each_hour_as_the_confirmations_do,
+    devices_are_listed_worst_first_with_their_health,
 );
 
 fn order(id: &str, qty: i64) -> Value {
@@ -367,6 +368,75 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
     let html = html.as_str().unwrap();
     assert!(
         html.contains("data-measure=\"packs_picked\"") && html.contains("Pakninger plukket"),
+        "{html}"
+    );
+}
+
+async fn devices_are_listed_worst_first_with_their_health(b: Backend) {
+    let Some(app) = common::spawn_app(b).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    // A printer switched off (yellow) and one that is on and answers nothing (soon red).
+    for (id, enabled) in [("p-off", false), ("p-gone", true)] {
+        let r = admin
+            .put_json(
+                &format!("/api/printers/{id}"),
+                json!({ "host": "127.0.0.1", "port": common::listen_port(),
+                "label_width_mm": 100.0, "label_height_mm": 150.0, "enabled": enabled }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    }
+    let lead = app.user("lone", Role::Lead).await;
+    let d = lead.get("/api/dashboard/devices").await;
+    assert_eq!(d.status, StatusCode::OK, "{:?}", d.body);
+    let list = d.body.as_array().unwrap().clone();
+    let off = list
+        .iter()
+        .find(|x| x["id"] == "p-off")
+        .expect("the printer switched off");
+    assert_eq!(
+        (off["kind"].as_str(), off["health"].as_str()),
+        (Some("printer"), Some("yellow")),
+        "{off}"
+    );
+    assert_eq!(off["queue"], 0);
+    // The worst come first.
+    let rank = |h: &str| match h {
+        "red" => 0,
+        "yellow" => 1,
+        _ => 2,
+    };
+    let ranks: Vec<i32> = list
+        .iter()
+        .map(|x| rank(x["health"].as_str().unwrap()))
+        .collect();
+    let mut sorted = ranks.clone();
+    sorted.sort();
+    assert_eq!(ranks, sorted, "{list:?}");
+    // The printer that answers nothing turns red once the spooler has tried it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let list = lead.get("/api/dashboard/devices").await.body;
+        let gone = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == "p-gone")
+            .unwrap()
+            .clone();
+        if gone["health"] == "red" {
+            assert_eq!(list[0]["id"], "p-gone", "red first: {list}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never red: {gone}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let html = lead.get("/dashboard").await.body;
+    let html = html.as_str().unwrap();
+    assert!(
+        html.contains("data-device=\"printer:p-off\" class=\"h-yellow\""),
         "{html}"
     );
 }

@@ -171,6 +171,7 @@ const API: &[(&str, &str, Who)] = &[
     // dashboard
     ("GET", "/api/dashboard/flow", Roles(allow::LEAD)),
     ("GET", "/api/dashboard/throughput", Roles(allow::LEAD)),
+    ("GET", "/api/dashboard/devices", Roles(allow::LEAD)),
     ("GET", "/api/tracking/exceptions", Roles(allow::LEAD)),
     ("POST", "/api/tracking/exceptions/{booking}/ack", Roles(allow::LEAD)),
     ("POST", "/api/bookings/{id}/resend", Roles(allow::LEAD)),

@@ -247,3 +247,147 @@ mod tests {
         assert_eq!(project(&today, &[0; 24], 9), None);
     }
 }
+
+/// A device's health at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Working.
+    Green,
+    /// Needs a look soon: switched off, paused, a long queue.
+    Yellow,
+    /// Not working: gone, in a fault, out of paper.
+    Red,
+}
+
+/// A scanner, printer or cutting station as the lead watches it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Device {
+    /// `scanner`, `printer` or `cutter`.
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    pub health: Health,
+    /// Its state in its own words (`connected`, `paper_out`, `online busy`, ...).
+    pub state: String,
+    /// Since when it is in that state (or last heard of), as stored.
+    pub since: Option<String>,
+    /// A printer's jobs not yet finished.
+    pub queue: Option<i64>,
+}
+
+/// A printer's health: its state holds the queue (paper out, no answer, ...) is red, switched
+/// off yellow, a queue of more than 20 jobs yellow.
+pub fn printer_health(enabled: bool, alarm: bool, queue_depth: i64) -> Health {
+    match (enabled, alarm) {
+        (false, _) => Health::Yellow,
+        (true, true) => Health::Red,
+        (true, false) if queue_depth > 20 => Health::Yellow,
+        _ => Health::Green,
+    }
+}
+
+/// A cutting station's health: not online or in a fault is red, switched off or paused yellow.
+pub fn cutter_health(enabled: bool, manual: bool, connection: &str, mode: Option<&str>) -> Health {
+    if !enabled {
+        return Health::Yellow;
+    }
+    if manual {
+        return Health::Green;
+    }
+    match (connection, mode) {
+        ("online", Some("fault")) => Health::Red,
+        ("online", Some("paused")) => Health::Yellow,
+        ("online", _) => Health::Green,
+        _ => Health::Red,
+    }
+}
+
+/// Every scanner (of this instance), printer and cutting station, the worst first.
+pub async fn devices(ctx: &Ctx) -> Result<Vec<Device>> {
+    let mut out = Vec::new();
+    for (cfg, status) in ctx.scanners.list() {
+        out.push(Device {
+            kind: "scanner".into(),
+            id: cfg.id.clone(),
+            name: cfg.station.clone(),
+            health: if status.connected {
+                Health::Green
+            } else {
+                Health::Red
+            },
+            state: if status.connected {
+                "connected"
+            } else {
+                "disconnected"
+            }
+            .into(),
+            since: status.last_frame_at.clone(),
+            queue: None,
+        });
+    }
+    for p in super::printing::list_printers(ctx).await? {
+        out.push(Device {
+            kind: "printer".into(),
+            id: p.printer.id.clone(),
+            name: p.printer.name.clone(),
+            health: printer_health(p.printer.enabled, p.alarm, p.queue_depth),
+            state: p.printer.state.clone(),
+            since: Some(p.printer.state_at.clone()),
+            queue: Some(p.queue_depth),
+        });
+    }
+    for s in super::cutting::list_stations(ctx).await? {
+        let st = &s.station;
+        out.push(Device {
+            kind: "cutter".into(),
+            id: st.id.clone(),
+            name: st.name.clone(),
+            health: cutter_health(st.enabled, st.manual, &st.connection, st.mode.as_deref()),
+            state: match &st.mode {
+                Some(m) => format!("{} {m}", st.connection),
+                None => st.connection.clone(),
+            },
+            since: st.state_at.clone().or_else(|| st.connection_at.clone()),
+            queue: None,
+        });
+    }
+    let rank = |h: Health| match h {
+        Health::Red => 0,
+        Health::Yellow => 1,
+        Health::Green => 2,
+    };
+    out.sort_by(|a, b| (rank(a.health), &a.kind, &a.id).cmp(&(rank(b.health), &b.kind, &b.id)));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod health_tests {
+    use super::*;
+
+    #[test]
+    fn printers_and_cutters_are_judged_by_their_state() {
+        assert_eq!(printer_health(true, false, 3), Health::Green);
+        assert_eq!(printer_health(true, false, 21), Health::Yellow);
+        assert_eq!(printer_health(true, true, 0), Health::Red);
+        assert_eq!(printer_health(false, true, 0), Health::Yellow);
+        assert_eq!(
+            cutter_health(true, false, "online", Some("busy")),
+            Health::Green
+        );
+        assert_eq!(
+            cutter_health(true, false, "online", Some("paused")),
+            Health::Yellow
+        );
+        assert_eq!(
+            cutter_health(true, false, "online", Some("fault")),
+            Health::Red
+        );
+        assert_eq!(cutter_health(true, false, "broken", None), Health::Red);
+        assert_eq!(cutter_health(true, true, "unknown", None), Health::Green);
+        assert_eq!(
+            cutter_health(false, false, "online", Some("idle")),
+            Health::Yellow
+        );
+    }
+}

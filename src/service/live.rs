@@ -25,6 +25,7 @@ pub struct Published {
     pub event_id: i64,
     pub flow: Option<Arc<FlowNow>>,
     pub throughput: Option<Arc<dash::Throughput>>,
+    pub devices: Option<Arc<Vec<dash::Device>>>,
 }
 
 /// The live picture of one instance.
@@ -110,13 +111,18 @@ pub async fn refresh(ctx: &Ctx) {
 
 async fn publish_flow(ctx: &Ctx, event_id: i64) {
     let read = async {
-        Ok::<_, crate::error::Error>((dash::flow_now(ctx).await?, dash::throughput(ctx).await?))
+        Ok::<_, crate::error::Error>((
+            dash::flow_now(ctx).await?,
+            dash::throughput(ctx).await?,
+            dash::devices(ctx).await?,
+        ))
     };
     match read.await {
-        Ok((flow, throughput)) => ctx.live.publish(Published {
+        Ok((flow, throughput, devices)) => ctx.live.publish(Published {
             event_id,
             flow: Some(Arc::new(flow)),
             throughput: Some(Arc::new(throughput)),
+            devices: Some(Arc::new(devices)),
         }),
         Err(e) => tracing::warn!(error = %e, "the dashboard's flow could not be read"),
     }

@@ -4,7 +4,7 @@ use crate::domain::auth::allow;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, Json};
 use crate::http::AppState;
-use crate::service::dashboard::{self as svc, FlowNow, Throughput};
+use crate::service::dashboard::{self as svc, Device, FlowNow, Throughput};
 use axum::extract::State;
 
 /// Orders per stage now, with how long the oldest in each has waited (`late` past
@@ -24,4 +24,13 @@ pub async fn flow(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<F
 pub async fn throughput(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Throughput>> {
     caller.require(allow::LEAD)?;
     Ok(Json(svc::throughput(&s.ctx).await?))
+}
+
+/// Every scanner (of this instance), printer and cutting station with a red, yellow or green
+/// health and since when it is in its state, the worst first.
+#[utoipa::path(get, path = "/api/dashboard/devices", tag = "dashboard",
+    responses((status = 200, body = Vec<Device>)), security(("session" = []), ("bearer" = [])))]
+pub async fn devices(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Device>>> {
+    caller.require(allow::LEAD)?;
+    Ok(Json(svc::devices(&s.ctx).await?))
 }

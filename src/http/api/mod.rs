@@ -65,6 +65,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::counts))
         .routes(routes!(dashboard::flow))
         .routes(routes!(dashboard::throughput))
+        .routes(routes!(dashboard::devices))
         .routes(routes!(orders::cancel))
         .routes(routes!(orders::release))
         .routes(routes!(orders::changes))

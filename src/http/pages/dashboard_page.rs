@@ -131,9 +131,16 @@ async fn dashboard(
     if let Err(r) = page_principal_in(&s, &headers, allow::LEAD, l, refusal).await {
         return r;
     }
-    let (flow, throughput) = match (svc::flow_now(&s.ctx).await, svc::throughput(&s.ctx).await) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => return crate::http::error::ApiError::from(e).into_response(),
+    let read = async {
+        Ok::<_, crate::error::Error>((
+            svc::flow_now(&s.ctx).await?,
+            svc::throughput(&s.ctx).await?,
+            svc::devices(&s.ctx).await?,
+        ))
+    };
+    let (flow, throughput, devices) = match read.await {
+        Ok(r) => r,
+        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
     };
     let da = l == Lang::Da;
     let tr = |d: &'static str, e: &'static str| if da { d } else { e };
@@ -179,6 +186,8 @@ async fn dashboard(
                     (age(l, flow.age_limit_minutes)) " " (tr("i trinnet.", "in the stage.")) }
                 h2 { (tr("Gennemløb i dag", "Throughput today")) }
                 div #throughput { (throughput_html(&throughput, l)) }
+                h2 { (tr("Udstyr", "Devices")) }
+                div #devices { (devices_html(&devices, l)) }
             }
             (super::assets::script(super::assets::Script::Dashboard))
         },
@@ -251,9 +260,43 @@ fn throughput_html(t: &svc::Throughput, l: Lang) -> maud::Markup {
     }
 }
 
+/// The devices, the worst first: a coloured dot, what it is, its state and for how long.
+fn devices_html(devices: &[svc::Device], l: Lang) -> maud::Markup {
+    let da = l == Lang::Da;
+    let tr = |d: &'static str, e: &'static str| if da { d } else { e };
+    let kind = |k: &str| match k {
+        "scanner" => tr("Scanner", "Scanner"),
+        "printer" => tr("Printer", "Printer"),
+        "cutter" => tr("Hulklipper", "Cutting station"),
+        _ => "",
+    };
+    let health = |h: svc::Health| match h {
+        svc::Health::Green => "h-green",
+        svc::Health::Yellow => "h-yellow",
+        svc::Health::Red => "h-red",
+    };
+    let now = chrono::Utc::now();
+    html! {
+        @if devices.is_empty() { p.sub { (tr("Intet udstyr sat op.", "No devices set up.")) } }
+        @else { table #devtable { tbody { @for d in devices {
+            tr data-device=(format!("{}:{}", d.kind, d.id)) class=(health(d.health)) {
+                td { span.dot {} } td { (kind(&d.kind)) } td { (d.name) " " small { (d.id) } }
+                td { (d.state) @if let Some(q) = d.queue { " · " (q) " " (tr("i kø", "queued")) } }
+                td.n { @match d.since.as_deref().and_then(crate::domain::time::from_db) {
+                    Some(t) => (age(l, (now - t).num_minutes().max(0))), None => "–" } }
+            }
+        } } } }
+    }
+}
+
 /// What a live update carries, in the reader's language: each stage's count, wait and lateness,
 /// the bar, and when it was read.
-fn picture_json(flow: &svc::FlowNow, throughput: Option<&svc::Throughput>, l: Lang) -> String {
+fn picture_json(
+    flow: &svc::FlowNow,
+    throughput: Option<&svc::Throughput>,
+    devices: Option<&Vec<svc::Device>>,
+    l: Lang,
+) -> String {
     let title = if l == Lang::Da {
         "Ordrer pr. trin"
     } else {
@@ -277,6 +320,7 @@ fn picture_json(flow: &svc::FlowNow, throughput: Option<&svc::Throughput>, l: La
         "stages": stages,
         "svg": svc::flow_chart(flow, |st| stage_name(l, st).to_string(), title),
         "throughput_html": throughput.map(|t| throughput_html(t, l).into_string()),
+        "devices_html": devices.map(|d| devices_html(d, l).into_string()),
     })
     .to_string()
 }
@@ -312,7 +356,12 @@ async fn live(
             Some(flow) => Event::default()
                 .event("flow")
                 .id(p.event_id.to_string())
-                .data(picture_json(flow, p.throughput.as_deref(), l)),
+                .data(picture_json(
+                    flow,
+                    p.throughput.as_deref(),
+                    p.devices.as_deref(),
+                    l,
+                )),
             None => Event::default().comment("nothing read yet"),
         };
         Some((Ok::<_, std::convert::Infallible>(event), (w, false)))
@@ -322,7 +371,8 @@ async fn live(
         .into_response()
 }
 
-const STYLE: &str = ".hours{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:.8rem}.hours figure{margin:0;background:#fff;padding:.5rem;border-radius:.3rem}.hours svg{width:100%;height:auto}.projection{font-size:1.2rem}.short{color:#b00020}#dash.wall .hours figure{background:#1b1b1b}\
+const STYLE: &str = "#devtable{max-width:44rem}#devtable td{text-align:left}#devtable td.n{text-align:right}.dot{display:inline-block;width:.9rem;height:.9rem;border-radius:50%;background:#2e7d32}.h-yellow .dot{background:#f9a825}.h-red .dot{background:#c62828}.h-red td{font-weight:700}#dash.wall #devtable{background:#1b1b1b;color:#eee;max-width:none}\
+.hours{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:.8rem}.hours figure{margin:0;background:#fff;padding:.5rem;border-radius:.3rem}.hours svg{width:100%;height:auto}.projection{font-size:1.2rem}.short{color:#b00020}#dash.wall .hours figure{background:#1b1b1b}\
 #dash h1{margin:.2rem 0}#dash .sub{color:#555}.chart svg{width:100%;height:auto;display:block;margin:.6rem 0}\
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.95rem}.sw{display:inline-block;width:.9rem;height:.9rem;margin-right:.3rem;vertical-align:middle}\
 #stages{border-collapse:collapse;width:100%;max-width:44rem;font-size:1.15rem}#stages td,#stages th{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left}\

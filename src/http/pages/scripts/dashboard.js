@@ -11,6 +11,7 @@
     document.getElementById('readat').textContent = p.read_at;
     document.querySelector('#dash .chart').innerHTML = p.svg;
     if (p.throughput_html) document.getElementById('throughput').innerHTML = p.throughput_html;
+    if (p.devices_html) document.getElementById('devices').innerHTML = p.devices_html;
     for (const s of p.stages) {
       const row = document.querySelector('#stages tr[data-stage="' + s.stage + '"]');
       if (!row) continue;

@@ -270,6 +270,8 @@ pub struct Device {
     pub health: Health,
     /// Its state in its own words (`connected`, `paper_out`, `online busy`, ...).
     pub state: String,
+    /// The same in Danish, for the pages.
+    pub state_da: String,
     /// Since when it is in that state (or last heard of), as stored.
     pub since: Option<String>,
     /// A printer's jobs not yet finished.
@@ -303,6 +305,24 @@ pub fn cutter_health(enabled: bool, manual: bool, connection: &str, mode: Option
     }
 }
 
+/// A cutting station's connection and mode in Danish.
+fn cutter_state_da(connection: &str, mode: Option<&str>) -> String {
+    let c = match connection {
+        "online" => "online",
+        "offline" => "offline",
+        "broken" => "forbindelsen tabt",
+        _ => "ukendt",
+    };
+    match mode {
+        Some("idle") => format!("{c}, ledig"),
+        Some("busy") => format!("{c}, i gang"),
+        Some("paused") => format!("{c}, på pause"),
+        Some("fault") => format!("{c}, fejl"),
+        Some(m) => format!("{c}, {m}"),
+        None => c.to_string(),
+    }
+}
+
 /// Every scanner (of this instance), printer and cutting station, the worst first.
 pub async fn devices(ctx: &Ctx) -> Result<Vec<Device>> {
     let mut out = Vec::new();
@@ -322,6 +342,12 @@ pub async fn devices(ctx: &Ctx) -> Result<Vec<Device>> {
                 "disconnected"
             }
             .into(),
+            state_da: if status.connected {
+                "forbundet"
+            } else {
+                "ikke forbundet"
+            }
+            .into(),
             since: status.last_frame_at.clone(),
             queue: None,
         });
@@ -333,6 +359,7 @@ pub async fn devices(ctx: &Ctx) -> Result<Vec<Device>> {
             name: p.printer.name.clone(),
             health: printer_health(p.printer.enabled, p.alarm, p.queue_depth),
             state: p.printer.state.clone(),
+            state_da: p.state_da.clone(),
             since: Some(p.printer.state_at.clone()),
             queue: Some(p.queue_depth),
         });
@@ -348,6 +375,7 @@ pub async fn devices(ctx: &Ctx) -> Result<Vec<Device>> {
                 Some(m) => format!("{} {m}", st.connection),
                 None => st.connection.clone(),
             },
+            state_da: cutter_state_da(&st.connection, st.mode.as_deref()),
             since: st.state_at.clone().or_else(|| st.connection_at.clone()),
             queue: None,
         });

@@ -31,6 +31,16 @@ macro_rules! text_enum {
                 Self::ALL.iter().copied().find(|k| k.as_str() == s)
             }
 
+            /// A list filter: absent, or one of the words (`field: must be a, b or c` otherwise).
+            pub fn parse_filter(field: &str, s: Option<&str>) -> Result<Option<Self>, $crate::domain::Invalid> {
+                s.map(|s| {
+                    Self::parse(s).ok_or_else(|| {
+                        $crate::domain::Invalid::new(field, format!("must be {}", Self::words()))
+                    })
+                })
+                .transpose()
+            }
+
             /// The words, for a message: `a, b or c`.
             pub fn words() -> String {
                 let all: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();

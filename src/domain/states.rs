@@ -84,5 +84,15 @@ mod tests {
             BookingState::words(),
             "pending, booked, rejected or cancelled"
         );
+        assert_eq!(BookingState::parse_filter("state", None), Ok(None));
+        assert_eq!(
+            CageState::parse_filter("state", Some("open")),
+            Ok(Some(CageState::Open))
+        );
+        let e = CountTaskStatus::parse_filter("status", Some("")).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            ("status", "must be open, done or cancelled")
+        );
     }
 }

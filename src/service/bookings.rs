@@ -50,11 +50,7 @@ pub(crate) async fn queue(
 }
 
 pub async fn list(ctx: &Ctx, state: Option<&str>) -> Result<Vec<BookingRow>> {
-    use crate::domain::states::BookingState;
-    if state.is_some_and(|s| BookingState::parse(s).is_none()) {
-        let words = BookingState::words();
-        return Err(Error::invalid("state", format!("must be {words}")));
-    }
+    crate::domain::states::BookingState::parse_filter("state", state)?;
     Ok(db::list(ctx.db.pool(), state, 500).await?)
 }
 

@@ -492,11 +492,7 @@ pub async fn tasks(ctx: &Ctx, f: &TaskFilter) -> Result<Vec<TaskRow>> {
     if !(1..=1000).contains(&f.limit) {
         return Err(Error::invalid("limit", "must be between 1 and 1000"));
     }
-    if let Some(s) = &f.status {
-        if CountTaskStatus::parse(s).is_none() {
-            return Err(Error::invalid("status", CountTaskStatus::words()));
-        }
-    }
+    CountTaskStatus::parse_filter("status", f.status.as_deref())?;
     let f = TaskFilter {
         limit: f.limit,
         ..f.clone()

@@ -102,6 +102,23 @@ pub async fn flow_now(ctx: &Ctx) -> Result<FlowNow> {
     })
 }
 
+/// Everything the dashboard shows, read at once.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub flow: FlowNow,
+    pub throughput: Throughput,
+    pub devices: Vec<Device>,
+}
+
+/// Reads the whole dashboard: the page's first render and each live picture.
+pub async fn read(ctx: &Ctx) -> Result<Dashboard> {
+    Ok(Dashboard {
+        flow: flow_now(ctx).await?,
+        throughput: throughput(ctx).await?,
+        devices: devices(ctx).await?,
+    })
+}
+
 /// The flow as a stacked bar (SVG), each stage in its colour; `label` names a stage in the
 /// reader's language.
 pub fn flow_chart(flow: &FlowNow, label: impl Fn(OrderStatus) -> String, title: &str) -> String {

@@ -92,11 +92,7 @@ pub async fn open(ctx: &Ctx, actor: &Actor, r: &OpenCage) -> Result<CageRow> {
 }
 
 pub async fn list(ctx: &Ctx, state: Option<&str>) -> Result<Vec<CageRow>> {
-    use crate::domain::states::CageState;
-    if state.is_some_and(|s| CageState::parse(s).is_none()) {
-        let words = CageState::words();
-        return Err(Error::invalid("state", format!("must be {words}")));
-    }
+    crate::domain::states::CageState::parse_filter("state", state)?;
     Ok(db::list(ctx.db.pool(), state).await?)
 }
 

@@ -5,7 +5,7 @@
 //! picture each time, so one that reconnects (with `Last-Event-ID` or not) has lost nothing.
 //! The task reads only while someone watches; watchers are bounded (`MAX_WATCHERS`).
 
-use super::dashboard::{self as dash, FlowNow};
+use super::dashboard as dash;
 use super::Ctx;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,13 +19,11 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
 /// Open dashboards at most per instance; more are refused (503).
 pub const MAX_WATCHERS: usize = 200;
 
-/// One published picture: the flow and the newest event it includes.
+/// One published picture and the newest event it includes (`None` before the first read).
 #[derive(Debug, Clone, Default)]
 pub struct Published {
     pub event_id: i64,
-    pub flow: Option<Arc<FlowNow>>,
-    pub throughput: Option<Arc<dash::Throughput>>,
-    pub devices: Option<Arc<Vec<dash::Device>>>,
+    pub dashboard: Option<dash::Dashboard>,
 }
 
 /// The live picture of one instance.
@@ -110,19 +108,10 @@ pub async fn refresh(ctx: &Ctx) {
 }
 
 async fn publish_flow(ctx: &Ctx, event_id: i64) {
-    let read = async {
-        Ok::<_, crate::error::Error>((
-            dash::flow_now(ctx).await?,
-            dash::throughput(ctx).await?,
-            dash::devices(ctx).await?,
-        ))
-    };
-    match read.await {
-        Ok((flow, throughput, devices)) => ctx.live.publish(Published {
+    match dash::read(ctx).await {
+        Ok(d) => ctx.live.publish(Published {
             event_id,
-            flow: Some(Arc::new(flow)),
-            throughput: Some(Arc::new(throughput)),
-            devices: Some(Arc::new(devices)),
+            dashboard: Some(d),
         }),
         Err(e) => tracing::warn!(error = %e, "the dashboard's flow could not be read"),
     }

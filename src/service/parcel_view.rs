@@ -66,11 +66,7 @@ pub async fn list(
     after: i64,
     limit: i64,
 ) -> Result<Vec<ParcelRow>> {
-    use crate::domain::states::ParcelState;
-    if state.is_some_and(|s| ParcelState::parse(s).is_none()) {
-        let words = ParcelState::words();
-        return Err(Error::invalid("state", format!("must be {words}")));
-    }
+    crate::domain::states::ParcelState::parse_filter("state", state)?;
     if let Some(c) = carrier {
         if !c.eq_ignore_ascii_case(&ctx.config.packing.carrier) {
             return Ok(Vec::new());

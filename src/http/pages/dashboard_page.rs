@@ -1,8 +1,8 @@
 //! The logistics lead's dashboard (`/dashboard`): orders per stage now, as a stacked bar and a
 //! table with the age of the oldest order in each stage (red past the configured limit).
-//! Danish by default; `?wall=1` is the wall-screen look (large type, dark, no form controls).
-//! The live updates by Server-Sent Events, the hourly throughput, people, devices, cut-off and
-//! exceptions follow (issue 19).
+//! Below it: today's throughput by the hour, and every device with its health. Danish by default;
+//! `?wall=1` is the wall-screen look (large type, dark, no form controls). `/dashboard/live`
+//! keeps the page up to date by Server-Sent Events (`service::live`).
 
 use super::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
 use crate::domain::auth::allow;
@@ -33,79 +33,33 @@ struct DashQuery {
 
 /// A stage's name for a lead.
 pub(super) fn stage_name(l: Lang, s: OrderStatus) -> &'static str {
-    let da = l == Lang::Da;
-    match s {
-        OrderStatus::Received => {
-            if da {
-                "Modtaget"
-            } else {
-                "Received"
-            }
-        }
-        OrderStatus::Backordered => {
-            if da {
-                "Restordre"
-            } else {
-                "Backordered"
-            }
-        }
-        OrderStatus::Allocated => {
-            if da {
-                "Reserveret"
-            } else {
-                "Allocated"
-            }
-        }
-        OrderStatus::Picking => {
-            if da {
-                "Plukkes"
-            } else {
-                "Picking"
-            }
-        }
-        OrderStatus::Cutting => {
-            if da {
-                "Hulklip"
-            } else {
-                "Cutting"
-            }
-        }
-        OrderStatus::Picked => {
-            if da {
-                "Plukket, til pakning"
-            } else {
-                "Picked, to packing"
-            }
-        }
-        OrderStatus::Packed => {
-            if da {
-                "Pakket"
-            } else {
-                "Packed"
-            }
-        }
-        OrderStatus::Shipped => {
-            if da {
-                "Overleveret"
-            } else {
-                "Handed over"
-            }
-        }
-        OrderStatus::Delivered => {
-            if da {
-                "Leveret i dag"
-            } else {
-                "Delivered today"
-            }
-        }
-        OrderStatus::Cancelled => {
-            if da {
-                "Annulleret"
-            } else {
-                "Cancelled"
-            }
-        }
+    let (da, en) = match s {
+        OrderStatus::Received => ("Modtaget", "Received"),
+        OrderStatus::Backordered => ("Restordre", "Backordered"),
+        OrderStatus::Allocated => ("Reserveret", "Allocated"),
+        OrderStatus::Picking => ("Plukkes", "Picking"),
+        OrderStatus::Cutting => ("Hulklip", "Cutting"),
+        OrderStatus::Picked => ("Plukket, til pakning", "Picked, to packing"),
+        OrderStatus::Packed => ("Pakket", "Packed"),
+        OrderStatus::Shipped => ("Overleveret", "Handed over"),
+        OrderStatus::Delivered => ("Leveret i dag", "Delivered today"),
+        OrderStatus::Cancelled => ("Annulleret", "Cancelled"),
+    };
+    if l == Lang::Da {
+        da
+    } else {
+        en
     }
+}
+
+/// The flow as the stacked bar, with the stages named in the reader's language.
+fn flow_svg(flow: &svc::FlowNow, l: Lang) -> String {
+    let title = if l == Lang::Da {
+        "Ordrer pr. trin"
+    } else {
+        "Orders per stage"
+    };
+    svc::flow_chart(flow, |st| stage_name(l, st).to_string(), title)
 }
 
 /// Minutes as a lead reads them: `45 min`, `3 t 05 min`, `2 d 4 t`.
@@ -131,25 +85,18 @@ async fn dashboard(
     if let Err(r) = page_principal_in(&s, &headers, allow::LEAD, l, refusal).await {
         return r;
     }
-    let read = async {
-        Ok::<_, crate::error::Error>((
-            svc::flow_now(&s.ctx).await?,
-            svc::throughput(&s.ctx).await?,
-            svc::devices(&s.ctx).await?,
-        ))
-    };
-    let (flow, throughput, devices) = match read.await {
-        Ok(r) => r,
+    let svc::Dashboard {
+        flow,
+        throughput,
+        devices,
+    } = match svc::read(&s.ctx).await {
+        Ok(d) => d,
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),
     };
     let da = l == Lang::Da;
     let tr = |d: &'static str, e: &'static str| if da { d } else { e };
     let wall = q.wall.as_deref() == Some("1");
-    let chart = svc::flow_chart(
-        &flow,
-        |st| stage_name(l, st).to_string(),
-        tr("Ordrer pr. trin", "Orders per stage"),
-    );
+    let chart = flow_svg(&flow, l);
     let at = crate::domain::time::from_db(&flow.at)
         .map(crate::domain::time::business_local)
         .unwrap_or_default();
@@ -197,37 +144,17 @@ async fn dashboard(
 
 /// A measure's name for a lead.
 fn measure_name(l: Lang, m: &str) -> &'static str {
-    let da = l == Lang::Da;
-    match m {
-        "packs_picked" => {
-            if da {
-                "Pakninger plukket"
-            } else {
-                "Packs picked"
-            }
-        }
-        "cut_jobs_finished" => {
-            if da {
-                "Hulklip færdige"
-            } else {
-                "Cutting jobs finished"
-            }
-        }
-        "parcels_closed" => {
-            if da {
-                "Kolli lukket"
-            } else {
-                "Parcels closed"
-            }
-        }
-        "parcels_handed_over" => {
-            if da {
-                "Kolli overleveret"
-            } else {
-                "Parcels handed over"
-            }
-        }
-        _ => "",
+    let (da, en) = match m {
+        "packs_picked" => ("Pakninger plukket", "Packs picked"),
+        "cut_jobs_finished" => ("Hulklip færdige", "Cutting jobs finished"),
+        "parcels_closed" => ("Kolli lukket", "Parcels closed"),
+        "parcels_handed_over" => ("Kolli overleveret", "Parcels handed over"),
+        _ => ("", ""),
+    };
+    if l == Lang::Da {
+        da
+    } else {
+        en
     }
 }
 
@@ -291,17 +218,8 @@ fn devices_html(devices: &[svc::Device], l: Lang) -> maud::Markup {
 
 /// What a live update carries, in the reader's language: each stage's count, wait and lateness,
 /// the bar, and when it was read.
-fn picture_json(
-    flow: &svc::FlowNow,
-    throughput: Option<&svc::Throughput>,
-    devices: Option<&Vec<svc::Device>>,
-    l: Lang,
-) -> String {
-    let title = if l == Lang::Da {
-        "Ordrer pr. trin"
-    } else {
-        "Orders per stage"
-    };
+fn picture_json(d: &svc::Dashboard, l: Lang) -> String {
+    let flow = &d.flow;
     let stages: Vec<serde_json::Value> = flow
         .stages
         .iter()
@@ -318,9 +236,9 @@ fn picture_json(
         "in_warehouse": flow.in_warehouse,
         "read_at": crate::domain::time::from_db(&flow.at).map(crate::domain::time::business_local).unwrap_or_default(),
         "stages": stages,
-        "svg": svc::flow_chart(flow, |st| stage_name(l, st).to_string(), title),
-        "throughput_html": throughput.map(|t| throughput_html(t, l).into_string()),
-        "devices_html": devices.map(|d| devices_html(d, l).into_string()),
+        "svg": flow_svg(flow, l),
+        "throughput_html": throughput_html(&d.throughput, l).into_string(),
+        "devices_html": devices_html(&d.devices, l).into_string(),
     })
     .to_string()
 }
@@ -352,16 +270,11 @@ async fn live(
             return None;
         }
         let p = w.rx.borrow_and_update().clone();
-        let event = match &p.flow {
-            Some(flow) => Event::default()
+        let event = match &p.dashboard {
+            Some(d) => Event::default()
                 .event("flow")
                 .id(p.event_id.to_string())
-                .data(picture_json(
-                    flow,
-                    p.throughput.as_deref(),
-                    p.devices.as_deref(),
-                    l,
-                )),
+                .data(picture_json(d, l)),
             None => Event::default().comment("nothing read yet"),
         };
         Some((Ok::<_, std::convert::Infallible>(event), (w, false)))

@@ -197,11 +197,7 @@ pub async fn retry_replacement(ctx: &Ctx, actor: &Actor, id: i64) -> Result<db::
 }
 
 pub async fn jobs(ctx: &Ctx, state: Option<&str>) -> Result<Vec<JobRow>> {
-    use crate::domain::states::CutJobState;
-    if state.is_some_and(|s| CutJobState::parse(s).is_none()) {
-        let words = CutJobState::words();
-        return Err(Error::invalid("state", format!("must be {words}")));
-    }
+    crate::domain::states::CutJobState::parse_filter("state", state)?;
     Ok(db::jobs(ctx.db.pool(), state.unwrap_or(""), 500).await?)
 }
 

@@ -1210,5 +1210,27 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         .await;
     assert_eq!(printer, "h-yellow", "a printer switched off is yellow");
     browser.screenshot("dashboard-2-wall").await;
+    // In English on a phone: nothing wider than the screen.
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": 412, "height": 915 })),
+        )
+        .await;
+    browser
+        .goto(&format!("{}/dashboard?lang=en", app.base))
+        .await;
+    browser
+        .until(
+            "the English page",
+            "document.querySelector('h1').textContent === 'Flow now' && document.querySelector('tr[data-stage=picking] td').textContent === 'Picking'",
+        )
+        .await;
+    let wide = browser
+        .js("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    assert_eq!(wide, true, "the page fits a 412 px phone");
+    browser.screenshot("dashboard-3-english-phone").await;
     browser.close().await;
 }

@@ -43,6 +43,12 @@ pub struct OutcomeLabel {
     pub outcome: String,
 }
 
+/// Which way a pick scan was written: `writer` (SQLite's one-step path) or `general`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PathLabel {
+    pub path: &'static str,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabel {
     pub route: String,
@@ -90,6 +96,8 @@ pub struct Metrics {
     pub orders: Family<OutcomeLabel, Counter>,
     /// Pick scans by outcome (confirmed, location, refused code).
     pub pick_scans: Family<OutcomeLabel, Counter>,
+    /// Pick scans by the way they were written (`writer` or `general`).
+    pub pick_scan_path: Family<PathLabel, Counter>,
     /// Pack scans by outcome (packed, opened, or the refusal code).
     pub pack_scans: Family<OutcomeLabel, Counter>,
     /// Parcels by outcome (closed, voided).
@@ -193,6 +201,12 @@ impl Metrics {
             "Pick scans by outcome (confirmed, location, or the refusal code)",
             pick_scans.clone(),
         );
+        let pick_scan_path = Family::<PathLabel, Counter>::default();
+        registry.register(
+            "pick_scan_path",
+            "Pick scans by the way they were written: writer (SQLite, one step) or general",
+            pick_scan_path.clone(),
+        );
         let pack_scans = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "pack_scans",
@@ -285,6 +299,7 @@ impl Metrics {
             print_jobs,
             orders,
             pick_scans,
+            pick_scan_path,
             pack_scans,
             parcels,
             registry,

@@ -516,6 +516,7 @@ pub async fn next(ctx: &Ctx, id: i64) -> Result<NextPick> {
     })
 }
 
+mod fast;
 mod moves;
 mod scan;
 mod short;

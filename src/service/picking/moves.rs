@@ -18,6 +18,16 @@ pub(super) struct MoveOp<'a> {
     pub(super) reference: &'a str,
 }
 
+/// The request hash of a pick's stock operation (its idempotency record), on either path.
+pub(super) fn request_hash(from: i64, to: &To<'_>, qty: i64) -> String {
+    let target = match to {
+        To::Location(l, st) => json!({ "location": l, "status": st }),
+        To::Unit(id) => json!({ "unit": id }),
+    };
+    let request = json!({ "from": from, "to": target, "qty": qty });
+    crate::service::auth::sha256_hex(&request.to_string())
+}
+
 /// One stock operation moving `qty` packs out of unit `from` into `to`, with its two ledger
 /// entries, inside the caller's transaction. Events are left to the caller (appended last).
 pub(super) async fn move_packs(
@@ -31,12 +41,7 @@ pub(super) async fn move_packs(
     let u = stock_db::unit(tx.conn(), from)
         .await?
         .ok_or_else(|| Error::NotFound(format!("stock unit {from}")))?;
-    let target = match &to {
-        To::Location(l, st) => json!({ "location": l, "status": st }),
-        To::Unit(id) => json!({ "unit": id }),
-    };
-    let request = json!({ "from": from, "to": target, "qty": qty });
-    let hash = crate::service::auth::sha256_hex(&request.to_string());
+    let hash = request_hash(from, &to, qty);
     let Some(op_id) =
         stock_db::insert_op(tx.conn(), op.kind, Some(op.key), &hash, &actor.name).await?
     else {

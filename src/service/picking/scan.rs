@@ -45,12 +45,16 @@ pub async fn scan_input(
     input: ScanInput<'_>,
     quantity: Option<i64>,
 ) -> Result<ScanResult> {
+    if let Some(done) = super::fast::scan(ctx, actor, wave_id, key, &input, quantity).await? {
+        return Ok(done);
+    }
     let qty = quantity.unwrap_or(1);
     let confirm_key = format!("pick:{wave_id}:{key}");
     let mut tx = ctx.db.begin_write().await?;
     let w = wave_row(&mut tx, wave_id).await?;
     if db::confirm_by_key(tx.conn(), &confirm_key).await?.is_some() {
         let next = next_in(&mut tx, ctx, &w).await?;
+        count_path(ctx, "general");
         return Ok(ScanResult {
             accepted: true,
             code: "confirmed".into(),
@@ -77,65 +81,24 @@ pub async fn scan_input(
         ));
     };
     let today = today();
-    let lots: Vec<LotHere> = db::lots_at(tx.conn(), &pick.location, &pick.gtin)
-        .await?
-        .into_iter()
-        .map(|(unit_id, lot, expiry, free)| LotHere {
-            unit_id,
-            lot,
-            expiry: date(&expiry),
-            free,
-        })
-        .collect();
-    let names: Vec<String> = lots.iter().map(|l| l.lot.clone()).collect();
-    let scanned = match input {
-        ScanInput::Wedge(text) => rules::read_wedge(text, &pick.location, &names, today),
-        ScanInput::Serial(bytes) => rules::read_serial(bytes, today),
+    let lots = lots_here(db::lots_at(tx.conn(), &pick.location, &pick.gtin).await?);
+    let scanned = read(&input, &pick, &lots, today);
+    // A label that is no known location is no location at all.
+    let known = match location_to_check(&scanned, &pick) {
+        Some(code) => crate::store::catalog::location(tx.conn(), code)
+            .await?
+            .is_some(),
+        None => true,
     };
-    let in_hand = PickInHand {
-        location: pick.location.clone(),
-        gtin: pick.gtin.clone(),
-        product_name: pick.product_name.clone(),
-        unit_id: pick.stock_unit_id,
-        lot: pick.lot.clone(),
-        remaining: pick.quantity - pick.picked,
-        location_ok: pick.location_ok,
-        require_location_scan: ctx.config.picking.require_location_scan,
-        tote: pick.tote.clone(),
-        tote_ok: pick.tote_ok,
-        require_tote_scan: ctx.config.picking.require_tote_scan,
-        min_shelf_life_days: pick.min_shelf_life_days,
-        delivery: date(&pick.delivery_date),
-    };
-    let decision = match &scanned {
-        Err(u) => Err(rules::refuse(
-            "unreadable",
-            u.message.clone(),
-            format!("{}: scan igen", u.message_da),
-        )),
-        // A label that is no known location is no location at all.
-        Ok(Scanned::Location(code))
-            if !code.eq_ignore_ascii_case(&pick.location)
-                && crate::store::catalog::location(tx.conn(), code)
-                    .await?
-                    .is_none() =>
-        {
-            Err(rules::refuse(
-                "unreadable",
-                format!("{code} is not a product or location barcode"),
-                format!("{code} er hverken en vare- eller lokationsstregkode"),
-            ))
-        }
-        Ok(s) => rules::decide(&in_hand, s, qty, &lots, today),
-    };
-    let outcome = |code: &str| {
-        ctx.metrics
-            .pick_scans
-            .get_or_create(&crate::metrics::OutcomeLabel {
-                outcome: code.into(),
-            })
-            .inc();
-    };
+    let decision = judge(
+        &in_hand(&ctx.config.picking, &pick),
+        &scanned,
+        known,
+        qty,
+        &lots,
+        today,
+    );
+    let outcome = |code: &str| count(ctx, code, "general");
     let (code, message, message_da) = match decision {
         Err(refusal) => {
             drop(tx);
@@ -156,21 +119,13 @@ pub async fn scan_input(
                 next,
             });
         }
-        Ok(Decision::ToteConfirmed) => {
+        Ok(d @ Decision::ToteConfirmed) => {
             db::set_tote_ok(tx.conn(), wave_id, pick.order_id).await?;
-            (
-                "tote_ok",
-                format!("tote {} ok: take {}", pick.tote, pick.product_name),
-                format!("Kasse {} ok: tag {}", pick.tote, pick.product_name),
-            )
+            words(&d, &pick)
         }
-        Ok(Decision::LocationConfirmed) => {
+        Ok(d @ Decision::LocationConfirmed) => {
             db::set_location_ok(tx.conn(), pick.id).await?;
-            (
-                "location_ok",
-                format!("location {} ok: take {}", pick.location, pick.product_name),
-                format!("Lokation {} ok: tag {}", pick.location, pick.product_name),
-            )
+            words(&d, &pick)
         }
         Ok(Decision::Confirm { unit_id, qty, swap }) => {
             let mut pick = pick.clone();
@@ -178,7 +133,140 @@ pub async fn scan_input(
                 swap_lot(&mut tx, &mut pick, unit_id, &lots).await?;
             }
             confirm(&mut tx, actor, &w, &pick, qty, &confirm_key).await?;
-            let (lot, lot_da) = if swap {
+            words(&Decision::Confirm { unit_id, qty, swap }, &pick)
+        }
+    };
+    let next = next_in(&mut tx, ctx, &w).await?;
+    tx.commit().await?;
+    outcome(code);
+    Ok(ScanResult {
+        accepted: true,
+        code: code.into(),
+        message,
+        message_da,
+        replayed: false,
+        next,
+    })
+}
+
+/// Counts a pick scan by outcome and by the way it was written.
+pub(super) fn count(ctx: &Ctx, code: &str, path: &'static str) {
+    ctx.metrics
+        .pick_scans
+        .get_or_create(&crate::metrics::OutcomeLabel {
+            outcome: code.into(),
+        })
+        .inc();
+    count_path(ctx, path);
+}
+
+/// Counts a pick scan by the way it was answered (a replay has no outcome of its own).
+pub(super) fn count_path(ctx: &Ctx, path: &'static str) {
+    ctx.metrics
+        .pick_scan_path
+        .get_or_create(&crate::metrics::PathLabel { path })
+        .inc();
+}
+
+/// The lots at the pick's location as the rules take them.
+pub(super) fn lots_here(rows: Vec<(i64, String, String, i64)>) -> Vec<LotHere> {
+    rows.into_iter()
+        .map(|(unit_id, lot, expiry, free)| LotHere {
+            unit_id,
+            lot,
+            expiry: date(&expiry),
+            free,
+        })
+        .collect()
+}
+
+/// The pick in hand as the rules take it.
+pub(super) fn in_hand(config: &crate::config::PickingConfig, pick: &PickRow) -> PickInHand {
+    PickInHand {
+        location: pick.location.clone(),
+        gtin: pick.gtin.clone(),
+        product_name: pick.product_name.clone(),
+        unit_id: pick.stock_unit_id,
+        lot: pick.lot.clone(),
+        remaining: pick.quantity - pick.picked,
+        location_ok: pick.location_ok,
+        require_location_scan: config.require_location_scan,
+        tote: pick.tote.clone(),
+        tote_ok: pick.tote_ok,
+        require_tote_scan: config.require_tote_scan,
+        min_shelf_life_days: pick.min_shelf_life_days,
+        delivery: date(&pick.delivery_date),
+    }
+}
+
+/// Reads a scan against the pick in hand (a wedge scan may be a bare lot or location).
+pub(super) fn read(
+    input: &ScanInput<'_>,
+    pick: &PickRow,
+    lots: &[LotHere],
+    today: NaiveDate,
+) -> std::result::Result<Scanned, crate::domain::Unreadable> {
+    match input {
+        ScanInput::Wedge(text) => {
+            let names: Vec<String> = lots.iter().map(|l| l.lot.clone()).collect();
+            rules::read_wedge(text, &pick.location, &names, today)
+        }
+        ScanInput::Serial(bytes) => rules::read_serial(bytes, today),
+    }
+}
+
+/// The location a scan names that must exist to be judged: any but the pick's own.
+pub(super) fn location_to_check<'a>(
+    scanned: &'a std::result::Result<Scanned, crate::domain::Unreadable>,
+    pick: &PickRow,
+) -> Option<&'a str> {
+    match scanned {
+        Ok(Scanned::Location(code)) if !code.eq_ignore_ascii_case(&pick.location) => Some(code),
+        _ => None,
+    }
+}
+
+/// What a read scan means for the pick in hand; `known` says whether the location it names
+/// (see `location_to_check`) exists.
+pub(super) fn judge(
+    in_hand: &PickInHand,
+    scanned: &std::result::Result<Scanned, crate::domain::Unreadable>,
+    known: bool,
+    qty: i64,
+    lots: &[LotHere],
+    today: NaiveDate,
+) -> std::result::Result<Decision, rules::Refusal> {
+    match scanned {
+        Err(u) => Err(rules::refuse(
+            "unreadable",
+            u.message.clone(),
+            format!("{}: scan igen", u.message_da),
+        )),
+        Ok(Scanned::Location(code)) if !known => Err(rules::refuse(
+            "unreadable",
+            format!("{code} is not a product or location barcode"),
+            format!("{code} er hverken en vare- eller lokationsstregkode"),
+        )),
+        Ok(s) => rules::decide(in_hand, s, qty, lots, today),
+    }
+}
+
+/// The code and the picker's message (English, Danish) of a carried-out decision; `pick` is
+/// the pick as it stands after a lot swap.
+pub(super) fn words(d: &Decision, pick: &PickRow) -> (&'static str, String, String) {
+    match d {
+        Decision::ToteConfirmed => (
+            "tote_ok",
+            format!("tote {} ok: take {}", pick.tote, pick.product_name),
+            format!("Kasse {} ok: tag {}", pick.tote, pick.product_name),
+        ),
+        Decision::LocationConfirmed => (
+            "location_ok",
+            format!("location {} ok: take {}", pick.location, pick.product_name),
+            format!("Lokation {} ok: tag {}", pick.location, pick.product_name),
+        ),
+        Decision::Confirm { qty, swap, .. } => {
+            let (lot, lot_da) = if *swap {
                 (
                     format!(" (lot {} instead of the reserved one)", pick.lot),
                     format!(" (lot {} i stedet for det reserverede)", pick.lot),
@@ -195,18 +283,12 @@ pub async fn scan_input(
                 ),
             )
         }
-    };
-    let next = next_in(&mut tx, ctx, &w).await?;
-    tx.commit().await?;
-    outcome(code);
-    Ok(ScanResult {
-        accepted: true,
-        code: code.into(),
-        message,
-        message_da,
-        replayed: false,
-        next,
-    })
+    }
+}
+
+/// The ledger reference of a pick's stock operation.
+pub(super) fn reference(pick: &PickRow) -> String {
+    format!("order {} tote {}", pick.external_id, pick.tote)
 }
 
 /// Moves the pick's whole remaining reservation to another lot at the same location.
@@ -268,7 +350,7 @@ pub(super) async fn confirm(
 ) -> Result<()> {
     db::unreserve(tx.conn(), pick.stock_unit_id, qty).await?;
     db::reduce_reservation(tx.conn(), pick.reservation_id, qty).await?;
-    let reference = format!("order {} tote {}", pick.external_id, pick.tote);
+    let reference = reference(pick);
     let op = MoveOp {
         kind: "pick",
         key,
@@ -301,8 +383,7 @@ pub(super) async fn confirm(
     tx.event(
         "pick.confirmed",
         &format!("wave:{}", w.id),
-        &json!({ "wave_id": w.id, "pick_id": pick.id, "order": pick.external_id, "gtin": pick.gtin,
-                 "lot": pick.lot, "qty": qty, "tote": pick.tote, "by": actor.name }),
+        &db::pick_confirmed_payload(w.id, pick, qty, &actor.name),
     )
     .await?;
     finish_events(tx, w.id, finished).await

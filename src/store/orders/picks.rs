@@ -104,7 +104,7 @@ pub struct PickRow {
     pub delivery_date: String,
 }
 
-const PICK_SELECT: &str = "select k.id, k.wave_id, k.seq, k.order_id, o.external_id, k.line_id, k.reservation_id, k.location,
+pub(crate) const PICK_SELECT: &str = "select k.id, k.wave_id, k.seq, k.order_id, o.external_id, k.line_id, k.reservation_id, k.location,
     k.stock_unit_id, k.gtin, p.name, k.lot, k.expiry, k.tote, k.quantity, k.picked, k.status, k.location_ok, k.tote_ok,
     (case when l.cut_shape is null then 0 else 1 end) as cut, p.min_shelf_life_days, o.delivery_date
     from picks k join orders o on o.id = k.order_id join products p on p.gtin = k.gtin
@@ -460,4 +460,15 @@ pub async fn open_picks(conn: &mut AnyConnection, wave_id: i64) -> Result<i64, s
         .fetch_one(conn)
         .await?
         .try_get("n")
+}
+
+/// The stored payload of a `pick.confirmed` event (both write paths use it).
+pub fn pick_confirmed_payload(
+    wave_id: i64,
+    pick: &PickRow,
+    qty: i64,
+    by: &str,
+) -> serde_json::Value {
+    serde_json::json!({ "wave_id": wave_id, "pick_id": pick.id, "order": pick.external_id, "gtin": pick.gtin,
+             "lot": pick.lot, "qty": qty, "tote": pick.tote, "by": by })
 }

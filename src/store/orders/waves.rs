@@ -129,7 +129,8 @@ pub struct WaveRow {
     pub done_at: Option<String>,
 }
 
-const WAVE_COLS: &str = "id, status, picker, station, created_by, created_at, started_at, done_at";
+pub(crate) const WAVE_COLS: &str =
+    "id, status, picker, station, created_by, created_at, started_at, done_at";
 
 fn wave_row(r: &AnyRow) -> Result<WaveRow, sqlx::Error> {
     Ok(WaveRow {

@@ -9,15 +9,18 @@
 //! `stock.rs` holds a stock operation's statements, `scan.rs` a scan's, `intake.rs` an order's.
 
 mod intake;
+mod pick;
 mod scan;
 mod stock;
 
 pub use intake::{OrderWrite, OrderWritten};
+pub use pick::{Judge, PickScan, PickScanned, PickScene, PickVerdict, Progress};
 pub use scan::ScanWrite;
 
 use super::stock::{OpPlan, Outcome};
 use rusqlite::{Connection, TransactionBehavior};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 /// Work waiting for the writer, with where its outcome goes.
@@ -32,6 +35,12 @@ enum Job {
         scan: ScanWrite,
         reply: tokio::sync::oneshot::Sender<rusqlite::Result<i64>>,
     },
+    /// A pick scan's common case (`pick.rs`).
+    Pick {
+        /// Taken (the judgement is called once) when the job runs.
+        scan: Option<PickScan>,
+        reply: tokio::sync::oneshot::Sender<rusqlite::Result<PickScanned>>,
+    },
     /// A new order's intake; answered with `None` when its external id is known already.
     Order {
         order: Box<OrderWrite>,
@@ -44,6 +53,7 @@ enum Done {
     Stock(rusqlite::Result<Outcome>),
     Scan(rusqlite::Result<i64>),
     Order(rusqlite::Result<Option<OrderWritten>>),
+    Pick(rusqlite::Result<PickScanned>),
 }
 
 /// Most operations committed together in one transaction.
@@ -53,6 +63,9 @@ const MAX_BATCH: usize = 128;
 #[derive(Clone)]
 pub struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
+    /// Whether pick scans take the one-step path (on unless switched off: the comparison test
+    /// runs the same scans both ways).
+    pick_scans: Arc<AtomicBool>,
 }
 
 impl SqliteWriter {
@@ -81,7 +94,19 @@ impl SqliteWriter {
                     write_batch(&mut conn, batch);
                 }
             })?;
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs,
+            pick_scans: Arc::new(AtomicBool::new(true)),
+        })
+    }
+
+    /// Switches the one-step pick scan on or off (off: every pick scan takes the general path).
+    pub fn set_pick_scans(&self, on: bool) {
+        self.pick_scans.store(on, Ordering::Relaxed);
+    }
+
+    pub fn pick_scans(&self) -> bool {
+        self.pick_scans.load(Ordering::Relaxed)
     }
 
     /// Stores a scan with its verdict and its event, committed with whatever else is waiting;
@@ -113,6 +138,22 @@ impl SqliteWriter {
         Ok(result?)
     }
 
+    /// Judges and writes a pick scan in one step (see `pick.rs`); `Fallback` when the general
+    /// path must do it.
+    pub async fn pick_scan(&self, scan: PickScan) -> anyhow::Result<PickScanned> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Job::Pick {
+                scan: Some(scan),
+                reply,
+            })
+            .map_err(|_| anyhow::anyhow!("the SQLite writer thread has stopped"))?;
+        let result = rx
+            .await
+            .map_err(|_| anyhow::anyhow!("the SQLite writer thread dropped a pick scan"))?;
+        Ok(result?)
+    }
+
     /// Writes one planned operation and returns its outcome.
     pub async fn execute(&self, plan: OpPlan) -> anyhow::Result<Outcome> {
         let (reply, rx) = tokio::sync::oneshot::channel();
@@ -129,11 +170,12 @@ impl SqliteWriter {
 /// Group commit: the operations that queued up while the last commit ran are written in one
 /// transaction, each inside its own savepoint, so a refused operation is rolled back alone and
 /// the rest share one commit (one WAL write) between them. Nobody is answered before the commit.
-fn write_batch(conn: &mut Connection, batch: Vec<Job>) {
+fn write_batch(conn: &mut Connection, mut batch: Vec<Job>) {
+    let not_run = || rusqlite::Error::ToSqlConversionFailure("operation was not run".into());
     let mut done: Vec<Done> = Vec::with_capacity(batch.len());
     let committed = (|| -> rusqlite::Result<()> {
         let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for job in &batch {
+        for job in &mut batch {
             let mut sp = tx.savepoint()?;
             let (keep, d) = match job {
                 Job::Stock { plan, .. } => {
@@ -155,6 +197,14 @@ fn write_batch(conn: &mut Connection, batch: Vec<Job>) {
                     let written = intake::write_order(&sp, order);
                     (matches!(written, Ok(Some(_))), Done::Order(written))
                 }
+                Job::Pick { scan, .. } => {
+                    let scanned = match scan.take() {
+                        Some(scan) => pick::pick_scan(&sp, scan),
+                        None => Err(not_run()),
+                    };
+                    let keep = scanned.as_ref().is_ok_and(PickScanned::writes);
+                    (keep, Done::Pick(scanned))
+                }
             };
             if keep {
                 sp.commit()?;
@@ -169,7 +219,6 @@ fn write_batch(conn: &mut Connection, batch: Vec<Job>) {
     let failed = |e: &rusqlite::Error| {
         rusqlite::Error::ToSqlConversionFailure(format!("batch not committed: {e}").into())
     };
-    let not_run = || rusqlite::Error::ToSqlConversionFailure("operation was not run".into());
     let mut done = done.into_iter();
     for job in batch {
         let d = done.next();
@@ -194,6 +243,14 @@ fn write_batch(conn: &mut Connection, batch: Vec<Job>) {
                 let r = match (&committed, d) {
                     (Err(e), _) => Err(failed(e)),
                     (Ok(()), Some(Done::Order(w))) => w,
+                    (Ok(()), _) => Err(not_run()),
+                };
+                let _ = reply.send(r);
+            }
+            Job::Pick { reply, .. } => {
+                let r = match (&committed, d) {
+                    (Err(e), _) => Err(failed(e)),
+                    (Ok(()), Some(Done::Pick(p))) => p,
                     (Ok(()), _) => Err(not_run()),
                 };
                 let _ = reply.send(r);

@@ -44,7 +44,7 @@ async fn scan(c: &Client, wave: i64, id: &str, data: &str) -> Value {
 
 /// Every row of the tables a pick scan writes, as text, timestamps left out.
 async fn rows(ctx: &konsign::service::Ctx) -> Vec<String> {
-    let tables: [(&str, &str); 10] = [
+    let tables: [(&str, &str); 11] = [
         ("ledger", "id, op_id, stock_unit_id, kind, gtin, owner, location, delta, qty_before, qty_after, reason, reference, actor"),
         ("stock_ops", "id, kind, idempotency_key, request_hash, actor"),
         ("stock_units", "id, gtin, lot, expiry, location, owner, status, qty, reserved"),
@@ -54,6 +54,7 @@ async fn rows(ctx: &konsign::service::Ctx) -> Vec<String> {
         ("order_lines", "id, order_id, quantity, picked"),
         ("orders", "id, external_id, status, tote, wave_id"),
         ("waves", "id, status, picker"),
+        ("pick_refusals", "id, wave_id, scan_key, code, actor"),
         ("events", "id, event_type, subject"),
     ];
     let mut out = Vec::new();
@@ -264,6 +265,12 @@ async fn both_pick_scan_paths_give_the_same_answers_and_rows() {
     for (i, (x, y)) in a1.iter().zip(&a2).enumerate() {
         assert_eq!(x, y, "answer {i} differs");
     }
+    let only1: Vec<_> = r1.iter().filter(|r| !r2.contains(r)).collect();
+    let only2: Vec<_> = r2.iter().filter(|r| !r1.contains(r)).collect();
+    assert!(
+        only1.is_empty() && only2.is_empty(),
+        "rows of one path only: {only1:#?} {only2:#?}"
+    );
     assert_eq!(r1.len(), r2.len(), "the same number of rows");
     for (x, y) in r1.iter().zip(&r2) {
         assert_eq!(x, y);

@@ -46,6 +46,11 @@ pub struct DashboardConfig {
     pub stage_age_limit_minutes: u32,
     /// Parcels the warehouse plans to close a day, shown beside today's projection (0: none).
     pub daily_parcel_target: u32,
+    /// A picker holding a wave, or a station that worked today, with nothing done for this
+    /// long is shown idle.
+    pub idle_minutes: u32,
+    /// A backorder older than this many days is listed among the exceptions.
+    pub backorder_days: u32,
 }
 
 impl Default for DashboardConfig {
@@ -53,6 +58,8 @@ impl Default for DashboardConfig {
         Self {
             stage_age_limit_minutes: 240,
             daily_parcel_target: 0,
+            idle_minutes: 10,
+            backorder_days: 3,
         }
     }
 }
@@ -421,6 +428,14 @@ impl Config {
         anyhow::ensure!(
             self.dashboard.daily_parcel_target <= 1_000_000,
             "invalid configuration: dashboard.daily_parcel_target must be between 0 (none) and 1000000"
+        );
+        anyhow::ensure!(
+            (1..=1440).contains(&self.dashboard.idle_minutes),
+            "invalid configuration: dashboard.idle_minutes must be between 1 and 1440"
+        );
+        anyhow::ensure!(
+            (1..=365).contains(&self.dashboard.backorder_days),
+            "invalid configuration: dashboard.backorder_days must be between 1 and 365"
         );
         anyhow::ensure!(
             self.picking.auto_wave_minutes <= 1440,

@@ -4,7 +4,9 @@ use crate::domain::auth::allow;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiResult, Json};
 use crate::http::AppState;
-use crate::service::dashboard::{self as svc, Device, FlowNow, Throughput};
+use crate::service::dashboard::{
+    self as svc, CarrierCutoff, Device, ExceptionGroup, Floor, FlowNow, Throughput,
+};
 use axum::extract::State;
 
 /// Orders per stage now, with how long the oldest in each has waited (`late` past
@@ -33,4 +35,39 @@ pub async fn throughput(State(s): State<AppState>, caller: Caller) -> ApiResult<
 pub async fn devices(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Device>>> {
     caller.require(allow::LEAD)?;
     Ok(Json(svc::devices(&s.ctx).await?))
+}
+
+/// People and stations today: each picker's lines in the last hour and today, refused scans
+/// and the wave held (`idle` past `dashboard.idle_minutes` without a confirmation); each pack
+/// station's parcels and each cutting station's jobs and faults.
+#[utoipa::path(get, path = "/api/dashboard/floor", tag = "dashboard",
+    responses((status = 200, body = Floor)), security(("session" = []), ("bearer" = [])))]
+pub async fn floor(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Floor>> {
+    caller.require(allow::LEAD)?;
+    Ok(Json(svc::floor(&s.ctx).await?))
+}
+
+/// Each carrier with a cut-off (`carrier.cutoff`): minutes left today, parcels packed but not
+/// handed over, orders still to pack that must leave today, the rate that needs against the
+/// last hour's, and `on_track`, `behind`, `missed` or `done`.
+#[utoipa::path(get, path = "/api/dashboard/cutoffs", tag = "dashboard",
+    responses((status = 200, body = Vec<CarrierCutoff>)), security(("session" = []), ("bearer" = [])))]
+pub async fn cutoffs(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<CarrierCutoff>>> {
+    caller.require(allow::LEAD)?;
+    Ok(Json(svc::cutoffs(&s.ctx).await?))
+}
+
+/// The open exceptions by kind (rejected bookings, delivery exceptions, failed cutting jobs,
+/// today's short picks, old backorders): how many, the oldest five, and where each is resolved.
+#[utoipa::path(get, path = "/api/dashboard/exceptions", tag = "dashboard",
+    responses((status = 200, body = Vec<ExceptionGroup>)), security(("session" = []), ("bearer" = [])))]
+pub async fn exceptions(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<ExceptionGroup>>> {
+    caller.require(allow::LEAD)?;
+    Ok(Json(svc::exceptions(&s.ctx).await?))
 }

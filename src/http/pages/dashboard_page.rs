@@ -1,6 +1,7 @@
 //! The logistics lead's dashboard (`/dashboard`): orders per stage now, as a stacked bar and a
 //! table with the age of the oldest order in each stage (red past the configured limit).
-//! Below it: today's throughput by the hour, and every device with its health. Danish by default;
+//! Below it: the open exceptions, the carriers' cut-off, today's throughput by the hour, people
+//! and stations (`dashboard_floor`), and every device with its health. Danish by default;
 //! `?wall=1` is the wall-screen look (large type, dark, no form controls). `/dashboard/live`
 //! keeps the page up to date by Server-Sent Events (`service::live`).
 
@@ -89,6 +90,9 @@ async fn dashboard(
         flow,
         throughput,
         devices,
+        floor,
+        cutoffs,
+        exceptions,
     } = match svc::read(&s.ctx).await {
         Ok(d) => d,
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),
@@ -104,7 +108,7 @@ async fn dashboard(
         l,
         s.ctx.demo.loaded(),
         html! {
-            style { (STYLE) }
+            style { (STYLE) (PreEscaped(super::dashboard_floor::STYLE)) }
             div #dash .wall[wall] data-live=(format!("/dashboard/live?lang={}", l.code())) {
                 h1 { (tr("Flow nu", "Flow now")) }
                 p.sub {
@@ -131,8 +135,14 @@ async fn dashboard(
                 }
                 p.sub { (tr("Rød: ældste ordre har ventet mere end", "Red: the oldest order has waited more than")) " "
                     (age(l, flow.age_limit_minutes)) " " (tr("i trinnet.", "in the stage.")) }
+                h2 { (tr("Afvigelser", "Exceptions")) }
+                div #exceptions { (super::dashboard_floor::exceptions_html(&exceptions, l)) }
+                h2 { (tr("Sidste afhentning", "Carrier cut-off")) }
+                div #cutoffs { (super::dashboard_floor::cutoffs_html(&cutoffs, l)) }
                 h2 { (tr("Gennemløb i dag", "Throughput today")) }
                 div #throughput { (throughput_html(&throughput, l)) }
+                h2 { (tr("Folk og stationer", "People and stations")) }
+                div #floor { (super::dashboard_floor::floor_html(&floor, l)) }
                 h2 { (tr("Udstyr", "Devices")) }
                 div #devices { (devices_html(&devices, l)) }
             }
@@ -239,6 +249,9 @@ fn picture_json(d: &svc::Dashboard, l: Lang) -> String {
         "svg": flow_svg(flow, l),
         "throughput_html": throughput_html(&d.throughput, l).into_string(),
         "devices_html": devices_html(&d.devices, l).into_string(),
+        "floor_html": super::dashboard_floor::floor_html(&d.floor, l).into_string(),
+        "cutoffs_html": super::dashboard_floor::cutoffs_html(&d.cutoffs, l).into_string(),
+        "exceptions_html": super::dashboard_floor::exceptions_html(&d.exceptions, l).into_string(),
     })
     .to_string()
 }

@@ -6,6 +6,7 @@ mod carrier_page;
 mod count_pane;
 mod cut_lead;
 mod cut_page;
+mod dashboard_floor;
 mod dashboard_page;
 mod handover_page;
 mod pack_page;

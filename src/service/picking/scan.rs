@@ -101,7 +101,12 @@ pub async fn scan_input(
     let outcome = |code: &str| count(ctx, code, "general");
     let (code, message, message_da) = match decision {
         Err(refusal) => {
+            // Nothing of the scan is kept (the wave does not start on it), but the refusal is
+            // counted for the lead, in a transaction of its own.
             drop(tx);
+            let mut tx = ctx.db.begin_write().await?;
+            db::insert_refusal(tx.conn(), wave_id, &confirm_key, refusal.code, &actor.name).await?;
+            tx.commit().await?;
             outcome(refusal.code);
             tracing::info!(
                 wave_id,

@@ -472,3 +472,25 @@ pub fn pick_confirmed_payload(
     serde_json::json!({ "wave_id": wave_id, "pick_id": pick.id, "order": pick.external_id, "gtin": pick.gtin,
              "lot": pick.lot, "qty": qty, "tote": pick.tote, "by": by })
 }
+
+/// Records a refused pick scan (once per scan key) for the lead's dashboard.
+pub async fn insert_refusal(
+    conn: &mut AnyConnection,
+    wave_id: i64,
+    key: &str,
+    code: &str,
+    actor: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into pick_refusals (wave_id, scan_key, code, actor, at) values ($1, $2, $3, $4, $5)
+         on conflict (scan_key) do nothing",
+    )
+    .bind(wave_id)
+    .bind(key)
+    .bind(code)
+    .bind(actor)
+    .bind(crate::store::now_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

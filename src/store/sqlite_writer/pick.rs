@@ -48,7 +48,7 @@ impl PickScene<'_> {
 pub enum PickVerdict {
     /// Not the common case: write nothing; the general path does it.
     Fallback,
-    /// Refused, with the picker's message: nothing is written.
+    /// Refused, with the picker's message: only the refusal is recorded (`pick_refusals`).
     Refuse {
         code: &'static str,
         message: String,
@@ -102,15 +102,8 @@ pub enum PickScanned {
 impl PickScanned {
     /// Whether the job wrote something to keep.
     pub(super) fn writes(&self) -> bool {
-        matches!(
-            self,
-            PickScanned::Done {
-                verdict: PickVerdict::ToteOk
-                    | PickVerdict::LocationOk
-                    | PickVerdict::Confirm { .. },
-                ..
-            }
-        )
+        // Every verdict that is done wrote something (a refusal its record).
+        matches!(self, PickScanned::Done { .. })
     }
 }
 
@@ -260,7 +253,13 @@ pub(super) fn pick_scan(tx: &Connection, job: PickScan) -> rusqlite::Result<Pick
     }
     match &verdict {
         PickVerdict::Fallback => return Ok(PickScanned::Fallback),
-        PickVerdict::Refuse { .. } => {}
+        PickVerdict::Refuse { code, .. } => {
+            tx.prepare_cached(
+                "insert into pick_refusals (wave_id, scan_key, code, actor, at) values (?1, ?2, ?3, ?4, ?5)
+                 on conflict (scan_key) do nothing",
+            )?
+            .execute(params![wave.id, confirm_key, code, actor, crate::store::now_db()])?;
+        }
         PickVerdict::ToteOk => {
             tx.prepare_cached("update picks set tote_ok = 1 where wave_id = ?1 and order_id = ?2")?
                 .execute(params![wave.id, pick.order_id])?;

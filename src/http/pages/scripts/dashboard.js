@@ -12,6 +12,10 @@
     document.querySelector('#dash .chart').innerHTML = p.svg;
     if (p.throughput_html) document.getElementById('throughput').innerHTML = p.throughput_html;
     if (p.devices_html) document.getElementById('devices').innerHTML = p.devices_html;
+    for (const part of ['floor', 'cutoffs', 'exceptions']) {
+      const html = p[part + '_html'];
+      if (html !== undefined) document.getElementById(part).innerHTML = html;
+    }
     for (const s of p.stages) {
       const row = document.querySelector('#stages tr[data-stage="' + s.stage + '"]');
       if (!row) continue;

@@ -3,6 +3,8 @@
 
 use sqlx::{AnyPool, Row};
 
+pub mod floor;
+
 /// Orders in one status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageCount {

@@ -7,6 +7,13 @@ use crate::domain::order::OrderStatus;
 use crate::error::{Error, Result};
 use serde::Serialize;
 
+mod cutoff;
+mod exceptions;
+mod people;
+pub use cutoff::{cutoff_at, cutoffs, CarrierCutoff};
+pub use exceptions::{exceptions, ExceptionGroup, ExceptionItem};
+pub use people::{floor, Floor, Picker, Station};
+
 /// The stages of an order, in the order it goes through them (`cancelled` is not a stage;
 /// `delivered` counts today's). A stage is an order status.
 pub const STAGES: [OrderStatus; 9] = [
@@ -108,6 +115,9 @@ pub struct Dashboard {
     pub flow: FlowNow,
     pub throughput: Throughput,
     pub devices: Vec<Device>,
+    pub floor: Floor,
+    pub cutoffs: Vec<CarrierCutoff>,
+    pub exceptions: Vec<ExceptionGroup>,
 }
 
 /// Reads the whole dashboard: the page's first render and each live picture.
@@ -116,6 +126,9 @@ pub async fn read(ctx: &Ctx) -> Result<Dashboard> {
         flow: flow_now(ctx).await?,
         throughput: throughput(ctx).await?,
         devices: devices(ctx).await?,
+        floor: floor(ctx).await?,
+        cutoffs: cutoffs(ctx).await?,
+        exceptions: exceptions(ctx).await?,
     })
 }
 

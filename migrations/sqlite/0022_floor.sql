@@ -1,0 +1,14 @@
+-- Refused pick scans, for the lead's dashboard (scans refused per picker). One row per scan id:
+-- a retried request is not counted twice.
+create table pick_refusals (
+    id integer primary key autoincrement,
+    wave_id integer not null references waves(id),
+    scan_key text not null unique,
+    code text not null,
+    actor text not null,
+    at text not null
+);
+create index pick_refusals_at on pick_refusals(at);
+-- The dashboard's exceptions read today's short picks and each booking state by time.
+create index pick_exceptions_at on pick_exceptions(at);
+create index bookings_tracking on bookings(tracking_status);

@@ -1,0 +1,285 @@
+//! The floor's reads for the dashboard: who and which station works at what rate, what each
+//! carrier still has to take today, and the exceptions waiting for a lead. Aggregates only: no
+//! row here names a citizen (orders by external id, postcodes only counted).
+
+use sqlx::{AnyPool, Row};
+
+/// One picker's work since `day_start` (and in the last hour): actor as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickerWork {
+    pub actor: String,
+    pub lines_today: i64,
+    pub lines_last_hour: i64,
+    pub packs_today: i64,
+    /// The last confirmation, as stored.
+    pub last_at: String,
+}
+
+/// Pick confirmations (not undone) per actor since `day_start`, with those since `hour_ago`.
+pub async fn picker_work(
+    pool: &AnyPool,
+    day_start: &str,
+    hour_ago: &str,
+) -> Result<Vec<PickerWork>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select actor, count(distinct pick_id) as lines,
+            count(distinct case when at >= $2 then pick_id end) as lines_hour,
+            cast(coalesce(sum(qty), 0) as bigint) as packs, max(at) as last_at
+         from pick_confirms where at >= $1 and undone = 0 group by actor order by actor",
+    )
+    .bind(day_start)
+    .bind(hour_ago)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PickerWork {
+                actor: r.try_get("actor")?,
+                lines_today: r.try_get("lines")?,
+                lines_last_hour: r.try_get("lines_hour")?,
+                packs_today: r.try_get("packs")?,
+                last_at: r.try_get("last_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Refused pick scans per actor since `day_start`.
+pub async fn pick_refusals(
+    pool: &AnyPool,
+    day_start: &str,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows =
+        sqlx::query("select actor, count(*) as n from pick_refusals where at >= $1 group by actor")
+            .bind(day_start)
+            .fetch_all(pool)
+            .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("actor")?, r.try_get("n")?)))
+        .collect()
+}
+
+/// Pickers holding an unfinished wave now: (picker, wave id).
+pub async fn pickers_on_waves(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select picker, id from waves where status in ('assigned', 'picking') and picker is not null order by id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("picker")?, r.try_get("id")?)))
+        .collect()
+}
+
+/// One station's work: parcels closed (a pack station) or cutting jobs finished and failed (a
+/// cutting station) since the day's start and in the last hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StationWork {
+    pub station: String,
+    pub done_today: i64,
+    pub done_last_hour: i64,
+    /// Cutting jobs failed today (0 for pack stations).
+    pub faults_today: i64,
+    pub last_at: Option<String>,
+}
+
+fn station_work(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<StationWork>, sqlx::Error> {
+    rows.iter()
+        .map(|r| {
+            Ok(StationWork {
+                station: r.try_get("station")?,
+                done_today: r.try_get("done")?,
+                done_last_hour: r.try_get("done_hour")?,
+                faults_today: r.try_get("faults")?,
+                last_at: r.try_get("last_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Parcels closed per pack station since `day_start` (and since `hour_ago`).
+pub async fn pack_station_work(
+    pool: &AnyPool,
+    day_start: &str,
+    hour_ago: &str,
+) -> Result<Vec<StationWork>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select station, count(*) as done,
+            cast(coalesce(sum(case when closed_at >= $2 then 1 else 0 end), 0) as bigint) as done_hour,
+            cast(0 as bigint) as faults, max(closed_at) as last_at
+         from parcels where closed_at >= $1 group by station order by station",
+    )
+    .bind(day_start)
+    .bind(hour_ago)
+    .fetch_all(pool)
+    .await?;
+    station_work(rows)
+}
+
+/// Cutting jobs finished and failed per cutting station since `day_start` (finished also since
+/// `hour_ago`).
+pub async fn cut_station_work(
+    pool: &AnyPool,
+    day_start: &str,
+    hour_ago: &str,
+) -> Result<Vec<StationWork>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select station_id as station,
+            cast(coalesce(sum(case when state = 'finished' then 1 else 0 end), 0) as bigint) as done,
+            cast(coalesce(sum(case when state = 'finished' and at >= $2 then 1 else 0 end), 0) as bigint) as done_hour,
+            cast(coalesce(sum(case when state = 'failed' then 1 else 0 end), 0) as bigint) as faults,
+            max(at) as last_at
+         from cut_job_log where at >= $1 and station_id is not null and state in ('finished', 'failed')
+         group by station_id order by station_id",
+    )
+    .bind(day_start)
+    .bind(hour_ago)
+    .fetch_all(pool)
+    .await?;
+    station_work(rows)
+}
+
+/// Closed parcels not yet handed over (nor void), per booked carrier; `None` for a parcel whose
+/// booking is not made yet.
+pub async fn parcels_waiting_by_carrier(
+    pool: &AnyPool,
+) -> Result<Vec<(Option<String>, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select b.carrier as carrier, count(*) as n from parcels p left join bookings b on b.parcel_id = p.id
+         where p.state = 'closed' and p.booking_state not in ('handed_over', 'void')
+         group by b.carrier",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("carrier")?, r.try_get("n")?)))
+        .collect()
+}
+
+/// Orders not yet packed (allocated to picked) to be delivered on or before `due_by`, counted
+/// per postcode (the carrier rules go by postcode).
+pub async fn unpacked_due_by_postcode(
+    pool: &AnyPool,
+    due_by: &str,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select postcode, count(*) as n from orders
+         where status in ('received', 'allocated', 'picking', 'cutting', 'picked') and delivery_date <= $1
+         group by postcode",
+    )
+    .bind(due_by)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("postcode")?, r.try_get("n")?)))
+        .collect()
+}
+
+/// Parcels handed over per carrier (the cage's) since `since`.
+pub async fn handed_over_by_carrier(
+    pool: &AnyPool,
+    since: &str,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select c.carrier as carrier, count(*) as n from cage_parcels cp join cages c on c.id = cp.cage_id
+         where cp.at >= $1 group by c.carrier",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("carrier")?, r.try_get("n")?)))
+        .collect()
+}
+
+/// One open exception: the order it concerns (external id), a word on it, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenException {
+    pub order: String,
+    pub detail: Option<String>,
+    pub at: String,
+}
+
+/// The kinds of open exception a lead resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExceptionKind {
+    /// A booking the carrier refused.
+    BookingRejected,
+    /// A parcel the carrier could not deliver (not yet dealt with).
+    DeliveryException,
+    /// A pick found short today.
+    ShortPick,
+    /// A cutting job that failed and waits for a lead.
+    CutFailed,
+    /// An order backordered since before the given instant.
+    OldBackorder,
+}
+
+/// How many open exceptions of `kind` there are, and the `limit` oldest. `since` is the day's
+/// start for short picks and the age limit for backorders; the others do not use it.
+pub async fn exceptions(
+    pool: &AnyPool,
+    kind: ExceptionKind,
+    since: &str,
+    limit: i64,
+) -> Result<(i64, Vec<OpenException>), sqlx::Error> {
+    let (from_where, detail, at) = match kind {
+        ExceptionKind::BookingRejected => (
+            "from bookings b join parcels p on p.id = b.parcel_id join orders o on o.id = p.order_id
+             where b.state = 'rejected'",
+            "b.last_error",
+            "b.updated_at",
+        ),
+        ExceptionKind::DeliveryException => (
+            "from bookings b join parcels p on p.id = b.parcel_id join orders o on o.id = p.order_id
+             where b.tracking_status in ('failed_attempt', 'returned', 'exception') and b.exception_ack_at is null",
+            "b.tracking_status",
+            "b.updated_at",
+        ),
+        ExceptionKind::ShortPick => (
+            "from pick_exceptions x join orders o on o.id = x.order_id where x.at >= $1",
+            "x.location",
+            "x.at",
+        ),
+        ExceptionKind::CutFailed => (
+            "from cut_jobs j join orders o on o.id = j.order_id where j.state = 'failed'",
+            "j.reason",
+            "j.updated_at",
+        ),
+        ExceptionKind::OldBackorder => (
+            "from orders o where o.status = 'backordered' and o.updated_at < $1",
+            "null",
+            "o.updated_at",
+        ),
+    };
+    let uses_since = from_where.contains("$1");
+    let count_sql = format!("select count(*) as n {from_where}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    if uses_since {
+        count = count.bind(since);
+    }
+    let total = count.fetch_one(pool).await?;
+    if total == 0 {
+        return Ok((0, Vec::new()));
+    }
+    let limit_at = if uses_since { "$2" } else { "$1" };
+    let sql = format!(
+        "select o.external_id as r, cast({detail} as text) as d, {at} as at {from_where} order by {at} limit {limit_at}"
+    );
+    let mut q = sqlx::query(&sql);
+    if uses_since {
+        q = q.bind(since);
+    }
+    let rows = q.bind(limit).fetch_all(pool).await?;
+    let rows = rows
+        .iter()
+        .map(|r| {
+            Ok(OpenException {
+                order: r.try_get("r")?,
+                detail: r.try_get("d")?,
+                at: r.try_get("at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((total, rows))
+}

@@ -1081,9 +1081,14 @@ async fn stock_is_searched_put_away_and_counted_on_the_stock_page() {
 /// wall-screen look dark with large type (screenshots in `test-artefacts/`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_reads_the_flow_on_the_dashboard() {
-    let Some(app) = common::spawn_app(common::Backend::Sqlite).await else {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = common::database_url(common::Backend::Sqlite, dir.path()).await else {
         return;
     };
+    let app = common::start_app(url, Some(dir), |c| {
+        c.carrier.cutoff.insert("local".into(), "23:59".into());
+    })
+    .await;
     let Some(browser) = Browser::start().await else {
         return;
     };
@@ -1115,14 +1120,15 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
                 "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
                 "grant_ref": "BEV-77", "citizen_id": "cit-1",
                 "recipient": { "name": "A B", "address_line1": "Vej 1", "postcode": "8000", "city": "Aarhus C" },
-                "delivery_date": common::in_days(2),
+                "delivery_date": common::in_days(1),
                 "lines": [{ "gtin": seed.pouch, "quantity": qty }] }))
             .await;
         assert!(r.status.is_success(), "{:?}", r.body);
     }
     let r = admin.post("/api/waves", json!({ "max_orders": 2 })).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let old = konsign::domain::time::to_db(chrono::Utc::now() - chrono::Duration::hours(6));
+    // DB-6 has waited four days for stock: late in its stage, and an exception.
+    let old = konsign::domain::time::to_db(chrono::Utc::now() - chrono::Duration::days(4));
     sqlx::query("update orders set updated_at = $1 where external_id = 'DB-6'")
         .bind(&old)
         .execute(app.ctx.db.pool())
@@ -1160,6 +1166,17 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         bar, 4,
         "the grey ground and three stages with orders: {bar}"
     );
+    let exception = browser
+        .js("return document.querySelector('#exceptions section[data-kind=old_backorder] a').getAttribute('href') + ' ' + document.querySelector('#exceptions section[data-kind=old_backorder] .count').textContent")
+        .await;
+    assert_eq!(
+        exception, "/#backorders 1",
+        "the old backorder, linked to where it is released"
+    );
+    let cutoff = browser
+        .js("return document.querySelector('#cutofftable tr[data-carrier=local] td:nth-child(6)').textContent")
+        .await;
+    assert_eq!(cutoff, "5", "five orders still to pack today, none packed");
     browser.screenshot("dashboard-1-flow").await;
     // Orders move while the page is open: it follows (Server-Sent Events) without reloading.
     browser
@@ -1186,7 +1203,7 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         .cmd(
             reqwest::Method::POST,
             "/window/rect",
-            Some(json!({ "width": 1280, "height": 1750 })),
+            Some(json!({ "width": 1280, "height": 2600 })),
         )
         .await;
     browser
@@ -1209,6 +1226,13 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         .js("return document.querySelector('tr[data-device=\"printer:pak-1\"]').className")
         .await;
     assert_eq!(printer, "h-yellow", "a printer switched off is yellow");
+    let cutoff = browser
+        .js("return getComputedStyle(document.getElementById('cutofftable')).backgroundColor")
+        .await;
+    assert_eq!(
+        cutoff, "rgb(27, 27, 27)",
+        "the cut-off table is dark on the wall"
+    );
     browser.screenshot("dashboard-2-wall").await;
     // In English on a phone: nothing wider than the screen.
     browser
@@ -1232,5 +1256,9 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         .await;
     assert_eq!(wide, true, "the page fits a 412 px phone");
     browser.screenshot("dashboard-3-english-phone").await;
+    browser
+        .js("document.getElementById('exceptions').scrollIntoView(); return 1;")
+        .await;
+    browser.screenshot("dashboard-3b-english-phone-lower").await;
     browser.close().await;
 }

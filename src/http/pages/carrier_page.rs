@@ -96,7 +96,7 @@ async fn carriers(
                         td { (rejected.iter().filter(|b| &b.carrier == id).count()) }
                     } } }
                 }
-                h2 { (tr("Afviste bookinger", "Rejected bookings")) " (" (rejected.len()) ")" }
+                h2 #rejected { (tr("Afviste bookinger", "Rejected bookings")) " (" (rejected.len()) ")" }
                 @if rejected.is_empty() { p.none { (tr("Ingen afviste bookinger.", "No rejected bookings.")) } }
                 @for b in &rejected {
                     div.rejected data-booking=(b.id) {
@@ -121,7 +121,7 @@ async fn carriers(
                         td { (b.attempts) } td { (short_time(&b.next_attempt_at)) } td.err { (last_error(l, b.last_error.as_deref())) }
                     } } }
                 } }
-                h2 { (tr("Afvigelser i leveringen", "Delivery exceptions")) " (" (exceptions.len()) ")" }
+                h2 #delivery { (tr("Afvigelser i leveringen", "Delivery exceptions")) " (" (exceptions.len()) ")" }
                 @if exceptions.is_empty() { p.none { (tr("Ingen afvigelser.", "No exceptions.")) } }
                 @for x in &exceptions {
                     div.exception data-booking=(x.booking_id) {

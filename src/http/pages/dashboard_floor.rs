@@ -28,21 +28,21 @@ pub(super) fn cutoffs_html(cutoffs: &[svc::CarrierCutoff], l: Lang) -> maud::Mar
         @if cutoffs.is_empty() {
             p.sub { (tr("Ingen sidste afhentning sat op (carrier.cutoff).", "No cut-off set up (carrier.cutoff).")) }
         } @else {
-            table #cutofftable { thead { tr {
-                th { (tr("Fragtfirma", "Carrier")) } th { (tr("Sidste afhentning", "Cut-off")) }
-                th.n { (tr("Tid tilbage", "Time left")) } th.n { (tr("Pakket, venter", "Packed, waiting")) }
-                th.n { (tr("Skal pakkes i dag", "To pack today")) } th.n { (tr("Behøvet pr. time", "Needed per hour")) }
-                th.n { (tr("Sidste time", "Last hour")) } th { (tr("Status", "Status")) }
+            div.tw { table #cutofftable { thead { tr {
+                th { (tr("Fragtfirma", "Carrier")) } th { (tr("Status", "Status")) }
+                th.n { (tr("Tid tilbage", "Time left")) } th { (tr("Sidste afhentning", "Cut-off")) }
+                th.n { (tr("Pakket, venter", "Packed, waiting")) } th.n { (tr("Skal pakkes i dag", "To pack today")) }
+                th.n { (tr("Behøvet pr. time", "Needed per hour")) } th.n { (tr("Sidste time", "Last hour")) }
             } } tbody { @for c in cutoffs {
                 tr data-carrier=(c.carrier) class=(format!("cut-{}", c.status)) {
-                    td { (c.carrier) } td { (c.cutoff) }
+                    td { (c.carrier) } td { strong { (status(&c.status)) } }
                     td.n { @if c.minutes_left > 0 { (age(l, c.minutes_left)) } @else { "–" } }
+                    td { (c.cutoff) }
                     td.n { (c.packed_waiting) } td.n { (c.to_pack) }
                     td.n { @match c.needed_per_hour { Some(n) => (format!("{n:.0}")), None => "–" } }
                     td.n { (c.handed_over_last_hour) }
-                    td { strong { (status(&c.status)) } }
                 }
-            } } }
+            } } } }
         }
     }
 }
@@ -62,7 +62,7 @@ pub(super) fn floor_html(f: &svc::Floor, l: Lang) -> maud::Markup {
             div {
                 h3 { (tr("Plukkere", "Pickers")) }
                 @if f.pickers.is_empty() { p.sub { (tr("Ingen har plukket i dag.", "Nobody has picked today.")) } }
-                @else { table #pickertable { thead { tr {
+                @else { div.tw { table #pickertable { thead { tr {
                     th { (tr("Plukker", "Picker")) } th.n { (tr("Linjer sidste time", "Lines last hour")) }
                     th.n { (tr("Linjer i dag", "Lines today")) } th.n { (tr("Afviste scan", "Scans refused")) }
                     th { (tr("Runde", "Wave")) } th.n { (tr("Sidst", "Last")) }
@@ -73,12 +73,12 @@ pub(super) fn floor_html(f: &svc::Floor, l: Lang) -> maud::Markup {
                         td { @match p.wave { Some(w) => (w), None => "–" } }
                         td.n { (ago(l, p.last_at.as_deref(), now)) }
                     }
-                } } } }
+                } } } } }
             }
             div {
                 h3 { (tr("Stationer", "Stations")) }
                 @if f.stations.is_empty() { p.sub { (tr("Ingen station har arbejdet i dag.", "No station has worked today.")) } }
-                @else { table #stationtable { thead { tr {
+                @else { div.tw { table #stationtable { thead { tr {
                     th { (tr("Station", "Station")) } th.n { (tr("Sidste time", "Last hour")) }
                     th.n { (tr("I dag", "Today")) } th.n { (tr("Fejl", "Faults")) } th.n { (tr("Sidst", "Last")) }
                 } } tbody { @for s in &f.stations {
@@ -88,7 +88,7 @@ pub(super) fn floor_html(f: &svc::Floor, l: Lang) -> maud::Markup {
                         td.n class=(if s.faults_today > 0 { "bad" } else { "" }) { (s.faults_today) }
                         td.n { (ago(l, s.last_at.as_deref(), now)) }
                     }
-                } } } }
+                } } } } }
             }
         }
         p.sub { (tr("Linjer og kolli pr. time er den sidste times. Ledig: intet gjort i", "Lines and parcels per hour are the last hour's. Idle: nothing done for")) " "
@@ -126,9 +126,9 @@ pub(super) fn exceptions_html(groups: &[svc::ExceptionGroup], l: Lang) -> maud::
     }
 }
 
-pub(super) const STYLE: &str = ".floor{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem}\
+pub(super) const STYLE: &str = ".tw{overflow-x:auto;max-width:100%}.floor{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(20rem,100%),1fr));gap:1rem}.floor>div{min-width:0}\
 .floor table,#cutofftable{border-collapse:collapse;width:100%}.floor td,.floor th,#cutofftable td,#cutofftable th{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left}\
 .floor .n,#cutofftable .n{text-align:right;font-variant-numeric:tabular-nums}tr.idle td{color:#8a5a00}.tag{background:#f9a825;color:#000;border-radius:.2rem;padding:0 .3rem;font-size:.85em}.bad{color:#b00020;font-weight:700}\
 .cut-behind td{color:#8a5a00;font-weight:700}.cut-missed td{color:#b00020;font-weight:700}.cut-done td{color:#2e7d32}\
-.exc{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:.8rem}.exc section{background:#fff;border-left:.3rem solid #c62828;padding:.3rem .7rem}.exc h3{margin:.2rem 0}.exc ul{margin:.2rem 0;padding-left:1.1rem}.count{background:#c62828;color:#fff;border-radius:1rem;padding:0 .5rem}\
-#dash.wall .exc section{background:#1b1b1b}#dash.wall .exc a{color:#9ecbff}#dash.wall .floor td,#dash.wall .floor th,#dash.wall #cutofftable td,#dash.wall #cutofftable th{border-color:#333}#dash.wall tr.idle td{color:#ffcf5c}#dash.wall .cut-behind td{color:#ffcf5c}#dash.wall .cut-missed td{color:#ff6b6b}#dash.wall .cut-done td{color:#8fd694}";
+.exc{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(18rem,100%),1fr));gap:.8rem}.exc section{background:#fff;border-left:.3rem solid #c62828;padding:.3rem .7rem}.exc h3{margin:.2rem 0}.exc ul{margin:.2rem 0;padding-left:1.1rem}.count{background:#c62828;color:#fff;border-radius:1rem;padding:0 .5rem}\
+#dash.wall .exc section{background:#1b1b1b}#dash.wall #cutofftable,#dash.wall .floor table{background:#1b1b1b;color:#eee}#dash.wall .exc a{color:#9ecbff}#dash.wall .floor td,#dash.wall .floor th,#dash.wall #cutofftable td,#dash.wall #cutofftable th{border-color:#333}#dash.wall tr.idle td{color:#ffcf5c}#dash.wall .cut-behind td{color:#ffcf5c}#dash.wall .cut-missed td{color:#ff6b6b}#dash.wall .cut-done td{color:#8fd694}";

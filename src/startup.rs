@@ -40,6 +40,7 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
         scanners: Arc::new(crate::devices::scanner::Supervisor::new()),
         stock_arrived: Arc::new(tokio::sync::Notify::new()),
         workflows: Arc::default(),
+        principals: Arc::default(),
         products: Arc::default(),
         live: Arc::default(),
     })

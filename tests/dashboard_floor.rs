@@ -1,5 +1,6 @@
 //! The dashboard's people and stations, carrier cut-off and exceptions on both backends, each
-//! figure against the same figure counted by the test from the tables.
+//! figure against the same figure counted by the test from the tables; and a wall screen that
+//! shows the dashboard with its key alone.
 
 mod common;
 
@@ -9,7 +10,10 @@ use konsign::domain::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-on_both_backends!(people_stations_cutoffs_and_exceptions_agree_with_the_tables);
+on_both_backends!(
+    people_stations_cutoffs_and_exceptions_agree_with_the_tables,
+    a_wall_screen_shows_the_dashboard_with_its_key_alone,
+);
 
 fn order(id: &str, gtin: &str, delivery: &str) -> Value {
     json!({
@@ -267,4 +271,115 @@ async fn people_stations_cutoffs_and_exceptions_agree_with_the_tables(b: Backend
             "the English page shows {text}"
         );
     }
+}
+
+/// A wall screen's key: an API token of role `dashboard`. Given to `/dashboard/wall`, it is kept
+/// in a cookie for the dashboard only; the page and its stream take it in place of a login, the
+/// rest of the app does not, and a revoked key sends the screen back to the key form.
+async fn a_wall_screen_shows_the_dashboard_with_its_key_alone(b: Backend) {
+    let Some(app) = common::spawn_app(b).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let r = admin
+        .post(
+            "/api/tokens",
+            json!({ "name": "wall-1", "role": "dashboard" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let key = r.body["token"].as_str().unwrap().to_string();
+    let token_id = r.body["id"].as_i64().unwrap();
+    let r = admin
+        .post(
+            "/api/tokens",
+            json!({ "name": "shop", "role": "integration" }),
+        )
+        .await;
+    let other = r.body["token"].as_str().unwrap().to_string();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post_key = |k: String| {
+        http.post(format!("{}/dashboard/wall", app.base))
+            .json(&json!({ "key": k }))
+            .send()
+    };
+    // Another role's token, or nonsense, is no key; nothing is set.
+    for k in [other.clone(), "ks_nonsense".into(), String::new()] {
+        let r = post_key(k).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.headers().get("set-cookie").is_none());
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "bad_key");
+    }
+    let r = post_key(key.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("konsign_wall=ks_")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Path=/dashboard;"),
+        "{cookie}"
+    );
+    let jar = cookie.split(';').next().unwrap().to_string();
+    let get = |path: &str| {
+        http.get(format!("{}{path}", app.base))
+            .header("cookie", jar.clone())
+            .send()
+    };
+    let page = get("/dashboard").await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("class=\"wall\" id=\"dash\""),
+        "the wall look without asking"
+    );
+    let live = get("/dashboard/live").await.unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    drop(live);
+    // The cookie is no session: nothing else opens with it.
+    for path in ["/", "/carriers", "/pick"] {
+        let r = get(path).await.unwrap();
+        assert!(
+            r.status().is_redirection()
+                && r.headers()["location"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("/login"),
+            "{path}: {}",
+            r.status()
+        );
+    }
+    // The key as a bearer token reads the dashboard's data and nothing else.
+    let bearer = |path: &str| {
+        http.get(format!("{}{path}", app.base))
+            .bearer_auth(&key)
+            .send()
+    };
+    assert_eq!(
+        bearer("/api/dashboard/flow").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        bearer("/api/orders").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    // Revoked: the screen is sent back to the key form, which says why.
+    let r = admin.delete(&format!("/api/tokens/{token_id}")).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let r = get("/dashboard").await.unwrap();
+    assert!(r.status().is_redirection());
+    assert_eq!(r.headers()["location"], "/dashboard/wall?expired=1");
+    let form = http
+        .get(format!("{}/dashboard/wall?expired=1", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("id=\"expired\""), "{form}");
 }

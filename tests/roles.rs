@@ -169,12 +169,12 @@ const API: &[(&str, &str, Who)] = &[
     ("GET", "/api/carriers/pushes", Roles(allow::LEAD)),
     ("POST", "/api/tracking/pull", Roles(allow::LEAD)),
     // dashboard
-    ("GET", "/api/dashboard/flow", Roles(allow::LEAD)),
-    ("GET", "/api/dashboard/throughput", Roles(allow::LEAD)),
-    ("GET", "/api/dashboard/devices", Roles(allow::LEAD)),
-    ("GET", "/api/dashboard/floor", Roles(allow::LEAD)),
-    ("GET", "/api/dashboard/cutoffs", Roles(allow::LEAD)),
-    ("GET", "/api/dashboard/exceptions", Roles(allow::LEAD)),
+    ("GET", "/api/dashboard/flow", Roles(allow::DASHBOARD)),
+    ("GET", "/api/dashboard/throughput", Roles(allow::DASHBOARD)),
+    ("GET", "/api/dashboard/devices", Roles(allow::DASHBOARD)),
+    ("GET", "/api/dashboard/floor", Roles(allow::DASHBOARD)),
+    ("GET", "/api/dashboard/cutoffs", Roles(allow::DASHBOARD)),
+    ("GET", "/api/dashboard/exceptions", Roles(allow::DASHBOARD)),
     ("GET", "/api/tracking/exceptions", Roles(allow::LEAD)),
     ("POST", "/api/tracking/exceptions/{booking}/ack", Roles(allow::LEAD)),
     ("POST", "/api/bookings/{id}/resend", Roles(allow::LEAD)),
@@ -188,6 +188,8 @@ const PLAIN_PUBLIC: &[&str] = &[
     "/metrics",
     "/api/openapi.json",
     "/login",
+    // A wall screen's key form (the key itself is the credential; `tests/dashboard_floor.rs`).
+    "/dashboard/wall",
 ];
 
 /// Static files anyone may fetch: the pages' scripts, which hold no data (`src/http/pages/assets.rs`).
@@ -206,8 +208,8 @@ const PAGES: &[(&str, &[Role])] = &[
     ("/handover", allow::PACKING),
     ("/carriers", allow::LEAD),
     // The lead's dashboard (`/api/dashboard/flow`).
-    ("/dashboard", allow::LEAD),
-    ("/dashboard/live", allow::LEAD),
+    ("/dashboard", allow::DASHBOARD),
+    ("/dashboard/live", allow::DASHBOARD),
     ("/stock", allow::STOCK_FLOOR),
     // A scanner station's scans (`/api/scans`).
     ("/stations/{station}", allow::STOCK_READ),

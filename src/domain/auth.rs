@@ -16,10 +16,13 @@ pub enum Role {
     Finance,
     /// A machine client such as the ordering web system.
     Integration,
+    /// A wall screen: reads the lead's dashboard and nothing else (an API token of this role is
+    /// a wall screen's key).
+    Dashboard,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Admin,
         Role::Lead,
         Role::Picker,
@@ -27,6 +30,7 @@ impl Role {
         Role::Operator,
         Role::Finance,
         Role::Integration,
+        Role::Dashboard,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -37,6 +41,7 @@ impl Role {
             Role::Operator => "operator",
             Role::Finance => "finance",
             Role::Integration => "integration",
+            Role::Dashboard => "dashboard",
         }
     }
     pub fn parse(s: &str) -> Result<Self, Invalid> {
@@ -71,6 +76,8 @@ pub mod allow {
     pub const ORDER_PERSONAL: &[Role] = &[Admin, Lead, Packer, Integration];
     /// Release a backordered order partially; make and assign waves.
     pub const LEAD: &[Role] = &[Admin, Lead];
+    /// Read the lead's dashboard: leads, and wall screens with a dashboard key.
+    pub const DASHBOARD: &[Role] = &[Admin, Lead, Dashboard];
     /// Take waves and pick.
     pub const PICKING: &[Role] = &[Admin, Lead, Picker];
     /// See waves and their progress.

@@ -230,41 +230,91 @@ async fn audit_login(
 
 pub async fn logout(ctx: &Ctx, session: &str) -> Result<()> {
     let mut tx = ctx.db.begin_write().await?;
-    db::delete_session(tx.conn(), &sha256_hex(session)).await?;
+    let hash = sha256_hex(session);
+    db::delete_session(tx.conn(), &hash).await?;
     tx.commit().await?;
+    ctx.principals.forget(&format!("s:{hash}"));
     Ok(())
 }
 
+/// A live session's or token's principal as remembered (`Ctx::principals`).
+#[derive(Debug, Clone)]
+pub struct CachedPrincipal {
+    pub name: String,
+    pub role: Role,
+    /// A session's CSRF token (none for an API token).
+    pub csrf: Option<String>,
+}
+
 pub async fn session_principal(ctx: &Ctx, session: &str) -> Result<Option<Principal>> {
-    let found = db::session_user(ctx.db.pool(), &sha256_hex(session), &store::now_db()).await?;
-    let Some((_, username, role, csrf)) = found else {
-        return Ok(None);
+    let hash = sha256_hex(session);
+    let key = format!("s:{hash}");
+    let cached = match ctx.principals.get(&key) {
+        Some(c) => c,
+        None => {
+            let found = db::session_user(ctx.db.pool(), &hash, &store::now_db()).await?;
+            let Some((_, username, role, csrf)) = found else {
+                return Ok(None);
+            };
+            let c = CachedPrincipal {
+                name: username,
+                role: Role::parse(&role)?,
+                csrf: Some(csrf),
+            };
+            ctx.principals.put(&key, c.clone());
+            c
+        }
     };
-    let role = Role::parse(&role)?;
     Ok(Some(Principal {
-        actor: Actor::user(&username, role),
-        username,
-        csrf: Some(csrf),
+        actor: Actor::user(&cached.name, cached.role),
+        username: cached.name,
+        csrf: cached.csrf,
     }))
 }
 
 pub async fn token_principal(ctx: &Ctx, token: &str) -> Result<Option<Principal>> {
     let hash = sha256_hex(token);
     let now = store::now_db();
-    let found = db::token_by_hash(ctx.db.pool(), &hash, &now).await?;
-    let Some((name, role)) = found else {
-        return Ok(None);
+    let key = format!("t:{hash}");
+    let cached = match ctx.principals.get(&key) {
+        Some(c) => c,
+        None => {
+            let found = db::token_by_hash(ctx.db.pool(), &hash, &now).await?;
+            let Some((name, role)) = found else {
+                return Ok(None);
+            };
+            let c = CachedPrincipal {
+                name,
+                role: Role::parse(&role)?,
+                csrf: None,
+            };
+            ctx.principals.put(&key, c.clone());
+            c
+        }
     };
     // Last use is written at most once a minute per token, not on every request.
     if ctx.login_guard.token_use_due(&hash) {
         db::touch_token(ctx.db.pool(), &hash, &now).await?;
     }
-    let role = Role::parse(&role)?;
     Ok(Some(Principal {
-        actor: Actor::token(&name, role),
-        username: name,
+        actor: Actor::token(&cached.name, cached.role),
+        username: cached.name,
         csrf: None,
     }))
+}
+
+/// A wall screen's key: a live API token of role `dashboard`, counted like a login attempt from
+/// `client` (the same limits). Anything else is `BadCredentials`.
+pub async fn wall_principal(ctx: &Ctx, client: &str, key: &str) -> Result<Principal> {
+    ctx.login_guard.admit(client, "wall-screen")?;
+    let key = key.trim();
+    if key.is_empty() || key.len() > 128 {
+        return Err(Error::BadCredentials);
+    }
+    match token_principal(ctx, key).await? {
+        Some(p) if p.actor.role == Role::Dashboard => Ok(p),
+        _ => Err(Error::BadCredentials),
+    }
 }
 
 pub async fn create_user(
@@ -335,6 +385,7 @@ pub async fn set_password(ctx: &Ctx, by: &Actor, username: &str, password: &str)
     tx.event("user.password_set", &subject, &json!({ "username": name }))
         .await?;
     tx.commit().await?;
+    ctx.principals.clear();
     Ok(())
 }
 
@@ -423,6 +474,8 @@ pub async fn revoke_token(ctx: &Ctx, by: &Actor, id: i64) -> Result<()> {
     tx.event("token.revoked", &subject, &json!({ "id": id }))
         .await?;
     tx.commit().await?;
+    // Refused on this instance from now on; on another within ttl_cache::TTL.
+    ctx.principals.clear();
     Ok(())
 }
 

@@ -63,6 +63,10 @@ pub struct Ctx {
     /// Products' names by GTIN (`None`: no such product), remembered for a moment, for the
     /// serial lookup scan (`ttl_cache`).
     pub products: Arc<ttl_cache::TtlCache<Option<ttl_cache::ProductName>>>,
+    /// Who a session or API token is, remembered for a moment (`ttl_cache`): the lookup is a
+    /// round trip on every request (0.1 ms at the median, 1 ms at p99 under load). Logout and
+    /// revocation on this instance forget at once; on another instance within `ttl_cache::TTL`.
+    pub principals: Arc<ttl_cache::TtlCache<auth::CachedPrincipal>>,
     /// The dashboard's live picture and its watchers (`live`).
     pub live: Arc<live::LiveHub>,
 }

@@ -1,5 +1,5 @@
-//! Facts on a serial scan's path, remembered for a moment: each station's workflow and each
-//! product's name. Asking the database for them is a round trip through the pool on every scan
+//! Facts on a hot path, remembered for a moment: each station's workflow and each product's
+//! name (a serial scan's path), and who a session or API token is (every request's). Asking the database for them is a round trip through the pool on every scan
 //! (0.4 to 1.5 ms of a slow scan's time under load, `docs/benchmarks.md`). A change made on this
 //! instance is seen at once (the service that makes it calls `forget` or `clear`); one made on
 //! another instance (scale-out) within [`TTL`].

@@ -14,7 +14,7 @@ use axum::extract::State;
 #[utoipa::path(get, path = "/api/dashboard/flow", tag = "dashboard",
     responses((status = 200, body = FlowNow)), security(("session" = []), ("bearer" = [])))]
 pub async fn flow(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<FlowNow>> {
-    caller.require(allow::LEAD)?;
+    caller.require(allow::DASHBOARD)?;
     Ok(Json(svc::flow_now(&s.ctx).await?))
 }
 
@@ -24,7 +24,7 @@ pub async fn flow(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<F
 #[utoipa::path(get, path = "/api/dashboard/throughput", tag = "dashboard",
     responses((status = 200, body = Throughput)), security(("session" = []), ("bearer" = [])))]
 pub async fn throughput(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Throughput>> {
-    caller.require(allow::LEAD)?;
+    caller.require(allow::DASHBOARD)?;
     Ok(Json(svc::throughput(&s.ctx).await?))
 }
 
@@ -33,7 +33,7 @@ pub async fn throughput(State(s): State<AppState>, caller: Caller) -> ApiResult<
 #[utoipa::path(get, path = "/api/dashboard/devices", tag = "dashboard",
     responses((status = 200, body = Vec<Device>)), security(("session" = []), ("bearer" = [])))]
 pub async fn devices(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Device>>> {
-    caller.require(allow::LEAD)?;
+    caller.require(allow::DASHBOARD)?;
     Ok(Json(svc::devices(&s.ctx).await?))
 }
 
@@ -43,7 +43,7 @@ pub async fn devices(State(s): State<AppState>, caller: Caller) -> ApiResult<Jso
 #[utoipa::path(get, path = "/api/dashboard/floor", tag = "dashboard",
     responses((status = 200, body = Floor)), security(("session" = []), ("bearer" = [])))]
 pub async fn floor(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Floor>> {
-    caller.require(allow::LEAD)?;
+    caller.require(allow::DASHBOARD)?;
     Ok(Json(svc::floor(&s.ctx).await?))
 }
 
@@ -56,7 +56,7 @@ pub async fn cutoffs(
     State(s): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<CarrierCutoff>>> {
-    caller.require(allow::LEAD)?;
+    caller.require(allow::DASHBOARD)?;
     Ok(Json(svc::cutoffs(&s.ctx).await?))
 }
 
@@ -68,6 +68,6 @@ pub async fn exceptions(
     State(s): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<ExceptionGroup>>> {
-    caller.require(allow::LEAD)?;
+    caller.require(allow::DASHBOARD)?;
     Ok(Json(svc::exceptions(&s.ctx).await?))
 }

@@ -31,10 +31,11 @@ pub enum Script {
     Station,
     Stock,
     Take,
+    Wall,
 }
 
 impl Script {
-    const ALL: [Script; 16] = [
+    const ALL: [Script; 17] = [
         Script::Assign,
         Script::Carrier,
         Script::Count,
@@ -51,6 +52,7 @@ impl Script {
         Script::Station,
         Script::Stock,
         Script::Take,
+        Script::Wall,
     ];
 
     /// Its file name and content.
@@ -72,6 +74,7 @@ impl Script {
             Script::Station => ("station.js", include_str!("scripts/station.js")),
             Script::Stock => ("stock.js", include_str!("scripts/stock.js")),
             Script::Take => ("take.js", include_str!("scripts/take.js")),
+            Script::Wall => ("wall.js", include_str!("scripts/wall.js")),
         }
     }
 }

@@ -5,8 +5,7 @@
 //! `?wall=1` is the wall-screen look (large type, dark, no form controls). `/dashboard/live`
 //! keeps the page up to date by Server-Sent Events (`service::live`).
 
-use super::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
-use crate::domain::auth::allow;
+use super::{lang, page, with_lang_cookie, Lang, LangQuery};
 use crate::domain::order::OrderStatus;
 use crate::http::AppState;
 use crate::service::dashboard as svc;
@@ -83,9 +82,10 @@ async fn dashboard(
     };
     let l = lang(q.lang.as_deref(), &headers);
     let refusal = ("Oversigten er for ledere.", "The dashboard is for leads.");
-    if let Err(r) = page_principal_in(&s, &headers, allow::LEAD, l, refusal).await {
-        return r;
-    }
+    let principal = match super::wall_page::dashboard_principal(&s, &headers, l, refusal).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let svc::Dashboard {
         flow,
         throughput,
@@ -99,7 +99,9 @@ async fn dashboard(
     };
     let da = l == Lang::Da;
     let tr = |d: &'static str, e: &'static str| if da { d } else { e };
-    let wall = q.wall.as_deref() == Some("1");
+    // A wall screen (its key's role) always gets the wall look.
+    let wall = q.wall.as_deref() == Some("1")
+        || principal.actor.role == crate::domain::auth::Role::Dashboard;
     let chart = flow_svg(&flow, l);
     let at = crate::domain::time::from_db(&flow.at)
         .map(crate::domain::time::business_local)
@@ -266,7 +268,7 @@ async fn live(
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
     let refusal = ("Oversigten er for ledere.", "The dashboard is for leads.");
-    if let Err(r) = page_principal_in(&s, &headers, allow::LEAD, l, refusal).await {
+    if let Err(r) = super::wall_page::dashboard_principal(&s, &headers, l, refusal).await {
         return r;
     }
     let Some(watcher) = s.ctx.live.watch() else {

@@ -17,6 +17,7 @@ mod station_page;
 mod stock_page;
 mod style;
 pub(super) mod texts;
+mod wall_page;
 
 use super::api::session_cookie;
 use super::auth::{cookie, same_origin, ClientAddr, SESSION_COOKIE};
@@ -334,6 +335,7 @@ pub fn all_routes() -> Router<AppState> {
         .merge(handover_page::routes())
         .merge(carrier_page::routes())
         .merge(dashboard_page::routes())
+        .merge(wall_page::routes())
         .merge(stock_page::routes())
         .merge(station_page::routes())
         .merge(assets::routes())

@@ -7,7 +7,7 @@ use crate::domain::wave::WaveStatus;
 use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use maud::html;
@@ -27,6 +27,10 @@ async fn home(
         Err(r) => return r,
     };
     let role = principal.actor.role;
+    // A wall screen's role reads the dashboard and nothing else.
+    if role == Role::Dashboard {
+        return axum::response::Redirect::to("/dashboard?wall=1").into_response();
+    }
     // Each section shows what the role may read through the API, and no more.
     let may_read_stock = allow::STOCK_READ.contains(&role);
     let rows = if may_read_stock {

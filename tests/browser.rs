@@ -1094,7 +1094,7 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
     };
     let admin = app.admin().await;
     let seed = app.seed(&admin).await;
-    for t in ["T-01", "T-02", "T-03"] {
+    for t in ["T-01", "T-02", "T-03", "T-04"] {
         let r = admin
             .post(
                 "/api/locations",
@@ -1260,5 +1260,57 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         .js("document.getElementById('exceptions').scrollIntoView(); return 1;")
         .await;
     browser.screenshot("dashboard-3b-english-phone-lower").await;
+    // A wall screen with no login: a fresh browser (no cookies) opens the wall address with a
+    // dashboard key in its fragment, once, and then follows the floor by itself.
+    let r = admin
+        .post(
+            "/api/tokens",
+            json!({ "name": "wall-1", "role": "dashboard" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let key = r.body["token"].as_str().unwrap().to_string();
+    browser.cmd(reqwest::Method::DELETE, "/cookie", None).await;
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": 1280, "height": 1000 })),
+        )
+        .await;
+    browser
+        .goto(&format!("{}/dashboard/wall#key={key}", app.base))
+        .await;
+    browser
+        .until(
+            "the wall dashboard without a login, its key gone from the address",
+            "location.pathname === '/dashboard' && document.getElementById('dash') && document.getElementById('dash').classList.contains('wall') && document.getElementById('dash').dataset.online === 'yes' && !location.href.includes('ks_')",
+        )
+        .await;
+    let before = browser
+        .js("return document.querySelector('tr[data-stage=picking] td.n').textContent")
+        .await;
+    browser.js("window.notReloaded = true; return 1;").await;
+    let r = admin.post("/api/waves", json!({ "max_orders": 1 })).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let after = before.as_str().unwrap().parse::<i64>().unwrap() + 1;
+    browser
+        .until(
+            "the wall follows a new wave without a reload",
+            &format!("window.notReloaded === true && document.querySelector('tr[data-stage=picking] td.n').textContent === '{after}'"),
+        )
+        .await;
+    browser.screenshot("dashboard-4-wall-with-key").await;
+    // The key form, as a screen whose key was revoked sees it.
+    browser
+        .goto(&format!("{}/dashboard/wall?expired=1", app.base))
+        .await;
+    browser
+        .until(
+            "the key form",
+            "document.getElementById('wallkey') !== null",
+        )
+        .await;
+    browser.screenshot("dashboard-5-wall-key-form").await;
     browser.close().await;
 }

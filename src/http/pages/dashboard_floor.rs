@@ -2,10 +2,19 @@
 //! exceptions with links to where they are resolved. Rendered for the first page and for each
 //! live picture (`dashboard_page`).
 
-use super::dashboard_page::age;
 use super::Lang;
 use crate::service::dashboard as svc;
 use maud::html;
+
+/// Minutes as a lead reads them: `45 min`, `3 t 05 min`, `2 d 4 t`.
+pub(super) fn age(l: Lang, minutes: i64) -> String {
+    let h = if l == Lang::Da { "t" } else { "h" };
+    match minutes {
+        m if m < 60 => format!("{m} min"),
+        m if m < 24 * 60 => format!("{} {h} {:02} min", m / 60, m % 60),
+        m => format!("{} d {} {h}", m / (24 * 60), m % (24 * 60) / 60),
+    }
+}
 
 /// Minutes since an instant as stored, as a lead reads them; `–` without one.
 fn ago(l: Lang, at: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> String {

@@ -5,6 +5,7 @@
 //! `?wall=1` is the wall-screen look (large type, dark, no form controls). `/dashboard/live`
 //! keeps the page up to date by Server-Sent Events (`service::live`).
 
+use super::dashboard_floor::age;
 use super::{lang, page, with_lang_cookie, Lang, LangQuery};
 use crate::domain::order::OrderStatus;
 use crate::http::AppState;
@@ -62,15 +63,6 @@ fn flow_svg(flow: &svc::FlowNow, l: Lang) -> String {
     svc::flow_chart(flow, |st| stage_name(l, st).to_string(), title)
 }
 
-/// Minutes as a lead reads them: `45 min`, `3 t 05 min`, `2 d 4 t`.
-pub(super) fn age(l: Lang, minutes: i64) -> String {
-    let h = if l == Lang::Da { "t" } else { "h" };
-    match minutes {
-        m if m < 60 => format!("{m} min"),
-        m if m < 24 * 60 => format!("{} {h} {:02} min", m / 60, m % 60),
-        m => format!("{} d {} {h}", m / (24 * 60), m % (24 * 60) / 60),
-    }
-}
 
 async fn dashboard(
     State(s): State<AppState>,

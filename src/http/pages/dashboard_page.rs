@@ -63,7 +63,6 @@ fn flow_svg(flow: &svc::FlowNow, l: Lang) -> String {
     svc::flow_chart(flow, |st| stage_name(l, st).to_string(), title)
 }
 
-
 async fn dashboard(
     State(s): State<AppState>,
     Query(q): Query<DashQuery>,

@@ -81,6 +81,22 @@ pub struct StageLabel {
     pub stage: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MeasureLabel {
+    pub measure: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CarrierLabel {
+    pub carrier: String,
+}
+
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabel {
+    pub state: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<HttpLabels, Counter>,
@@ -126,6 +142,19 @@ pub struct Metrics {
     pub orders_in_stage: Family<StageLabel, Gauge>,
     /// Minutes the oldest order in each stage has waited (0 when the stage is empty).
     pub oldest_order_minutes: Family<StageLabel, Gauge>,
+    /// Today's totals of the dashboard's hourly measures (packs_picked, cut_jobs_finished,
+    /// parcels_closed, parcels_handed_over), read from the tables that record them.
+    pub throughput_today: Family<MeasureLabel, Gauge>,
+    /// Minutes to each carrier's cut-off today (negative once passed).
+    pub cutoff_minutes_left: Family<CarrierLabel, Gauge>,
+    /// Parcels each carrier still has to get today: packed and waiting plus still to pack.
+    pub cutoff_parcels_left: Family<CarrierLabel, Gauge>,
+    /// 1 when the rate needed to make the cut-off beats the last hour's (or it was missed).
+    pub cutoff_behind: Family<CarrierLabel, Gauge>,
+    /// Open exceptions by kind (the dashboard's list).
+    pub exceptions_open: Family<KindLabel, Gauge>,
+    /// Pickers seen today by state (`active`, `idle`: holding a wave with nothing done).
+    pub pickers: Family<StateLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -243,6 +272,42 @@ impl Metrics {
             "Minutes the oldest order in each stage has waited since its last change (0: none)",
             oldest_order_minutes.clone(),
         );
+        let throughput_today = Family::<MeasureLabel, Gauge>::default();
+        registry.register(
+            "throughput_today",
+            "Today's totals: packs_picked, cut_jobs_finished, parcels_closed, parcels_handed_over",
+            throughput_today.clone(),
+        );
+        let cutoff_minutes_left = Family::<CarrierLabel, Gauge>::default();
+        registry.register(
+            "cutoff_minutes_left",
+            "Minutes to each carrier's cut-off today (negative once passed)",
+            cutoff_minutes_left.clone(),
+        );
+        let cutoff_parcels_left = Family::<CarrierLabel, Gauge>::default();
+        registry.register(
+            "cutoff_parcels_left",
+            "Parcels each carrier still has to get today (packed and waiting plus still to pack)",
+            cutoff_parcels_left.clone(),
+        );
+        let cutoff_behind = Family::<CarrierLabel, Gauge>::default();
+        registry.register(
+            "cutoff_behind",
+            "1 when the rate needed to make the cut-off beats the last hour's, or it was missed",
+            cutoff_behind.clone(),
+        );
+        let exceptions_open = Family::<KindLabel, Gauge>::default();
+        registry.register(
+            "exceptions_open",
+            "Open exceptions by kind (booking_rejected, delivery_exception, cut_failed, short_pick, old_backorder)",
+            exceptions_open.clone(),
+        );
+        let pickers = Family::<StateLabel, Gauge>::default();
+        registry.register(
+            "pickers",
+            "Pickers seen today by state (active, idle)",
+            pickers.clone(),
+        );
         let print_jobs = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "print_jobs",
@@ -296,6 +361,12 @@ impl Metrics {
             print_queue_depth,
             orders_in_stage,
             oldest_order_minutes,
+            throughput_today,
+            cutoff_minutes_left,
+            cutoff_parcels_left,
+            cutoff_behind,
+            exceptions_open,
+            pickers,
             print_jobs,
             orders,
             pick_scans,
@@ -366,6 +437,50 @@ impl Metrics {
                 .get_or_create(&label)
                 .set(s.oldest_minutes.unwrap_or(0));
         }
+    }
+
+    /// Sets the business gauges from the dashboard's reading (called when `/metrics` is read).
+    pub fn observe_dashboard(&self, d: &crate::service::dashboard::Dashboard) {
+        self.observe_flow(&d.flow);
+        for s in &d.throughput.series {
+            self.throughput_today
+                .get_or_create(&MeasureLabel {
+                    measure: s.measure.clone(),
+                })
+                .set(s.today_total);
+        }
+        for c in &d.cutoffs {
+            let l = CarrierLabel {
+                carrier: c.carrier.clone(),
+            };
+            self.cutoff_minutes_left
+                .get_or_create(&l)
+                .set(c.minutes_left);
+            self.cutoff_parcels_left
+                .get_or_create(&l)
+                .set(c.packed_waiting + c.to_pack);
+            self.cutoff_behind
+                .get_or_create(&l)
+                .set(i64::from(matches!(c.status.as_str(), "behind" | "missed")));
+        }
+        for (_, kind, _) in crate::service::dashboard::EXCEPTION_KINDS {
+            let total = d
+                .exceptions
+                .iter()
+                .find(|g| g.kind == kind)
+                .map_or(0, |g| g.total);
+            self.exceptions_open
+                .get_or_create(&KindLabel { kind: kind.into() })
+                .set(total);
+        }
+        let idle = d.floor.pickers.iter().filter(|p| p.idle).count() as i64;
+        let all = d.floor.pickers.len() as i64;
+        self.pickers
+            .get_or_create(&StateLabel { state: "idle" })
+            .set(idle);
+        self.pickers
+            .get_or_create(&StateLabel { state: "active" })
+            .set(all - idle);
     }
 
     pub fn login(&self, outcome: &str) {

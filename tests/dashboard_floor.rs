@@ -244,6 +244,51 @@ async fn people_stations_cutoffs_and_exceptions_agree_with_the_tables(b: Backend
         e.body
     );
 
+    // Prometheus (and so the Grafana dashboard) sees the same figures.
+    let metrics = p.app.anon().get("/metrics").await.body;
+    let metrics = metrics.as_str().unwrap();
+    assert_eq!(
+        gauge(metrics, "konsign_exceptions_open{kind=\"short_pick\"}"),
+        Some(shorts)
+    );
+    assert_eq!(
+        gauge(metrics, "konsign_exceptions_open{kind=\"old_backorder\"}"),
+        Some(backorders)
+    );
+    assert_eq!(
+        gauge(metrics, "konsign_exceptions_open{kind=\"cut_failed\"}"),
+        Some(0)
+    );
+    let c = p.admin.get("/api/dashboard/cutoffs").await.body;
+    let left = c[0]["packed_waiting"].as_i64().unwrap() + c[0]["to_pack"].as_i64().unwrap();
+    assert_eq!(
+        gauge(metrics, "konsign_cutoff_parcels_left{carrier=\"local\"}"),
+        Some(left)
+    );
+    let t = p.admin.get("/api/dashboard/throughput").await.body;
+    for s in t["series"].as_array().unwrap() {
+        let series = format!(
+            "konsign_throughput_today{{measure=\"{}\"}}",
+            s["measure"].as_str().unwrap()
+        );
+        assert_eq!(
+            gauge(metrics, &series),
+            s["today_total"].as_i64(),
+            "{series}"
+        );
+    }
+    let f = p.admin.get("/api/dashboard/floor").await.body;
+    let pickers = f["pickers"].as_array().unwrap();
+    let idle = pickers.iter().filter(|x| x["idle"] == true).count() as i64;
+    assert_eq!(
+        gauge(metrics, "konsign_pickers{state=\"idle\"}"),
+        Some(idle)
+    );
+    assert_eq!(
+        gauge(metrics, "konsign_pickers{state=\"active\"}"),
+        Some(pickers.len() as i64 - idle)
+    );
+
     // The page shows the three sections, in Danish and in English, with the links.
     let html = p.admin.get("/dashboard").await.body;
     let html = html.as_str().unwrap_or_default();
@@ -382,4 +427,15 @@ async fn a_wall_screen_shows_the_dashboard_with_its_key_alone(b: Backend) {
         .await
         .unwrap();
     assert!(form.contains("id=\"expired\""), "{form}");
+}
+
+/// A gauge's value in `/metrics` text, by its full series (`name{label="value"}`).
+pub fn gauge(metrics: &str, series: &str) -> Option<i64> {
+    metrics.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
 }

@@ -180,9 +180,9 @@ async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> R
         Ok(printers) => s.ctx.metrics.observe_printers(&printers),
         Err(e) => tracing::warn!(error = %e, "cannot read the print queues for /metrics"),
     }
-    match crate::service::dashboard::flow_now(&s.ctx).await {
-        Ok(flow) => s.ctx.metrics.observe_flow(&flow),
-        Err(e) => tracing::warn!(error = %e, "cannot read the orders' flow for /metrics"),
+    match crate::service::dashboard::read(&s.ctx).await {
+        Ok(d) => s.ctx.metrics.observe_dashboard(&d),
+        Err(e) => tracing::warn!(error = %e, "cannot read the dashboard's figures for /metrics"),
     }
     (
         [(

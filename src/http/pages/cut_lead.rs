@@ -27,7 +27,7 @@ pub(super) fn cutting_section(l: Lang, cut: &crate::service::cutting::CutOvervie
     ];
     let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
     html! {
-        h2 #cutting { (t(l, "cutting")) }
+        h2 #hulklip { (t(l, "cutting")) }
         @if cut.stations.is_empty() { p { (t(l, "no_cut_stations")) } }
         @else {
             table #cutstations {

@@ -19,7 +19,7 @@ pub const KINDS: [(ExceptionKind, &str, &str); 5] = [
         "delivery_exception",
         "/carriers#delivery",
     ),
-    (ExceptionKind::CutFailed, "cut_failed", "/#cutting"),
+    (ExceptionKind::CutFailed, "cut_failed", "/#hulklip"),
     (ExceptionKind::ShortPick, "short_pick", "/#exceptions"),
     (ExceptionKind::OldBackorder, "old_backorder", "/#backorders"),
 ];

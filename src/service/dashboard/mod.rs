@@ -11,7 +11,7 @@ mod cutoff;
 mod exceptions;
 mod people;
 pub use cutoff::{cutoff_at, cutoffs, CarrierCutoff};
-pub use exceptions::{exceptions, ExceptionGroup, ExceptionItem};
+pub use exceptions::{exceptions, ExceptionGroup, ExceptionItem, KINDS as EXCEPTION_KINDS};
 pub use people::{floor, Floor, Picker, Station};
 
 /// The stages of an order, in the order it goes through them (`cancelled` is not a stage;

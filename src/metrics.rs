@@ -91,7 +91,6 @@ pub struct CarrierLabel {
     pub carrier: String,
 }
 
-
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabel {
     pub state: &'static str,

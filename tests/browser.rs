@@ -1167,7 +1167,7 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         "the grey ground and three stages with orders: {bar}"
     );
     let exception = browser
-        .js("return document.querySelector('#exceptions section[data-kind=old_backorder] a').getAttribute('href') + ' ' + document.querySelector('#exceptions section[data-kind=old_backorder] .count').textContent")
+        .js("return document.querySelector('#openexceptions section[data-kind=old_backorder] a').getAttribute('href') + ' ' + document.querySelector('#openexceptions section[data-kind=old_backorder] .count').textContent")
         .await;
     assert_eq!(
         exception, "/#backorders 1",
@@ -1257,9 +1257,41 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
     assert_eq!(wide, true, "the page fits a 412 px phone");
     browser.screenshot("dashboard-3-english-phone").await;
     browser
-        .js("document.getElementById('exceptions').scrollIntoView(); return 1;")
+        .js("document.getElementById('openexceptions').scrollIntoView(); return 1;")
         .await;
     browser.screenshot("dashboard-3b-english-phone-lower").await;
+    // The reports: on a phone in English, then at desk width in Danish.
+    browser.goto(&format!("{}/reports?lang=en", app.base)).await;
+    browser
+        .until(
+            "the report table",
+            "document.getElementById('report') !== null",
+        )
+        .await;
+    let wide = browser
+        .js("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    assert_eq!(wide, true, "the reports fit a 412 px phone");
+    browser.screenshot("reports-1-english-phone").await;
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": 1280, "height": 1400 })),
+        )
+        .await;
+    browser.goto(&format!("{}/reports?lang=da", app.base)).await;
+    browser
+        .until(
+            "the report table",
+            "document.getElementById('report') !== null",
+        )
+        .await;
+    let received = browser
+        .js("return document.querySelector('#report tfoot th:nth-child(2)').textContent")
+        .await;
+    assert_eq!(received, "6", "six orders received today");
+    browser.screenshot("reports-2-danish").await;
     // A wall screen with no login: a fresh browser (no cookies) opens the wall address with a
     // dashboard key in its fragment, once, and then follows the floor by itself.
     let r = admin

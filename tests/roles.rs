@@ -175,6 +175,7 @@ const API: &[(&str, &str, Who)] = &[
     ("GET", "/api/dashboard/floor", Roles(allow::DASHBOARD)),
     ("GET", "/api/dashboard/cutoffs", Roles(allow::DASHBOARD)),
     ("GET", "/api/dashboard/exceptions", Roles(allow::DASHBOARD)),
+    ("GET", "/api/reports/throughput", Roles(allow::LEAD)),
     ("GET", "/api/tracking/exceptions", Roles(allow::LEAD)),
     ("POST", "/api/tracking/exceptions/{booking}/ack", Roles(allow::LEAD)),
     ("POST", "/api/bookings/{id}/resend", Roles(allow::LEAD)),
@@ -210,6 +211,11 @@ const PAGES: &[(&str, &[Role])] = &[
     // The lead's dashboard (`/api/dashboard/flow`).
     ("/dashboard", allow::DASHBOARD),
     ("/dashboard/live", allow::DASHBOARD),
+    // The reports (`/api/reports/throughput`) and their downloads.
+    ("/reports", allow::LEAD),
+    ("/reports/throughput.csv", allow::LEAD),
+    ("/reports/throughput.svg", allow::LEAD),
+    ("/reports/parcels-heat.svg", allow::LEAD),
     ("/stock", allow::STOCK_FLOOR),
     // A scanner station's scans (`/api/scans`).
     ("/stations/{station}", allow::STOCK_READ),

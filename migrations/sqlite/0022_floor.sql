@@ -12,3 +12,5 @@ create index pick_refusals_at on pick_refusals(at);
 -- The dashboard's exceptions read today's short picks and each booking state by time.
 create index pick_exceptions_at on pick_exceptions(at);
 create index bookings_tracking on bookings(tracking_status);
+-- Reports count orders received per hour over a range.
+create index orders_created_at on orders(created_at);

@@ -123,6 +123,130 @@ pub fn hourly(
     out
 }
 
+/// One line of a `lines` chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub label: String,
+    pub colour: &'static str,
+    pub values: Vec<i64>,
+}
+
+/// Lines over labelled points (days, weeks, months), with a legend, the top of the scale at the
+/// left and at most about a dozen point labels under the axis.
+pub fn lines(points: &[String], lines: &[Line], width: u32, height: u32, title: &str) -> String {
+    let (w, h) = (f64::from(width), f64::from(height));
+    let (left, bottom, top, legend) = (44.0, 18.0, 8.0, 18.0);
+    let plot_w = w - left - 8.0;
+    let plot_h = h - bottom - top - legend;
+    let n = points.len().max(1);
+    let max = lines
+        .iter()
+        .flat_map(|l| l.values.iter())
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let x = |i: usize| {
+        if n == 1 {
+            left + plot_w / 2.0
+        } else {
+            left + plot_w * i as f64 / (n - 1) as f64
+        }
+    };
+    let y = |v: i64| legend + top + plot_h - plot_h * v as f64 / max as f64;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">",
+        esc(title)
+    );
+    let axis = legend + top + plot_h;
+    out.push_str(&format!(
+        "<line x1=\"{left}\" y1=\"{axis:.1}\" x2=\"{:.1}\" y2=\"{axis:.1}\" stroke=\"#999\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"currentColor\">{max}</text>\
+         <text x=\"{:.1}\" y=\"{axis:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"currentColor\">0</text>",
+        left + plot_w,
+        left - 4.0,
+        legend + top + 9.0,
+        left - 4.0
+    ));
+    let step = n.div_ceil(12).max(1);
+    for (i, p) in points.iter().enumerate().step_by(step) {
+        out.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"currentColor\">{}</text>",
+            x(i),
+            h - 4.0,
+            esc(p)
+        ));
+    }
+    let mut lx = left;
+    for l in lines {
+        out.push_str(&format!(
+            "<rect x=\"{lx:.1}\" y=\"4\" width=\"10\" height=\"10\" fill=\"{}\"/>\
+             <text x=\"{:.1}\" y=\"13\" font-size=\"11\" fill=\"currentColor\">{}</text>",
+            l.colour,
+            lx + 14.0,
+            esc(&l.label)
+        ));
+        lx += 24.0 + 6.5 * l.label.chars().count() as f64;
+        let pts: Vec<String> = l
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+            .collect();
+        out.push_str(&format!(
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"><title>{}</title></polyline>",
+            pts.join(" "),
+            l.colour,
+            esc(&l.label)
+        ));
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// A weekday x hour heat map: `grid[d][h]` shaded from white to `colour` by its share of the
+/// largest cell, each cell titled with its count; `rows` names the weekdays.
+pub fn heat(grid: &[[i64; 24]; 7], rows: &[&str; 7], colour: &'static str, title: &str) -> String {
+    let (cell, left, top) = (22.0, 40.0, 16.0);
+    let width = left + 24.0 * cell + 4.0;
+    let height = top + 7.0 * cell + 4.0;
+    let max = grid.iter().flatten().copied().max().unwrap_or(0).max(1);
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">",
+        esc(title)
+    );
+    for hr in (0..24).step_by(3) {
+        out.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"11\" font-size=\"10\" fill=\"currentColor\">{hr:02}</text>",
+            left + hr as f64 * cell
+        ));
+    }
+    for (d, row) in grid.iter().enumerate() {
+        let y = top + d as f64 * cell;
+        out.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"currentColor\">{}</text>",
+            left - 4.0,
+            y + cell * 0.7,
+            esc(rows[d])
+        ));
+        for (hr, v) in row.iter().enumerate() {
+            let share = *v as f64 / max as f64;
+            out.push_str(&format!(
+                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\" fill-opacity=\"{:.2}\" stroke=\"#ddd\"><title>{} {hr:02}: {v}</title></rect>",
+                left + hr as f64 * cell,
+                cell - 1.0,
+                cell - 1.0,
+                0.05 + 0.95 * share,
+                esc(rows[d])
+            ));
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +302,41 @@ mod tests {
         let svg = stacked_bar(&[], 100, 10, "a<b & \"c\"");
         assert_eq!(widths(&svg), Vec::<f64>::new());
         assert!(svg.contains("aria-label=\"a&lt;b &amp; &quot;c&quot;\""));
+    }
+
+    #[test]
+    fn lines_go_through_every_point_and_label_a_dozen_at_most() {
+        let points: Vec<String> = (1..=30).map(|d| format!("12-{d:02}")).collect();
+        let a = Line {
+            label: "Kolli".into(),
+            colour: "#1f6fb2",
+            values: (0..30).collect(),
+        };
+        let svg = lines(&points, &[a], 600, 200, "Kolli pr. dag");
+        assert_eq!(svg.matches("<polyline ").count(), 1);
+        let polyline = svg.split("points=\"").nth(1).unwrap();
+        assert_eq!(
+            polyline[..polyline.find('"').unwrap()].split(' ').count(),
+            30
+        );
+        let labels = svg.matches("text-anchor=\"middle\"").count();
+        assert!((10..=12).contains(&labels), "{labels} point labels");
+        assert!(svg.contains(">29</text>"), "the top of the scale");
+    }
+
+    #[test]
+    fn a_heat_map_has_a_cell_per_weekday_and_hour_shaded_by_share() {
+        let mut grid = [[0i64; 24]; 7];
+        grid[0][9] = 40;
+        grid[4][14] = 10;
+        let svg = heat(
+            &grid,
+            &["ma", "ti", "on", "to", "fr", "lø", "sø"],
+            "#1f6fb2",
+            "Kolli",
+        );
+        assert_eq!(svg.matches("<rect ").count(), 7 * 24);
+        assert!(svg.contains("fill-opacity=\"1.00\"><title>ma 09: 40</title>"));
+        assert!(svg.contains("fill-opacity=\"0.29\"><title>fr 14: 10</title>"));
     }
 }

@@ -21,6 +21,7 @@ pub mod parcel_view;
 pub mod parcels;
 pub mod picking;
 pub mod printing;
+pub mod reports;
 pub mod returns;
 pub mod scans;
 pub mod stock;

@@ -12,6 +12,7 @@ mod log;
 mod orders;
 mod packing;
 mod printing;
+pub(crate) mod reports;
 mod scanners;
 mod stock;
 
@@ -69,6 +70,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(dashboard::floor))
         .routes(routes!(dashboard::cutoffs))
         .routes(routes!(dashboard::exceptions))
+        .routes(routes!(reports::throughput))
         .routes(routes!(orders::cancel))
         .routes(routes!(orders::release))
         .routes(routes!(orders::changes))

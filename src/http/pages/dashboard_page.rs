@@ -129,7 +129,7 @@ async fn dashboard(
                 p.sub { (tr("Rød: ældste ordre har ventet mere end", "Red: the oldest order has waited more than")) " "
                     (age(l, flow.age_limit_minutes)) " " (tr("i trinnet.", "in the stage.")) }
                 h2 { (tr("Afvigelser", "Exceptions")) }
-                div #exceptions { (super::dashboard_floor::exceptions_html(&exceptions, l)) }
+                div #openexceptions { (super::dashboard_floor::exceptions_html(&exceptions, l)) }
                 h2 { (tr("Sidste afhentning", "Carrier cut-off")) }
                 div #cutoffs { (super::dashboard_floor::cutoffs_html(&cutoffs, l)) }
                 h2 { (tr("Gennemløb i dag", "Throughput today")) }

@@ -11,6 +11,7 @@ mod dashboard_page;
 mod handover_page;
 mod pack_page;
 mod pick_page;
+mod reports_page;
 mod start_live;
 mod start_page;
 mod station_page;
@@ -336,6 +337,7 @@ pub fn all_routes() -> Router<AppState> {
         .merge(carrier_page::routes())
         .merge(dashboard_page::routes())
         .merge(wall_page::routes())
+        .merge(reports_page::routes())
         .merge(stock_page::routes())
         .merge(station_page::routes())
         .merge(assets::routes())

@@ -44,6 +44,8 @@ pub async fn stage_counts(
 /// What is counted per hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Measure {
+    /// Orders taken in (by their intake time).
+    OrdersReceived,
     /// Packs confirmed into totes (undone confirmations not counted).
     PacksPicked,
     /// Cutting jobs that reached `finished`.
@@ -63,6 +65,10 @@ pub async fn per_hour(
     to: &str,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let sql = match m {
+        Measure::OrdersReceived => {
+            "select substr(created_at, 1, 13) as h, count(*) as n from orders
+             where created_at >= $1 and created_at < $2 group by substr(created_at, 1, 13)"
+        }
         Measure::PacksPicked => {
             "select substr(at, 1, 13) as h, cast(coalesce(sum(qty), 0) as bigint) as n from pick_confirms
              where at >= $1 and at < $2 and undone = 0 group by substr(at, 1, 13)"

@@ -12,9 +12,9 @@
     document.querySelector('#dash .chart').innerHTML = p.svg;
     if (p.throughput_html) document.getElementById('throughput').innerHTML = p.throughput_html;
     if (p.devices_html) document.getElementById('devices').innerHTML = p.devices_html;
-    for (const part of ['floor', 'cutoffs', 'exceptions']) {
+    for (const [part, id] of [['floor', 'floor'], ['cutoffs', 'cutoffs'], ['exceptions', 'openexceptions']]) {
       const html = p[part + '_html'];
-      if (html !== undefined) document.getElementById(part).innerHTML = html;
+      if (html !== undefined) document.getElementById(id).innerHTML = html;
     }
     for (const s of p.stages) {
       const row = document.querySelector('#stages tr[data-stage="' + s.stage + '"]');

@@ -1,0 +1,267 @@
+//! The lead's reports (`/reports`): throughput per day, week or month over a chosen range as a
+//! chart, a table with totals and a weekday x hour heat map of parcels closed; the table as CSV
+//! and both charts as SVG downloads. Danish by default, `?lang=en` for English.
+
+use super::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
+use crate::domain::auth::allow;
+use crate::http::AppState;
+use crate::service::reports::{self as svc, Period, ThroughputReport};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, PreEscaped};
+use serde::Deserialize;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/reports", get(reports))
+        .route("/reports/throughput.csv", get(csv))
+        .route("/reports/throughput.svg", get(svg))
+        .route("/reports/parcels-heat.svg", get(heat_svg))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportForm {
+    lang: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    period: Option<String>,
+}
+
+impl ReportForm {
+    /// The range asked for; the last 30 days by the day when nothing is said.
+    fn parse(&self) -> crate::error::Result<(chrono::NaiveDate, chrono::NaiveDate, Period)> {
+        let today = crate::service::today();
+        let to = self.to.clone().unwrap_or_else(|| today.to_string());
+        let from = self
+            .from
+            .clone()
+            .unwrap_or_else(|| (today - chrono::Duration::days(29)).to_string());
+        let (from, to) = svc::range(&from, &to)?;
+        Ok((
+            from,
+            to,
+            Period::parse(self.period.as_deref().unwrap_or("day"))?,
+        ))
+    }
+    fn query(&self, from: &str, to: &str, period: Period, l: Lang) -> String {
+        format!(
+            "from={from}&to={to}&period={}&lang={}",
+            period.as_str(),
+            l.code()
+        )
+    }
+}
+
+/// A measure's name for a lead.
+fn measure_name(l: Lang, m: &str) -> &'static str {
+    let (da, en) = match m {
+        "orders_received" => ("Ordrer modtaget", "Orders received"),
+        "packs_picked" => ("Pakninger plukket", "Packs picked"),
+        "cut_jobs_finished" => ("Hulklip færdige", "Cutting jobs finished"),
+        "parcels_closed" => ("Kolli lukket", "Parcels closed"),
+        "parcels_handed_over" => ("Kolli overleveret", "Parcels handed over"),
+        _ => ("", ""),
+    };
+    if l == Lang::Da {
+        da
+    } else {
+        en
+    }
+}
+
+fn weekdays(l: Lang) -> [&'static str; 7] {
+    if l == Lang::Da {
+        ["man", "tir", "ons", "tor", "fre", "lør", "søn"]
+    } else {
+        ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    }
+}
+
+fn chart_title(l: Lang, p: Period) -> &'static str {
+    match (l == Lang::Da, p) {
+        (true, Period::Day) => "Gennemløb pr. dag",
+        (true, Period::Week) => "Gennemløb pr. uge",
+        (true, Period::Month) => "Gennemløb pr. måned",
+        (false, Period::Day) => "Throughput per day",
+        (false, Period::Week) => "Throughput per week",
+        (false, Period::Month) => "Throughput per month",
+    }
+}
+
+fn heat_title(l: Lang) -> &'static str {
+    if l == Lang::Da {
+        "Kolli lukket pr. ugedag og time"
+    } else {
+        "Parcels closed by weekday and hour"
+    }
+}
+
+/// The report asked for, or the response that says why it cannot be made.
+async fn report(
+    s: &AppState,
+    headers: &HeaderMap,
+    f: &ReportForm,
+) -> Result<(Lang, ThroughputReport), Response> {
+    let l = lang(f.lang.as_deref(), headers);
+    let refusal = ("Rapporterne er for ledere.", "The reports are for leads.");
+    page_principal_in(s, headers, allow::LEAD, l, refusal).await?;
+    let (from, to, period) = f
+        .parse()
+        .map_err(|e| crate::http::error::ApiError::from(e).into_response())?;
+    svc::throughput(&s.ctx, from, to, period)
+        .await
+        .map(|r| (l, r))
+        .map_err(|e| crate::http::error::ApiError::from(e).into_response())
+}
+
+async fn reports(
+    State(s): State<AppState>,
+    Query(f): Query<ReportForm>,
+    headers: HeaderMap,
+) -> Response {
+    let l = lang(f.lang.as_deref(), &headers);
+    let lq = LangQuery {
+        lang: f.lang.clone(),
+    };
+    let refusal = ("Rapporterne er for ledere.", "The reports are for leads.");
+    if let Err(r) = page_principal_in(&s, &headers, allow::LEAD, l, refusal).await {
+        return r;
+    }
+    let da = l == Lang::Da;
+    let tr = |d: &'static str, e: &'static str| if da { d } else { e };
+    let asked = f.parse();
+    let made = match &asked {
+        Ok((from, to, period)) => Some(svc::throughput(&s.ctx, *from, *to, *period).await),
+        Err(_) => None,
+    };
+    let (from, to, period) = match &asked {
+        Ok((a, b, p)) => (a.to_string(), b.to_string(), *p),
+        Err(_) => (
+            f.from.clone().unwrap_or_default(),
+            f.to.clone().unwrap_or_default(),
+            Period::Day,
+        ),
+    };
+    let error = match (&asked, &made) {
+        (Err(e), _) | (_, Some(Err(e))) => Some(e.to_string()),
+        _ => None,
+    };
+    let q = f.query(&from, &to, period, l);
+    let body = page(
+        l,
+        s.ctx.demo.loaded(),
+        html! {
+            style { (STYLE) }
+            h1 { (tr("Rapporter", "Reports")) }
+            form #reportform method="get" action="/reports" {
+                input type="hidden" name="lang" value=(l.code());
+                label { (tr("Fra", "From")) " " input type="date" name="from" value=(from) required; }
+                " " label { (tr("Til", "To")) " " input type="date" name="to" value=(to) required; }
+                " " label { (tr("Pr.", "Per")) " " select name="period" {
+                    option value="day" selected[period == Period::Day] { (tr("dag", "day")) }
+                    option value="week" selected[period == Period::Week] { (tr("uge", "week")) }
+                    option value="month" selected[period == Period::Month] { (tr("måned", "month")) }
+                } }
+                " " button type="submit" { (tr("Vis", "Show")) }
+            }
+            @if let Some(e) = &error { p.err #reporterror role="alert" { (e) } }
+            @if let Some(Ok(r)) = &made {
+                div.chart { (PreEscaped(svc::chart(r, |m| measure_name(l, m).to_string(), chart_title(l, r.period)))) }
+                p.downloads {
+                    (tr("Hent", "Download")) ": "
+                    a #csv href=(format!("/reports/throughput.csv?{q}")) download { "CSV" } " · "
+                    a #svg href=(format!("/reports/throughput.svg?{q}")) download { (tr("graf (SVG)", "chart (SVG)")) } " · "
+                    a #heatsvg href=(format!("/reports/parcels-heat.svg?{q}")) download { (tr("varmekort (SVG)", "heat map (SVG)")) }
+                }
+                div.tw { table #report {
+                    thead { tr {
+                        th { (tr("Periode", "Period")) }
+                        @for m in &r.measures { th.n { (measure_name(l, m)) } }
+                    } }
+                    tbody { @for row in &r.rows { tr {
+                        td { (row.period) }
+                        @for v in &row.values { td.n { (v) } }
+                    } } }
+                    tfoot { tr {
+                        th { (tr("I alt", "Total")) }
+                        @for v in &r.totals { th.n { (v) } }
+                    } }
+                } }
+                h2 { (heat_title(l)) }
+                div.heat { (PreEscaped(svc::heat_chart(r, &weekdays(l), heat_title(l)))) }
+            }
+        },
+    );
+    with_lang_cookie(l, &lq, body)
+}
+
+async fn csv(
+    State(s): State<AppState>,
+    Query(f): Query<ReportForm>,
+    headers: HeaderMap,
+) -> Response {
+    match report(&s, &headers, &f).await {
+        Ok((_, r)) => download(
+            "text/csv; charset=utf-8",
+            &format!("konsign-throughput-{}-{}.csv", r.from, r.to),
+            svc::csv(&r),
+        ),
+        Err(resp) => resp,
+    }
+}
+
+async fn svg(
+    State(s): State<AppState>,
+    Query(f): Query<ReportForm>,
+    headers: HeaderMap,
+) -> Response {
+    match report(&s, &headers, &f).await {
+        Ok((l, r)) => download(
+            "image/svg+xml",
+            &format!("konsign-throughput-{}-{}.svg", r.from, r.to),
+            svc::chart(
+                &r,
+                |m| measure_name(l, m).to_string(),
+                chart_title(l, r.period),
+            ),
+        ),
+        Err(resp) => resp,
+    }
+}
+
+async fn heat_svg(
+    State(s): State<AppState>,
+    Query(f): Query<ReportForm>,
+    headers: HeaderMap,
+) -> Response {
+    match report(&s, &headers, &f).await {
+        Ok((l, r)) => download(
+            "image/svg+xml",
+            &format!("konsign-parcels-heat-{}-{}.svg", r.from, r.to),
+            svc::heat_chart(&r, &weekdays(l), heat_title(l)),
+        ),
+        Err(resp) => resp,
+    }
+}
+
+fn download(kind: &'static str, name: &str, body: String) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+const STYLE: &str = ".chart svg,.heat svg{max-width:100%;height:auto;display:block;margin:.6rem 0}.tw{overflow-x:auto;max-width:100%}\
+#report{border-collapse:collapse;width:100%}#report td,#report th{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left}\
+#report .n{text-align:right;font-variant-numeric:tabular-nums}#report tfoot th{border-top:2px solid #333}#reportform{margin:.6rem 0}#reportform label{display:inline-block;margin:.2rem 0}#reportform select{font-size:1rem;padding:.35rem}.err{color:#b00020}";

@@ -1,0 +1,260 @@
+//! Reports over history for the lead who reports upwards: throughput per day, week or month
+//! over any range (orders received, packs picked, cutting jobs finished, parcels closed and
+//! handed over), and parcels closed by weekday and hour (a heat map). Read from the tables that
+//! record each event (as the dashboard's throughput), counted per UTC hour by the store and
+//! moved to Copenhagen days, weeks and months here. As a table, CSV, and an SVG chart.
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::store::dashboard::Measure;
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
+use serde::Serialize;
+
+/// The measures of a report, as the API and the CSV name them, in their column order.
+pub const MEASURES: [(Measure, &str); 5] = [
+    (Measure::OrdersReceived, "orders_received"),
+    (Measure::PacksPicked, "packs_picked"),
+    (Measure::CutJobsFinished, "cut_jobs_finished"),
+    (Measure::ParcelsClosed, "parcels_closed"),
+    (Measure::ParcelsHandedOver, "parcels_handed_over"),
+];
+
+/// The longest range a report covers (three years).
+pub const MAX_DAYS: i64 = 1100;
+
+/// How a report's rows are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    Day,
+    /// ISO weeks, Monday first.
+    Week,
+    Month,
+}
+
+impl Period {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "day" => Ok(Period::Day),
+            "week" => Ok(Period::Week),
+            "month" => Ok(Period::Month),
+            _ => Err(Error::invalid("period", "must be day, week or month")),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+}
+
+/// The first day of the period that holds `day`.
+pub fn period_start(day: NaiveDate, p: Period) -> NaiveDate {
+    match p {
+        Period::Day => day,
+        Period::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+        Period::Month => day.with_day(1).unwrap_or(day),
+    }
+}
+
+/// The Copenhagen date and time of a UTC hour written `YYYY-MM-DDTHH`.
+pub fn local_hour_of(utc_hour: &str) -> Option<NaiveDateTime> {
+    let t = NaiveDateTime::parse_from_str(&format!("{utc_hour}:00"), "%Y-%m-%dT%H:%M")
+        .ok()?
+        .and_utc();
+    Some(
+        t.with_timezone(&chrono_tz::Europe::Copenhagen)
+            .naive_local(),
+    )
+}
+
+/// One period's figures, in the order of `ThroughputReport::measures`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReportRow {
+    /// The period's first day (`YYYY-MM-DD`).
+    pub period: String,
+    pub values: Vec<i64>,
+}
+
+/// Throughput over a range.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ThroughputReport {
+    pub from: String,
+    pub to: String,
+    pub period: Period,
+    /// The columns of `values`: `orders_received`, `packs_picked`, `cut_jobs_finished`,
+    /// `parcels_closed`, `parcels_handed_over`.
+    pub measures: Vec<String>,
+    /// Every period of the range, the empty ones too.
+    pub rows: Vec<ReportRow>,
+    pub totals: Vec<i64>,
+    /// Parcels closed by weekday (0 = Monday) and local hour over the range.
+    pub parcels_by_weekday_hour: Vec<Vec<i64>>,
+}
+
+/// Checks a report's range (`from` and `to` inclusive, `YYYY-MM-DD`).
+pub fn range(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate)> {
+    let day = |field: &'static str, s: &str| {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| Error::invalid(field, "must be a date YYYY-MM-DD"))
+    };
+    let (f, t) = (day("from", from)?, day("to", to)?);
+    if t < f {
+        return Err(Error::invalid("to", "must not be before from"));
+    }
+    if (t - f).num_days() >= MAX_DAYS {
+        return Err(Error::invalid(
+            "to",
+            format!("a report covers at most {MAX_DAYS} days"),
+        ));
+    }
+    Ok((f, t))
+}
+
+/// Reads the throughput from `from` to `to` (Copenhagen days, inclusive) by `period`.
+pub async fn throughput(
+    ctx: &Ctx,
+    from: NaiveDate,
+    to: NaiveDate,
+    period: Period,
+) -> Result<ThroughputReport> {
+    use crate::domain::time::{start_of_business_day, to_db};
+    let lo = to_db(start_of_business_day(from));
+    let hi = to_db(start_of_business_day(to + Duration::days(1)));
+    let mut starts = Vec::new();
+    let mut d = from;
+    while d <= to {
+        let s = period_start(d, period);
+        if starts.last() != Some(&s) {
+            starts.push(s);
+        }
+        d += Duration::days(1);
+    }
+    let mut rows: Vec<ReportRow> = starts
+        .iter()
+        .map(|s| ReportRow {
+            period: s.to_string(),
+            values: vec![0; MEASURES.len()],
+        })
+        .collect();
+    let mut heat = vec![vec![0i64; 24]; 7];
+    for (col, (m, _)) in MEASURES.iter().enumerate() {
+        for (utc_hour, n) in crate::store::dashboard::per_hour(ctx.db.pool(), *m, &lo, &hi).await? {
+            let Some(local) = local_hour_of(&utc_hour) else {
+                continue;
+            };
+            let day = local.date();
+            if day < from || day > to {
+                continue;
+            }
+            let start = period_start(day, period);
+            if let Ok(i) = starts.binary_search(&start) {
+                rows[i].values[col] += n;
+            }
+            if *m == Measure::ParcelsClosed {
+                heat[day.weekday().num_days_from_monday() as usize][local.hour() as usize] += n;
+            }
+        }
+    }
+    let totals = (0..MEASURES.len())
+        .map(|c| rows.iter().map(|r| r.values[c]).sum())
+        .collect();
+    Ok(ThroughputReport {
+        from: from.to_string(),
+        to: to.to_string(),
+        period,
+        measures: MEASURES.iter().map(|(_, n)| n.to_string()).collect(),
+        rows,
+        totals,
+        parcels_by_weekday_hour: heat,
+    })
+}
+
+/// The report as CSV: a header of `period` and the measures, one line per period.
+pub fn csv(r: &ThroughputReport) -> String {
+    let mut out = format!("period,{}\n", r.measures.join(","));
+    for row in &r.rows {
+        let values: Vec<String> = row.values.iter().map(i64::to_string).collect();
+        out.push_str(&format!("{},{}\n", row.period, values.join(",")));
+    }
+    out
+}
+
+/// The colour of a measure's line (the same as the dashboard's where it has one).
+fn colour(measure: &str) -> &'static str {
+    match measure {
+        "orders_received" => "#9e9e9e",
+        "packs_picked" => "#1f6fb2",
+        "cut_jobs_finished" => "#7b4fa0",
+        "parcels_closed" => "#ef8f00",
+        _ => "#2e7d32",
+    }
+}
+
+/// The report as a line chart (SVG), each measure named by `name` in the reader's language.
+pub fn chart(r: &ThroughputReport, name: impl Fn(&str) -> String, title: &str) -> String {
+    let points: Vec<String> = r.rows.iter().map(|row| row.period.clone()).collect();
+    let lines: Vec<crate::charts::Line> = r
+        .measures
+        .iter()
+        .enumerate()
+        .map(|(c, m)| crate::charts::Line {
+            label: name(m),
+            colour: colour(m),
+            values: r.rows.iter().map(|row| row.values[c]).collect(),
+        })
+        .collect();
+    crate::charts::lines(&points, &lines, 960, 320, title)
+}
+
+/// Parcels closed by weekday and hour as a heat map (SVG); `days` names Monday to Sunday.
+pub fn heat_chart(r: &ThroughputReport, days: &[&str; 7], title: &str) -> String {
+    let mut grid = [[0i64; 24]; 7];
+    for (d, row) in r.parcels_by_weekday_hour.iter().enumerate().take(7) {
+        for (h, v) in row.iter().enumerate().take(24) {
+            grid[d][h] = *v;
+        }
+    }
+    crate::charts::heat(&grid, days, "#ef8f00", title)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_day_belongs_to_its_iso_week_and_its_month() {
+        // 2026-12-03 is a Thursday.
+        assert_eq!(period_start(d("2026-12-03"), Period::Week), d("2026-11-30"));
+        assert_eq!(period_start(d("2026-11-30"), Period::Week), d("2026-11-30"));
+        assert_eq!(period_start(d("2027-01-03"), Period::Week), d("2026-12-28"));
+        assert_eq!(
+            period_start(d("2026-12-03"), Period::Month),
+            d("2026-12-01")
+        );
+        assert_eq!(period_start(d("2026-12-03"), Period::Day), d("2026-12-03"));
+    }
+
+    #[test]
+    fn utc_hours_fall_on_copenhagen_days() {
+        // 23:00 UTC in winter is midnight of the next day in Copenhagen.
+        let t = local_hour_of("2026-12-03T23").unwrap();
+        assert_eq!((t.date(), t.hour()), (d("2026-12-04"), 0));
+        let t = local_hour_of("2026-07-01T21").unwrap();
+        assert_eq!((t.date(), t.hour()), (d("2026-07-01"), 23));
+    }
+
+    #[test]
+    fn a_range_is_checked() {
+        assert!(range("2026-12-01", "2026-12-31").is_ok());
+        assert!(range("2026-12-31", "2026-12-01").is_err());
+        assert!(range("2023-01-01", "2026-12-31").is_err());
+        assert!(range("yesterday", "2026-12-31").is_err());
+    }
+}

@@ -8,7 +8,7 @@ use chrono::{Datelike, Timelike};
 use common::packing::{self, picked, wedge, POUCH};
 use common::Backend;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 on_both_backends!(throughput_reports_agree_with_the_tables);
 
@@ -24,6 +24,34 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
         return;
     };
     let pool = p.app.ctx.db.pool().clone();
+    // R-2 is packed, booked and handed over onto a cage.
+    let booked = packing::booked_parcel(&p, "R-2").await;
+    let cage = p.packer.post("/api/cages", json!({})).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let r = p
+        .packer
+        .post(
+            &format!("/api/cages/{cage}/scan"),
+            json!({ "scan_id": "h1", "data": format!("00{}", booked["sscc"].as_str().unwrap()) }),
+        )
+        .await;
+    assert_eq!(r.body["code"], "on_cage", "{:?}", r.body);
+    // R-3 waits for plates that are not there.
+    let r = p
+        .web
+        .post(
+            "/api/orders",
+            json!({
+                "external_id": "R-3",
+                "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
+                "grant_ref": "BEV-77", "citizen_id": "cit-1",
+                "recipient": { "name": "A B", "address_line1": "Vej 1", "postcode": "8000", "city": "Aarhus C" },
+                "delivery_date": common::in_days(3),
+                "lines": [{ "gtin": packing::PLATE, "quantity": 1 }] }),
+        )
+        .await;
+    assert_eq!(r.body["status"], "backordered", "{:?}", r.body);
     let exp = common::in_days(200);
     common::receive(&p.admin, POUCH, "L1", &exp, "A-01-1", 10).await;
     let tote = picked(&p, "R-1", json!([{ "gtin": POUCH, "quantity": 3 }])).await;
@@ -84,8 +112,42 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
         .await,
         scalar(&pool, "select count(*) from cage_parcels").await,
     ];
-    assert_eq!(counted[..2], [1, 3]);
-    assert_eq!(counted[3], 1);
+    assert_eq!(counted[0], 3, "R-1, R-2 and R-3");
+    assert_eq!(
+        (counted[3], counted[4]),
+        (2, 1),
+        "two parcels closed, one handed over"
+    );
+    // R-2's time from intake to handover, as the tables give it.
+    let (received, handed): (String, String) = {
+        use sqlx::Row;
+        let r = sqlx::query(
+            "select o.created_at as r, cp.at as h from cage_parcels cp join parcels p on p.id = cp.parcel_id
+             join orders o on o.id = p.order_id",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        (r.get("r"), r.get("h"))
+    };
+    let t = |s: &str| konsign::domain::time::from_db(s).unwrap();
+    let minutes = (t(&handed) - t(&received)).num_minutes();
+    assert_eq!(rows[9]["orders_handed_over"], 1);
+    assert_eq!(rows[9]["cycle_p50_minutes"], minutes);
+    assert_eq!(rows[9]["cycle_p90_minutes"], minutes);
+    assert_eq!(
+        rows[8]["cycle_p50_minutes"],
+        Value::Null,
+        "no handover that day"
+    );
+    let backordered = scalar(
+        &pool,
+        "select count(*) from orders where status = 'backordered'",
+    )
+    .await;
+    assert_eq!(backordered, 1);
+    assert_eq!(rep["backorders"]["under_1_day"], backordered);
+    assert_eq!(rep["backorders"]["over_7_days"], 0);
     assert_eq!(
         rows[9]["values"],
         json!(counted),
@@ -95,27 +157,26 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
         assert_eq!(row["values"], json!([0, 0, 0, 0, 0]), "{row}");
     }
     assert_eq!(rep["totals"], json!(counted));
-    // The parcel in the heat map at its Copenhagen weekday and hour.
-    let at: String = sqlx::query_scalar("select closed_at from parcels")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let local = konsign::domain::time::from_db(&at)
-        .unwrap()
-        .with_timezone(&chrono_tz::Europe::Copenhagen);
+    // Each closed parcel in the heat map at its Copenhagen weekday and hour.
+    let closed: Vec<String> =
+        sqlx::query_scalar("select closed_at from parcels where closed_at is not null")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let mut grid = vec![vec![0i64; 24]; 7];
+    for at in &closed {
+        let local = t(at).with_timezone(&chrono_tz::Europe::Copenhagen);
+        grid[local.weekday().num_days_from_monday() as usize][local.hour() as usize] += 1;
+    }
     let heat = &rep["parcels_by_weekday_hour"];
-    assert_eq!(heat.as_array().unwrap().len(), 7);
-    assert_eq!(
-        heat[local.weekday().num_days_from_monday() as usize][local.hour() as usize],
-        1
-    );
+    assert_eq!(heat, &json!(grid));
     let sum: i64 = heat
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|d| d.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()))
         .sum();
-    assert_eq!(sum, 1);
+    assert_eq!(sum, 2);
 
     // By the week: one row per ISO week the range touches, starting on Mondays.
     let r = p
@@ -164,13 +225,17 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "period,orders_received,packs_picked,cut_jobs_finished,parcels_closed,parcels_handed_over"
+        "period,orders_received,packs_picked,cut_jobs_finished,parcels_closed,parcels_handed_over,orders_handed_over,cycle_p50_minutes,cycle_p90_minutes"
     );
     assert_eq!(lines.len(), 11);
     assert_eq!(
         lines[10],
-        format!("{to},{}", counted.map(|n| n.to_string()).join(","))
+        format!(
+            "{to},{},1,{minutes},{minutes}",
+            counted.map(|n| n.to_string()).join(",")
+        )
     );
+    assert!(lines[9].ends_with(",0,0,0,0,0,0,,"), "{}", lines[9]);
     let svg = p
         .admin
         .get(&format!("/reports/throughput.svg?{q}"))
@@ -197,6 +262,7 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
         "id=\"report\"",
         "/reports/throughput.csv?",
         "Kolli lukket pr. ugedag og time",
+        "Restordrer nu",
     ] {
         assert!(page.contains(text), "the page shows {text}");
     }

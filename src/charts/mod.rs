@@ -336,7 +336,7 @@ mod tests {
             "Kolli",
         );
         assert_eq!(svg.matches("<rect ").count(), 7 * 24);
-        assert!(svg.contains("fill-opacity=\"1.00\"><title>ma 09: 40</title>"));
-        assert!(svg.contains("fill-opacity=\"0.29\"><title>fr 14: 10</title>"));
+        assert!(svg.contains("fill-opacity=\"1.00\" stroke=\"#ddd\"><title>ma 09: 40</title>"));
+        assert!(svg.contains("fill-opacity=\"0.29\" stroke=\"#ddd\"><title>fr 14: 10</title>"));
     }
 }

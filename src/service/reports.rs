@@ -76,6 +76,50 @@ pub struct ReportRow {
     /// The period's first day (`YYYY-MM-DD`).
     pub period: String,
     pub values: Vec<i64>,
+    /// Orders whose (last) parcel was handed over in the period.
+    pub orders_handed_over: i64,
+    /// Their time from intake to handover, in minutes: the median and the 90th percentile
+    /// (absent without any).
+    pub cycle_p50_minutes: Option<i64>,
+    pub cycle_p90_minutes: Option<i64>,
+}
+
+/// Backorders now by how long they have waited.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BackorderAges {
+    pub under_1_day: i64,
+    pub days_1_to_3: i64,
+    pub days_3_to_7: i64,
+    pub over_7_days: i64,
+}
+
+/// The nearest-rank percentile `pct` (0 to 100) of sorted values; `None` for none.
+pub fn percentile(sorted: &[i64], pct: usize) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (pct * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+/// Counts backorders by their wait in minutes.
+pub fn backorder_ages(waits: &[i64]) -> BackorderAges {
+    let day = 24 * 60;
+    let mut a = BackorderAges {
+        under_1_day: 0,
+        days_1_to_3: 0,
+        days_3_to_7: 0,
+        over_7_days: 0,
+    };
+    for w in waits {
+        match *w {
+            m if m < day => a.under_1_day += 1,
+            m if m < 3 * day => a.days_1_to_3 += 1,
+            m if m < 7 * day => a.days_3_to_7 += 1,
+            _ => a.over_7_days += 1,
+        }
+    }
+    a
 }
 
 /// Throughput over a range.
@@ -92,6 +136,8 @@ pub struct ThroughputReport {
     pub totals: Vec<i64>,
     /// Parcels closed by weekday (0 = Monday) and local hour over the range.
     pub parcels_by_weekday_hour: Vec<Vec<i64>>,
+    /// The backorders now (not bound to the range).
+    pub backorders: BackorderAges,
 }
 
 /// Checks a report's range (`from` and `to` inclusive, `YYYY-MM-DD`).
@@ -137,6 +183,9 @@ pub async fn throughput(
         .map(|s| ReportRow {
             period: s.to_string(),
             values: vec![0; MEASURES.len()],
+            orders_handed_over: 0,
+            cycle_p50_minutes: None,
+            cycle_p90_minutes: None,
         })
         .collect();
     let mut heat = vec![vec![0i64; 24]; 7];
@@ -158,6 +207,30 @@ pub async fn throughput(
             }
         }
     }
+    use crate::domain::time::from_db;
+    let mut cycles: Vec<Vec<i64>> = vec![Vec::new(); rows.len()];
+    for (received, handed) in crate::store::reports::handovers(ctx.db.pool(), &lo, &hi).await? {
+        let (Some(r), Some(h)) = (from_db(&received), from_db(&handed)) else {
+            continue;
+        };
+        let day = crate::domain::time::business_day(h);
+        if let Ok(i) = starts.binary_search(&period_start(day, period)) {
+            cycles[i].push((h - r).num_minutes().max(0));
+        }
+    }
+    for (row, mut c) in rows.iter_mut().zip(cycles) {
+        c.sort_unstable();
+        row.orders_handed_over = c.len() as i64;
+        row.cycle_p50_minutes = percentile(&c, 50);
+        row.cycle_p90_minutes = percentile(&c, 90);
+    }
+    let now = chrono::Utc::now();
+    let waits: Vec<i64> = crate::store::reports::backorders_since(ctx.db.pool())
+        .await?
+        .iter()
+        .filter_map(|t| from_db(t))
+        .map(|t| (now - t).num_minutes().max(0))
+        .collect();
     let totals = (0..MEASURES.len())
         .map(|c| rows.iter().map(|r| r.values[c]).sum())
         .collect();
@@ -169,15 +242,28 @@ pub async fn throughput(
         rows,
         totals,
         parcels_by_weekday_hour: heat,
+        backorders: backorder_ages(&waits),
     })
 }
 
-/// The report as CSV: a header of `period` and the measures, one line per period.
+/// The report as CSV: a header of `period`, the measures and the cycle time, one line per
+/// period (an empty cell where no order was handed over).
 pub fn csv(r: &ThroughputReport) -> String {
-    let mut out = format!("period,{}\n", r.measures.join(","));
+    let mut out = format!(
+        "period,{},orders_handed_over,cycle_p50_minutes,cycle_p90_minutes\n",
+        r.measures.join(",")
+    );
+    let opt = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
     for row in &r.rows {
         let values: Vec<String> = row.values.iter().map(i64::to_string).collect();
-        out.push_str(&format!("{},{}\n", row.period, values.join(",")));
+        out.push_str(&format!(
+            "{},{},{},{},{}\n",
+            row.period,
+            values.join(","),
+            row.orders_handed_over,
+            opt(row.cycle_p50_minutes),
+            opt(row.cycle_p90_minutes)
+        ));
     }
     out
 }
@@ -248,6 +334,20 @@ mod tests {
         assert_eq!((t.date(), t.hour()), (d("2026-12-04"), 0));
         let t = local_hour_of("2026-07-01T21").unwrap();
         assert_eq!((t.date(), t.hour()), (d("2026-07-01"), 23));
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank_and_ages_fall_in_their_bucket() {
+        let v: Vec<i64> = (1..=10).collect();
+        assert_eq!(percentile(&v, 50), Some(5));
+        assert_eq!(percentile(&v, 90), Some(9));
+        assert_eq!(percentile(&[7], 90), Some(7));
+        assert_eq!(percentile(&[], 50), None);
+        let a = backorder_ages(&[0, 1439, 1440, 3 * 1440, 7 * 1440 - 1, 7 * 1440, 99_999]);
+        assert_eq!(
+            (a.under_1_day, a.days_1_to_3, a.days_3_to_7, a.over_7_days),
+            (2, 1, 2, 2)
+        );
     }
 
     #[test]

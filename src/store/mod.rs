@@ -15,6 +15,7 @@ pub mod orders;
 pub mod packing;
 pub mod parcels;
 pub mod printing;
+pub mod reports;
 pub mod returns;
 pub mod scanners;
 pub mod sqlite_writer;

@@ -1,6 +1,7 @@
 //! The lead's reports (`/reports`): throughput per day, week or month over a chosen range as a
-//! chart, a table with totals and a weekday x hour heat map of parcels closed; the table as CSV
-//! and both charts as SVG downloads. Danish by default, `?lang=en` for English.
+//! chart, a table with totals and the time from intake to handover, the backorders by their
+//! wait, and a weekday x hour heat map of parcels closed; the table as CSV and both charts as
+//! SVG downloads. Danish by default, `?lang=en` for English.
 
 use super::{lang, page, page_principal_in, with_lang_cookie, Lang, LangQuery};
 use crate::domain::auth::allow;
@@ -70,6 +71,11 @@ fn measure_name(l: Lang, m: &str) -> &'static str {
     } else {
         en
     }
+}
+
+/// A duration in minutes as a lead reads it; `–` when there is none.
+fn minutes(l: Lang, m: Option<i64>) -> String {
+    m.map_or_else(|| "–".into(), |m| super::dashboard_floor::age(l, m))
 }
 
 fn weekdays(l: Lang) -> [&'static str; 7] {
@@ -180,15 +186,27 @@ async fn reports(
                     thead { tr {
                         th { (tr("Periode", "Period")) }
                         @for m in &r.measures { th.n { (measure_name(l, m)) } }
+                        th.n { (tr("Gennemløbstid, median", "Intake to handover, median")) }
+                        th.n { (tr("Gennemløbstid, 90 %", "Intake to handover, 90th pct.")) }
                     } }
                     tbody { @for row in &r.rows { tr {
                         td { (row.period) }
                         @for v in &row.values { td.n { (v) } }
+                        td.n { (minutes(l, row.cycle_p50_minutes)) }
+                        td.n { (minutes(l, row.cycle_p90_minutes)) }
                     } } }
                     tfoot { tr {
                         th { (tr("I alt", "Total")) }
                         @for v in &r.totals { th.n { (v) } }
+                        th {} th {}
                     } }
+                } }
+                h2 { (tr("Restordrer nu, efter ventetid", "Backorders now, by their wait")) }
+                table #backorderages { tbody {
+                    tr { td { (tr("under 1 dag", "under 1 day")) } td.n { (r.backorders.under_1_day) } }
+                    tr { td { (tr("1-3 dage", "1-3 days")) } td.n { (r.backorders.days_1_to_3) } }
+                    tr { td { (tr("3-7 dage", "3-7 days")) } td.n { (r.backorders.days_3_to_7) } }
+                    tr { td { (tr("over 7 dage", "over 7 days")) } td.n { (r.backorders.over_7_days) } }
                 } }
                 h2 { (heat_title(l)) }
                 div.heat { (PreEscaped(svc::heat_chart(r, &weekdays(l), heat_title(l)))) }
@@ -264,4 +282,4 @@ fn download(kind: &'static str, name: &str, body: String) -> Response {
 
 const STYLE: &str = ".chart svg,.heat svg{max-width:100%;height:auto;display:block;margin:.6rem 0}.tw{overflow-x:auto;max-width:100%}\
 #report{border-collapse:collapse;width:100%}#report td,#report th{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left}\
-#report .n{text-align:right;font-variant-numeric:tabular-nums}#report tfoot th{border-top:2px solid #333}#reportform{margin:.6rem 0}#reportform label{display:inline-block;margin:.2rem 0}#reportform select{font-size:1rem;padding:.35rem}.err{color:#b00020}";
+#report .n,#backorderages .n{text-align:right;font-variant-numeric:tabular-nums}#backorderages td{padding:.2rem .8rem .2rem 0}#report tfoot th{border-top:2px solid #333}#reportform{margin:.6rem 0}#reportform label{display:inline-block;margin:.2rem 0}#reportform select{font-size:1rem;padding:.35rem}.err{color:#b00020}";

@@ -1,0 +1,33 @@
+//! The reads of the lead's reports beyond the per-hour counts (`store::dashboard::per_hour`):
+//! how long orders took from intake to handover, and how old the backorders are.
+
+use sqlx::{AnyPool, Row};
+
+/// Orders with a parcel handed over in `[from, to)`: (received at, last handover at), as
+/// stored.
+pub async fn handovers(
+    pool: &AnyPool,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select o.created_at as received, max(cp.at) as handed from cage_parcels cp
+         join parcels p on p.id = cp.parcel_id join orders o on o.id = p.order_id
+         where cp.at >= $1 and cp.at < $2 group by o.id, o.created_at",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("received")?, r.try_get("handed")?)))
+        .collect()
+}
+
+/// When each backordered order last changed (its time as a backorder), as stored.
+pub async fn backorders_since(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query("select updated_at from orders where status = 'backordered'")
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(|r| r.try_get("updated_at")).collect()
+}

@@ -110,7 +110,7 @@ async fn demo_data_puts_a_band_on_every_page_also_after_a_restart(b: Backend) {
 
     let report = demo::load(&app.ctx).await.unwrap();
     assert!(report.loaded && report.products > 0);
-    assert_eq!(report.users.len(), 7);
+    assert_eq!(report.users.len(), konsign::domain::auth::Role::ALL.len());
     let page = get_html(&http, login.clone(), None).await;
     assert!(page.contains(BAND_DA), "{page}");
     let page = get_html(&http, format!("{login}?lang=en"), None).await;

@@ -45,6 +45,9 @@ struct Run {
     first_5000_s: Option<f64>,
     pick: Stats,
     healthz: Stats,
+    /// Server time of one dashboard picture (`service::dashboard::read`) on the database the
+    /// run left behind.
+    dashboard: Stats,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -87,25 +90,28 @@ fn main() -> anyhow::Result<()> {
         config.log.filter = "warn".into();
         let r = rt.block_on(run(config, orders, clients, pick_scans))?;
         println!(
-            "run {i}: intake {:.0} orders/s, first 5,000 in {}; pick scan {}; /healthz {}; p99 ratio pick/healthz {:.2}",
+            "run {i}: intake {:.0} orders/s, first 5,000 in {}; pick scan {}; /healthz {}; p99 ratio pick/healthz {:.2}; dashboard picture {}",
             r.orders_per_s,
             r.first_5000_s.map_or("n/a".into(), |d| format!("{d:.2} s")),
             r.pick,
             r.healthz,
-            r.pick.p99 / r.healthz.p99
+            r.pick.p99 / r.healthz.p99,
+            r.dashboard
         );
         all.push(r);
         rt.shutdown_timeout(Duration::from_secs(2));
     }
     let med = |f: &dyn Fn(&Run) -> f64| floor::median(&all.iter().map(f).collect::<Vec<_>>());
     println!(
-        "median of {runs} runs: intake {:.0} orders/s, first 5,000 in {:.2} s; pick scan p50 {:.2} p99 {:.2} ms; /healthz p99 {:.2} ms; p99 ratio pick/healthz {:.2}",
+        "median of {runs} runs: intake {:.0} orders/s, first 5,000 in {:.2} s; pick scan p50 {:.2} p99 {:.2} ms; /healthz p99 {:.2} ms; p99 ratio pick/healthz {:.2}; dashboard picture p50 {:.2} p99 {:.2} ms",
         med(&|r| r.orders_per_s),
         med(&|r| r.first_5000_s.unwrap_or(f64::NAN)),
         med(&|r| r.pick.p50),
         med(&|r| r.pick.p99),
         med(&|r| r.healthz.p99),
         med(&|r| r.pick.p99 / r.healthz.p99),
+        med(&|r| r.dashboard.p50),
+        med(&|r| r.dashboard.p99),
     );
     Ok(())
 }
@@ -317,6 +323,15 @@ async fn run(
             }
         }
     }
+    // The dashboard's picture (what each live update reads) on the database as it now is.
+    let mut dash = Vec::new();
+    for _ in 0..100 {
+        let t0 = Instant::now();
+        konsign::service::dashboard::read(&ctx).await?;
+        dash.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    let dashboard = Stats::of(&dash);
+    eprintln!("dashboard picture ({backend}, {orders} orders): {dashboard}");
     let (pick, healthz) = (Stats::of(&lat), Stats::of(&health));
     eprintln!("pick-scan round trip ({backend}, HTTP, one picker): {pick}; /healthz between them: {healthz}");
     let _ = stop.send(());
@@ -326,5 +341,6 @@ async fn run(
         first_5000_s: first_5000.map(|d| d.as_secs_f64()),
         pick,
         healthz,
+        dashboard,
     })
 }

@@ -414,17 +414,6 @@ impl Metrics {
         }
     }
 
-    /// Copies the printers' queue depths into the gauges (called when `/metrics` is read).
-    pub fn observe_printers(&self, printers: &[crate::service::printing::PrinterView]) {
-        for p in printers {
-            self.print_queue_depth
-                .get_or_create(&PrinterLabel {
-                    printer: p.printer.id.clone(),
-                })
-                .set(p.queue_depth);
-        }
-    }
-
     /// Sets the flow gauges from the dashboard's reading.
     pub fn observe_flow(&self, flow: &crate::service::dashboard::FlowNow) {
         for s in &flow.stages {
@@ -441,6 +430,13 @@ impl Metrics {
     /// Sets the business gauges from the dashboard's reading (called when `/metrics` is read).
     pub fn observe_dashboard(&self, d: &crate::service::dashboard::Dashboard) {
         self.observe_flow(&d.flow);
+        for p in d.devices.iter().filter(|d| d.kind == "printer") {
+            self.print_queue_depth
+                .get_or_create(&PrinterLabel {
+                    printer: p.id.clone(),
+                })
+                .set(p.queue.unwrap_or(0));
+        }
         for s in &d.throughput.series {
             self.throughput_today
                 .get_or_create(&MeasureLabel {

@@ -1234,6 +1234,16 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
         "the cut-off table is dark on the wall"
     );
     browser.screenshot("dashboard-2-wall").await;
+    browser
+        .goto(&format!("{}/dashboard?wall=1&lang=en", app.base))
+        .await;
+    browser
+        .until(
+            "the English wall",
+            "document.querySelector('h1').textContent === 'Flow now' && document.getElementById('cutofftable') !== null",
+        )
+        .await;
+    browser.screenshot("dashboard-2b-wall-english").await;
     // In English on a phone: nothing wider than the screen.
     browser
         .cmd(

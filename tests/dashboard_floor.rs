@@ -27,13 +27,6 @@ fn order(id: &str, gtin: &str, delivery: &str) -> Value {
     })
 }
 
-async fn scalar(pool: &sqlx::AnyPool, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
 async fn people_stations_cutoffs_and_exceptions_agree_with_the_tables(b: Backend) {
     let Some((p, _dir)) = packing::setup_with(b, |c| {
         let local = c.carrier.default.clone();
@@ -106,7 +99,7 @@ async fn people_stations_cutoffs_and_exceptions_agree_with_the_tables(b: Backend
             .cloned()
             .unwrap_or_else(|| panic!("{n} in {pickers:?}"))
     };
-    let admin_lines = scalar(
+    let admin_lines = common::scalar(
         &pool,
         "select count(distinct pick_id) from pick_confirms where actor = 'user:admin' and undone = 0",
     )
@@ -118,7 +111,7 @@ async fn people_stations_cutoffs_and_exceptions_agree_with_the_tables(b: Backend
     let pia_row = who("pia");
     assert_eq!(pia_row["scans_refused_today"], 1, "{pia_row}");
     assert_eq!(
-        scalar(
+        common::scalar(
             &pool,
             "select count(*) from pick_refusals where actor = 'user:pia'"
         )
@@ -133,7 +126,7 @@ async fn people_stations_cutoffs_and_exceptions_agree_with_the_tables(b: Backend
         .iter()
         .find(|s| s["station"] == "PAK-01" && s["kind"] == "pack")
         .unwrap_or_else(|| panic!("{stations:?}"));
-    let closed_at_pak = scalar(
+    let closed_at_pak = common::scalar(
         &pool,
         "select count(*) from parcels where station = 'PAK-01' and closed_at is not null",
     )
@@ -148,7 +141,7 @@ async fn people_stations_cutoffs_and_exceptions_agree_with_the_tables(b: Backend
     assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
     let c = &c.body[0];
     assert_eq!(c["carrier"], "local", "{c}");
-    let waiting = scalar(
+    let waiting = common::scalar(
         &pool,
         "select count(*) from parcels where state = 'closed' and booking_state not in ('handed_over', 'void')",
     )
@@ -156,7 +149,7 @@ async fn people_stations_cutoffs_and_exceptions_agree_with_the_tables(b: Backend
     assert_eq!(waiting, 1);
     assert_eq!(c["packed_waiting"], waiting);
     let tomorrow = common::in_days(1);
-    let due = scalar(
+    let due = common::scalar(
         &pool,
         &format!(
             "select count(*) from orders where status in ('received', 'allocated', 'picking', 'cutting', 'picked')
@@ -217,14 +210,14 @@ async fn people_stations_cutoffs_and_exceptions_agree_with_the_tables(b: Backend
             .cloned()
             .unwrap_or_else(|| panic!("{k} in {:?}", e.body))
     };
-    let shorts = scalar(&pool, "select count(*) from pick_exceptions").await;
+    let shorts = common::scalar(&pool, "select count(*) from pick_exceptions").await;
     assert_eq!(shorts, 1);
     let short = group("short_pick");
     assert_eq!(short["total"], shorts);
     assert_eq!(short["items"][0]["order"], "W-4");
     assert_eq!(short["items"][0]["detail"], "A-01-1");
     assert_eq!(short["link"], "/#exceptions");
-    let backorders = scalar(
+    let backorders = common::scalar(
         &pool,
         &format!(
             "select count(*) from orders where status = 'backordered' and updated_at < '{}'",

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::packing::wedge;
 use common::{Backend, Client};
 use konsign::domain::auth::Role;
 use konsign::metrics::PathLabel;
@@ -24,11 +25,6 @@ fn order(id: &str, lines: Value) -> Value {
         "delivery_date": common::in_days(2),
         "lines": lines,
     })
-}
-
-fn pack(gtin: &str, expiry: &str, lot: &str) -> String {
-    let d = chrono::NaiveDate::parse_from_str(expiry, "%Y-%m-%d").unwrap();
-    format!("01{gtin}17{}10{lot}", d.format("%y%m%d"))
 }
 
 async fn scan(c: &Client, wave: i64, id: &str, data: &str) -> Value {
@@ -170,13 +166,13 @@ async fn pick_a_wave(one_step: bool) -> Option<(Vec<Value>, Vec<String>, u64, u6
         );
         let mut script: Vec<String> = Vec::new();
         if p["location_ok"] != true {
-            script.push(pack(&gtin, &exp, &lot)); // product before location: refused
+            script.push(wedge(&gtin, &exp, &lot)); // product before location: refused
             script.push("ZZ-99".into()); // no such location: unreadable
             script.push("A-03-1".into()); // a real location, the wrong one
             script.push(p["location"].as_str().unwrap().to_string());
         }
         if p["tote_ok"] != true {
-            script.push(pack(&gtin, &exp, &lot)); // the order's first pack before its tote: refused
+            script.push(wedge(&gtin, &exp, &lot)); // the order's first pack before its tote: refused
             script.push(p["tote"].as_str().unwrap().to_string());
         }
         script.push(if gtin == pouch { plate } else { pouch }.to_string()); // wrong product
@@ -188,9 +184,9 @@ async fn pick_a_wave(one_step: bool) -> Option<(Vec<Value>, Vec<String>, u64, u6
         };
         if gtin == pouch && !swapped && lot == "L1" {
             swapped = true;
-            script.push(pack(&gtin, other.1, other.0));
+            script.push(wedge(&gtin, other.1, other.0));
         } else {
-            script.push(pack(&gtin, &exp, &lot));
+            script.push(wedge(&gtin, &exp, &lot));
         }
         for data in script {
             let id = format!("s{}", answers.len());

@@ -12,13 +12,6 @@ use serde_json::{json, Value};
 
 on_both_backends!(throughput_reports_agree_with_the_tables);
 
-async fn scalar(pool: &sqlx::AnyPool, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
 async fn throughput_reports_agree_with_the_tables(b: Backend) {
     let Some((p, _dir)) = packing::setup(b).await else {
         return;
@@ -94,23 +87,23 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
     assert_eq!(rows.len(), 10, "every day of the range, the empty ones too");
     assert_eq!(rows[9]["period"], to.as_str());
     let counted = [
-        scalar(&pool, "select count(*) from orders").await,
-        scalar(
+        common::scalar(&pool, "select count(*) from orders").await,
+        common::scalar(
             &pool,
             "select cast(coalesce(sum(qty), 0) as bigint) from pick_confirms where undone = 0",
         )
         .await,
-        scalar(
+        common::scalar(
             &pool,
             "select count(*) from cut_job_log where state = 'finished'",
         )
         .await,
-        scalar(
+        common::scalar(
             &pool,
             "select count(*) from parcels where closed_at is not null",
         )
         .await,
-        scalar(&pool, "select count(*) from cage_parcels").await,
+        common::scalar(&pool, "select count(*) from cage_parcels").await,
     ];
     assert_eq!(counted[0], 3, "R-1, R-2 and R-3");
     assert_eq!(
@@ -140,7 +133,7 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
         Value::Null,
         "no handover that day"
     );
-    let backordered = scalar(
+    let backordered = common::scalar(
         &pool,
         "select count(*) from orders where status = 'backordered'",
     )

@@ -176,10 +176,7 @@ async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> R
         }
     }
     s.ctx.metrics.observe_scanners(&s.ctx.scanners.list());
-    match crate::service::printing::list_printers(&s.ctx).await {
-        Ok(printers) => s.ctx.metrics.observe_printers(&printers),
-        Err(e) => tracing::warn!(error = %e, "cannot read the print queues for /metrics"),
-    }
+    // One reading of the dashboard sets the business gauges and the print queues (its devices).
     match crate::service::dashboard::read(&s.ctx).await {
         Ok(d) => s.ctx.metrics.observe_dashboard(&d),
         Err(e) => tracing::warn!(error = %e, "cannot read the dashboard's figures for /metrics"),

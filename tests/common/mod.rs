@@ -383,6 +383,14 @@ pub async fn receive(
     r.body["entries"][0]["stock_unit_id"].as_i64().unwrap()
 }
 
+/// A query's one integer (a count or a sum), read straight from the database.
+pub async fn scalar(pool: &sqlx::AnyPool, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 pub async fn count(ctx: &Ctx, table: &str) -> i64 {
     use sqlx::Row;
     sqlx::query(&format!("select count(*) as n from {table}"))

@@ -31,14 +31,25 @@ pub struct LoginResponse {
 
 /// The session cookie: HttpOnly, SameSite=Strict, Secure unless configured off. The value is hex.
 pub fn session_cookie(state: &AppState, value: String, max_age_hours: i64) -> String {
+    secret_cookie(state, SESSION_COOKIE, &value, "/", max_age_hours * 3600)
+}
+
+/// A cookie that holds a secret: HttpOnly, SameSite=Strict, for `path`, Secure unless
+/// `http.cookie_secure` is off.
+pub fn secret_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_secs: i64,
+) -> String {
     let secure = if state.ctx.config.http.cookie_secure {
         "; Secure"
     } else {
         ""
     };
     format!(
-        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
-        max_age_hours * 3600
+        "{name}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age_secs}{secure}"
     )
 }
 

@@ -1,7 +1,7 @@
 //! The JSON API under `/api`. Every handler is documented in the OpenAPI document.
 
 mod auth;
-pub use auth::session_cookie;
+pub use auth::{secret_cookie, session_cookie};
 mod carriers;
 mod catalog;
 mod counting;

@@ -17,7 +17,7 @@ pub(super) fn age(l: Lang, minutes: i64) -> String {
 }
 
 /// Minutes since an instant as stored, as a lead reads them; `–` without one.
-fn ago(l: Lang, at: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn ago(l: Lang, at: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> String {
     at.and_then(crate::domain::time::from_db)
         .map_or_else(|| "–".into(), |t| age(l, (now - t).num_minutes().max(0)))
 }

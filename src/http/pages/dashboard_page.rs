@@ -212,8 +212,7 @@ fn devices_html(devices: &[svc::Device], l: Lang) -> maud::Markup {
             tr data-device=(format!("{}:{}", d.kind, d.id)) class=(health(d.health)) {
                 td { span.dot {} } td { (kind(&d.kind)) } td { (d.name) " " small { (d.id) } }
                 td { (if da { &d.state_da } else { &d.state }) @if let Some(q) = d.queue { " · " (q) " " (tr("i kø", "queued")) } }
-                td.n { @match d.since.as_deref().and_then(crate::domain::time::from_db) {
-                    Some(t) => (age(l, (now - t).num_minutes().max(0))), None => "–" } }
+                td.n { (super::dashboard_floor::ago(l, d.since.as_deref(), now)) }
             }
         } } } }
     }

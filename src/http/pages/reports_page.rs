@@ -216,53 +216,60 @@ async fn reports(
     with_lang_cookie(l, &lq, body)
 }
 
-async fn csv(
-    State(s): State<AppState>,
-    Query(f): Query<ReportForm>,
-    headers: HeaderMap,
-) -> Response {
-    match report(&s, &headers, &f).await {
-        Ok((_, r)) => download(
-            "text/csv; charset=utf-8",
-            &format!("konsign-throughput-{}-{}.csv", r.from, r.to),
-            svc::csv(&r),
-        ),
-        Err(resp) => resp,
-    }
+/// A report's downloads.
+#[derive(Debug, Clone, Copy)]
+enum File {
+    Csv,
+    Chart,
+    Heat,
 }
 
-async fn svg(
-    State(s): State<AppState>,
-    Query(f): Query<ReportForm>,
-    headers: HeaderMap,
-) -> Response {
-    match report(&s, &headers, &f).await {
-        Ok((l, r)) => download(
+/// The report asked for as one of its downloads.
+async fn file(s: AppState, f: ReportForm, headers: HeaderMap, what: File) -> Response {
+    let (l, r) = match report(&s, &headers, &f).await {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    let (kind, stem, ext, body) = match what {
+        File::Csv => ("text/csv; charset=utf-8", "throughput", "csv", svc::csv(&r)),
+        File::Chart => (
             "image/svg+xml",
-            &format!("konsign-throughput-{}-{}.svg", r.from, r.to),
+            "throughput",
+            "svg",
             svc::chart(
                 &r,
                 |m| measure_name(l, m).to_string(),
                 chart_title(l, r.period),
             ),
         ),
-        Err(resp) => resp,
-    }
+        File::Heat => (
+            "image/svg+xml",
+            "parcels-heat",
+            "svg",
+            svc::heat_chart(&r, &weekdays(l), heat_title(l)),
+        ),
+    };
+    download(
+        kind,
+        &format!("konsign-{stem}-{}-{}.{ext}", r.from, r.to),
+        body,
+    )
+}
+
+async fn csv(State(s): State<AppState>, Query(f): Query<ReportForm>, h: HeaderMap) -> Response {
+    file(s, f, h, File::Csv).await
+}
+
+async fn svg(State(s): State<AppState>, Query(f): Query<ReportForm>, h: HeaderMap) -> Response {
+    file(s, f, h, File::Chart).await
 }
 
 async fn heat_svg(
     State(s): State<AppState>,
     Query(f): Query<ReportForm>,
-    headers: HeaderMap,
+    h: HeaderMap,
 ) -> Response {
-    match report(&s, &headers, &f).await {
-        Ok((l, r)) => download(
-            "image/svg+xml",
-            &format!("konsign-parcels-heat-{}-{}.svg", r.from, r.to),
-            svc::heat_chart(&r, &weekdays(l), heat_title(l)),
-        ),
-        Err(resp) => resp,
-    }
+    file(s, f, h, File::Heat).await
 }
 
 fn download(kind: &'static str, name: &str, body: String) -> Response {

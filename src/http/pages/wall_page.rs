@@ -103,16 +103,13 @@ async fn wall_key(
     };
     match svc::wall_principal(&s.ctx, &client, &b.key).await {
         Ok(_) => {
-            let secure = if s.ctx.config.http.cookie_secure {
-                "; Secure"
-            } else {
-                ""
-            };
             // The key lives as long as its token; the cookie a year at most.
-            let c = format!(
-                "{WALL_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/dashboard; Max-Age={}{secure}",
+            let c = crate::http::api::secret_cookie(
+                &s,
+                WALL_COOKIE,
                 b.key.trim(),
-                365 * 24 * 3600
+                "/dashboard",
+                365 * 24 * 3600,
             );
             (
                 StatusCode::NO_CONTENT,

@@ -249,18 +249,10 @@ pub(super) fn write_order(
             serde_json::json!({ "missing": missing }),
         ),
     ];
-    let mut append = tx.prepare_cached(
-        "insert into events (event_type, subject, at, payload) values (?1, ?2, ?3, ?4)",
-    )?;
     let subject = format!("order:{}", order.external_id);
     for (event_type, status, extra) in events {
         let payload = event_payload((id, &order.external_id, status), extra);
-        append.execute(params![
-            event_type,
-            subject,
-            crate::store::now_db(),
-            payload.to_string()
-        ])?;
+        super::append_event(tx, event_type, &subject, &crate::store::now_db(), &payload)?;
     }
     Ok(Some(OrderWritten {
         id,

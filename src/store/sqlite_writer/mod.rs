@@ -167,6 +167,26 @@ impl SqliteWriter {
     }
 }
 
+/// Appends a domain event inside the writer's transaction: the statement of `events::append`.
+fn append_event(
+    tx: &Connection,
+    event_type: &str,
+    subject: &str,
+    at: &str,
+    payload: &serde_json::Value,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "insert into events (event_type, subject, at, payload) values (?1, ?2, ?3, ?4)",
+    )?
+    .execute(rusqlite::params![
+        event_type,
+        subject,
+        at,
+        payload.to_string()
+    ])?;
+    Ok(())
+}
+
 /// Group commit: the operations that queued up while the last commit ran are written in one
 /// transaction, each inside its own savepoint, so a refused operation is rolled back alone and
 /// the rest share one commit (one WAL write) between them. Nobody is answered before the commit.

@@ -185,24 +185,6 @@ fn progress(tx: &Connection, wave_id: i64) -> rusqlite::Result<Progress> {
     })
 }
 
-fn event(
-    tx: &Connection,
-    event_type: &str,
-    subject: &str,
-    payload: &serde_json::Value,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "insert into events (event_type, subject, at, payload) values (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
-        event_type,
-        subject,
-        crate::store::now_db(),
-        payload.to_string()
-    ])?;
-    Ok(())
-}
-
 /// Runs one pick scan inside the caller's savepoint; the caller keeps its writes only when
 /// `PickScanned::writes` says so.
 pub(super) fn pick_scan(tx: &Connection, job: PickScan) -> rusqlite::Result<PickScanned> {
@@ -424,16 +406,18 @@ fn confirm(
     tx.prepare_cached("update order_lines set picked = picked + ?1 where id = ?2")?
         .execute(params![qty, pick.line_id])?;
     let entries = [out, into];
-    event(
+    super::append_event(
         tx,
         "stock.picked",
         &format!("stock_unit:{}", pick.stock_unit_id),
+        &crate::store::now_db(),
         &event_payload("pick", op_id, &entries),
     )?;
-    event(
+    super::append_event(
         tx,
         "pick.confirmed",
         &format!("wave:{}", pick.wave_id),
+        &crate::store::now_db(),
         &pick_confirmed_payload(pick.wave_id, pick, qty, actor),
     )?;
     Ok(true)

@@ -45,14 +45,12 @@ pub(super) fn insert_scan(tx: &Connection, s: &ScanWrite) -> rusqlite::Result<i6
     if let serde_json::Value::Object(m) = &mut payload {
         m.insert("scan_id".into(), id.into());
     }
-    tx.prepare_cached(
-        "insert into events (event_type, subject, at, payload) values (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
+    super::append_event(
+        tx,
         "scan.recorded",
-        s.event_subject,
-        crate::store::now_db(),
-        payload.to_string()
-    ])?;
+        &s.event_subject,
+        &crate::store::now_db(),
+        &payload,
+    )?;
     Ok(id)
 }

@@ -165,15 +165,13 @@ pub(super) fn execute(tx: &Connection, plan: &OpPlan) -> rusqlite::Result<Outcom
         .first()
         .map(|e| format!("stock_unit:{}", e.stock_unit_id))
         .unwrap_or_default();
-    tx.prepare_cached(
-        "insert into events (event_type, subject, at, payload) values (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
+    super::append_event(
+        tx,
         plan.event_type,
-        subject,
-        now,
-        event_payload(plan.kind, op_id, &entries).to_string()
-    ])?;
+        &subject,
+        &now,
+        &event_payload(plan.kind, op_id, &entries),
+    )?;
     Ok(Outcome::Done {
         op_id,
         entries,

@@ -39,6 +39,24 @@ pub struct Global {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum DemoCmd {
+    /// Generate a history of orders, picks, cuts, parcels, handovers and deliveries, up to
+    /// yesterday, into a demo database (an empty one gets the demo data first). A day written
+    /// already is skipped, so an interrupted run goes on where it stopped.
+    History {
+        /// Days back from yesterday.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// The average orders per day (each day follows the week's and the year's shape).
+        #[arg(long, default_value_t = 2000)]
+        orders_per_day: u32,
+        /// The random seed: the same seed gives the same history.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service.
     Serve {
@@ -51,8 +69,12 @@ pub enum Command {
     Config,
     /// Run database migrations and exit.
     Migrate,
-    /// Load the demo dataset and print the demo logins (empty database, not in production).
-    Demo,
+    /// Load the demo dataset and print the demo logins (empty database, not in production);
+    /// `demo history` adds a generated history for the dashboard's reports and benchmarks.
+    Demo {
+        #[command(subcommand)]
+        what: Option<DemoCmd>,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCmd),
@@ -323,6 +345,53 @@ fn read_password() -> anyhow::Result<String> {
     }
 }
 
+/// The generator's progress on stderr: a redrawn bar on a terminal, a line per tenth otherwise.
+struct ProgressBar {
+    tty: bool,
+    started: std::time::Instant,
+    last_tenth: u32,
+}
+
+impl ProgressBar {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            started: std::time::Instant::now(),
+            last_tenth: 0,
+        }
+    }
+
+    fn show(&mut self, p: service::demo_history::HistoryProgress) {
+        let rate = p.orders as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+        let filled = (p.day * 30 / p.days.max(1)) as usize;
+        let line = format!(
+            "[{}{}] day {}/{}, {} orders, {:.0} orders/s",
+            "#".repeat(filled),
+            ".".repeat(30 - filled),
+            p.day,
+            p.days,
+            p.orders,
+            rate
+        );
+        if self.tty {
+            eprint!("\r{line}");
+        } else {
+            let tenth = p.day * 10 / p.days.max(1);
+            if tenth > self.last_tenth {
+                self.last_tenth = tenth;
+                eprintln!("{line}");
+            }
+        }
+    }
+
+    fn done(&self) {
+        if self.tty {
+            eprintln!();
+        }
+    }
+}
+
 fn print_demo(report: &service::demo::DemoReport) {
     if report.loaded {
         println!(
@@ -539,9 +608,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("konsign listening on http://{}", app.addr());
             app.run_until(crate::startup::shutdown_signal()).await?;
         }
-        Command::Demo => {
+        Command::Demo { what: None } => {
             let ctx = crate::startup::context(config).await?;
             print_demo(&service::demo::load(&ctx).await?);
+        }
+        Command::Demo {
+            what:
+                Some(DemoCmd::History {
+                    days,
+                    orders_per_day,
+                    seed,
+                }),
+        } => {
+            let ctx = crate::startup::context(config).await?;
+            let opts = service::demo_history::HistoryOptions {
+                days,
+                orders_per_day,
+                seed,
+            };
+            let mut bar = ProgressBar::new();
+            let r = service::demo_history::generate(&ctx, opts, &mut |p| bar.show(p)).await?;
+            bar.done();
+            println!(
+                "demo history: {} days written ({} there already), {} orders, {} rows in {:.1} s ({:.0} orders/s){}",
+                r.days_written,
+                r.days_skipped,
+                r.orders,
+                r.rows,
+                r.seconds,
+                r.orders as f64 / r.seconds.max(0.001),
+                if r.demo_loaded { "; the demo data was loaded first" } else { "" }
+            );
         }
         Command::User(UserCmd::Add { role, name }) => {
             let role = Role::parse(&role)?;

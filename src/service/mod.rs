@@ -7,6 +7,7 @@ pub mod counting;
 pub mod cutting;
 pub mod dashboard;
 pub mod demo;
+pub mod demo_history;
 pub mod handover;
 pub mod import;
 pub mod live;

@@ -10,6 +10,7 @@ pub mod cutting;
 pub mod dashboard;
 pub mod events;
 pub mod handover;
+pub mod history;
 pub mod meta;
 pub mod orders;
 pub mod packing;

@@ -183,6 +183,29 @@ pub async fn take_sscc_serial(
     .map(|n| n - 1)
 }
 
+/// Takes `n` consecutive serials of an SSCC prefix at once (a generated history's parcels);
+/// returns the first.
+pub async fn take_sscc_serials(
+    conn: &mut AnyConnection,
+    prefix: &str,
+    first: i64,
+    n: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "insert into sscc_counters (prefix, next_serial) values ($1, $2 + $3)
+         on conflict (prefix) do update set next_serial =
+             case when sscc_counters.next_serial < $2 then $2 + $3 else sscc_counters.next_serial + $3 end
+         returning next_serial",
+    )
+    .bind(prefix)
+    .bind(first)
+    .bind(n)
+    .fetch_one(conn)
+    .await?
+    .try_get::<i64, _>("next_serial")
+    .map(|next| next - n)
+}
+
 pub struct Closing<'a> {
     pub id: i64,
     pub sscc: &'a str,

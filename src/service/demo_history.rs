@@ -371,7 +371,7 @@ impl Made {
         out.parcels.push(Parcel {
             id: ids.parcels,
             order_id,
-            station: format!("PACK-{station}"),
+            station: format!("PAK-{station:02}"),
             packer: format!("packer-{station}"),
             sscc: String::new(),
             weight_g: weight,

@@ -1,0 +1,277 @@
+//! The lead's dashboard and reports on a year of history (issue 19).
+//!
+//! 1. `konsign demo history` (`service::demo_history::generate`) fills a new database with
+//!    DAYS (default 365) days of ORDERS_PER_DAY (default 2,000) orders. Reported: its rate.
+//! 2. The app serves it. Measured against the same run's `GET /healthz` floor (keep-alive):
+//!    - the dashboard's first render, `GET /dashboard` with a wall screen's key (REPEAT times);
+//!    - the server time of one live update: `service::dashboard::read`, which the live hub runs
+//!      once per change for every open dashboard (REPEAT times);
+//!    - the 365-day report, `GET /api/reports/throughput` by month and by day (10 times each).
+//! 3. SSE_CLIENTS (default 20) dashboards stay open on `/dashboard/live` for SSE_SECONDS
+//!    (default 60) while a stock receipt every 500 ms changes the picture; reported: the
+//!    process's resident memory (VmRSS) at the start, every tenth of the time and at the end,
+//!    and how many updates the clients got.
+//!
+//! Run: `cargo bench --bench history` (SQLite in a temporary folder), or with
+//! `BENCH_DATABASE_URL=postgres://…/<empty database>` for PostgreSQL (emptied first).
+
+#[path = "support/floor.rs"]
+mod floor;
+
+use floor::Stats;
+use konsign::config::Config;
+use konsign::domain::auth::Role;
+use konsign::service::demo_history::{generate, HistoryOptions};
+use konsign::service::Actor;
+use std::time::{Duration, Instant};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The process's resident memory in MB.
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() -> anyhow::Result<()> {
+    let probe = tempfile::tempdir()?;
+    println!("machine: {}", floor::machine());
+    println!(
+        "fsync (4 KiB, fdatasync, a temporary folder): {}",
+        floor::fsync(probe.path(), 200)?
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let dir = tempfile::tempdir()?;
+    let mut config = Config {
+        environment: konsign::config::Environment::Development,
+        ..Config::default()
+    };
+    config.database.url = match std::env::var("BENCH_DATABASE_URL") {
+        Ok(url) => {
+            rt.block_on(empty_postgres(&url))?;
+            url
+        }
+        Err(_) => format!("sqlite://{}/history.db", dir.path().display()),
+    };
+    config.http.listen = "127.0.0.1:0".parse()?;
+    config.mqtt.enabled = false;
+    config.log.filter = "warn".into();
+    rt.block_on(run(config))?;
+    rt.shutdown_timeout(Duration::from_secs(2));
+    Ok(())
+}
+
+async fn empty_postgres(url: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(url).await?;
+    sqlx::query("drop schema public cascade")
+        .execute(&mut c)
+        .await?;
+    sqlx::query("create schema public").execute(&mut c).await?;
+    Ok(())
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let backend = if config.database.url.starts_with("sqlite") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    let opts = HistoryOptions {
+        days: env_or("DAYS", 365) as u32,
+        orders_per_day: env_or("ORDERS_PER_DAY", 2_000) as u32,
+        seed: 2026,
+    };
+    let repeat = env_or("REPEAT", 50) as usize;
+    let app = konsign::startup::App::build(config).await?;
+    let base = format!("http://{}", app.addr());
+    let ctx = app.ctx.clone();
+
+    let t0 = Instant::now();
+    let mut last_tenth = 0;
+    let r = generate(&ctx, opts, &mut |p| {
+        let tenth = p.day * 10 / p.days.max(1);
+        if tenth > last_tenth {
+            last_tenth = tenth;
+            eprintln!(
+                "  day {}/{}: {} orders, {:.0} orders/s",
+                p.day,
+                p.days,
+                p.orders,
+                p.orders as f64 / t0.elapsed().as_secs_f64()
+            );
+        }
+    })
+    .await?;
+    println!(
+        "history ({backend}): {} days, {} orders, {} rows in {:.1} s = {:.0} orders/s, {:.0} rows/s",
+        r.days_written,
+        r.orders,
+        r.rows,
+        r.seconds,
+        r.orders as f64 / r.seconds,
+        r.rows as f64 / r.seconds
+    );
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let a = Actor::system();
+    let (_, wall) =
+        konsign::service::auth::create_token(&ctx, &a, "bench-wall", Role::Dashboard, None).await?;
+    let (_, lead) =
+        konsign::service::auth::create_token(&ctx, &a, "bench-lead", Role::Lead, None).await?;
+    let http = reqwest::Client::new();
+    let cookie = format!("konsign_wall={wall}");
+
+    // Warm up: the first requests after the generator meet the checkpoint of its WAL and the
+    // app's start.
+    for _ in 0..20 {
+        http.get(format!("{base}/healthz")).send().await?.bytes().await?;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut health = Vec::new();
+    let mut render = Vec::new();
+    for _ in 0..repeat {
+        let t = Instant::now();
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await?
+            .bytes()
+            .await?;
+        health.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        let r = http
+            .get(format!("{base}/dashboard"))
+            .header("cookie", &cookie)
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "/dashboard: {}", r.status());
+        r.bytes().await?;
+        render.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let mut update = Vec::new();
+    for _ in 0..repeat {
+        let t = Instant::now();
+        konsign::service::dashboard::read(&ctx).await?;
+        update.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let today = konsign::service::today();
+    let from = today - chrono::Duration::days(365);
+    let mut reports = Vec::new();
+    for period in ["month", "day"] {
+        let mut v = Vec::new();
+        for _ in 0..10 {
+            let t = Instant::now();
+            let r = http
+                .get(format!(
+                    "{base}/api/reports/throughput?from={from}&to={today}&period={period}"
+                ))
+                .bearer_auth(&lead)
+                .send()
+                .await?;
+            anyhow::ensure!(r.status().is_success(), "report: {}", r.status());
+            r.bytes().await?;
+            v.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        reports.push((period, Stats::of(&v)));
+    }
+    let (health, render, update) = (Stats::of(&health), Stats::of(&render), Stats::of(&update));
+    println!("/healthz ({backend}): {health}");
+    println!(
+        "dashboard first render ({backend}, GET /dashboard): {render}; p99 ratio to /healthz {:.1}",
+        render.p99 / health.p99
+    );
+    println!(
+        "live update's server time ({backend}, dashboard::read): {update}; p99 ratio to /healthz {:.1}",
+        update.p99 / health.p99
+    );
+    for (period, s) in &reports {
+        println!("365-day report by {period} ({backend}, GET /api/reports/throughput): {s}");
+    }
+
+    // Open dashboards and memory.
+    let clients = env_or("SSE_CLIENTS", 20) as usize;
+    let seconds = env_or("SSE_SECONDS", 60);
+    let got = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut streams = Vec::new();
+    for _ in 0..clients {
+        let (http, url, cookie, got) = (
+            http.clone(),
+            format!("{base}/dashboard/live"),
+            cookie.clone(),
+            got.clone(),
+        );
+        streams.push(tokio::spawn(async move {
+            let mut r = http.get(url).header("cookie", cookie).send().await?;
+            anyhow::ensure!(r.status().is_success(), "live: {}", r.status());
+            while let Some(chunk) = r.chunk().await? {
+                let events = chunk.windows(6).filter(|w| w == b"event:").count();
+                got.fetch_add(events as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    let start_rss = rss_mb();
+    let mut samples = vec![start_rss];
+    let started = Instant::now();
+    let mut n = 0;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        n += 1;
+        let gtin: String = {
+            use sqlx::Row;
+            sqlx::query("select gtin from products order by gtin")
+                .fetch_one(ctx.db.pool())
+                .await?
+                .try_get("gtin")?
+        };
+        let req = konsign::service::stock::ReceiveRequest {
+            idempotency_key: Some(format!("bench-live-{n}")),
+            gtin,
+            lot: format!("LIVE{n}"),
+            expiry: (today + chrono::Duration::days(400)).to_string(),
+            location: "RCV-01".into(),
+            quantity: 1,
+            owner: None,
+            reference: None,
+        };
+        if let Err(e) = konsign::service::stock::receive(&ctx, &a, &req).await {
+            eprintln!("receipt {n}: {e}");
+        }
+        if n % (seconds * 2 / 10).max(1) == 0 {
+            samples.push(rss_mb());
+        }
+    }
+    samples.push(rss_mb());
+    let max = samples.iter().copied().fold(0.0, f64::max);
+    println!(
+        "{clients} open dashboards for {seconds} s ({backend}), {n} receipts: {} updates received; resident memory {:.1} MB at the start, {:.1} MB at the end, {:.1} MB at most; samples {:?}",
+        got.load(std::sync::atomic::Ordering::Relaxed),
+        start_rss,
+        samples.last().copied().unwrap_or(f64::NAN),
+        max,
+        samples.iter().map(|m| (m * 10.0).round() / 10.0).collect::<Vec<_>>()
+    );
+    for s in streams {
+        s.abort();
+    }
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    Ok(())
+}

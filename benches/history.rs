@@ -2,14 +2,15 @@
 //!
 //! 1. `konsign demo history` (`service::demo_history::generate`) fills a new database with
 //!    DAYS (default 365) days of ORDERS_PER_DAY (default 2,000) orders. Reported: its rate.
-//! 2. The app serves it. Measured against the same run's `GET /healthz` floor (keep-alive):
-//!    - the dashboard's first render, `GET /dashboard` with a wall screen's key (REPEAT times);
+//! 2. `konsign serve` serves it, as a process of its own (the generator's memory is not the
+//!    service's). Measured against the same run's `GET /healthz` floor (keep-alive):
+//!    - the dashboard's first render, `GET /dashboard` with a wall screen's key (REPEAT times, default 200);
 //!    - the server time of one live update: `service::dashboard::read`, which the live hub runs
-//!      once per change for every open dashboard (REPEAT times);
+//!      once per change for every open dashboard (REPEAT times, default 200);
 //!    - the 365-day report, `GET /api/reports/throughput` by month and by day (10 times each).
 //! 3. SSE_CLIENTS (default 20) dashboards stay open on `/dashboard/live` for SSE_SECONDS
 //!    (default 60) while a stock receipt every 500 ms changes the picture; reported: the
-//!    process's resident memory (VmRSS) at the start, every tenth of the time and at the end,
+//!    service's resident memory (VmRSS) at the start, every tenth of the time and at the end,
 //!    and how many updates the clients got.
 //!
 //! Run: `cargo bench --bench history` (SQLite in a temporary folder), or with
@@ -32,9 +33,9 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// The process's resident memory in MB.
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+/// A process's resident memory in MB.
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -65,9 +66,12 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(empty_postgres(&url))?;
             url
         }
-        Err(_) => format!("sqlite://{}/history.db", dir.path().display()),
+        // HISTORY_DIR keeps the SQLite database there (for a look at its queries afterwards).
+        Err(_) => match std::env::var("HISTORY_DIR") {
+            Ok(d) => format!("sqlite://{d}/history.db"),
+            Err(_) => format!("sqlite://{}/history.db", dir.path().display()),
+        },
     };
-    config.http.listen = "127.0.0.1:0".parse()?;
     config.mqtt.enabled = false;
     config.log.filter = "warn".into();
     rt.block_on(run(config))?;
@@ -96,11 +100,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
         orders_per_day: env_or("ORDERS_PER_DAY", 2_000) as u32,
         seed: 2026,
     };
-    let repeat = env_or("REPEAT", 50) as usize;
-    let app = konsign::startup::App::build(config).await?;
-    let base = format!("http://{}", app.addr());
-    let ctx = app.ctx.clone();
-
+    let repeat = env_or("REPEAT", 200) as usize;
+    let url = config.database.url.clone();
+    let ctx = konsign::startup::context(config).await?;
     let t0 = Instant::now();
     let mut last_tenth = 0;
     let r = generate(&ctx, opts, &mut |p| {
@@ -127,22 +129,49 @@ async fn run(config: Config) -> anyhow::Result<()> {
         r.rows as f64 / r.seconds
     );
 
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
+    // The service, on the database the generator left.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_konsign"))
+        .args([
+            "--database-url",
+            &url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "serve",
+        ])
+        .env("KONSIGN_ENVIRONMENT", "development")
+        .env("KONSIGN_MQTT__ENABLED", "false")
+        .env("KONSIGN_LOG__FILTER", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let pid = server.id();
+    let http = reqwest::Client::new();
+    let up = Instant::now();
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        anyhow::ensure!(
+            up.elapsed() < Duration::from_secs(60),
+            "konsign serve did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let a = Actor::system();
     let (_, wall) =
         konsign::service::auth::create_token(&ctx, &a, "bench-wall", Role::Dashboard, None).await?;
     let (_, lead) =
         konsign::service::auth::create_token(&ctx, &a, "bench-lead", Role::Lead, None).await?;
-    let http = reqwest::Client::new();
     let cookie = format!("konsign_wall={wall}");
 
     // Warm up: the first requests after the generator meet the checkpoint of its WAL and the
     // app's start.
     for _ in 0..20 {
-        http.get(format!("{base}/healthz")).send().await?.bytes().await?;
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await?
+            .bytes()
+            .await?;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut health = Vec::new();
@@ -173,24 +202,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     let today = konsign::service::today();
     let from = today - chrono::Duration::days(365);
-    let mut reports = Vec::new();
-    for period in ["month", "day"] {
-        let mut v = Vec::new();
-        for _ in 0..10 {
-            let t = Instant::now();
-            let r = http
-                .get(format!(
-                    "{base}/api/reports/throughput?from={from}&to={today}&period={period}"
-                ))
-                .bearer_auth(&lead)
-                .send()
-                .await?;
-            anyhow::ensure!(r.status().is_success(), "report: {}", r.status());
-            r.bytes().await?;
-            v.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        reports.push((period, Stats::of(&v)));
-    }
     let (health, render, update) = (Stats::of(&health), Stats::of(&render), Stats::of(&update));
     println!("/healthz ({backend}): {health}");
     println!(
@@ -201,9 +212,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
         "live update's server time ({backend}, dashboard::read): {update}; p99 ratio to /healthz {:.1}",
         update.p99 / health.p99
     );
-    for (period, s) in &reports {
-        println!("365-day report by {period} ({backend}, GET /api/reports/throughput): {s}");
-    }
 
     // Open dashboards and memory.
     let clients = env_or("SSE_CLIENTS", 20) as usize;
@@ -227,7 +235,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             anyhow::Ok(())
         }));
     }
-    let start_rss = rss_mb();
+    let start_rss = rss_mb(pid);
     let mut samples = vec![start_rss];
     let started = Instant::now();
     let mut n = 0;
@@ -255,13 +263,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
             eprintln!("receipt {n}: {e}");
         }
         if n % (seconds * 2 / 10).max(1) == 0 {
-            samples.push(rss_mb());
+            samples.push(rss_mb(pid));
         }
     }
-    samples.push(rss_mb());
+    samples.push(rss_mb(pid));
     let max = samples.iter().copied().fold(0.0, f64::max);
     println!(
-        "{clients} open dashboards for {seconds} s ({backend}), {n} receipts: {} updates received; resident memory {:.1} MB at the start, {:.1} MB at the end, {:.1} MB at most; samples {:?}",
+        "{clients} open dashboards for {seconds} s ({backend}), {n} receipts: {} updates received; the service's resident memory {:.1} MB at the start, {:.1} MB at the end, {:.1} MB at most; samples {:?}",
         got.load(std::sync::atomic::Ordering::Relaxed),
         start_rss,
         samples.last().copied().unwrap_or(f64::NAN),
@@ -271,7 +279,34 @@ async fn run(config: Config) -> anyhow::Result<()> {
     for s in streams {
         s.abort();
     }
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    // The year's report last: it reads every handover of the year, and the memory that takes
+    // stays with the service's allocator (the figure after it).
+    let mut reports = Vec::new();
+    for period in ["month", "day"] {
+        let mut v = Vec::new();
+        for _ in 0..10 {
+            let t = Instant::now();
+            let r = http
+                .get(format!(
+                    "{base}/api/reports/throughput?from={from}&to={today}&period={period}"
+                ))
+                .bearer_auth(&lead)
+                .send()
+                .await?;
+            anyhow::ensure!(r.status().is_success(), "report: {}", r.status());
+            r.bytes().await?;
+            v.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        reports.push((period, Stats::of(&v)));
+    }
+    for (period, s) in &reports {
+        println!("365-day report by {period} ({backend}, GET /api/reports/throughput): {s}");
+    }
+    println!(
+        "the service's resident memory after the reports: {:.1} MB",
+        rss_mb(pid)
+    );
+    let _ = server.kill();
+    let _ = server.wait();
     Ok(())
 }

@@ -41,6 +41,9 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
         stock_arrived: Arc::new(tokio::sync::Notify::new()),
         workflows: Arc::default(),
         principals: Arc::default(),
+        past_hours: Arc::new(crate::service::ttl_cache::TtlCache::with_ttl(
+            crate::service::dashboard::PAST_FOR,
+        )),
         products: Arc::default(),
         live: Arc::default(),
     })

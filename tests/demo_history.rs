@@ -175,6 +175,20 @@ async fn a_generated_history_is_what_the_reports_show(b: Backend) {
             broken.len()
         );
     }
+    // The dashboard reads the history: parcels still on their way are in the handed-over stage.
+    let d = konsign::service::dashboard::read(ctx)
+        .await
+        .expect("the dashboard reads the history");
+    let on_way = d
+        .flow
+        .stages
+        .iter()
+        .find(|s| s.stage == konsign::domain::order::OrderStatus::Shipped)
+        .map_or(0, |s| s.orders);
+    assert_eq!(
+        on_way,
+        q("select count(*) from orders where status = 'shipped'").await
+    );
     // The stock ledger is untouched: the history moves no stock.
     assert_eq!(
         q("select count(*) from ledger where kind = 'pick'").await,

@@ -11,6 +11,7 @@
 //! orders that would be picked today or later are not made.
 
 use super::{demo, Ctx};
+use crate::domain::order::OrderStatus;
 use crate::error::{Error, Result};
 use crate::store::history::{self, Cage, CutJob, Day, Ids, Line, Order, Parcel, Refusal, Wave};
 use crate::store::meta;
@@ -361,9 +362,9 @@ impl Made {
         ids.bookings += 1;
         let delivered = (self.delivered <= now).then(|| db(self.delivered));
         self.order.status = if delivered.is_some() {
-            "delivered"
+            OrderStatus::Delivered.as_str()
         } else {
-            "handed_over"
+            OrderStatus::Shipped.as_str()
         };
         self.order.updated_at = db(self.delivered.min(now).max(self.handed));
         let packers = floor.packers.max(1);
@@ -473,7 +474,7 @@ fn make_order(
         order: Order {
             id: 0,
             external_id: String::new(),
-            status: "delivered",
+            status: OrderStatus::Delivered.as_str(),
             payer,
             citizen_id: String::new(),
             recipient_name: name,

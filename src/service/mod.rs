@@ -69,6 +69,9 @@ pub struct Ctx {
     /// round trip on every request (0.1 ms at the median, 1 ms at p99 under load). Logout and
     /// revocation on this instance forget at once; on another instance within `ttl_cache::TTL`.
     pub principals: Arc<ttl_cache::TtlCache<auth::CachedPrincipal>>,
+    /// The dashboard's hourly figures of past days (yesterday, last week), which every live
+    /// update shows and which hardly change: read once per `dashboard::PAST_FOR`.
+    pub past_hours: Arc<ttl_cache::TtlCache<[i64; 24]>>,
     /// The dashboard's live picture and its watchers (`live`).
     pub live: Arc<live::LiveHub>,
 }

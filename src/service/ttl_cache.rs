@@ -14,16 +14,25 @@ pub const TTL: Duration = Duration::from_secs(2);
 /// Keys remembered at most (a bound on memory; past it the cache starts empty again).
 const MAX_KEYS: usize = 10_000;
 
-/// Values by key, each trusted for [`TTL`].
+/// Values by key, each trusted for [`TTL`] (or the time given to [`TtlCache::with_ttl`]).
 #[derive(Debug)]
 pub struct TtlCache<V> {
     map: Mutex<HashMap<String, (V, Instant)>>,
+    ttl: Duration,
 }
 
 impl<V> Default for TtlCache<V> {
     fn default() -> Self {
+        Self::with_ttl(TTL)
+    }
+}
+
+impl<V> TtlCache<V> {
+    /// A cache whose values are trusted for `ttl`.
+    pub fn with_ttl(ttl: Duration) -> Self {
         Self {
             map: Mutex::new(HashMap::new()),
+            ttl,
         }
     }
 }
@@ -33,11 +42,12 @@ impl<V: Clone> TtlCache<V> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The value if it was put within [`TTL`].
+    /// The value if it was put within the cache's time.
     pub fn get(&self, key: &str) -> Option<V> {
+        let ttl = self.ttl;
         self.lock()
             .get(key)
-            .filter(|(_, at)| at.elapsed() < TTL)
+            .filter(|(_, at)| at.elapsed() < ttl)
             .map(|(v, _)| v.clone())
     }
 

@@ -219,6 +219,28 @@ pub fn project(today: &[i64; 24], last_week: &[i64; 24], now_hour: usize) -> Opt
 }
 
 /// Reads today's throughput.
+/// How long a past day's hourly figures are trusted (`Ctx::past_hours`). They change only by
+/// a late correction (an undone pick, a parcel scanned onto a cage after midnight), which shows
+/// within this time.
+pub const PAST_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// A past day's figures by hour, remembered for [`PAST_FOR`]: on a year of history reading
+/// yesterday's and last week's picks was most of a live update's time.
+async fn past_by_hour(
+    ctx: &Ctx,
+    m: Measure,
+    name: &str,
+    day: chrono::NaiveDate,
+) -> Result<[i64; 24]> {
+    let key = format!("{name}:{day}");
+    if let Some(v) = ctx.past_hours.get(&key) {
+        return Ok(v);
+    }
+    let v = day_by_hour(ctx, m, day).await?;
+    ctx.past_hours.put(&key, v);
+    Ok(v)
+}
+
 pub async fn throughput(ctx: &Ctx) -> Result<Throughput> {
     use chrono::Timelike;
     let today = super::today();
@@ -228,8 +250,8 @@ pub async fn throughput(ctx: &Ctx) -> Result<Throughput> {
     let mut series = Vec::with_capacity(MEASURES.len());
     for (m, name) in MEASURES {
         let t = day_by_hour(ctx, m, today).await?;
-        let y = day_by_hour(ctx, m, today - chrono::Duration::days(1)).await?;
-        let w = day_by_hour(ctx, m, today - chrono::Duration::days(7)).await?;
+        let y = past_by_hour(ctx, m, name, today - chrono::Duration::days(1)).await?;
+        let w = past_by_hour(ctx, m, name, today - chrono::Duration::days(7)).await?;
         series.push(Hourly {
             measure: name.to_string(),
             today_total: t.iter().sum(),

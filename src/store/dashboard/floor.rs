@@ -146,7 +146,7 @@ pub async fn parcels_waiting_by_carrier(
 ) -> Result<Vec<(Option<String>, i64)>, sqlx::Error> {
     let rows = sqlx::query(
         "select b.carrier as carrier, count(*) as n from parcels p left join bookings b on b.parcel_id = p.id
-         where p.state = 'closed' and p.booking_state not in ('handed_over', 'void')
+         where p.booking_state in ('none', 'waiting', 'booked', 'rejected') and p.state = 'closed'
          group by b.carrier",
     )
     .fetch_all(pool)

@@ -120,11 +120,15 @@ async fn insert_rows(
             sql.push_str(if i == 0 { "(" } else { ", (" });
             for j in 0..r.len() {
                 p += 1;
-                // `?NNN` on SQLite: its `$NNN` is a named parameter, looked up by name in a
-                // list, which costs the square of the parameters in a statement this long.
-                let mark = if sqlite { '?' } else { '$' };
+                // Plain `?` on SQLite: sqlx asks SQLite for each parameter's name, which walks a
+                // list of the named ones (`$N`, `?N`): the square of the parameters in a statement
+                // this long (86 % of the generator's time, by perf).
                 let sep = if j == 0 { "" } else { ", " };
-                sql.push_str(&format!("{sep}{mark}{p}"));
+                if sqlite {
+                    sql.push_str(&format!("{sep}?"));
+                } else {
+                    sql.push_str(&format!("{sep}${p}"));
+                }
             }
             sql.push(')');
         }

@@ -133,6 +133,23 @@ async fn a_generated_history_is_what_the_reports_show(b: Backend) {
         let p50 = (!c.is_empty()).then(|| c[(50 * c.len()).div_ceil(100).max(1) - 1]);
         assert_eq!(row["cycle_p50_minutes"], json!(p50), "{day}");
     }
+    // The days two or more back are kept after the first report; read again, they give the
+    // same report.
+    let kept = common::scalar(&pool, "select count(*) from report_days").await;
+    assert_eq!(kept, 14, "days from {from} to two days ago are kept");
+    let again = admin
+        .get(&format!(
+            "/api/reports/throughput?from={from}&to={today}&period=day"
+        ))
+        .await;
+    assert_eq!(again.body, rep.body);
+    let weeks = |r: &serde_json::Value| r["totals"].clone();
+    let by_week = admin
+        .get(&format!(
+            "/api/reports/throughput?from={from}&to={today}&period=week"
+        ))
+        .await;
+    assert_eq!(weeks(&by_week.body), weeks(&rep.body));
     // Weekends take in orders but pick nothing.
     for row in rows {
         let day: NaiveDate = row["period"].as_str().unwrap().parse().unwrap();

@@ -22,6 +22,7 @@ pub mod parcel_view;
 pub mod parcels;
 pub mod picking;
 pub mod printing;
+pub mod report_days;
 pub mod reports;
 pub mod returns;
 pub mod scans;

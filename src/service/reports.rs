@@ -7,7 +7,7 @@
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::store::dashboard::Measure;
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 /// The measures of a report, as the API and the CSV name them, in their column order.
@@ -166,9 +166,7 @@ pub async fn throughput(
     to: NaiveDate,
     period: Period,
 ) -> Result<ThroughputReport> {
-    use crate::domain::time::{start_of_business_day, to_db};
-    let lo = to_db(start_of_business_day(from));
-    let hi = to_db(start_of_business_day(to + Duration::days(1)));
+    use crate::domain::time::from_db;
     let mut starts = Vec::new();
     let mut d = from;
     while d <= to {
@@ -189,34 +187,18 @@ pub async fn throughput(
         })
         .collect();
     let mut heat = vec![vec![0i64; 24]; 7];
-    for (col, (m, _)) in MEASURES.iter().enumerate() {
-        for (utc_hour, n) in crate::store::dashboard::per_hour(ctx.db.pool(), *m, &lo, &hi).await? {
-            let Some(local) = local_hour_of(&utc_hour) else {
-                continue;
-            };
-            let day = local.date();
-            if day < from || day > to {
-                continue;
-            }
-            let start = period_start(day, period);
-            if let Ok(i) = starts.binary_search(&start) {
-                rows[i].values[col] += n;
-            }
-            if *m == Measure::ParcelsClosed {
-                heat[day.weekday().num_days_from_monday() as usize][local.hour() as usize] += n;
-            }
-        }
-    }
-    use crate::domain::time::from_db;
     let mut cycles: Vec<Vec<i64>> = vec![Vec::new(); rows.len()];
-    for (received, handed) in crate::store::reports::handovers(ctx.db.pool(), &lo, &hi).await? {
-        let (Some(r), Some(h)) = (from_db(&received), from_db(&handed)) else {
+    for (day, f) in super::report_days::days(ctx, from, to).await? {
+        let Ok(i) = starts.binary_search(&period_start(day, period)) else {
             continue;
         };
-        let day = crate::domain::time::business_day(h);
-        if let Ok(i) = starts.binary_search(&period_start(day, period)) {
-            cycles[i].push((h - r).num_minutes().max(0));
+        for (v, n) in rows[i].values.iter_mut().zip(f.values) {
+            *v += n;
         }
+        for (h, n) in f.parcels_by_hour.iter().enumerate() {
+            heat[day.weekday().num_days_from_monday() as usize][h] += n;
+        }
+        cycles[i].extend(f.cycles);
     }
     for (row, mut c) in rows.iter_mut().zip(cycles) {
         c.sort_unstable();
@@ -309,6 +291,7 @@ pub fn heat_chart(r: &ThroughputReport, days: &[&str; 7], title: &str) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Timelike;
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

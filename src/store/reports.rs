@@ -1,6 +1,7 @@
 //! The reads of the lead's reports beyond the per-hour counts (`store::dashboard::per_hour`):
 //! how long orders took from intake to handover, and how old the backorders are.
 
+use super::Db;
 use sqlx::{AnyPool, Row};
 
 /// Orders with a parcel handed over in `[from, to)`: (received at, last handover at), as
@@ -30,4 +31,45 @@ pub async fn backorders_since(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error
         .fetch_all(pool)
         .await?;
     rows.iter().map(|r| r.try_get("updated_at")).collect()
+}
+
+/// The kept figures of the days from `from` to `to` (`YYYY-MM-DD`, inclusive): (day, JSON).
+pub async fn kept_days(
+    pool: &AnyPool,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select day, figures from report_days where day >= $1 and day <= $2 order by day",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("day")?, r.try_get("figures")?)))
+        .collect()
+}
+
+/// Keeps days' figures (day, JSON), replacing what was kept for them, in one transaction.
+pub async fn keep_days(db: &Db, days: &[(String, String)], at: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    for (day, figures) in days {
+        sqlx::query(
+            "insert into report_days (day, figures, sealed_at) values ($1, $2, $3)
+             on conflict (day) do update set figures = excluded.figures, sealed_at = excluded.sealed_at",
+        )
+        .bind(day)
+        .bind(figures)
+        .bind(at)
+        .execute(tx.conn())
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Forgets every kept day (a generated history has written into past days).
+pub async fn forget_days(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from report_days").execute(pool).await?;
+    Ok(())
 }

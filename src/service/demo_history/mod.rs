@@ -141,8 +141,12 @@ pub async fn generate(
         });
     }
     history::finish(&ctx.db).await?;
-    // The reports' kept days were counted without the days just written.
+    // The reports' kept days were counted without the days just written: they are counted
+    // again now, so the first report over the history is as quick as the next.
     crate::store::reports::forget_days(ctx.db.pool()).await?;
+    if opts.days > 2 {
+        super::report_days::days(ctx, today - Duration::days(i64::from(opts.days)), today).await?;
+    }
     report.seconds = started.elapsed().as_secs_f64();
     tracing::info!(
         days = report.days_written,

@@ -199,6 +199,50 @@ fn demo_loads_a_realistic_dataset_once() {
 }
 
 /// Runs `konsign` to its end, or kills it after a minute (a `serve` that does not refuse).
+#[test]
+fn demo_history_shows_its_progress_and_adds_nothing_the_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = || {
+        let mut c = konsign(dir.path());
+        c.args(["demo", "history", "--days", "5", "--orders-per-day", "30"])
+            .env("KONSIGN_ENVIRONMENT", "development");
+        c
+    };
+    let out = history().output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("demo history: 5 days written (0 there already)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the demo data was loaded first"),
+        "{stdout}"
+    );
+    // Not a terminal here: one progress line per tenth, the last at 5/5.
+    assert!(stderr.contains("] day 5/5, "), "{stderr}");
+    let again = history().output().unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success());
+    assert!(
+        stdout.contains("0 days written (5 there already), 0 orders"),
+        "{stdout}"
+    );
+    let mut prod = konsign(dir.path());
+    prod.args(["demo", "history"])
+        .env("KONSIGN_ENVIRONMENT", "production");
+    let out = prod.output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("production"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn finishes(mut c: Command) -> std::process::Output {
     let mut child = c
         .stdout(Stdio::piped())

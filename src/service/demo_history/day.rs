@@ -196,14 +196,13 @@ pub fn make_day(
         }
     }
     out.orders.sort_by_key(|o| o.id);
-    if !out.lines.is_empty() {
-        ids.stock_ops = op_id;
-        out.op = Some((
-            op_id,
-            format!("history:pick:{day}"),
-            db(local(day, 23 * 60)),
-        ));
-    }
+    // The day's operation marks it written, also when none of its orders could be made yet.
+    ids.stock_ops = op_id;
+    out.op = Some((
+        op_id,
+        format!("history:pick:{day}"),
+        db(local(day, 23 * 60)),
+    ));
     for ((carrier, d), id) in cages {
         let cutoff = floor
             .carriers

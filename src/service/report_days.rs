@@ -8,14 +8,33 @@
 //! there, counting only the days not kept yet and the last two live. A generated history
 //! (`demo_history`) writes past days and forgets the kept ones.
 
-use super::reports::{local_hour_of, MEASURES};
 use super::Ctx;
 use crate::domain::time::{business_day, from_db, start_of_business_day, to_db};
 use crate::error::Result;
 use crate::store::dashboard::Measure;
-use chrono::{Duration, NaiveDate, Timelike};
+use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// The measures of a report, as the API and the CSV name them, in their column order.
+pub const MEASURES: [(Measure, &str); 5] = [
+    (Measure::OrdersReceived, "orders_received"),
+    (Measure::PacksPicked, "packs_picked"),
+    (Measure::CutJobsFinished, "cut_jobs_finished"),
+    (Measure::ParcelsClosed, "parcels_closed"),
+    (Measure::ParcelsHandedOver, "parcels_handed_over"),
+];
+
+/// The Copenhagen date and time of a UTC hour written `YYYY-MM-DDTHH`.
+pub fn local_hour_of(utc_hour: &str) -> Option<NaiveDateTime> {
+    let t = NaiveDateTime::parse_from_str(&format!("{utc_hour}:00"), "%Y-%m-%dT%H:%M")
+        .ok()?
+        .and_utc();
+    Some(
+        t.with_timezone(&chrono_tz::Europe::Copenhagen)
+            .naive_local(),
+    )
+}
 
 /// One day's figures.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,18 +6,10 @@
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::store::dashboard::Measure;
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 
-/// The measures of a report, as the API and the CSV name them, in their column order.
-pub const MEASURES: [(Measure, &str); 5] = [
-    (Measure::OrdersReceived, "orders_received"),
-    (Measure::PacksPicked, "packs_picked"),
-    (Measure::CutJobsFinished, "cut_jobs_finished"),
-    (Measure::ParcelsClosed, "parcels_closed"),
-    (Measure::ParcelsHandedOver, "parcels_handed_over"),
-];
+pub use super::report_days::{local_hour_of, MEASURES};
 
 /// The longest range a report covers (three years).
 pub const MAX_DAYS: i64 = 1100;
@@ -57,17 +49,6 @@ pub fn period_start(day: NaiveDate, p: Period) -> NaiveDate {
         Period::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
         Period::Month => day.with_day(1).unwrap_or(day),
     }
-}
-
-/// The Copenhagen date and time of a UTC hour written `YYYY-MM-DDTHH`.
-pub fn local_hour_of(utc_hour: &str) -> Option<NaiveDateTime> {
-    let t = NaiveDateTime::parse_from_str(&format!("{utc_hour}:00"), "%Y-%m-%dT%H:%M")
-        .ok()?
-        .and_utc();
-    Some(
-        t.with_timezone(&chrono_tz::Europe::Copenhagen)
-            .naive_local(),
-    )
 }
 
 /// One period's figures, in the order of `ThroughputReport::measures`.

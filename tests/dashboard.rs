@@ -129,6 +129,39 @@ async fn flow_now_counts_each_stage_as_the_orders_table_does(b: Backend) {
         en.contains("Flow now") && en.contains("class=\"wall\" id=\"dash\""),
         "{en}"
     );
+    // The bar downloads as SVG (the page's own) and as PNG; the wall look has no links.
+    assert!(html.contains("/dashboard/chart/flow.png?lang=da"), "{html}");
+    assert!(!en.contains("/dashboard/chart/"), "{en}");
+    let svg = lead.get("/dashboard/chart/flow.svg").await;
+    assert_eq!(svg.status, StatusCode::OK);
+    assert!(svg
+        .body
+        .as_str()
+        .unwrap()
+        .contains("<title>Restordre: 1</title>"));
+    let res = lead
+        .req(
+            reqwest::Method::GET,
+            "/dashboard/chart/parcels_closed.png?lang=en",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let png = image::load_from_memory(&res.bytes().await.unwrap()).expect("a PNG");
+    assert_eq!(
+        (png.width(), png.height()),
+        (1200, 520),
+        "600 x 220 and a heading, twice"
+    );
+    for bad in ["flow.gif", "secrets.png", "..%2Fflow.svg", "flow"] {
+        assert_eq!(
+            lead.get(&format!("/dashboard/chart/{bad}")).await.status,
+            StatusCode::NOT_FOUND,
+            "{bad}"
+        );
+    }
     // Prometheus sees the same figures.
     let metrics = app.anon().get("/metrics").await.body;
     let text = metrics.as_str().unwrap();

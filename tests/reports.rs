@@ -13,7 +13,14 @@ use serde_json::{json, Value};
 on_both_backends!(throughput_reports_agree_with_the_tables);
 
 async fn throughput_reports_agree_with_the_tables(b: Backend) {
-    let Some((p, _dir)) = packing::setup(b).await else {
+    // The default carrier leaves at 23:59 (so today's handover is on time, on any weekday).
+    let Some((p, _dir)) = packing::setup_with(b, |c| {
+        c.carrier
+            .cutoff
+            .insert(c.carrier.default.clone(), "23:59".into());
+    })
+    .await
+    else {
         return;
     };
     let pool = p.app.ctx.db.pool().clone();
@@ -128,6 +135,17 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
     assert_eq!(rows[9]["orders_handed_over"], 1);
     assert_eq!(rows[9]["cycle_p50_minutes"], minutes);
     assert_eq!(rows[9]["cycle_p90_minutes"], minutes);
+    // R-2 left by its cut-off: 1 of 1 on time.
+    assert_eq!(
+        (
+            &rows[9]["orders_judged"],
+            &rows[9]["orders_on_time"],
+            &rows[9]["on_time_percent"]
+        ),
+        (&json!(1), &json!(1), &json!(100.0))
+    );
+    assert_eq!(rep["on_time_percent"], 100.0);
+    assert_eq!(rows[8]["on_time_percent"], Value::Null);
     assert_eq!(
         rows[8]["cycle_p50_minutes"],
         Value::Null,
@@ -218,17 +236,17 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "period,orders_received,packs_picked,cut_jobs_finished,parcels_closed,parcels_handed_over,orders_handed_over,cycle_p50_minutes,cycle_p90_minutes"
+        "period,orders_received,packs_picked,cut_jobs_finished,parcels_closed,parcels_handed_over,orders_handed_over,cycle_p50_minutes,cycle_p90_minutes,orders_judged,orders_on_time,on_time_percent"
     );
     assert_eq!(lines.len(), 11);
     assert_eq!(
         lines[10],
         format!(
-            "{to},{},1,{minutes},{minutes}",
+            "{to},{},1,{minutes},{minutes},1,1,100.0",
             counted.map(|n| n.to_string()).join(",")
         )
     );
-    assert!(lines[9].ends_with(",0,0,0,0,0,0,,"), "{}", lines[9]);
+    assert!(lines[9].ends_with(",0,0,0,0,0,0,,,0,0,"), "{}", lines[9]);
     let svg = p
         .admin
         .get(&format!("/reports/throughput.svg?{q}"))
@@ -246,6 +264,41 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
         .await
         .body;
     assert!(heat.as_str().unwrap().contains("<title>"));
+    // The same charts as PNG, drawn at twice their size, with the measures' colours in them.
+    for (path, size, colour) in [
+        ("throughput", (1920, 640), [0xef, 0x8f, 0x00]),
+        ("parcels-heat", (0, 0), [0xef, 0x8f, 0x00]),
+    ] {
+        let res = p
+            .admin
+            .req(reqwest::Method::GET, &format!("/reports/{path}.png?{q}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}.png");
+        assert_eq!(res.headers()["content-type"], "image/png");
+        assert!(res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .ends_with(".png\""));
+        let png = image::load_from_memory(&res.bytes().await.unwrap())
+            .expect("a PNG")
+            .to_rgb8();
+        if size != (0, 0) {
+            assert_eq!((png.width(), png.height()), size, "{path}.png");
+        }
+        assert!(
+            png.pixels().any(|px| px.0 == colour),
+            "{path}.png has {colour:?}"
+        );
+        assert!(
+            png.pixels()
+                .filter(|px| px.0[0] < 80 && px.0[1] < 80)
+                .count()
+                > 200,
+            "{path}.png has dark text"
+        );
+    }
     // The page, in Danish and English.
     let page = p.admin.get(&format!("/reports?{q}")).await.body;
     let page = page.as_str().unwrap();
@@ -268,4 +321,33 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
         .await
         .body;
     assert!(bad.as_str().unwrap().contains("id=\"reporterror\""));
+
+    // Had R-2 been ready to pick eight days earlier, it left days after its cut-off: late.
+    let earlier = konsign::domain::time::to_db(t(&handed) - chrono::Duration::days(8));
+    let moved = sqlx::query(
+        "update reservations set created_at = $1 where order_id = (select id from orders where external_id = 'R-2')",
+    )
+    .bind(&earlier)
+    .execute(&pool)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert!(moved > 0);
+    let r = p
+        .admin
+        .get(&format!("/api/reports/throughput?{q}"))
+        .await
+        .body;
+    assert_eq!(
+        (&r["rows"][9]["orders_on_time"], &r["on_time_percent"]),
+        (&json!(0), &json!(0.0)),
+        "{r}"
+    );
+    let page = p.admin.get(&format!("/reports?{q}")).await.body;
+    assert!(
+        page.as_str()
+            .unwrap()
+            .contains("<th class=\"n\" id=\"ontimetotal\">0,0 %</th>"),
+        "the page shows the rate the Danish way"
+    );
 }

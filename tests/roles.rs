@@ -211,11 +211,14 @@ const PAGES: &[(&str, &[Role])] = &[
     // The lead's dashboard (`/api/dashboard/flow`).
     ("/dashboard", allow::DASHBOARD),
     ("/dashboard/live", allow::DASHBOARD),
+    ("/dashboard/chart/{file}", allow::DASHBOARD),
     // The reports (`/api/reports/throughput`) and their downloads.
     ("/reports", allow::LEAD),
     ("/reports/throughput.csv", allow::LEAD),
     ("/reports/throughput.svg", allow::LEAD),
     ("/reports/parcels-heat.svg", allow::LEAD),
+    ("/reports/throughput.png", allow::LEAD),
+    ("/reports/parcels-heat.png", allow::LEAD),
     ("/stock", allow::STOCK_FLOOR),
     // A scanner station's scans (`/api/scans`).
     ("/stations/{station}", allow::STOCK_READ),
@@ -234,6 +237,8 @@ fn fill(template: &str) -> String {
             "id" | "booking" => "999999",
             // The one carrier that takes pushed events (configured in `clients`).
             "carrier" => "postnord",
+            // A dashboard chart that exists.
+            "file" => "flow.svg",
             _ => "X-1",
         };
         out.push_str(value);

@@ -3,6 +3,9 @@
 //! of our own: the charts are few and plain, and it keeps the markup (and so the page's
 //! Content-Security-Policy) entirely ours.
 
+mod png;
+pub use png::{to_png, PngError};
+
 /// One segment of a stacked bar.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
@@ -171,8 +174,10 @@ pub fn lines(points: &[String], lines: &[Line], width: u32, height: u32, title: 
     ));
     let step = n.div_ceil(12).max(1);
     for (i, p) in points.iter().enumerate().step_by(step) {
+        // The last point's label ends at its point, inside the chart.
+        let anchor = if n > 1 && i == n - 1 { "end" } else { "middle" };
         out.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"currentColor\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"{anchor}\" fill=\"currentColor\">{}</text>",
             x(i),
             h - 4.0,
             esc(p)
@@ -245,6 +250,55 @@ pub fn heat(grid: &[[i64; 24]; 7], rows: &[&str; 7], colour: &'static str, title
     }
     out.push_str("</svg>");
     out
+}
+
+/// A chart (`width` x `height`) under a heading and a line of explanation, with a legend of
+/// (label, colour) under it when given, for a download that must say what it shows without the
+/// page around it.
+pub fn with_heading(
+    chart: &str,
+    (width, height): (u32, u32),
+    heading: &str,
+    note: &str,
+    legend: &[(String, &'static str)],
+) -> String {
+    let top = 40;
+    let per_row = 5;
+    let rows = legend.len().div_ceil(per_row) as u32;
+    let total = top + height + if rows > 0 { 8 + 18 * rows } else { 0 };
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{total}\" \
+         viewBox=\"0 0 {width} {total}\" role=\"img\" aria-label=\"{}\">\
+         <text x=\"4\" y=\"15\" font-size=\"14\" font-weight=\"bold\" fill=\"currentColor\">{}</text>\
+         <text x=\"4\" y=\"32\" font-size=\"11\" fill=\"#555\">{}</text>\
+         <svg x=\"0\" y=\"{top}\" width=\"{width}\" height=\"{height}\">{}</svg>",
+        esc(heading),
+        esc(heading),
+        esc(note),
+        // The chart's own root element gives way to the positioned one.
+        inner(chart)
+    );
+    let col = f64::from(width) / per_row as f64;
+    for (i, (label, colour)) in legend.iter().enumerate() {
+        let x = 4.0 + col * (i % per_row) as f64;
+        let y = f64::from(top + height + 8) + 18.0 * (i / per_row) as f64;
+        out.push_str(&format!(
+            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"10\" height=\"10\" fill=\"{colour}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"currentColor\">{}</text>",
+            x + 14.0,
+            y + 9.0,
+            esc(label)
+        ));
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// The content of an SVG's root element (what lies between `<svg …>` and `</svg>`).
+fn inner(svg: &str) -> &str {
+    let start = svg.find('>').map_or(0, |i| i + 1);
+    let end = svg.rfind("</svg>").unwrap_or(svg.len()).max(start);
+    &svg[start..end]
 }
 
 #[cfg(test)]
@@ -338,5 +392,34 @@ mod tests {
         assert_eq!(svg.matches("<rect ").count(), 7 * 24);
         assert!(svg.contains("fill-opacity=\"1.00\" stroke=\"#ddd\"><title>ma 09: 40</title>"));
         assert!(svg.contains("fill-opacity=\"0.29\" stroke=\"#ddd\"><title>fr 14: 10</title>"));
+    }
+
+    #[test]
+    fn a_chart_with_a_heading_keeps_the_chart_and_names_the_legend() {
+        let bar = stacked_bar(
+            &[Segment {
+                label: "Pakket".into(),
+                value: 3.0,
+                colour: "#2e7d32",
+            }],
+            200,
+            20,
+            "x",
+        );
+        let out = with_heading(
+            &bar,
+            (200, 20),
+            "Ordrer pr. trin",
+            "læst 10:00",
+            &[("Pakket: 3".into(), "#2e7d32")],
+        );
+        assert!(out.starts_with("<svg") && out.ends_with("</svg>"));
+        assert_eq!(out.matches("<svg").count(), 2, "{out}");
+        assert!(
+            out.contains("height=\"86\""),
+            "40 + 20 + one legend row: {out}"
+        );
+        assert!(out.contains(">Pakket: 3</text>") && out.contains("<title>Pakket: 3</title>"));
+        assert!(crate::charts::to_png(&out, 1.0).is_ok());
     }
 }

@@ -1,6 +1,6 @@
 //! Time rules: instants are UTC; business days and cut-offs are Europe/Copenhagen.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Europe::Copenhagen;
 
 /// The fixed-width text form every instant is stored in (sorts like the instant itself).
@@ -37,9 +37,52 @@ pub fn business_local(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// The cut-off instant of `day` at local time `hh_mm` (Copenhagen); `None` for a bad time.
+pub fn cutoff_at(day: NaiveDate, hh_mm: &str) -> Option<DateTime<Utc>> {
+    let t = NaiveTime::parse_from_str(hh_mm, "%H:%M").ok()?;
+    Copenhagen
+        .from_local_datetime(&day.and_time(t))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The hand-over an order that became pickable at `pickable` is due by: its carrier's cut-off
+/// (`hh_mm`, Copenhagen) that day, or on the next weekday (Monday to Friday) when it became
+/// pickable after that day's cut-off or on a weekend. `None` for a bad time.
+pub fn due_by(pickable: DateTime<Utc>, hh_mm: &str) -> Option<DateTime<Utc>> {
+    let mut day = business_day(pickable);
+    for _ in 0..8 {
+        let weekday = !matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
+        let cut = cutoff_at(day, hh_mm)?;
+        if weekday && cut >= pickable {
+            return Some(cut);
+        }
+        day += Duration::days(1);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_order_is_due_by_the_first_weekday_cutoff_after_it_became_pickable() {
+        let at = |d: u32, h: u32, m: u32| {
+            Copenhagen
+                .with_ymd_and_hms(2026, 12, d, h, m, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        // Thursday 3 December 2026: before the cut-off, at it, after it.
+        assert_eq!(due_by(at(3, 9, 0), "15:00"), Some(at(3, 15, 0)));
+        assert_eq!(due_by(at(3, 15, 0), "15:00"), Some(at(3, 15, 0)));
+        assert_eq!(due_by(at(3, 15, 1), "15:00"), Some(at(4, 15, 0)));
+        // Friday after the cut-off and Saturday: Monday the 7th.
+        assert_eq!(due_by(at(4, 16, 0), "15:00"), Some(at(7, 15, 0)));
+        assert_eq!(due_by(at(5, 8, 0), "15:00"), Some(at(7, 15, 0)));
+        assert_eq!(due_by(at(3, 9, 0), "3pm"), None);
+    }
 
     #[test]
     fn business_day_follows_copenhagen_not_utc() {

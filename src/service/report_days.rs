@@ -45,6 +45,12 @@ pub struct DayFigures {
     pub parcels_by_hour: [i64; 24],
     /// Minutes from intake to handover of each order handed over this day, sorted.
     pub cycles: Vec<i64>,
+    /// Orders handed over this day to a carrier with a cut-off (`carrier.cutoff`), and those
+    /// of them handed over by the cut-off they were due by (`domain::time::due_by`: the first
+    /// weekday cut-off at or after the order became pickable). Judged by the cut-offs in force
+    /// when the day was counted.
+    pub judged: i64,
+    pub on_time: i64,
 }
 
 /// The last day whose figures are kept, on `today`.
@@ -140,16 +146,26 @@ async fn count(
             }
         }
     }
-    for (received, handed) in crate::store::reports::handovers(ctx.db.pool(), &lo, &hi).await? {
-        let (Some(r), Some(h)) = (from_db(&received), from_db(&handed)) else {
+    let cutoffs = &ctx.config.carrier.cutoff;
+    for h in crate::store::reports::handovers(ctx.db.pool(), &lo, &hi).await? {
+        let (Some(r), Some(handed)) = (from_db(&h.received), from_db(&h.handed)) else {
             continue;
         };
-        let day = business_day(h);
-        if day >= from && day <= to {
-            out.entry(day)
-                .or_default()
-                .cycles
-                .push((h - r).num_minutes().max(0));
+        let day = business_day(handed);
+        if day < from || day > to {
+            continue;
+        }
+        let f = out.entry(day).or_default();
+        f.cycles.push((handed - r).num_minutes().max(0));
+        let pickable = h.pickable.as_deref().and_then(from_db).unwrap_or(r);
+        let due = cutoffs
+            .get(&h.carrier)
+            .and_then(|c| crate::domain::time::due_by(pickable, c));
+        if let Some(due) = due {
+            f.judged += 1;
+            if handed <= due {
+                f.on_time += 1;
+            }
         }
     }
     for f in out.values_mut() {
@@ -173,8 +189,13 @@ mod tests {
             values: [1, 2, 3, 4, 5],
             parcels_by_hour: [1; 24],
             cycles: vec![30, 95, 1440],
+            judged: 3,
+            on_time: 2,
         };
         let json = serde_json::to_string(&f).unwrap();
         assert_eq!(serde_json::from_str::<DayFigures>(&json).unwrap(), f);
+        // A day kept before the on-time figures is read as unreadable, so it is counted again.
+        let older = r#"{"values":[1,2,3,4,5],"parcels_by_hour":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"cycles":[]}"#;
+        assert!(serde_json::from_str::<DayFigures>(older).is_err());
     }
 }

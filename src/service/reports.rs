@@ -63,6 +63,18 @@ pub struct ReportRow {
     /// (absent without any).
     pub cycle_p50_minutes: Option<i64>,
     pub cycle_p90_minutes: Option<i64>,
+    /// Of the orders handed over, those to a carrier with a cut-off (`carrier.cutoff`), and
+    /// those of them handed over by the cut-off they were due by: the first weekday cut-off at
+    /// or after the order became pickable (its last reservation).
+    pub orders_judged: i64,
+    pub orders_on_time: i64,
+    /// `orders_on_time` as a percentage of `orders_judged`, one decimal (absent without any).
+    pub on_time_percent: Option<f64>,
+}
+
+/// `part` of `whole` in percent with one decimal; `None` of nothing.
+pub fn percent(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
 }
 
 /// Backorders now by how long they have waited.
@@ -115,6 +127,8 @@ pub struct ThroughputReport {
     /// Every period of the range, the empty ones too.
     pub rows: Vec<ReportRow>,
     pub totals: Vec<i64>,
+    /// The on-time rate over the whole range (see `ReportRow::on_time_percent`).
+    pub on_time_percent: Option<f64>,
     /// Parcels closed by weekday (0 = Monday) and local hour over the range.
     pub parcels_by_weekday_hour: Vec<Vec<i64>>,
     /// The backorders now (not bound to the range).
@@ -165,6 +179,9 @@ pub async fn throughput(
             orders_handed_over: 0,
             cycle_p50_minutes: None,
             cycle_p90_minutes: None,
+            orders_judged: 0,
+            orders_on_time: 0,
+            on_time_percent: None,
         })
         .collect();
     let mut heat = vec![vec![0i64; 24]; 7];
@@ -180,13 +197,20 @@ pub async fn throughput(
             heat[day.weekday().num_days_from_monday() as usize][h] += n;
         }
         cycles[i].extend(f.cycles);
+        rows[i].orders_judged += f.judged;
+        rows[i].orders_on_time += f.on_time;
     }
     for (row, mut c) in rows.iter_mut().zip(cycles) {
         c.sort_unstable();
         row.orders_handed_over = c.len() as i64;
         row.cycle_p50_minutes = percentile(&c, 50);
         row.cycle_p90_minutes = percentile(&c, 90);
+        row.on_time_percent = percent(row.orders_on_time, row.orders_judged);
     }
+    let on_time_percent = percent(
+        rows.iter().map(|r| r.orders_on_time).sum(),
+        rows.iter().map(|r| r.orders_judged).sum(),
+    );
     let now = chrono::Utc::now();
     let waits: Vec<i64> = crate::store::reports::backorders_since(ctx.db.pool())
         .await?
@@ -204,28 +228,33 @@ pub async fn throughput(
         measures: MEASURES.iter().map(|(_, n)| n.to_string()).collect(),
         rows,
         totals,
+        on_time_percent,
         parcels_by_weekday_hour: heat,
         backorders: backorder_ages(&waits),
     })
 }
 
-/// The report as CSV: a header of `period`, the measures and the cycle time, one line per
-/// period (an empty cell where no order was handed over).
+/// The report as CSV: a header of `period`, the measures, the cycle time and the on-time
+/// rate, one line per period (an empty cell where there is no figure).
 pub fn csv(r: &ThroughputReport) -> String {
     let mut out = format!(
-        "period,{},orders_handed_over,cycle_p50_minutes,cycle_p90_minutes\n",
+        "period,{},orders_handed_over,cycle_p50_minutes,cycle_p90_minutes,orders_judged,orders_on_time,on_time_percent\n",
         r.measures.join(",")
     );
     let opt = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
     for row in &r.rows {
         let values: Vec<String> = row.values.iter().map(i64::to_string).collect();
         out.push_str(&format!(
-            "{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{}\n",
             row.period,
             values.join(","),
             row.orders_handed_over,
             opt(row.cycle_p50_minutes),
-            opt(row.cycle_p90_minutes)
+            opt(row.cycle_p90_minutes),
+            row.orders_judged,
+            row.orders_on_time,
+            row.on_time_percent
+                .map_or(String::new(), |p| format!("{p:.1}"))
         ));
     }
     out

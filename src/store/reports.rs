@@ -1,19 +1,30 @@
 //! The reads of the lead's reports beyond the per-hour counts (`store::dashboard::per_hour`):
-//! how long orders took from intake to handover, and how old the backorders are.
+//! how long orders took from intake to handover and whether they left by their cut-off, and
+//! how old the backorders are.
 
 use super::Db;
 use sqlx::{AnyPool, Row};
 
-/// Orders with a parcel handed over in `[from, to)`: (received at, last handover at), as
-/// stored.
-pub async fn handovers(
-    pool: &AnyPool,
-    from: &str,
-    to: &str,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
+/// An order handed over, its times as stored.
+#[derive(Debug, Clone)]
+pub struct Handover {
+    pub received: String,
+    /// When its last reservation was made (it became pickable then); none without any.
+    pub pickable: Option<String>,
+    /// Its last parcel's handover.
+    pub handed: String,
+    /// The carrier of that handover's cage.
+    pub carrier: String,
+}
+
+/// Orders with a parcel handed over in `[from, to)`.
+pub async fn handovers(pool: &AnyPool, from: &str, to: &str) -> Result<Vec<Handover>, sqlx::Error> {
     let rows = sqlx::query(
-        "select o.created_at as received, max(cp.at) as handed from cage_parcels cp
-         join parcels p on p.id = cp.parcel_id join orders o on o.id = p.order_id
+        "select o.created_at as received,
+                (select max(r.created_at) from reservations r where r.order_id = o.id) as pickable,
+                max(cp.at) as handed, max(c.carrier) as carrier
+         from cage_parcels cp join parcels p on p.id = cp.parcel_id join orders o on o.id = p.order_id
+         join cages c on c.id = cp.cage_id
          where cp.at >= $1 and cp.at < $2 group by o.id, o.created_at",
     )
     .bind(from)
@@ -21,7 +32,14 @@ pub async fn handovers(
     .fetch_all(pool)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("received")?, r.try_get("handed")?)))
+        .map(|r| {
+            Ok(Handover {
+                received: r.try_get("received")?,
+                pickable: r.try_get("pickable")?,
+                handed: r.try_get("handed")?,
+                carrier: r.try_get("carrier")?,
+            })
+        })
         .collect()
 }
 

@@ -5,13 +5,14 @@
 //! `?wall=1` is the wall-screen look (large type, dark, no form controls). `/dashboard/live`
 //! keeps the page up to date by Server-Sent Events (`service::live`).
 
+use super::chart_file::{self, Format};
 use super::dashboard_floor::age;
 use super::{lang, page, with_lang_cookie, Lang, LangQuery};
 use crate::domain::order::OrderStatus;
 use crate::http::AppState;
 use crate::service::dashboard as svc;
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,7 +24,17 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/dashboard", get(dashboard))
         .route("/dashboard/live", get(live))
+        .route("/dashboard/chart/{file}", get(chart_download))
 }
+
+/// The dashboard's charts that download: the flow's bar, then one per throughput measure.
+const CHARTS: [&str; 5] = [
+    "flow",
+    "packs_picked",
+    "cut_jobs_finished",
+    "parcels_closed",
+    "parcels_handed_over",
+];
 
 #[derive(Debug, Deserialize)]
 struct DashQuery {
@@ -138,6 +149,16 @@ async fn dashboard(
                 div #floor { (super::dashboard_floor::floor_html(&floor, l)) }
                 h2 { (tr("Udstyr", "Devices")) }
                 div #devices { (devices_html(&devices, l)) }
+                @if !wall {
+                    p.downloads #chartfiles { (tr("Hent graferne", "Download the charts")) ": "
+                        @for (i, c) in CHARTS.iter().enumerate() {
+                            @if i > 0 { " · " }
+                            (if *c == "flow" { tr("Ordrer pr. trin", "Orders per stage") } else { measure_name(l, c) }) " ("
+                            a href=(format!("/dashboard/chart/{c}.svg?lang={}", l.code())) download { "SVG" } ", "
+                            a href=(format!("/dashboard/chart/{c}.png?lang={}", l.code())) download { "PNG" } ")"
+                        }
+                    }
+                }
             }
             (super::assets::script(super::assets::Script::Dashboard))
         },
@@ -216,6 +237,91 @@ fn devices_html(devices: &[svc::Device], l: Lang) -> maud::Markup {
             }
         } } } }
     }
+}
+
+/// `/dashboard/chart/<name>.<svg|png>`: one of `CHARTS` as it stands now, as a file; an hourly
+/// chart at twice the size the page shows it.
+async fn chart_download(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+    Query(q): Query<DashQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let l = lang(q.lang.as_deref(), &headers);
+    let refusal = ("Oversigten er for ledere.", "The dashboard is for leads.");
+    if let Err(r) = super::wall_page::dashboard_principal(&s, &headers, l, refusal).await {
+        return r;
+    }
+    let Some((name, format)) = file
+        .rsplit_once('.')
+        .and_then(|(n, ext)| Some((n, Format::from_ext(ext)?)))
+        .filter(|(n, _)| CHARTS.contains(n))
+    else {
+        return (StatusCode::NOT_FOUND, "no such chart").into_response();
+    };
+    let d = match svc::read(&s.ctx).await {
+        Ok(d) => d,
+        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+    };
+    let da = l == Lang::Da;
+    let today = crate::service::today();
+    let svg = if name == "flow" {
+        let at = crate::domain::time::from_db(&d.flow.at)
+            .map(crate::domain::time::business_local)
+            .unwrap_or_default();
+        let legend: Vec<(String, &'static str)> = d
+            .flow
+            .stages
+            .iter()
+            .map(|st| {
+                (
+                    format!("{}: {}", stage_name(l, st.stage), st.orders),
+                    svc::colour(st.stage),
+                )
+            })
+            .collect();
+        crate::charts::with_heading(
+            &flow_svg(&d.flow, l),
+            (960, 48),
+            if da {
+                "Ordrer pr. trin"
+            } else {
+                "Orders per stage"
+            },
+            &if da {
+                format!("{} ordrer i lageret, læst {at}", d.flow.in_warehouse)
+            } else {
+                format!("{} orders in the warehouse, read {at}", d.flow.in_warehouse)
+            },
+            &legend,
+        )
+    } else {
+        let t = &d.throughput;
+        let Some(series) = t.series.iter().find(|x| x.measure == name) else {
+            return (StatusCode::NOT_FOUND, "no such chart").into_response();
+        };
+        let chart = crate::charts::hourly(
+            &series.today,
+            t.now_hour,
+            &[(&series.yesterday, "5 3"), (&series.last_week, "1 3")],
+            600,
+            220,
+            measure_name(l, name),
+        );
+        crate::charts::with_heading(
+            &chart,
+            (600, 220),
+            &format!("{} {today}", measure_name(l, name)),
+            if da {
+                "Søjler: i dag. Stiplet: i går. Prikket: samme ugedag sidste uge."
+            } else {
+                "Bars: today. Dashed: yesterday. Dotted: the same weekday last week."
+            },
+            &[],
+        )
+    };
+    let stem = format!("konsign-{name}-{today}");
+    chart_file::chart(svg, &stem, format).await
 }
 
 /// What a live update carries, in the reader's language: each stage's count, wait and lateness,

@@ -3,6 +3,7 @@
 
 pub(super) mod assets;
 mod carrier_page;
+mod chart_file;
 mod count_pane;
 mod cut_lead;
 mod cut_page;

@@ -5,7 +5,7 @@
 use super::super::Ctx;
 use crate::error::Result;
 use crate::store::dashboard::floor as db;
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::Utc;
 use serde::Serialize;
 
 /// One carrier's day against its cut-off.
@@ -32,14 +32,7 @@ pub struct CarrierCutoff {
     pub status: String,
 }
 
-/// The cut-off instant of `day` at local time `hh_mm` (Copenhagen); `None` for a bad time.
-pub fn cutoff_at(day: NaiveDate, hh_mm: &str) -> Option<DateTime<Utc>> {
-    let t = NaiveTime::parse_from_str(hh_mm, "%H:%M").ok()?;
-    chrono_tz::Europe::Copenhagen
-        .from_local_datetime(&day.and_time(t))
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
+pub use crate::domain::time::cutoff_at;
 
 /// The rate needed and the verdict: `left` parcels in `minutes_left`, against `last_hour`.
 pub fn judge(left: i64, minutes_left: i64, last_hour: i64) -> (Option<f64>, &'static str) {
@@ -117,6 +110,7 @@ pub async fn cutoffs(ctx: &Ctx) -> Result<Vec<CarrierCutoff>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
 
     #[test]
     fn the_cutoff_is_copenhagen_time_in_winter_and_summer() {

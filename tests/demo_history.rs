@@ -1,5 +1,7 @@
 //! `konsign demo history` on both backends: a generated fortnight's figures in the lead's report
-//! agree with the same figures counted here from the rows, day by day; a second run adds
+//! (throughput, cycle time, on-time rate) and on the dashboard (every stage of the flow,
+//! yesterday's and last week's hours) agree with the same figures counted here from the rows,
+//! day by day and hour by hour; a second run adds
 //! nothing; the rows hold together (foreign keys, SSCCs, identities that go on after them); and a
 //! database that is not a demo is refused.
 
@@ -40,10 +42,33 @@ async fn per_day(pool: &sqlx::AnyPool, sql: &str) -> BTreeMap<NaiveDate, i64> {
     out
 }
 
+/// The same by Copenhagen day and hour.
+async fn per_hour(pool: &sqlx::AnyPool, sql: &str) -> BTreeMap<(NaiveDate, usize), i64> {
+    let mut out = BTreeMap::new();
+    for r in sqlx::query(sql).fetch_all(pool).await.unwrap() {
+        let t: String = r.try_get("t").unwrap();
+        let n: i64 = r.try_get("n").unwrap_or(1);
+        let local = chrono::DateTime::parse_from_rfc3339(&t)
+            .unwrap()
+            .with_timezone(&chrono_tz::Europe::Copenhagen);
+        *out.entry((local.date_naive(), chrono::Timelike::hour(&local) as usize))
+            .or_default() += n;
+    }
+    out
+}
+
 async fn a_generated_history_is_what_the_reports_show(b: Backend) {
-    let Some(app) = common::spawn_app(b).await else {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(url) = common::database_url(b, dir.path()).await else {
         return;
     };
+    // The default carrier leaves at 15:00: the on-time rate is judged by it.
+    let app = common::start_app(url, Some(dir), |c| {
+        c.carrier
+            .cutoff
+            .insert(c.carrier.default.clone(), "15:00".into());
+    })
+    .await;
     let ctx = &app.ctx;
     let pool = ctx.db.pool().clone();
     let mut seen = Vec::new();
@@ -125,6 +150,47 @@ async fn a_generated_history_is_what_the_reports_show(b: Backend) {
             .or_default()
             .push((handed - rec).num_minutes());
     }
+    // On time: handed over by the first weekday cut-off after the order's last reservation.
+    let mut on_time: BTreeMap<NaiveDate, (i64, i64)> = BTreeMap::new();
+    for r in sqlx::query(
+        "select max(cp.at) as h, (select max(r.created_at) from reservations r where r.order_id = o.id) as p
+         from orders o join parcels p on p.order_id = o.id join cage_parcels cp on cp.parcel_id = p.id
+         group by o.id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    {
+        let t = |c: &str| {
+            chrono::DateTime::parse_from_rfc3339(&r.try_get::<String, _>(c).unwrap())
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let (handed, pickable) = (t("h"), t("p"));
+        let due = konsign::domain::time::due_by(pickable, "15:00").unwrap();
+        let e = on_time
+            .entry(
+                handed
+                    .with_timezone(&chrono_tz::Europe::Copenhagen)
+                    .date_naive(),
+            )
+            .or_default();
+        e.0 += 1;
+        e.1 += i64::from(handed <= due);
+    }
+    let (mut late, mut judged) = (0, 0);
+    for row in rows {
+        let day: NaiveDate = row["period"].as_str().unwrap().parse().unwrap();
+        let (j, o) = on_time.get(&day).copied().unwrap_or_default();
+        assert_eq!(
+            (&row["orders_judged"], &row["orders_on_time"]),
+            (&json!(j), &json!(o)),
+            "{day}"
+        );
+        (late, judged) = (late + j - o, judged + j);
+    }
+    // Orders taken in after the cut-off but picked the next day are late; most are not.
+    assert!(late > 0 && late < judged / 2, "{late} late of {judged}");
     for row in rows {
         let day: NaiveDate = row["period"].as_str().unwrap().parse().unwrap();
         let mut c = cycles.get(&day).cloned().unwrap_or_default();
@@ -205,6 +271,56 @@ async fn a_generated_history_is_what_the_reports_show(b: Backend) {
     assert_eq!(
         on_way,
         q("select count(*) from orders where status = 'shipped'").await
+    );
+    // Every stage of the flow, as the orders table counts it.
+    let day_start =
+        konsign::domain::time::to_db(konsign::domain::time::start_of_business_day(today));
+    for st in &d.flow.stages {
+        let n = common::scalar(
+            &pool,
+            &format!(
+                "select count(*) from orders where status = '{}'{}",
+                st.stage.as_str(),
+                // Delivered counts today's deliveries only.
+                if st.stage == konsign::domain::order::OrderStatus::Delivered {
+                    format!(" and updated_at >= '{day_start}'")
+                } else {
+                    String::new()
+                }
+            ),
+        )
+        .await;
+        assert_eq!(st.orders, n, "{:?}", st.stage);
+    }
+    // Yesterday's and last week's hours on the dashboard, as the rows count them.
+    let hours = [
+        per_hour(&pool, "select at as t, qty as n from pick_confirms").await,
+        per_hour(
+            &pool,
+            "select updated_at as t from cut_jobs where state = 'finished'",
+        )
+        .await,
+        per_hour(&pool, "select closed_at as t from parcels").await,
+        per_hour(&pool, "select at as t from cage_parcels").await,
+    ];
+    let mut seen_any = 0;
+    for (series, exp) in d.throughput.series.iter().zip(&hours) {
+        for (back, got) in [(1, &series.yesterday), (7, &series.last_week)] {
+            let day = today - chrono::Duration::days(back);
+            let want: Vec<i64> = (0..24)
+                .map(|h| exp.get(&(day, h)).copied().unwrap_or(0))
+                .collect();
+            assert_eq!(got.to_vec(), want, "{} {back} days back", series.measure);
+            seen_any += want.iter().sum::<i64>();
+        }
+    }
+    // (Yesterday or last week may be a weekend; over the four measures something happened.)
+    assert!(
+        seen_any > 0
+            || matches!(
+                chrono::Datelike::weekday(&today),
+                chrono::Weekday::Sun | chrono::Weekday::Mon
+            )
     );
     // The stock ledger is untouched: the history moves no stock.
     assert_eq!(

@@ -1148,7 +1148,7 @@ async fn a_lead_reads_the_flow_on_the_dashboard() {
     browser
         .until(
             "the stage table",
-            "document.querySelectorAll('#stages tbody tr').length === 9",
+            "document.querySelectorAll('#stages tbody tr').length === 11",
         )
         .await;
     let picking = browser

@@ -87,7 +87,7 @@ async fn flow_now_counts_each_stage_as_the_orders_table_does(b: Backend) {
     assert_eq!(flow.status, StatusCode::OK, "{:?}", flow.body);
     let by_status = counted(&app).await;
     let stages = flow.body["stages"].as_array().unwrap();
-    assert_eq!(stages.len(), 9, "{stages:?}");
+    assert_eq!(stages.len(), 11, "{stages:?}");
     for s in stages {
         let name = s["stage"].as_str().unwrap();
         let want = by_status.get(name).copied().unwrap_or(0);

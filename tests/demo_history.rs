@@ -266,7 +266,7 @@ async fn a_generated_history_is_what_the_reports_show(b: Backend) {
         .flow
         .stages
         .iter()
-        .find(|s| s.stage == konsign::domain::order::OrderStatus::Shipped)
+        .find(|s| s.stage == konsign::service::dashboard::FlowStage::Shipped)
         .map_or(0, |s| s.orders);
     assert_eq!(
         on_way,
@@ -282,7 +282,7 @@ async fn a_generated_history_is_what_the_reports_show(b: Backend) {
                 "select count(*) from orders where status = '{}'{}",
                 st.stage.as_str(),
                 // Delivered counts today's deliveries only.
-                if st.stage == konsign::domain::order::OrderStatus::Delivered {
+                if st.stage == konsign::service::dashboard::FlowStage::Delivered {
                     format!(" and updated_at >= '{day_start}'")
                 } else {
                     String::new()

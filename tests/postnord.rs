@@ -356,6 +356,24 @@ async fn a_rejected_booking_waits_for_a_lead_and_refused_credentials_raise_an_al
     );
     let shown = p.packer.get(&format!("/api/parcels/{id}")).await.body;
     assert_eq!(shown["booking_state"], "rejected");
+    // The lead's flow has the order under exceptions, no longer under packed.
+    let lead = p.app.user("lene", Role::Lead).await;
+    let flow = lead.get("/api/dashboard/flow").await.body;
+    let stage = |name: &str| {
+        flow["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == name)
+            .unwrap()["orders"]
+            .clone()
+    };
+    assert_eq!(
+        (stage("exception"), stage("packed"), stage("booked")),
+        (json!(1), json!(0), json!(0)),
+        "{flow}"
+    );
+    assert_eq!(flow["in_warehouse"], 1, "the order is still here: {flow}");
     // Only a lead sends it again; the next answer refuses our key: an alarm, the booking waits.
     let booking_id = bk["id"].as_i64().unwrap();
     let r = p
@@ -363,7 +381,6 @@ async fn a_rejected_booking_waits_for_a_lead_and_refused_credentials_raise_an_al
         .post(&format!("/api/bookings/{booking_id}/resend"), json!({}))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let lead = p.app.user("lene", Role::Lead).await;
     let r = lead
         .post(
             &format!("/api/bookings/{booking_id}/resend"),

@@ -8,9 +8,8 @@
 use super::chart_file::{self, Format};
 use super::dashboard_floor::age;
 use super::{lang, page, with_lang_cookie, Lang, LangQuery};
-use crate::domain::order::OrderStatus;
 use crate::http::AppState;
-use crate::service::dashboard as svc;
+use crate::service::dashboard::{self as svc, FlowStage};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -44,18 +43,19 @@ struct DashQuery {
 }
 
 /// A stage's name for a lead.
-pub(super) fn stage_name(l: Lang, s: OrderStatus) -> &'static str {
+pub(super) fn stage_name(l: Lang, s: FlowStage) -> &'static str {
     let (da, en) = match s {
-        OrderStatus::Received => ("Modtaget", "Received"),
-        OrderStatus::Backordered => ("Restordre", "Backordered"),
-        OrderStatus::Allocated => ("Reserveret", "Allocated"),
-        OrderStatus::Picking => ("Plukkes", "Picking"),
-        OrderStatus::Cutting => ("Hulklip", "Cutting"),
-        OrderStatus::Picked => ("Plukket, til pakning", "Picked, to packing"),
-        OrderStatus::Packed => ("Pakket", "Packed"),
-        OrderStatus::Shipped => ("Overleveret", "Handed over"),
-        OrderStatus::Delivered => ("Leveret i dag", "Delivered today"),
-        OrderStatus::Cancelled => ("Annulleret", "Cancelled"),
+        FlowStage::Received => ("Modtaget", "Received"),
+        FlowStage::Backordered => ("Restordre", "Backordered"),
+        FlowStage::Allocated => ("Reserveret", "Allocated"),
+        FlowStage::Picking => ("Plukkes", "Picking"),
+        FlowStage::Cutting => ("Hulklip", "Cutting"),
+        FlowStage::Picked => ("Plukket, til pakning", "Picked, to packing"),
+        FlowStage::Packed => ("Pakket, venter på booking", "Packed, awaiting booking"),
+        FlowStage::Booked => ("Booket, venter på afhentning", "Booked, awaiting handover"),
+        FlowStage::Shipped => ("Overleveret", "Handed over"),
+        FlowStage::Delivered => ("Leveret i dag", "Delivered today"),
+        FlowStage::Exception => ("Afvigelse", "Exception"),
     };
     if l == Lang::Da {
         da

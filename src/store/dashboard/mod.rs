@@ -6,17 +6,21 @@ use sqlx::{AnyPool, Row};
 
 pub mod floor;
 
-/// Orders in one status.
+/// Orders in one stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageCount {
+    /// A status, `booked`, or `exception:<status>`.
     pub status: String,
     pub orders: i64,
     /// The oldest order's last change (`updated_at`), as stored.
     pub oldest: Option<String>,
 }
 
-/// Orders per status, except `delivered` and `cancelled`, which only grow; with `delivered`
-/// counted from `delivered_since` (the start of the business day) on.
+/// Orders per stage: per status, except `delivered` and `cancelled`, which only grow, with
+/// `delivered` counted from `delivered_since` (the start of the business day) on; and the
+/// `packed` and `shipped` orders split further: `exception` (a parcel's booking rejected, or an
+/// open delivery exception: `exception:packed` and `exception:shipped`, by where the order is)
+/// and `booked` (every closed parcel booked, waiting for the handover).
 pub async fn stage_counts(
     pool: &AnyPool,
     delivered_since: &str,
@@ -25,12 +29,38 @@ pub async fn stage_counts(
     // (status, updated_at) then reads only the live orders, not the delivered ones.
     let live: Vec<String> = OrderStatus::ALL
         .iter()
-        .filter(|s| !matches!(s, OrderStatus::Delivered | OrderStatus::Cancelled))
+        .filter(|s| {
+            !matches!(
+                s,
+                OrderStatus::Delivered
+                    | OrderStatus::Cancelled
+                    | OrderStatus::Packed
+                    | OrderStatus::Shipped
+            )
+        })
         .map(|s| format!("'{}'", s.as_str()))
         .collect();
     let sql = format!(
         "select status, count(*) as n, min(updated_at) as oldest from orders
          where status in ({}) group by status
+         union all
+         select stage, count(*), min(updated_at) from (
+           select o.updated_at, case
+             when exists (select 1 from parcels p where p.order_id = o.id and p.state = 'closed'
+                            and p.booking_state = 'rejected')
+               or exists (select 1 from parcels p join bookings b on b.parcel_id = p.id
+                          where p.order_id = o.id and b.exception_ack_at is null
+                            and b.tracking_status in ('failed_attempt', 'returned', 'exception'))
+               then 'exception:' || o.status
+             when o.status = 'packed'
+               and exists (select 1 from parcels p where p.order_id = o.id and p.state = 'closed'
+                             and p.booking_state = 'booked')
+               and not exists (select 1 from parcels p where p.order_id = o.id and p.state = 'closed'
+                                 and p.booking_state in ('none', 'waiting'))
+               then 'booked'
+             else o.status end as stage
+           from orders o where o.status in ('packed', 'shipped')
+         ) split group by stage
          union all
          select 'delivered', count(*), min(updated_at) from orders
          where status = 'delivered' and updated_at >= $1",

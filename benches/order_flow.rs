@@ -14,6 +14,10 @@
 //! The whole run is repeated RUNS times (default 3), each on a new database, with each run's
 //! figures and the medians; the machine and its fsync are printed first.
 //!
+//! With `HISTORY_DAYS=365` (and `HISTORY_ORDERS_PER_DAY`, default 2,000) each run's database
+//! first gets the demo data and a generated history (`konsign demo history`), so intake and
+//! picking are measured on a full database, as issue 19 asks.
+//!
 //! Run: `cargo bench --bench order_flow` (SQLite in a temporary folder), or with
 //! `BENCH_DATABASE_URL=postgres://…/<empty database>` for PostgreSQL (emptied before each run).
 
@@ -88,7 +92,12 @@ fn main() -> anyhow::Result<()> {
         // runs on threads of its own), so the next run could not start.
         config.mqtt.enabled = false;
         config.log.filter = "warn".into();
-        let r = rt.block_on(run(config, orders, clients, pick_scans))?;
+        let history = env_or("HISTORY_DAYS", 0);
+        if history > 0 {
+            // The generator writes only into a demo database.
+            config.environment = konsign::config::Environment::Development;
+        }
+        let r = rt.block_on(run(config, orders, clients, pick_scans, history))?;
         println!(
             "run {i}: intake {:.0} orders/s, first 5,000 in {}; pick scan {}; /healthz {}; p99 ratio pick/healthz {:.2}; dashboard picture {}",
             r.orders_per_s,
@@ -132,6 +141,7 @@ async fn run(
     orders: usize,
     clients: usize,
     pick_scans: usize,
+    history_days: usize,
 ) -> anyhow::Result<Run> {
     let backend = if config.database.url.starts_with("sqlite") {
         "SQLite"
@@ -146,15 +156,37 @@ async fn run(
         let _ = stopped.await;
     }));
 
-    // Catalog and stock.
+    if history_days > 0 {
+        let t0 = Instant::now();
+        let r = konsign::service::demo_history::generate(
+            &ctx,
+            konsign::service::demo_history::HistoryOptions {
+                days: history_days as u32,
+                orders_per_day: env_or("HISTORY_ORDERS_PER_DAY", 2_000) as u32,
+                seed: 2026,
+            },
+            &mut |_| {},
+        )
+        .await?;
+        println!(
+            "history: {} days, {} orders, {} rows in {:.1} s",
+            r.days_written,
+            r.orders,
+            r.rows,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    // Catalog and stock (the demo data, when there is a history, has the producer already).
     let a = Actor::system();
-    catalog::create_producer(&ctx, &a, "COLOPLAST", "Coloplast").await?;
+    if history_days == 0 {
+        catalog::create_producer(&ctx, &a, "COLOPLAST", "Coloplast").await?;
+    }
     for i in 0..LOCATIONS {
         let l = Location::new(&format!("P-{i:03}"), "P", "pick", 10 * i as i64)?;
         catalog::create_location(&ctx, &a, &l).await?;
     }
     for i in 0..400 {
-        let l = Location::new(&format!("TOTE-{i:03}"), "T", "tote", 10_000 + i)?;
+        let l = Location::new(&format!("BT-{i:03}"), "T", "tote", 10_000 + i)?;
         catalog::create_location(&ctx, &a, &l).await?;
     }
     let today = konsign::service::today();

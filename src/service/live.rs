@@ -86,9 +86,20 @@ impl LiveHub {
         self.lock().take();
     }
 
-    fn publish(&self, p: Published) {
+    /// Publishes `p` unless a picture of a newer event is out already (two readers raced and
+    /// this one read first), or one of the same event and this is no `fresh` reading (the
+    /// minute's, for the ages): a dashboard's event ids never go back, and it does not get the
+    /// same picture twice in a row.
+    fn publish(&self, p: Published, fresh: bool) {
         if let Some(tx) = self.lock().as_ref() {
-            tx.send_replace(Arc::new(p));
+            let stale = {
+                let cur = tx.borrow();
+                cur.dashboard.is_some()
+                    && (cur.event_id > p.event_id || (cur.event_id == p.event_id && !fresh))
+            };
+            if !stale {
+                tx.send_replace(Arc::new(p));
+            }
         }
     }
 
@@ -104,15 +115,18 @@ pub async fn refresh(ctx: &Ctx) {
         Ok(id) => id,
         Err(e) => return tracing::warn!(error = %e, "the event log could not be read"),
     };
-    publish_flow(ctx, last).await;
+    publish_flow(ctx, last, false).await;
 }
 
-async fn publish_flow(ctx: &Ctx, event_id: i64) {
+async fn publish_flow(ctx: &Ctx, event_id: i64, fresh: bool) {
     match dash::read(ctx).await {
-        Ok(d) => ctx.live.publish(Published {
-            event_id,
-            dashboard: Some(d),
-        }),
+        Ok(d) => ctx.live.publish(
+            Published {
+                event_id,
+                dashboard: Some(d),
+            },
+            fresh,
+        ),
         Err(e) => tracing::warn!(error = %e, "the dashboard's flow could not be read"),
     }
 }
@@ -123,12 +137,10 @@ pub fn spawn(ctx: Ctx) -> tokio::task::JoinHandle<()> {
         let hub = ctx.live.clone();
         let mut tick = tokio::time::interval(LOOK_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut seen: Option<i64> = None;
         let mut read_at = Instant::now();
         loop {
             tick.tick().await;
             if hub.watchers() == 0 {
-                seen = None;
                 continue;
             }
             let last = match crate::store::events::last_id(ctx.db.pool()).await {
@@ -138,9 +150,13 @@ pub fn spawn(ctx: Ctx) -> tokio::task::JoinHandle<()> {
                     continue;
                 }
             };
-            if seen != Some(last) || read_at.elapsed() >= REFRESH_EVERY {
-                publish_flow(&ctx, last).await;
-                seen = Some(last);
+            // What is published already (by this task, or by a dashboard that just opened and
+            // read it at once) is not published again until something happens or a minute has
+            // passed: a dashboard never gets the same picture twice in a row by a race.
+            let published = hub.current();
+            let minute = read_at.elapsed() >= REFRESH_EVERY;
+            if published.dashboard.is_none() || published.event_id != last || minute {
+                publish_flow(&ctx, last, minute).await;
                 read_at = Instant::now();
             }
         }

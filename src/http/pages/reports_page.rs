@@ -301,4 +301,4 @@ async fn heat_png(
 
 const STYLE: &str = ".chart svg,.heat svg{max-width:100%;height:auto;display:block;margin:.6rem 0}.tw{overflow-x:auto;max-width:100%}\
 #report{border-collapse:collapse;width:100%}#report tbody td:first-child{white-space:nowrap}#report td,#report th{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left}\
-#report .n,#backorderages .n{text-align:right;font-variant-numeric:tabular-nums}#backorderages td{padding:.2rem .8rem .2rem 0}#report tfoot th{border-top:2px solid #333}#reportform{margin:.6rem 0}#reportform label{display:inline-block;margin:.2rem 0}#reportform select{font-size:1rem;padding:.35rem}.err{color:#b00020}.note{color:#555;font-size:.9rem;max-width:60rem}";
+#report .n,#backorderages .n{text-align:right;font-variant-numeric:tabular-nums}#backorderages td{padding:.2rem .8rem .2rem 0}#report tfoot th{border-top:2px solid #333}#reportform{margin:.6rem 0}#reportform label{display:inline-block;margin:.2rem 0}#reportform select{font-size:1rem;padding:.35rem}.err{color:#b00020}.note{color:#555;font-size:.9rem;max-width:60rem}body:has(#report) main{max-width:84rem}";

@@ -215,17 +215,6 @@ async fn next_flow(res: &mut reqwest::Response, buf: &mut String) -> (i64, Value
     }
 }
 
-fn orders_in(p: &Value, stage: &str) -> i64 {
-    p["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stage"] == stage)
-        .unwrap()["orders"]
-        .as_i64()
-        .unwrap()
-}
-
 async fn the_live_stream_pushes_each_change_and_resumes_after_a_lost_connection(b: Backend) {
     let Some(app) = common::spawn_app(b).await else {
         return;
@@ -258,13 +247,13 @@ async fn the_live_stream_pushes_each_change_and_resumes_after_a_lost_connection(
     let mut res = open().await;
     let mut buf = String::new();
     let (first, p) = next_flow(&mut res, &mut buf).await;
-    assert_eq!(orders_in(&p, "allocated"), 0);
+    assert_eq!(common::orders_in(&p, "allocated"), 0);
     // An order arrives: the open stream is told, with a newer event id.
     let r = admin.post("/api/orders", order("L-1", 1)).await;
     assert!(r.status.is_success(), "{:?}", r.body);
     let (second, p) = next_flow(&mut res, &mut buf).await;
     assert!(second > first, "{second} after {first}");
-    assert_eq!(orders_in(&p, "allocated"), 1, "{p}");
+    assert_eq!(common::orders_in(&p, "allocated"), 1, "{p}");
     assert!(p["svg"]
         .as_str()
         .unwrap()
@@ -284,7 +273,10 @@ async fn the_live_stream_pushes_each_change_and_resumes_after_a_lost_connection(
     let (third, p) = next_flow(&mut res, &mut buf).await;
     assert!(third > second);
     assert_eq!(
-        (orders_in(&p, "allocated"), orders_in(&p, "backordered")),
+        (
+            common::orders_in(&p, "allocated"),
+            common::orders_in(&p, "backordered")
+        ),
         (1, 1),
         "{p}"
     );

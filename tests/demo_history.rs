@@ -30,13 +30,7 @@ const OPTS: HistoryOptions = HistoryOptions {
 /// `n` (1 when absent).
 async fn per_day(pool: &sqlx::AnyPool, sql: &str) -> BTreeMap<NaiveDate, i64> {
     let mut out = BTreeMap::new();
-    for r in sqlx::query(sql).fetch_all(pool).await.unwrap() {
-        let t: String = r.try_get("t").unwrap();
-        let n: i64 = r.try_get("n").unwrap_or(1);
-        let day = chrono::DateTime::parse_from_rfc3339(&t)
-            .unwrap()
-            .with_timezone(&chrono_tz::Europe::Copenhagen)
-            .date_naive();
+    for ((day, _), n) in per_hour(pool, sql).await {
         *out.entry(day).or_default() += n;
     }
     out

@@ -359,18 +359,10 @@ async fn a_rejected_booking_waits_for_a_lead_and_refused_credentials_raise_an_al
     // The lead's flow has the order under exceptions, no longer under packed.
     let lead = p.app.user("lene", Role::Lead).await;
     let flow = lead.get("/api/dashboard/flow").await.body;
-    let stage = |name: &str| {
-        flow["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["stage"] == name)
-            .unwrap()["orders"]
-            .clone()
-    };
+    let stage = |name: &str| common::orders_in(&flow, name);
     assert_eq!(
         (stage("exception"), stage("packed"), stage("booked")),
-        (json!(1), json!(0), json!(0)),
+        (1, 0, 0),
         "{flow}"
     );
     assert_eq!(flow["in_warehouse"], 1, "the order is still here: {flow}");

@@ -28,18 +28,12 @@ async fn throughput_reports_agree_with_the_tables(b: Backend) {
     let booked = packing::booked_parcel(&p, "R-2").await;
     // Booked, it waits for the handover: its own stage in the lead's flow.
     let flow = p.admin.get("/api/dashboard/flow").await.body;
-    let stage = |f: &Value, name: &str| {
-        f["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["stage"] == name)
-            .unwrap()["orders"]
-            .clone()
-    };
     assert_eq!(
-        (stage(&flow, "booked"), stage(&flow, "packed")),
-        (json!(1), json!(0)),
+        (
+            common::orders_in(&flow, "booked"),
+            common::orders_in(&flow, "packed")
+        ),
+        (1, 0),
         "{flow}"
     );
     let cage = p.packer.post("/api/cages", json!({})).await.body["id"]

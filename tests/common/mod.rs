@@ -418,3 +418,15 @@ pub fn listen_port() -> u16 {
         }
     }
 }
+
+/// The orders in `stage` of a dashboard flow (`/api/dashboard/flow`, or a live picture).
+pub fn orders_in(flow: &Value, stage: &str) -> i64 {
+    flow["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["stage"] == stage)
+        .unwrap_or_else(|| panic!("no stage {stage} in {flow}"))["orders"]
+        .as_i64()
+        .expect("a count")
+}

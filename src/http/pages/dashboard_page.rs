@@ -42,6 +42,16 @@ struct DashQuery {
     wall: Option<String>,
 }
 
+/// Who asks for the dashboard: a lead's session or a wall screen's key; refused otherwise.
+async fn principal(
+    s: &AppState,
+    headers: &HeaderMap,
+    l: Lang,
+) -> Result<crate::service::auth::Principal, Response> {
+    let refusal = ("Oversigten er for ledere.", "The dashboard is for leads.");
+    super::wall_page::dashboard_principal(s, headers, l, refusal).await
+}
+
 /// A stage's name for a lead.
 pub(super) fn stage_name(l: Lang, s: FlowStage) -> &'static str {
     let (da, en) = match s {
@@ -83,8 +93,7 @@ async fn dashboard(
         lang: q.lang.clone(),
     };
     let l = lang(q.lang.as_deref(), &headers);
-    let refusal = ("Oversigten er for ledere.", "The dashboard is for leads.");
-    let principal = match super::wall_page::dashboard_principal(&s, &headers, l, refusal).await {
+    let principal = match principal(&s, &headers, l).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -248,8 +257,7 @@ async fn chart_download(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let refusal = ("Oversigten er for ledere.", "The dashboard is for leads.");
-    if let Err(r) = super::wall_page::dashboard_principal(&s, &headers, l, refusal).await {
+    if let Err(r) = principal(&s, &headers, l).await {
         return r;
     }
     let Some((name, format)) = file
@@ -363,8 +371,7 @@ async fn live(
     headers: HeaderMap,
 ) -> Response {
     let l = lang(q.lang.as_deref(), &headers);
-    let refusal = ("Oversigten er for ledere.", "The dashboard is for leads.");
-    if let Err(r) = super::wall_page::dashboard_principal(&s, &headers, l, refusal).await {
+    if let Err(r) = principal(&s, &headers, l).await {
         return r;
     }
     let Some(watcher) = s.ctx.live.watch() else {

@@ -201,6 +201,39 @@ async fn run(config: Config) -> anyhow::Result<()> {
         konsign::service::dashboard::read(&ctx).await?;
         update.push(t.elapsed().as_secs_f64() * 1000.0);
     }
+    // Where an update's time goes: each of its sections alone, REPEAT times.
+    let mut sections: [(&str, Vec<f64>); 6] = [
+        ("flow", Vec::new()),
+        ("throughput", Vec::new()),
+        ("devices", Vec::new()),
+        ("floor", Vec::new()),
+        ("cutoffs", Vec::new()),
+        ("exceptions", Vec::new()),
+    ];
+    {
+        use konsign::service::dashboard as dash;
+        let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
+        for _ in 0..repeat {
+            let t = Instant::now();
+            dash::flow_now(&ctx).await?;
+            sections[0].1.push(ms(t));
+            let t = Instant::now();
+            dash::throughput(&ctx).await?;
+            sections[1].1.push(ms(t));
+            let t = Instant::now();
+            dash::devices(&ctx).await?;
+            sections[2].1.push(ms(t));
+            let t = Instant::now();
+            dash::floor(&ctx).await?;
+            sections[3].1.push(ms(t));
+            let t = Instant::now();
+            dash::cutoffs(&ctx).await?;
+            sections[4].1.push(ms(t));
+            let t = Instant::now();
+            dash::exceptions(&ctx).await?;
+            sections[5].1.push(ms(t));
+        }
+    }
     let today = konsign::service::today();
     let from = today - chrono::Duration::days(365);
     let (health, render, update) = (Stats::of(&health), Stats::of(&render), Stats::of(&update));
@@ -213,6 +246,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
         "live update's server time ({backend}, dashboard::read): {update}; p99 ratio to /healthz {:.1}",
         update.p99 / health.p99
     );
+    for (name, v) in &sections {
+        println!("  update section {name} ({backend}): {}", Stats::of(v));
+    }
 
     // Open dashboards and memory.
     let clients = env_or("SSE_CLIENTS", 20) as usize;

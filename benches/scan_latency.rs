@@ -14,6 +14,10 @@
 //! konsign with its timeline (`log.slow_ms`); the benchmark collects those and prints where
 //! their time went, step by step (the mean of each step over the slow scans).
 //!
+//! With `HISTORY_DAYS=365` (and `HISTORY_ORDERS_PER_DAY`, default 2,000) a year of history is
+//! generated once (`konsign demo history`, on the demo data) and each run starts from a copy of
+//! that database, so the scans are measured on a full database, as issue 19 asks.
+//!
 //! Run: `cargo bench --bench scan_latency` (SCANNERS, SECONDS and RUNS override 200, 20, 3).
 
 #[path = "support/floor.rs"]
@@ -110,10 +114,16 @@ fn main() -> anyhow::Result<()> {
     println!("machine: {}", floor::machine());
     println!("fsync (4 KiB, fdatasync, the database's folder): {fsync}");
     println!("{scanners} scanners, one scan each per second for {seconds} s, {runs} runs");
+    let history = history(env_or("HISTORY_DAYS", 0))?;
     let mut all = Vec::new();
     for i in 1..=runs {
         slow.0.lock().unwrap().clear();
-        let r = run(scanners, seconds, slow_ms)?;
+        let r = run(
+            scanners,
+            seconds,
+            slow_ms,
+            history.as_ref().map(|(_, db)| db.as_path()),
+        )?;
         let timelines = slow.0.lock().unwrap().clone();
         println!(
             "run {i}: {} scans slower than {slow_ms} ms to their feedback; their mean steps in ms: {}",
@@ -151,12 +161,63 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run(scanners: usize, seconds: usize, slow_ms: u32) -> anyhow::Result<Run> {
+/// A database with `days` of generated history (none for 0), in a folder kept until the end.
+fn history(days: usize) -> anyhow::Result<Option<(tempfile::TempDir, std::path::PathBuf)>> {
+    if days == 0 {
+        return Ok(None);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     let dir = tempfile::tempdir()?;
+    let path = dir.path().join("history.db");
+    let config = Config {
+        // The generator writes only into a demo database.
+        environment: konsign::config::Environment::Development,
+        database: konsign::config::DatabaseConfig {
+            url: format!("sqlite://{}", path.display()),
+            ..Config::default().database
+        },
+        log: konsign::config::LogConfig {
+            filter: "warn".into(),
+            ..Config::default().log
+        },
+        ..Config::default()
+    };
+    let r = rt.block_on(async {
+        let ctx = konsign::startup::context(config).await?;
+        let opts = konsign::service::demo_history::HistoryOptions {
+            days: days as u32,
+            orders_per_day: env_or("HISTORY_ORDERS_PER_DAY", 2_000) as u32,
+            seed: 2026,
+        };
+        let r = konsign::service::demo_history::generate(&ctx, opts, &mut |_| {}).await?;
+        ctx.db.pool().close().await;
+        anyhow::Ok(r)
+    })?;
+    rt.shutdown_timeout(Duration::from_secs(2));
+    println!(
+        "history: {} days, {} orders, {} rows in {:.1} s; each run starts from a copy",
+        r.days_written, r.orders, r.rows, r.seconds
+    );
+    Ok(Some((dir, path)))
+}
+
+fn run(
+    scanners: usize,
+    seconds: usize,
+    slow_ms: u32,
+    history: Option<&std::path::Path>,
+) -> anyhow::Result<Run> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let dir = tempfile::tempdir()?;
+    if let Some(h) = history {
+        std::fs::copy(h, dir.path().join("latency.db"))?;
+    }
     let mut config = Config::default();
     config.database.url = format!("sqlite://{}/latency.db", dir.path().display());
     config.log.filter = "warn".into();
@@ -164,7 +225,10 @@ fn run(scanners: usize, seconds: usize, slow_ms: u32) -> anyhow::Result<Run> {
     let ctx = rt.block_on(konsign::startup::context(config))?;
     rt.block_on(async {
         let a = Actor::system();
-        catalog::create_producer(&ctx, &a, "COLOPLAST", "Coloplast").await?;
+        if history.is_none() {
+            // The demo data under a history has this producer already.
+            catalog::create_producer(&ctx, &a, "COLOPLAST", "Coloplast").await?;
+        }
         let p = ProductInput {
             gtin: GTIN.into(),
             name: "Basisplade".into(),

@@ -1,6 +1,6 @@
 //! Parcels over HTTP on both backends: an order split into two parcels, a parcel voided and
 //! packed again, four pack stations closing at once and a restart (no SSCC twice), the weight
-//! limit, and the printed label read back by independent tools.
+//! limit, the printed label read back by independent tools, and what a start prints again.
 
 mod common;
 
@@ -19,6 +19,7 @@ on_both_backends!(
     an_over_weight_parcel_is_refused,
     the_printed_shipping_label_decodes_to_the_parcels_sscc_and_postcode,
     a_document_printer_out_of_paper_holds_the_slip_until_it_has_paper,
+    a_start_prints_what_a_stop_left_unprinted_but_not_for_a_parcel_that_has_left,
 );
 
 async fn a_split_order_leaves_in_two_parcels_transferred_once(b: Backend) {
@@ -410,5 +411,63 @@ async fn a_document_printer_out_of_paper_holds_the_slip_until_it_has_paper(b: Ba
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
     assert_eq!(r.body["field"], "printer");
+    p.printer.stop();
+}
+
+/// A stop between closing a parcel and printing its documents leaves them unprinted; the next
+/// start prints them. A parcel handed over to the carrier has left, so nothing is printed for
+/// it however its columns look, and the parcels looked at are the ones still here (before,
+/// the first 1,000 closed parcels of all time were).
+async fn a_start_prints_what_a_stop_left_unprinted_but_not_for_a_parcel_that_has_left(b: Backend) {
+    let Some((p, _dir)) = setup(b).await else {
+        return;
+    };
+    let here = closed_parcel(&p, "W-1").await["id"].as_i64().unwrap();
+    let gone = closed_parcel(&p, "W-2").await["id"].as_i64().unwrap();
+    printed_label(&p, 2).await;
+    let pool = p.app.ctx.db.pool();
+    // The stop: neither parcel's documents reached a print job; W-2 has been handed over since.
+    sqlx::query("update parcels set label_job = null, slip_job = null where id in ($1, $2)")
+        .bind(here)
+        .bind(gone)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("update parcels set booking_state = 'handed_over' where id = $1")
+        .bind(gone)
+        .execute(pool)
+        .await
+        .unwrap();
+    let jobs = common::count(&p.app.ctx, "print_jobs").await;
+    let resumed = konsign::service::parcel_docs::resume_printing(&p.app.ctx)
+        .await
+        .unwrap();
+    assert_eq!(resumed, 1, "only the parcel still in the warehouse");
+    let job_of = |id: i64| {
+        sqlx::query_scalar::<_, Option<String>>("select label_job from parcels where id = $1")
+            .bind(id)
+            .fetch_one(pool)
+    };
+    assert!(
+        job_of(here).await.unwrap().is_some(),
+        "its label is printed"
+    );
+    assert_eq!(
+        job_of(gone).await.unwrap(),
+        None,
+        "nothing for the parcel that left"
+    );
+    assert_eq!(
+        common::count(&p.app.ctx, "print_jobs").await,
+        jobs,
+        "the jobs made before the stop are found by their keys: nothing prints twice"
+    );
+    assert_eq!(
+        konsign::service::parcel_docs::resume_printing(&p.app.ctx)
+            .await
+            .unwrap(),
+        0,
+        "a second start has nothing left to print"
+    );
     p.printer.stop();
 }

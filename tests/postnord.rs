@@ -179,6 +179,42 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
         status["parcels"][0]["tracking_status"], "in_transit",
         "{status}"
     );
+    // The lead's flow: shipped. A failed delivery attempt makes it an exception (outside the
+    // warehouse) until a lead has dealt with it.
+    let stages = |flow: &Value| {
+        (
+            common::orders_in(flow, "shipped"),
+            common::orders_in(flow, "exception"),
+        )
+    };
+    let flow = lead.get("/api/dashboard/flow").await.body;
+    assert_eq!(stages(&flow), (1, 0), "{flow}");
+    let failed = konsign::carrier::double::tracking_body(
+        &format!("00{sscc}"),
+        &[konsign::carrier::double::push_event(
+            "C30",
+            "DELIVERY_IMPOSSIBLE",
+            "Modtageren var ikke hjemme",
+            // After the pulled event (both to the second).
+            chrono::Utc::now() + chrono::Duration::seconds(2),
+        )],
+    );
+    let r = push_signed(&p, &failed, chrono::Utc::now().timestamp(), SECRET).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let flow = lead.get("/api/dashboard/flow").await.body;
+    assert_eq!(stages(&flow), (0, 1), "{flow}");
+    assert_eq!(flow["in_warehouse"], 0, "the parcel has left: {flow}");
+    let open = lead.get("/api/tracking/exceptions").await.body;
+    let booking_id = open[0]["booking_id"].as_i64().expect("one open exception");
+    let r = lead
+        .post(
+            &format!("/api/tracking/exceptions/{booking_id}/ack"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let flow = lead.get("/api/dashboard/flow").await.body;
+    assert_eq!(stages(&flow), (1, 0), "dealt with: shipped again: {flow}");
     // Pushed events: refused unless signed, fresh and well formed; a good one delivers.
     let now = chrono::Utc::now();
     let item = format!("00{sscc}");
@@ -189,7 +225,13 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
             "Undervejs",
             now - chrono::Duration::hours(3),
         ),
-        konsign::carrier::double::push_event("C20", "DELIVERED", "Leveret", now),
+        // After the failed attempt above.
+        konsign::carrier::double::push_event(
+            "C20",
+            "DELIVERED",
+            "Leveret",
+            now + chrono::Duration::seconds(5),
+        ),
     ];
     let body = konsign::carrier::double::tracking_body(&item, &events);
     assert_eq!(

@@ -196,15 +196,9 @@ pub(crate) async fn print_carrier_label(ctx: &Ctx, booking_id: i64) -> Result<()
 
 /// At start: prints the labels a stop between closing and printing left unprinted.
 pub async fn resume_printing(ctx: &Ctx) -> Result<usize> {
-    let f = pdb::ParcelFilter {
-        state: Some("closed".into()),
-        limit: 1000,
-        ..Default::default()
-    };
-    let mut orders: Vec<i64> = pdb::list_parcels(ctx.db.pool(), &f)
+    let mut orders: Vec<i64> = pdb::unprinted(ctx.db.pool(), 1000)
         .await?
         .into_iter()
-        .filter(|p| (p.label_job.is_none() || p.slip_job.is_none()) && p.parcels_total.is_some())
         .map(|p| p.order_id)
         .collect();
     orders.dedup();

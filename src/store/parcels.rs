@@ -128,6 +128,20 @@ pub async fn list_parcels(pool: &AnyPool, f: &ParcelFilter) -> Result<Vec<Parcel
     rows.iter().map(parcel_row).collect()
 }
 
+/// Closed parcels still in the warehouse (not handed over) whose label or packing slip never
+/// reached a print job, oldest first: what a stop between closing and printing left. A parcel
+/// that has left (a year of them, on a long-running or generated database) is not asked for.
+pub async fn unprinted(pool: &AnyPool, limit: i64) -> Result<Vec<ParcelRow>, sqlx::Error> {
+    let sql = format!(
+        "{PARCEL_SQL} where pa.state = 'closed'
+           and pa.booking_state in ('none', 'waiting', 'booked', 'rejected', 'void')
+           and (pa.label_job is null or pa.slip_job is null) and pa.parcels_total is not null
+         order by pa.id limit $1"
+    );
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(pool).await?;
+    rows.iter().map(parcel_row).collect()
+}
+
 pub async fn insert_parcel(
     conn: &mut AnyConnection,
     order_id: i64,

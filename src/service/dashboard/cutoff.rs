@@ -62,11 +62,13 @@ pub async fn cutoffs(ctx: &Ctx) -> Result<Vec<CarrierCutoff>> {
     let now = Utc::now();
     let today = super::super::today();
     let pool = ctx.db.pool();
-    let waiting = db::parcels_waiting_by_carrier(pool).await?;
     let due_by = (today + chrono::Duration::days(1)).to_string();
-    let unpacked = db::unpacked_due_by_postcode(pool, &due_by).await?;
     let hour_ago = crate::domain::time::to_db(now - chrono::Duration::hours(1));
-    let handed = db::handed_over_by_carrier(pool, &hour_ago).await?;
+    let (waiting, unpacked, handed) = tokio::try_join!(
+        db::parcels_waiting_by_carrier(pool),
+        db::unpacked_due_by_postcode(pool, &due_by),
+        db::handed_over_by_carrier(pool, &hour_ago),
+    )?;
     let carrier_of = |postcode: &str| {
         crate::domain::carrier::choose(&cfg.rules, &cfg.default, &cfg.default_service, "", postcode)
             .carrier

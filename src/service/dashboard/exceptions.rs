@@ -54,14 +54,17 @@ pub async fn exceptions(ctx: &Ctx) -> Result<Vec<ExceptionGroup>> {
     let day = to_db(start_of_business_day(super::super::today()));
     let days = i64::from(ctx.config.dashboard.backorder_days);
     let old = to_db(chrono::Utc::now() - chrono::Duration::days(days));
-    let mut out = Vec::new();
-    for (kind, name, link) in KINDS {
+    let counted = futures_util::future::try_join_all(KINDS.map(|(kind, _, _)| {
         let since = if kind == ExceptionKind::OldBackorder {
             &old
         } else {
             &day
         };
-        let (total, rows) = db::exceptions(ctx.db.pool(), kind, since, SHOWN).await?;
+        db::exceptions(ctx.db.pool(), kind, since, SHOWN)
+    }))
+    .await?;
+    let mut out = Vec::new();
+    for ((_, name, link), (total, rows)) in KINDS.into_iter().zip(counted) {
         if total == 0 {
             continue;
         }

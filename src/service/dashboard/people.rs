@@ -68,9 +68,13 @@ pub async fn floor(ctx: &Ctx) -> Result<Floor> {
     let hour = to_db(now - chrono::Duration::hours(1));
     let pool = ctx.db.pool();
     let limit = i64::from(ctx.config.dashboard.idle_minutes);
-    let work = db::picker_work(pool, &day, &hour).await?;
-    let refused = db::pick_refusals(pool, &day).await?;
-    let on_waves = db::pickers_on_waves(pool).await?;
+    let (work, refused, on_waves, packing, cutting) = tokio::try_join!(
+        db::picker_work(pool, &day, &hour),
+        db::pick_refusals(pool, &day),
+        db::pickers_on_waves(pool),
+        db::pack_station_work(pool, &day, &hour),
+        db::cut_station_work(pool, &day, &hour),
+    )?;
     let mut names: Vec<String> = work.iter().map(|w| person(&w.actor).to_string()).collect();
     names.extend(refused.iter().map(|(a, _)| person(a).to_string()));
     names.extend(on_waves.iter().map(|(p, _)| p.clone()));
@@ -107,10 +111,7 @@ pub async fn floor(ctx: &Ctx) -> Result<Floor> {
         (!a.idle, -a.lines_last_hour, &a.name).cmp(&(!b.idle, -b.lines_last_hour, &b.name))
     });
     let mut stations = Vec::new();
-    for (kind, rows) in [
-        ("pack", db::pack_station_work(pool, &day, &hour).await?),
-        ("cut", db::cut_station_work(pool, &day, &hour).await?),
-    ] {
+    for (kind, rows) in [("pack", packing), ("cut", cutting)] {
         stations.extend(rows.into_iter().map(|w| Station {
             kind: kind.into(),
             idle: idle_since(w.last_at.as_deref(), now, limit),

@@ -40,27 +40,38 @@ pub async fn stage_counts(
         })
         .map(|s| format!("'{}'", s.as_str()))
         .collect();
+    // The orders with an exception are found from the exceptions' side (a few rows, by the
+    // indexes on `parcels(booking_state, state)` and `bookings(tracking_status)`), not by asking
+    // each shipped order (thousands on a year of history: 4 ms of each live update).
     let sql = format!(
-        "select status, count(*) as n, min(updated_at) as oldest from orders
+        "with exc(order_id) as (
+           select p.order_id from parcels p
+            where p.booking_state = 'rejected' and p.state = 'closed'
+           union
+           select p.order_id from bookings b join parcels p on p.id = b.parcel_id
+            where b.tracking_status in ('failed_attempt', 'returned', 'exception')
+              and b.exception_ack_at is null
+         )
+         select status, count(*) as n, min(updated_at) as oldest from orders
          where status in ({}) group by status
          union all
          select stage, count(*), min(updated_at) from (
            select o.updated_at, case
+             when o.id in (select order_id from exc) then 'exception:packed'
              when exists (select 1 from parcels p where p.order_id = o.id and p.state = 'closed'
-                            and p.booking_state = 'rejected')
-               or exists (select 1 from parcels p join bookings b on b.parcel_id = p.id
-                          where p.order_id = o.id and b.exception_ack_at is null
-                            and b.tracking_status in ('failed_attempt', 'returned', 'exception'))
-               then 'exception:' || o.status
-             when o.status = 'packed'
-               and exists (select 1 from parcels p where p.order_id = o.id and p.state = 'closed'
-                             and p.booking_state = 'booked')
+                            and p.booking_state = 'booked')
                and not exists (select 1 from parcels p where p.order_id = o.id and p.state = 'closed'
                                  and p.booking_state in ('none', 'waiting'))
                then 'booked'
-             else o.status end as stage
-           from orders o where o.status in ('packed', 'shipped')
+             else 'packed' end as stage
+           from orders o where o.status = 'packed'
          ) split group by stage
+         union all
+         select 'exception:shipped', count(*), min(updated_at) from orders
+          where status = 'shipped' and id in (select order_id from exc)
+         union all
+         select 'shipped', count(*), min(updated_at) from orders
+          where status = 'shipped' and id not in (select order_id from exc)
          union all
          select 'delivered', count(*), min(updated_at) from orders
          where status = 'delivered' and updated_at >= $1",
@@ -70,7 +81,8 @@ pub async fn stage_counts(
         .bind(delivered_since)
         .fetch_all(pool)
         .await?;
-    rows.iter()
+    let counts = rows
+        .iter()
         .map(|r| {
             Ok(StageCount {
                 status: r.try_get("status")?,
@@ -78,7 +90,9 @@ pub async fn stage_counts(
                 oldest: r.try_get("oldest")?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    // A count without a group (`exception:shipped`, `shipped`) is a row even when it is 0.
+    Ok(counts.into_iter().filter(|c| c.orders > 0).collect())
 }
 
 /// What is counted per hour.

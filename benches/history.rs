@@ -15,7 +15,9 @@
 //!    and how many updates the clients got.
 //!
 //! Run: `cargo bench --bench history` (SQLite in a temporary folder), or with
-//! `BENCH_DATABASE_URL=postgres://…/<empty database>` for PostgreSQL (emptied first).
+//! `BENCH_DATABASE_URL=postgres://…/<empty database>` for PostgreSQL (emptied first, unless
+//! HISTORY_KEEP is set). `HISTORY_DIR` keeps the SQLite file, and a second run on it measures
+//! again without generating.
 
 #[path = "support/floor.rs"]
 mod floor;
@@ -64,7 +66,11 @@ fn main() -> anyhow::Result<()> {
     };
     config.database.url = match std::env::var("BENCH_DATABASE_URL") {
         Ok(url) => {
-            rt.block_on(empty_postgres(&url))?;
+            // HISTORY_KEEP=1 measures again on the history a run before left (its days are
+            // not generated again).
+            if std::env::var("HISTORY_KEEP").is_err() {
+                rt.block_on(empty_postgres(&url))?;
+            }
             url
         }
         // HISTORY_DIR keeps the SQLite database there (for a look at its queries afterwards).
@@ -159,10 +165,24 @@ async fn run(config: Config) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let a = Actor::system();
-    let (_, wall) =
-        konsign::service::auth::create_token(&ctx, &a, "bench-wall", Role::Dashboard, None).await?;
-    let (_, lead) =
-        konsign::service::auth::create_token(&ctx, &a, "bench-lead", Role::Lead, None).await?;
+    // Named per run: a kept database (HISTORY_DIR) has the last run's tokens.
+    let run_id = std::process::id();
+    let (_, wall) = konsign::service::auth::create_token(
+        &ctx,
+        &a,
+        &format!("bench-wall-{run_id}"),
+        Role::Dashboard,
+        None,
+    )
+    .await?;
+    let (_, lead) = konsign::service::auth::create_token(
+        &ctx,
+        &a,
+        &format!("bench-lead-{run_id}"),
+        Role::Lead,
+        None,
+    )
+    .await?;
     let cookie = format!("konsign_wall={wall}");
 
     // Warm up: the first requests after the generator meet the checkpoint of its WAL and the
@@ -287,9 +307,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
                 .try_get("gtin")?
         };
         let req = konsign::service::stock::ReceiveRequest {
-            idempotency_key: Some(format!("bench-live-{n}")),
+            idempotency_key: Some(format!("bench-live-{run_id}-{n}")),
             gtin,
-            lot: format!("LIVE{n}"),
+            lot: format!("LIVE{run_id}-{n}"),
             expiry: (today + chrono::Duration::days(400)).to_string(),
             location: "RCV-01".into(),
             quantity: 1,

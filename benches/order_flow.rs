@@ -293,6 +293,8 @@ async fn run(
     let mut lat: Vec<f64> = Vec::new();
     let mut health: Vec<f64> = Vec::new();
     let mut scan_no = 0;
+    // The slowest scans: time, number, wave, answer, whether it was the wave's last.
+    let mut slowest: Vec<(f64, usize, i64, String, bool)> = Vec::new();
     while lat.len() < pick_scans {
         let r = http
             .post(format!("{base}/api/waves"))
@@ -344,8 +346,18 @@ async fn run(
                     .send()
                     .await?;
                 let v: Value = r.json().await?;
-                lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                let ms = t0.elapsed().as_secs_f64() * 1000.0;
+                lat.push(ms);
                 anyhow::ensure!(v["accepted"] == true, "scan refused: {v}");
+                slowest.push((
+                    ms,
+                    scan_no,
+                    wave,
+                    v["code"].to_string(),
+                    v["next"]["pick"].is_null(),
+                ));
+                slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+                slowest.truncate(5);
                 next = v["next"].clone();
                 let t0 = Instant::now();
                 let r = http.get(format!("{base}/healthz")).send().await?;
@@ -366,6 +378,12 @@ async fn run(
     eprintln!("dashboard picture ({backend}, {orders} orders): {dashboard}");
     let (pick, healthz) = (Stats::of(&lat), Stats::of(&health));
     eprintln!("pick-scan round trip ({backend}, HTTP, one picker): {pick}; /healthz between them: {healthz}");
+    for (ms, no, wave, code, last) in &slowest {
+        eprintln!(
+            "  slow scan: {ms:.2} ms, scan {no} of the run, wave {wave}, {code}{}",
+            if *last { ", the wave's last" } else { "" }
+        );
+    }
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     Ok(Run {

@@ -251,6 +251,22 @@ async fn a_generated_history_is_what_the_reports_show(b: Backend) {
             "{} rows break a foreign key",
             broken.len()
         );
+        // The booking worker's poll reads the few bookings waiting for a label, not the year's.
+        let plan: Vec<String> = sqlx::query(&format!(
+            "explain query plan {}",
+            konsign::store::bookings::LABELS_TO_PRINT
+        ))
+        .bind(50i64)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String, _>("detail").unwrap())
+        .collect();
+        assert!(
+            plan.iter().any(|d| d.contains("bookings_label_due")),
+            "{plan:?}"
+        );
     }
     // The dashboard reads the history: parcels still on their way are in the handed-over stage.
     let d = konsign::service::dashboard::read(ctx)

@@ -260,18 +260,21 @@ pub async fn carrier_label(
     }))
 }
 
+/// Booked bookings whose carrier label is not printed yet (at most `$1`), by the partial index
+/// `bookings_label_due` (migration 0025): the booking worker asks every poll.
+pub const LABELS_TO_PRINT: &str =
+    "select id from bookings where state = 'booked' and carrier_label is not null and label_job is null
+     order by id limit $1";
+
 /// Booked bookings whose carrier label is not printed yet.
 pub async fn labels_to_print(
     conn: &mut AnyConnection,
     limit: i64,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select id from bookings where state = 'booked' and carrier_label is not null and label_job is null
-         order by id limit $1",
-    )
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    let rows = sqlx::query(LABELS_TO_PRINT)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(|r| r.try_get("id")).collect()
 }
 

@@ -36,6 +36,17 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Awaits `f` and adds its time (ms) to `v`.
+async fn timed<T>(
+    v: &mut Vec<f64>,
+    f: impl std::future::Future<Output = konsign::error::Result<T>>,
+) -> anyhow::Result<()> {
+    let t = Instant::now();
+    f.await?;
+    v.push(t.elapsed().as_secs_f64() * 1000.0);
+    Ok(())
+}
+
 /// A process's resident memory in MB.
 fn rss_mb(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -217,9 +228,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     let mut update = Vec::new();
     for _ in 0..repeat {
-        let t = Instant::now();
-        konsign::service::dashboard::read(&ctx).await?;
-        update.push(t.elapsed().as_secs_f64() * 1000.0);
+        timed(&mut update, konsign::service::dashboard::read(&ctx)).await?;
     }
     // Where an update's time goes: each of its sections alone, REPEAT times.
     let mut sections: [(&str, Vec<f64>); 6] = [
@@ -230,29 +239,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
         ("cutoffs", Vec::new()),
         ("exceptions", Vec::new()),
     ];
-    {
+    for _ in 0..repeat {
         use konsign::service::dashboard as dash;
-        let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
-        for _ in 0..repeat {
-            let t = Instant::now();
-            dash::flow_now(&ctx).await?;
-            sections[0].1.push(ms(t));
-            let t = Instant::now();
-            dash::throughput(&ctx).await?;
-            sections[1].1.push(ms(t));
-            let t = Instant::now();
-            dash::devices(&ctx).await?;
-            sections[2].1.push(ms(t));
-            let t = Instant::now();
-            dash::floor(&ctx).await?;
-            sections[3].1.push(ms(t));
-            let t = Instant::now();
-            dash::cutoffs(&ctx).await?;
-            sections[4].1.push(ms(t));
-            let t = Instant::now();
-            dash::exceptions(&ctx).await?;
-            sections[5].1.push(ms(t));
-        }
+        timed(&mut sections[0].1, dash::flow_now(&ctx)).await?;
+        timed(&mut sections[1].1, dash::throughput(&ctx)).await?;
+        timed(&mut sections[2].1, dash::devices(&ctx)).await?;
+        timed(&mut sections[3].1, dash::floor(&ctx)).await?;
+        timed(&mut sections[4].1, dash::cutoffs(&ctx)).await?;
+        timed(&mut sections[5].1, dash::exceptions(&ctx)).await?;
     }
     let today = konsign::service::today();
     let from = today - chrono::Duration::days(365);

@@ -172,19 +172,13 @@ fn history(days: usize) -> anyhow::Result<Option<(tempfile::TempDir, std::path::
         .build()?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("history.db");
-    let config = Config {
+    let mut config = Config {
         // The generator writes only into a demo database.
         environment: konsign::config::Environment::Development,
-        database: konsign::config::DatabaseConfig {
-            url: format!("sqlite://{}", path.display()),
-            ..Config::default().database
-        },
-        log: konsign::config::LogConfig {
-            filter: "warn".into(),
-            ..Config::default().log
-        },
         ..Config::default()
     };
+    config.database.url = format!("sqlite://{}", path.display());
+    config.log.filter = "warn".into();
     let r = rt.block_on(async {
         let ctx = konsign::startup::context(config).await?;
         let opts = konsign::service::demo_history::HistoryOptions {

@@ -122,8 +122,13 @@ pub async fn flow_now(ctx: &Ctx) -> Result<FlowNow> {
     )
     .await?;
     let limit = i64::from(ctx.config.dashboard.stage_age_limit_minutes);
+    // Exceptions of orders handed over already are not in the warehouse.
+    let exceptions_outside: i64 = rows
+        .iter()
+        .filter(|r| r.status == "exception:shipped")
+        .map(|r| r.orders)
+        .sum();
     let mut stages = Vec::with_capacity(STAGES.len());
-    let mut exceptions_outside = 0;
     for stage in STAGES {
         // An exception row is `exception:<status>`, one per status it comes from.
         let mine: Vec<_> = rows
@@ -134,15 +139,8 @@ pub async fn flow_now(ctx: &Ctx) -> Result<FlowNow> {
             })
             .collect();
         let orders: i64 = mine.iter().map(|r| r.orders).sum();
-        if stage == FlowStage::Exception {
-            exceptions_outside += rows
-                .iter()
-                .filter(|r| r.status == "exception:shipped")
-                .map(|r| r.orders)
-                .sum::<i64>();
-        }
         let mut oldest = None;
-        for t in mine.iter().filter(|r| r.orders > 0) {
+        for t in &mine {
             let Some(t) = t.oldest.as_deref() else {
                 continue;
             };

@@ -18,12 +18,16 @@
 //! first gets the demo data and a generated history (`konsign demo history`), so intake and
 //! picking are measured on a full database, as issue 19 asks.
 //!
+//! With `HISTORY_TEMPLATE=<database>` as well (PostgreSQL), the history is generated once into
+//! that database and each run starts from a copy of it; drop it to generate again.
+//!
 //! Run: `cargo bench --bench order_flow` (SQLite in a temporary folder), or with
 //! `BENCH_DATABASE_URL=postgres://…/<empty database>` for PostgreSQL (emptied before each run).
 
 #[path = "support/floor.rs"]
 mod floor;
 
+use anyhow::Context;
 use floor::Stats;
 use konsign::config::Config;
 use konsign::domain::auth::Role;
@@ -80,9 +84,26 @@ fn main() -> anyhow::Result<()> {
             .build()?;
         let dir = tempfile::tempdir()?;
         let mut config = Config::default();
+        let history = env_or("HISTORY_DAYS", 0);
+        if history > 0 {
+            // The generator writes only into a demo database.
+            config.environment = konsign::config::Environment::Development;
+        }
+        let template = std::env::var("HISTORY_TEMPLATE")
+            .ok()
+            .filter(|_| history > 0);
+        let mut generated = false;
         config.database.url = match std::env::var("BENCH_DATABASE_URL") {
             Ok(url) => {
-                rt.block_on(empty_postgres(&url))?;
+                match &template {
+                    Some(t) => {
+                        let mut c = config.clone();
+                        c.database.url = url.clone();
+                        rt.block_on(from_template(c, t, history))?;
+                        generated = true;
+                    }
+                    None => rt.block_on(empty_postgres(&url))?,
+                }
                 url
             }
             Err(_) => format!("sqlite://{}/bench.db", dir.path().display()),
@@ -92,12 +113,7 @@ fn main() -> anyhow::Result<()> {
         // runs on threads of its own), so the next run could not start.
         config.mqtt.enabled = false;
         config.log.filter = "warn".into();
-        let history = env_or("HISTORY_DAYS", 0);
-        if history > 0 {
-            // The generator writes only into a demo database.
-            config.environment = konsign::config::Environment::Development;
-        }
-        let r = rt.block_on(run(config, orders, clients, pick_scans, history))?;
+        let r = rt.block_on(run(config, orders, clients, pick_scans, history, generated))?;
         println!(
             "run {i}: intake {:.0} orders/s, first 5,000 in {}; pick scan {}; /healthz {}; p99 ratio pick/healthz {:.2}; dashboard picture {}",
             r.orders_per_s,
@@ -136,12 +152,68 @@ async fn empty_postgres(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `HISTORY_TEMPLATE=<database>` (PostgreSQL): the history is generated once into that
+/// database, and each run's database starts as a copy of it (`create database … template`),
+/// which takes seconds instead of minutes.
+async fn from_template(config: Config, template: &str, days: usize) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let url = config.database.url.clone();
+    let (server, target) = url
+        .rsplit_once('/')
+        .context("the database url has no name")?;
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+    let have: i64 = sqlx::query_scalar("select count(*) from pg_database where datname = $1")
+        .bind(template)
+        .fetch_one(&mut admin)
+        .await?;
+    if have == 0 {
+        empty_postgres(&url).await?;
+        let ctx = konsign::startup::context(config).await?;
+        generate(&ctx, days).await?;
+        ctx.db.pool().close().await;
+        drop(ctx);
+        sqlx::query(&format!("create database {template} template {target}"))
+            .execute(&mut admin)
+            .await?;
+    }
+    sqlx::query(&format!("drop database if exists {target} with (force)"))
+        .execute(&mut admin)
+        .await?;
+    sqlx::query(&format!("create database {target} template {template}"))
+        .execute(&mut admin)
+        .await?;
+    Ok(())
+}
+
+async fn generate(ctx: &konsign::service::Ctx, days: usize) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let r = konsign::service::demo_history::generate(
+        ctx,
+        konsign::service::demo_history::HistoryOptions {
+            days: days as u32,
+            orders_per_day: env_or("HISTORY_ORDERS_PER_DAY", 2_000) as u32,
+            seed: 2026,
+        },
+        &mut |_| {},
+    )
+    .await?;
+    println!(
+        "history: {} days, {} orders, {} rows in {:.1} s",
+        r.days_written,
+        r.orders,
+        r.rows,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 async fn run(
     config: Config,
     orders: usize,
     clients: usize,
     pick_scans: usize,
     history_days: usize,
+    generated: bool,
 ) -> anyhow::Result<Run> {
     let backend = if config.database.url.starts_with("sqlite") {
         "SQLite"
@@ -156,25 +228,8 @@ async fn run(
         let _ = stopped.await;
     }));
 
-    if history_days > 0 {
-        let t0 = Instant::now();
-        let r = konsign::service::demo_history::generate(
-            &ctx,
-            konsign::service::demo_history::HistoryOptions {
-                days: history_days as u32,
-                orders_per_day: env_or("HISTORY_ORDERS_PER_DAY", 2_000) as u32,
-                seed: 2026,
-            },
-            &mut |_| {},
-        )
-        .await?;
-        println!(
-            "history: {} days, {} orders, {} rows in {:.1} s",
-            r.days_written,
-            r.orders,
-            r.rows,
-            t0.elapsed().as_secs_f64()
-        );
+    if history_days > 0 && !generated {
+        generate(&ctx, history_days).await?;
     }
     // Catalog and stock (the demo data, when there is a history, has the producer already).
     let a = Actor::system();

@@ -111,7 +111,7 @@ impl LiveHub {
 
 /// Reads the flow and publishes it to every watcher.
 pub async fn refresh(ctx: &Ctx) {
-    let last = match crate::store::events::last_id(ctx.db.pool()).await {
+    let last = match crate::store::events::last_id(ctx.db.pool(), ctx.db.backend()).await {
         Ok(id) => id,
         Err(e) => return tracing::warn!(error = %e, "the event log could not be read"),
     };
@@ -143,7 +143,7 @@ pub fn spawn(ctx: Ctx) -> tokio::task::JoinHandle<()> {
             if hub.watchers() == 0 {
                 continue;
             }
-            let last = match crate::store::events::last_id(ctx.db.pool()).await {
+            let last = match crate::store::events::last_id(ctx.db.pool(), ctx.db.backend()).await {
                 Ok(id) => id,
                 Err(e) => {
                     tracing::warn!(error = %e, "the event log could not be read");

@@ -12,7 +12,10 @@ pub async fn events_after(ctx: &Ctx, after: i64, limit: i64) -> Result<Vec<Event
     if !(1..=1000).contains(&limit) {
         return Err(Error::invalid("limit", "must be between 1 and 1000"));
     }
-    Ok(crate::store::events::list_after(ctx.db.pool(), after.max(0), limit).await?)
+    Ok(
+        crate::store::events::list_after(ctx.db.pool(), ctx.db.backend(), after.max(0), limit)
+            .await?,
+    )
 }
 
 /// Audit entries, newest first (`limit` 1 to 1000).

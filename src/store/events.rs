@@ -16,8 +16,15 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
-/// Appends an event. On PostgreSQL a transaction-scoped advisory lock makes events commit in
-/// cursor order, so a reader that has seen cursor N never later finds a smaller one appear.
+/// Appends an event.
+///
+/// Cursors are handed out when the event is written, but transactions commit in their own
+/// order, so on PostgreSQL a smaller cursor can become visible after a larger one. Readers must
+/// never skip it: a writer holds the event lock in *shared* mode from its first event to its
+/// commit (writers do not wait for each other, and their commits can share a WAL flush), and a
+/// reader takes it in *exclusive* mode (`settled`), which waits for every writer that holds
+/// it. What the reader then sees is final: every later event takes its cursor after that.
+/// SQLite has one writer at a time, so its cursors are already in commit order.
 pub async fn append(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -26,7 +33,7 @@ pub async fn append(
     payload: &serde_json::Value,
 ) -> Result<i64, sqlx::Error> {
     if backend == Backend::Postgres {
-        sqlx::query("select pg_advisory_xact_lock($1)")
+        sqlx::query("select pg_advisory_xact_lock_shared($1)")
             .bind(EVENT_LOCK_KEY)
             .execute(&mut *conn)
             .await?;
@@ -41,17 +48,49 @@ pub async fn append(
     row.try_get("id")
 }
 
+/// A read of the event log that no later commit can change: on PostgreSQL it runs in a
+/// transaction holding the event lock exclusively, so every writer that had begun writing
+/// events has committed or rolled back first (see `append`). The wait is one in-flight commit;
+/// writers that come later wait for this read, which is a single index range.
+pub(super) async fn settled<T>(
+    pool: &sqlx::AnyPool,
+    backend: Backend,
+    read: impl for<'c> FnOnce(
+        &'c mut AnyConnection,
+    ) -> futures_util::future::BoxFuture<'c, Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    if backend != Backend::Postgres {
+        let mut conn = pool.acquire().await?;
+        return read(&mut conn).await;
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query("select pg_advisory_xact_lock($1)")
+        .bind(EVENT_LOCK_KEY)
+        .execute(&mut *tx)
+        .await?;
+    let out = read(&mut tx).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The events after a cursor, oldest first; never one that a later commit would put before
+/// the last one returned.
 pub async fn list_after(
     pool: &sqlx::AnyPool,
+    backend: Backend,
     after: i64,
     limit: i64,
 ) -> Result<Vec<Event>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select id, event_type, subject, at, payload from events where id > $1 order by id limit $2",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
+    let rows = settled(pool, backend, |c| {
+        Box::pin(
+            sqlx::query(
+                "select id, event_type, subject, at, payload from events where id > $1 order by id limit $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(c),
+        )
+    })
     .await?;
     rows.iter().map(event_row).collect()
 }
@@ -70,9 +109,10 @@ pub fn event_row(r: &sqlx::any::AnyRow) -> Result<Event, sqlx::Error> {
 
 /// The newest event's id (0 without events): what the live views compare to see that something
 /// happened, on this instance or another.
-pub async fn last_id(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query("select coalesce(max(id), 0) as id from events")
-        .fetch_one(pool)
-        .await?;
+pub async fn last_id(pool: &sqlx::AnyPool, backend: Backend) -> Result<i64, sqlx::Error> {
+    let row = settled(pool, backend, |c| {
+        Box::pin(sqlx::query("select coalesce(max(id), 0) as id from events").fetch_one(c))
+    })
+    .await?;
     row.try_get("id")
 }

@@ -239,7 +239,7 @@ pub async fn changes(
     if !(1..=1000).contains(&limit) {
         return Err(Error::invalid("limit", "must be between 1 and 1000"));
     }
-    Ok(db::order_events_after(ctx.db.pool(), after, limit).await?)
+    Ok(db::order_events_after(ctx.db.pool(), ctx.db.backend(), after, limit).await?)
 }
 
 pub(crate) use order_event as event;

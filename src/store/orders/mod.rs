@@ -486,18 +486,24 @@ pub async fn set_status(
     Ok(())
 }
 
-/// Order events after a cursor: the change feed for the ordering system.
+/// Order events after a cursor: the change feed for the ordering system. Settled like every
+/// cursor read of the event log (`events::list_after`).
 pub async fn order_events_after(
     pool: &AnyPool,
+    backend: crate::store::Backend,
     after: i64,
     limit: i64,
 ) -> Result<Vec<crate::store::events::Event>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select id, event_type, subject, at, payload from events where id > $1 and event_type like 'order.%' order by id limit $2",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
+    let rows = crate::store::events::settled(pool, backend, |c| {
+        Box::pin(
+            sqlx::query(
+                "select id, event_type, subject, at, payload from events where id > $1 and event_type like 'order.%' order by id limit $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(c),
+        )
+    })
     .await?;
     rows.iter().map(crate::store::events::event_row).collect()
 }

@@ -116,11 +116,7 @@ pub struct FlowNow {
 pub async fn flow_now(ctx: &Ctx) -> Result<FlowNow> {
     let now = chrono::Utc::now();
     let day_start = crate::domain::time::start_of_business_day(super::super::today());
-    let rows = crate::store::dashboard::stage_counts(
-        ctx.db.pool(),
-        &crate::domain::time::to_db(day_start),
-    )
-    .await?;
+    let rows = crate::store::dashboard::stage_counts(ctx.db.pool(), day_start).await?;
     let limit = i64::from(ctx.config.dashboard.stage_age_limit_minutes);
     // Exceptions of orders handed over already are not in the warehouse.
     let exceptions_outside: i64 = rows

@@ -5,8 +5,11 @@
 //! 2. `konsign serve` serves it, as a process of its own (the generator's memory is not the
 //!    service's). Measured against the same run's `GET /healthz` floor (keep-alive):
 //!    - the dashboard's first render, `GET /dashboard` with a wall screen's key (REPEAT times, default 200);
-//!    - the server time of one live update: `service::dashboard::read`, which the live hub runs
-//!      once per change for every open dashboard (REPEAT times, default 200);
+//!    - the server time of one live update (REPEAT times each, default 200): the whole picture
+//!      (`service::dashboard::read`), which the live hub reads once a minute and after a change
+//!      it cannot narrow, with each section alone; and the update after a pick scan
+//!      (`dashboard::read_changed`, three of the six sections). One read serves every open
+//!      dashboard of the instance;
 //!    - the 365-day report, `GET /api/reports/throughput`: the first (which counts and keeps the
 //!      past days), then by month and by day (20 times each).
 //! 3. SSE_CLIENTS (default 20) dashboards stay open on `/dashboard/live` for SSE_SECONDS
@@ -230,6 +233,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
     for _ in 0..repeat {
         timed(&mut update, konsign::service::dashboard::read(&ctx)).await?;
     }
+    // The live update after a pick scan (the most common change): the sections it can change
+    // read again, the rest kept (`dashboard::read_changed`, what the hub runs per change).
+    let mut after_pick = Vec::new();
+    {
+        use konsign::service::dashboard as dash;
+        let prev = dash::read(&ctx).await?;
+        let pick = dash::Sections::touched_by_all(["pick.confirmed", "stock.picked"]);
+        for _ in 0..repeat {
+            timed(&mut after_pick, dash::read_changed(&ctx, &prev, pick)).await?;
+        }
+    }
     // Where an update's time goes: each of its sections alone, REPEAT times.
     let mut sections: [(&str, Vec<f64>); 6] = [
         ("flow", Vec::new()),
@@ -263,6 +277,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
     for (name, v) in &sections {
         println!("  update section {name} ({backend}): {}", Stats::of(v));
     }
+    let after_pick = Stats::of(&after_pick);
+    println!(
+        "live update after a pick scan ({backend}, dashboard::read_changed: throughput, devices, floor): {after_pick}; p99 ratio to /healthz {:.1}",
+        after_pick.p99 / health.p99
+    );
 
     // Open dashboards and memory.
     let clients = env_or("SSE_CLIENTS", 20) as usize;

@@ -224,9 +224,15 @@ fn demo_history_shows_its_progress_and_adds_nothing_the_second_time() {
     );
     // Not a terminal here: one progress line per tenth, the last at 5/5.
     assert!(stderr.contains("] day 5/5, "), "{stderr}");
+    // Then the last step is named, so a long pause after 100 % does not look like a hang.
+    assert!(stderr.contains("making the database ready"), "{stderr}");
     let again = history().output().unwrap();
     let stdout = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success());
+    assert!(
+        !String::from_utf8_lossy(&again.stderr).contains("making the database ready"),
+        "nothing written, nothing to make ready"
+    );
     assert!(
         stdout.contains("0 days written (5 there already), 0 orders"),
         "{stdout}"

@@ -330,6 +330,14 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let d = chrono::NaiveDate::parse_from_str(&exp, "%Y-%m-%d").unwrap();
     let pack = format!("010570893200002417{}10P-1", d.format("%y%m%d"));
+    // The live hub's update after each scan: only the sections the scan's events can change
+    // are read again, and the picture is the one a whole read gives.
+    use konsign::service::dashboard::{self as dash, Sections};
+    let (ctx, backend) = (&app.ctx, app.ctx.db.backend());
+    let mut prev = dash::read(ctx).await.unwrap();
+    let mut cursor = konsign::store::events::last_id(ctx.db.pool(), backend)
+        .await
+        .unwrap();
     let mut confirmed = 0;
     for (i, data) in ["T-01", "a-01-1", &pack, &pack, &pack].iter().enumerate() {
         let r = picker
@@ -342,6 +350,70 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
         if r.body["code"] == "confirmed" {
             confirmed += 1;
         }
+        let last = konsign::store::events::last_id(ctx.db.pool(), backend)
+            .await
+            .unwrap();
+        let types = konsign::store::events::types_between(ctx.db.pool(), cursor, last, 100)
+            .await
+            .unwrap()
+            .expect("a few events");
+        let changed = Sections::touched_by_all(types.iter().map(String::as_str));
+        let live = dash::read_changed(ctx, &prev, changed).await.unwrap();
+        let whole = dash::read(ctx).await.unwrap();
+        let packs = |d: &dash::Dashboard| {
+            d.throughput
+                .series
+                .iter()
+                .find(|s| s.measure == "packs_picked")
+                .map(|s| s.today_total)
+        };
+        let stages = |d: &dash::Dashboard| {
+            d.flow
+                .stages
+                .iter()
+                .map(|s| (s.stage, s.orders))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(packs(&live), packs(&whole), "scan {i}: {types:?}");
+        assert_eq!(stages(&live), stages(&whole), "scan {i}: {types:?}");
+        assert_eq!(
+            live.floor
+                .pickers
+                .iter()
+                .map(|p| p.packs_today)
+                .collect::<Vec<_>>(),
+            whole
+                .floor
+                .pickers
+                .iter()
+                .map(|p| p.packs_today)
+                .collect::<Vec<_>>(),
+            "scan {i}"
+        );
+        if i == 2 {
+            // The first pack: its events touch three sections; the flow is not read.
+            assert_eq!(
+                changed,
+                Sections {
+                    throughput: true,
+                    floor: true,
+                    devices: true,
+                    ..Sections::NONE
+                },
+                "{types:?}"
+            );
+            assert_eq!(packs(&live), Some(1));
+        }
+        if i == 4 {
+            // The last pack moves the order on: everything is read, the flow shows it picked.
+            assert_eq!(changed, Sections::ALL, "{types:?}");
+            let picked = stages(&live)
+                .into_iter()
+                .find(|(s, _)| s.as_str() == "picked")
+                .map(|(_, n)| n);
+            assert_eq!(picked, Some(1), "{:?}", stages(&live));
+        }
+        (prev, cursor) = (live, last);
     }
     assert_eq!(confirmed, 3, "three packs picked");
 

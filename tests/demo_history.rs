@@ -66,13 +66,21 @@ async fn a_generated_history_is_what_the_reports_show(b: Backend) {
     let ctx = &app.ctx;
     let pool = ctx.db.pool().clone();
     let mut seen = Vec::new();
-    let r = generate(ctx, OPTS, &mut |p| seen.push((p.day, p.orders)))
+    let r = generate(ctx, OPTS, &mut |p| seen.push((p.day, p.orders, p.settling)))
         .await
         .expect("history");
     assert!(r.demo_loaded, "an empty database gets the demo data first");
     assert_eq!((r.days_written, r.days_skipped), (14, 0));
-    assert_eq!(seen.len(), 14, "progress after each day");
-    assert_eq!(seen.last().map(|s| s.1), Some(r.orders));
+    assert_eq!(
+        seen.iter().filter(|s| !s.2).count(),
+        14,
+        "progress after each day"
+    );
+    assert_eq!(
+        seen.last().map(|s| (s.1, s.2)),
+        Some((r.orders, true)),
+        "then the last step, named"
+    );
     let orders = common::scalar(
         &pool,
         "select count(*) from orders where created_by = 'history'",
@@ -372,6 +380,29 @@ async fn a_generated_history_is_what_the_reports_show(b: Backend) {
     let max = q("select max(id) from orders where created_by = 'history'").await;
     let id = q("select id from orders where external_id = 'AFTER-1'").await;
     assert!(id > max, "order {id} after the history's {max}");
+
+    // The carriers page shows a rejected booking however many bookings came after it (it
+    // read the newest 500 of every state and looked for rejected ones among them).
+    assert!(
+        q("select count(*) from bookings").await > 500,
+        "more bookings than one read of 500"
+    );
+    let oldest = q("select min(id) from bookings").await;
+    sqlx::query(
+        "update bookings set state = 'rejected', last_error = 'address refused' where id = $1",
+    )
+    .bind(oldest)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let page = admin.get("/carriers?lang=en").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.body.as_str().unwrap();
+    assert!(
+        html.contains(&format!("data-booking=\"{oldest}\""))
+            && html.contains("Rejected bookings (1)"),
+        "{html}"
+    );
     app.stop().await;
 }
 

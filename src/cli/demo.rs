@@ -41,7 +41,7 @@ impl ProgressBar {
     fn show(&mut self, p: service::demo_history::HistoryProgress) {
         let rate = p.orders as f64 / self.started.elapsed().as_secs_f64().max(0.001);
         let filled = (p.day * 30 / p.days.max(1)) as usize;
-        let line = format!(
+        let mut line = format!(
             "[{}{}] day {}/{}, {} orders, {:.0} orders/s",
             "#".repeat(filled),
             ".".repeat(30 - filled),
@@ -50,6 +50,15 @@ impl ProgressBar {
             p.orders,
             rate
         );
+        if p.settling {
+            line.push_str("; making the database ready (statistics, report days, write-back)");
+            if self.tty {
+                eprint!("\r{line}");
+            } else {
+                eprintln!("{line}");
+            }
+            return;
+        }
         if self.tty {
             eprint!("\r{line}");
         } else {

@@ -1,6 +1,7 @@
 //! The dashboard, live: one task per instance watches the event log and, when something
-//! happened (a new event, on this instance or another) or a minute has passed (ages move on),
-//! reads the flow once and publishes it to every open
+//! happened (a new event, on this instance or another), reads again the sections those events
+//! can change (`dashboard::Sections`), or, once a minute (ages move on), the whole picture, and
+//! publishes it to every open
 //! dashboard (`GET /api/dashboard/stream`, Server-Sent Events). A dashboard gets the whole
 //! picture each time, so one that reconnects (with `Last-Event-ID` or not) has lost nothing.
 //! The task reads only while someone watches; watchers are bounded (`MAX_WATCHERS`).
@@ -131,6 +132,37 @@ async fn publish_flow(ctx: &Ctx, event_id: i64, fresh: bool) {
     }
 }
 
+/// Events between two looks at most, to be sorted by what they change; more (a burst, or a
+/// hub that was not watched for a while) and the whole picture is read.
+const CHANGES_AT_MOST: i64 = 5_000;
+
+/// Publishes the picture after the events `(after, upto]`: the sections they can change read
+/// again, the rest as `prev` has it.
+async fn publish_changes(ctx: &Ctx, prev: &dash::Dashboard, after: i64, upto: i64) {
+    let changed = match crate::store::events::types_between(
+        ctx.db.pool(),
+        after,
+        upto,
+        CHANGES_AT_MOST,
+    )
+    .await
+    {
+        Ok(Some(types)) => dash::Sections::touched_by_all(types.iter().map(String::as_str)),
+        Ok(None) => dash::Sections::ALL,
+        Err(e) => return tracing::warn!(error = %e, "the event log could not be read"),
+    };
+    match dash::read_changed(ctx, prev, changed).await {
+        Ok(d) => ctx.live.publish(
+            Published {
+                event_id: upto,
+                dashboard: Some(d),
+            },
+            false,
+        ),
+        Err(e) => tracing::warn!(error = %e, "the dashboard's flow could not be read"),
+    }
+}
+
 /// Starts the task that keeps the hub's picture fresh while someone watches.
 pub fn spawn(ctx: Ctx) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -155,9 +187,16 @@ pub fn spawn(ctx: Ctx) -> tokio::task::JoinHandle<()> {
             // passed: a dashboard never gets the same picture twice in a row by a race.
             let published = hub.current();
             let minute = read_at.elapsed() >= REFRESH_EVERY;
-            if published.dashboard.is_none() || published.event_id != last || minute {
-                publish_flow(&ctx, last, minute).await;
-                read_at = Instant::now();
+            match &published.dashboard {
+                Some(prev) if !minute => {
+                    if published.event_id != last {
+                        publish_changes(&ctx, prev, published.event_id, last).await;
+                    }
+                }
+                _ => {
+                    publish_flow(&ctx, last, minute).await;
+                    read_at = Instant::now();
+                }
             }
         }
     })

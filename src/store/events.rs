@@ -116,3 +116,26 @@ pub async fn last_id(pool: &sqlx::AnyPool, backend: Backend) -> Result<i64, sqlx
     .await?;
     row.try_get("id")
 }
+
+/// The distinct types of the events after `after` up to `upto` (a cursor a settled read
+/// returned, so the range is final): what the live hub asks to know which sections a change
+/// moved. `None` when the range holds more than `max` events (then everything is read).
+pub async fn types_between(
+    pool: &sqlx::AnyPool,
+    after: i64,
+    upto: i64,
+    max: i64,
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    if upto - after > max {
+        return Ok(None);
+    }
+    let rows = sqlx::query("select distinct event_type from events where id > $1 and id <= $2")
+        .bind(after)
+        .bind(upto)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get("event_type"))
+        .collect::<Result<_, _>>()
+        .map(Some)
+}

@@ -64,11 +64,11 @@ async fn carriers(
             Err(r) => return r,
         };
     let ctx = &s.ctx;
-    let all = crate::service::bookings::list(ctx, None)
-        .await
-        .unwrap_or_default();
-    let rejected: Vec<_> = all.iter().filter(|b| b.state == "rejected").collect();
-    let pending: Vec<_> = all.iter().filter(|b| b.state == "pending").collect();
+    // Each state asked for by itself: the newest bookings of all states would be booked ones
+    // on any busy day, and the rejected ones older than them would not show.
+    let of = |state| crate::service::bookings::list(ctx, Some(state));
+    let (rejected, pending) = tokio::join!(of("rejected"), of("pending"));
+    let (rejected, pending) = (rejected.unwrap_or_default(), pending.unwrap_or_default());
     let exceptions = crate::service::tracking::exceptions(ctx)
         .await
         .unwrap_or_default();

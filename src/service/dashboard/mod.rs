@@ -9,10 +9,12 @@ mod cutoff;
 mod exceptions;
 mod flow;
 mod people;
+mod sections;
 pub use cutoff::{cutoff_at, cutoffs, CarrierCutoff};
 pub use exceptions::{exceptions, ExceptionGroup, ExceptionItem, KINDS as EXCEPTION_KINDS};
 pub use flow::{colour, flow_chart, flow_now, FlowNow, FlowStage, Stage, STAGES};
 pub use people::{floor, Floor, Picker, Station};
+pub use sections::Sections;
 
 /// Everything the dashboard shows, read at once.
 #[derive(Debug, Clone)]
@@ -44,6 +46,38 @@ pub async fn read(ctx: &Ctx) -> Result<Dashboard> {
         floor,
         cutoffs,
         exceptions,
+    })
+}
+
+/// The picture after a change: the sections in `changed` read again, the others as in
+/// `prev` (the flow's time is now's: its counts are current when no change touched them).
+/// What the live hub runs for each change; the minute's refresh reads everything.
+pub async fn read_changed(ctx: &Ctx, prev: &Dashboard, changed: Sections) -> Result<Dashboard> {
+    async fn maybe<T>(
+        yes: bool,
+        read: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<Option<T>> {
+        Ok(if yes { Some(read.await?) } else { None })
+    }
+    let (flow, throughput, devices, floor, cutoffs, exceptions) = tokio::try_join!(
+        maybe(changed.flow, flow_now(ctx)),
+        maybe(changed.throughput, throughput(ctx)),
+        maybe(changed.devices, devices(ctx)),
+        maybe(changed.floor, floor(ctx)),
+        maybe(changed.cutoffs, cutoffs(ctx)),
+        maybe(changed.exceptions, exceptions(ctx)),
+    )?;
+    let flow = flow.unwrap_or_else(|| FlowNow {
+        at: crate::domain::time::to_db(chrono::Utc::now()),
+        ..prev.flow.clone()
+    });
+    Ok(Dashboard {
+        flow,
+        throughput: throughput.unwrap_or_else(|| prev.throughput.clone()),
+        devices: devices.unwrap_or_else(|| prev.devices.clone()),
+        floor: floor.unwrap_or_else(|| prev.floor.clone()),
+        cutoffs: cutoffs.unwrap_or_else(|| prev.cutoffs.clone()),
+        exceptions: exceptions.unwrap_or_else(|| prev.exceptions.clone()),
     })
 }
 

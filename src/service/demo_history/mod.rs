@@ -37,6 +37,9 @@ pub struct HistoryProgress {
     pub days: u32,
     pub orders: u64,
     pub rows: u64,
+    /// Every day is written; the database is being made ready (statistics, the reports' kept
+    /// days, writing back): the last step, which takes a while on a year.
+    pub settling: bool,
 }
 
 /// What was generated.
@@ -138,14 +141,27 @@ pub async fn generate(
             days: opts.days,
             orders: report.orders,
             rows: report.rows,
+            settling: false,
         });
     }
-    history::finish(&ctx.db).await?;
+    if report.days_written > 0 {
+        progress(HistoryProgress {
+            day: opts.days,
+            days: opts.days,
+            orders: report.orders,
+            rows: report.rows,
+            settling: true,
+        });
+        history::finish(&ctx.db).await?;
+    }
     // The reports' kept days were counted without the days just written: they are counted
     // again now, so the first report over the history is as quick as the next.
     crate::store::reports::forget_days(ctx.db.pool()).await?;
     if opts.days > 2 {
         super::report_days::days(ctx, today - Duration::days(i64::from(opts.days)), today).await?;
+    }
+    if report.days_written > 0 {
+        history::settle(&ctx.db).await?;
     }
     report.seconds = started.elapsed().as_secs_f64();
     tracing::info!(

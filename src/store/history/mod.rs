@@ -234,26 +234,16 @@ pub async fn cut_stations(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
         .collect()
 }
 
-/// After the last day: PostgreSQL's identity columns continue after the generated ids, and its
-/// planner gets statistics of the new rows (without them it read whole tables for the
-/// dashboard's few rows of today until autovacuum came by: 100 ms instead of 2).
-///
-/// On SQLite the WAL is copied back and emptied. The generator writes without a pause, so the
-/// background's passive checkpoints never catch up with it and its WAL grows to gigabytes; left
-/// so, the service's first checkpoint would copy and sync all of it while its first requests
-/// wait on the disk.
+/// After the last day: PostgreSQL's identity columns continue after the generated ids, and the
+/// new rows are vacuumed and analysed. Without statistics its planner read whole tables for the
+/// dashboard's few rows of today until autovacuum came by (100 ms instead of 2); without the
+/// vacuum no page is marked all-visible, so the counts that an index alone could answer read
+/// every row too, and the first reader of each page sets its hint bits and writes it again.
 pub async fn finish(db: &Db) -> Result<(), sqlx::Error> {
     if db.backend() != Backend::Postgres {
-        let row = sqlx::query("pragma wal_checkpoint(truncate)")
-            .fetch_one(db.pool())
-            .await?;
-        let busy: i64 = row.try_get(0)?;
-        if busy != 0 {
-            tracing::warn!("the generated history's WAL could not be emptied: a reader held it");
-        }
         return Ok(());
     }
-    sqlx::query("analyze").execute(db.pool()).await?;
+    sqlx::query("vacuum (analyze)").execute(db.pool()).await?;
     for (table, col) in [
         ("orders", "id"),
         ("order_lines", "id"),
@@ -272,6 +262,33 @@ pub async fn finish(db: &Db) -> Result<(), sqlx::Error> {
         ))
         .execute(db.pool())
         .await?;
+    }
+    Ok(())
+}
+
+/// At the very end (after the reports' days are counted): what the generator wrote is made
+/// durable in the database files, so that the service's first minutes do not share the disk
+/// and the CPU with writing back gigabytes.
+///
+/// On SQLite the WAL is copied back and emptied. The generator writes without a pause, so the
+/// background's passive checkpoints never catch up with it and its WAL grows to gigabytes; left
+/// so, the service's first checkpoint would copy and sync all of it while its first requests
+/// wait on the disk. On PostgreSQL a `checkpoint` writes the dirty pages back (right after a
+/// year was loaded, order intake ran at less than half its rate while PostgreSQL did that
+/// itself); it needs a superuser or the `pg_checkpoint` role, and without it is only logged.
+pub async fn settle(db: &Db) -> Result<(), sqlx::Error> {
+    if db.backend() == Backend::Postgres {
+        if let Err(e) = sqlx::query("checkpoint").execute(db.pool()).await {
+            tracing::warn!(error = %e, "the generated history was not checkpointed; PostgreSQL writes it back in the background");
+        }
+        return Ok(());
+    }
+    let row = sqlx::query("pragma wal_checkpoint(truncate)")
+        .fetch_one(db.pool())
+        .await?;
+    let busy: i64 = row.try_get(0)?;
+    if busy != 0 {
+        tracing::warn!("the generated history's WAL could not be emptied: a reader held it");
     }
     Ok(())
 }

@@ -7,9 +7,9 @@
 //!    - the dashboard's first render, `GET /dashboard` with a wall screen's key (REPEAT times, default 200);
 //!    - the server time of one live update (REPEAT times each, default 200): the whole picture
 //!      (`service::dashboard::read`), which the live hub reads once a minute and after a change
-//!      it cannot narrow, with each section alone; and the update after a pick scan
-//!      (`dashboard::read_changed`, three of the six sections). One read serves every open
-//!      dashboard of the instance;
+//!      it cannot narrow, with each section alone; and the update after a pick scan and after an
+//!      intake (`dashboard::read_changed`, three of the six sections each). One read serves
+//!      every open dashboard of the instance;
 //!    - the 365-day report, `GET /api/reports/throughput`: the first (which counts and keeps the
 //!      past days), then by month and by day (20 times each).
 //! 3. SSE_CLIENTS (default 20) dashboards stay open on `/dashboard/live` for SSE_SECONDS
@@ -235,13 +235,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     // The live update after a pick scan (the most common change): the sections it can change
     // read again, the rest kept (`dashboard::read_changed`, what the hub runs per change).
-    let mut after_pick = Vec::new();
+    let (mut after_pick, mut after_intake) = (Vec::new(), Vec::new());
     {
         use konsign::service::dashboard as dash;
         let prev = dash::read(&ctx).await?;
         let pick = dash::Sections::touched_by_all(["pick.confirmed", "stock.picked"]);
+        let intake = dash::Sections::touched_by_all(["order.received", "order.allocated"]);
         for _ in 0..repeat {
             timed(&mut after_pick, dash::read_changed(&ctx, &prev, pick)).await?;
+            timed(&mut after_intake, dash::read_changed(&ctx, &prev, intake)).await?;
         }
     }
     // Where an update's time goes: each of its sections alone, REPEAT times.
@@ -277,11 +279,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
     for (name, v) in &sections {
         println!("  update section {name} ({backend}): {}", Stats::of(v));
     }
-    let after_pick = Stats::of(&after_pick);
-    println!(
-        "live update after a pick scan ({backend}, dashboard::read_changed: throughput, devices, floor): {after_pick}; p99 ratio to /healthz {:.1}",
-        after_pick.p99 / health.p99
-    );
+    for (what, sections, v) in [
+        ("a pick scan", "throughput, devices, floor", &after_pick),
+        ("an intake", "flow, cut-offs, exceptions", &after_intake),
+    ] {
+        let st = Stats::of(v);
+        println!(
+            "live update after {what} ({backend}, dashboard::read_changed: {sections}): {st}; p99 ratio to /healthz {:.1}",
+            st.p99 / health.p99
+        );
+    }
 
     // Open dashboards and memory.
     let clients = env_or("SSE_CLIENTS", 20) as usize;

@@ -318,8 +318,50 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let exp = common::in_days(300);
     common::receive(&admin, &seed.pouch, "P-1", &exp, "A-01-1", 10).await;
+    // The live hub's update after each change below: only the sections the change's events
+    // can move are read again (`Sections`), and the picture is the one a whole read gives.
+    use konsign::service::dashboard::{self as dash, Sections};
+    let (ctx, backend) = (&app.ctx, app.ctx.db.backend());
+    let last_id = || konsign::store::events::last_id(ctx.db.pool(), backend);
+    let changed_since = |after: i64, upto: i64| async move {
+        let types = konsign::store::events::types_between(ctx.db.pool(), after, upto, 100)
+            .await
+            .unwrap()
+            .expect("a few events");
+        (
+            Sections::touched_by_all(types.iter().map(String::as_str)),
+            types,
+        )
+    };
+    let stages = |d: &dash::Dashboard| {
+        d.flow
+            .stages
+            .iter()
+            .map(|s| (s.stage, s.orders, s.late))
+            .collect::<Vec<_>>()
+    };
+    let prev = dash::read(ctx).await.unwrap();
+    let cursor = last_id().await.unwrap();
     let r = admin.post("/api/orders", order("H-1", 3)).await;
     assert!(r.status.is_success(), "{:?}", r.body);
+    let (changed, types) = changed_since(cursor, last_id().await.unwrap()).await;
+    assert_eq!(
+        changed,
+        Sections {
+            flow: true,
+            cutoffs: true,
+            exceptions: true,
+            ..Sections::NONE
+        },
+        "an intake: {types:?}"
+    );
+    let live = dash::read_changed(ctx, &prev, changed).await.unwrap();
+    let whole = dash::read(ctx).await.unwrap();
+    assert_eq!(stages(&live), stages(&whole));
+    assert_eq!(
+        live.cutoffs.iter().map(|c| c.to_pack).collect::<Vec<_>>(),
+        whole.cutoffs.iter().map(|c| c.to_pack).collect::<Vec<_>>()
+    );
     let r = admin.post("/api/waves", json!({})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let wave = r.body["id"].as_i64().unwrap();
@@ -330,14 +372,8 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let d = chrono::NaiveDate::parse_from_str(&exp, "%Y-%m-%d").unwrap();
     let pack = format!("010570893200002417{}10P-1", d.format("%y%m%d"));
-    // The live hub's update after each scan: only the sections the scan's events can change
-    // are read again, and the picture is the one a whole read gives.
-    use konsign::service::dashboard::{self as dash, Sections};
-    let (ctx, backend) = (&app.ctx, app.ctx.db.backend());
     let mut prev = dash::read(ctx).await.unwrap();
-    let mut cursor = konsign::store::events::last_id(ctx.db.pool(), backend)
-        .await
-        .unwrap();
+    let mut cursor = last_id().await.unwrap();
     let mut confirmed = 0;
     for (i, data) in ["T-01", "a-01-1", &pack, &pack, &pack].iter().enumerate() {
         let r = picker
@@ -350,14 +386,8 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
         if r.body["code"] == "confirmed" {
             confirmed += 1;
         }
-        let last = konsign::store::events::last_id(ctx.db.pool(), backend)
-            .await
-            .unwrap();
-        let types = konsign::store::events::types_between(ctx.db.pool(), cursor, last, 100)
-            .await
-            .unwrap()
-            .expect("a few events");
-        let changed = Sections::touched_by_all(types.iter().map(String::as_str));
+        let last = last_id().await.unwrap();
+        let (changed, types) = changed_since(cursor, last).await;
         let live = dash::read_changed(ctx, &prev, changed).await.unwrap();
         let whole = dash::read(ctx).await.unwrap();
         let packs = |d: &dash::Dashboard| {
@@ -366,13 +396,6 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
                 .iter()
                 .find(|s| s.measure == "packs_picked")
                 .map(|s| s.today_total)
-        };
-        let stages = |d: &dash::Dashboard| {
-            d.flow
-                .stages
-                .iter()
-                .map(|s| (s.stage, s.orders))
-                .collect::<Vec<_>>()
         };
         assert_eq!(packs(&live), packs(&whole), "scan {i}: {types:?}");
         assert_eq!(stages(&live), stages(&whole), "scan {i}: {types:?}");
@@ -409,8 +432,8 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
             assert_eq!(changed, Sections::ALL, "{types:?}");
             let picked = stages(&live)
                 .into_iter()
-                .find(|(s, _)| s.as_str() == "picked")
-                .map(|(_, n)| n);
+                .find(|(s, _, _)| s.as_str() == "picked")
+                .map(|(_, n, _)| n);
             assert_eq!(picked, Some(1), "{:?}", stages(&live));
         }
         (prev, cursor) = (live, last);

@@ -1,6 +1,6 @@
 //! Which of the dashboard's sections a change can move. A live update reads only those and
-//! keeps the rest of the picture it had: a pick scan, the most common change of a working day,
-//! then costs three of the six sections' reads, not all of them.
+//! keeps the rest of the picture it had: a pick scan or a new order, the most common changes of
+//! a working day, then cost three of the six sections' reads, not all of them.
 
 /// A set of the dashboard's sections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,14 +33,22 @@ impl Sections {
 
     /// The sections an event of this type can change.
     ///
-    /// Only the events of a pick scan are narrowed; every other type, known or one added
-    /// later, moves every section. A confirmed (or undone) pack changes today's packs picked
-    /// and the picker's lines, and its scanner may be one the devices show; it changes no
-    /// order's status (the wave's last pick writes `order.picked` and `wave.done` too, which
-    /// move everything), no parcel and no exception. A recorded serial scan changes the
-    /// floor and the devices.
+    /// Only the events of a pick scan and of an order's intake are narrowed; every other type,
+    /// known or one added later, moves every section.
+    /// - A confirmed (or undone) pack changes today's packs picked and the picker's lines, and
+    ///   its scanner may be one the devices show; it changes no order's status (the wave's last
+    ///   pick writes `order.picked` and `wave.done` too, which move everything), no parcel and
+    ///   no exception. A recorded serial scan changes the floor and the devices.
+    /// - A new order changes the flow, the orders still to pack for a cut-off and, when it
+    ///   waits for stock, the backorders; nothing is picked, cut, packed or handed over.
     pub fn touched_by(event_type: &str) -> Sections {
         match event_type {
+            "order.received" | "order.allocated" | "order.backordered" => Sections {
+                flow: true,
+                cutoffs: true,
+                exceptions: true,
+                ..Sections::NONE
+            },
             "pick.confirmed" | "pick.undone" | "stock.picked" => Sections {
                 throughput: true,
                 floor: true,
@@ -88,6 +96,15 @@ mod tests {
                 throughput: true,
                 floor: true,
                 devices: true,
+                ..Sections::NONE
+            }
+        );
+        assert_eq!(
+            Sections::touched_by_all(["order.received", "order.allocated"]),
+            Sections {
+                flow: true,
+                cutoffs: true,
+                exceptions: true,
                 ..Sections::NONE
             }
         );

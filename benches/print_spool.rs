@@ -1,9 +1,19 @@
 //! Spooler throughput: print jobs queued through the service and worked by the spooler to the
 //! simulated printer on a loopback socket, each with its `~HS` status, its own connection and its
 //! confirmation. Prints jobs per second and the time from request to confirmed (p50, p99).
+//!
+//! Then one label at a time, RUNS times (default 3): 50 labels each, against the floor of
+//! their path measured just before in the same run (a bare `~HS` status round trip on a fresh
+//! loopback connection to the same simulated printer, 200 times), with the ratio of the p99s,
+//! each run's figures and the medians. The machine and its fsync are printed first.
+//!
 //! Run: `cargo bench --bench print_spool`; `JOBS=500` sets the count; `BENCH_DATABASE_URL=
 //! postgres://...` measures on PostgreSQL (a disposable database).
 
+#[path = "support/floor.rs"]
+mod floor;
+
+use floor::Stats;
 use konsign::config::Config;
 use konsign::devices::printer::sim::Simulator;
 use konsign::service::printing::{self, PrintRequest, PrinterInput};
@@ -19,11 +29,19 @@ fn main() {
 }
 
 async fn run() {
-    let jobs: usize = std::env::var("JOBS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
+    let env = |name: &str, default: usize| -> usize {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (jobs, runs) = (env("JOBS", 300), env("RUNS", 3).max(1));
     let dir = tempfile::tempdir().unwrap();
+    println!("machine: {}", floor::machine());
+    println!(
+        "fsync (4 KiB, fdatasync, the database's folder): {}",
+        floor::fsync(dir.path(), 200).unwrap()
+    );
     let mut config = Config::default();
     config.database.url = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.path().display()));
@@ -124,41 +142,74 @@ async fn run() {
     );
     assert_eq!(sim.printed().len(), jobs, "each label printed once");
 
-    // One label at a time: from the request to the job confirmed, with an empty queue.
-    let mut single = Vec::new();
-    for _ in 0..50 {
-        let t0 = Instant::now();
-        let j = printing::print(
-            &ctx,
-            &actor,
-            &PrintRequest {
-                printer: printer.clone(),
-                template: "shipping".into(),
-                data: None,
-                sample: true,
-                request_key: None,
-                subject: None,
-            },
-        )
-        .await
-        .unwrap();
-        loop {
-            let v = printing::job(&ctx, &j.id).await.unwrap();
-            if v.job.state == konsign::domain::print_job::JobState::Confirmed {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
+    // One label at a time: from the request to the job confirmed, with an empty queue, against
+    // the bare status round trip to the same printer.
+    let mut ratios = Vec::new();
+    let mut p99s = Vec::new();
+    for run in 1..=runs {
+        let mut bare = Vec::new();
+        for _ in 0..200 {
+            let t0 = Instant::now();
+            status_round_trip(sim.addr()).await;
+            bare.push(t0.elapsed().as_secs_f64() * 1000.0);
         }
-        single.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let bare = Stats::of(&bare);
+        let mut single = Vec::new();
+        for _ in 0..50 {
+            let t0 = Instant::now();
+            let j = printing::print(
+                &ctx,
+                &actor,
+                &PrintRequest {
+                    printer: printer.clone(),
+                    template: "shipping".into(),
+                    data: None,
+                    sample: true,
+                    request_key: None,
+                    subject: None,
+                },
+            )
+            .await
+            .unwrap();
+            loop {
+                let v = printing::job(&ctx, &j.id).await.unwrap();
+                if v.job.state == konsign::domain::print_job::JobState::Confirmed {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            single.push(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+        let single = Stats::of(&single);
+        let ratio = single.p99 / bare.p99;
+        println!(
+            "run {run} ({backend}): one label at a time, request to confirmed: {single}; bare `~HS` round trip on a new connection: {bare}; p99 ratio {ratio:.1}"
+        );
+        ratios.push(ratio);
+        p99s.push(single.p99);
     }
-    single.sort_by(|a, b| a.total_cmp(b));
     println!(
-        "{backend}: one label at a time, request to confirmed: p50 {:.1} ms, p99 {:.1} ms (50 labels)",
-        single[25],
-        single[49]
+        "median of {runs} runs ({backend}): one label p99 {:.2} ms, p99 ratio to the bare status round trip {:.1}",
+        floor::median(&p99s),
+        floor::median(&ratios)
     );
     spooler.abort();
     ctx.spooler.shutdown().await;
+}
+
+/// The floor of a label's path: a fresh loopback connection to the printer, `~HS`, and its
+/// three-part answer read to the end.
+async fn status_round_trip(addr: std::net::SocketAddr) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    c.set_nodelay(true).unwrap();
+    c.write_all(b"~HS").await.unwrap();
+    let (mut buf, mut etx) = ([0u8; 256], 0);
+    while etx < 3 {
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the printer closed before its status");
+        etx += buf[..n].iter().filter(|b| **b == 0x03).count();
+    }
 }
 
 fn rand_suffix() -> String {

@@ -321,47 +321,25 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
     // The live hub's update after each change below: only the sections the change's events
     // can move are read again (`Sections`), and the picture is the one a whole read gives.
     use konsign::service::dashboard::{self as dash, Sections};
-    let (ctx, backend) = (&app.ctx, app.ctx.db.backend());
-    let last_id = || konsign::store::events::last_id(ctx.db.pool(), backend);
-    let changed_since = |after: i64, upto: i64| async move {
-        let types = konsign::store::events::types_between(ctx.db.pool(), after, upto, 100)
-            .await
-            .unwrap()
-            .expect("a few events");
-        (
-            Sections::touched_by_all(types.iter().map(String::as_str)),
-            types,
-        )
-    };
-    let stages = |d: &dash::Dashboard| {
-        d.flow
-            .stages
-            .iter()
-            .map(|s| (s.stage, s.orders, s.late))
-            .collect::<Vec<_>>()
-    };
+    let ctx = &app.ctx;
+    let last_id = || konsign::store::events::last_id(ctx.db.pool(), ctx.db.backend());
     let prev = dash::read(ctx).await.unwrap();
     let cursor = last_id().await.unwrap();
     let r = admin.post("/api/orders", order("H-1", 3)).await;
     assert!(r.status.is_success(), "{:?}", r.body);
-    let (changed, types) = changed_since(cursor, last_id().await.unwrap()).await;
+    let u = common::live_update(ctx, &prev, cursor).await;
     assert_eq!(
-        changed,
+        u.changed,
         Sections {
             flow: true,
             cutoffs: true,
             exceptions: true,
             ..Sections::NONE
         },
-        "an intake: {types:?}"
+        "an intake: {:?}",
+        u.types
     );
-    let live = dash::read_changed(ctx, &prev, changed).await.unwrap();
-    let whole = dash::read(ctx).await.unwrap();
-    assert_eq!(stages(&live), stages(&whole));
-    assert_eq!(
-        live.cutoffs.iter().map(|c| c.to_pack).collect::<Vec<_>>(),
-        whole.cutoffs.iter().map(|c| c.to_pack).collect::<Vec<_>>()
-    );
+    u.assert_same("an intake");
     let r = admin.post("/api/waves", json!({})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let wave = r.body["id"].as_i64().unwrap();
@@ -386,10 +364,8 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
         if r.body["code"] == "confirmed" {
             confirmed += 1;
         }
-        let last = last_id().await.unwrap();
-        let (changed, types) = changed_since(cursor, last).await;
-        let live = dash::read_changed(ctx, &prev, changed).await.unwrap();
-        let whole = dash::read(ctx).await.unwrap();
+        let u = common::live_update(ctx, &prev, cursor).await;
+        u.assert_same(&format!("scan {i}"));
         let packs = |d: &dash::Dashboard| {
             d.throughput
                 .series
@@ -397,46 +373,33 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
                 .find(|s| s.measure == "packs_picked")
                 .map(|s| s.today_total)
         };
-        assert_eq!(packs(&live), packs(&whole), "scan {i}: {types:?}");
-        assert_eq!(stages(&live), stages(&whole), "scan {i}: {types:?}");
-        assert_eq!(
-            live.floor
-                .pickers
-                .iter()
-                .map(|p| p.packs_today)
-                .collect::<Vec<_>>(),
-            whole
-                .floor
-                .pickers
-                .iter()
-                .map(|p| p.packs_today)
-                .collect::<Vec<_>>(),
-            "scan {i}"
-        );
         if i == 2 {
             // The first pack: its events touch three sections; the flow is not read.
             assert_eq!(
-                changed,
+                u.changed,
                 Sections {
                     throughput: true,
                     floor: true,
                     devices: true,
                     ..Sections::NONE
                 },
-                "{types:?}"
+                "{:?}",
+                u.types
             );
-            assert_eq!(packs(&live), Some(1));
+            assert_eq!(packs(&u.live), Some(1));
         }
         if i == 4 {
             // The last pack moves the order on: everything is read, the flow shows it picked.
-            assert_eq!(changed, Sections::ALL, "{types:?}");
-            let picked = stages(&live)
-                .into_iter()
-                .find(|(s, _, _)| s.as_str() == "picked")
-                .map(|(_, n, _)| n);
-            assert_eq!(picked, Some(1), "{:?}", stages(&live));
+            assert_eq!(u.changed, Sections::ALL, "{:?}", u.types);
+            let picked = u
+                .live
+                .flow
+                .stages
+                .iter()
+                .find(|s| s.stage.as_str() == "picked");
+            assert_eq!(picked.map(|s| s.orders), Some(1));
         }
-        (prev, cursor) = (live, last);
+        (prev, cursor) = (u.live, u.upto);
     }
     assert_eq!(confirmed, 3, "three packs picked");
 

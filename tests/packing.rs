@@ -58,6 +58,11 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
     assert!(!v.body.to_string().contains("Ørnbøl"));
 
     let pack = wedge(POUCH, &exp, "L1");
+    let ctx = &p.app.ctx;
+    let prev = konsign::service::dashboard::read(ctx).await.unwrap();
+    let cursor = konsign::store::events::last_id(ctx.db.pool(), ctx.db.backend())
+        .await
+        .unwrap();
     let r = p
         .packer
         .post(
@@ -66,6 +71,20 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
         )
         .await;
     assert_eq!(r.body["code"], "packed", "{:?}", r.body);
+    // The live dashboard after a pack scan reads the floor and the devices only, and shows
+    // what a whole read shows.
+    let u = common::live_update(ctx, &prev, cursor).await;
+    assert_eq!(
+        u.changed,
+        konsign::service::dashboard::Sections {
+            floor: true,
+            devices: true,
+            ..konsign::service::dashboard::Sections::NONE
+        },
+        "{:?}",
+        u.types
+    );
+    u.assert_same("a pack scan");
     assert_eq!(
         r.body["message_da"],
         "2 stk Lukket pose 50 mm lot L1 pakket"
@@ -98,6 +117,14 @@ async fn a_complete_parcel_is_closed_with_its_sscc_label_and_ownership_transfer(
     )
     .await;
     assert_eq!(closed.status, StatusCode::OK, "{:?}", closed.body);
+    let u = common::live_update(ctx, &u.live, u.upto).await;
+    assert_eq!(
+        u.changed,
+        konsign::service::dashboard::Sections::ALL,
+        "{:?}",
+        u.types
+    );
+    u.assert_same("a close");
     let sscc = closed.body["sscc"].as_str().unwrap().to_string();
     check_sscc(&sscc);
     assert_eq!(closed.body["state"], "closed");

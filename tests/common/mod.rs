@@ -430,3 +430,95 @@ pub fn orders_in(flow: &Value, stage: &str) -> i64 {
         .as_i64()
         .expect("a count")
 }
+
+/// The live hub's update after the events written since `after`, as the hub makes it: the
+/// sections those events name read again, the rest kept from `prev`; beside it a whole read.
+pub struct LiveUpdate {
+    pub changed: konsign::service::dashboard::Sections,
+    pub types: Vec<String>,
+    pub live: konsign::service::dashboard::Dashboard,
+    pub whole: konsign::service::dashboard::Dashboard,
+    /// The cursor the update reached.
+    pub upto: i64,
+}
+
+pub async fn live_update(
+    ctx: &Ctx,
+    prev: &konsign::service::dashboard::Dashboard,
+    after: i64,
+) -> LiveUpdate {
+    use konsign::service::dashboard::{self as dash, Sections};
+    let pool = ctx.db.pool();
+    let upto = konsign::store::events::last_id(pool, ctx.db.backend())
+        .await
+        .unwrap();
+    let types = konsign::store::events::types_between(pool, after, upto, 100)
+        .await
+        .unwrap()
+        .expect("a few events");
+    let changed = Sections::touched_by_all(types.iter().map(String::as_str));
+    LiveUpdate {
+        changed,
+        live: dash::read_changed(ctx, prev, changed).await.unwrap(),
+        whole: dash::read(ctx).await.unwrap(),
+        types,
+        upto,
+    }
+}
+
+impl LiveUpdate {
+    /// Asserts that the narrowed picture shows what a whole read shows: the orders and late
+    /// marks per stage, packs picked today, each picker's packs and each station's work, each
+    /// carrier's parcels waiting and orders still to pack, and the exceptions' counts (the
+    /// ages, which move with the clock, are left out).
+    pub fn assert_same(&self, what: &str) {
+        use konsign::service::dashboard::Dashboard;
+        type Figures = (
+            Vec<(String, i64, bool)>,
+            Vec<(String, i64)>,
+            Vec<(String, i64)>,
+            Vec<(String, i64, i64)>,
+            Vec<(String, i64, i64)>,
+            Vec<(String, i64)>,
+        );
+        fn figures(d: &Dashboard) -> Figures {
+            (
+                d.flow
+                    .stages
+                    .iter()
+                    .map(|s| (s.stage.as_str().to_string(), s.orders, s.late))
+                    .collect(),
+                d.throughput
+                    .series
+                    .iter()
+                    .map(|s| (s.measure.clone(), s.today_total))
+                    .collect(),
+                d.floor
+                    .pickers
+                    .iter()
+                    .map(|p| (p.name.clone(), p.packs_today))
+                    .collect(),
+                d.floor
+                    .stations
+                    .iter()
+                    .map(|s| (s.station.clone(), s.today, s.faults_today))
+                    .collect(),
+                d.cutoffs
+                    .iter()
+                    .map(|c| (c.carrier.clone(), c.packed_waiting, c.to_pack))
+                    .collect(),
+                d.exceptions
+                    .iter()
+                    .map(|g| (g.kind.clone(), g.total))
+                    .collect(),
+            )
+        }
+        assert_eq!(
+            figures(&self.live),
+            figures(&self.whole),
+            "{what}: the narrowed update ({:?}, from {:?}) differs from a whole read",
+            self.changed,
+            self.types
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Which of the dashboard's sections a change can move. A live update reads only those and
-//! keeps the rest of the picture it had: a pick scan or a new order, the most common changes of
-//! a working day, then cost three of the six sections' reads, not all of them.
+//! keeps the rest of the picture it had: a pick scan, a pack scan or a new order, the most
+//! common changes of a working day, then cost two or three of the six sections' reads, not all
+//! of them.
 
 /// A set of the dashboard's sections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,6 +40,9 @@ impl Sections {
     ///   its scanner may be one the devices show; it changes no order's status (the wave's last
     ///   pick writes `order.picked` and `wave.done` too, which move everything), no parcel and
     ///   no exception. A recorded serial scan changes the floor and the devices.
+    /// - A pack scan into an open parcel (`parcel.item_packed`) changes no order's status (the
+    ///   close writes `parcel.closed` and `order.packed`), no count of closed parcels and no
+    ///   exception (a shortage at packing is `order.pack_short`): the floor and its scanner.
     /// - A new order changes the flow, the orders still to pack for a cut-off and, when it
     ///   waits for stock, the backorders; nothing is picked, cut, packed or handed over.
     pub fn touched_by(event_type: &str) -> Sections {
@@ -55,7 +59,7 @@ impl Sections {
                 devices: true,
                 ..Sections::NONE
             },
-            "scan.recorded" => Sections {
+            "scan.recorded" | "parcel.item_packed" => Sections {
                 floor: true,
                 devices: true,
                 ..Sections::NONE
@@ -111,6 +115,18 @@ mod tests {
         // The wave's last pick moves the order on: everything.
         assert_eq!(
             Sections::touched_by_all(["pick.confirmed", "order.picked", "wave.done"]),
+            Sections::ALL
+        );
+        assert_eq!(
+            Sections::touched_by("parcel.item_packed"),
+            Sections {
+                floor: true,
+                devices: true,
+                ..Sections::NONE
+            }
+        );
+        assert_eq!(
+            Sections::touched_by_all(["parcel.item_packed", "parcel.closed", "order.packed"]),
             Sections::ALL
         );
         // A type nobody mapped (a new one) is read in full, not skipped.

@@ -78,20 +78,9 @@ async fn run() {
     let start = Instant::now();
     let mut ids = Vec::with_capacity(jobs);
     for _ in 0..jobs {
-        let j = printing::print(
-            &ctx,
-            &actor,
-            &PrintRequest {
-                printer: printer.clone(),
-                template: "shipping".into(),
-                data: None,
-                sample: true,
-                request_key: None,
-                subject: None,
-            },
-        )
-        .await
-        .unwrap();
+        let j = printing::print(&ctx, &actor, &label(&printer))
+            .await
+            .unwrap();
         ids.push(j.id);
     }
     let queued = start.elapsed();
@@ -157,20 +146,9 @@ async fn run() {
         let mut single = Vec::new();
         for _ in 0..50 {
             let t0 = Instant::now();
-            let j = printing::print(
-                &ctx,
-                &actor,
-                &PrintRequest {
-                    printer: printer.clone(),
-                    template: "shipping".into(),
-                    data: None,
-                    sample: true,
-                    request_key: None,
-                    subject: None,
-                },
-            )
-            .await
-            .unwrap();
+            let j = printing::print(&ctx, &actor, &label(&printer))
+                .await
+                .unwrap();
             loop {
                 let v = printing::job(&ctx, &j.id).await.unwrap();
                 if v.job.state == konsign::domain::print_job::JobState::Confirmed {
@@ -195,6 +173,18 @@ async fn run() {
     );
     spooler.abort();
     ctx.spooler.shutdown().await;
+}
+
+/// A shipping label with the template's sample data.
+fn label(printer: &str) -> PrintRequest {
+    PrintRequest {
+        printer: printer.to_string(),
+        template: "shipping".into(),
+        data: None,
+        sample: true,
+        request_key: None,
+        subject: None,
+    }
 }
 
 /// The floor of a label's path: a fresh loopback connection to the printer, `~HS`, and its

@@ -52,18 +52,13 @@ impl ProgressBar {
         );
         if p.settling {
             line.push_str("; making the database ready (statistics, report days, write-back)");
-            if self.tty {
-                eprint!("\r{line}");
-            } else {
-                eprintln!("{line}");
-            }
-            return;
         }
         if self.tty {
             eprint!("\r{line}");
         } else {
+            // A line per tenth, and the last step's line whatever the tenth.
             let tenth = p.day * 10 / p.days.max(1);
-            if tenth > self.last_tenth {
+            if tenth > self.last_tenth || p.settling {
                 self.last_tenth = tenth;
                 eprintln!("{line}");
             }

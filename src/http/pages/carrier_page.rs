@@ -142,4 +142,5 @@ async fn carriers(
 const STYLE: &str = "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{padding:.3rem .7rem;text-align:left;border-bottom:1px solid #ccc}\
 .rejected,.exception{border:2px solid #a32020;border-radius:.4rem;padding:.5rem .8rem;margin:.6rem 0;max-width:60rem}\
 .exception{border-color:#b56b00}.err{color:#8a1c1c}.resend label{margin-right:.8rem}.resend button,.ack{min-height:2.6rem;font-size:1.1rem}\
-.none{color:#2d6a2d}#msg{font-size:1.2rem;min-height:1.6rem}";
+.none{color:#2d6a2d}#msg{font-size:1.2rem;min-height:1.6rem}\
+.resend input{max-width:100%;box-sizing:border-box}@media (max-width:30rem){table{font-size:.9rem}td,th{padding:.3rem .3rem}}";

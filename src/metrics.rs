@@ -154,6 +154,9 @@ pub struct Metrics {
     pub exceptions_open: Family<KindLabel, Gauge>,
     /// Pickers seen today by state (`active`, `idle`: holding a wave with nothing done).
     pub pickers: Family<StateLabel, Gauge>,
+    /// The live dashboard's server time per picture, by how much it read (`whole`: every
+    /// section; `sections`: those a change or the refresh's turn named; `none`: nothing).
+    pub dashboard_update: Family<KindLabel, Histogram>,
 }
 
 impl Default for Metrics {
@@ -349,7 +352,16 @@ impl Metrics {
             "Refused or dropped station messages over the storing rate: counted only",
             mqtt_refusals_unstored.clone(),
         );
+        let dashboard_update = Family::<KindLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.00025, 2.0, 12))
+        });
+        registry.register(
+            "dashboard_update_seconds",
+            "Server time of each live dashboard picture, by what it read (whole, sections, none)",
+            dashboard_update.clone(),
+        );
         Self {
+            dashboard_update,
             mqtt_sent,
             mqtt_lost_events,
             mqtt_dropped_events,

@@ -329,10 +329,28 @@ async fn a_station_comes_online_and_its_last_will_marks_it_broken(broker: Broker
     assert_eq!(seen["factsheet"]["shapes"], json!(["round", "oval"]));
     assert_eq!(seen["available"], true);
     assert_eq!(seen["boot_id"], "b-test");
+    let ctx = &s.app.ctx;
+    let mut live = common::LiveCheck::start(ctx).await;
     // The station's process dies without a goodbye: the broker publishes its last will.
     st.task.abort();
     drop(st);
     until_station(&admin, |v| v["connection"] == "broken").await;
+    // The live dashboard shows it red, from its connection's event.
+    let u = live.step(ctx, "a station gone").await;
+    assert!(
+        u.changed.devices && u.changed != konsign::service::dashboard::Sections::ALL,
+        "{:?}",
+        u.types
+    );
+    let cut1 = u
+        .live
+        .devices
+        .iter()
+        .find(|d| d.kind == "cutter" && d.id == "cut-1");
+    assert_eq!(
+        cut1.map(|d| d.health),
+        Some(konsign::service::dashboard::Health::Red)
+    );
     let gone = until_station(&admin, |v| v["available"] == false).await;
     assert_eq!(gone["mode"], "idle", "the last state is kept");
     // konsign stopping says so (retained).
@@ -645,6 +663,9 @@ async fn cut_then_pack(broker: Broker, backend: common::Backend) {
     let web = picked_cut_order(&s, &admin, "W-CUT-1", "PL1", &expiry).await;
     let st_order = web.get("/api/orders/W-CUT-1/status").await;
     assert_eq!(st_order.body["status"], "cutting", "{:?}", st_order.body);
+    // The live dashboard through the cut (`common::LiveCheck`).
+    let ctx = &s.app.ctx;
+    let mut live = common::LiveCheck::start(ctx).await;
 
     // The job reaches the station: no personal data, valid against the schema.
     let job = st.expect("/cut-1/job", |_| true).await;
@@ -747,6 +768,23 @@ async fn cut_then_pack(broker: Broker, backend: common::Backend) {
         web.get("/api/orders/W-CUT-1/status").await.body["status"],
         "picked"
     );
+    let u = live.step(ctx, "a cut").await;
+    // Each of the cut's events is in the mapping (together they move every section).
+    for t in &u.types {
+        assert_ne!(
+            konsign::service::dashboard::Sections::touched_by(t),
+            konsign::service::dashboard::Sections::ALL,
+            "{t} is mapped"
+        );
+    }
+    let cut = u
+        .live
+        .throughput
+        .series
+        .iter()
+        .find(|m| m.measure == "cut_jobs_finished")
+        .map(|m| m.today_total);
+    assert_eq!(cut, Some(1), "{:?}", u.types);
     for _ in 0..100 {
         if !printer.printed().is_empty() {
             break;

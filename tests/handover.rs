@@ -33,6 +33,9 @@ async fn a_full_cage_ships_its_orders_and_takes_the_packs_out_of_the_warehouse(b
     };
     let one = booked_parcel(&p, "W-1").await;
     let two = booked_parcel(&p, "W-2").await;
+    // The live dashboard through the handover (`common::LiveCheck`).
+    let ctx = &p.app.ctx;
+    let mut live = common::LiveCheck::start(ctx).await;
     let r = p.packer.post("/api/cages", json!({})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let cage = r.body["id"].as_i64().unwrap();
@@ -41,8 +44,16 @@ async fn a_full_cage_ships_its_orders_and_takes_the_packs_out_of_the_warehouse(b
     let s1 = one["sscc"].as_str().unwrap();
     let s2 = two["sscc"].as_str().unwrap();
     // The label's GS1-128 as a wedge types it, and the bracket form.
+    live.step(ctx, "a cage opened").await;
     let r = cage_scan(&p, cage, "c1", &format!("00{s1}")).await;
     assert_eq!(r["code"], "on_cage", "{r}");
+    let u = live.step(ctx, "a parcel on the cage").await;
+    assert!(
+        u.changed.throughput && u.changed.cutoffs && !u.changed.floor,
+        "{:?} {:?}",
+        u.changed,
+        u.types
+    );
     let r = cage_scan(&p, cage, "c1", &format!("00{s1}")).await;
     assert_eq!(r["cage"]["parcels"], 1, "a retried scan counts once");
     let r = cage_scan(&p, cage, "c2", &format!("(00){s2}")).await;
@@ -56,6 +67,14 @@ async fn a_full_cage_ships_its_orders_and_takes_the_packs_out_of_the_warehouse(b
         .post(&format!("/api/cages/{cage}/close"), json!({}))
         .await;
     assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    let u = live.step(ctx, "a cage closed").await;
+    let handed = u
+        .live
+        .flow
+        .stages
+        .iter()
+        .find(|s| s.stage.as_str() == "shipped");
+    assert_eq!(handed.map(|s| s.orders), Some(2), "{:?}", u.types);
     assert_eq!(c.body["shipped"], json!(["W-1", "W-2"]));
     assert_eq!(c.body["missing"].as_array().unwrap().len(), 0);
     assert_eq!(c.body["cage"]["state"], "closed");

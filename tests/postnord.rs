@@ -82,10 +82,13 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
     let Some((p, _dir)) = setup_postnord(b, &d).await else {
         return;
     };
+    let ctx = &p.app.ctx;
+    let mut live = common::LiveCheck::start(ctx).await;
     let parcel = closed_parcel(&p, "W-1").await;
     let id = parcel["id"].as_i64().unwrap();
     let sscc = parcel["sscc"].as_str().unwrap().to_string();
     let bk = booking(&p.packer, id, "booked").await;
+    live.step(ctx, "a close and its booking").await;
     assert_eq!(bk["carrier"], "postnord");
     assert_eq!(bk["service"], "17");
     assert_eq!(bk["tracking_number"], format!("00{sscc}"));
@@ -201,6 +204,8 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
     );
     let r = push_signed(&p, &failed, chrono::Utc::now().timestamp(), SECRET).await;
     assert!(r.status.is_success(), "{:?}", r.body);
+    let u = live.step(ctx, "a failed delivery").await;
+    assert!(u.changed.exceptions && u.changed.flow, "{:?}", u.types);
     let flow = lead.get("/api/dashboard/flow").await.body;
     assert_eq!(stages(&flow), (0, 1), "{flow}");
     assert_eq!(flow["in_warehouse"], 0, "the parcel has left: {flow}");
@@ -215,6 +220,12 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let flow = lead.get("/api/dashboard/flow").await.body;
     assert_eq!(stages(&flow), (1, 0), "dealt with: shipped again: {flow}");
+    let u = live.step(ctx, "a delivery exception dealt with").await;
+    assert_eq!(
+        u.types,
+        vec!["booking.exception_acknowledged".to_string()],
+        "the acknowledgement is an event of its own"
+    );
     // Pushed events: refused unless signed, fresh and well formed; a good one delivers.
     let now = chrono::Utc::now();
     let item = format!("00{sscc}");
@@ -257,6 +268,7 @@ async fn a_parcel_is_booked_with_postnord_its_label_prints_and_tracking_delivers
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
     assert_eq!(ok.body["taken"], 2);
     assert_eq!(ok.body["delivered"], json!(["W-1"]));
+    live.step(ctx, "a delivery").await;
     let again = push_signed(&p, &body, now.timestamp(), SECRET).await;
     assert_eq!(again.body["taken"], 0, "a duplicate is taken once");
     assert_eq!(again.body["duplicates"], 2);
@@ -386,9 +398,13 @@ async fn a_rejected_booking_waits_for_a_lead_and_refused_credentials_raise_an_al
     let Some((p, _dir)) = setup_postnord(b, &d).await else {
         return;
     };
+    let ctx = &p.app.ctx;
+    let mut live = common::LiveCheck::start(ctx).await;
     let parcel = closed_parcel(&p, "W-1").await;
     let id = parcel["id"].as_i64().unwrap();
     let bk = booking(&p.packer, id, "rejected").await;
+    let u = live.step(ctx, "a rejected booking").await;
+    assert!(u.changed.exceptions, "{:?}", u.types);
     assert!(
         bk["last_error"]
             .as_str()
@@ -442,6 +458,8 @@ async fn a_rejected_booking_waits_for_a_lead_and_refused_credentials_raise_an_al
     assert!(alarm, "refused credentials raise an alarm");
     // After the pause the carrier is tried again, and books it once.
     let bk = booking(&p.packer, id, "booked").await;
+    live.step(ctx, "a rejected booking sent again, and booked")
+        .await;
     assert_eq!(d.bookings_of(parcel["sscc"].as_str().unwrap()), 1);
     assert_eq!(
         attempts(&p, id).await,

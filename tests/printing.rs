@@ -321,10 +321,25 @@ async fn paper_out_holds_the_queue_raises_an_alarm_and_resumes(backend: Backend)
     let admin = app.admin().await;
     let p = sim().await;
     p.set(|s| s.paper_out = true);
+    let ctx = &app.ctx;
+    let mut live = common::LiveCheck::start(ctx).await;
     add_printer(&admin, "pack-1", p.addr().port()).await;
     let a = print(&admin, "pack-1", None).await;
     let b = print(&admin, "pack-1", None).await;
     let held = until_printer(&admin, "pack-1", "paper_out").await;
+    // The live dashboard reads the devices alone for a printer's state, and shows it red.
+    let u = live.step(ctx, "paper out").await;
+    assert_eq!(
+        u.changed,
+        konsign::service::dashboard::Sections::EACH[2],
+        "{:?}",
+        u.types
+    );
+    let shown = u.live.devices.iter().find(|d| d.id == "pack-1");
+    assert_eq!(
+        shown.map(|d| (d.health, d.state.as_str())),
+        Some((konsign::service::dashboard::Health::Red, "paper_out"))
+    );
     assert_eq!(held["alarm"], true);
     assert_eq!(held["queue_depth"], 2);
     tokio::time::sleep(Duration::from_millis(500)).await;

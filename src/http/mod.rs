@@ -26,6 +26,8 @@ use utoipa_axum::router::OpenApiRouter;
 #[derive(Clone)]
 pub struct AppState {
     pub ctx: Ctx,
+    /// The live dashboard's newest picture as sent, per language (`/dashboard/live`).
+    pub live_text: std::sync::Arc<pages::LiveText>,
 }
 
 #[derive(OpenApi)]
@@ -75,7 +77,10 @@ fn api_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The whole application router.
 pub fn router(ctx: Ctx) -> Router {
     let http = ctx.config.http.clone();
-    let state = AppState { ctx };
+    let state = AppState {
+        ctx,
+        live_text: Default::default(),
+    };
     let (api, doc) = api_and_document();
     let doc_json = openapi::to_json(&doc);
     let router = Router::new()

@@ -1,10 +1,13 @@
 //! The dashboard, live: one task per instance watches the event log and, when something
 //! happened (a new event, on this instance or another), reads again the sections those events
-//! can change (`dashboard::Sections`), or, once a minute (ages move on), the whole picture, and
-//! publishes it to every open
-//! dashboard (`GET /api/dashboard/stream`, Server-Sent Events). A dashboard gets the whole
-//! picture each time, so one that reconnects (with `Last-Event-ID` or not) has lost nothing.
-//! The task reads only while someone watches; watchers are bounded (`MAX_WATCHERS`).
+//! can change (`dashboard::Sections`), and publishes the picture to every open dashboard
+//! (`GET /api/dashboard/stream`, Server-Sent Events). The clock moves some figures on by itself
+//! (the ages of the oldest orders, the last hour's rates, the minutes to a cut-off), so the
+//! task also reads one section in turn every ten seconds: each section is read again at least
+//! once a minute, and no update reads the whole picture but the first. A dashboard gets the
+//! whole picture each time, so one that reconnects (with `Last-Event-ID` or not) has lost
+//! nothing. The task reads only while someone watches; watchers are bounded (`MAX_WATCHERS`).
+//! The server time of each picture is in `/metrics` (`konsign_dashboard_update_seconds`).
 
 use super::dashboard as dash;
 use super::Ctx;
@@ -15,8 +18,10 @@ use tokio::sync::watch;
 
 /// How often the event log is looked at.
 pub const LOOK_EVERY: Duration = Duration::from_millis(500);
-/// The picture is read again at least this often (the ages of the oldest orders move on).
+/// Each section is read again at least this often (the ages of the oldest orders move on).
 pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
+/// How often the refresh reads its next section: the six in turn within `REFRESH_EVERY`.
+pub const REFRESH_TURN: Duration = Duration::from_secs(60 / dash::Sections::EACH.len() as u64);
 /// Open dashboards at most per instance; more are refused (503).
 pub const MAX_WATCHERS: usize = 200;
 
@@ -32,6 +37,8 @@ pub struct LiveHub {
     tx: Mutex<Option<watch::Sender<Arc<Published>>>>,
     rx: watch::Receiver<Arc<Published>>,
     watchers: AtomicUsize,
+    /// When the task last looked at the log for someone watching.
+    looked: Mutex<Option<Instant>>,
 }
 
 impl Default for LiveHub {
@@ -41,6 +48,7 @@ impl Default for LiveHub {
             tx: Mutex::new(Some(tx)),
             rx,
             watchers: AtomicUsize::new(0),
+            looked: Mutex::new(None),
         }
     }
 }
@@ -82,6 +90,19 @@ impl LiveHub {
         self.tx.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether the task follows the log now (it looked within the last three looks' time):
+    /// then its picture is current, and a dashboard that opens need not read one itself.
+    pub fn following(&self) -> bool {
+        self.looked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|t| t.elapsed() < LOOK_EVERY * 3)
+    }
+
+    fn looked_now(&self) {
+        *self.looked.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
     /// Ends every open stream (at shutdown: an open dashboard must not hold the server up).
     pub fn close(&self) {
         self.lock().take();
@@ -110,25 +131,52 @@ impl LiveHub {
     }
 }
 
-/// Reads the flow and publishes it to every watcher.
-pub async fn refresh(ctx: &Ctx) {
+/// Brings the picture up to date for a dashboard that opens: while the task follows the log
+/// (another dashboard is open), with the sections the events since its picture can move;
+/// after a pause (its picture may be old by the clock too), with a whole read.
+pub async fn catch_up(ctx: &Ctx) {
     let last = match crate::store::events::last_id(ctx.db.pool(), ctx.db.backend()).await {
         Ok(id) => id,
         Err(e) => return tracing::warn!(error = %e, "the event log could not be read"),
     };
-    publish_flow(ctx, last, false).await;
+    let published = ctx.live.current();
+    match &published.dashboard {
+        Some(prev) if ctx.live.following() => {
+            if published.event_id < last {
+                publish_changes(ctx, prev, published.event_id, last, dash::Sections::NONE).await;
+            }
+        }
+        _ => publish_whole(ctx, last).await,
+    }
 }
 
-async fn publish_flow(ctx: &Ctx, event_id: i64, fresh: bool) {
+/// How long a picture took, by how much it read.
+fn observe(ctx: &Ctx, read: dash::Sections, started: Instant) {
+    let kind = match read.count() {
+        0 => "none",
+        6 => "whole",
+        _ => "sections",
+    };
+    ctx.metrics
+        .dashboard_update
+        .get_or_create(&crate::metrics::KindLabel { kind: kind.into() })
+        .observe(started.elapsed().as_secs_f64());
+}
+
+async fn publish_whole(ctx: &Ctx, event_id: i64) {
+    let started = Instant::now();
     match dash::read(ctx).await {
-        Ok(d) => ctx.live.publish(
-            Published {
-                event_id,
-                dashboard: Some(d),
-            },
-            fresh,
-        ),
-        Err(e) => tracing::warn!(error = %e, "the dashboard's flow could not be read"),
+        Ok(d) => {
+            observe(ctx, dash::Sections::ALL, started);
+            ctx.live.publish(
+                Published {
+                    event_id,
+                    dashboard: Some(d),
+                },
+                false,
+            )
+        }
+        Err(e) => tracing::warn!(error = %e, "the dashboard could not be read"),
     }
 }
 
@@ -136,30 +184,40 @@ async fn publish_flow(ctx: &Ctx, event_id: i64, fresh: bool) {
 /// hub that was not watched for a while) and the whole picture is read.
 const CHANGES_AT_MOST: i64 = 5_000;
 
-/// Publishes the picture after the events `(after, upto]`: the sections they can change read
-/// again, the rest as `prev` has it.
-async fn publish_changes(ctx: &Ctx, prev: &dash::Dashboard, after: i64, upto: i64) {
-    let changed = match crate::store::events::types_between(
-        ctx.db.pool(),
-        after,
-        upto,
-        CHANGES_AT_MOST,
-    )
-    .await
-    {
-        Ok(Some(types)) => dash::Sections::touched_by_all(types.iter().map(String::as_str)),
-        Ok(None) => dash::Sections::ALL,
-        Err(e) => return tracing::warn!(error = %e, "the event log could not be read"),
+/// Publishes the picture after the events `(after, upto]`: the sections they can change and
+/// the refresh's `turn` read again, the rest as `prev` has it. A `turn` is published even
+/// when no event came (`fresh`): the clock moved its figures.
+async fn publish_changes(
+    ctx: &Ctx,
+    prev: &dash::Dashboard,
+    after: i64,
+    upto: i64,
+    turn: dash::Sections,
+) {
+    let started = Instant::now();
+    let changed = if upto <= after {
+        dash::Sections::NONE
+    } else {
+        match crate::store::events::types_between(ctx.db.pool(), after, upto, CHANGES_AT_MOST).await
+        {
+            Ok(Some(types)) => dash::Sections::touched_by_all(types.iter().map(String::as_str)),
+            Ok(None) => dash::Sections::ALL,
+            Err(e) => return tracing::warn!(error = %e, "the event log could not be read"),
+        }
     };
-    match dash::read_changed(ctx, prev, changed).await {
-        Ok(d) => ctx.live.publish(
-            Published {
-                event_id: upto,
-                dashboard: Some(d),
-            },
-            false,
-        ),
-        Err(e) => tracing::warn!(error = %e, "the dashboard's flow could not be read"),
+    let read = changed.union(turn);
+    match dash::read_changed(ctx, prev, read).await {
+        Ok(d) => {
+            observe(ctx, read, started);
+            ctx.live.publish(
+                Published {
+                    event_id: upto,
+                    dashboard: Some(d),
+                },
+                turn != dash::Sections::NONE,
+            )
+        }
+        Err(e) => tracing::warn!(error = %e, "the dashboard could not be read"),
     }
 }
 
@@ -169,7 +227,8 @@ pub fn spawn(ctx: Ctx) -> tokio::task::JoinHandle<()> {
         let hub = ctx.live.clone();
         let mut tick = tokio::time::interval(LOOK_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut read_at = Instant::now();
+        let mut turn_at = Instant::now();
+        let mut turn = 0;
         loop {
             tick.tick().await;
             if hub.watchers() == 0 {
@@ -183,19 +242,29 @@ pub fn spawn(ctx: Ctx) -> tokio::task::JoinHandle<()> {
                 }
             };
             // What is published already (by this task, or by a dashboard that just opened and
-            // read it at once) is not published again until something happens or a minute has
-            // passed: a dashboard never gets the same picture twice in a row by a race.
+            // read it at once) is not published again until something happens or the next
+            // section's turn comes: a dashboard never gets the same picture twice in a row by a
+            // race.
             let published = hub.current();
-            let minute = read_at.elapsed() >= REFRESH_EVERY;
+            hub.looked_now();
             match &published.dashboard {
-                Some(prev) if !minute => {
-                    if published.event_id != last {
-                        publish_changes(&ctx, prev, published.event_id, last).await;
+                Some(prev) => {
+                    let due = turn_at.elapsed() >= REFRESH_TURN;
+                    let this_turn = if due {
+                        turn_at = Instant::now();
+                        turn = (turn + 1) % dash::Sections::EACH.len();
+                        dash::Sections::EACH[turn]
+                    } else {
+                        dash::Sections::NONE
+                    };
+                    if published.event_id < last || due {
+                        let upto = last.max(published.event_id);
+                        publish_changes(&ctx, prev, published.event_id, upto, this_turn).await;
                     }
                 }
-                _ => {
-                    publish_flow(&ctx, last, minute).await;
-                    read_at = Instant::now();
+                None => {
+                    publish_whole(&ctx, last).await;
+                    turn_at = Instant::now();
                 }
             }
         }

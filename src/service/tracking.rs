@@ -278,7 +278,8 @@ pub async fn exceptions(ctx: &Ctx) -> Result<Vec<ExceptionRow>> {
     Ok(db::exceptions(ctx.db.pool(), 500).await?)
 }
 
-/// A lead has dealt with a parcel's exception (audit-logged).
+/// A lead has dealt with a parcel's exception (audit-logged, and an event: the dashboard's
+/// flow and exceptions move at once).
 pub async fn ack(ctx: &Ctx, actor: &Actor, booking_id: i64) -> Result<()> {
     let mut tx = ctx.db.begin_write().await?;
     if !db::ack(tx.conn(), booking_id, &actor.name).await? {
@@ -296,6 +297,12 @@ pub async fn ack(ctx: &Ctx, actor: &Actor, booking_id: i64) -> Result<()> {
             purpose: None,
             detail: json!({}),
         },
+    )
+    .await?;
+    tx.event(
+        "booking.exception_acknowledged",
+        &format!("booking:{booking_id}"),
+        &json!({ "booking_id": booking_id, "by": actor.name }),
     )
     .await?;
     tx.commit().await?;

@@ -10,6 +10,7 @@ use super::dashboard_floor::age;
 use super::{lang, page, with_lang_cookie, Lang, LangQuery};
 use crate::http::AppState;
 use crate::service::dashboard::{self as svc, FlowStage};
+use crate::service::live::Published;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -18,6 +19,7 @@ use axum::routing::get;
 use axum::Router;
 use maud::{html, PreEscaped};
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -364,7 +366,7 @@ fn picture_json(d: &svc::Dashboard, l: Lang) -> String {
 
 /// `/dashboard/live`: the dashboard's updates as Server-Sent Events (`event: flow`, `id:` the
 /// newest event included, `data:` the whole picture). The first comes at once; then one each
-/// time something happened, and once a minute. 503 past the bound on open dashboards.
+/// time something happened, and every ten seconds (the clock moves ages and rates). 503 past the bound on open dashboards.
 async fn live(
     State(s): State<AppState>,
     Query(q): Query<DashQuery>,
@@ -382,24 +384,56 @@ async fn live(
         )
             .into_response();
     };
-    crate::service::live::refresh(&s.ctx).await;
-    let stream = futures_util::stream::unfold((watcher, true), move |(mut w, first)| async move {
-        if !first && w.rx.changed().await.is_err() {
-            return None;
+    // The picture brought up to date first, so this dashboard does not start with an old one.
+    crate::service::live::catch_up(&s.ctx).await;
+    let texts = s.live_text.clone();
+    let stream = futures_util::stream::unfold((watcher, true), move |(mut w, first)| {
+        let texts = texts.clone();
+        async move {
+            if !first && w.rx.changed().await.is_err() {
+                return None;
+            }
+            let p = w.rx.borrow_and_update().clone();
+            let event = match &p.dashboard {
+                Some(_) => Event::default()
+                    .event("flow")
+                    .id(p.event_id.to_string())
+                    .data(&*texts.of(&p, l)),
+                None => Event::default().comment("nothing read yet"),
+            };
+            Some((Ok::<_, std::convert::Infallible>(event), (w, false)))
         }
-        let p = w.rx.borrow_and_update().clone();
-        let event = match &p.dashboard {
-            Some(d) => Event::default()
-                .event("flow")
-                .id(p.event_id.to_string())
-                .data(picture_json(d, l)),
-            None => Event::default().comment("nothing read yet"),
-        };
-        Some((Ok::<_, std::convert::Infallible>(event), (w, false)))
     });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
         .into_response()
+}
+
+/// The newest picture as the live stream sends it, rendered once per language: every open
+/// dashboard gets the same text, so twenty wall screens cost one rendering, not twenty.
+#[derive(Default)]
+pub struct LiveText {
+    newest: std::sync::Mutex<Vec<(Arc<Published>, Lang, Arc<str>)>>,
+}
+
+impl LiveText {
+    /// `p` in `l`, rendered now or taken from the last rendering of the same picture.
+    fn of(&self, p: &Arc<Published>, l: Lang) -> Arc<str> {
+        let lock = || self.newest.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, text)) = lock().iter().find(|(q, m, _)| Arc::ptr_eq(q, p) && *m == l) {
+            return text.clone();
+        }
+        let text: Arc<str> = p
+            .dashboard
+            .as_ref()
+            .map_or_else(String::new, |d| picture_json(d, l))
+            .into();
+        let mut newest = lock();
+        // Only the newest picture's renderings are kept (one per language).
+        newest.retain(|(q, _, _)| Arc::ptr_eq(q, p));
+        newest.push((p.clone(), l, text.clone()));
+        text
+    }
 }
 
 const STYLE: &str = "#devtable{max-width:44rem}#devtable td{text-align:left}#devtable td.n{text-align:right}.dot{display:inline-block;width:.9rem;height:.9rem;border-radius:50%;background:#2e7d32}.h-yellow .dot{background:#f9a825}.h-red .dot{background:#c62828}.h-red td{font-weight:700}#dash.wall #devtable{background:#1b1b1b;color:#eee;max-width:none}\

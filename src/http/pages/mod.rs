@@ -34,6 +34,7 @@ use axum::Router;
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
+pub use dashboard_page::LiveText;
 use texts::t;
 pub use texts::Lang;
 

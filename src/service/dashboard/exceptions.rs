@@ -25,7 +25,7 @@ pub const KINDS: [(ExceptionKind, &str, &str); 5] = [
 ];
 
 /// The oldest shown of each kind.
-const SHOWN: i64 = 5;
+const SHOWN: u8 = 5;
 
 /// One open exception: its order (external id), a word on it and since when (as stored).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -54,15 +54,8 @@ pub async fn exceptions(ctx: &Ctx) -> Result<Vec<ExceptionGroup>> {
     let day = to_db(start_of_business_day(super::super::today()));
     let days = i64::from(ctx.config.dashboard.backorder_days);
     let old = to_db(chrono::Utc::now() - chrono::Duration::days(days));
-    let counted = futures_util::future::try_join_all(KINDS.map(|(kind, _, _)| {
-        let since = if kind == ExceptionKind::OldBackorder {
-            &old
-        } else {
-            &day
-        };
-        db::exceptions(ctx.db.pool(), kind, since, SHOWN)
-    }))
-    .await?;
+    let kinds = KINDS.map(|(kind, _, _)| kind);
+    let counted = db::exceptions(ctx.db.pool(), &kinds, &day, &old, SHOWN).await?;
     let mut out = Vec::new();
     for ((_, name, link), (total, rows)) in KINDS.into_iter().zip(counted) {
         if total == 0 {

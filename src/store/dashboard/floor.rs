@@ -215,71 +215,133 @@ pub enum ExceptionKind {
     OldBackorder,
 }
 
-/// How many open exceptions of `kind` there are, and the `limit` oldest. `since` is the day's
-/// start for short picks and the age limit for backorders; the others do not use it.
+impl ExceptionKind {
+    /// Where its open exceptions are (`{day}`: the day's start, `{old}`: the backorders' age
+    /// limit, both bound), a word on each, and since when.
+    fn source(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            ExceptionKind::BookingRejected => (
+                "from bookings b join parcels p on p.id = b.parcel_id join orders o on o.id = p.order_id
+                 where b.state = 'rejected'",
+                "b.last_error",
+                "b.updated_at",
+            ),
+            ExceptionKind::DeliveryException => (
+                "from bookings b join parcels p on p.id = b.parcel_id join orders o on o.id = p.order_id
+                 where b.tracking_status in ('failed_attempt', 'returned', 'exception') and b.exception_ack_at is null",
+                "b.tracking_status",
+                "b.updated_at",
+            ),
+            ExceptionKind::ShortPick => (
+                "from pick_exceptions x join orders o on o.id = x.order_id where x.at >= {day}",
+                "x.location",
+                "x.at",
+            ),
+            ExceptionKind::CutFailed => (
+                "from cut_jobs j join orders o on o.id = j.order_id where j.state = 'failed'",
+                "j.reason",
+                "j.updated_at",
+            ),
+            ExceptionKind::OldBackorder => (
+                "from orders o where o.status = 'backordered' and o.updated_at < {old}",
+                "null",
+                "o.updated_at",
+            ),
+        }
+    }
+}
+
+/// Open exceptions of each of `kinds`: how many, and the `limit` oldest. `day_start` bounds the
+/// short picks (today's), `backordered_before` the backorders shown.
+///
+/// Two statements whatever the number of kinds: the counts of all kinds in one, then the
+/// oldest of the kinds that have any in another (each part keeps the plan it would have alone:
+/// a count, and the first rows by the index on its time).
 pub async fn exceptions(
     pool: &AnyPool,
-    kind: ExceptionKind,
-    since: &str,
-    limit: i64,
-) -> Result<(i64, Vec<OpenException>), sqlx::Error> {
-    let (from_where, detail, at) = match kind {
-        ExceptionKind::BookingRejected => (
-            "from bookings b join parcels p on p.id = b.parcel_id join orders o on o.id = p.order_id
-             where b.state = 'rejected'",
-            "b.last_error",
-            "b.updated_at",
-        ),
-        ExceptionKind::DeliveryException => (
-            "from bookings b join parcels p on p.id = b.parcel_id join orders o on o.id = p.order_id
-             where b.tracking_status in ('failed_attempt', 'returned', 'exception') and b.exception_ack_at is null",
-            "b.tracking_status",
-            "b.updated_at",
-        ),
-        ExceptionKind::ShortPick => (
-            "from pick_exceptions x join orders o on o.id = x.order_id where x.at >= $1",
-            "x.location",
-            "x.at",
-        ),
-        ExceptionKind::CutFailed => (
-            "from cut_jobs j join orders o on o.id = j.order_id where j.state = 'failed'",
-            "j.reason",
-            "j.updated_at",
-        ),
-        ExceptionKind::OldBackorder => (
-            "from orders o where o.status = 'backordered' and o.updated_at < $1",
-            "null",
-            "o.updated_at",
-        ),
-    };
-    let uses_since = from_where.contains("$1");
-    let count_sql = format!("select count(*) as n {from_where}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    if uses_since {
-        count = count.bind(since);
-    }
-    let total = count.fetch_one(pool).await?;
-    if total == 0 {
-        return Ok((0, Vec::new()));
-    }
-    let limit_at = if uses_since { "$2" } else { "$1" };
-    let sql = format!(
-        "select o.external_id as r, cast({detail} as text) as d, {at} as at {from_where} order by {at} limit {limit_at}"
-    );
-    let mut q = sqlx::query(&sql);
-    if uses_since {
-        q = q.bind(since);
-    }
-    let rows = q.bind(limit).fetch_all(pool).await?;
-    let rows = rows
+    kinds: &[ExceptionKind],
+    day_start: &str,
+    backordered_before: &str,
+    limit: u8,
+) -> Result<Vec<(i64, Vec<OpenException>)>, sqlx::Error> {
+    let counts = kinds
         .iter()
-        .map(|r| {
-            Ok(OpenException {
+        .enumerate()
+        .map(|(i, k)| {
+            format!(
+                "select cast({i} as bigint) as k, count(*) as n {}",
+                k.source().0
+            )
+        })
+        .collect::<Vec<_>>();
+    let rows = fetch_numbered(
+        pool,
+        numbered(&counts, "order by k", day_start, backordered_before),
+    )
+    .await?;
+    let mut out: Vec<(i64, Vec<OpenException>)> = vec![(0, Vec::new()); kinds.len()];
+    for r in &rows {
+        let k: i64 = r.try_get("k")?;
+        if let Some(slot) = usize::try_from(k).ok().and_then(|k| out.get_mut(k)) {
+            slot.0 = r.try_get("n")?;
+        }
+    }
+    let lists = kinds
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| out[*i].0 > 0)
+        .map(|(i, k)| {
+            let (from_where, detail, at) = k.source();
+            format!(
+                "select * from (select cast({i} as bigint) as k, o.external_id as r, cast({detail} as text) as d, {at} as at
+                 {from_where} order by {at} limit {limit}) x{i}"
+            )
+        })
+        .collect::<Vec<_>>();
+    if lists.is_empty() {
+        return Ok(out);
+    }
+    let rows = fetch_numbered(pool, numbered(&lists, "", day_start, backordered_before)).await?;
+    for r in &rows {
+        let k: i64 = r.try_get("k")?;
+        if let Some(slot) = usize::try_from(k).ok().and_then(|k| out.get_mut(k)) {
+            slot.1.push(OpenException {
                 order: r.try_get("r")?,
                 detail: r.try_get("d")?,
                 at: r.try_get("at")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
-    Ok((total, rows))
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `parts` joined by `union all`, then `tail`, with `{day}` and `{old}` as parameters numbered
+/// in the order they first appear, and the values to bind: only those that appear (PostgreSQL
+/// refuses a value for a parameter the statement does not have).
+fn numbered<'v>(
+    parts: &[String],
+    tail: &str,
+    day: &'v str,
+    old: &'v str,
+) -> (String, Vec<&'v str>) {
+    let mut sql = format!("{} {tail}", parts.join(" union all "));
+    let mut values = Vec::new();
+    for (token, value) in [("{day}", day), ("{old}", old)] {
+        if sql.contains(token) {
+            values.push(value);
+            sql = sql.replace(token, &format!("${}", values.len()));
+        }
+    }
+    (sql, values)
+}
+
+async fn fetch_numbered(
+    pool: &AnyPool,
+    (sql, values): (String, Vec<&str>),
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let mut q = sqlx::query(&sql);
+    for v in values {
+        q = q.bind(v);
+    }
+    q.fetch_all(pool).await
 }

@@ -121,6 +121,34 @@ pub enum Measure {
     ParcelsHandedOver,
 }
 
+impl Measure {
+    /// Its counts by UTC hour (`h`, `n`) between `$1` and `$2`.
+    fn per_hour_sql(self) -> &'static str {
+        match self {
+            Measure::OrdersReceived => {
+                "select substr(created_at, 1, 13) as h, count(*) as n from orders
+                 where created_at >= $1 and created_at < $2 group by substr(created_at, 1, 13)"
+            }
+            Measure::PacksPicked => {
+                "select substr(at, 1, 13) as h, cast(coalesce(sum(qty), 0) as bigint) as n from pick_confirms
+                 where at >= $1 and at < $2 and undone = 0 group by substr(at, 1, 13)"
+            }
+            Measure::CutJobsFinished => {
+                "select substr(at, 1, 13) as h, count(*) as n from cut_job_log
+                 where state = 'finished' and at >= $1 and at < $2 group by substr(at, 1, 13)"
+            }
+            Measure::ParcelsClosed => {
+                "select substr(closed_at, 1, 13) as h, count(*) as n from parcels
+                 where closed_at >= $1 and closed_at < $2 group by substr(closed_at, 1, 13)"
+            }
+            Measure::ParcelsHandedOver => {
+                "select substr(at, 1, 13) as h, count(*) as n from cage_parcels
+                 where at >= $1 and at < $2 group by substr(at, 1, 13)"
+            }
+        }
+    }
+}
+
 /// How many of `m` happened in each UTC hour from `from` to `to` (instants as stored): the
 /// hour as `YYYY-MM-DDTHH` and the count; hours without any are left out.
 pub async fn per_hour(
@@ -129,30 +157,46 @@ pub async fn per_hour(
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let sql = match m {
-        Measure::OrdersReceived => {
-            "select substr(created_at, 1, 13) as h, count(*) as n from orders
-             where created_at >= $1 and created_at < $2 group by substr(created_at, 1, 13)"
-        }
-        Measure::PacksPicked => {
-            "select substr(at, 1, 13) as h, cast(coalesce(sum(qty), 0) as bigint) as n from pick_confirms
-             where at >= $1 and at < $2 and undone = 0 group by substr(at, 1, 13)"
-        }
-        Measure::CutJobsFinished => {
-            "select substr(at, 1, 13) as h, count(*) as n from cut_job_log
-             where state = 'finished' and at >= $1 and at < $2 group by substr(at, 1, 13)"
-        }
-        Measure::ParcelsClosed => {
-            "select substr(closed_at, 1, 13) as h, count(*) as n from parcels
-             where closed_at >= $1 and closed_at < $2 group by substr(closed_at, 1, 13)"
-        }
-        Measure::ParcelsHandedOver => {
-            "select substr(at, 1, 13) as h, count(*) as n from cage_parcels
-             where at >= $1 and at < $2 group by substr(at, 1, 13)"
-        }
-    };
-    let rows = sqlx::query(sql).bind(from).bind(to).fetch_all(pool).await?;
+    let rows = sqlx::query(m.per_hour_sql())
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("h")?, r.try_get("n")?)))
         .collect()
+}
+
+/// [`per_hour`] of each of `measures` over the same hours, in one statement: the counts of
+/// `measures[i]` at `[i]`.
+pub async fn per_hour_each(
+    pool: &AnyPool,
+    measures: &[Measure],
+    from: &str,
+    to: &str,
+) -> Result<Vec<Vec<(String, i64)>>, sqlx::Error> {
+    let sql = measures
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            format!(
+                "select cast({i} as bigint) as m, h, n from ({}) x{i}",
+                m.per_hour_sql()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" union all ");
+    let rows = sqlx::query(&sql)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+    let mut out = vec![Vec::new(); measures.len()];
+    for r in &rows {
+        let i: i64 = r.try_get("m")?;
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) {
+            slot.push((r.try_get("h")?, r.try_get("n")?));
+        }
+    }
+    Ok(out)
 }

@@ -1,5 +1,5 @@
 // The lead's dashboard, live: the server pushes the whole picture (Server-Sent Events) when
-// something happened and once a minute; the page puts it in place. EventSource reconnects by
+// something happened and every ten seconds; the page puts it in place. EventSource reconnects by
 // itself, sending Last-Event-ID; each message is complete, so nothing is lost in between.
 (function () {
   const dash = document.getElementById('dash');

@@ -363,7 +363,10 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
     let d = chrono::NaiveDate::parse_from_str(&exp, "%Y-%m-%d").unwrap();
     let pack = format!("010570893200002417{}10P-1", d.format("%y%m%d"));
     let mut confirmed = 0;
-    for (i, data) in ["T-01", "a-01-1", &pack, &pack, &pack].iter().enumerate() {
+    for (i, data) in ["T-01", "A-99-9", "a-01-1", &pack, &pack, &pack]
+        .iter()
+        .enumerate()
+    {
         let r = picker
             .post(
                 &format!("/api/waves/{wave}/scan"),
@@ -382,14 +385,19 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
                 .find(|s| s.measure == "packs_picked")
                 .map(|s| s.today_total)
         };
-        if i == 2 {
-            // The first pack: its events touch three sections; the flow is not read.
+        if i == 1 {
+            // A refused scan (the wrong place): the picker's refusals, nothing else.
+            assert_eq!(u.changed, Sections::EACH[3], "{:?}", u.types);
+            let pia = u.live.floor.pickers.iter().find(|p| p.name == "pia");
+            assert_eq!(pia.map(|p| p.scans_refused_today), Some(1));
+        }
+        if i == 3 {
+            // The first pack: packs picked and the picker's lines; the flow is not read.
             assert_eq!(
                 u.changed,
                 Sections {
                     throughput: true,
                     floor: true,
-                    devices: true,
                     ..Sections::NONE
                 },
                 "{:?}",
@@ -397,12 +405,13 @@ async fn throughput_counts_each_hour_as_the_confirmations_do(b: Backend) {
             );
             assert_eq!(packs(&u.live), Some(1));
         }
-        if i == 4 {
-            // The last pack moves the order on and ends the wave: all but the exceptions are
-            // read, the flow shows it picked.
+        if i == 5 {
+            // The last pack moves the order on and ends the wave: all but the devices and the
+            // exceptions are read, the flow shows it picked.
             assert_eq!(
                 u.changed,
                 Sections {
+                    devices: false,
                     exceptions: false,
                     ..Sections::ALL
                 },

@@ -39,6 +39,9 @@ pub struct LiveHub {
     watchers: AtomicUsize,
     /// When the task last looked at the log for someone watching.
     looked: Mutex<Option<Instant>>,
+    /// Held by a dashboard that opens while it brings the picture up to date: twenty screens
+    /// that open (or come back) at once make one read, not twenty.
+    catching_up: tokio::sync::Mutex<()>,
 }
 
 impl Default for LiveHub {
@@ -49,6 +52,7 @@ impl Default for LiveHub {
             rx,
             watchers: AtomicUsize::new(0),
             looked: Mutex::new(None),
+            catching_up: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -109,10 +113,11 @@ impl LiveHub {
     }
 
     /// Publishes `p` unless a picture of a newer event is out already (two readers raced and
-    /// this one read first), or one of the same event and this is no `fresh` reading (the
-    /// minute's, for the ages): a dashboard's event ids never go back, and it does not get the
-    /// same picture twice in a row.
-    fn publish(&self, p: Published, fresh: bool) {
+    /// this one read first), or one of the same event and this is no `fresh` reading (a
+    /// section's turn, for the clock): a dashboard's event ids never go back, and it does not
+    /// get the same picture twice in a row. A picture that reads nothing new (`notify` false:
+    /// events no section shows) is kept as the newest without being sent to anyone.
+    fn publish(&self, p: Published, fresh: bool, notify: bool) {
         if let Some(tx) = self.lock().as_ref() {
             let stale = {
                 let cur = tx.borrow();
@@ -120,7 +125,11 @@ impl LiveHub {
                     && (cur.event_id > p.event_id || (cur.event_id == p.event_id && !fresh))
             };
             if !stale {
-                tx.send_replace(Arc::new(p));
+                let p = Arc::new(p);
+                tx.send_if_modified(|cur| {
+                    *cur = p;
+                    notify
+                });
             }
         }
     }
@@ -135,6 +144,7 @@ impl LiveHub {
 /// (another dashboard is open), with the sections the events since its picture can move;
 /// after a pause (its picture may be old by the clock too), with a whole read.
 pub async fn catch_up(ctx: &Ctx) {
+    let _one_at_a_time = ctx.live.catching_up.lock().await;
     let last = match crate::store::events::last_id(ctx.db.pool(), ctx.db.backend()).await {
         Ok(id) => id,
         Err(e) => return tracing::warn!(error = %e, "the event log could not be read"),
@@ -146,7 +156,11 @@ pub async fn catch_up(ctx: &Ctx) {
                 publish_changes(ctx, prev, published.event_id, last, dash::Sections::NONE).await;
             }
         }
-        _ => publish_whole(ctx, last).await,
+        _ => {
+            publish_whole(ctx, last).await;
+            // Current now: the next to open catches up from it.
+            ctx.live.looked_now();
+        }
     }
 }
 
@@ -174,6 +188,7 @@ async fn publish_whole(ctx: &Ctx, event_id: i64) {
                     dashboard: Some(d),
                 },
                 false,
+                true,
             )
         }
         Err(e) => tracing::warn!(error = %e, "the dashboard could not be read"),
@@ -215,6 +230,7 @@ async fn publish_changes(
                     dashboard: Some(d),
                 },
                 turn != dash::Sections::NONE,
+                read != dash::Sections::NONE,
             )
         }
         Err(e) => tracing::warn!(error = %e, "the dashboard could not be read"),

@@ -508,7 +508,7 @@ impl LiveCheck {
 
 impl LiveUpdate {
     /// Asserts that the narrowed picture shows what a whole read shows: each device's health
-    /// and state, the orders and late marks per stage, today's total of each hourly measure, each picker's packs and each station's work, each
+    /// and state, the orders and late marks per stage, today's total of each hourly measure, each picker's packs and refused scans, each station's work, each
     /// carrier's parcels waiting and orders still to pack, and the exceptions' counts (the
     /// ages, which move with the clock, are left out).
     pub fn assert_same(&self, what: &str) {
@@ -517,7 +517,7 @@ impl LiveUpdate {
             Vec<(String, String, String)>,
             Vec<(String, i64, bool)>,
             Vec<(String, i64)>,
-            Vec<(String, i64)>,
+            Vec<(String, i64, i64)>,
             Vec<(String, i64, i64)>,
             Vec<(String, i64, i64)>,
             Vec<(String, i64)>,
@@ -549,7 +549,7 @@ impl LiveUpdate {
                 d.floor
                     .pickers
                     .iter()
-                    .map(|p| (p.name.clone(), p.packs_today))
+                    .map(|p| (p.name.clone(), p.packs_today, p.scans_refused_today))
                     .collect(),
                 d.floor
                     .stations

@@ -123,10 +123,16 @@ impl Sections {
             // (`pick.confirmed`, `parcel.closed`, `parcel.on_cage`, ...).
             "order.picking" | "order.picked" | "order.cutting" | "order.cut" | "order.packed"
             | "order.shipped" | "order.delivered" => of(T, F, F, F, T, F),
-            // A pick scan: packs picked, the picker's lines, the scanner.
-            "pick.confirmed" | "pick.undone" | "stock.picked" => of(F, T, T, T, F, F),
-            // A stored serial scan, a pack scan into an open parcel: the floor and its scanner.
-            "scan.recorded" | "parcel.item_packed" => of(F, F, T, T, F, F),
+            // A pick scan: packs picked, the picker's lines. (A scan from a serial scanner is
+            // also a `scan.recorded`, which moves the devices.)
+            "pick.confirmed" | "pick.undone" | "stock.picked" => of(F, T, F, T, F, F),
+            // A pick scan refused: the picker's refusals.
+            "pick.refused" => of(F, F, F, T, F, F),
+            // A serial scanner's scan stored: its last frame on the devices.
+            "scan.recorded" => of(F, F, T, F, F, F),
+            // A pack into an open parcel: no section shows an open parcel's contents (the close
+            // writes `parcel.closed`; a shortage at packing is `order.pack_short`).
+            "parcel.item_packed" => Sections::NONE,
             // Waves and who picks them.
             "wave.created" | "wave.assigned" | "wave.taken" | "wave.done" => of(F, F, F, T, F, F),
             // A closed parcel: the order's stage (with `order.packed`), parcels closed per hour
@@ -207,7 +213,6 @@ mod tests {
             Sections {
                 throughput: true,
                 floor: true,
-                devices: true,
                 ..Sections::NONE
             }
         );
@@ -220,22 +225,18 @@ mod tests {
                 ..Sections::NONE
             }
         );
-        // The wave's last pick moves the order on and ends the wave: all but the exceptions.
+        // The wave's last pick moves the order on and ends the wave: all but the devices and
+        // the exceptions.
         assert_eq!(
             Sections::touched_by_all(["pick.confirmed", "order.picked", "wave.done"]),
             Sections {
+                devices: false,
                 exceptions: false,
                 ..Sections::ALL
             }
         );
-        assert_eq!(
-            Sections::touched_by("parcel.item_packed"),
-            Sections {
-                floor: true,
-                devices: true,
-                ..Sections::NONE
-            }
-        );
+        assert_eq!(Sections::touched_by("parcel.item_packed"), Sections::NONE);
+        assert_eq!(Sections::touched_by("pick.refused"), Sections::EACH[3]);
         // A close: not the devices, not the exceptions.
         assert_eq!(
             Sections::touched_by_all([

@@ -105,7 +105,16 @@ pub async fn scan_input(
             // counted for the lead, in a transaction of its own.
             drop(tx);
             let mut tx = ctx.db.begin_write().await?;
-            db::insert_refusal(tx.conn(), wave_id, &confirm_key, refusal.code, &actor.name).await?;
+            if db::insert_refusal(tx.conn(), wave_id, &confirm_key, refusal.code, &actor.name)
+                .await?
+            {
+                tx.event(
+                    "pick.refused",
+                    &format!("wave:{wave_id}"),
+                    &serde_json::json!({ "wave_id": wave_id, "code": refusal.code, "by": actor.name }),
+                )
+                .await?;
+            }
             tx.commit().await?;
             outcome(refusal.code);
             tracing::info!(

@@ -480,8 +480,8 @@ pub async fn insert_refusal(
     key: &str,
     code: &str,
     actor: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
         "insert into pick_refusals (wave_id, scan_key, code, actor, at) values ($1, $2, $3, $4, $5)
          on conflict (scan_key) do nothing",
     )
@@ -492,5 +492,5 @@ pub async fn insert_refusal(
     .bind(crate::store::now_db())
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }

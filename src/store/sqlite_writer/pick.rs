@@ -236,11 +236,23 @@ pub(super) fn pick_scan(tx: &Connection, job: PickScan) -> rusqlite::Result<Pick
     match &verdict {
         PickVerdict::Fallback => return Ok(PickScanned::Fallback),
         PickVerdict::Refuse { code, .. } => {
-            tx.prepare_cached(
-                "insert into pick_refusals (wave_id, scan_key, code, actor, at) values (?1, ?2, ?3, ?4, ?5)
-                 on conflict (scan_key) do nothing",
-            )?
-            .execute(params![wave.id, confirm_key, code, actor, crate::store::now_db()])?;
+            let now = crate::store::now_db();
+            let stored = tx
+                .prepare_cached(
+                    "insert into pick_refusals (wave_id, scan_key, code, actor, at) values (?1, ?2, ?3, ?4, ?5)
+                     on conflict (scan_key) do nothing",
+                )?
+                .execute(params![wave.id, confirm_key, code, actor, now])?;
+            // The lead's floor counts refusals: an event, as `service::picking::scan` writes.
+            if stored == 1 {
+                super::append_event(
+                    tx,
+                    "pick.refused",
+                    &format!("wave:{}", wave.id),
+                    &now,
+                    &serde_json::json!({ "wave_id": wave.id, "code": code, "by": actor }),
+                )?;
+            }
         }
         PickVerdict::ToteOk => {
             tx.prepare_cached("update picks set tote_ok = 1 where wave_id = ?1 and order_id = ?2")?

@@ -413,8 +413,11 @@ async fn live(
 /// dashboard gets the same text, so twenty wall screens cost one rendering, not twenty.
 #[derive(Default)]
 pub struct LiveText {
-    newest: std::sync::Mutex<Vec<(Arc<Published>, Lang, Arc<str>)>>,
+    newest: std::sync::Mutex<Vec<Rendered>>,
 }
+
+/// A picture, the language it was rendered in, and the text.
+type Rendered = (Arc<Published>, Lang, Arc<str>);
 
 impl LiveText {
     /// `p` in `l`, rendered now or taken from the last rendering of the same picture.

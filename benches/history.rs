@@ -245,13 +245,18 @@ async fn run(config: Config) -> anyhow::Result<()> {
     // The live update after each kind of change of a working day: the sections its events can
     // change read again, the rest kept (`dashboard::read_changed`, what the hub runs per change),
     // taken in turn REPEAT times each so that the machine's noise falls on all of them alike.
-    let changes: [(&str, &[&str]); 14] = [
+    let changes: [(&str, &[&str]); 16] = [
         ("an intake", &["order.received", "order.allocated"]),
         ("a wave", &["wave.created", "order.picking"]),
         (
-            "a pick scan",
+            "a pick scan (handheld)",
+            &["pick.confirmed", "stock.picked"],
+        ),
+        (
+            "a pick scan (serial scanner)",
             &["scan.recorded", "pick.confirmed", "stock.picked"],
         ),
+        ("a refused pick scan", &["pick.refused"]),
         (
             "a wave's last pick",
             &[

@@ -68,13 +68,13 @@ pub async fn floor(ctx: &Ctx) -> Result<Floor> {
     let hour = to_db(now - chrono::Duration::hours(1));
     let pool = ctx.db.pool();
     let limit = i64::from(ctx.config.dashboard.idle_minutes);
-    let (work, refused, on_waves, packing, cutting) = tokio::try_join!(
-        db::picker_work(pool, &day, &hour),
-        db::pick_refusals(pool, &day),
-        db::pickers_on_waves(pool),
-        db::pack_station_work(pool, &day, &hour),
-        db::cut_station_work(pool, &day, &hour),
-    )?;
+    let db::FloorWork {
+        pickers: work,
+        refusals: refused,
+        on_waves,
+        packing,
+        cutting,
+    } = db::floor_work(pool, &day, &hour).await?;
     let mut names: Vec<String> = work.iter().map(|w| person(&w.actor).to_string()).collect();
     names.extend(refused.iter().map(|(a, _)| person(a).to_string()));
     names.extend(on_waves.iter().map(|(p, _)| p.clone()));

@@ -15,62 +15,6 @@ pub struct PickerWork {
     pub last_at: String,
 }
 
-/// Pick confirmations (not undone) per actor since `day_start`, with those since `hour_ago`.
-pub async fn picker_work(
-    pool: &AnyPool,
-    day_start: &str,
-    hour_ago: &str,
-) -> Result<Vec<PickerWork>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select actor, count(distinct pick_id) as lines,
-            count(distinct case when at >= $2 then pick_id end) as lines_hour,
-            cast(coalesce(sum(qty), 0) as bigint) as packs, max(at) as last_at
-         from pick_confirms where at >= $1 and undone = 0 group by actor order by actor",
-    )
-    .bind(day_start)
-    .bind(hour_ago)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PickerWork {
-                actor: r.try_get("actor")?,
-                lines_today: r.try_get("lines")?,
-                lines_last_hour: r.try_get("lines_hour")?,
-                packs_today: r.try_get("packs")?,
-                last_at: r.try_get("last_at")?,
-            })
-        })
-        .collect()
-}
-
-/// Refused pick scans per actor since `day_start`.
-pub async fn pick_refusals(
-    pool: &AnyPool,
-    day_start: &str,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let rows =
-        sqlx::query("select actor, count(*) as n from pick_refusals where at >= $1 group by actor")
-            .bind(day_start)
-            .fetch_all(pool)
-            .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("actor")?, r.try_get("n")?)))
-        .collect()
-}
-
-/// Pickers holding an unfinished wave now: (picker, wave id).
-pub async fn pickers_on_waves(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select picker, id from waves where status in ('assigned', 'picking') and picker is not null order by id",
-    )
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("picker")?, r.try_get("id")?)))
-        .collect()
-}
-
 /// One station's work: parcels closed (a pack station) or cutting jobs finished and failed (a
 /// cutting station) since the day's start and in the last hour.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,60 +27,94 @@ pub struct StationWork {
     pub last_at: Option<String>,
 }
 
-fn station_work(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<StationWork>, sqlx::Error> {
-    rows.iter()
-        .map(|r| {
-            Ok(StationWork {
-                station: r.try_get("station")?,
-                done_today: r.try_get("done")?,
-                done_last_hour: r.try_get("done_hour")?,
-                faults_today: r.try_get("faults")?,
-                last_at: r.try_get("last_at")?,
-            })
-        })
-        .collect()
+/// Everything the floor shows, read in one statement (five reads in one round trip).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FloorWork {
+    /// Pick confirmations (not undone) per actor since the day's start, with the last hour's;
+    /// by actor.
+    pub pickers: Vec<PickerWork>,
+    /// Refused pick scans per actor since the day's start.
+    pub refusals: Vec<(String, i64)>,
+    /// Pickers holding an unfinished wave now: (picker, wave id), by wave.
+    pub on_waves: Vec<(String, i64)>,
+    /// Parcels closed per pack station since the day's start (and in the last hour).
+    pub packing: Vec<StationWork>,
+    /// Cutting jobs finished and failed per cutting station since the day's start (finished
+    /// also in the last hour).
+    pub cutting: Vec<StationWork>,
 }
 
-/// Parcels closed per pack station since `day_start` (and since `hour_ago`).
-pub async fn pack_station_work(
+/// The floor's work since `day_start` and `hour_ago` (instants as stored).
+pub async fn floor_work(
     pool: &AnyPool,
     day_start: &str,
     hour_ago: &str,
-) -> Result<Vec<StationWork>, sqlx::Error> {
+) -> Result<FloorWork, sqlx::Error> {
+    // Each part gives (k, name, a, b, c, last_at); see `FloorWork` for what they hold.
     let rows = sqlx::query(
-        "select station, count(*) as done,
-            cast(coalesce(sum(case when closed_at >= $2 then 1 else 0 end), 0) as bigint) as done_hour,
-            cast(0 as bigint) as faults, max(closed_at) as last_at
-         from parcels where closed_at >= $1 group by station order by station",
-    )
-    .bind(day_start)
-    .bind(hour_ago)
-    .fetch_all(pool)
-    .await?;
-    station_work(rows)
-}
-
-/// Cutting jobs finished and failed per cutting station since `day_start` (finished also since
-/// `hour_ago`).
-pub async fn cut_station_work(
-    pool: &AnyPool,
-    day_start: &str,
-    hour_ago: &str,
-) -> Result<Vec<StationWork>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select station_id as station,
-            cast(coalesce(sum(case when state = 'finished' then 1 else 0 end), 0) as bigint) as done,
-            cast(coalesce(sum(case when state = 'finished' and at >= $2 then 1 else 0 end), 0) as bigint) as done_hour,
-            cast(coalesce(sum(case when state = 'failed' then 1 else 0 end), 0) as bigint) as faults,
-            max(at) as last_at
+        "select cast(0 as bigint) as k, actor as name,
+            cast(count(distinct pick_id) as bigint) as a,
+            cast(count(distinct case when at >= $2 then pick_id end) as bigint) as b,
+            cast(coalesce(sum(qty), 0) as bigint) as c, max(at) as last_at
+         from pick_confirms where at >= $1 and undone = 0 group by actor
+         union all
+         select cast(1 as bigint), actor, cast(count(*) as bigint), cast(0 as bigint), cast(0 as bigint),
+            cast(null as text)
+         from pick_refusals where at >= $1 group by actor
+         union all
+         select cast(2 as bigint), picker, cast(id as bigint), cast(0 as bigint), cast(0 as bigint),
+            cast(null as text)
+         from waves where status in ('assigned', 'picking') and picker is not null
+         union all
+         select cast(3 as bigint), station, cast(count(*) as bigint),
+            cast(coalesce(sum(case when closed_at >= $2 then 1 else 0 end), 0) as bigint),
+            cast(0 as bigint), max(closed_at)
+         from parcels where closed_at >= $1 group by station
+         union all
+         select cast(4 as bigint), station_id,
+            cast(coalesce(sum(case when state = 'finished' then 1 else 0 end), 0) as bigint),
+            cast(coalesce(sum(case when state = 'finished' and at >= $2 then 1 else 0 end), 0) as bigint),
+            cast(coalesce(sum(case when state = 'failed' then 1 else 0 end), 0) as bigint),
+            max(at)
          from cut_job_log where at >= $1 and station_id is not null and state in ('finished', 'failed')
-         group by station_id order by station_id",
+         group by station_id",
     )
     .bind(day_start)
     .bind(hour_ago)
     .fetch_all(pool)
     .await?;
-    station_work(rows)
+    let mut out = FloorWork::default();
+    for r in &rows {
+        let k: i64 = r.try_get("k")?;
+        let name: String = r.try_get("name")?;
+        let (a, b, c): (i64, i64, i64) = (r.try_get("a")?, r.try_get("b")?, r.try_get("c")?);
+        let last_at: Option<String> = r.try_get("last_at")?;
+        let station = |name| StationWork {
+            station: name,
+            done_today: a,
+            done_last_hour: b,
+            faults_today: c,
+            last_at: last_at.clone(),
+        };
+        match k {
+            0 => out.pickers.push(PickerWork {
+                actor: name,
+                lines_today: a,
+                lines_last_hour: b,
+                packs_today: c,
+                last_at: last_at.clone().unwrap_or_default(),
+            }),
+            1 => out.refusals.push((name, a)),
+            2 => out.on_waves.push((name, a)),
+            3 => out.packing.push(station(name)),
+            _ => out.cutting.push(station(name)),
+        }
+    }
+    out.pickers.sort_by(|x, y| x.actor.cmp(&y.actor));
+    out.on_waves.sort_by_key(|w| w.1);
+    out.packing.sort_by(|x, y| x.station.cmp(&y.station));
+    out.cutting.sort_by(|x, y| x.station.cmp(&y.station));
+    Ok(out)
 }
 
 /// Closed parcels not yet handed over (nor void), per booked carrier; `None` for a parcel whose

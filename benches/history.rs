@@ -468,10 +468,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
             value("konsign_dashboard_update_seconds_bucket", Some(le)).unwrap_or(f64::NAN)
         };
         println!(
-            "the hub's pictures ({backend}, read {kind}): {count} in {seconds} s, mean {:.2} ms; {:.0}% within 4 ms, {:.0}% within 8 ms",
+            "the hub's pictures ({backend}, read {kind}): {count} in {seconds} s, mean {:.2} ms; {:.1}% within 2 ms, {:.1}% within 5 ms, {:.1}% within 10 ms",
             sum / count * 1000.0,
-            under("0.004") / count * 100.0,
-            under("0.008") / count * 100.0,
+            under("0.002") / count * 100.0,
+            under("0.005") / count * 100.0,
+            under("0.01") / count * 100.0,
         );
     }
     // The year's report last: the first one reads every handover of the year, and the memory

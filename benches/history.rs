@@ -96,6 +96,12 @@ fn main() -> anyhow::Result<()> {
     };
     config.mqtt.enabled = false;
     config.log.filter = "warn".into();
+    // A cut-off for the default carrier, as a warehouse has one: the cut-offs section then
+    // reads what it reads in use (without one it returns at once).
+    if config.carrier.cutoff.is_empty() {
+        let carrier = config.carrier.default.clone();
+        config.carrier.cutoff.insert(carrier, "16:30".into());
+    }
     rt.block_on(run(config))?;
     rt.shutdown_timeout(Duration::from_secs(2));
     Ok(())
@@ -166,6 +172,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
         ])
         .env("KONSIGN_ENVIRONMENT", "development")
         .env("KONSIGN_MQTT__ENABLED", "false")
+        .env(
+            format!(
+                "KONSIGN_CARRIER__CUTOFF__{}",
+                ctx.config.carrier.default.to_uppercase()
+            ),
+            "16:30",
+        )
         .env("KONSIGN_LOG__FILTER", "warn")
         .stdout(std::process::Stdio::null())
         .spawn()?;

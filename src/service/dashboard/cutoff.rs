@@ -64,11 +64,11 @@ pub async fn cutoffs(ctx: &Ctx) -> Result<Vec<CarrierCutoff>> {
     let pool = ctx.db.pool();
     let due_by = (today + chrono::Duration::days(1)).to_string();
     let hour_ago = crate::domain::time::to_db(now - chrono::Duration::hours(1));
-    let (waiting, unpacked, handed) = tokio::try_join!(
-        db::parcels_waiting_by_carrier(pool),
-        db::unpacked_due_by_postcode(pool, &due_by),
-        db::handed_over_by_carrier(pool, &hour_ago),
-    )?;
+    let db::CutoffWork {
+        waiting,
+        unpacked,
+        handed_over: handed,
+    } = db::cutoff_work(pool, &due_by, &hour_ago).await?;
     let carrier_of = |postcode: &str| {
         crate::domain::carrier::choose(&cfg.rules, &cfg.default, &cfg.default_service, "", postcode)
             .carrier

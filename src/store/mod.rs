@@ -62,6 +62,11 @@ pub(crate) fn decode_state<T>(
     parse(s).ok_or_else(|| sqlx::Error::Decode(format!("unknown {what} {s:?}").into()))
 }
 
+/// How long a PostgreSQL connection may lie idle in the pool before it is pinged on the way
+/// out. A busy service takes its connections back within milliseconds; a server restarted since
+/// a connection was last used is found by the ping, not by a user's request.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(5);
+
 /// A cheap handle to the database.
 #[derive(Clone)]
 pub struct Db {
@@ -155,8 +160,21 @@ impl Db {
             .context("database.url is not a valid database URL")?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            // A local SQLite file cannot drop a connection; skip the ping on every acquire.
-            .test_before_acquire(backend == Backend::Postgres)
+            // The pool pings every connection it takes back (sqlx does that on release), so a
+            // connection used a moment ago is known to be alive: pinging it again when it is
+            // taken out would add a round trip to every read (a live dashboard update reads
+            // three or four sections at once, each on a connection of its own). Only one idle
+            // for a while, which the server may have dropped since, is pinged first. A local
+            // SQLite file cannot drop a connection.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if backend == Backend::Postgres && meta.idle_for > PING_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {

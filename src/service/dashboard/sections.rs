@@ -118,11 +118,15 @@ impl Sections {
             // An order in or out of the backorders: its stage, the orders to pack, the old
             // backorders.
             "order.received" | "order.allocated" | "order.backordered" => of(T, F, F, F, T, T),
-            // An order moving along the floor (never to or from `backordered`): its stage and
-            // the orders still to pack. The work behind it comes with events of its own
-            // (`pick.confirmed`, `parcel.closed`, `parcel.on_cage`, ...).
-            "order.picking" | "order.picked" | "order.cutting" | "order.cut" | "order.packed"
-            | "order.shipped" | "order.delivered" => of(T, F, F, F, T, F),
+            // An order moving along the floor (never to or from `backordered`): its stage. The
+            // work behind it comes with events of its own (`pick.confirmed`, `parcel.closed`,
+            // `parcel.on_cage`, ...). Between taken in and packed it stays among the orders
+            // still to pack (the cut-offs' count), so only the step out of them, `order.packed`,
+            // moves the cut-offs. (A voided parcel sends its order back from packed to picked
+            // with `parcel.voided`, which is not mapped: it reads everything.)
+            "order.picking" | "order.picked" | "order.cutting" | "order.cut" | "order.shipped"
+            | "order.delivered" => of(T, F, F, F, F, F),
+            "order.packed" => of(T, F, F, F, T, F),
             // A pick scan: packs picked, the picker's lines. (A scan from a serial scanner is
             // also a `scan.recorded`, which moves the devices.)
             "pick.confirmed" | "pick.undone" | "stock.picked" => of(F, T, F, T, F, F),
@@ -148,8 +152,9 @@ impl Sections {
             "parcel.on_cage" | "cage.opened" | "cage.closed" | "cage.carrier_closed" => {
                 of(T, T, F, F, T, F)
             }
-            // The carrier's tracking: delivered, or a delivery exception.
-            "parcel.tracking" | "parcel.tracking_exception" => of(T, F, F, F, T, T),
+            // The carrier's tracking: delivered, or a delivery exception. A parcel handed over
+            // is no longer one of the cut-offs' (its cage's close moved it).
+            "parcel.tracking" | "parcel.tracking_exception" => of(T, F, F, F, F, T),
             // A lead has dealt with a delivery exception: the order is shipped again.
             "booking.exception_acknowledged" => of(T, F, F, F, F, T),
             // A cutting station's message (a job running, finished or failed; its mode), its
@@ -225,16 +230,20 @@ mod tests {
                 ..Sections::NONE
             }
         );
-        // The wave's last pick moves the order on and ends the wave: all but the devices and
-        // the exceptions.
+        // The wave's last pick moves the order on and ends the wave: its stage, the picks,
+        // the floor; the order stays among those to pack (the cut-offs').
         assert_eq!(
             Sections::touched_by_all(["pick.confirmed", "order.picked", "wave.done"]),
             Sections {
-                devices: false,
-                exceptions: false,
-                ..Sections::ALL
+                flow: true,
+                throughput: true,
+                floor: true,
+                ..Sections::NONE
             }
         );
+        // An order sent back to the backorders by a wave that found nothing leaves them.
+        assert!(Sections::touched_by("order.backordered").cutoffs);
+        assert!(!Sections::touched_by("order.delivered").cutoffs);
         assert_eq!(Sections::touched_by("parcel.item_packed"), Sections::NONE);
         assert_eq!(Sections::touched_by("pick.refused"), Sections::EACH[3]);
         // A close: not the devices, not the exceptions.

@@ -65,7 +65,7 @@ pub(crate) fn decode_state<T>(
 /// How long a PostgreSQL connection may lie idle in the pool before it is pinged on the way
 /// out. A busy service takes its connections back within milliseconds; a server restarted since
 /// a connection was last used is found by the ping, not by a user's request.
-const PING_IDLE_AFTER: Duration = Duration::from_secs(5);
+pub const PING_IDLE_AFTER: Duration = Duration::from_secs(5);
 
 /// A cheap handle to the database.
 #[derive(Clone)]

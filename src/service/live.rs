@@ -21,7 +21,8 @@ pub const LOOK_EVERY: Duration = Duration::from_millis(500);
 /// Each section is read again at least this often (the ages of the oldest orders move on).
 pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
 /// How often the refresh reads its next section: the six in turn within `REFRESH_EVERY`.
-pub const REFRESH_TURN: Duration = Duration::from_secs(60 / dash::Sections::EACH.len() as u64);
+pub const REFRESH_TURN: Duration =
+    Duration::from_secs(REFRESH_EVERY.as_secs() / dash::Sections::EACH.len() as u64);
 /// Open dashboards at most per instance; more are refused (503).
 pub const MAX_WATCHERS: usize = 200;
 

@@ -29,6 +29,9 @@ pub async fn context(config: Config) -> anyhow::Result<Ctx> {
     let carriers = Arc::new(crate::carrier::Carriers::from_config(&config)?);
     Ok(Ctx {
         login_guard: Arc::new(crate::service::login_guard::LoginGuard::new(&config.auth)),
+        feed_limit: Arc::new(crate::service::log::FeedLimit::new(
+            config.http.feed_reads_per_minute,
+        )),
         carriers,
         db,
         labels: Arc::new(labels),

@@ -25,7 +25,9 @@ async fn a_cursor_reader_never_misses_an_event_that_commits_late(b: Backend) {
     let Some((ctx, _dir)) = common::context(b).await else {
         return;
     };
-    let start = events_after(&ctx, 0, 1000).await.unwrap();
+    let start = events_after(&ctx, &konsign::service::Actor::system(), 0, 1000)
+        .await
+        .unwrap();
     let from = start.last().map_or(0, |e| e.id);
     let done = Arc::new(AtomicBool::new(false));
 
@@ -38,7 +40,9 @@ async fn a_cursor_reader_never_misses_an_event_that_commits_late(b: Backend) {
                 // Read `finished` before the read: a read that begins after every writer
                 // committed is the last one needed.
                 let finished = done.load(Ordering::SeqCst);
-                let got = events_after(&ctx, cursor, 1000).await.unwrap();
+                let got = events_after(&ctx, &konsign::service::Actor::system(), cursor, 1000)
+                    .await
+                    .unwrap();
                 if let Some(e) = got.last() {
                     cursor = e.id;
                 }
@@ -86,7 +90,7 @@ async fn a_cursor_reader_never_misses_an_event_that_commits_late(b: Backend) {
         seen.windows(2).all(|p| p[0] < p[1]),
         "the reader got each event once, in cursor order: {seen:?}"
     );
-    let all: Vec<i64> = events_after(&ctx, from, 1000)
+    let all: Vec<i64> = events_after(&ctx, &konsign::service::Actor::system(), from, 1000)
         .await
         .unwrap()
         .iter()

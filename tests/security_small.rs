@@ -378,3 +378,51 @@ async fn metrics_need_the_metrics_token_when_one_is_set() {
     let t = app.ctx.config.to_masked_toml().unwrap();
     assert!(!t.contains("scrape-s3cret"), "{t}");
 }
+
+/// The event feeds are read at most `http.feed_reads_per_minute` times a minute per caller
+/// (each read waits for the writers in flight on PostgreSQL): beyond, 429 with `Retry-After`;
+/// another caller has a bucket of its own, and the caller's other requests go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_polling_the_feeds_too_often_is_told_when_to_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = common::database_url(Backend::Sqlite, dir.path()).await else {
+        return;
+    };
+    let app = common::start_app(url, Some(dir), |c| {
+        c.http.feed_reads_per_minute = 3;
+    })
+    .await;
+    let admin = app.admin().await;
+    // One bucket for both feeds.
+    for path in ["/api/events", "/api/order-changes", "/api/events?after=1"] {
+        let r = admin.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {:?}", r.body);
+    }
+    let r = admin.get("/api/order-changes").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", r.body);
+    assert_eq!(r.body["code"], "too_many_requests");
+    // Three a minute: the next read is allowed within 20 s.
+    let secs: u64 = r
+        .retry_after
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .expect("a Retry-After in seconds");
+    assert!((1..=20).contains(&secs), "Retry-After {secs}");
+    assert_eq!(
+        admin.get("/api/events").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        admin.get("/api/orders?limit=1").await.status,
+        StatusCode::OK
+    );
+    let lead = app.user("lisa", konsign::domain::auth::Role::Lead).await;
+    assert_eq!(lead.get("/api/events").await.status, StatusCode::OK);
+    // The service's own readers are not counted.
+    let ctx = &app.ctx;
+    for _ in 0..5 {
+        konsign::service::log::events_after(ctx, &Actor::system(), 0, 10)
+            .await
+            .expect("the service's own read");
+    }
+}

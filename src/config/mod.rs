@@ -178,6 +178,11 @@ pub struct HttpConfig {
     /// With it, `/metrics` answers only `Authorization: Bearer <token>` (Prometheus's
     /// `authorization` setting); without it anyone who reaches the port can read the metrics.
     pub metrics_token: Option<String>,
+    /// Reads of the event feeds (`/api/events`, `/api/order-changes`) one user or API token may
+    /// make per minute, in bursts of as many (429 with `Retry-After` beyond). Each read waits
+    /// for the writers in flight on PostgreSQL, so a client polling in a tight loop would slow
+    /// every write.
+    pub feed_reads_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -235,6 +240,7 @@ impl Default for HttpConfig {
             header_read_timeout_secs: 10,
             max_connections: 1024,
             metrics_token: None,
+            feed_reads_per_minute: 600,
         }
     }
 }
@@ -361,7 +367,7 @@ impl Config {
             (1..=1440).contains(&self.auth.lockout_minutes),
             "invalid configuration: auth.lockout_minutes must be between 1 and 1440"
         );
-        let ranges: [(&str, u32, u32, u32); 8] = [
+        let ranges: [(&str, u32, u32, u32); 9] = [
             (
                 "http.request_timeout_secs",
                 self.http.request_timeout_secs,
@@ -383,6 +389,12 @@ impl Config {
             (
                 "http.max_connections",
                 self.http.max_connections,
+                1,
+                100_000,
+            ),
+            (
+                "http.feed_reads_per_minute",
+                self.http.feed_reads_per_minute,
                 1,
                 100_000,
             ),

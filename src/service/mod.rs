@@ -61,6 +61,8 @@ pub struct Ctx {
     pub carriers: Arc<crate::carrier::Carriers>,
     /// Login rate limits and the bound on password hashes at once.
     pub login_guard: Arc<login_guard::LoginGuard>,
+    /// How often each caller may read the event feeds.
+    pub feed_limit: Arc<log::FeedLimit>,
     /// Scanner stations' workflows, remembered for a moment (`ttl_cache`).
     pub workflows: Arc<ttl_cache::TtlCache<crate::domain::workflow::Workflow>>,
     /// Products' names by GTIN (`None`: no such product), remembered for a moment, for the

@@ -23,8 +23,10 @@ pub struct EventQuery {
     pub limit: Option<i64>,
 }
 
-/// Domain events after a cursor, oldest first. Poll with the last `id` seen.
-#[utoipa::path(get, path = "/api/events", tag = "log", params(EventQuery), responses((status = 200, body = Vec<Event>)),
+/// Domain events after a cursor, oldest first. Poll with the last `id` seen; each user or token
+/// may read `http.feed_reads_per_minute` times a minute (429 with `Retry-After` beyond).
+#[utoipa::path(get, path = "/api/events", tag = "log", params(EventQuery),
+    responses((status = 200, body = Vec<Event>), (status = 429, body = ErrorBody)),
     security(("session" = []), ("bearer" = [])))]
 pub async fn events(
     State(s): State<AppState>,
@@ -34,7 +36,8 @@ pub async fn events(
     caller.require(allow::EVENTS)?;
     let Query(q) = q?;
     Ok(Json(views::all(
-        crate::service::log::events_after(&s.ctx, q.after, q.limit.unwrap_or(100)).await?,
+        crate::service::log::events_after(&s.ctx, &caller.0.actor, q.after, q.limit.unwrap_or(100))
+            .await?,
     )))
 }
 

@@ -191,8 +191,10 @@ pub struct ChangesQuery {
 
 /// Order events after a cursor: `order.received`, `order.allocated`, `order.backordered`,
 /// `order.picking`, `order.picked`, `order.cutting`, `order.cancelled`, … (no personal data).
+/// Each user or token may read `http.feed_reads_per_minute` times a minute (429 with
+/// `Retry-After` beyond).
 #[utoipa::path(get, path = "/api/order-changes", tag = "orders", params(ChangesQuery),
-    responses((status = 200, body = Vec<Event>)), security(("session" = []), ("bearer" = [])))]
+    responses((status = 200, body = Vec<Event>), (status = 429, body = ErrorBody)), security(("session" = []), ("bearer" = [])))]
 pub async fn changes(
     State(s): State<AppState>,
     caller: Caller,
@@ -201,7 +203,7 @@ pub async fn changes(
     caller.require(allow::ORDERS)?;
     let Query(q) = q?;
     Ok(Json(views::all(
-        svc::changes(&s.ctx, q.after, q.limit.unwrap_or(100)).await?,
+        svc::changes(&s.ctx, &caller.0.actor, q.after, q.limit.unwrap_or(100)).await?,
     )))
 }
 

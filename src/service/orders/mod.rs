@@ -230,15 +230,18 @@ pub async fn read(ctx: &Ctx, actor: &Actor, external_id: &str, purpose: &str) ->
     })
 }
 
-/// Order events after a cursor (received, allocated, backordered, picking, picked, cutting, …).
+/// Order events after a cursor (received, allocated, backordered, picking, picked, cutting, …),
+/// as `who` reads them (counted by `log::FeedLimit`).
 pub async fn changes(
     ctx: &Ctx,
+    who: &Actor,
     after: i64,
     limit: i64,
 ) -> Result<Vec<crate::store::events::Event>> {
     if !(1..=1000).contains(&limit) {
         return Err(Error::invalid("limit", "must be between 1 and 1000"));
     }
+    ctx.feed_limit.admit(who)?;
     Ok(db::order_events_after(ctx.db.pool(), ctx.db.backend(), after, limit).await?)
 }
 

@@ -11,7 +11,10 @@
 //!      (`dashboard::read_changed` with the sections its events name). One read serves every
 //!      open dashboard of the instance;
 //!    - the 365-day report, `GET /api/reports/throughput`: the first (which counts and keeps the
-//!      past days), then by month and by day (20 times each).
+//!      past days), then by month and by day (20 times each);
+//!    - before all of these, BACKLOG (default 1,000) orders for tomorrow are taken in and a
+//!      quarter of them put on waves (`busy_floor`): a working day's middle, not the quiet
+//!      small hours the generated year ends in.
 //! 3. SSE_CLIENTS (default 20) dashboards stay open on `/dashboard/live` for SSE_SECONDS
 //!    (default 60) while a stock receipt and an order for it every 500 ms change the picture;
 //!    reported: the service's resident memory (VmRSS) at the start, every tenth of the time and
@@ -104,6 +107,69 @@ fn main() -> anyhow::Result<()> {
     }
     rt.block_on(run(config))?;
     rt.shutdown_timeout(Duration::from_secs(2));
+    Ok(())
+}
+
+/// A working day's middle: the generated year's last day is written up to the small hours, so
+/// its floor holds a few dozen orders in flight, where a real one holds hundreds. Takes in
+/// `n` orders for tomorrow (due for today's cut-off) on one receipt, then puts about a
+/// quarter of them on waves of 50, so the flow, the cut-offs and the floor read a busy day.
+async fn busy_floor(
+    ctx: &konsign::service::Ctx,
+    a: &Actor,
+    n: usize,
+    run_id: u32,
+    backend: &str,
+) -> anyhow::Result<()> {
+    use sqlx::Row;
+    let t = Instant::now();
+    let today = konsign::service::today();
+    let gtin: String = sqlx::query("select gtin from products order by gtin")
+        .fetch_one(ctx.db.pool())
+        .await?
+        .try_get("gtin")?;
+    let req = konsign::service::stock::ReceiveRequest {
+        idempotency_key: Some(format!("bench-busy-{run_id}")),
+        gtin: gtin.clone(),
+        lot: format!("BUSY{run_id}"),
+        expiry: (today + chrono::Duration::days(400)).to_string(),
+        location: "RCV-01".into(),
+        quantity: n as i64,
+        owner: None,
+        reference: None,
+    };
+    konsign::service::stock::receive(ctx, a, &req).await?;
+    for i in 0..n {
+        let input: konsign::domain::order::OrderInput = serde_json::from_value(
+            serde_json::json!({
+                "external_id": format!("BUSY-{run_id}-{i}"),
+                "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
+                "grant_ref": "BEV-1", "citizen_id": format!("c-busy-{i}"),
+                "recipient": { "name": "Bo Ås", "address_line1": "Vej 1", "postcode": format!("{}", 1000 + (i % 90) * 100), "city": "By" },
+                "delivery_date": (today + chrono::Duration::days(1)).to_string(),
+                "lines": [{ "gtin": gtin, "quantity": 1 }],
+            }),
+        )?;
+        konsign::service::orders::intake(ctx, a, &input).await?;
+    }
+    for _ in 0..n.div_ceil(4 * 50) {
+        let r = konsign::service::picking::WaveRequest {
+            max_orders: Some(50),
+            ..Default::default()
+        };
+        if let Err(e) = konsign::service::picking::create_wave(ctx, a, &r).await {
+            eprintln!("busy floor: no more waves ({e})");
+            break;
+        }
+    }
+    let waved: i64 = sqlx::query("select count(*) as n from orders where status = 'picking'")
+        .fetch_one(ctx.db.pool())
+        .await?
+        .try_get("n")?;
+    println!(
+        "busy floor ({backend}): {n} orders for tomorrow taken in; {waved} orders on waves; in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -220,6 +286,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     )
     .await?;
     let cookie = format!("konsign_wall={wall}");
+    let backlog = env_or("BACKLOG", 1_000) as usize;
+    if backlog > 0 {
+        busy_floor(&ctx, &a, backlog, run_id, backend).await?;
+    }
 
     // Warm up: the first requests after the generator meet the checkpoint of its WAL and the
     // app's start.

@@ -110,6 +110,46 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The first product's GTIN: what the bench's receipts and orders carry.
+async fn first_gtin(ctx: &konsign::service::Ctx) -> anyhow::Result<String> {
+    use sqlx::Row;
+    Ok(sqlx::query("select gtin from products order by gtin")
+        .fetch_one(ctx.db.pool())
+        .await?
+        .try_get("gtin")?)
+}
+
+/// A receipt of `quantity` packs of `gtin` in lot `lot` at the receiving bay.
+fn receipt(
+    key: String,
+    gtin: String,
+    lot: String,
+    quantity: i64,
+) -> konsign::service::stock::ReceiveRequest {
+    konsign::service::stock::ReceiveRequest {
+        idempotency_key: Some(key),
+        gtin,
+        lot,
+        expiry: (konsign::service::today() + chrono::Duration::days(400)).to_string(),
+        location: "RCV-01".into(),
+        quantity,
+        owner: None,
+        reference: None,
+    }
+}
+
+/// An order of one pack of `gtin` for tomorrow, as the ordering system sends one.
+fn order_body(external_id: &str, citizen: &str, postcode: &str, gtin: &str) -> serde_json::Value {
+    serde_json::json!({
+        "external_id": external_id,
+        "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
+        "grant_ref": "BEV-1", "citizen_id": citizen,
+        "recipient": { "name": "Bo Ås", "address_line1": "Vej 1", "postcode": postcode, "city": "Aarhus C" },
+        "delivery_date": (konsign::service::today() + chrono::Duration::days(1)).to_string(),
+        "lines": [{ "gtin": gtin, "quantity": 1 }],
+    })
+}
+
 /// A working day's middle: the generated year's last day is written up to the small hours, so
 /// its floor holds a few dozen orders in flight, where a real one holds hundreds. Takes in
 /// `n` orders for tomorrow (due for today's cut-off) on one receipt, then puts about a
@@ -123,33 +163,21 @@ async fn busy_floor(
 ) -> anyhow::Result<()> {
     use sqlx::Row;
     let t = Instant::now();
-    let today = konsign::service::today();
-    let gtin: String = sqlx::query("select gtin from products order by gtin")
-        .fetch_one(ctx.db.pool())
-        .await?
-        .try_get("gtin")?;
-    let req = konsign::service::stock::ReceiveRequest {
-        idempotency_key: Some(format!("bench-busy-{run_id}")),
-        gtin: gtin.clone(),
-        lot: format!("BUSY{run_id}"),
-        expiry: (today + chrono::Duration::days(400)).to_string(),
-        location: "RCV-01".into(),
-        quantity: n as i64,
-        owner: None,
-        reference: None,
-    };
+    let gtin = first_gtin(ctx).await?;
+    let req = receipt(
+        format!("bench-busy-{run_id}"),
+        gtin.clone(),
+        format!("BUSY{run_id}"),
+        n as i64,
+    );
     konsign::service::stock::receive(ctx, a, &req).await?;
     for i in 0..n {
-        let input: konsign::domain::order::OrderInput = serde_json::from_value(
-            serde_json::json!({
-                "external_id": format!("BUSY-{run_id}-{i}"),
-                "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
-                "grant_ref": "BEV-1", "citizen_id": format!("c-busy-{i}"),
-                "recipient": { "name": "Bo Ås", "address_line1": "Vej 1", "postcode": format!("{}", 1000 + (i % 90) * 100), "city": "By" },
-                "delivery_date": (today + chrono::Duration::days(1)).to_string(),
-                "lines": [{ "gtin": gtin, "quantity": 1 }],
-            }),
-        )?;
+        let input: konsign::domain::order::OrderInput = serde_json::from_value(order_body(
+            &format!("BUSY-{run_id}-{i}"),
+            &format!("c-busy-{i}"),
+            &format!("{}", 1000 + (i % 90) * 100),
+            &gtin,
+        ))?;
         konsign::service::orders::intake(ctx, a, &input).await?;
     }
     for _ in 0..n.div_ceil(4 * 50) {
@@ -470,35 +498,23 @@ async fn run(config: Config) -> anyhow::Result<()> {
     while started.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         n += 1;
-        let gtin: String = {
-            use sqlx::Row;
-            sqlx::query("select gtin from products order by gtin")
-                .fetch_one(ctx.db.pool())
-                .await?
-                .try_get("gtin")?
-        };
-        let req = konsign::service::stock::ReceiveRequest {
-            idempotency_key: Some(format!("bench-live-{run_id}-{n}")),
+        let gtin = first_gtin(&ctx).await?;
+        let req = receipt(
+            format!("bench-live-{run_id}-{n}"),
             gtin,
-            lot: format!("LIVE{run_id}-{n}"),
-            expiry: (today + chrono::Duration::days(400)).to_string(),
-            location: "RCV-01".into(),
-            quantity: 1,
-            owner: None,
-            reference: None,
-        };
+            format!("LIVE{run_id}-{n}"),
+            1,
+        );
         if let Err(e) = konsign::service::stock::receive(&ctx, &a, &req).await {
             eprintln!("receipt {n}: {e}");
         }
         // And an order for it, over HTTP, as the ordering system sends one.
-        let body = serde_json::json!({
-            "external_id": format!("LIVE-{run_id}-{n}"),
-            "payer": { "code": "0751", "name": "Aarhus Kommune", "ean": "5798000000001" },
-            "grant_ref": "BEV-1", "citizen_id": format!("c-live-{n}"),
-            "recipient": { "name": "Bo Ås", "address_line1": "Vej 1", "postcode": "8000", "city": "Aarhus C" },
-            "delivery_date": (today + chrono::Duration::days(1)).to_string(),
-            "lines": [{ "gtin": req.gtin, "quantity": 1 }],
-        });
+        let body = order_body(
+            &format!("LIVE-{run_id}-{n}"),
+            &format!("c-live-{n}"),
+            "8000",
+            &req.gtin,
+        );
         let r = http
             .post(format!("{base}/api/orders"))
             .bearer_auth(&web)

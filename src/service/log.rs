@@ -13,38 +13,27 @@ use crate::store::events::Event;
 /// write of the service: each user or API token gets its own bucket, refused with 429 and
 /// `Retry-After` when it is empty. The service's own readers (the live hub, the command line)
 /// are not counted.
-pub struct FeedLimit {
-    start: std::time::Instant,
-    buckets: std::sync::Mutex<crate::domain::rate::Buckets>,
-}
+pub struct FeedLimit(super::limiter::Limiter);
 
 /// Callers a feed limit remembers at most (an entry is a few dozen bytes).
 const FEED_CALLERS: usize = 10_000;
 
 impl FeedLimit {
     pub fn new(per_minute: u32) -> Self {
-        Self {
-            start: std::time::Instant::now(),
-            buckets: std::sync::Mutex::new(crate::domain::rate::Buckets::new(
-                per_minute,
-                FEED_CALLERS,
-            )),
-        }
+        Self(super::limiter::Limiter::new(
+            "feed",
+            per_minute,
+            FEED_CALLERS,
+        ))
     }
 
     /// Counts one read of a feed by `who`; refused when its bucket is empty.
     pub fn admit(&self, who: &Actor) -> Result<()> {
-        if !(who.name.starts_with("user:") || who.name.starts_with("token:")) {
-            return Ok(());
+        if who.from_outside() {
+            self.0.admit(&who.name)
+        } else {
+            Ok(())
         }
-        let now = self.start.elapsed().as_secs_f64();
-        self.buckets
-            .lock()
-            .map_err(|_| Error::Internal(anyhow::anyhow!("feed limiter poisoned")))?
-            .take(&who.name, now)
-            .map_err(|s| Error::TooMany {
-                retry_after_secs: s,
-            })
     }
 }
 

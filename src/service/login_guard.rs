@@ -4,8 +4,8 @@
 //! hashes run on a fixed set of threads, one per slot, so that the memory they take (which the
 //! allocator keeps per thread) stays bounded by the slots however many logins arrive.
 
+use super::limiter::Limiter;
 use crate::config::AuthConfig;
-use crate::domain::rate::Buckets;
 use crate::error::{Error, Result};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -17,9 +17,8 @@ type Job = Box<dyn FnOnce() + Send>;
 const MAX_KEYS: usize = 100_000;
 
 pub struct LoginGuard {
-    start: Instant,
-    clients: Mutex<Buckets>,
-    users: Mutex<Buckets>,
+    clients: Limiter,
+    users: Limiter,
     hashing: Semaphore,
     slots: usize,
     wait: Duration,
@@ -59,9 +58,8 @@ impl LoginGuard {
         Self {
             token_use: Mutex::new(std::collections::HashMap::new()),
             jobs: Mutex::new(tx),
-            start: Instant::now(),
-            clients: Mutex::new(Buckets::new(cfg.login_per_client_per_minute, MAX_KEYS)),
-            users: Mutex::new(Buckets::new(cfg.login_per_user_per_minute, MAX_KEYS)),
+            clients: Limiter::new("login", cfg.login_per_client_per_minute, MAX_KEYS),
+            users: Limiter::new("login", cfg.login_per_user_per_minute, MAX_KEYS),
             hashing: Semaphore::new(slots),
             slots,
             wait: Duration::from_millis(u64::from(cfg.password_hash_wait_ms)),
@@ -93,24 +91,8 @@ impl LoginGuard {
 
     /// Counts one login attempt from `client` for `username`; refused beyond either limit.
     pub fn admit(&self, client: &str, username: &str) -> Result<()> {
-        let now = self.start.elapsed().as_secs_f64();
-        let user_key = username.trim().to_lowercase();
-        let by_client = self
-            .clients
-            .lock()
-            .map_err(|_| Error::Internal(anyhow::anyhow!("login limiter poisoned")))?
-            .take(client, now);
-        by_client.map_err(|s| Error::TooMany {
-            retry_after_secs: s,
-        })?;
-        let by_user = self
-            .users
-            .lock()
-            .map_err(|_| Error::Internal(anyhow::anyhow!("login limiter poisoned")))?
-            .take(&user_key, now);
-        by_user.map_err(|s| Error::TooMany {
-            retry_after_secs: s,
-        })
+        self.clients.admit(client)?;
+        self.users.admit(&username.trim().to_lowercase())
     }
 
     /// Runs `work` (a password hash) on a hashing thread once a slot is free; refused with 503

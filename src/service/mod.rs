@@ -10,6 +10,7 @@ pub mod demo;
 pub mod demo_history;
 pub mod handover;
 pub mod import;
+pub mod limiter;
 pub mod live;
 pub mod log;
 pub mod login_guard;
@@ -99,6 +100,10 @@ impl Actor {
             name: format!("token:{name}"),
             role,
         }
+    }
+    /// A user or an API token: someone calling from outside the service.
+    pub fn from_outside(&self) -> bool {
+        self.name.starts_with("user:") || self.name.starts_with("token:")
     }
     /// The command line run by an operator on the machine itself.
     pub fn cli() -> Self {
